@@ -1,0 +1,166 @@
+package jsonscan
+
+import (
+	"encoding/json"
+	"math"
+	"strconv"
+	"unicode/utf8"
+)
+
+// String returns the contents of a raw JSON string value without its quotes.
+// ok is false when raw is not a string; escaped is true when the contents hold
+// escape sequences, in which case the caller must decode them with Unquote.
+func String(raw []byte) (contents []byte, escaped, ok bool) {
+	if len(raw) < 2 || raw[0] != '"' || raw[len(raw)-1] != '"' {
+		return nil, false, false
+	}
+	contents = raw[1 : len(raw)-1]
+	return contents, firstSpecial(contents) != len(contents), true
+}
+
+// Unquote decodes a raw JSON string value, escapes included.
+func Unquote(raw []byte) (string, error) {
+	var s string
+	if err := json.Unmarshal(raw, &s); err != nil {
+		return "", err
+	}
+	return s, nil
+}
+
+// StringBytes returns the decoded contents of a raw JSON string value. When the
+// value has no escapes the result aliases raw and nothing is allocated.
+func StringBytes(raw []byte) ([]byte, bool) {
+	c, escaped, ok := String(raw)
+	if !ok {
+		return nil, false
+	}
+	if !escaped {
+		return c, true
+	}
+	s, err := Unquote(raw)
+	if err != nil {
+		return nil, false
+	}
+	return []byte(s), true
+}
+
+// Int parses a raw JSON integer value. Twilio sends its counters as strings
+// ("sequenceNumber":"12"), so a string holding an integer is accepted too.
+func Int(raw []byte) (int64, bool) {
+	if len(raw) >= 2 && raw[0] == '"' && raw[len(raw)-1] == '"' {
+		raw = raw[1 : len(raw)-1]
+	}
+	if len(raw) == 0 || len(raw) > 19 {
+		return 0, false
+	}
+	neg := raw[0] == '-'
+	if neg {
+		raw = raw[1:]
+		if len(raw) == 0 {
+			return 0, false
+		}
+	}
+	var n int64
+	for _, c := range raw {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		d := int64(c - '0')
+		if n > (math.MaxInt64-d)/10 {
+			return 0, false
+		}
+		n = n*10 + d
+	}
+	if neg {
+		n = -n
+	}
+	return n, true
+}
+
+// AppendString appends s to dst as a JSON string literal. It escapes only what JSON
+// requires (quote, backslash, control characters) plus invalid UTF-8, which becomes
+// U+FFFD as encoding/json would make it.
+func AppendString(dst []byte, s string) []byte {
+	dst = append(dst, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c >= 0x20 && c != '"' && c != '\\' && c < utf8.RuneSelf {
+			i++
+			continue
+		}
+		if c < utf8.RuneSelf {
+			dst = append(dst, s[start:i]...)
+			switch c {
+			case '"', '\\':
+				dst = append(dst, '\\', c)
+			case '\n':
+				dst = append(dst, '\\', 'n')
+			case '\r':
+				dst = append(dst, '\\', 'r')
+			case '\t':
+				dst = append(dst, '\\', 't')
+			default:
+				dst = append(dst, '\\', 'u', '0', '0', hexDigit[c>>4], hexDigit[c&0xf])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			dst = append(dst, s[start:i]...)
+			dst = append(dst, `\ufffd`...)
+			i++
+			start = i
+			continue
+		}
+		i += size
+	}
+	dst = append(dst, s[start:]...)
+	return append(dst, '"')
+}
+
+const hexDigit = "0123456789abcdef"
+
+// AppendInt appends the decimal form of n.
+func AppendInt(dst []byte, n int64) []byte { return strconv.AppendInt(dst, n, 10) }
+
+// base64Alphabet marks the bytes of the standard base64 alphabet.
+var base64Alphabet = func() (t [256]bool) {
+	for _, c := range []byte("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/") {
+		t[c] = true
+	}
+	return t
+}()
+
+// Base64Len checks that b is padded standard base64 and returns the number of bytes
+// it decodes to. Audio is relayed as base64 text without decoding; this check is what
+// keeps a malformed payload from reaching the other peer.
+func Base64Len(b []byte) (int, bool) {
+	if len(b)%4 != 0 {
+		return 0, false
+	}
+	pad := 0
+	if n := len(b); n > 0 && b[n-1] == '=' {
+		pad = 1
+		if b[n-2] == '=' {
+			pad = 2
+		}
+	}
+	body := b[:len(b)-pad]
+	// Unrolled by four: this loop runs over every audio byte relayed.
+	i := 0
+	for ; i+4 <= len(body); i += 4 {
+		if !base64Alphabet[body[i]] || !base64Alphabet[body[i+1]] ||
+			!base64Alphabet[body[i+2]] || !base64Alphabet[body[i+3]] {
+			return 0, false
+		}
+	}
+	for ; i < len(body); i++ {
+		if !base64Alphabet[body[i]] {
+			return 0, false
+		}
+	}
+	return len(b)/4*3 - pad, true
+}

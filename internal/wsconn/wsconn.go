@@ -1,0 +1,164 @@
+// Package wsconn wraps a github.com/coder/websocket connection for the audio path:
+// whole messages read into one reused buffer, writes serialized through one reused
+// buffer, and context cancellation without a per-message allocation.
+//
+// coder/websocket arms a context.AfterFunc for every Read and Write whose context can
+// be cancelled; at 50 frames a second each way that is most of a frame's allocations.
+// wsconn instead binds each distinct context once: when a bound context is cancelled
+// the connection is closed, which is what coder/websocket does too, so callers see the
+// same behaviour. Both the Realtime client and the Twilio stream use it.
+package wsconn
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"net"
+	"sync"
+
+	"github.com/coder/websocket"
+)
+
+// Conn is a WebSocket connection with one reader and any number of writers.
+type Conn struct {
+	ws *websocket.Conn
+
+	rbuf bytes.Buffer // owned by the single reading goroutine
+
+	wmu  sync.Mutex
+	wbuf []byte
+
+	bmu   sync.Mutex // guards the bindings; held only for a pointer compare per message
+	rbind binding
+	wbind binding
+}
+
+// binding remembers the context a direction was last bound to.
+type binding struct {
+	done <-chan struct{}
+	stop func() bool
+}
+
+// New wraps ws and sets its read limit (bytes per message; <=0 keeps the library's).
+func New(ws *websocket.Conn, readLimit int64) *Conn {
+	if readLimit > 0 {
+		ws.SetReadLimit(readLimit)
+	}
+	return &Conn{ws: ws}
+}
+
+// bind arranges for the connection to close when ctx is cancelled. Contexts are told
+// apart by their Done channel, so a call context reused for every frame costs nothing
+// after the first frame.
+func (c *Conn) bind(b *binding, ctx context.Context) error {
+	done := ctx.Done()
+	if done == nil {
+		return nil
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	c.bmu.Lock()
+	defer c.bmu.Unlock()
+	if done == b.done {
+		return nil
+	}
+	if b.stop != nil {
+		b.stop()
+	}
+	b.done = done
+	b.stop = context.AfterFunc(ctx, func() { _ = c.ws.CloseNow() })
+	return nil
+}
+
+// Read returns the next data message. The slice is valid until the next Read.
+// Only one goroutine may call Read.
+func (c *Conn) Read(ctx context.Context) ([]byte, error) {
+	if err := c.bind(&c.rbind, ctx); err != nil {
+		return nil, err
+	}
+	_, r, err := c.ws.Reader(context.Background())
+	if err != nil {
+		return nil, c.ctxErr(ctx, err)
+	}
+	c.rbuf.Reset()
+	if _, err := c.rbuf.ReadFrom(r); err != nil {
+		return nil, c.ctxErr(ctx, err)
+	}
+	return c.rbuf.Bytes(), nil
+}
+
+// Write builds a text message with build, which appends to the buffer it is given and
+// returns it, and writes it. Writes from several goroutines are serialized; build runs
+// under the write lock and must not call back into c.
+func (c *Conn) Write(ctx context.Context, build func(dst []byte) []byte) error {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	if err := c.bind(&c.wbind, ctx); err != nil {
+		return err
+	}
+	c.wbuf = build(c.wbuf[:0])
+	if err := c.ws.Write(context.Background(), websocket.MessageText, c.wbuf); err != nil {
+		return c.ctxErr(ctx, err)
+	}
+	return nil
+}
+
+// WriteMessage writes msg as one text message.
+func (c *Conn) WriteMessage(ctx context.Context, msg []byte) error {
+	return c.Write(ctx, func(dst []byte) []byte { return append(dst, msg...) })
+}
+
+func (c *Conn) ctxErr(ctx context.Context, err error) error {
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	return err
+}
+
+// Close performs the closing handshake with code and reason (bounded by the library
+// at five seconds when the peer does not answer). It unblocks Read and Write.
+func (c *Conn) Close(code websocket.StatusCode, reason string) error {
+	defer c.unbind()
+	err := c.ws.Close(code, reason)
+	if isClosed(err) {
+		return nil
+	}
+	return err
+}
+
+// CloseNow closes the connection without a handshake, for a peer that is gone or stuck.
+func (c *Conn) CloseNow() error {
+	defer c.unbind()
+	err := c.ws.CloseNow()
+	if isClosed(err) {
+		return nil
+	}
+	return err
+}
+
+func (c *Conn) unbind() {
+	c.bmu.Lock()
+	defer c.bmu.Unlock()
+	for _, b := range []*binding{&c.rbind, &c.wbind} {
+		if b.stop != nil {
+			b.stop()
+		}
+		*b = binding{}
+	}
+}
+
+func isClosed(err error) bool {
+	return err == nil || errors.Is(err, io.EOF) || websocket.CloseStatus(err) != -1 ||
+		errors.Is(err, net.ErrClosed)
+}
+
+// CloseStatus returns the close code and reason the peer sent, if err carries them.
+func CloseStatus(err error) (code websocket.StatusCode, reason string, ok bool) {
+	var ce websocket.CloseError
+	if errors.As(err, &ce) {
+		return ce.Code, ce.Reason, true
+	}
+	return -1, "", false
+}
