@@ -1,0 +1,328 @@
+package realtime
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"github.com/callagent/callagent/internal/leakcheck"
+)
+
+const testKey = "sk-test-0123456789abcdef"
+
+// peer is a loopback server that accepts one Realtime connection and hands it to fn.
+func peer(t *testing.T, fn func(r *http.Request, ws *websocket.Conn)) *httptest.Server {
+	t.Helper()
+	var wg sync.WaitGroup
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ws, err := websocket.Accept(w, r, nil)
+		if err != nil {
+			return
+		}
+		wg.Add(1)
+		defer wg.Done()
+		fn(r, ws)
+	}))
+	t.Cleanup(func() { srv.Close(); wg.Wait() })
+	return srv
+}
+
+func dialPeer(t *testing.T, srv *httptest.Server) *Conn {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	c, err := Dial(ctx, DialOptions{BaseURL: srv.URL + "/v1", APIKey: testKey, Model: "gpt-realtime"})
+	if err != nil {
+		t.Fatalf("Dial: %v", err)
+	}
+	return c
+}
+
+func TestDialSendsKeyAndModel(t *testing.T) {
+	leakcheck.Check(t)
+	got := make(chan *http.Request, 1)
+	srv := peer(t, func(r *http.Request, ws *websocket.Conn) {
+		got <- r
+		ws.Close(websocket.StatusNormalClosure, "")
+	})
+	c := dialPeer(t, srv)
+	defer c.CloseNow()
+	r := <-got
+	if r.URL.Path != "/v1/realtime" || r.URL.Query().Get("model") != "gpt-realtime" {
+		t.Errorf("dialed %s", r.URL)
+	}
+	if r.Header.Get("Authorization") != "Bearer "+testKey {
+		t.Errorf("Authorization header not sent")
+	}
+	if r.Header.Get("OpenAI-Beta") != "" {
+		t.Errorf("GA protocol must not send the beta header")
+	}
+}
+
+func TestDialRejectedKeyIsRedacted(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusUnauthorized)
+		w.Write([]byte(`{"error":{"message":"Incorrect API key provided: ` + testKey + `.","type":"invalid_request_error","code":"invalid_api_key"}}`))
+	}))
+	defer srv.Close()
+	_, err := Dial(context.Background(), DialOptions{BaseURL: srv.URL, APIKey: testKey})
+	var de *DialError
+	if !errors.As(err, &de) || de.StatusCode != 401 {
+		t.Fatalf("err = %v, want a 401 *DialError", err)
+	}
+	msg := err.Error()
+	if strings.Contains(msg, testKey) || strings.Contains(msg, "0123456789") {
+		t.Fatalf("error leaks the key: %s", msg)
+	}
+	if !strings.Contains(msg, "OPENAI_API_KEY") || !strings.Contains(msg, "Incorrect API key") {
+		t.Fatalf("error does not say what to fix: %s", msg)
+	}
+}
+
+func TestDialWithoutKey(t *testing.T) {
+	if _, err := Dial(context.Background(), DialOptions{BaseURL: "http://127.0.0.1:1"}); !errors.Is(err, ErrNoAPIKey) {
+		t.Fatalf("err = %v, want ErrNoAPIKey", err)
+	}
+}
+
+func TestDialUnreachable(t *testing.T) {
+	srv := httptest.NewServer(http.NotFoundHandler())
+	base := srv.URL
+	srv.Close() // nothing listens there any more
+	_, err := Dial(context.Background(), DialOptions{BaseURL: base, APIKey: testKey})
+	var de *DialError
+	if !errors.As(err, &de) || de.StatusCode != 0 || strings.Contains(err.Error(), testKey) {
+		t.Fatalf("err = %v", err)
+	}
+}
+
+func TestReadLargeEventAndCloseCode(t *testing.T) {
+	leakcheck.Check(t)
+	big := `{"type":"session.created","session":{"type":"realtime","instructions":"` + strings.Repeat("x", 200<<10) + `"}}`
+	srv := peer(t, func(r *http.Request, ws *websocket.Conn) {
+		ctx := context.Background()
+		ws.Write(ctx, websocket.MessageText, []byte(big))
+		ws.Write(ctx, websocket.MessageText, []byte(`{"type":"response.output_audio.delta","response_id":"r","item_id":"i","delta":"AAAA"}`))
+		ws.Close(4000, "session expired")
+	})
+	c := dialPeer(t, srv)
+	defer c.CloseNow()
+	ctx := context.Background()
+	ev, err := c.ReadEvent(ctx)
+	if err != nil {
+		t.Fatalf("read 200 KiB event: %v", err)
+	}
+	if sc, ok := ev.(*SessionCreated); !ok || len(sc.Session.Instructions) != 200<<10 {
+		t.Fatalf("got %T", ev)
+	}
+	ev, err = c.ReadEvent(ctx)
+	if d, ok := ev.(*ResponseOutputAudioDelta); err != nil || !ok || string(d.Delta) != "AAAA" {
+		t.Fatalf("delta: %#v, %v", ev, err)
+	}
+	_, err = c.ReadEvent(ctx)
+	var ce *CloseError
+	if !errors.As(err, &ce) || ce.Code != 4000 || ce.Reason != "session expired" {
+		t.Fatalf("err = %v, want close 4000", err)
+	}
+}
+
+func TestMalformedEventKeepsConnection(t *testing.T) {
+	leakcheck.Check(t)
+	srv := peer(t, func(r *http.Request, ws *websocket.Conn) {
+		ctx := context.Background()
+		ws.Write(ctx, websocket.MessageText, []byte(`{"type":`))
+		ws.Write(ctx, websocket.MessageText, []byte(`{"type":"input_audio_buffer.cleared"}`))
+		ws.Close(websocket.StatusNormalClosure, "")
+	})
+	c := dialPeer(t, srv)
+	defer c.CloseNow()
+	_, err := c.ReadEvent(context.Background())
+	var de *DecodeError
+	if !errors.As(err, &de) {
+		t.Fatalf("err = %v, want *DecodeError", err)
+	}
+	if ev, err := c.ReadEvent(context.Background()); err != nil || ev.EventType() != TypeInputAudioBufferCleared {
+		t.Fatalf("after a malformed event: %v, %v", ev, err)
+	}
+}
+
+func TestConcurrentSendsStayWhole(t *testing.T) {
+	leakcheck.Check(t)
+	const writers, each = 8, 50
+	received := make(chan []byte, writers*each)
+	srv := peer(t, func(r *http.Request, ws *websocket.Conn) {
+		ws.SetReadLimit(1 << 20)
+		for {
+			_, data, err := ws.Read(context.Background())
+			if err != nil {
+				close(received)
+				return
+			}
+			received <- data
+		}
+	})
+	c := dialPeer(t, srv)
+	var wg sync.WaitGroup
+	for w := range writers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			audio := bytes.Repeat([]byte{byte('A' + w)}, 4000)
+			for range each {
+				if w%2 == 0 {
+					if err := c.AppendAudio(context.Background(), audio); err != nil {
+						t.Error(err)
+						return
+					}
+				} else if err := c.Send(context.Background(), &InputAudioBufferAppend{Audio: audio}); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	c.Close()
+	n := 0
+	for data := range received {
+		ev, err := DecodeClientEvent(data)
+		if err != nil {
+			t.Fatalf("frame %d garbled: %v", n, err)
+		}
+		a := ev.(*InputAudioBufferAppend).Audio
+		if len(a) != 4000 || bytes.Count(a, a[:1]) != 4000 {
+			t.Fatalf("frame %d mixes writers", n)
+		}
+		n++
+	}
+	if n != writers*each {
+		t.Fatalf("server got %d frames, want %d", n, writers*each)
+	}
+}
+
+func TestCancelClosesConnection(t *testing.T) {
+	leakcheck.Check(t)
+	closed := make(chan struct{})
+	srv := peer(t, func(r *http.Request, ws *websocket.Conn) {
+		ws.Read(context.Background()) // blocks until the client goes away
+		close(closed)
+	})
+	c := dialPeer(t, srv)
+	ctx, cancel := context.WithCancel(context.Background())
+	errc := make(chan error, 1)
+	go func() { _, err := c.ReadEvent(ctx); errc <- err }()
+	time.Sleep(20 * time.Millisecond)
+	cancel()
+	if err := <-errc; !errors.Is(err, context.Canceled) {
+		t.Fatalf("ReadEvent after cancel = %v", err)
+	}
+	<-closed
+}
+
+func TestTraceSkipsAudio(t *testing.T) {
+	leakcheck.Check(t)
+	srv := peer(t, func(r *http.Request, ws *websocket.Conn) {
+		ctx := context.Background()
+		ws.Read(ctx)
+		ws.Read(ctx)
+		ws.Write(ctx, websocket.MessageText, []byte(`{"type":"response.output_audio.delta","response_id":"r","item_id":"i","delta":"AAAA"}`))
+		ws.Write(ctx, websocket.MessageText, []byte(`{"type":"response.created","response":{"id":"r"}}`))
+		ws.Close(websocket.StatusNormalClosure, "")
+	})
+	c := dialPeer(t, srv)
+	defer c.CloseNow()
+	var traced []string
+	c.SetTrace(func(sent bool, typ string, raw []byte) {
+		dir := "in"
+		if sent {
+			dir = "out"
+		}
+		traced = append(traced, dir+" "+typ)
+	})
+	ctx := context.Background()
+	c.AppendAudio(ctx, []byte("AAAA"))
+	c.Send(ctx, &ResponseCreate{})
+	c.ReadEvent(ctx)
+	c.ReadEvent(ctx)
+	want := []string{"out response.create", "in response.created"}
+	if strings.Join(traced, ",") != strings.Join(want, ",") {
+		t.Fatalf("traced %q, want %q", traced, want)
+	}
+}
+
+func BenchmarkReadAudioDelta(b *testing.B) {
+	msg := deltaMessage(bytes.Repeat([]byte{0x7f}, 800))
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ws, err := websocket.Accept(w, r, nil)
+		if err != nil {
+			return
+		}
+		defer ws.CloseNow()
+		for {
+			if err := ws.Write(context.Background(), websocket.MessageText, msg); err != nil {
+				return
+			}
+		}
+	}))
+	defer srv.Close()
+	c, err := Dial(context.Background(), DialOptions{BaseURL: srv.URL, APIKey: testKey})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer c.CloseNow()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	b.SetBytes(int64(len(msg)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := c.ReadEvent(ctx); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkAppendAudio(b *testing.B) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ws, err := websocket.Accept(w, r, nil)
+		if err != nil {
+			return
+		}
+		defer ws.CloseNow()
+		buf := make([]byte, 64<<10)
+		for {
+			_, rd, err := ws.Reader(context.Background())
+			if err != nil {
+				return
+			}
+			for {
+				if _, err := rd.Read(buf); err != nil {
+					break
+				}
+			}
+		}
+	}))
+	defer srv.Close()
+	c, err := Dial(context.Background(), DialOptions{BaseURL: srv.URL, APIKey: testKey})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer c.CloseNow()
+	payload := bytes.Repeat([]byte("f39/"), 54) // one 20 ms Twilio frame: 216 base64 chars
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := c.AppendAudio(ctx, payload); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

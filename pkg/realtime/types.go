@@ -1,0 +1,248 @@
+package realtime
+
+import (
+	"encoding/json"
+
+	"github.com/callagent/callagent/internal/jsonscan"
+)
+
+// Audio is base64-encoded audio exactly as it travels on the wire. callagent relays
+// G.711 μ-law between Twilio and the model without decoding it, so audio stays text.
+// (A plain []byte field would be base64-encoded a second time by encoding/json.)
+type Audio []byte
+
+// MarshalJSON writes the base64 text as a JSON string.
+func (a Audio) MarshalJSON() ([]byte, error) {
+	return jsonscan.AppendString(make([]byte, 0, len(a)+2), string(a)), nil
+}
+
+// UnmarshalJSON copies the base64 text of a JSON string.
+func (a *Audio) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		return err
+	}
+	*a = Audio(s)
+	return nil
+}
+
+// Audio formats. Phone calls use PCMU (G.711 μ-law, 8 kHz) in both directions.
+const (
+	FormatPCMU = "audio/pcmu"
+	FormatPCMA = "audio/pcma"
+	FormatPCM  = "audio/pcm"
+)
+
+// SessionConfig is the session object of session.update, session.created and
+// session.updated. Fields the server adds (ID, Object, ExpiresAt) are only read.
+type SessionConfig struct {
+	Type             string          `json:"type"` // always "realtime"
+	ID               string          `json:"id,omitempty"`
+	Object           string          `json:"object,omitempty"`
+	ExpiresAt        int64           `json:"expires_at,omitempty"`
+	Model            string          `json:"model,omitempty"`
+	Instructions     string          `json:"instructions,omitempty"`
+	OutputModalities []string        `json:"output_modalities,omitempty"`
+	Audio            *AudioConfig    `json:"audio,omitempty"`
+	Tools            []Tool          `json:"tools,omitempty"`
+	ToolChoice       string          `json:"tool_choice,omitempty"`
+	MaxOutputTokens  json.RawMessage `json:"max_output_tokens,omitempty"` // an integer or "inf"
+	Tracing          json.RawMessage `json:"tracing,omitempty"`
+	Truncation       json.RawMessage `json:"truncation,omitempty"`
+	Prompt           json.RawMessage `json:"prompt,omitempty"`
+	Include          []string        `json:"include,omitempty"`
+}
+
+// AudioConfig holds the input and output audio settings of a session.
+type AudioConfig struct {
+	Input  *AudioInput  `json:"input,omitempty"`
+	Output *AudioOutput `json:"output,omitempty"`
+}
+
+// AudioFormat names an audio encoding; Rate is only used with audio/pcm.
+type AudioFormat struct {
+	Type string `json:"type"`
+	Rate int    `json:"rate,omitempty"`
+}
+
+// AudioInput configures what the model hears.
+type AudioInput struct {
+	Format         *AudioFormat    `json:"format,omitempty"`
+	Transcription  *Transcription  `json:"transcription,omitempty"`
+	TurnDetection  *TurnDetection  `json:"turn_detection,omitempty"`
+	NoiseReduction *NoiseReduction `json:"noise_reduction,omitempty"`
+}
+
+// AudioOutput configures what the model says.
+type AudioOutput struct {
+	Format *AudioFormat `json:"format,omitempty"`
+	Voice  string       `json:"voice,omitempty"`
+	Speed  float64      `json:"speed,omitempty"`
+}
+
+// Transcription turns on transcripts of the caller's speech.
+type Transcription struct {
+	Model    string `json:"model,omitempty"`
+	Language string `json:"language,omitempty"`
+	Prompt   string `json:"prompt,omitempty"`
+}
+
+// Turn detection types.
+const (
+	ServerVAD   = "server_vad"
+	SemanticVAD = "semantic_vad"
+)
+
+// TurnDetection configures voice activity detection. Pointer fields are left to the
+// server's default when nil.
+type TurnDetection struct {
+	Type              string   `json:"type"`
+	Threshold         *float64 `json:"threshold,omitempty"`
+	PrefixPaddingMs   *int     `json:"prefix_padding_ms,omitempty"`
+	SilenceDurationMs *int     `json:"silence_duration_ms,omitempty"`
+	IdleTimeoutMs     *int     `json:"idle_timeout_ms,omitempty"`
+	CreateResponse    *bool    `json:"create_response,omitempty"`
+	InterruptResponse *bool    `json:"interrupt_response,omitempty"`
+	Eagerness         string   `json:"eagerness,omitempty"` // semantic_vad: low, medium, high, auto
+}
+
+// NoiseReduction selects input noise reduction: "near_field" or "far_field".
+type NoiseReduction struct {
+	Type string `json:"type"`
+}
+
+// Tool is a function tool or a hosted MCP server offered to the model.
+type Tool struct {
+	Type        string          `json:"type"` // "function" or "mcp"
+	Name        string          `json:"name,omitempty"`
+	Description string          `json:"description,omitempty"`
+	Parameters  json.RawMessage `json:"parameters,omitempty"`
+
+	// Hosted MCP (type "mcp").
+	ServerLabel       string            `json:"server_label,omitempty"`
+	ServerURL         string            `json:"server_url,omitempty"`
+	ServerDescription string            `json:"server_description,omitempty"`
+	ConnectorID       string            `json:"connector_id,omitempty"`
+	Authorization     string            `json:"authorization,omitempty"`
+	Headers           map[string]string `json:"headers,omitempty"`
+	AllowedTools      []string          `json:"allowed_tools,omitempty"`
+	RequireApproval   json.RawMessage   `json:"require_approval,omitempty"` // "always", "never" or a filter object
+}
+
+// Item types.
+const (
+	ItemMessage             = "message"
+	ItemFunctionCall        = "function_call"
+	ItemFunctionCallOutput  = "function_call_output"
+	ItemMCPCall             = "mcp_call"
+	ItemMCPListTools        = "mcp_list_tools"
+	ItemMCPApprovalRequest  = "mcp_approval_request"
+	ItemMCPApprovalResponse = "mcp_approval_response"
+)
+
+// Item is a conversation item: a message, a function call or its output, or an MCP
+// item. Only the fields of its Type are set.
+type Item struct {
+	ID     string `json:"id,omitempty"`
+	Type   string `json:"type"`
+	Object string `json:"object,omitempty"`
+	Status string `json:"status,omitempty"` // completed, incomplete, in_progress
+
+	// message
+	Role    string        `json:"role,omitempty"` // user, assistant, system
+	Content []ContentPart `json:"content,omitempty"`
+
+	// function_call and function_call_output
+	CallID    string `json:"call_id,omitempty"`
+	Name      string `json:"name,omitempty"`
+	Arguments string `json:"arguments,omitempty"`
+	Output    string `json:"output,omitempty"`
+
+	// MCP items
+	ServerLabel       string          `json:"server_label,omitempty"`
+	ApprovalRequestID string          `json:"approval_request_id,omitempty"`
+	Approve           *bool           `json:"approve,omitempty"`
+	Reason            string          `json:"reason,omitempty"`
+	Error             json.RawMessage `json:"error,omitempty"`
+	Tools             json.RawMessage `json:"tools,omitempty"`
+}
+
+// ContentPart is one part of a message item.
+type ContentPart struct {
+	Type       string `json:"type"` // input_text, input_audio, output_text, output_audio
+	Text       string `json:"text,omitempty"`
+	Audio      Audio  `json:"audio,omitempty"`
+	Transcript string `json:"transcript,omitempty"`
+}
+
+// Response statuses.
+const (
+	StatusCompleted  = "completed"
+	StatusCancelled  = "cancelled"
+	StatusFailed     = "failed"
+	StatusIncomplete = "incomplete"
+	StatusInProgress = "in_progress"
+)
+
+// Response is the response object of response.created and response.done.
+type Response struct {
+	ID               string          `json:"id,omitempty"`
+	Object           string          `json:"object,omitempty"`
+	Status           string          `json:"status,omitempty"`
+	StatusDetails    *StatusDetails  `json:"status_details,omitempty"`
+	Output           []Item          `json:"output,omitempty"`
+	ConversationID   string          `json:"conversation_id,omitempty"`
+	OutputModalities []string        `json:"output_modalities,omitempty"`
+	Usage            *Usage          `json:"usage,omitempty"`
+	Metadata         json.RawMessage `json:"metadata,omitempty"`
+}
+
+// StatusDetails says why a response did not complete.
+type StatusDetails struct {
+	Type   string     `json:"type,omitempty"`
+	Reason string     `json:"reason,omitempty"` // turn_detected, client_cancelled, max_output_tokens, content_filter
+	Error  *ErrorInfo `json:"error,omitempty"`
+}
+
+// Usage counts the tokens of a response.
+type Usage struct {
+	TotalTokens        int             `json:"total_tokens"`
+	InputTokens        int             `json:"input_tokens"`
+	OutputTokens       int             `json:"output_tokens"`
+	InputTokenDetails  json.RawMessage `json:"input_token_details,omitempty"`
+	OutputTokenDetails json.RawMessage `json:"output_token_details,omitempty"`
+}
+
+// ErrorInfo is the error object of an error event.
+type ErrorInfo struct {
+	Type    string `json:"type,omitempty"`
+	Code    string `json:"code,omitempty"`
+	Message string `json:"message,omitempty"`
+	Param   string `json:"param,omitempty"`
+	EventID string `json:"event_id,omitempty"` // the client event that caused it
+}
+
+// Error codes callagent reacts to.
+const (
+	CodeActiveResponse = "conversation_already_has_active_response"
+)
+
+// ResponseParams are the options of response.create.
+type ResponseParams struct {
+	Instructions     string          `json:"instructions,omitempty"`
+	OutputModalities []string        `json:"output_modalities,omitempty"`
+	Tools            []Tool          `json:"tools,omitempty"`
+	ToolChoice       string          `json:"tool_choice,omitempty"`
+	Conversation     string          `json:"conversation,omitempty"` // "none" for out-of-band
+	Input            []Item          `json:"input,omitempty"`
+	Metadata         json.RawMessage `json:"metadata,omitempty"`
+	Audio            *AudioConfig    `json:"audio,omitempty"`
+}
+
+// RateLimit is one entry of rate_limits.updated.
+type RateLimit struct {
+	Name         string  `json:"name"`
+	Limit        int     `json:"limit"`
+	Remaining    int     `json:"remaining"`
+	ResetSeconds float64 `json:"reset_seconds"`
+}
