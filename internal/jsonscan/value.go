@@ -1,6 +1,7 @@
 package jsonscan
 
 import (
+	"bytes"
 	"encoding/json"
 	"math"
 	"strconv"
@@ -82,6 +83,13 @@ func Int(raw []byte) (int64, bool) {
 // U+FFFD as encoding/json would make it.
 func AppendString(dst []byte, s string) []byte {
 	dst = append(dst, '"')
+	dst = AppendEscaped(dst, s)
+	return append(dst, '"')
+}
+
+// AppendEscaped appends s escaped for use inside a JSON string literal, without the
+// surrounding quotes.
+func AppendEscaped(dst []byte, s string) []byte {
 	start := 0
 	for i := 0; i < len(s); {
 		c := s[i]
@@ -117,8 +125,7 @@ func AppendString(dst []byte, s string) []byte {
 		}
 		i += size
 	}
-	dst = append(dst, s[start:]...)
-	return append(dst, '"')
+	return append(dst, s[start:]...)
 }
 
 const hexDigit = "0123456789abcdef"
@@ -163,4 +170,16 @@ func Base64Len(b []byte) (int, bool) {
 		}
 	}
 	return len(b)/4*3 - pad, true
+}
+
+// FoldsTo reports whether key equals one of names ignoring case without equalling it
+// exactly. encoding/json matches struct fields case-insensitively, so a fast path that
+// compares keys exactly must hand such a key to encoding/json to agree with it.
+func FoldsTo(key []byte, names ...string) bool {
+	for _, n := range names {
+		if len(key) == len(n) && string(key) != n && bytes.EqualFold(key, []byte(n)) {
+			return true
+		}
+	}
+	return false
 }

@@ -52,23 +52,25 @@ func New(ws *websocket.Conn, readLimit int64) *Conn {
 // apart by their Done channel, so a call context reused for every frame costs nothing
 // after the first frame.
 func (c *Conn) bind(b *binding, ctx context.Context) error {
-	done := ctx.Done()
-	if done == nil {
-		return nil
-	}
 	if err := ctx.Err(); err != nil {
 		return err
 	}
+	done := ctx.Done()
 	c.bmu.Lock()
 	defer c.bmu.Unlock()
 	if done == b.done {
 		return nil
 	}
+	// A new context replaces the old binding, so an expired handshake deadline cannot
+	// close a connection that has moved on to a long-lived context.
 	if b.stop != nil {
 		b.stop()
+		b.stop = nil
 	}
 	b.done = done
-	b.stop = context.AfterFunc(ctx, func() { _ = c.ws.CloseNow() })
+	if done != nil {
+		b.stop = context.AfterFunc(ctx, func() { _ = c.ws.CloseNow() })
+	}
 	return nil
 }
 
@@ -137,6 +139,10 @@ func (c *Conn) CloseNow() error {
 	}
 	return err
 }
+
+// Unbind forgets the contexts bound so far: cancelling them no longer closes the
+// connection. Later calls bind their own.
+func (c *Conn) Unbind() { c.unbind() }
 
 func (c *Conn) unbind() {
 	c.bmu.Lock()

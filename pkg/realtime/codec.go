@@ -139,6 +139,10 @@ func (d *decoder) decodeDelta(data []byte) (ServerEvent, bool) {
 			outIdx = d.obj.Value()
 		case "content_index":
 			contIdx = d.obj.Value()
+		default:
+			if jsonscan.FoldsTo(k, "type", "event_id", "item_id", "response_id", "delta", "output_index", "content_index") {
+				return nil, false
+			}
 		}
 	}
 	if d.obj.Err() != nil || string(typ) != `"`+TypeResponseOutputAudioDelta+`"` {

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -218,11 +217,9 @@ func closeError(err error) error {
 	if code, reason, ok := wsconn.CloseStatus(err); ok {
 		return &CloseError{Code: int(code), Reason: reason, Err: err}
 	}
-	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, net.ErrClosed) {
-		return &CloseError{Code: int(websocket.StatusAbnormalClosure), Err: err}
-	}
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return err
 	}
-	return &CloseError{Code: int(websocket.StatusAbnormalClosure), Reason: "", Err: err}
+	// EOF, a reset connection, or our own close: no close frame was received.
+	return &CloseError{Code: int(websocket.StatusAbnormalClosure), Err: err}
 }

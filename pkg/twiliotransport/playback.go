@@ -1,0 +1,272 @@
+package twiliotransport
+
+import (
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/callagent/callagent/internal/jsonscan"
+)
+
+// BytesPerMs is μ-law at 8 kHz: one byte per sample, eight samples a millisecond.
+const BytesPerMs = 8
+
+// Playback tracks what the caller has heard of the audio sent to Twilio.
+//
+// Every chunk of agent audio is followed by a mark named after its generation, its
+// item and the item's byte offset at the end of the chunk. Twilio echoes a mark when
+// the audio before it has played, so an echo pins the playback position at that
+// moment; between echoes the position advances at 8 bytes/ms, never past what was
+// sent. A clear starts a new generation: echoes of older marks (Twilio echoes every
+// pending mark at once after a clear) are ignored, and deltas that still arrive for
+// the responses whose audio was cleared are refused.
+//
+// Playback is safe for concurrent use.
+type Playback struct {
+	mu  sync.Mutex
+	now func() time.Time
+
+	gen   uint32
+	sent  int64 // bytes sent in this generation
+	acked int64 // position of the last echoed mark of this generation
+	// The position was anchorPos at anchorAt: set by a mark echo, or when audio is sent
+	// to a queue that had run dry.
+	anchorPos int64
+	anchorAt  time.Time
+	items     []span   // the items of this generation, in the order they were sent
+	live      []string // response IDs with audio in this generation
+
+	stale     [16]string // responses whose audio was cleared, newest last
+	staleNext int
+}
+
+type span struct {
+	itemID, responseID string
+	start, end         int64
+}
+
+// NewPlayback returns a tracker that reads time from now (time.Now when nil).
+func NewPlayback(now func() time.Time) *Playback {
+	if now == nil {
+		now = time.Now
+	}
+	return &Playback{now: now}
+}
+
+// Enqueue records n bytes of audio for item of response about to be sent, and
+// returns the mark that must follow it. ok is false when the response's audio was
+// cleared: the chunk is a late delta of a cancelled response and must not be sent.
+func (p *Playback) Enqueue(responseID, itemID string, n int) (m MarkRef, ok bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.isStale(responseID) {
+		return MarkRef{}, false
+	}
+	now := p.now()
+	if p.positionAt(now) >= p.sent {
+		// Twilio's queue has run dry: this audio starts playing now.
+		p.anchorPos, p.anchorAt = p.sent, now
+	}
+	var s *span
+	if k := len(p.items); k > 0 && p.items[k-1].itemID == itemID {
+		s = &p.items[k-1]
+	} else {
+		p.items = append(p.items, span{itemID: itemID, responseID: responseID, start: p.sent, end: p.sent})
+		s = &p.items[len(p.items)-1]
+		if !contains(p.live, responseID) {
+			p.live = append(p.live, responseID)
+		}
+	}
+	p.sent += int64(n)
+	s.end = p.sent
+	return MarkRef{Gen: p.gen, ItemID: itemID, Offset: s.end - s.start}, true
+}
+
+// Ack handles the echo of a mark name. It reports whether the echo counted: echoes
+// from before a clear, and names this tracker did not make, do not.
+func (p *Playback) Ack(name string) bool {
+	ref, ok := parseMarkName(name)
+	if !ok {
+		return false
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if ref.Gen != p.gen {
+		return false
+	}
+	for i := range p.items {
+		s := &p.items[i]
+		if ref.ItemID != s.itemID {
+			continue
+		}
+		pos := s.start + ref.Offset
+		if ref.Offset < 0 || pos > s.end || pos < p.acked {
+			return false
+		}
+		p.acked = pos
+		p.anchorPos, p.anchorAt = pos, p.now()
+		p.prune()
+		return true
+	}
+	return false
+}
+
+// prune forgets items that were heard in full, so a long call without interruptions
+// keeps a short list. The last item is kept: its span is still growing.
+func (p *Playback) prune() {
+	k := 0
+	for k < len(p.items)-1 && p.items[k].end <= p.acked {
+		k++
+	}
+	if k > 0 {
+		p.items = append(p.items[:0], p.items[k:]...)
+	}
+}
+
+// positionAt estimates the playback position at t. Caller holds p.mu.
+func (p *Playback) positionAt(t time.Time) int64 {
+	pos := p.anchorPos
+	if d := t.Sub(p.anchorAt); !p.anchorAt.IsZero() && d > 0 {
+		// Microseconds, so the estimate is not quantized to whole milliseconds.
+		pos += d.Microseconds() * BytesPerMs / 1000
+	}
+	return min(pos, p.sent)
+}
+
+// Pending reports whether audio was sent that Twilio has not confirmed playing.
+func (p *Playback) Pending() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.sent > p.acked
+}
+
+// Playing reports whether the caller is estimated to be hearing agent audio now.
+func (p *Playback) Playing() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.positionAt(p.now()) < p.sent
+}
+
+// Interrupt ends the current generation, as a clear does, and returns what the caller
+// heard of each item. responseID (if not empty) and every response with audio in the
+// generation are marked stale, so their late deltas are refused.
+func (p *Playback) Interrupt(responseID string) Interruption {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	now := p.now()
+	heard := p.positionAt(now)
+	in := Interruption{
+		At:         now,
+		Generation: p.gen,
+		SentBytes:  p.sent,
+		HeardBytes: heard,
+		Pending:    p.sent > p.acked,
+	}
+	for _, s := range p.items {
+		in.Items = append(in.Items, ItemPlayback{
+			ItemID:     s.itemID,
+			ResponseID: s.responseID,
+			SentBytes:  s.end - s.start,
+			HeardBytes: min(max(heard-s.start, 0), s.end-s.start),
+		})
+	}
+	for _, r := range p.live {
+		p.markStale(r)
+	}
+	if responseID != "" && !contains(p.live, responseID) {
+		p.markStale(responseID)
+	}
+	p.gen++
+	p.sent, p.acked, p.anchorPos, p.anchorAt = 0, 0, 0, time.Time{}
+	p.items, p.live = p.items[:0], p.live[:0]
+	return in
+}
+
+func (p *Playback) markStale(responseID string) {
+	if p.isStale(responseID) {
+		return
+	}
+	p.stale[p.staleNext%len(p.stale)] = responseID
+	p.staleNext++
+}
+
+func (p *Playback) isStale(responseID string) bool {
+	for _, r := range p.stale {
+		if r != "" && r == responseID {
+			return true
+		}
+	}
+	return false
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// Interruption is what the caller heard when playback was cut off.
+type Interruption struct {
+	At         time.Time
+	Generation uint32
+	SentBytes  int64 // audio sent in the generation
+	HeardBytes int64 // audio estimated played, never more than SentBytes
+	// Pending is true when Twilio had not confirmed all of it: a clear was needed.
+	Pending bool
+	// Items are the generation's items in order, with what was heard of each.
+	Items []ItemPlayback
+}
+
+// ItemPlayback is what was sent and heard of one assistant audio item.
+type ItemPlayback struct {
+	ItemID     string
+	ResponseID string
+	SentBytes  int64
+	HeardBytes int64
+}
+
+// HeardMs is the heard audio in whole milliseconds, rounded down so it never exceeds
+// the item's audio (the API rejects a truncation past the end).
+func (i ItemPlayback) HeardMs() int { return int(i.HeardBytes / BytesPerMs) }
+
+// FullyHeard reports whether every byte sent of the item was heard.
+func (i ItemPlayback) FullyHeard() bool { return i.HeardBytes >= i.SentBytes }
+
+// MarkRef identifies a mark: generation, item and the item's byte offset at the mark.
+type MarkRef struct {
+	Gen    uint32
+	ItemID string
+	Offset int64
+}
+
+// appendMarkName appends "gen:item:offset", with the item escaped for a JSON string.
+func appendMarkName(dst []byte, gen uint32, itemID string, offset int64) []byte {
+	dst = strconv.AppendUint(dst, uint64(gen), 10)
+	dst = append(dst, ':')
+	dst = jsonscan.AppendEscaped(dst, itemID)
+	dst = append(dst, ':')
+	return strconv.AppendInt(dst, offset, 10)
+}
+
+// parseMarkName reads "gen:item:offset". The item may itself contain colons, so the
+// generation is cut at the first one and the offset at the last.
+func parseMarkName(name string) (MarkRef, bool) {
+	i := strings.IndexByte(name, ':')
+	j := strings.LastIndexByte(name, ':')
+	if i <= 0 || j <= i || j == len(name)-1 {
+		return MarkRef{}, false
+	}
+	gen, err := strconv.ParseUint(name[:i], 10, 32)
+	if err != nil {
+		return MarkRef{}, false
+	}
+	off, err := strconv.ParseInt(name[j+1:], 10, 64)
+	if err != nil || off < 0 {
+		return MarkRef{}, false
+	}
+	return MarkRef{Gen: uint32(gen), ItemID: name[i+1 : j], Offset: off}, true
+}

@@ -1,0 +1,208 @@
+package twiliotransport
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+// clock is a manual clock for the tracker.
+type clock struct{ t time.Time }
+
+func (c *clock) now() time.Time          { return c.t }
+func (c *clock) advance(d time.Duration) { c.t = c.t.Add(d) }
+
+func newTestPlayback() (*Playback, *clock) {
+	c := &clock{t: time.Unix(1000, 0)}
+	return NewPlayback(c.now), c
+}
+
+func markName(r MarkRef) string { return string(appendMarkName(nil, r.Gen, r.ItemID, r.Offset)) }
+
+func mustEnqueue(t *testing.T, p *Playback, resp, item string, n int) MarkRef {
+	t.Helper()
+	r, ok := p.Enqueue(resp, item, n)
+	if !ok {
+		t.Fatalf("Enqueue(%s, %s, %d) refused", resp, item, n)
+	}
+	return r
+}
+
+func TestHeardBetweenMarks(t *testing.T) {
+	p, c := newTestPlayback()
+	m1 := mustEnqueue(t, p, "r1", "i1", 1600) // 200 ms
+	m2 := mustEnqueue(t, p, "r1", "i1", 1600)
+	if m1.Offset != 1600 || m2.Offset != 3200 || m1.Gen != 0 {
+		t.Fatalf("mark refs %+v %+v", m1, m2)
+	}
+	c.advance(50 * time.Millisecond)
+	if in := p.snapshot(); in != 400 {
+		t.Fatalf("heard after 50 ms = %d bytes, want 400", in)
+	}
+	// The first mark echoes late (Twilio's jitter buffer): the position is corrected
+	// down to the mark and advances from the moment of the echo.
+	c.advance(230 * time.Millisecond)
+	if !p.Ack(markName(m1)) {
+		t.Fatal("echo not counted")
+	}
+	if got := p.snapshot(); got != 1600 {
+		t.Fatalf("heard at the echo = %d, want 1600", got)
+	}
+	c.advance(15*time.Millisecond + 500*time.Microsecond)
+	if got := p.snapshot(); got != 1600+124 {
+		t.Fatalf("heard 15.5 ms after the echo = %d, want %d (not quantized to the mark)", got, 1600+124)
+	}
+	// Never more than was sent.
+	c.advance(10 * time.Second)
+	if got := p.snapshot(); got != 3200 {
+		t.Fatalf("heard long after = %d, want the 3200 sent", got)
+	}
+	if !p.Pending() {
+		t.Fatal("unconfirmed audio not pending")
+	}
+	p.Ack(markName(m2))
+	if p.Pending() || p.Playing() {
+		t.Fatal("all marks echoed but still pending or playing")
+	}
+}
+
+// snapshot is the heard estimate now, for tests.
+func (p *Playback) snapshot() int64 {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.positionAt(p.now())
+}
+
+func TestAudioAfterDrainStartsNow(t *testing.T) {
+	p, c := newTestPlayback()
+	mustEnqueue(t, p, "r1", "i1", 800) // 100 ms
+	c.advance(300 * time.Millisecond)  // played out; its echo is still in flight
+	mustEnqueue(t, p, "r2", "i2", 800)
+	c.advance(20 * time.Millisecond)
+	if got := p.snapshot(); got != 800+160 {
+		t.Fatalf("heard = %d, want %d: new audio after a drained queue starts when sent", got, 800+160)
+	}
+}
+
+func TestInterruptTruncatesEachItem(t *testing.T) {
+	p, c := newTestPlayback()
+	a := mustEnqueue(t, p, "r1", "A", 2400) // 300 ms
+	mustEnqueue(t, p, "r1", "B", 800)
+	mustEnqueue(t, p, "r2", "C", 800)
+	c.advance(100 * time.Millisecond)
+	in := p.Interrupt("r3")
+	if !in.Pending || in.SentBytes != 4000 || in.HeardBytes != 800 {
+		t.Fatalf("interruption %+v", in)
+	}
+	want := []ItemPlayback{
+		{ItemID: "A", ResponseID: "r1", SentBytes: 2400, HeardBytes: 800},
+		{ItemID: "B", ResponseID: "r1", SentBytes: 800, HeardBytes: 0},
+		{ItemID: "C", ResponseID: "r2", SentBytes: 800, HeardBytes: 0},
+	}
+	if len(in.Items) != len(want) {
+		t.Fatalf("items %+v", in.Items)
+	}
+	for i := range want {
+		if in.Items[i] != want[i] {
+			t.Errorf("item %d = %+v, want %+v", i, in.Items[i], want[i])
+		}
+	}
+	if in.Items[0].HeardMs() != 100 || in.Items[1].HeardMs() != 0 {
+		t.Errorf("HeardMs = %d, %d", in.Items[0].HeardMs(), in.Items[1].HeardMs())
+	}
+	// Twilio echoes the pending marks right after the clear: they must not count.
+	if p.Ack(markName(a)) {
+		t.Fatal("a mark echoed after the clear counted as played")
+	}
+	// Late deltas of every interrupted response are refused, new responses play.
+	for _, r := range []string{"r1", "r2", "r3"} {
+		if _, ok := p.Enqueue(r, "late", 160); ok {
+			t.Errorf("late delta of cancelled %s accepted", r)
+		}
+	}
+	m := mustEnqueue(t, p, "r4", "D", 160)
+	if m.Gen != 1 || m.Offset != 160 {
+		t.Fatalf("new generation mark %+v", m)
+	}
+	c.advance(10 * time.Millisecond)
+	if got := p.snapshot(); got != 80 {
+		t.Fatalf("new generation heard %d, want 80", got)
+	}
+}
+
+func TestInterruptWhenNothingPending(t *testing.T) {
+	p, c := newTestPlayback()
+	m := mustEnqueue(t, p, "r1", "A", 160)
+	c.advance(20 * time.Millisecond)
+	p.Ack(markName(m))
+	in := p.Interrupt("r1")
+	if in.Pending {
+		t.Fatal("clear requested with nothing queued")
+	}
+	if len(in.Items) != 1 || !in.Items[0].FullyHeard() {
+		t.Fatalf("items %+v", in.Items)
+	}
+}
+
+func TestAckRejectsForeignAndBackwardMarks(t *testing.T) {
+	p, c := newTestPlayback()
+	m1 := mustEnqueue(t, p, "r1", "A", 800)
+	m2 := mustEnqueue(t, p, "r1", "A", 800)
+	c.advance(200 * time.Millisecond)
+	for _, name := range []string{"", "hello", "0:B:800", "0:A:99999", "x:A:1", "0:A:-1", "7:A:800"} {
+		if p.Ack(name) {
+			t.Errorf("Ack(%q) counted", name)
+		}
+	}
+	if !p.Ack(markName(m2)) || p.Ack(markName(m1)) {
+		t.Fatal("out-of-order echo handling wrong")
+	}
+}
+
+func TestPruneKeepsListShort(t *testing.T) {
+	p, c := newTestPlayback()
+	for i := range 100 {
+		item := "item_" + strings.Repeat("x", i%3) + string(rune('a'+i%26))
+		m := mustEnqueue(t, p, "r", item+string(rune('0'+i/26)), 160)
+		c.advance(20 * time.Millisecond)
+		p.Ack(markName(m))
+	}
+	if len(p.items) > 1 {
+		t.Fatalf("%d items kept after all were heard", len(p.items))
+	}
+}
+
+func TestMarkNames(t *testing.T) {
+	for _, r := range []MarkRef{{0, "item_1", 160}, {4294967295, "a:b:c", 0}, {3, `q"\`, 99}} {
+		name := markName(r)
+		// The name is written already escaped for JSON; decode it as Twilio would echo it.
+		got, ok := parseMarkName(unescape(t, name))
+		if !ok || got != r {
+			t.Errorf("parse(%q) = %+v %v, want %+v", name, got, ok, r)
+		}
+	}
+}
+
+func unescape(t *testing.T, s string) string {
+	t.Helper()
+	var out string
+	if err := jsonUnmarshal(`"`+s+`"`, &out); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func FuzzParseMarkName(f *testing.F) {
+	f.Add("0:item:160")
+	f.Add("12:a:b:0")
+	f.Add("::")
+	f.Fuzz(func(t *testing.T, name string) {
+		r, ok := parseMarkName(name)
+		if !ok {
+			return
+		}
+		if r.Offset < 0 || !strings.Contains(name, r.ItemID) {
+			t.Fatalf("parse(%q) = %+v", name, r)
+		}
+	})
+}
