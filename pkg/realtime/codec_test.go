@@ -260,3 +260,24 @@ func TestRedact(t *testing.T) {
 		t.Fatalf("Redact lost the message: %q", got)
 	}
 }
+
+func BenchmarkDecodeAudioDelta(b *testing.B) {
+	msg := deltaMessage(bytes.Repeat([]byte{0x7f}, 160))
+	var d decoder
+	b.SetBytes(int64(len(msg)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := d.decode(msg); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkEncodeAppend(b *testing.B) {
+	audio := []byte(base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{0x7f}, 160)))
+	buf := make([]byte, 0, 512)
+	b.ReportAllocs()
+	for b.Loop() {
+		buf = AppendAudioAppend(buf[:0], audio)
+	}
+}

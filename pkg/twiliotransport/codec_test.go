@@ -5,6 +5,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/callagent/callagent/internal/jsonscan"
 )
 
 func jsonUnmarshal(s string, v any) error { return json.Unmarshal([]byte(s), v) }
@@ -149,5 +151,42 @@ func TestStartParametersEscape(t *testing.T) {
 	out, err := Marshal(st)
 	if err != nil || !strings.Contains(string(out), `\"+1555\"`) {
 		t.Fatalf("Marshal: %s %v", out, err)
+	}
+}
+
+// BenchmarkInboundMedia is the CPU cost of an inbound frame: decode and payload check.
+func BenchmarkInboundMedia(b *testing.B) {
+	msg := []byte(`{"event":"media","sequenceNumber":"3","media":{"track":"inbound","chunk":"1","timestamp":"20","payload":"` +
+		strings.Repeat("f3//", 54) + `"},"streamSid":"MZ1"}`)
+	var d mediaDecoder
+	b.SetBytes(int64(len(msg)))
+	b.ReportAllocs()
+	for b.Loop() {
+		m, ok := d.decode(msg)
+		if !ok {
+			b.Fatal("not decoded")
+		}
+		if _, ok := jsonscan.Base64Len(m.Media.Payload); !ok {
+			b.Fatal("bad payload")
+		}
+	}
+}
+
+// BenchmarkOutboundAudio is the CPU cost of an agent chunk: payload check, tracker,
+// media and mark frames.
+func BenchmarkOutboundAudio(b *testing.B) {
+	payload := []byte(strings.Repeat("f3//", 54))
+	sid := []byte(`"MZ1"`)
+	p := NewPlayback(nil)
+	buf := make([]byte, 0, 1024)
+	b.ReportAllocs()
+	for b.Loop() {
+		n, ok := jsonscan.Base64Len(payload)
+		if !ok {
+			b.Fatal("bad payload")
+		}
+		ref, _ := p.Enqueue("resp_1", "item_1", n)
+		buf = appendMedia(buf[:0], sid, payload)
+		buf = appendMark(buf[:0], sid, ref.Gen, ref.ItemID, ref.Offset)
 	}
 }

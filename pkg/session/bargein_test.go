@@ -1,0 +1,246 @@
+package session_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/callagent/callagent/pkg/realtime"
+	"github.com/callagent/callagent/pkg/session"
+	"github.com/callagent/callagent/pkg/sim"
+)
+
+// tolerance is how far a truncation may be from what the fake caller actually played.
+const tolerance = 20 * time.Millisecond
+
+// waitPlayed waits until the caller has played n bytes of agent audio.
+func waitPlayed(ctx context.Context, t *testing.T, c *sim.Caller, n int64) {
+	t.Helper()
+	for c.PlayedAt(time.Now()) < n {
+		select {
+		case <-ctx.Done():
+			t.Fatalf("caller played %d bytes, waiting for %d", c.PlayedAt(time.Now()), n)
+		case <-time.After(2 * time.Millisecond):
+		}
+	}
+}
+
+// checkTruncation holds a truncation point to what the caller had played at the moment
+// the bridge measured it (played counts from the start of the item).
+func checkTruncation(t *testing.T, tr session.Truncation, played int64) {
+	t.Helper()
+	diff := time.Duration(tr.AudioEndMs)*time.Millisecond - time.Duration(played)*time.Millisecond/8
+	if diff < -tolerance || diff > tolerance {
+		t.Errorf("item %s truncated at %d ms; the caller had played %d ms", tr.ItemID, tr.AudioEndMs, played/8)
+	}
+	if tr.AudioEndMs > tr.SentMs {
+		t.Errorf("item %s truncated at %d ms, past the %d ms sent", tr.ItemID, tr.AudioEndMs, tr.SentMs)
+	}
+}
+
+func noModelErrors(t *testing.T, mc *sim.ModelConn) {
+	t.Helper()
+	if errs := mc.ErrorsSent(); len(errs) > 0 {
+		t.Errorf("the model rejected events: %+v", errs)
+	}
+}
+
+// Barge-in while the model is still generating: clear, truncate where the caller
+// stopped hearing, drop the deltas still in flight (PROTOCOL 5 and 7).
+func TestBargeInWhileGenerating(t *testing.T) {
+	b := newBridge(t, bridgeConfig{})
+	ctx := timeout(t, 10*time.Second)
+	c := b.dial(sim.CallerOptions{})
+	mc := b.modelFor(ctx, c.CallSID())
+	rec := b.events(c.CallSID())
+	waitEvent[session.ModelConnected](ctx, t, rec, 1)
+
+	// 2 s of audio in 100 ms chunks, generated a little faster than real time; marks
+	// come every 100 ms, so an answer quantized to marks would be off by up to 100 ms.
+	reply := mc.Respond(ctx, sim.ResponseSpec{
+		Items:      []sim.ItemSpec{{Audio: noise(1, 16000), Transcript: "This is a long answer that the caller will cut short"}},
+		ChunkBytes: 800, Pace: 80 * time.Millisecond, LateDeltas: 3,
+	})
+	waitPlayed(ctx, t, c, 4800+250) // ~631 ms: between two marks
+	mc.SpeechStarted()              // the server cancels the response itself
+
+	in := waitEvent[session.Interruption](ctx, t, rec, 1)
+	if !in.Cleared || in.Cancelled || in.ResponseID != reply.ID || len(in.Truncations) != 1 {
+		t.Fatalf("interruption %+v", in)
+	}
+	checkTruncation(t, in.Truncations[0], c.PlayedAt(in.Time))
+	reply.Wait(ctx)
+	if reply.Status != realtime.StatusCancelled {
+		t.Fatalf("response %s", reply.Status)
+	}
+	if err := c.WaitClears(ctx, 1); err != nil {
+		t.Fatal(err)
+	}
+	// The late deltas were not sent after the clear: the caller received exactly what
+	// had been sent when the bridge interrupted.
+	if got, want := len(c.Received()), in.Truncations[0].SentMs*8; got != want {
+		t.Errorf("caller received %d bytes; %d had been sent at the interruption", got, want)
+	}
+	tr := mc.Truncations()
+	if len(tr) != 1 || tr[0].ItemID != in.Truncations[0].ItemID || tr[0].AudioEndMs != in.Truncations[0].AudioEndMs {
+		t.Errorf("model got truncations %+v", tr)
+	}
+	at := waitEvent[session.AgentTranscript](ctx, t, rec, 1)
+	if !at.Interrupted {
+		t.Errorf("transcript of the cut-off item not marked interrupted: %+v", at)
+	}
+	noModelErrors(t, mc)
+	c.Hangup()
+	b.ended(ctx, c.CallSID())
+}
+
+// PROTOCOL 6: the model has finished generating but Twilio is still playing: the
+// caller's barge-in must still clear and truncate.
+func TestBargeInAfterGenerationFinished(t *testing.T) {
+	b := newBridge(t, bridgeConfig{})
+	ctx := timeout(t, 10*time.Second)
+	c := b.dial(sim.CallerOptions{})
+	mc := b.modelFor(ctx, c.CallSID())
+	rec := b.events(c.CallSID())
+	waitEvent[session.ModelConnected](ctx, t, rec, 1)
+
+	reply := mc.Respond(ctx, sim.ResponseSpec{Items: []sim.ItemSpec{{Audio: noise(2, 12000), Transcript: "Done generating"}}, ChunkBytes: 800})
+	reply.Wait(ctx)
+	waitEvent[session.ResponseDone](ctx, t, rec, 1)
+	waitPlayed(ctx, t, c, 4000+330)
+	mc.SpeechStarted()
+
+	in := waitEvent[session.Interruption](ctx, t, rec, 1)
+	if !in.Cleared || in.Cancelled || in.ResponseID != "" || len(in.Truncations) != 1 {
+		t.Fatalf("interruption %+v", in)
+	}
+	checkTruncation(t, in.Truncations[0], c.PlayedAt(in.Time))
+	if err := c.WaitClears(ctx, 1); err != nil {
+		t.Fatal("no clear after generation finished:", err)
+	}
+	if n := len(mc.Received(realtime.TypeResponseCancel)); n != 0 {
+		t.Errorf("sent %d response.cancel with no active response", n)
+	}
+	noModelErrors(t, mc)
+	c.Hangup()
+	b.ended(ctx, c.CallSID())
+}
+
+// Items queued behind the one playing were never heard: truncated to 0. Marks Twilio
+// echoes after the clear must not count: the next answer's truncation is exact too.
+func TestQueuedItemsTruncatedToZeroAndStaleMarksIgnored(t *testing.T) {
+	b := newBridge(t, bridgeConfig{})
+	ctx := timeout(t, 10*time.Second)
+	c := b.dial(sim.CallerOptions{})
+	mc := b.modelFor(ctx, c.CallSID())
+	rec := b.events(c.CallSID())
+	waitEvent[session.ModelConnected](ctx, t, rec, 1)
+
+	reply := mc.Respond(ctx, sim.ResponseSpec{Items: []sim.ItemSpec{
+		{Audio: noise(3, 8000), Transcript: "First part"},
+		{Audio: noise(4, 8000), Transcript: "Second part"},
+	}, ChunkBytes: 800})
+	reply.Wait(ctx)
+	waitPlayed(ctx, t, c, 2400+100)
+	mc.SpeechStarted()
+	in := waitEvent[session.Interruption](ctx, t, rec, 1)
+	if len(in.Truncations) != 2 {
+		t.Fatalf("truncations %+v, want both items", in.Truncations)
+	}
+	checkTruncation(t, in.Truncations[0], c.PlayedAt(in.Time))
+	if second := in.Truncations[1]; second.AudioEndMs != 0 || second.SentMs != 1000 {
+		t.Errorf("queued item truncated at %+v, want 0 of 1000 ms", second)
+	}
+	if err := c.WaitFor(ctx, "marks echoed after the clear", func() bool { return len(c.Echoed()) >= 20 }); err != nil {
+		t.Fatal(err) // Twilio echoes every pending mark after a clear
+	}
+
+	// A second answer, interrupted 400 ms in: the stale echoes did not move the clock.
+	start := c.PlayedAt(time.Now())
+	mc.Respond(ctx, sim.ResponseSpec{Items: []sim.ItemSpec{{Audio: noise(5, 8000), Transcript: "Again"}}, ChunkBytes: 800}).Wait(ctx)
+	waitPlayed(ctx, t, c, start+3200)
+	mc.SpeechStarted()
+	in2 := waitEvent[session.Interruption](ctx, t, rec, 2)
+	if len(in2.Truncations) != 1 {
+		t.Fatalf("second interruption %+v", in2)
+	}
+	checkTruncation(t, in2.Truncations[0], c.PlayedAt(in2.Time)-start)
+	noModelErrors(t, mc)
+	c.Hangup()
+	b.ended(ctx, c.CallSID())
+}
+
+// With interrupt_response off the server keeps generating: the bridge cancels.
+func TestBargeInCancelsWhenServerDoesNot(t *testing.T) {
+	no := false
+	b := newBridge(t, bridgeConfig{opts: func(o *session.Options) {
+		o.Agent.TurnDetection = &realtime.TurnDetection{Type: realtime.ServerVAD, InterruptResponse: &no}
+	}})
+	ctx := timeout(t, 10*time.Second)
+	c := b.dial(sim.CallerOptions{})
+	mc := b.modelFor(ctx, c.CallSID())
+	rec := b.events(c.CallSID())
+	waitEvent[session.ModelConnected](ctx, t, rec, 1)
+	reply := mc.Respond(ctx, sim.ResponseSpec{Items: []sim.ItemSpec{{Audio: noise(6, 16000)}}, ChunkBytes: 800, Pace: 80 * time.Millisecond})
+	waitPlayed(ctx, t, c, 2000)
+	mc.SpeechStarted()
+	in := waitEvent[session.Interruption](ctx, t, rec, 1)
+	if !in.Cancelled || !in.Cleared {
+		t.Fatalf("interruption %+v, want cancelled and cleared", in)
+	}
+	reply.Wait(ctx)
+	if reply.Status != realtime.StatusCancelled || len(mc.Received(realtime.TypeResponseCancel)) != 1 {
+		t.Fatalf("response %s after %d cancels", reply.Status, len(mc.Received(realtime.TypeResponseCancel)))
+	}
+	checkTruncation(t, in.Truncations[0], c.PlayedAt(in.Time))
+	noModelErrors(t, mc)
+	c.Hangup()
+	b.ended(ctx, c.CallSID())
+}
+
+// Speech while the agent is silent interrupts nothing.
+func TestSpeechWhileSilentInterruptsNothing(t *testing.T) {
+	b := newBridge(t, bridgeConfig{})
+	ctx := timeout(t, 10*time.Second)
+	c := b.dial(sim.CallerOptions{})
+	mc := b.modelFor(ctx, c.CallSID())
+	rec := b.events(c.CallSID())
+	mc.Respond(ctx, sim.ResponseSpec{Items: []sim.ItemSpec{{Audio: noise(8, 800)}}}).Wait(ctx)
+	waitPlayed(ctx, t, c, 800)
+	if err := c.WaitFor(ctx, "the last mark", func() bool { return len(c.Echoed()) == 1 }); err != nil {
+		t.Fatal(err)
+	}
+	mc.SpeechStarted()
+	mc.SpeechStopped("hello")
+	waitEvent[session.CallerTranscript](ctx, t, rec, 1)
+	if n := len(eventsOf[session.Interruption](rec)); n != 0 || len(c.Clears()) != 0 || len(mc.Truncations()) != 0 {
+		t.Fatalf("%d interruptions, %d clears, %d truncations for speech over silence", n, len(c.Clears()), len(mc.Truncations()))
+	}
+	c.Hangup()
+	b.ended(ctx, c.CallSID())
+}
+
+// Turn latency runs from the caller's speech stopping to the first agent audio sent.
+func TestTurnLatency(t *testing.T) {
+	b := newBridge(t, bridgeConfig{})
+	ctx := timeout(t, 10*time.Second)
+	c := b.dial(sim.CallerOptions{})
+	mc := b.modelFor(ctx, c.CallSID())
+	rec := b.events(c.CallSID())
+	mc.SpeechStarted()
+	mc.SpeechStopped("What's the weather?")
+	waitEvent[session.SpeechStopped](ctx, t, rec, 1)
+	time.Sleep(40 * time.Millisecond) // the model thinks
+	mc.Respond(ctx, sim.ResponseSpec{Items: []sim.ItemSpec{{Audio: noise(9, 1600), Transcript: "Sunny"}}}).Wait(ctx)
+	lat := waitEvent[session.TurnLatency](ctx, t, rec, 1)
+	if lat.Latency < 40*time.Millisecond || lat.Latency > 5*time.Second {
+		t.Fatalf("turn latency %v", lat.Latency)
+	}
+	if ct := waitEvent[session.CallerTranscript](ctx, t, rec, 1); ct.Text != "What's the weather?" {
+		t.Fatalf("caller transcript %+v", ct)
+	}
+	c.Hangup()
+	if e := b.ended(ctx, c.CallSID()); e.Turns != 1 {
+		t.Fatalf("turns = %d", e.Turns)
+	}
+}

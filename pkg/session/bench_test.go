@@ -1,0 +1,162 @@
+package session_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/coder/websocket"
+
+	"github.com/callagent/callagent/pkg/realtime"
+	"github.com/callagent/callagent/pkg/session"
+	"github.com/callagent/callagent/pkg/twiliotransport"
+)
+
+// The relay benchmarks run the real path (twiliotransport.Stream, session, realtime.Conn)
+// between two raw WebSocket peers on loopback that send pre-encoded frames and only
+// count what arrives, so the figures are the bridge's: time and allocations per frame,
+// syscalls included.
+
+var (
+	frameAudio   = bytes.Repeat([]byte{0x7f, 0xff}, 80) // one 20 ms frame
+	frameB64     = base64.StdEncoding.EncodeToString(frameAudio)
+	twilioMedia  = []byte(`{"event":"media","sequenceNumber":"3","media":{"track":"inbound","chunk":"1","timestamp":"20","payload":"` + frameB64 + `"},"streamSid":"MZbench"}`)
+	twilioStart  = []byte(`{"event":"start","sequenceNumber":"1","start":{"accountSid":"ACbench","streamSid":"MZbench","callSid":"CAbench","tracks":["inbound"],"mediaFormat":{"encoding":"audio/x-mulaw","sampleRate":8000,"channels":1}},"streamSid":"MZbench"}`)
+	modelDelta   = []byte(`{"type":"response.output_audio.delta","event_id":"event_B1","response_id":"resp_B1","item_id":"item_B1","output_index":0,"content_index":0,"delta":"` + frameB64 + `"}`)
+	modelCreated = []byte(`{"type":"response.created","response":{"id":"resp_B1","status":"in_progress"}}`)
+)
+
+// benchPeers is a bridge between a raw Twilio peer and a raw model peer.
+type benchPeers struct {
+	twilio   *websocket.Conn // our end of the media stream
+	model    chan *websocket.Conn
+	modelSrv *httptest.Server
+	srv      *httptest.Server
+	done     sync.WaitGroup
+	cancel   context.CancelFunc
+}
+
+func newBenchPeers(b *testing.B) *benchPeers {
+	p := &benchPeers{model: make(chan *websocket.Conn, 1)}
+	ctx, cancel := context.WithCancel(context.Background())
+	p.cancel = cancel
+	p.modelSrv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ws, err := websocket.Accept(w, r, nil)
+		if err != nil {
+			return
+		}
+		p.model <- ws
+		<-ctx.Done()
+	}))
+	p.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		stream, err := twiliotransport.Accept(w, r, twiliotransport.StreamOptions{})
+		if err != nil {
+			b.Error(err)
+			return
+		}
+		s, err := session.New(session.Options{Caller: stream, CallerIdleTimeout: -1,
+			Dial: func(ctx context.Context) (session.ModelLeg, error) {
+				return realtime.Dial(ctx, realtime.DialOptions{BaseURL: p.modelSrv.URL, APIKey: testKey})
+			}})
+		if err != nil {
+			b.Error(err)
+			return
+		}
+		p.done.Go(func() { s.Run(ctx) })
+		p.done.Wait()
+	}))
+	ws, _, err := websocket.Dial(context.Background(), "ws"+strings.TrimPrefix(p.srv.URL, "http"), nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	ws.SetReadLimit(1 << 20)
+	p.twilio = ws
+	if err := ws.Write(context.Background(), websocket.MessageText, twilioStart); err != nil {
+		b.Fatal(err)
+	}
+	return p
+}
+
+func (p *benchPeers) close() {
+	p.cancel()
+	p.twilio.CloseNow()
+	p.srv.Close()
+	p.modelSrv.Close()
+}
+
+// drain reads messages from ws, counting those that contain marker, until want.
+func drain(ws *websocket.Conn, marker []byte, want int) error {
+	buf := make([]byte, 64<<10)
+	for n := 0; n < want; {
+		_, r, err := ws.Reader(context.Background())
+		if err != nil {
+			return err
+		}
+		m := 0
+		for {
+			k, err := r.Read(buf[m:])
+			m += k
+			if err != nil {
+				break
+			}
+		}
+		if bytes.Contains(buf[:m], marker) {
+			n++
+		}
+	}
+	return nil
+}
+
+func BenchmarkRelayCallerToModel(b *testing.B) {
+	p := newBenchPeers(b)
+	defer p.close()
+	model := <-p.model
+	// Wait for session.update: the session is configured and relaying directly.
+	if err := drain(model, []byte(`"session.update"`), 1); err != nil {
+		b.Fatal(err)
+	}
+	errc := make(chan error, 1)
+	b.ReportAllocs()
+	b.SetBytes(int64(len(frameAudio)))
+	b.ResetTimer()
+	go func() { errc <- drain(model, []byte(`"input_audio_buffer.append"`), b.N) }()
+	for range b.N {
+		if err := p.twilio.Write(context.Background(), websocket.MessageText, twilioMedia); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if err := <-errc; err != nil {
+		b.Fatal(err)
+	}
+}
+
+func BenchmarkRelayModelToCaller(b *testing.B) {
+	p := newBenchPeers(b)
+	defer p.close()
+	model := <-p.model
+	if err := drain(model, []byte(`"session.update"`), 1); err != nil {
+		b.Fatal(err)
+	}
+	ctx := context.Background()
+	if err := model.Write(ctx, websocket.MessageText, modelCreated); err != nil {
+		b.Fatal(err)
+	}
+	errc := make(chan error, 1)
+	b.ReportAllocs()
+	b.SetBytes(int64(len(frameAudio)))
+	b.ResetTimer()
+	go func() { errc <- drain(p.twilio, []byte(`"event":"media"`), b.N) }()
+	for range b.N {
+		if err := model.Write(ctx, websocket.MessageText, modelDelta); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if err := <-errc; err != nil {
+		b.Fatal(err)
+	}
+}

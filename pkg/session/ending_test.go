@@ -1,0 +1,163 @@
+package session_test
+
+import (
+	"bytes"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"github.com/callagent/callagent/pkg/realtime"
+	"github.com/callagent/callagent/pkg/session"
+	"github.com/callagent/callagent/pkg/sim"
+)
+
+// Every way a call can end closes both sockets and leaves no goroutine (newBridge
+// checks the goroutines; each case checks the sockets).
+func TestEndings(t *testing.T) {
+	tests := []struct {
+		name       string
+		cfg        func(*bridgeConfig)
+		end        func(b *bridge, c *sim.Caller, mc *sim.ModelConn)
+		reason     session.EndReason
+		callerCode websocket.StatusCode // the close code the bridge sent the caller; 0: not checked
+		modelCode  websocket.StatusCode // the close code the bridge sent the model; 0: not checked
+		errCheck   func(error) bool
+	}{
+		{
+			// PROTOCOL 3: a stop ends the model session at once, with a normal close.
+			name: "caller hangs up", end: func(b *bridge, c *sim.Caller, mc *sim.ModelConn) { c.Hangup() },
+			reason: session.EndCallerHangup, modelCode: websocket.StatusNormalClosure,
+			errCheck: func(err error) bool { return err == nil },
+		},
+		{
+			name: "caller closes without stop", end: func(b *bridge, c *sim.Caller, mc *sim.ModelConn) { c.Close() },
+			reason: session.EndCallerDisconnected, modelCode: websocket.StatusNormalClosure,
+		},
+		{
+			name: "caller connection drops", end: func(b *bridge, c *sim.Caller, mc *sim.ModelConn) { c.Drop() },
+			reason: session.EndCallerDisconnected, modelCode: websocket.StatusNormalClosure,
+		},
+		{
+			// PROTOCOL 2: the model vanishes: the caller is not left talking to nothing.
+			name: "model connection drops", end: func(b *bridge, c *sim.Caller, mc *sim.ModelConn) { mc.Drop() },
+			reason: session.EndModelDisconnected, callerCode: websocket.StatusNormalClosure,
+		},
+		{
+			name: "model closes with an error", end: func(b *bridge, c *sim.Caller, mc *sim.ModelConn) {
+				mc.Close(websocket.StatusInternalError, "server error")
+			},
+			reason: session.EndModelDisconnected, callerCode: websocket.StatusNormalClosure,
+			errCheck: func(err error) bool { return isClose(err, 1011) && strings.Contains(err.Error(), "server error") },
+		},
+		{
+			name: "context cancelled", end: func(b *bridge, c *sim.Caller, mc *sim.ModelConn) { b.cancel() },
+			reason: session.EndCancelled, callerCode: websocket.StatusNormalClosure, modelCode: websocket.StatusNormalClosure,
+		},
+		{
+			name: "caller goes silent",
+			cfg: func(c *bridgeConfig) {
+				c.opts = func(o *session.Options) { o.CallerIdleTimeout = 300 * time.Millisecond }
+			},
+			end:    func(b *bridge, c *sim.Caller, mc *sim.ModelConn) {},
+			reason: session.EndCallerTimeout, modelCode: websocket.StatusNormalClosure,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := bridgeConfig{}
+			if tt.cfg != nil {
+				tt.cfg(&cfg)
+			}
+			b := newBridge(t, cfg)
+			ctx := timeout(t, 10*time.Second)
+			c := b.dial(sim.CallerOptions{})
+			mc := b.modelFor(ctx, c.CallSID())
+			c.Say(noise(1, 10*sim.FrameBytes))
+			if err := mc.WaitAudio(ctx, 10*sim.FrameBytes); err != nil {
+				t.Fatal(err)
+			}
+			tt.end(b, c, mc)
+			ended := b.ended(ctx, c.CallSID())
+			if ended.Reason != tt.reason {
+				t.Fatalf("ended %s (%v), want %s", ended.Reason, ended.Err, tt.reason)
+			}
+			if tt.errCheck != nil && !tt.errCheck(ended.Err) {
+				t.Errorf("ended with error %v", ended.Err)
+			}
+			if err := c.WaitClosed(ctx); err != nil {
+				t.Error("caller socket:", err)
+			}
+			if err := mc.WaitClosed(ctx); err != nil {
+				t.Error("model socket:", err)
+			}
+			if tt.callerCode != 0 && c.CloseStatus() != tt.callerCode {
+				t.Errorf("caller socket closed with %v, want %v", c.CloseStatus(), tt.callerCode)
+			}
+			if tt.modelCode != 0 && websocket.CloseStatus(mc.CloseErr()) != tt.modelCode {
+				t.Errorf("model socket closed with %v, want %v", mc.CloseErr(), tt.modelCode)
+			}
+			if last := b.events(c.CallSID()).all(); len(last) == 0 || last[len(last)-1].Kind() != "call.ended" {
+				t.Errorf("last event is not call.ended")
+			}
+		})
+	}
+}
+
+// A model that cannot be reached ends the call cleanly, and the key stays secret.
+func TestModelDialFails(t *testing.T) {
+	b := newBridge(t, bridgeConfig{key: "sk-wrong-key-abcdef0123456789"})
+	ctx := timeout(t, 10*time.Second)
+	c := b.dial(sim.CallerOptions{})
+	ended := b.ended(ctx, c.CallSID())
+	var de *realtime.DialError
+	if ended.Reason != session.EndModelDialFailed || !errors.As(ended.Err, &de) || de.StatusCode != 401 {
+		t.Fatalf("ended %s: %v", ended.Reason, ended.Err)
+	}
+	if strings.Contains(ended.Err.Error(), "abcdef0123456789") {
+		t.Fatalf("the error shows the key: %v", ended.Err)
+	}
+	if err := c.WaitClosed(ctx); err != nil || c.CloseStatus() != websocket.StatusNormalClosure {
+		t.Fatalf("caller socket: %v, status %v", err, c.CloseStatus())
+	}
+}
+
+// PROTOCOL 1: an error event is part of a call, not the end of it; malformed frames
+// from either side are skipped.
+func TestErrorsAndMalformedFramesKeepTheCall(t *testing.T) {
+	b := newBridge(t, bridgeConfig{})
+	ctx := timeout(t, 10*time.Second)
+	c := b.dial(sim.CallerOptions{})
+	mc := b.modelFor(ctx, c.CallSID())
+	rec := b.events(c.CallSID())
+	waitEvent[session.ModelConnected](ctx, t, rec, 1)
+
+	mc.SendError("rate_limit_exceeded", "Rate limit reached")
+	mc.SendRaw([]byte(`{"type":"response.output_audio.delta","delta":`))
+	mc.SendRaw([]byte(`{"type":"response.output_audio.delta","response_id":"r","item_id":"i","delta":"not base64!!"}`))
+	c.SendRaw([]byte(`{"event":"media","media":{"payload":"@@@@"}}`))
+	c.SendRaw([]byte(`garbage`))
+
+	if me := waitEvent[session.ModelError](ctx, t, rec, 1); me.Code != "rate_limit_exceeded" {
+		t.Fatalf("model error %+v", me)
+	}
+	waitEvent[session.Warning](ctx, t, rec, 4)
+
+	// Audio still flows both ways.
+	audio := noise(2, 5*sim.FrameBytes)
+	c.Say(audio)
+	if err := mc.WaitAudio(ctx, len(audio)); err != nil || !bytes.Equal(mc.AudioIn(), audio) {
+		t.Fatalf("caller audio after errors: %v", err)
+	}
+	agent := noise(3, 1600)
+	mc.Respond(ctx, sim.ResponseSpec{Items: []sim.ItemSpec{{Audio: agent}}})
+	if err := c.WaitReceived(ctx, len(agent)); err != nil || !bytes.Equal(c.Received(), agent) {
+		t.Fatalf("agent audio after errors: %v", err)
+	}
+	c.Hangup()
+	if e := b.ended(ctx, c.CallSID()); e.Reason != session.EndCallerHangup {
+		t.Fatalf("ended %s: %v", e.Reason, e.Err)
+	}
+}

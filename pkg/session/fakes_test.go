@@ -1,0 +1,27 @@
+package session_test
+
+import (
+	"context"
+	"errors"
+
+	"github.com/callagent/callagent/pkg/realtime"
+	"github.com/callagent/callagent/pkg/twiliotransport"
+)
+
+// nopCaller is a caller leg that never says anything, for tests of option checking.
+type nopCaller struct{}
+
+func (nopCaller) Start() twiliotransport.Start { return twiliotransport.Start{} }
+func (nopCaller) ReadFrame(ctx context.Context) (twiliotransport.Frame, error) {
+	<-ctx.Done()
+	return nil, errors.New("closed")
+}
+func (nopCaller) SendAudio(context.Context, string, string, []byte) (bool, error) { return true, nil }
+func (nopCaller) Interrupt(context.Context, string) (twiliotransport.Interruption, error) {
+	return twiliotransport.Interruption{}, nil
+}
+func (nopCaller) SetTrace(twiliotransport.TraceFunc) {}
+func (nopCaller) Close() error                       { return nil }
+func (nopCaller) CloseNow() error                    { return nil }
+
+var _ = realtime.TypeError

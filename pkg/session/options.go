@@ -1,0 +1,188 @@
+package session
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/callagent/callagent/pkg/realtime"
+	"github.com/callagent/callagent/pkg/twiliotransport"
+)
+
+// CallerLeg is the caller side of a call, as the session needs it.
+// *twiliotransport.Stream implements it.
+type CallerLeg interface {
+	// Start returns the stream's start message (call and stream SIDs, parameters).
+	Start() twiliotransport.Start
+	// ReadFrame returns the next frame from the caller; *twiliotransport.DecodeError
+	// is a skipped frame, any other error the end of the leg.
+	ReadFrame(ctx context.Context) (twiliotransport.Frame, error)
+	// SendAudio plays a chunk of agent audio; false means it was refused as a late
+	// delta of an interrupted response.
+	SendAudio(ctx context.Context, responseID, itemID string, payload []byte) (bool, error)
+	// Interrupt stops agent audio and reports what the caller heard; responseID is the
+	// response in progress, whose further audio must be refused.
+	Interrupt(ctx context.Context, responseID string) (twiliotransport.Interruption, error)
+	SetTrace(twiliotransport.TraceFunc)
+	Close() error
+	CloseNow() error
+}
+
+// ModelLeg is the model side of a call. *realtime.Conn implements it.
+type ModelLeg interface {
+	// ReadEvent returns the next server event; *realtime.DecodeError is a skipped
+	// event, any other error the end of the leg.
+	ReadEvent(ctx context.Context) (realtime.ServerEvent, error)
+	Send(ctx context.Context, ev realtime.ClientEvent) error
+	// AppendAudio sends caller audio (base64 text, passed through).
+	AppendAudio(ctx context.Context, audio []byte) error
+	SetTrace(realtime.TraceFunc)
+	Close() error
+	CloseNow() error
+}
+
+// ModelDialer opens the model leg. It may return a session dialed earlier (the server
+// dials while answering the webhook); the session configures it either way.
+type ModelDialer func(ctx context.Context) (ModelLeg, error)
+
+// Agent is what the model is told: instructions, voice, tools, turn detection.
+type Agent struct {
+	Instructions string
+	Voice        string  // cannot change once the agent has spoken
+	Speed        float64 // 0 leaves the server default
+	// TurnDetection nil leaves the server default (server VAD that interrupts
+	// responses itself).
+	TurnDetection *realtime.TurnDetection
+	// Transcription turns on caller transcripts; nil leaves them off.
+	Transcription  *realtime.Transcription
+	NoiseReduction string // "near_field", "far_field" or empty
+	Tools          []Tool
+	// HostedTools are passed to the API as they are, e.g. hosted MCP servers.
+	HostedTools []realtime.Tool
+	ToolChoice  string
+}
+
+// Options configure a Session.
+type Options struct {
+	Caller CallerLeg   // required
+	Dial   ModelDialer // required
+	Agent  Agent
+
+	// Approver decides tool calls that need approval; nil denies them.
+	Approver Approver
+	// ToolTimeout bounds a tool call without its own timeout (default 30s).
+	ToolTimeout time.Duration
+	// ApprovalTimeout bounds waiting for an approval; then the call is denied
+	// (default 30s).
+	ApprovalTimeout time.Duration
+	// DTMFDebounce collects key presses into one message to the model: digits are sent
+	// after this much quiet, or at once on '#'. Zero uses the default of 1s; a negative
+	// value sends each digit on its own.
+	DTMFDebounce time.Duration
+	// MaxBufferedAudio bounds caller audio kept while the model connects (default 10s).
+	MaxBufferedAudio time.Duration
+	// CallerIdleTimeout ends a call when Twilio sends nothing for this long (it streams
+	// 50 frames a second for the whole call). Zero uses the default of 30s; negative
+	// disables the check.
+	CallerIdleTimeout time.Duration
+
+	// OnEvent receives every event, in order, on a goroutine of the session's. It must
+	// not block for long: events that do not fit the buffer are dropped and counted.
+	OnEvent func(Event)
+	// EventBuffer is the event queue length (default 1024).
+	EventBuffer int
+	// Debug adds RawFrame events for every non-audio frame.
+	Debug bool
+	// Now is the clock (default time.Now).
+	Now func() time.Time
+}
+
+const (
+	defaultToolTimeout      = 30 * time.Second
+	defaultApprovalTimeout  = 30 * time.Second
+	defaultDTMFDebounce     = time.Second
+	defaultMaxBuffered      = 10 * time.Second
+	defaultCallerIdle       = 30 * time.Second
+	defaultEventBuffer      = 1024
+	statsInterval           = time.Second
+	responseRequestDeadline = 10 * time.Second
+)
+
+func (o *Options) withDefaults() (Options, error) {
+	c := *o
+	if c.Caller == nil {
+		return c, errors.New("session: Options.Caller is required")
+	}
+	if c.Dial == nil {
+		return c, errors.New("session: Options.Dial is required")
+	}
+	if c.ToolTimeout <= 0 {
+		c.ToolTimeout = defaultToolTimeout
+	}
+	if c.ApprovalTimeout <= 0 {
+		c.ApprovalTimeout = defaultApprovalTimeout
+	}
+	if c.DTMFDebounce == 0 {
+		c.DTMFDebounce = defaultDTMFDebounce
+	}
+	if c.MaxBufferedAudio <= 0 {
+		c.MaxBufferedAudio = defaultMaxBuffered
+	}
+	if c.CallerIdleTimeout == 0 {
+		c.CallerIdleTimeout = defaultCallerIdle
+	}
+	if c.EventBuffer <= 0 {
+		c.EventBuffer = defaultEventBuffer
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	return c, nil
+}
+
+// sessionConfig is the session.update for an agent. The audio formats are set here
+// and nowhere else, so every update carries audio/pcmu both ways: an update without
+// them has given callers static noise in other bridges.
+func (a *Agent) sessionConfig() realtime.SessionConfig {
+	in := &realtime.AudioInput{
+		Format:        &realtime.AudioFormat{Type: realtime.FormatPCMU},
+		Transcription: a.Transcription,
+		TurnDetection: a.TurnDetection,
+	}
+	if a.NoiseReduction != "" {
+		in.NoiseReduction = &realtime.NoiseReduction{Type: a.NoiseReduction}
+	}
+	cfg := realtime.SessionConfig{
+		Type:             "realtime",
+		Instructions:     a.Instructions,
+		OutputModalities: []string{"audio"},
+		Audio: &realtime.AudioConfig{
+			Input: in,
+			Output: &realtime.AudioOutput{
+				Format: &realtime.AudioFormat{Type: realtime.FormatPCMU},
+				Voice:  a.Voice,
+				Speed:  a.Speed,
+			},
+		},
+		ToolChoice: a.ToolChoice,
+	}
+	for _, t := range a.Tools {
+		spec := t.Spec()
+		params := spec.Parameters
+		if params == nil {
+			params = defaultParameters
+		}
+		cfg.Tools = append(cfg.Tools, realtime.Tool{
+			Type: "function", Name: spec.Name, Description: spec.Description, Parameters: params,
+		})
+	}
+	cfg.Tools = append(cfg.Tools, a.HostedTools...)
+	return cfg
+}
+
+// serverInterrupts reports whether the server cancels a response itself when the
+// caller starts speaking (turn_detection.interrupt_response, true by default).
+func (a *Agent) serverInterrupts() bool {
+	td := a.TurnDetection
+	return td == nil || td.InterruptResponse == nil || *td.InterruptResponse
+}

@@ -1,0 +1,334 @@
+package session_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/callagent/callagent/pkg/realtime"
+	"github.com/callagent/callagent/pkg/session"
+	"github.com/callagent/callagent/pkg/sim"
+)
+
+var weatherSchema = json.RawMessage(`{"type":"object","properties":{"city":{"type":"string"}},"required":["city"]}`)
+
+func weatherTool(calls *atomic.Int32) session.Tool {
+	return session.NewTool(session.ToolSpec{Name: "weather", Description: "Current weather for a city", Parameters: weatherSchema},
+		func(ctx context.Context, args json.RawMessage) (string, error) {
+			calls.Add(1)
+			var a struct{ City string }
+			if err := json.Unmarshal(args, &a); err != nil {
+				return "", err
+			}
+			return `{"city":"` + a.City + `","sky":"sunny"}`, nil
+		})
+}
+
+// toolCall runs one function call through the bridge and returns the output the model
+// received and the call's events.
+type toolCase struct {
+	tools    []session.Tool
+	approver session.Approver
+	call     sim.FunctionCall
+	timeout  time.Duration
+}
+
+func runToolCall(t *testing.T, tc toolCase) (realtime.Item, *recorder, *sim.ModelConn) {
+	t.Helper()
+	responses := atomic.Int32{}
+	model := &sim.Model{AutoRespond: func(c *sim.ModelConn, req *realtime.ResponseCreate) sim.ResponseSpec {
+		responses.Add(1)
+		return sim.ResponseSpec{Items: []sim.ItemSpec{{Audio: noise(50, 800), Transcript: "Here you go"}}}
+	}}
+	b := newBridge(t, bridgeConfig{model: model, opts: func(o *session.Options) {
+		o.Agent.Tools = tc.tools
+		o.Approver = tc.approver
+		o.ToolTimeout = tc.timeout
+		o.Debug = true // RawFrame events show every event the bridge sent
+	}})
+	ctx := timeout(t, 10*time.Second)
+	c := b.dial(sim.CallerOptions{})
+	mc := b.modelFor(ctx, c.CallSID())
+	rec := b.events(c.CallSID())
+	waitEvent[session.ModelConnected](ctx, t, rec, 1)
+	reply := mc.Respond(ctx, sim.ResponseSpec{Items: []sim.ItemSpec{{FunctionCall: &tc.call}}})
+	res := waitEvent[session.ToolResult](ctx, t, rec, 1)
+	var out realtime.Item
+	err := mc.WaitFor(ctx, "the function call output", func() bool {
+		for _, it := range mc.CreatedItems() {
+			if it.Type == realtime.ItemFunctionCallOutput {
+				out = it
+				return true
+			}
+		}
+		return false
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	reply.Wait(ctx)
+	if out.CallID != reply.CallIDs[0] || out.Output != res.Output {
+		t.Fatalf("output %+v does not answer call %s with %q", out, reply.CallIDs[0], res.Output)
+	}
+	if !res.Background {
+		if _, err := mc.WaitEvent(ctx, realtime.TypeResponseCreate, 1); err != nil {
+			t.Fatal("no response.create after the tool result:", err)
+		}
+		// The model's answer to the result is played.
+		if err := c.WaitReceived(ctx, 800); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c.Hangup()
+	b.ended(ctx, c.CallSID())
+	noModelErrors(t, mc)
+	return out, rec, mc
+}
+
+func TestToolRoundTrip(t *testing.T) {
+	var calls atomic.Int32
+	out, rec, mc := runToolCall(t, toolCase{
+		tools: []session.Tool{weatherTool(&calls)},
+		call:  sim.FunctionCall{Name: "weather", Arguments: `{"city":"Paris"}`},
+	})
+	if calls.Load() != 1 || out.Output != `{"city":"Paris","sky":"sunny"}` {
+		t.Fatalf("calls %d, output %q", calls.Load(), out.Output)
+	}
+	call := eventsOf[session.ToolCall](rec)
+	if len(call) != 1 || call[0].Name != "weather" || call[0].Arguments != `{"city":"Paris"}` {
+		t.Fatalf("ToolCall events %+v", call)
+	}
+	if tools := mc.SessionUpdates()[0].Tools; len(tools) != 1 || tools[0].Name != "weather" || string(tools[0].Parameters) != string(weatherSchema) {
+		t.Fatalf("tools offered: %+v", tools)
+	}
+}
+
+func TestFailingToolsReportToTheModel(t *testing.T) {
+	tests := []struct {
+		name    string
+		fn      func(ctx context.Context, args json.RawMessage) (string, error)
+		call    string
+		timeout time.Duration
+		want    string
+	}{
+		{name: "error", fn: func(context.Context, json.RawMessage) (string, error) { return "", errors.New("database unavailable") },
+			want: "Error: database unavailable"},
+		{name: "panic", fn: func(context.Context, json.RawMessage) (string, error) { panic("nil map") },
+			want: "Error: tool panicked: nil map"},
+		{name: "timeout", timeout: 50 * time.Millisecond,
+			fn:   func(ctx context.Context, _ json.RawMessage) (string, error) { <-ctx.Done(); return "", ctx.Err() },
+			want: "Error: lookup timed out after 50ms"},
+		{name: "unknown tool", call: "transfer_money",
+			fn:   func(context.Context, json.RawMessage) (string, error) { return "unreachable", nil },
+			want: `Error: there is no tool named "transfer_money"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			name := tt.call
+			if name == "" {
+				name = "lookup"
+			}
+			out, rec, _ := runToolCall(t, toolCase{
+				tools:   []session.Tool{session.NewTool(session.ToolSpec{Name: "lookup"}, tt.fn)},
+				call:    sim.FunctionCall{Name: name, Arguments: `{}`},
+				timeout: tt.timeout,
+			})
+			if out.Output != tt.want {
+				t.Fatalf("model got %q, want %q", out.Output, tt.want)
+			}
+			if res := eventsOf[session.ToolResult](rec); len(res) != 1 || res[0].Err == nil {
+				t.Fatalf("ToolResult %+v", res)
+			}
+		})
+	}
+}
+
+func TestToolApproval(t *testing.T) {
+	tests := []struct {
+		name     string
+		approver session.Approver
+		runs     bool
+		reason   string
+	}{
+		{"approved", session.ApproverFunc(func(ctx context.Context, r session.ApprovalRequest) (bool, error) { return true, nil }), true, ""},
+		{"denied", session.ApproverFunc(func(ctx context.Context, r session.ApprovalRequest) (bool, error) { return false, nil }), false, "denied"},
+		{"approver fails", session.ApproverFunc(func(ctx context.Context, r session.ApprovalRequest) (bool, error) {
+			return false, errors.New("approval service down")
+		}), false, "approval service down"},
+		{"no approver", nil, false, "no approver is configured"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var calls atomic.Int32
+			var seen []session.ApprovalRequest
+			approver := tt.approver
+			if approver != nil {
+				approver = session.ApproverFunc(func(ctx context.Context, r session.ApprovalRequest) (bool, error) {
+					seen = append(seen, r)
+					return tt.approver.Approve(ctx, r)
+				})
+			}
+			tool := session.NewTool(session.ToolSpec{Name: "refund", NeedsApproval: true},
+				func(context.Context, json.RawMessage) (string, error) { calls.Add(1); return "refunded", nil })
+			out, rec, _ := runToolCall(t, toolCase{tools: []session.Tool{tool}, approver: approver,
+				call: sim.FunctionCall{Name: "refund", Arguments: `{"amount":20}`}})
+			if ran := calls.Load() == 1; ran != tt.runs {
+				t.Fatalf("tool ran: %v, want %v", ran, tt.runs)
+			}
+			d := waitEvent[session.ToolApprovalDecided](timeout(t, time.Second), t, rec, 1)
+			if d.Approved != tt.runs || d.Reason != tt.reason {
+				t.Fatalf("decision %+v", d)
+			}
+			if tt.runs && out.Output != "refunded" {
+				t.Fatalf("output %q", out.Output)
+			}
+			if !tt.runs && !strings.Contains(out.Output, "not approved") {
+				t.Fatalf("denied call told the model %q", out.Output)
+			}
+			if approver != nil && (len(seen) != 1 || seen[0].Name != "refund" || seen[0].Arguments != `{"amount":20}` || seen[0].CallSID == "") {
+				t.Fatalf("approver saw %+v", seen)
+			}
+		})
+	}
+}
+
+func TestBackgroundToolResult(t *testing.T) {
+	tool := session.NewTool(session.ToolSpec{Name: "log_note", Background: true},
+		func(context.Context, json.RawMessage) (string, error) { return "noted", nil })
+	out, rec, mc := runToolCall(t, toolCase{tools: []session.Tool{tool}, call: sim.FunctionCall{Name: "log_note", Arguments: `{}`}})
+	if out.Output != "noted" {
+		t.Fatalf("output %q", out.Output)
+	}
+	// The call is over and all its goroutines joined: every event the bridge tried to
+	// send is in the trace.
+	for _, f := range eventsOf[session.RawFrame](rec) {
+		if f.Sent && f.Type == realtime.TypeResponseCreate {
+			t.Fatal("a background result triggered a response.create")
+		}
+	}
+	if n := len(mc.Received(realtime.TypeResponseCreate)); n != 0 {
+		t.Fatalf("a background result triggered %d response.create", n)
+	}
+}
+
+// A tool result that arrives while the model is still speaking waits for response.done
+// before response.create: the API rejects a second active response.
+func TestResponseCreateWaitsForActiveResponse(t *testing.T) {
+	model := &sim.Model{AutoRespond: func(c *sim.ModelConn, req *realtime.ResponseCreate) sim.ResponseSpec {
+		return sim.ResponseSpec{Items: []sim.ItemSpec{{Audio: noise(60, 800)}}}
+	}}
+	var calls atomic.Int32
+	b := newBridge(t, bridgeConfig{model: model, opts: func(o *session.Options) { o.Agent.Tools = []session.Tool{weatherTool(&calls)} }})
+	ctx := timeout(t, 10*time.Second)
+	c := b.dial(sim.CallerOptions{})
+	mc := b.modelFor(ctx, c.CallSID())
+	rec := b.events(c.CallSID())
+	// The function call comes first; the response goes on speaking for a while.
+	reply := mc.Respond(ctx, sim.ResponseSpec{Items: []sim.ItemSpec{
+		{FunctionCall: &sim.FunctionCall{Name: "weather", Arguments: `{"city":"Oslo"}`}},
+		{Audio: noise(61, 8000), Transcript: "Let me check that for you"},
+	}, ChunkBytes: 800, Pace: 30 * time.Millisecond})
+	waitEvent[session.ToolResult](ctx, t, rec, 1)
+	if !mc.Active() {
+		t.Fatal("test setup: the response ended before the tool result")
+	}
+	// The fake model answers a response.create during an active response with
+	// conversation_already_has_active_response, which noModelErrors reports.
+	if _, err := mc.WaitEvent(ctx, realtime.TypeResponseCreate, 1); err != nil {
+		t.Fatal(err)
+	}
+	if reply.Wait(ctx); reply.Status != realtime.StatusCompleted {
+		t.Fatalf("first response %s", reply.Status)
+	}
+	noModelErrors(t, mc)
+	c.Hangup()
+	b.ended(ctx, c.CallSID())
+}
+
+func TestMCPApproval(t *testing.T) {
+	model := &sim.Model{AutoRespond: func(c *sim.ModelConn, req *realtime.ResponseCreate) sim.ResponseSpec {
+		return sim.ResponseSpec{Items: []sim.ItemSpec{{Audio: noise(70, 800)}}}
+	}}
+	var asked session.ApprovalRequest
+	b := newBridge(t, bridgeConfig{model: model, opts: func(o *session.Options) {
+		o.Agent.HostedTools = []realtime.Tool{{Type: "mcp", ServerLabel: "crm", ServerURL: "https://mcp.example.com", RequireApproval: json.RawMessage(`"always"`)}}
+		o.Approver = session.ApproverFunc(func(ctx context.Context, r session.ApprovalRequest) (bool, error) {
+			asked = r
+			return true, nil
+		})
+	}})
+	ctx := timeout(t, 10*time.Second)
+	c := b.dial(sim.CallerOptions{})
+	mc := b.modelFor(ctx, c.CallSID())
+	reply := mc.Respond(ctx, sim.ResponseSpec{Items: []sim.ItemSpec{{MCPApproval: &sim.MCPApproval{ServerLabel: "crm", Name: "update_contact", Arguments: `{"id":7}`}}}})
+	if _, err := mc.WaitEvent(ctx, realtime.TypeResponseCreate, 1); err != nil {
+		t.Fatal(err)
+	}
+	reply.Wait(ctx)
+	items := mc.CreatedItems()
+	if len(items) != 1 || items[0].Type != realtime.ItemMCPApprovalResponse || items[0].ApprovalRequestID != reply.ItemIDs[0] ||
+		items[0].Approve == nil || !*items[0].Approve {
+		t.Fatalf("approval response %+v", items)
+	}
+	if asked.Name != "crm.update_contact" || asked.Arguments != `{"id":7}` {
+		t.Fatalf("approver asked %+v", asked)
+	}
+	if tools := mc.SessionUpdates()[0].Tools; len(tools) != 1 || tools[0].Type != "mcp" || tools[0].ServerLabel != "crm" {
+		t.Fatalf("hosted tools not passed through: %+v", tools)
+	}
+	c.Hangup()
+	b.ended(ctx, c.CallSID())
+	noModelErrors(t, mc)
+}
+
+func TestDTMFReachesTheModel(t *testing.T) {
+	model := &sim.Model{AutoRespond: func(c *sim.ModelConn, req *realtime.ResponseCreate) sim.ResponseSpec {
+		return sim.ResponseSpec{Items: []sim.ItemSpec{{Audio: noise(80, 800)}}}
+	}}
+	b := newBridge(t, bridgeConfig{model: model, opts: func(o *session.Options) { o.DTMFDebounce = 200 * time.Millisecond }})
+	ctx := timeout(t, 10*time.Second)
+	c := b.dial(sim.CallerOptions{})
+	mc := b.modelFor(ctx, c.CallSID())
+	rec := b.events(c.CallSID())
+	for _, d := range []string{"4", "2", "#", "7"} {
+		c.SendDTMF(d)
+	}
+	// "4 2 #" goes at once on '#'; "7" after the quiet period.
+	for n, want := range []string{"4 2 #", "7"} {
+		if err := mc.WaitFor(ctx, "DTMF message", func() bool { return len(mc.CreatedItems()) > n }); err != nil {
+			t.Fatal(err)
+		}
+		it := mc.CreatedItems()[n]
+		if it.Type != realtime.ItemMessage || it.Role != "user" || len(it.Content) != 1 || !strings.Contains(it.Content[0].Text, "pressed "+want+" on the phone keypad") {
+			t.Fatalf("DTMF item %d = %+v, want %q", n, it, want)
+		}
+	}
+	if _, err := mc.WaitEvent(ctx, realtime.TypeResponseCreate, 2); err != nil {
+		t.Fatal(err)
+	}
+	if d := eventsOf[session.DTMF](rec); len(d) != 4 {
+		t.Fatalf("%d DTMF events", len(d))
+	}
+	c.Hangup()
+	b.ended(ctx, c.CallSID())
+	noModelErrors(t, mc)
+}
+
+func TestInvalidTools(t *testing.T) {
+	ok := func(context.Context, json.RawMessage) (string, error) { return "", nil }
+	for _, tools := range [][]session.Tool{
+		{session.NewTool(session.ToolSpec{Name: "has space"}, ok)},
+		{session.NewTool(session.ToolSpec{Name: "a"}, ok), session.NewTool(session.ToolSpec{Name: "a"}, ok)},
+		{session.NewTool(session.ToolSpec{Name: "b", Parameters: json.RawMessage(`[1]`)}, ok)},
+	} {
+		_, err := session.New(session.Options{Caller: nopCaller{}, Dial: func(context.Context) (session.ModelLeg, error) { return nil, nil },
+			Agent: session.Agent{Tools: tools}})
+		if err == nil {
+			t.Errorf("tools %v accepted", tools[0].Spec().Name)
+		}
+	}
+}
