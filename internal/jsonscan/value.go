@@ -3,6 +3,7 @@ package jsonscan
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"math"
 	"strconv"
 	"unicode/utf8"
@@ -182,4 +183,58 @@ func FoldsTo(key []byte, names ...string) bool {
 		}
 	}
 	return false
+}
+
+// Lookup validates data as one JSON object and returns the raw value of its member
+// key (the last one, as encoding/json would use), or nil when there is none.
+func Lookup(data []byte, key string) ([]byte, error) {
+	var o Object
+	o.Reset(data)
+	var raw []byte
+	for o.Next() {
+		if o.KeyIs(key) {
+			raw = o.Value()
+		}
+	}
+	return raw, o.Err()
+}
+
+// AppendTagged appends v encoded by encoding/json as an object whose first member is
+// key:name, the way both wire protocols tag their messages ("type", "event").
+func AppendTagged(dst []byte, key, name string, v any) ([]byte, error) {
+	body, err := json.Marshal(v)
+	if err != nil {
+		return dst, err
+	}
+	if len(body) < 2 || body[0] != '{' {
+		return dst, errors.New("jsonscan: tagged value is not an object")
+	}
+	dst = append(dst, '{')
+	dst = AppendString(dst, key)
+	dst = append(dst, ':')
+	dst = AppendString(dst, name)
+	if len(body) > 2 {
+		dst = append(dst, ',')
+		dst = append(dst, body[1:]...)
+	} else {
+		dst = append(dst, '}')
+	}
+	return dst, nil
+}
+
+// MarshalText encodes text (already safe base64, say) as a JSON string; the
+// MarshalJSON of the wire packages' raw-text types.
+func MarshalText(text []byte) ([]byte, error) {
+	return AppendString(make([]byte, 0, len(text)+2), string(text)), nil
+}
+
+// UnmarshalText decodes a JSON string into *dst; the UnmarshalJSON of the wire
+// packages' raw-text types.
+func UnmarshalText(dst *[]byte, data []byte) error {
+	var s string
+	if err := json.Unmarshal(data, &s); err != nil {
+		return err
+	}
+	*dst = []byte(s)
+	return nil
 }

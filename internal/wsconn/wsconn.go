@@ -160,11 +160,18 @@ func isClosed(err error) bool {
 		errors.Is(err, net.ErrClosed)
 }
 
-// CloseStatus returns the close code and reason the peer sent, if err carries them.
-func CloseStatus(err error) (code websocket.StatusCode, reason string, ok bool) {
+// Ended describes how a connection ended from the error of a failed read or write:
+// the close code and reason the peer sent, or 1006 (abnormal closure) when it went
+// away without one. A context error is returned as ctxErr instead: the caller gave up,
+// the peer did not end anything.
+func Ended(err error) (code int, reason string, ctxErr error) {
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return 0, "", err
+	}
 	var ce websocket.CloseError
 	if errors.As(err, &ce) {
-		return ce.Code, ce.Reason, true
+		return int(ce.Code), ce.Reason, nil
 	}
-	return -1, "", false
+	// EOF, a reset connection, or our own close: no close frame was received.
+	return int(websocket.StatusAbnormalClosure), "", nil
 }

@@ -22,19 +22,11 @@ func AppendEvent(dst []byte, ev Event) ([]byte, error) {
 			return AppendAudioAppend(dst, e.Audio), nil
 		}
 	}
-	body, err := json.Marshal(ev)
+	out, err := jsonscan.AppendTagged(dst, "type", ev.EventType(), ev)
 	if err != nil {
 		return dst, fmt.Errorf("encode %s: %w", ev.EventType(), err)
 	}
-	dst = append(dst, `{"type":`...)
-	dst = jsonscan.AppendString(dst, ev.EventType())
-	if len(body) > 2 {
-		dst = append(dst, ',')
-		dst = append(dst, body[1:]...)
-	} else {
-		dst = append(dst, '}')
-	}
-	return dst, nil
+	return out, nil
 }
 
 // AppendAudioAppend appends an input_audio_buffer.append event carrying audio, which
@@ -47,59 +39,36 @@ func AppendAudioAppend(dst []byte, audio []byte) []byte {
 
 // DecodeServerEvent decodes one server event. Unknown types become *UnknownEvent.
 func DecodeServerEvent(data []byte) (ServerEvent, error) {
-	typ, err := eventType(data)
-	if err != nil {
-		return nil, err
-	}
-	newEv, ok := serverEventTypes[typ]
-	if !ok {
-		return &UnknownEvent{Type: typ, Raw: append(json.RawMessage(nil), data...)}, nil
-	}
-	ev := newEv()
-	if err := json.Unmarshal(data, ev); err != nil {
-		return nil, &DecodeError{Type: typ, Err: err}
-	}
-	return ev, nil
+	return decode(data, serverEventTypes)
 }
 
 // DecodeClientEvent decodes one client event, for fake servers and tests.
 func DecodeClientEvent(data []byte) (ClientEvent, error) {
-	typ, err := eventType(data)
+	return decode(data, clientEventTypes)
+}
+
+// decode reads the "type" member, picks the struct for it from types and decodes
+// data into it; E is ServerEvent or ClientEvent, both satisfied by *UnknownEvent.
+func decode[E Event](data []byte, types map[string]func() E) (E, error) {
+	var zero E
+	raw, err := jsonscan.Lookup(data, "type")
 	if err != nil {
-		return nil, err
+		return zero, &DecodeError{Err: err}
 	}
-	newEv, ok := clientEventTypes[typ]
+	typ, err := jsonscan.Unquote(raw)
+	if raw == nil || err != nil {
+		return zero, &DecodeError{Err: errNoType}
+	}
+	newEv, ok := types[typ]
 	if !ok {
-		return &UnknownEvent{Type: typ, Raw: append(json.RawMessage(nil), data...)}, nil
+		var unknown Event = &UnknownEvent{Type: typ, Raw: append(json.RawMessage(nil), data...)}
+		return unknown.(E), nil
 	}
 	ev := newEv()
 	if err := json.Unmarshal(data, ev); err != nil {
-		return nil, &DecodeError{Type: typ, Err: err}
+		return zero, &DecodeError{Type: typ, Err: err}
 	}
 	return ev, nil
-}
-
-// eventType validates data as a JSON object and returns its "type" member.
-func eventType(data []byte) (string, error) {
-	var o jsonscan.Object
-	o.Reset(data)
-	var raw []byte
-	for o.Next() {
-		if o.KeyIs("type") {
-			raw = o.Value()
-		}
-	}
-	if err := o.Err(); err != nil {
-		return "", &DecodeError{Err: err}
-	}
-	if raw == nil {
-		return "", &DecodeError{Err: errNoType}
-	}
-	typ, err := jsonscan.Unquote(raw)
-	if err != nil {
-		return "", &DecodeError{Err: errNoType}
-	}
-	return typ, nil
 }
 
 // decoder decodes server events for Conn.ReadEvent with a fast path for audio deltas,

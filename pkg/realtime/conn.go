@@ -214,12 +214,9 @@ func (c *Conn) CloseNow() error {
 
 // closeError turns the end of the connection into a *CloseError.
 func closeError(err error) error {
-	if code, reason, ok := wsconn.CloseStatus(err); ok {
-		return &CloseError{Code: int(code), Reason: reason, Err: err}
+	code, reason, ctxErr := wsconn.Ended(err)
+	if ctxErr != nil {
+		return ctxErr
 	}
-	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-		return err
-	}
-	// EOF, a reset connection, or our own close: no close frame was received.
-	return &CloseError{Code: int(websocket.StatusAbnormalClosure), Err: err}
+	return &CloseError{Code: code, Reason: reason, Err: err}
 }

@@ -12,19 +12,10 @@ import (
 type Audio []byte
 
 // MarshalJSON writes the base64 text as a JSON string.
-func (a Audio) MarshalJSON() ([]byte, error) {
-	return jsonscan.AppendString(make([]byte, 0, len(a)+2), string(a)), nil
-}
+func (a Audio) MarshalJSON() ([]byte, error) { return jsonscan.MarshalText(a) }
 
 // UnmarshalJSON copies the base64 text of a JSON string.
-func (a *Audio) UnmarshalJSON(b []byte) error {
-	var s string
-	if err := json.Unmarshal(b, &s); err != nil {
-		return err
-	}
-	*a = Audio(s)
-	return nil
-}
+func (a *Audio) UnmarshalJSON(b []byte) error { return jsonscan.UnmarshalText((*[]byte)(a), b) }
 
 // Audio formats. Phone calls use PCMU (G.711 μ-law, 8 kHz) in both directions.
 const (

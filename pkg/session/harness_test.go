@@ -297,3 +297,30 @@ func isClose(err error, code int) bool {
 	var te *twiliotransport.CloseError
 	return errors.As(err, &te) && te.Code == code
 }
+
+// testCall is a call in progress: the fake caller, its model connection and events.
+type testCall struct {
+	t   *testing.T
+	b   *bridge
+	ctx context.Context
+	c   *sim.Caller
+	mc  *sim.ModelConn
+	rec *recorder
+}
+
+// start places a call and waits until the model is connected and configured.
+func (b *bridge) start(opts sim.CallerOptions) *testCall {
+	b.t.Helper()
+	ctx := timeout(b.t, 10*time.Second)
+	c := b.dial(opts)
+	tc := &testCall{t: b.t, b: b, ctx: ctx, c: c, mc: b.modelFor(ctx, c.CallSID()), rec: b.events(c.CallSID())}
+	waitEvent[session.ModelConnected](ctx, b.t, tc.rec, 1)
+	return tc
+}
+
+// hangup ends the call from the caller's side and returns how it ended.
+func (tc *testCall) hangup() session.CallEnded {
+	tc.t.Helper()
+	tc.c.Hangup()
+	return tc.b.ended(tc.ctx, tc.c.CallSID())
+}

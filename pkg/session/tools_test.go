@@ -28,7 +28,7 @@ func weatherTool(calls *atomic.Int32) session.Tool {
 		})
 }
 
-// toolCall runs one function call through the bridge and returns the output the model
+// runToolCall runs one function call through the bridge and returns the output the model
 // received and the call's events.
 type toolCase struct {
 	tools    []session.Tool
@@ -37,25 +37,20 @@ type toolCase struct {
 	timeout  time.Duration
 }
 
-func runToolCall(t *testing.T, tc toolCase) (realtime.Item, *recorder, *sim.ModelConn) {
+func runToolCall(t *testing.T, tcase toolCase) (realtime.Item, *recorder, *sim.ModelConn) {
 	t.Helper()
-	responses := atomic.Int32{}
 	model := &sim.Model{AutoRespond: func(c *sim.ModelConn, req *realtime.ResponseCreate) sim.ResponseSpec {
-		responses.Add(1)
 		return sim.ResponseSpec{Items: []sim.ItemSpec{{Audio: noise(50, 800), Transcript: "Here you go"}}}
 	}}
 	b := newBridge(t, bridgeConfig{model: model, opts: func(o *session.Options) {
-		o.Agent.Tools = tc.tools
-		o.Approver = tc.approver
-		o.ToolTimeout = tc.timeout
+		o.Agent.Tools = tcase.tools
+		o.Approver = tcase.approver
+		o.ToolTimeout = tcase.timeout
 		o.Debug = true // RawFrame events show every event the bridge sent
 	}})
-	ctx := timeout(t, 10*time.Second)
-	c := b.dial(sim.CallerOptions{})
-	mc := b.modelFor(ctx, c.CallSID())
-	rec := b.events(c.CallSID())
-	waitEvent[session.ModelConnected](ctx, t, rec, 1)
-	reply := mc.Respond(ctx, sim.ResponseSpec{Items: []sim.ItemSpec{{FunctionCall: &tc.call}}})
+	tc := b.start(sim.CallerOptions{})
+	ctx, c, mc, rec := tc.ctx, tc.c, tc.mc, tc.rec
+	reply := mc.Respond(ctx, sim.ResponseSpec{Items: []sim.ItemSpec{{FunctionCall: &tcase.call}}})
 	res := waitEvent[session.ToolResult](ctx, t, rec, 1)
 	var out realtime.Item
 	err := mc.WaitFor(ctx, "the function call output", func() bool {
@@ -83,8 +78,7 @@ func runToolCall(t *testing.T, tc toolCase) (realtime.Item, *recorder, *sim.Mode
 			t.Fatal(err)
 		}
 	}
-	c.Hangup()
-	b.ended(ctx, c.CallSID())
+	tc.hangup()
 	noModelErrors(t, mc)
 	return out, rec, mc
 }
@@ -223,10 +217,8 @@ func TestResponseCreateWaitsForActiveResponse(t *testing.T) {
 	}}
 	var calls atomic.Int32
 	b := newBridge(t, bridgeConfig{model: model, opts: func(o *session.Options) { o.Agent.Tools = []session.Tool{weatherTool(&calls)} }})
-	ctx := timeout(t, 10*time.Second)
-	c := b.dial(sim.CallerOptions{})
-	mc := b.modelFor(ctx, c.CallSID())
-	rec := b.events(c.CallSID())
+	tc := b.start(sim.CallerOptions{})
+	ctx, mc, rec := tc.ctx, tc.mc, tc.rec
 	// The function call comes first; the response goes on speaking for a while.
 	reply := mc.Respond(ctx, sim.ResponseSpec{Items: []sim.ItemSpec{
 		{FunctionCall: &sim.FunctionCall{Name: "weather", Arguments: `{"city":"Oslo"}`}},
@@ -245,8 +237,7 @@ func TestResponseCreateWaitsForActiveResponse(t *testing.T) {
 		t.Fatalf("first response %s", reply.Status)
 	}
 	noModelErrors(t, mc)
-	c.Hangup()
-	b.ended(ctx, c.CallSID())
+	tc.hangup()
 }
 
 func TestMCPApproval(t *testing.T) {
@@ -261,9 +252,8 @@ func TestMCPApproval(t *testing.T) {
 			return true, nil
 		})
 	}})
-	ctx := timeout(t, 10*time.Second)
-	c := b.dial(sim.CallerOptions{})
-	mc := b.modelFor(ctx, c.CallSID())
+	tc := b.start(sim.CallerOptions{})
+	ctx, mc := tc.ctx, tc.mc
 	reply := mc.Respond(ctx, sim.ResponseSpec{Items: []sim.ItemSpec{{MCPApproval: &sim.MCPApproval{ServerLabel: "crm", Name: "update_contact", Arguments: `{"id":7}`}}}})
 	if _, err := mc.WaitEvent(ctx, realtime.TypeResponseCreate, 1); err != nil {
 		t.Fatal(err)
@@ -280,8 +270,7 @@ func TestMCPApproval(t *testing.T) {
 	if tools := mc.SessionUpdates()[0].Tools; len(tools) != 1 || tools[0].Type != "mcp" || tools[0].ServerLabel != "crm" {
 		t.Fatalf("hosted tools not passed through: %+v", tools)
 	}
-	c.Hangup()
-	b.ended(ctx, c.CallSID())
+	tc.hangup()
 	noModelErrors(t, mc)
 }
 
@@ -290,10 +279,8 @@ func TestDTMFReachesTheModel(t *testing.T) {
 		return sim.ResponseSpec{Items: []sim.ItemSpec{{Audio: noise(80, 800)}}}
 	}}
 	b := newBridge(t, bridgeConfig{model: model, opts: func(o *session.Options) { o.DTMFDebounce = 200 * time.Millisecond }})
-	ctx := timeout(t, 10*time.Second)
-	c := b.dial(sim.CallerOptions{})
-	mc := b.modelFor(ctx, c.CallSID())
-	rec := b.events(c.CallSID())
+	tc := b.start(sim.CallerOptions{})
+	ctx, c, mc, rec := tc.ctx, tc.c, tc.mc, tc.rec
 	for _, d := range []string{"4", "2", "#", "7"} {
 		c.SendDTMF(d)
 	}
@@ -313,8 +300,7 @@ func TestDTMFReachesTheModel(t *testing.T) {
 	if d := eventsOf[session.DTMF](rec); len(d) != 4 {
 		t.Fatalf("%d DTMF events", len(d))
 	}
-	c.Hangup()
-	b.ended(ctx, c.CallSID())
+	tc.hangup()
 	noModelErrors(t, mc)
 }
 

@@ -52,14 +52,13 @@ type Caller struct {
 
 	wmu sync.Mutex // serializes writes
 
-	say     chan []byte
-	sayDone chan struct{} // signalled when the say queue drains
-	wg      sync.WaitGroup
-	ctx     context.Context
-	cancel  context.CancelFunc
+	say    chan []byte
+	wg     sync.WaitGroup
+	ctx    context.Context
+	cancel context.CancelFunc
 
+	changes   changes
 	mu        sync.Mutex
-	changed   chan struct{}
 	sent      []byte // caller audio sent, in order
 	queued    int    // bytes of outgoing audio not yet sent
 	received  []byte // every agent byte received
@@ -115,8 +114,8 @@ func DialCaller(ctx context.Context, opts CallerOptions) (*Caller, error) {
 	}
 	ws.SetReadLimit(1 << 20)
 	cctx, cancel := context.WithCancel(context.Background())
-	c := &Caller{opts: opts, ws: ws, start: time.Now(), say: make(chan []byte, 1024), sayDone: make(chan struct{}, 1),
-		ctx: cctx, cancel: cancel, changed: make(chan struct{}), done: make(chan struct{}), wake: make(chan struct{}, 1)}
+	c := &Caller{opts: opts, ws: ws, start: time.Now(), say: make(chan []byte, 1024),
+		ctx: cctx, cancel: cancel, done: make(chan struct{}), wake: make(chan struct{}, 1)}
 	if err := c.write(&twiliotransport.Connected{Protocol: "Call", Version: "1.0.0"}); err != nil {
 		c.Drop()
 		return nil, err
@@ -471,27 +470,10 @@ func (c *Caller) WaitFor(ctx context.Context, what string, cond func() bool) err
 }
 
 func (c *Caller) waitFor(ctx context.Context, what string, cond func() bool) error {
-	for {
-		c.mu.Lock()
-		ch := c.changed
-		c.mu.Unlock()
-		if cond() {
-			return nil
-		}
-		select {
-		case <-ch:
-		case <-ctx.Done():
-			return fmt.Errorf("fake caller: waiting for %s: %w", what, ctx.Err())
-		}
-	}
+	return c.changes.wait(ctx, "fake caller", what, cond)
 }
 
-func (c *Caller) notify() {
-	c.mu.Lock()
-	close(c.changed)
-	c.changed = make(chan struct{})
-	c.mu.Unlock()
-}
+func (c *Caller) notify() { c.changes.notify() }
 
 // SendRaw writes data as a text message as it is: a malformed frame, for tests.
 func (c *Caller) SendRaw(data []byte) error {

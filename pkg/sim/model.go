@@ -118,8 +118,8 @@ type ModelConn struct {
 	wmu sync.Mutex
 	wg  sync.WaitGroup // reader and responders
 
+	changes    changes
 	mu         sync.Mutex
-	changed    chan struct{} // closed and replaced on every state change
 	session    realtime.SessionConfig
 	updates    []realtime.SessionConfig
 	received   []realtime.ClientEvent // everything but audio appends
@@ -147,8 +147,7 @@ type response struct {
 }
 
 func newModelConn(m *Model, ws *websocket.Conn, r *http.Request, id int64) *ModelConn {
-	return &ModelConn{m: m, ws: ws, Request: r, ID: id, changed: make(chan struct{}),
-		items: map[string]*itemAudio{}, done: make(chan struct{})}
+	return &ModelConn{m: m, ws: ws, Request: r, ID: id, items: map[string]*itemAudio{}, done: make(chan struct{})}
 }
 
 func (c *ModelConn) run() {

@@ -7,29 +7,12 @@ import (
 	"github.com/callagent/callagent/pkg/realtime"
 )
 
-func (c *ModelConn) notify() {
-	c.mu.Lock()
-	close(c.changed)
-	c.changed = make(chan struct{})
-	c.mu.Unlock()
-}
+func (c *ModelConn) notify() { c.changes.notify() }
 
 // WaitFor waits until cond, evaluated after every change of the connection's state,
 // holds. what names the condition in the error.
 func (c *ModelConn) WaitFor(ctx context.Context, what string, cond func() bool) error {
-	for {
-		c.mu.Lock()
-		ch := c.changed
-		c.mu.Unlock()
-		if cond() {
-			return nil
-		}
-		select {
-		case <-ch:
-		case <-ctx.Done():
-			return fmt.Errorf("model: waiting for %s: %w", what, ctx.Err())
-		}
-	}
+	return c.changes.wait(ctx, "model", what, cond)
 }
 
 // WaitAudio waits until the model received at least n bytes of caller audio.

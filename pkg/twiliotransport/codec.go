@@ -15,18 +15,9 @@ func Marshal(f Frame) ([]byte, error) {
 	if u, ok := f.(*Unknown); ok {
 		return append([]byte(nil), u.Raw...), nil
 	}
-	body, err := json.Marshal(f)
+	out, err := jsonscan.AppendTagged(nil, "event", f.FrameEvent(), f)
 	if err != nil {
 		return nil, fmt.Errorf("encode %s: %w", f.FrameEvent(), err)
-	}
-	out := make([]byte, 0, len(body)+24)
-	out = append(out, `{"event":`...)
-	out = jsonscan.AppendString(out, f.FrameEvent())
-	if len(body) > 2 {
-		out = append(out, ',')
-		out = append(out, body[1:]...)
-	} else {
-		out = append(out, '}')
 	}
 	return out, nil
 }
@@ -34,15 +25,8 @@ func Marshal(f Frame) ([]byte, error) {
 // DecodeFrame decodes one message. Unknown events become *Unknown; a malformed one
 // returns a *DecodeError.
 func DecodeFrame(data []byte) (Frame, error) {
-	var o jsonscan.Object
-	o.Reset(data)
-	var raw []byte
-	for o.Next() {
-		if o.KeyIs("event") {
-			raw = o.Value()
-		}
-	}
-	if err := o.Err(); err != nil {
+	raw, err := jsonscan.Lookup(data, "event")
+	if err != nil {
 		return nil, &DecodeError{Err: err}
 	}
 	event, err := jsonscan.Unquote(raw)

@@ -1,11 +1,8 @@
 package twiliotransport
 
 import (
-	"context"
 	"errors"
 	"fmt"
-
-	"github.com/coder/websocket"
 
 	"github.com/callagent/callagent/internal/wsconn"
 )
@@ -51,12 +48,9 @@ func (e *CloseError) Error() string {
 func (e *CloseError) Unwrap() error { return e.Err }
 
 func closeError(err error) error {
-	if code, reason, ok := wsconn.CloseStatus(err); ok {
-		return &CloseError{Code: int(code), Reason: reason, Err: err}
+	code, reason, ctxErr := wsconn.Ended(err)
+	if ctxErr != nil {
+		return ctxErr
 	}
-	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-		return err
-	}
-	// EOF, a reset connection, or our own close: no close frame was received.
-	return &CloseError{Code: int(websocket.StatusAbnormalClosure), Err: err}
+	return &CloseError{Code: code, Reason: reason, Err: err}
 }
