@@ -1,0 +1,53 @@
+package cmd
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/spf13/cobra"
+)
+
+// Exit codes, documented in the README.
+const (
+	ExitOK          = 0
+	ExitFailure     = 1
+	ExitUsage       = 2 // bad flags, arguments or configuration
+	ExitInterrupted = 130
+)
+
+// UsageError is a mistake in how callagent was invoked or configured; it exits 2.
+type UsageError struct{ Err error }
+
+func (e *UsageError) Error() string { return e.Err.Error() }
+func (e *UsageError) Unwrap() error { return e.Err }
+
+func usageErrorf(format string, args ...any) error {
+	return &UsageError{Err: fmt.Errorf(format, args...)}
+}
+
+// usageArgs makes an argument validator's errors usage errors.
+func usageArgs(v cobra.PositionalArgs) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		if err := v(cmd, args); err != nil {
+			return &UsageError{Err: err}
+		}
+		return nil
+	}
+}
+
+// ExitCode maps the error a command returned to the process exit code. ctx is the
+// root context: cancelled by SIGINT or SIGTERM.
+func ExitCode(ctx context.Context, err error) int {
+	if err == nil {
+		return ExitOK
+	}
+	var ue *UsageError
+	switch {
+	case errors.As(err, &ue):
+		return ExitUsage
+	case ctx.Err() != nil || errors.Is(err, context.Canceled):
+		return ExitInterrupted
+	}
+	return ExitFailure
+}

@@ -1,0 +1,47 @@
+package cmd
+
+import (
+	"io"
+	"os"
+	"time"
+)
+
+// IOStreams are the command's standard streams and what is known about them.
+// stdout carries the product (transcripts, JSON); stderr carries status.
+type IOStreams struct {
+	In     io.Reader
+	Out    io.Writer
+	ErrOut io.Writer
+	// OutTTY and ErrTTY say whether the streams are terminals; they decide decoration,
+	// never content.
+	OutTTY, ErrTTY bool
+}
+
+// Factory carries what commands need from the outside world, so tests can build one
+// by hand with buffers and fakes.
+type Factory struct {
+	IO     *IOStreams
+	Getenv func(string) string
+	Now    func() time.Time
+	Build  BuildInfo
+}
+
+// NewFactory returns the Factory of the real process.
+func NewFactory() *Factory {
+	return &Factory{
+		IO: &IOStreams{
+			In: os.Stdin, Out: os.Stdout, ErrOut: os.Stderr,
+			OutTTY: isTerminal(os.Stdout), ErrTTY: isTerminal(os.Stderr),
+		},
+		Getenv: os.Getenv,
+		Now:    time.Now,
+		Build:  ReadBuildInfo(),
+	}
+}
+
+// isTerminal reports whether f is a character device (a terminal), without a
+// dependency: good enough to decide on color and spinners.
+func isTerminal(f *os.File) bool {
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+}

@@ -1,0 +1,53 @@
+// Package cmd holds callagent's cobra commands. Each command binds its flags to an
+// options struct and calls a run function with the context and those options; the
+// terminal rendering lives here too. Only cmd imports cobra (and, for rendering,
+// lipgloss); the packages under pkg/ know nothing of the command line.
+package cmd
+
+import (
+	"strings"
+
+	"github.com/spf13/cobra"
+)
+
+// NewRootCmd builds the callagent command tree. Commands are registered here, not in
+// init functions, so a test can build a tree with its own Factory.
+func NewRootCmd(f *Factory) *cobra.Command {
+	root := &cobra.Command{
+		Use:   "callagent",
+		Short: "Put an OpenAI Realtime voice agent on a real phone number",
+		Long: `callagent bridges Twilio phone calls to OpenAI Realtime voice agents.
+
+It relays audio both ways with no added delay, handles barge-in exactly (the model
+remembers only what the caller heard), runs your tools, and always tears a call down
+cleanly.`,
+		Example: `  callagent version
+  callagent --help`,
+		Version:       f.Build.Version,
+		SilenceErrors: true, // main prints errors once, with the exit code
+		SilenceUsage:  true,
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 0 {
+				return nil
+			}
+			msg := "unknown command %q for %q"
+			if s := cmd.SuggestionsFor(args[0]); len(s) > 0 {
+				msg += "; did you mean " + strings.Join(s, " or ") + "?"
+			}
+			return usageErrorf(msg, args[0], cmd.CommandPath())
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return cmd.Help()
+		},
+	}
+	root.SetVersionTemplate(f.Build.String() + "\n")
+	root.SuggestionsMinimumDistance = 2
+	root.SetIn(f.IO.In)
+	root.SetOut(f.IO.Out)
+	root.SetErr(f.IO.ErrOut)
+	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error {
+		return &UsageError{Err: err}
+	})
+	root.AddCommand(newVersionCmd(f))
+	return root
+}
