@@ -44,6 +44,7 @@ type bridge struct {
 type call struct {
 	rec   *recorder
 	ended chan session.CallEnded
+	sess  chan *session.Session // the running session, once
 }
 
 type bridgeConfig struct {
@@ -97,6 +98,7 @@ func newBridge(t *testing.T, cfg bridgeConfig) *bridge {
 			stream.CloseNow()
 			return
 		}
+		c.sess <- s
 		c.ended <- s.Run(b.ctx)
 	}))
 	t.Cleanup(func() {
@@ -114,7 +116,7 @@ func (b *bridge) call(sid string) *call {
 	defer b.mu.Unlock()
 	c, ok := b.calls[sid]
 	if !ok {
-		c = &call{rec: &recorder{changed: make(chan struct{})}, ended: make(chan session.CallEnded, 1)}
+		c = &call{rec: &recorder{changed: make(chan struct{})}, ended: make(chan session.CallEnded, 1), sess: make(chan *session.Session, 1)}
 		b.calls[sid] = c
 	}
 	return c
@@ -316,6 +318,18 @@ func (b *bridge) start(opts sim.CallerOptions) *testCall {
 	tc := &testCall{t: b.t, b: b, ctx: ctx, c: c, mc: b.modelFor(ctx, c.CallSID()), rec: b.events(c.CallSID())}
 	waitEvent[session.ModelConnected](ctx, b.t, tc.rec, 1)
 	return tc
+}
+
+// session returns the call's running session.
+func (tc *testCall) session() *session.Session {
+	tc.t.Helper()
+	select {
+	case s := <-tc.b.call(tc.c.CallSID()).sess:
+		return s
+	case <-tc.ctx.Done():
+		tc.t.Fatal("no session")
+		return nil
+	}
 }
 
 // hangup ends the call from the caller's side and returns how it ended.

@@ -19,7 +19,6 @@ type Session struct {
 	opts   Options
 	caller CallerLeg
 	start  twiliotransport.Start
-	tools  map[string]Tool
 	now    func() time.Time
 
 	// ioCtx is used for every read and write on the legs. It is never cancelled: the
@@ -35,7 +34,10 @@ type Session struct {
 	mu           sync.Mutex // guards the fields below
 	ending       bool
 	agent        Agent
-	queued       []queuedInput // caller input waiting for the model
+	tools        map[string]Tool // the agent's tools by name
+	spoke        bool            // the agent has produced audio: its voice is fixed
+	agentVersion int             // bumped by SetAgent, so a change during the dial is not lost
+	queued       []queuedInput   // caller input waiting for the model
 	queuedBytes  int
 	queuedFrames int
 	droppedIn    int
@@ -112,6 +114,33 @@ func New(opts Options) (*Session, error) {
 		s.events = make(chan Event, o.EventBuffer)
 	}
 	return s, nil
+}
+
+// SetAgent changes what the model is told mid-call (a handoff, a new set of tools)
+// with a session.update, which, like every update, carries audio/pcmu both ways.
+// The voice cannot change once the agent has spoken: the previous voice is kept.
+// Before the model is connected the new agent is simply what it will be told.
+func (s *Session) SetAgent(a Agent) error {
+	tools, err := checkTools(a.Tools)
+	if err != nil {
+		return fmt.Errorf("session: %w", err)
+	}
+	s.mu.Lock()
+	if s.spoke && a.Voice != s.agent.Voice {
+		a.Voice = s.agent.Voice
+	}
+	s.agent, s.tools = a, tools
+	s.agentVersion++
+	cfg := a.sessionConfig()
+	ready := s.ready.Load() && !s.ending
+	s.mu.Unlock()
+	if !ready {
+		return nil
+	}
+	if err := s.model.Send(s.ioCtx, &realtime.SessionUpdate{Session: cfg}); err != nil {
+		return fmt.Errorf("session: update the agent: %w", err)
+	}
+	return nil
 }
 
 // CallSID returns the call's SID from the stream's start message.
@@ -321,7 +350,7 @@ func (s *Session) modelTask() {
 		return
 	}
 	s.model = leg
-	cfg := s.agent.sessionConfig()
+	cfg, version := s.agent.sessionConfig(), s.agentVersion
 	s.mu.Unlock()
 	if s.opts.Debug {
 		leg.SetTrace(s.traceRealtime)
@@ -336,7 +365,15 @@ func (s *Session) modelTask() {
 	}
 	s.mu.Lock()
 	buffered, dropped := s.queuedFrames-s.droppedIn, s.droppedIn
+	changed := s.agentVersion != version
+	cfg = s.agent.sessionConfig()
 	s.mu.Unlock()
+	if changed { // SetAgent ran while we connected and could not send it
+		if err := leg.Send(s.ioCtx, &realtime.SessionUpdate{Session: cfg}); err != nil {
+			s.end(EndModelDisconnected, err)
+			return
+		}
+	}
 	s.emit(ModelConnected{Header: s.hdr(), DialTime: s.now().Sub(t0), BufferedFrames: buffered, DroppedFrames: dropped})
 	if dropped > 0 {
 		s.warn("the model took long to connect: %d caller frames did not fit the %s buffer", dropped, s.opts.MaxBufferedAudio)
@@ -449,6 +486,9 @@ func (s *Session) relayAgentAudio(e *realtime.ResponseOutputAudioDelta) {
 	s.outBytes.Add(int64(decodedLen(e.Delta)))
 	if !s.answered[e.ResponseID] {
 		s.answered[e.ResponseID] = true
+		s.mu.Lock()
+		s.spoke = true
+		s.mu.Unlock()
 		s.turns.Add(1)
 		if s.awaitingAudio {
 			s.awaitingAudio = false
@@ -513,8 +553,10 @@ func (s *Session) bargeIn() {
 		ev.Truncations = append(ev.Truncations, t)
 		s.markInterrupted(t.ItemID)
 	}
-	if activeID == "" && len(ev.Truncations) == 0 && !in.Pending {
-		return // the agent was silent: nothing was interrupted
+	if activeID == "" && len(ev.Truncations) == 0 {
+		// The caller had heard everything (at most the last mark's echo was still on
+		// its way, so a clear went out for safety): nothing was interrupted.
+		return
 	}
 	s.interruptions.Add(1)
 	s.emit(ev)
@@ -631,7 +673,9 @@ func (s *Session) runTool(item realtime.Item) {
 }
 
 func (s *Session) execTool(item realtime.Item) (output string, background bool, err error) {
+	s.mu.Lock()
 	tool, ok := s.tools[item.Name]
+	s.mu.Unlock()
 	if !ok {
 		return "", false, fmt.Errorf("there is no tool named %q", item.Name)
 	}

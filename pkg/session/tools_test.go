@@ -318,3 +318,22 @@ func TestInvalidTools(t *testing.T) {
 		}
 	}
 }
+
+// Keys pressed while the model connects are delivered after the session is set up.
+func TestDTMFBeforeModelReady(t *testing.T) {
+	b := newBridge(t, bridgeConfig{model: &sim.Model{AcceptDelay: 200 * time.Millisecond}})
+	ctx := timeout(t, 10*time.Second)
+	c := b.dial(sim.CallerOptions{})
+	c.SendDTMF("5")
+	c.SendDTMF("#")
+	mc := b.modelFor(ctx, c.CallSID())
+	if err := mc.WaitFor(ctx, "the DTMF message", func() bool { return len(mc.CreatedItems()) == 1 }); err != nil {
+		t.Fatal(err)
+	}
+	evs := mc.Received("")
+	if evs[0].EventType() != realtime.TypeSessionUpdate || !strings.Contains(mc.CreatedItems()[0].Content[0].Text, "pressed 5 #") {
+		t.Fatalf("events %v, item %+v", evs, mc.CreatedItems()[0])
+	}
+	c.Hangup()
+	b.ended(ctx, c.CallSID())
+}

@@ -194,3 +194,18 @@ func TestReadFrameAppliesMarksAndSkipsBadFrames(t *testing.T) {
 		t.Fatalf("after close: %v", err)
 	}
 }
+
+// The start deadline bounds the handshake only: it must not close the stream later.
+func TestStartDeadlineDoesNotOutliveHandshake(t *testing.T) {
+	leakcheck.Check(t)
+	s, ws := streamPair(t, StreamOptions{StartTimeout: 50 * time.Millisecond}, wireStart)
+	time.Sleep(150 * time.Millisecond)
+	ctx := context.Background()
+	if _, err := s.SendAudio(ctx, "r", "i", []byte("AAAA")); err != nil {
+		t.Fatalf("stream closed after the start deadline: %v", err)
+	}
+	ws.Write(ctx, websocket.MessageText, []byte(wireDTMF))
+	if f, err := s.ReadFrame(ctx); err != nil || f.FrameEvent() != EventDTMF {
+		t.Fatalf("read after the start deadline: %v %v", f, err)
+	}
+}
