@@ -124,6 +124,9 @@ func TestCallerPlaysInRealTimeAndEchoesMarks(t *testing.T) {
 			t.Fatalf("media frame of %d bytes on track %q", len(b), m.Media.Track)
 		}
 	}
+	if err := c.WaitSent(ctxT(t)); err != nil {
+		t.Fatal(err)
+	}
 	if s := c.Sent(); len(s) != 320 || s[200] != Silence || s[199] != 0 {
 		t.Fatalf("sent %d bytes, padding wrong", len(s))
 	}
