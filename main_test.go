@@ -1,19 +1,29 @@
 package main
 
 import (
+	"bufio"
 	"errors"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 )
 
-// The built binary: exit codes and where messages go.
-func TestBinaryExitCodes(t *testing.T) {
+func buildBinary(t *testing.T) string {
+	t.Helper()
 	bin := filepath.Join(t.TempDir(), "callagent")
 	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
+	return bin
+}
+
+// The built binary: exit codes and where messages go.
+func TestBinaryExitCodes(t *testing.T) {
+	bin := buildBinary(t)
 	tests := []struct {
 		args       []string
 		code       int
@@ -24,9 +34,12 @@ func TestBinaryExitCodes(t *testing.T) {
 		{args: []string{"version"}, code: 0, stdout: "callagent "},
 		{args: []string{"nonsense"}, code: 2, stderrHas: "callagent: unknown command \"nonsense\"", stdoutNone: true},
 		{args: []string{"version", "--nope"}, code: 2, stderrHas: "Run 'callagent --help' for usage.", stdoutNone: true},
+		{args: []string{"serve", "--public-url", "https://x.example"}, code: 2, stderrHas: "OPENAI_API_KEY is not set: export it or put it in .env", stdoutNone: true},
 	}
 	for _, tt := range tests {
 		cmd := exec.Command(bin, tt.args...)
+		cmd.Dir = t.TempDir() // no .env
+		cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir()}
 		var stdout, stderr strings.Builder
 		cmd.Stdout, cmd.Stderr = &stdout, &stderr
 		err := cmd.Run()
@@ -41,5 +54,45 @@ func TestBinaryExitCodes(t *testing.T) {
 			(tt.stdoutNone && stdout.Len() > 0) {
 			t.Errorf("callagent %v: exit %d\nstdout: %s\nstderr: %s", tt.args, code, stdout.String(), stderr.String())
 		}
+	}
+}
+
+// serve shuts down cleanly on SIGTERM: it drains and exits 0.
+func TestServeExitsCleanlyOnSIGTERM(t *testing.T) {
+	bin := buildBinary(t)
+	cmd := exec.Command(bin, "serve", "--addr", "127.0.0.1:0", "--public-url", "https://calls.example.com", "--log-format", "json")
+	cmd.Dir = t.TempDir()
+	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "OPENAI_API_KEY=sk-test", "TWILIO_AUTH_TOKEN=tok"}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	sc := bufio.NewScanner(stdout)
+	ready := false
+	for !ready && sc.Scan() {
+		ready = strings.Contains(sc.Text(), `"msg":"callagent serving"`)
+	}
+	if !ready {
+		cmd.Process.Kill()
+		t.Fatal("serve did not report it was serving")
+	}
+	go func() {
+		for sc.Scan() {
+		}
+	}()
+	cmd.Process.Signal(syscall.SIGTERM)
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("serve after SIGTERM: %v", err)
+		}
+	case <-time.After(20 * time.Second):
+		cmd.Process.Kill()
+		t.Fatal("serve did not exit after SIGTERM")
 	}
 }

@@ -20,10 +20,10 @@ type IOStreams struct {
 // Factory carries what commands need from the outside world, so tests can build one
 // by hand with buffers and fakes.
 type Factory struct {
-	IO     *IOStreams
-	Getenv func(string) string
-	Now    func() time.Time
-	Build  BuildInfo
+	IO    *IOStreams
+	Env   *Env
+	Now   func() time.Time
+	Build BuildInfo
 }
 
 // NewFactory returns the Factory of the real process.
@@ -33,9 +33,9 @@ func NewFactory() *Factory {
 			In: os.Stdin, Out: os.Stdout, ErrOut: os.Stderr,
 			OutTTY: isTerminal(os.Stdout), ErrTTY: isTerminal(os.Stderr),
 		},
-		Getenv: os.Getenv,
-		Now:    time.Now,
-		Build:  ReadBuildInfo(),
+		Env:   &Env{Getenv: os.Getenv},
+		Now:   time.Now,
+		Build: ReadBuildInfo(),
 	}
 }
 

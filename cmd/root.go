@@ -21,8 +21,8 @@ func NewRootCmd(f *Factory) *cobra.Command {
 It relays audio both ways with no added delay, handles barge-in exactly (the model
 remembers only what the caller heard), runs your tools, and always tears a call down
 cleanly.`,
-		Example: `  callagent version
-  callagent --help`,
+		Example: `  callagent serve --public-url https://calls.example.com
+  callagent version`,
 		Version:       f.Build.Version,
 		SilenceErrors: true, // main prints errors once, with the exit code
 		SilenceUsage:  true,
@@ -45,9 +45,10 @@ cleanly.`,
 	root.SetIn(f.IO.In)
 	root.SetOut(f.IO.Out)
 	root.SetErr(f.IO.ErrOut)
-	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error {
-		return &UsageError{Err: err}
-	})
-	root.AddCommand(newVersionCmd(f))
+	root.SetFlagErrorFunc(flagError)
+	root.AddCommand(newServeCmd(f, nil), newVersionCmd(f))
 	return root
 }
+
+// flagError makes a flag parsing error a usage error (exit 2).
+func flagError(cmd *cobra.Command, err error) error { return &UsageError{Err: err} }

@@ -13,10 +13,10 @@ import (
 func testFactory() (*Factory, *bytes.Buffer, *bytes.Buffer) {
 	out, errOut := &bytes.Buffer{}, &bytes.Buffer{}
 	return &Factory{
-		IO:     &IOStreams{In: strings.NewReader(""), Out: out, ErrOut: errOut},
-		Getenv: func(string) string { return "" },
-		Now:    func() time.Time { return time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC) },
-		Build:  BuildInfo{Version: "1.2.3", Commit: "0123456789abcdef", Date: "2026-11-23T00:00:00Z", GoVersion: "go1.26.8", Platform: "linux/amd64"},
+		IO:    &IOStreams{In: strings.NewReader(""), Out: out, ErrOut: errOut},
+		Env:   &Env{Getenv: func(string) string { return "" }, Path: "/nonexistent/.env"},
+		Now:   func() time.Time { return time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC) },
+		Build: BuildInfo{Version: "1.2.3", Commit: "0123456789abcdef", Date: "2026-11-23T00:00:00Z", GoVersion: "go1.26.8", Platform: "linux/amd64"},
 	}, out, errOut
 }
 

@@ -161,3 +161,32 @@ func TestErrorsAndMalformedFramesKeepTheCall(t *testing.T) {
 		t.Fatalf("ended %s: %v", e.Reason, e.Err)
 	}
 }
+
+// At the time limit the agent is first told to wrap up, then the call ends.
+func TestMaxDuration(t *testing.T) {
+	model := &sim.Model{AutoRespond: func(c *sim.ModelConn, req *realtime.ResponseCreate) sim.ResponseSpec {
+		return sim.ResponseSpec{Items: []sim.ItemSpec{{Audio: noise(1, 800), Transcript: "Goodbye!"}}}
+	}}
+	b := newBridge(t, bridgeConfig{model: model, opts: func(o *session.Options) {
+		o.MaxDuration = 600 * time.Millisecond
+		o.WrapUpBefore = 300 * time.Millisecond
+	}})
+	tc := b.start(sim.CallerOptions{})
+	ended := b.ended(tc.ctx, tc.c.CallSID())
+	if ended.Reason != session.EndMaxDuration || ended.Duration < 600*time.Millisecond {
+		t.Fatalf("ended %s after %v", ended.Reason, ended.Duration)
+	}
+	items := tc.mc.CreatedItems()
+	if len(items) != 1 || items[0].Role != "system" || !strings.Contains(items[0].Content[0].Text, "time limit") {
+		t.Fatalf("wrap-up message %+v", items)
+	}
+	if len(tc.mc.Received(realtime.TypeResponseCreate)) != 1 {
+		t.Fatal("the agent was not asked to respond to the wrap-up")
+	}
+	if err := tc.mc.WaitClosed(tc.ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := tc.c.WaitClosed(tc.ctx); err != nil {
+		t.Fatal(err)
+	}
+}

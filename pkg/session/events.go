@@ -227,7 +227,8 @@ const (
 	EndModelDialFailed    EndReason = "model_dial_failed"   // the model could not be reached
 	EndCancelled          EndReason = "cancelled"           // the context was cancelled (shutdown)
 	EndAgentHangup        EndReason = "agent_hangup"        // ended through Session.End by the agent
-	EndMaxDuration        EndReason = "max_duration"        // ended through Session.End at the time limit
+	EndMaxDuration        EndReason = "max_duration"        // Options.MaxDuration was reached
+	EndServerShutdown     EndReason = "server_shutdown"     // the server was shutting down and stopped waiting
 )
 
 // CallEnded is the last event of a call, also returned by Run.

@@ -85,6 +85,12 @@ type Options struct {
 	// 50 frames a second for the whole call). Zero uses the default of 30s; negative
 	// disables the check.
 	CallerIdleTimeout time.Duration
+	// MaxDuration ends the call after this long (0: no limit). WrapUpBefore the limit
+	// the agent is told to wrap up (default 30s, at most half the limit), with
+	// WrapUpMessage (a default is used when empty).
+	MaxDuration   time.Duration
+	WrapUpBefore  time.Duration
+	WrapUpMessage string
 
 	// OnEvent receives every event, in order, on a goroutine of the session's. It must
 	// not block for long: events that do not fit the buffer are dropped and counted.
@@ -106,6 +112,8 @@ const (
 	defaultEventBuffer      = 1024
 	statsInterval           = time.Second
 	responseRequestDeadline = 10 * time.Second
+	defaultWrapUp           = 30 * time.Second
+	defaultWrapUpMessage    = "The call is about to reach its time limit. Wrap up now: briefly close the conversation and say goodbye."
 )
 
 func (o *Options) withDefaults() (Options, error) {
@@ -136,6 +144,15 @@ func (o *Options) withDefaults() (Options, error) {
 	}
 	if c.Now == nil {
 		c.Now = time.Now
+	}
+	if c.MaxDuration > 0 {
+		if c.WrapUpBefore <= 0 {
+			c.WrapUpBefore = defaultWrapUp
+		}
+		c.WrapUpBefore = min(c.WrapUpBefore, c.MaxDuration/2)
+		if c.WrapUpMessage == "" {
+			c.WrapUpMessage = defaultWrapUpMessage
+		}
 	}
 	return c, nil
 }

@@ -47,7 +47,8 @@ type Session struct {
 	// Owned by the model pump.
 	speechStoppedAt time.Time
 	awaitingAudio   bool
-	answered        map[string]bool // responses that produced audio
+	answered        map[string]bool // responses whose audio reached the caller
+	produced        bool            // the model has produced audio (mirrors spoke, without the lock)
 
 	dtmfc chan string
 	tasks sync.WaitGroup // tool calls and approvals
@@ -141,6 +142,22 @@ func (s *Session) SetAgent(a Agent) error {
 		return fmt.Errorf("session: update the agent: %w", err)
 	}
 	return nil
+}
+
+// Instruct adds a system message to the conversation and asks the model to respond
+// to it (queued behind an active response): for time limits, operator notes and the
+// like. Before the model is connected it returns an error.
+func (s *Session) Instruct(text string) error {
+	if !s.ready.Load() {
+		return errors.New("session: the model is not connected yet")
+	}
+	err := s.model.Send(s.ioCtx, &realtime.ConversationItemCreate{Item: realtime.Item{
+		Type: realtime.ItemMessage, Role: "system", Content: []realtime.ContentPart{{Type: "input_text", Text: text}},
+	}})
+	if err == nil {
+		err = s.requestResponse()
+	}
+	return err
 }
 
 // CallSID returns the call's SID from the stream's start message.
@@ -470,6 +487,13 @@ func (s *Session) handleModelEvent(ev realtime.ServerEvent) {
 // relayAgentAudio passes a chunk of agent audio to Twilio. This is the model→caller
 // hot path: the delta's base64 goes into a media frame as it is.
 func (s *Session) relayAgentAudio(e *realtime.ResponseOutputAudioDelta) {
+	if !s.produced {
+		// The model has produced audio: from now on its voice cannot change.
+		s.produced = true
+		s.mu.Lock()
+		s.spoke = true
+		s.mu.Unlock()
+	}
 	sent, err := s.caller.SendAudio(s.ioCtx, e.ResponseID, e.ItemID, e.Delta)
 	if err != nil {
 		if errors.Is(err, twiliotransport.ErrBadPayload) {
@@ -486,9 +510,6 @@ func (s *Session) relayAgentAudio(e *realtime.ResponseOutputAudioDelta) {
 	s.outBytes.Add(int64(decodedLen(e.Delta)))
 	if !s.answered[e.ResponseID] {
 		s.answered[e.ResponseID] = true
-		s.mu.Lock()
-		s.spoke = true
-		s.mu.Unlock()
 		s.turns.Add(1)
 		if s.awaitingAudio {
 			s.awaitingAudio = false
@@ -796,28 +817,48 @@ func (s *Session) sendDigits(digits string) error {
 	return s.requestResponse()
 }
 
-// watchdog ends a call whose caller leg went silent and reports media statistics.
+// watchdog ends a call whose caller leg went silent or that reached MaxDuration
+// (telling the agent to wrap up first), and reports media statistics.
 func (s *Session) watchdog() {
 	interval := statsInterval
 	if idle := s.opts.CallerIdleTimeout; idle > 0 && idle/4 < interval {
 		interval = max(idle/4, 10*time.Millisecond) // check often enough to end near the limit
 	}
+	if limit := s.opts.MaxDuration; limit > 0 && limit/20 < interval {
+		interval = max(limit/20, 10*time.Millisecond)
+	}
 	tick := time.NewTicker(interval)
 	defer tick.Stop()
+	wrapped := false
 	for {
 		select {
 		case <-s.workCtx.Done():
 			return
 		case <-tick.C:
 		}
-		if s.now().Sub(s.reported.at) >= statsInterval {
+		now := s.now()
+		if now.Sub(s.reported.at) >= statsInterval {
 			s.emitStats()
 		}
 		if idle := s.opts.CallerIdleTimeout; idle > 0 {
 			last := time.Unix(0, s.lastCallerFrame.Load())
-			if s.now().Sub(last) > idle {
+			if now.Sub(last) > idle {
 				s.end(EndCallerTimeout, fmt.Errorf("no frames from Twilio for %s", idle))
 				return
+			}
+		}
+		if limit := s.opts.MaxDuration; limit > 0 {
+			elapsed := now.Sub(s.began)
+			if elapsed >= limit {
+				s.end(EndMaxDuration, nil)
+				return
+			}
+			if !wrapped && elapsed >= limit-s.opts.WrapUpBefore && s.ready.Load() {
+				wrapped = true
+				if err := s.Instruct(s.opts.WrapUpMessage); err != nil {
+					s.end(EndModelDisconnected, err)
+					return
+				}
 			}
 		}
 	}

@@ -1,0 +1,172 @@
+package cmd
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/callagent/callagent/pkg/realtime"
+	"github.com/callagent/callagent/pkg/server"
+	"github.com/callagent/callagent/pkg/session"
+)
+
+type serveOptions struct {
+	Addr                  string
+	PublicURL             string
+	ConfigPath            string
+	Model                 string
+	Voice                 string
+	MaxCalls              int
+	MaxCallDuration       time.Duration
+	DrainTimeout          time.Duration
+	LogFormat             string
+	LogLevel              string
+	InsecureSkipSignature bool
+
+	// From the environment (or .env), never from flags: secrets stay out of argv.
+	APIKey    string
+	BaseURL   string
+	AuthToken string
+}
+
+const (
+	defaultAddr         = "127.0.0.1:5050"
+	defaultDrainTimeout = 30 * time.Second
+)
+
+// newServeCmd builds the serve command; runF, when not nil, replaces serveRun (tests
+// check argv → options with it).
+func newServeCmd(f *Factory, runF func(context.Context, *serveOptions) error) *cobra.Command {
+	opts := &serveOptions{}
+	c := &cobra.Command{
+		Use:   "serve",
+		Short: "Run the production server: Twilio webhook and media streams to OpenAI Realtime",
+		Long: `Run callagent as a server behind a public URL (a load balancer, an ingress, a tunnel).
+
+Point your Twilio number's voice webhook at PUBLIC_URL/incoming-call (POST). Every request
+is checked against X-Twilio-Signature with TWILIO_AUTH_TOKEN. Calls are independent: run as
+many instances as you need behind a load balancer. On SIGTERM the server stops taking calls,
+reports not ready on /readyz, lets calls in progress finish (up to --drain-timeout) and exits.
+
+Environment: OPENAI_API_KEY (required), OPENAI_BASE_URL, TWILIO_AUTH_TOKEN, PORT, and
+CALLAGENT_<FLAG> for any flag. A .env file in the working directory is read too.
+Logs are JSON lines on stdout (text on a terminal); /healthz, /readyz and /metrics are served.`,
+		Example: `  # behind https://calls.example.com, signatures checked
+  export OPENAI_API_KEY=sk-... TWILIO_AUTH_TOKEN=...
+  callagent serve --public-url https://calls.example.com --addr :5050 --max-calls 50
+
+  # in a container: listens on $PORT
+  PORT=8080 CALLAGENT_PUBLIC_URL=https://calls.example.com callagent serve`,
+		Args: usageArgs(cobra.NoArgs),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := opts.resolve(cmd, f.Env); err != nil {
+				return err
+			}
+			if runF != nil {
+				return runF(cmd.Context(), opts)
+			}
+			return serveRun(cmd.Context(), f, opts)
+		},
+	}
+	fl := c.Flags()
+	fl.StringVar(&opts.Addr, "addr", defaultAddr, "address to listen on (default loopback only; $PORT listens on all interfaces)")
+	fl.StringVar(&opts.PublicURL, "public-url", "", "the https URL Twilio reaches this server at (required)")
+	fl.StringVar(&opts.ConfigPath, "config", "", "agent configuration file (callagent.yaml)")
+	fl.StringVar(&opts.Model, "model", realtime.DefaultModel, "OpenAI Realtime model")
+	fl.StringVar(&opts.Voice, "voice", "marin", "the agent's voice")
+	fl.IntVar(&opts.MaxCalls, "max-calls", 0, "concurrent calls accepted; more are answered busy (0: no limit)")
+	fl.DurationVar(&opts.MaxCallDuration, "max-call-duration", 0, "end calls after this long, after telling the agent to wrap up (0: no limit)")
+	fl.DurationVar(&opts.DrainTimeout, "drain-timeout", defaultDrainTimeout, "on shutdown, how long calls in progress may go on")
+	fl.StringVar(&opts.LogFormat, "log-format", "auto", "json or text (auto: json unless stdout is a terminal)")
+	fl.StringVar(&opts.LogLevel, "log-level", "info", "debug, info, warn or error")
+	fl.BoolVar(&opts.InsecureSkipSignature, "insecure-skip-signature", false, "accept requests without a valid X-Twilio-Signature (never in production)")
+	flagEnvHelp(fl)
+	return c
+}
+
+// resolve completes the options from the environment: CALLAGENT_* for unset flags,
+// PORT for the address, and the secrets.
+func (o *serveOptions) resolve(cmd *cobra.Command, env *Env) error {
+	if err := applyEnv(cmd, env); err != nil {
+		return err
+	}
+	if !cmd.Flags().Changed("addr") && env.Get(envName("addr")) == "" {
+		if port := env.Get("PORT"); port != "" {
+			o.Addr = ":" + port // a platform that sets PORT routes to it from outside
+		}
+	}
+	o.APIKey = env.Get("OPENAI_API_KEY")
+	o.BaseURL = env.Get("OPENAI_BASE_URL")
+	o.AuthToken = env.Get("TWILIO_AUTH_TOKEN")
+	if o.APIKey == "" {
+		return usageErrorf("OPENAI_API_KEY is not set: export it or put it in .env")
+	}
+	if o.PublicURL == "" {
+		return usageErrorf("--public-url is not set: give the https URL Twilio reaches this server at (or set CALLAGENT_PUBLIC_URL)")
+	}
+	if o.DrainTimeout <= 0 {
+		return usageErrorf("--drain-timeout must be positive")
+	}
+	if o.MaxCalls < 0 || o.MaxCallDuration < 0 {
+		return usageErrorf("--max-calls and --max-call-duration cannot be negative")
+	}
+	return nil
+}
+
+func serveRun(ctx context.Context, f *Factory, opts *serveOptions) error {
+	log, err := newLogger(f.IO.Out, opts.LogFormat, opts.LogLevel, f.IO.OutTTY)
+	if err != nil {
+		return err
+	}
+	srv, err := server.New(server.Config{
+		PublicURL:             opts.PublicURL,
+		AuthToken:             opts.AuthToken,
+		InsecureSkipSignature: opts.InsecureSkipSignature,
+		Dial:                  realtimeDialer(opts.BaseURL, opts.APIKey, opts.Model, f.Build.Version),
+		Session: func(call server.CallInfo, so *session.Options) error {
+			so.Agent = session.Agent{Instructions: defaultInstructions, Voice: opts.Voice}
+			so.MaxDuration = opts.MaxCallDuration
+			return nil
+		},
+		MaxCalls: opts.MaxCalls,
+		Logger:   log,
+	})
+	if err != nil {
+		return &UsageError{Err: err}
+	}
+	if opts.InsecureSkipSignature {
+		fmt.Fprintln(f.IO.ErrOut, "WARNING: --insecure-skip-signature: requests are NOT checked against X-Twilio-Signature.\n"+
+			"Anyone who finds this URL can place calls that spend your OpenAI credits. Never use this in production.")
+		log.Warn("signature checks are disabled (--insecure-skip-signature)")
+	}
+	ln, err := net.Listen("tcp", opts.Addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", opts.Addr, err)
+	}
+	log.Info("callagent serving", "version", f.Build.Version, "listen", ln.Addr().String(),
+		"voice_webhook", srv.PublicURL()+server.PathIncomingCall, "model", opts.Model, "max_calls", opts.MaxCalls,
+		"signatures", !opts.InsecureSkipSignature)
+	return srv.Serve(ctx, ln, opts.DrainTimeout)
+}
+
+// realtimeDialer dials the OpenAI Realtime API for each call.
+func realtimeDialer(baseURL, apiKey, model, version string) server.DialFunc {
+	return func(ctx context.Context, callSID string) (session.ModelLeg, error) {
+		conn, err := realtime.Dial(ctx, realtime.DialOptions{
+			BaseURL: baseURL, APIKey: apiKey, Model: model,
+			Header: http.Header{"User-Agent": {"callagent/" + version}},
+		})
+		if err != nil {
+			return nil, err // not conn: a typed nil would look like a leg
+		}
+		return conn, nil
+	}
+}
+
+// defaultInstructions are the built-in agent's, until a configuration file says more.
+const defaultInstructions = `You are a friendly, concise phone assistant. Greet the caller, find out what they need and help.
+Keep answers short: this is a phone call. If you cannot help, say so politely.`

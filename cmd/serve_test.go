@@ -1,0 +1,228 @@
+package cmd
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/hmac"
+	"crypto/sha1"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/callagent/callagent/internal/leakcheck"
+	"github.com/callagent/callagent/pkg/sim"
+)
+
+// parseServe resolves serve's flags and environment without serving.
+func parseServe(t *testing.T, env map[string]string, dotenv string, args ...string) (*serveOptions, error) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), ".env")
+	if dotenv != "" {
+		if err := os.WriteFile(path, []byte(dotenv), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	f, _, _ := testFactory()
+	f.Env = &Env{Getenv: func(k string) string { return env[k] }, Path: path}
+	var got *serveOptions
+	c := newServeCmd(f, func(_ context.Context, o *serveOptions) error { got = o; return nil })
+	c.SetFlagErrorFunc(flagError) // as under the root command
+	c.SetArgs(args)
+	c.SetOut(io.Discard)
+	c.SetErr(io.Discard)
+	err := c.Execute()
+	return got, err
+}
+
+var baseEnv = map[string]string{"OPENAI_API_KEY": "sk-test", "CALLAGENT_PUBLIC_URL": "https://calls.example.com"}
+
+func TestServeOptions(t *testing.T) {
+	with := func(extra map[string]string) map[string]string {
+		m := map[string]string{}
+		for k, v := range baseEnv {
+			m[k] = v
+		}
+		for k, v := range extra {
+			m[k] = v
+		}
+		return m
+	}
+	tests := []struct {
+		name   string
+		env    map[string]string
+		dotenv string
+		args   []string
+		check  func(*serveOptions) bool
+	}{
+		{"defaults", baseEnv, "", nil, func(o *serveOptions) bool {
+			return o.Addr == "127.0.0.1:5050" && o.Model == "gpt-realtime" && o.DrainTimeout == 30*time.Second &&
+				o.PublicURL == "https://calls.example.com" && o.MaxCalls == 0 && !o.InsecureSkipSignature
+		}},
+		{"flags", baseEnv, "", []string{"--addr", ":9000", "--max-calls", "7", "--max-call-duration", "10m", "--voice", "cedar"},
+			func(o *serveOptions) bool {
+				return o.Addr == ":9000" && o.MaxCalls == 7 && o.MaxCallDuration == 10*time.Minute && o.Voice == "cedar"
+			}},
+		{"PORT listens on all interfaces", with(map[string]string{"PORT": "8080"}), "", nil,
+			func(o *serveOptions) bool { return o.Addr == ":8080" }},
+		{"--addr beats PORT", with(map[string]string{"PORT": "8080"}), "", []string{"--addr", "127.0.0.1:1"},
+			func(o *serveOptions) bool { return o.Addr == "127.0.0.1:1" }},
+		{"CALLAGENT_ variables", with(map[string]string{"CALLAGENT_MAX_CALLS": "3", "CALLAGENT_MODEL": "gpt-realtime-mini"}), "", nil,
+			func(o *serveOptions) bool { return o.MaxCalls == 3 && o.Model == "gpt-realtime-mini" }},
+		{"flag beats environment", with(map[string]string{"CALLAGENT_MAX_CALLS": "3"}), "", []string{"--max-calls", "4"},
+			func(o *serveOptions) bool { return o.MaxCalls == 4 }},
+		{"secrets from the environment", with(map[string]string{"TWILIO_AUTH_TOKEN": "tok", "OPENAI_BASE_URL": "http://127.0.0.1:1/v1"}), "", nil,
+			func(o *serveOptions) bool {
+				return o.AuthToken == "tok" && o.BaseURL == "http://127.0.0.1:1/v1" && o.APIKey == "sk-test"
+			}},
+		{".env fills what is not exported", map[string]string{"CALLAGENT_MAX_CALLS": "9"},
+			"OPENAI_API_KEY=sk-dotenv\nCALLAGENT_PUBLIC_URL=https://dotenv.example.com\nCALLAGENT_MAX_CALLS=2\n", nil,
+			func(o *serveOptions) bool {
+				return o.APIKey == "sk-dotenv" && o.PublicURL == "https://dotenv.example.com" && o.MaxCalls == 9
+			}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			o, err := parseServe(t, tt.env, tt.dotenv, tt.args...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !tt.check(o) {
+				t.Fatalf("options %+v", o)
+			}
+		})
+	}
+}
+
+func TestServeConfigErrors(t *testing.T) {
+	tests := []struct {
+		name   string
+		env    map[string]string
+		dotenv string
+		args   []string
+		want   string
+	}{
+		{"no key", map[string]string{"CALLAGENT_PUBLIC_URL": "https://x.example"}, "", nil, "OPENAI_API_KEY is not set: export it or put it in .env"},
+		{"no public URL", map[string]string{"OPENAI_API_KEY": "k"}, "", nil, "--public-url is not set"},
+		{"bad env value", map[string]string{"OPENAI_API_KEY": "k", "CALLAGENT_PUBLIC_URL": "https://x", "CALLAGENT_MAX_CALLS": "many"}, "", nil,
+			`CALLAGENT_MAX_CALLS="many"`},
+		{"bad .env", map[string]string{}, "OPENAI_API_KEY='unterminated\n", nil, ".env"},
+		{"bad flag", baseEnv, "", []string{"--max-calls", "x"}, "invalid argument"},
+		{"stray argument", baseEnv, "", []string{"now"}, "unknown command"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := parseServe(t, tt.env, tt.dotenv, tt.args...)
+			var ue *UsageError
+			if err == nil || !errors.As(err, &ue) || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("err = %v, want a usage error with %q", err, tt.want)
+			}
+		})
+	}
+}
+
+// serveRun end to end: JSON logs on stdout, a signed webhook answered with TwiML, and
+// a clean return on cancel.
+func TestServeRun(t *testing.T) {
+	leakcheck.Check(t)
+	model := &sim.Model{APIKey: "sk-test"}
+	modelSrv := httptest.NewServer(model)
+	defer modelSrv.Close()
+	defer model.Close()
+
+	f, _, errOut := testFactory()
+	out := &syncBuffer{}
+	f.IO.Out = out
+	opts := &serveOptions{Addr: "127.0.0.1:0", PublicURL: "https://calls.example.com", Model: "gpt-realtime", Voice: "marin",
+		DrainTimeout: time.Second, LogFormat: "auto", LogLevel: "info", APIKey: "sk-test", BaseURL: modelSrv.URL + "/v1", AuthToken: "tok"}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- serveRun(ctx, f, opts) }()
+
+	addr := ""
+	for addr == "" {
+		select {
+		case err := <-done:
+			t.Fatalf("serve ended: %v\n%s", err, errOut)
+		case <-time.After(5 * time.Millisecond):
+		}
+		sc := bufio.NewScanner(strings.NewReader(out.String()))
+		for sc.Scan() {
+			var line map[string]any
+			if json.Unmarshal(sc.Bytes(), &line) == nil && line["msg"] == "callagent serving" {
+				addr, _ = line["listen"].(string)
+				if line["voice_webhook"] != "https://calls.example.com/incoming-call" {
+					t.Errorf("logged webhook %v", line["voice_webhook"])
+				}
+			}
+		}
+	}
+	form := url.Values{"CallSid": {"CAcmd"}, "From": {"+1"}, "To": {"+2"}}
+	req, _ := http.NewRequest(http.MethodPost, "http://"+addr+"/incoming-call", strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("X-Twilio-Signature", signForTest("tok", "https://calls.example.com/incoming-call", form))
+	client := &http.Client{Transport: &http.Transport{}}
+	resp, err := client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	client.CloseIdleConnections()
+	if resp.StatusCode != 200 || !strings.Contains(string(body), "wss://calls.example.com/media-stream") {
+		t.Fatalf("webhook: %d %s", resp.StatusCode, body)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(out.String(), "sk-test") || strings.Contains(out.String(), `"tok"`) {
+		t.Fatal("a secret reached the log")
+	}
+}
+
+// signForTest computes X-Twilio-Signature for a form POST.
+func signForTest(token, u string, form url.Values) string {
+	var b strings.Builder
+	b.WriteString(u)
+	keys := make([]string, 0, len(form))
+	for k := range form {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		b.WriteString(k + form.Get(k))
+	}
+	mac := hmac.New(sha1.New, []byte(token))
+	mac.Write([]byte(b.String()))
+	return base64.StdEncoding.EncodeToString(mac.Sum(nil))
+}
+
+// syncBuffer is a bytes.Buffer safe for a writer and a reader goroutine.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}

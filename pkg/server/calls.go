@@ -1,0 +1,211 @@
+package server
+
+import (
+	"context"
+	"net/http"
+	"time"
+
+	"github.com/callagent/callagent/pkg/session"
+	"github.com/callagent/callagent/pkg/twiliotransport"
+)
+
+// dialTimeout bounds one model dial; a dial that hangs must not hold a call forever.
+const dialTimeout = 20 * time.Second
+
+// predial is a model session dialed while the webhook was answered, waiting for the
+// call's stream to claim it.
+type predial struct {
+	s       *Server
+	callSID string
+	cancel  context.CancelFunc
+	done    chan struct{} // closed when the dial finished; then leg or err is set
+	leg     session.ModelLeg
+	err     error
+	timer   *time.Timer // expires an unclaimed pre-dial
+}
+
+// startPredial dials the model for callSID in the background. Caller holds s.mu.
+func (s *Server) startPredial(callSID string) {
+	ctx, cancel := context.WithTimeout(context.Background(), dialTimeout)
+	p := &predial{s: s, callSID: callSID, cancel: cancel, done: make(chan struct{})}
+	s.predials[callSID] = p
+	s.wg.Go(func() {
+		p.leg, p.err = s.cfg.Dial(ctx, callSID)
+		close(p.done)
+		if p.err != nil {
+			s.metrics.predials.WithLabelValues("failed").Inc()
+			s.log.Warn("pre-dialing the model failed; the stream will dial again", "call_sid", callSID, "error", p.err)
+		}
+	})
+	s.wg.Add(1) // the expiry timer, released by Stop or by running
+	p.timer = time.AfterFunc(s.cfg.PredialTTL, func() {
+		defer s.wg.Done()
+		s.mu.Lock()
+		mine := s.predials[callSID] == p
+		if mine {
+			delete(s.predials, callSID)
+		}
+		s.mu.Unlock()
+		if mine {
+			s.metrics.predials.WithLabelValues("expired").Inc()
+			s.log.Warn("no media stream came for the call: closing its model session", "call_sid", callSID, "after", s.cfg.PredialTTL)
+			p.release()
+		}
+	})
+}
+
+// claim takes the pre-dial of callSID, if there is one.
+func (s *Server) claim(callSID string) *predial {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p := s.predials[callSID]
+	if p != nil {
+		delete(s.predials, callSID)
+		p.stopTimer()
+	}
+	return p
+}
+
+func (p *predial) stopTimer() {
+	if p.timer.Stop() {
+		p.s.wg.Done()
+	}
+}
+
+// discard abandons a pre-dial that is still registered (on shutdown). Caller holds
+// s.mu and removes it from the map.
+func (p *predial) discard() {
+	p.stopTimer()
+	p.release()
+}
+
+// release cancels the dial and closes its session when it arrives.
+func (p *predial) release() {
+	p.cancel()
+	p.s.wg.Go(func() {
+		<-p.done
+		if p.err == nil { // leg may be a typed nil beside an error
+			_ = p.leg.Close()
+		}
+	})
+}
+
+// wait returns the pre-dialed session, or the error of the dial.
+func (p *predial) wait(ctx context.Context) (session.ModelLeg, error) {
+	select {
+	case <-p.done:
+		p.cancel()
+		return p.leg, p.err
+	case <-ctx.Done():
+		p.release()
+		return nil, ctx.Err()
+	}
+}
+
+// mediaStream runs one call: the Media Streams WebSocket is the caller leg, the
+// pre-dialed (or freshly dialed) model session the model leg.
+func (s *Server) mediaStream(w http.ResponseWriter, r *http.Request) {
+	if s.verify != nil && !s.verify.stream(r) {
+		s.rejectSignature(w, r)
+		return
+	}
+	stream, err := twiliotransport.Accept(w, r, twiliotransport.StreamOptions{StartTimeout: streamHandshakeLimit})
+	if err != nil {
+		s.log.Warn("media stream did not start", "error", err, "remote", r.RemoteAddr)
+		return
+	}
+	start := stream.Start()
+	callSID := start.Start.CallSid
+	if callSID == "" {
+		callSID = start.Start.CustomParameters["CallSid"]
+	}
+	params := start.Start.CustomParameters
+	info := CallInfo{CallSID: callSID, From: params["From"], To: params["To"], Parameters: params}
+
+	pre := s.claim(callSID)
+	dial := func(ctx context.Context) (session.ModelLeg, error) {
+		if pre != nil {
+			leg, err := pre.wait(ctx)
+			if err == nil {
+				s.metrics.predials.WithLabelValues("claimed").Inc()
+				return leg, nil
+			}
+			if ctx.Err() != nil {
+				return nil, ctx.Err()
+			}
+		}
+		dctx, cancel := context.WithTimeout(ctx, dialTimeout)
+		defer cancel()
+		return s.cfg.Dial(dctx, callSID)
+	}
+	opts := session.Options{}
+	if s.cfg.Session != nil {
+		if err := s.cfg.Session(info, &opts); err != nil {
+			s.log.Error("setting up the call", "call_sid", callSID, "error", err)
+			s.abandon(stream, pre)
+			return
+		}
+	}
+	opts.Caller, opts.Dial, opts.OnEvent = stream, dial, s.eventSink()
+	sess, err := session.New(opts)
+	if err != nil {
+		s.log.Error("setting up the call", "call_sid", callSID, "error", err)
+		s.abandon(stream, pre)
+		return
+	}
+	if !s.register(callSID, sess, pre) {
+		s.metrics.rejected.WithLabelValues("busy").Inc()
+		s.log.Warn("stream refused: at the call limit or shutting down", "call_sid", callSID)
+		s.abandon(stream, pre)
+		return
+	}
+	ended := sess.Run(context.Background())
+	s.unregister(callSID, ended.Reason)
+}
+
+// register adds a call, unless the server is full (for a stream no webhook here
+// answered, say behind a load balancer) or past its drain. It reports false then.
+func (s *Server) register(callSID string, sess *session.Session, pre *predial) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closing || (pre == nil && s.cfg.MaxCalls > 0 && len(s.calls)+len(s.predials) >= s.cfg.MaxCalls) {
+		return false
+	}
+	s.calls[callSID] = sess
+	s.wg.Add(1)
+	s.metrics.active.Inc()
+	return true
+}
+
+func (s *Server) unregister(callSID string, reason session.EndReason) {
+	s.mu.Lock()
+	delete(s.calls, callSID)
+	s.ended[callSID] = reason
+	s.endedLog = append(s.endedLog, callSID)
+	if len(s.endedLog) > endedReasonsKept {
+		delete(s.ended, s.endedLog[0])
+		s.endedLog = s.endedLog[1:]
+	}
+	s.mu.Unlock()
+	s.metrics.active.Dec()
+	s.wg.Done()
+}
+
+// abandon closes a stream that will not become a call, and its pre-dial.
+func (s *Server) abandon(stream *twiliotransport.Stream, pre *predial) {
+	_ = stream.Close()
+	if pre != nil {
+		pre.release()
+	}
+}
+
+// eventSink handles every call event: metrics, the log, then Config.OnEvent.
+func (s *Server) eventSink() func(session.Event) {
+	return func(ev session.Event) {
+		s.metrics.observe(ev)
+		logEvent(s.log, ev)
+		if s.cfg.OnEvent != nil {
+			s.cfg.OnEvent(ev)
+		}
+	}
+}

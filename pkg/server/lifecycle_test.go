@@ -1,0 +1,275 @@
+package server
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"net/http"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"github.com/callagent/callagent/pkg/session"
+	"github.com/callagent/callagent/pkg/sim"
+)
+
+// A model session dialed for a call whose stream never comes is closed.
+func TestUnclaimedPredialIsClosed(t *testing.T) {
+	ts := newTestServer(t, func(c *Config) { c.PredialTTL = 150 * time.Millisecond })
+	ctx := ctxFor(t)
+	if resp, body := ts.webhook("CAlonely", nil); resp.StatusCode != 200 {
+		t.Fatalf("webhook %d %s", resp.StatusCode, body)
+	}
+	mc := ts.modelConn(ctx)
+	if err := mc.WaitClosed(ctx); err != nil {
+		t.Fatal("the unclaimed model session stayed open:", err)
+	}
+	if websocket.CloseStatus(mc.CloseErr()) != websocket.StatusNormalClosure {
+		t.Fatalf("closed with %v", mc.CloseErr())
+	}
+	if m := ts.metricsText(t); !strings.Contains(m, `callagent_predials_total{outcome="expired"} 1`) {
+		t.Errorf("expiry not counted:\n%s", grep(m, "predials"))
+	}
+	// A stream that comes after all still gets a call: it dials afresh.
+	c, err := ts.caller("CAlonely", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts.modelConn(ctx)
+	c.Hangup()
+	if e := ts.waitEnded(ctx, "CAlonely"); e.Reason != session.EndCallerHangup {
+		t.Fatalf("late stream: %s %v", e.Reason, e.Err)
+	}
+}
+
+// A failed pre-dial is retried when the stream starts.
+func TestFailedPredialRedialsForTheStream(t *testing.T) {
+	var dials atomic.Int32
+	ts := newTestServer(t, nil)
+	inner := ts.srv.cfg.Dial
+	ts.srv.cfg.Dial = func(ctx context.Context, callSID string) (session.ModelLeg, error) {
+		if dials.Add(1) == 1 {
+			return nil, errors.New("connection reset")
+		}
+		return inner(ctx, callSID)
+	}
+	ctx := ctxFor(t)
+	ts.webhook("CAretry", nil)
+	c, err := ts.caller("CAretry", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	mc := ts.modelConn(ctx)
+	c.Say(bytes.Repeat([]byte{1}, 320))
+	if err := mc.WaitAudio(ctx, 320); err != nil {
+		t.Fatal(err)
+	}
+	c.Hangup()
+	ts.waitEnded(ctx, "CAretry")
+	if dials.Load() != 2 {
+		t.Fatalf("%d dials, want the failed pre-dial and one more", dials.Load())
+	}
+}
+
+// Over --max-calls the webhook answers busy and opens no model session.
+func TestBusyOverMaxCalls(t *testing.T) {
+	ts := newTestServer(t, func(c *Config) { c.MaxCalls = 1 })
+	ctx := ctxFor(t)
+	if _, body := ts.webhook("CAfirst", nil); parseTwiML(t, body).Connect == nil {
+		t.Fatalf("first call not connected: %s", body)
+	}
+	ts.modelConn(ctx)
+	_, body := ts.webhook("CAsecond", nil)
+	if d := parseTwiML(t, body); d.Reject == nil || d.Reject.Reason != "busy" || d.Connect != nil {
+		t.Fatalf("second call over the limit: %s", body)
+	}
+	// Twilio retrying the first call's webhook is not a new call.
+	if _, body := ts.webhook("CAfirst", nil); parseTwiML(t, body).Connect == nil {
+		t.Fatalf("retried webhook refused: %s", body)
+	}
+	// A stream no webhook here answered (another instance's) is refused too.
+	if c, err := ts.caller("CAstray", nil); err == nil {
+		if err := c.WaitClosed(ctx); err != nil {
+			t.Fatal("stream over the limit kept open")
+		}
+		c.Close()
+	}
+	select {
+	case mc := <-ts.conns:
+		t.Fatalf("a model session was opened over the limit for %s", mc.Request.Header.Get("X-Call-Sid"))
+	case <-time.After(100 * time.Millisecond):
+	}
+	if m := ts.metricsText(t); !strings.Contains(m, `callagent_rejected_requests_total{reason="busy"} 2`) {
+		t.Errorf("busy rejections not counted:\n%s", grep(m, "rejected"))
+	}
+	c, err := ts.caller("CAfirst", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Hangup()
+	ts.waitEnded(ctx, "CAfirst")
+}
+
+// On shutdown: not ready, new calls refused, the call in progress goes on to its end,
+// then Serve returns with nothing left running.
+func TestDrainLetsCallsFinish(t *testing.T) {
+	ts := newTestServer(t, nil)
+	ctx := ctxFor(t)
+	if ts.status(t, PathReady) != 200 || ts.status(t, PathHealth) != 200 {
+		t.Fatal("not ready at start")
+	}
+	ts.webhook("CAdrain", nil)
+	mc := ts.modelConn(ctx)
+	c, err := ts.caller("CAdrain", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.Say(bytes.Repeat([]byte{2}, 160))
+	mc.WaitAudio(ctx, 160)
+
+	ts.cancel() // SIGTERM
+	for ts.srv.draining.Load() == false {
+		time.Sleep(time.Millisecond)
+	}
+	// The listener is closed by now or soon; a webhook that still arrives is refused.
+	rec := httptestRecorder(t, ts.srv, "CAlate")
+	if d := parseTwiML(t, rec); d.Reject == nil {
+		t.Fatalf("webhook during drain: %s", rec)
+	}
+	// The call in progress still relays audio both ways.
+	c.Say(bytes.Repeat([]byte{3}, 160))
+	if err := mc.WaitAudio(ctx, 320); err != nil {
+		t.Fatal("caller audio stopped during the drain:", err)
+	}
+	mc.Respond(ctx, sim.ResponseSpec{Items: []sim.ItemSpec{{Audio: bytes.Repeat([]byte{4}, 800)}}})
+	if err := c.WaitReceived(ctx, 800); err != nil {
+		t.Fatal("agent audio stopped during the drain:", err)
+	}
+	select {
+	case <-ts.served:
+		t.Fatal("Serve returned with a call in progress")
+	case <-time.After(50 * time.Millisecond):
+	}
+	c.Hangup()
+	select {
+	case err := <-ts.served:
+		ts.served <- err // for the cleanup
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-ctx.Done():
+		t.Fatal("Serve did not return after the last call")
+	}
+	if e, _ := ts.events.ended("CAdrain"); e.Reason != session.EndCallerHangup {
+		t.Fatalf("ended %s", e.Reason)
+	}
+}
+
+// httptestRecorder posts a signed webhook straight to the handler (the listener may be
+// closed during a drain) and returns the body.
+func httptestRecorder(t *testing.T, s *Server, callSID string) string {
+	t.Helper()
+	form := "CallSid=" + callSID
+	req, _ := http.NewRequest(http.MethodPost, PathIncomingCall, strings.NewReader(form))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set(SignatureHeader, sign(testToken, testPublic+PathIncomingCall, map[string][]string{"CallSid": {callSID}}))
+	w := &bodyRecorder{header: http.Header{}}
+	s.Handler().ServeHTTP(w, req)
+	if w.code != 0 && w.code != 200 {
+		t.Fatalf("status %d: %s", w.code, w.body.String())
+	}
+	return w.body.String()
+}
+
+type bodyRecorder struct {
+	header http.Header
+	body   bytes.Buffer
+	code   int
+}
+
+func (r *bodyRecorder) Header() http.Header         { return r.header }
+func (r *bodyRecorder) Write(b []byte) (int, error) { return r.body.Write(b) }
+func (r *bodyRecorder) WriteHeader(code int)        { r.code = code }
+
+// Calls still running at the drain timeout are ended cleanly, and the caller hears an
+// apology from the Connect action instead of dead air.
+func TestDrainTimeoutEndsCalls(t *testing.T) {
+	old := drainTimeout
+	drainTimeout = 200 * time.Millisecond
+	defer func() { drainTimeout = old }()
+	ts := newTestServer(t, nil)
+	ctx := ctxFor(t)
+	ts.webhook("CAstuck", nil)
+	mc := ts.modelConn(ctx)
+	c, err := ts.caller("CAstuck", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.Say(bytes.Repeat([]byte{2}, 160))
+	mc.WaitAudio(ctx, 160)
+	ts.cancel()
+	if err := c.WaitClosed(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if c.CloseStatus() != websocket.StatusNormalClosure {
+		t.Fatalf("stream closed with %v", c.CloseStatus())
+	}
+	if err := mc.WaitClosed(ctx); err != nil {
+		t.Fatal(err)
+	}
+	err = <-ts.served
+	ts.served <- err
+	if e, _ := ts.events.ended("CAstuck"); e.Reason != session.EndServerShutdown {
+		t.Fatalf("ended %s", e.Reason)
+	}
+	d := parseTwiML(t, httptestAction(t, ts.srv, "CAstuck"))
+	if !strings.Contains(d.Say, "Sorry") || d.Hangup == nil {
+		t.Fatalf("no apology after the shutdown: %+v", d)
+	}
+}
+
+func httptestAction(t *testing.T, s *Server, callSID string) string {
+	t.Helper()
+	form := map[string][]string{"CallSid": {callSID}}
+	req, _ := http.NewRequest(http.MethodPost, PathStreamEnded, strings.NewReader("CallSid="+callSID))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set(SignatureHeader, sign(testToken, testPublic+PathStreamEnded, form))
+	w := &bodyRecorder{header: http.Header{}}
+	s.Handler().ServeHTTP(w, req)
+	return w.body.String()
+}
+
+// PROTOCOL 2: when the model fails mid-call the caller hears an apology, not silence.
+func TestApologyAfterModelFailure(t *testing.T) {
+	ts := newTestServer(t, nil)
+	ctx := ctxFor(t)
+	ts.webhook("CAoops", nil)
+	mc := ts.modelConn(ctx)
+	c, err := ts.caller("CAoops", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.Say(bytes.Repeat([]byte{2}, 160))
+	mc.WaitAudio(ctx, 160)
+	mc.Drop()
+	if e := ts.waitEnded(ctx, "CAoops"); e.Reason != session.EndModelDisconnected {
+		t.Fatalf("ended %s", e.Reason)
+	}
+	if err := c.WaitClosed(ctx); err != nil {
+		t.Fatal(err)
+	}
+	d := parseTwiML(t, ts.action(t, "CAoops"))
+	if !strings.Contains(d.Say, "Sorry") || d.Hangup == nil {
+		t.Fatalf("after a model failure: %+v", d)
+	}
+	if m := ts.metricsText(t); !strings.Contains(m, `callagent_calls_total{reason="model_disconnected"} 1`) {
+		t.Errorf("metrics:\n%s", grep(m, "calls_total"))
+	}
+}

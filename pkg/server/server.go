@@ -1,0 +1,265 @@
+// Package server is the HTTP side of callagent, shared by serve, dev and simulate:
+// the Twilio webhook that answers calls with TwiML (and dials the model while it
+// answers), the Media Streams endpoint that runs each call's session, signature
+// checks, limits, health and metrics, and a graceful drain.
+//
+// It wires the leaves together (twiliotransport for the stream, realtime through the
+// Dial function, session for the call); it does not know about tunnels, phone number
+// provisioning or the terminal.
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/callagent/callagent/pkg/session"
+)
+
+// Paths served.
+const (
+	PathIncomingCall = "/incoming-call"
+	PathMediaStream  = "/media-stream"
+	PathStreamEnded  = "/stream-ended"
+	PathHealth       = "/healthz"
+	PathReady        = "/readyz"
+	PathMetrics      = "/metrics"
+)
+
+// DialFunc opens a model session for a call.
+type DialFunc func(ctx context.Context, callSID string) (session.ModelLeg, error)
+
+// CallInfo is what the server knows of a call when its session is set up.
+type CallInfo struct {
+	CallSID    string
+	From, To   string
+	Parameters map[string]string
+}
+
+// Config configures a Server.
+type Config struct {
+	// PublicURL is the https URL Twilio reaches this server at (a tunnel or the load
+	// balancer); TwiML stream URLs and signature checks are built from it.
+	PublicURL string
+	// AuthToken is the Twilio auth token that signs requests. Without one the server
+	// refuses to start unless InsecureSkipSignature is set.
+	AuthToken             string
+	InsecureSkipSignature bool
+
+	// Dial opens the model leg (required).
+	Dial DialFunc
+	// Session fills in the options of each call's session: the agent, tools, approver.
+	// Caller, Dial and OnEvent are set by the server.
+	Session func(call CallInfo, opts *session.Options) error
+
+	// MaxCalls limits concurrent calls (0: no limit); over it calls are rejected as busy.
+	MaxCalls int
+	// PredialTTL is how long a model session dialed for the webhook waits for its
+	// stream (default 15s).
+	PredialTTL time.Duration
+	// ApologyMessage is said when a call ends because the model failed (default set;
+	// "-" for silence).
+	ApologyMessage string
+
+	// Logger receives one line per call event that matters (default: discard).
+	Logger *slog.Logger
+	// Registerer receives the server's metrics (default: a new registry, served on
+	// /metrics either way).
+	Registry *prometheus.Registry
+	// OnEvent receives every call event after the server's own handling (the dev
+	// terminal, the call log). It runs on the call's event goroutine.
+	OnEvent func(session.Event)
+	// Now is the clock (default time.Now).
+	Now func() time.Time
+}
+
+const (
+	defaultPredialTTL     = 15 * time.Second
+	defaultApology        = "Sorry, the assistant ran into a problem. Please call again in a moment. Goodbye."
+	maxWebhookBody        = 64 << 10
+	endedReasonsKept      = 1024
+	webhookReadTimeout    = 10 * time.Second
+	streamHandshakeLimit  = 10 * time.Second
+	readHeaderTimeout     = 10 * time.Second
+	predialFailureCleanup = time.Minute
+)
+
+// Server serves calls. Create it with New, then Serve or mount Handler.
+type Server struct {
+	cfg     Config
+	public  *url.URL
+	verify  *verifier
+	log     *slog.Logger
+	reg     *prometheus.Registry
+	metrics *metrics
+	now     func() time.Time
+
+	draining atomic.Bool
+
+	mu       sync.Mutex
+	closing  bool // past the drain: no new calls or pre-dials
+	predials map[string]*predial
+	calls    map[string]*session.Session
+	ended    map[string]session.EndReason // recent endings, for the Connect action
+	endedLog []string
+
+	wg sync.WaitGroup // pre-dial goroutines and call handlers
+}
+
+// ErrNoAuthToken is returned by New without an auth token or InsecureSkipSignature.
+var ErrNoAuthToken = errors.New("TWILIO_AUTH_TOKEN is not set: without it anyone who finds the URL can place calls " +
+	"on your OpenAI account. Export it (or put it in .env), or pass --insecure-skip-signature for local experiments")
+
+// New checks cfg and returns a Server.
+func New(cfg Config) (*Server, error) {
+	if cfg.Dial == nil {
+		return nil, errors.New("server: Config.Dial is required")
+	}
+	pub, err := parsePublicURL(cfg.PublicURL)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.AuthToken == "" && !cfg.InsecureSkipSignature {
+		return nil, ErrNoAuthToken
+	}
+	if cfg.PredialTTL <= 0 {
+		cfg.PredialTTL = defaultPredialTTL
+	}
+	if cfg.ApologyMessage == "" {
+		cfg.ApologyMessage = defaultApology
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	log := cfg.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	reg := cfg.Registry
+	if reg == nil {
+		reg = prometheus.NewRegistry()
+	}
+	s := &Server{
+		cfg: cfg, public: pub, log: log, reg: reg, metrics: newMetrics(reg), now: cfg.Now,
+		predials: map[string]*predial{}, calls: map[string]*session.Session{}, ended: map[string]session.EndReason{},
+	}
+	if cfg.AuthToken != "" {
+		s.verify = newVerifier(pub, cfg.AuthToken)
+	}
+	return s, nil
+}
+
+func parsePublicURL(raw string) (*url.URL, error) {
+	if raw == "" {
+		return nil, errors.New("the public URL is not set: pass --public-url (or CALLAGENT_PUBLIC_URL) with the https URL Twilio reaches this server at")
+	}
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
+		return nil, fmt.Errorf("public URL %q: want an absolute https URL such as https://example.ngrok.app", raw)
+	}
+	if u.RawQuery != "" || u.Fragment != "" {
+		return nil, fmt.Errorf("public URL %q: remove the query and fragment", raw)
+	}
+	u.Path = strings.TrimSuffix(u.Path, "/")
+	return u, nil
+}
+
+// PublicURL returns the public base URL.
+func (s *Server) PublicURL() string { return s.public.String() }
+
+// Handler returns the server's routes.
+func (s *Server) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET "+PathIncomingCall, s.incomingCall)
+	mux.HandleFunc("POST "+PathIncomingCall, s.incomingCall)
+	mux.HandleFunc("GET "+PathStreamEnded, s.streamEnded)
+	mux.HandleFunc("POST "+PathStreamEnded, s.streamEnded)
+	mux.HandleFunc("GET "+PathMediaStream, s.mediaStream)
+	mux.HandleFunc("GET "+PathHealth, func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintln(w, "ok")
+	})
+	mux.HandleFunc("GET "+PathReady, func(w http.ResponseWriter, r *http.Request) {
+		if s.draining.Load() {
+			http.Error(w, "draining", http.StatusServiceUnavailable)
+			return
+		}
+		fmt.Fprintln(w, "ready")
+	})
+	mux.Handle("GET "+PathMetrics, promhttp.HandlerFor(s.reg, promhttp.HandlerOpts{Registry: s.reg}))
+	return mux
+}
+
+// ActiveCalls returns the number of calls in progress (streams running).
+func (s *Server) ActiveCalls() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.calls)
+}
+
+// Serve serves on ln until ctx is cancelled, then drains: it stops accepting calls,
+// reports not ready, lets calls in progress finish for up to drainTimeout, ends the
+// rest cleanly, and returns once every call and goroutine is done.
+func (s *Server) Serve(ctx context.Context, ln net.Listener, drainTimeout time.Duration) error {
+	hs := &http.Server{
+		Handler:           s.Handler(),
+		ReadHeaderTimeout: readHeaderTimeout,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- hs.Serve(ln) }()
+	var serveErr error
+	select {
+	case <-ctx.Done():
+	case serveErr = <-errc:
+	}
+	s.log.Info("shutting down: draining calls", "active_calls", s.ActiveCalls(), "drain_timeout", drainTimeout)
+	s.draining.Store(true)
+	drainCtx, cancel := context.WithTimeout(context.Background(), drainTimeout)
+	defer cancel()
+	// Shutdown stops the listener and waits for ordinary requests; it does not wait
+	// for hijacked WebSockets, which Drain tracks itself.
+	if err := hs.Shutdown(drainCtx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
+		s.log.Warn("http shutdown", "error", err)
+	}
+	s.Drain(drainCtx)
+	if serveErr != nil && !errors.Is(serveErr, http.ErrServerClosed) {
+		return fmt.Errorf("serve: %w", serveErr)
+	}
+	return nil
+}
+
+// Drain marks the server not ready, waits until ctx ends for calls to finish, then
+// ends the remaining calls (reason server_shutdown) and waits for everything.
+func (s *Server) Drain(ctx context.Context) {
+	s.draining.Store(true)
+wait:
+	for s.ActiveCalls() > 0 {
+		select {
+		case <-ctx.Done():
+			break wait
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+	s.mu.Lock()
+	s.closing = true
+	for _, sess := range s.calls {
+		sess.End(session.EndServerShutdown, nil)
+	}
+	for id, p := range s.predials {
+		p.discard()
+		delete(s.predials, id)
+	}
+	s.mu.Unlock()
+	s.wg.Wait()
+}

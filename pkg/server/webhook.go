@@ -1,0 +1,137 @@
+package server
+
+import (
+	"io"
+	"net/http"
+	"net/url"
+
+	"github.com/twilio/twilio-go/twiml"
+
+	"github.com/callagent/callagent/pkg/session"
+)
+
+// incomingCall answers Twilio's voice webhook: TwiML that connects the call to the
+// media stream, and a model session dialed right away so it is ready when the stream
+// starts (seconds off the first turn).
+func (s *Server) incomingCall(w http.ResponseWriter, r *http.Request) {
+	params, ok := s.webhookParams(w, r)
+	if !ok {
+		return
+	}
+	callSID := params.Get("CallSid")
+	if callSID == "" {
+		s.reject(w, "bad_request", http.StatusBadRequest, "CallSid is missing: this endpoint is Twilio's voice webhook")
+		return
+	}
+	if s.draining.Load() {
+		s.metrics.rejected.WithLabelValues("draining").Inc()
+		s.log.Info("call refused: shutting down", "call_sid", callSID)
+		s.writeTwiML(w, twiml.VoiceReject{Reason: "busy"})
+		return
+	}
+	s.mu.Lock()
+	_, retried := s.predials[callSID] // Twilio retries webhooks: one pre-dial per call
+	busy := s.closing || (s.cfg.MaxCalls > 0 && !retried && len(s.calls)+len(s.predials) >= s.cfg.MaxCalls)
+	if !busy && !retried {
+		s.startPredial(callSID)
+	}
+	s.mu.Unlock()
+	if busy {
+		s.metrics.rejected.WithLabelValues("busy").Inc()
+		s.log.Warn("call refused: at the call limit", "call_sid", callSID, "max_calls", s.cfg.MaxCalls)
+		s.writeTwiML(w, twiml.VoiceReject{Reason: "busy"})
+		return
+	}
+	stream := twiml.VoiceStream{Url: s.url("wss", PathMediaStream), InnerElements: []twiml.Element{
+		twiml.VoiceParameter{Name: "CallSid", Value: callSID},
+		twiml.VoiceParameter{Name: "From", Value: params.Get("From")},
+		twiml.VoiceParameter{Name: "To", Value: params.Get("To")},
+	}}
+	s.writeTwiML(w, twiml.VoiceConnect{Action: s.url("https", PathStreamEnded), InnerElements: []twiml.Element{stream}})
+}
+
+// streamEnded is <Connect>'s action: Twilio asks what to do once the stream is over.
+// After a model failure the caller hears an apology instead of dead air; otherwise
+// the call hangs up.
+func (s *Server) streamEnded(w http.ResponseWriter, r *http.Request) {
+	params, ok := s.webhookParams(w, r)
+	if !ok {
+		return
+	}
+	s.mu.Lock()
+	reason := s.ended[params.Get("CallSid")]
+	s.mu.Unlock()
+	switch reason {
+	case session.EndModelDisconnected, session.EndModelDialFailed, session.EndServerShutdown:
+		if s.cfg.ApologyMessage != "-" {
+			s.writeTwiML(w, twiml.VoiceSay{Message: s.cfg.ApologyMessage}, twiml.VoiceHangup{})
+			return
+		}
+	}
+	s.writeTwiML(w, twiml.VoiceHangup{})
+}
+
+// webhookParams reads and verifies a webhook request and returns its parameters
+// (the form body of a POST, the query of a GET). It answers the request itself when
+// it reports false.
+func (s *Server) webhookParams(w http.ResponseWriter, r *http.Request) (url.Values, bool) {
+	var body []byte
+	if r.Method == http.MethodPost {
+		var err error
+		body, err = io.ReadAll(http.MaxBytesReader(w, r.Body, maxWebhookBody))
+		if err != nil {
+			s.reject(w, "bad_request", http.StatusBadRequest, "the request body could not be read")
+			return nil, false
+		}
+	}
+	if s.verify != nil && !s.verify.webhook(r, body) {
+		s.rejectSignature(w, r)
+		return nil, false
+	}
+	if r.Method != http.MethodPost {
+		return r.URL.Query(), true
+	}
+	params, err := url.ParseQuery(string(body))
+	if err != nil {
+		s.reject(w, "bad_request", http.StatusBadRequest, "the form body is malformed")
+		return nil, false
+	}
+	return params, true
+}
+
+func (s *Server) rejectSignature(w http.ResponseWriter, r *http.Request) {
+	reason := "invalid"
+	if r.Header.Get(SignatureHeader) == "" {
+		reason = "missing"
+	}
+	// The signature itself is never logged: it is a credential for this one request.
+	s.log.Warn("request refused: Twilio signature "+reason, "path", r.URL.Path, "remote", r.RemoteAddr,
+		"hint", "check TWILIO_AUTH_TOKEN and that --public-url is the URL Twilio calls")
+	s.reject(w, "signature", http.StatusForbidden, "forbidden")
+}
+
+func (s *Server) reject(w http.ResponseWriter, reason string, code int, msg string) {
+	s.metrics.rejected.WithLabelValues(reason).Inc()
+	http.Error(w, msg, code)
+}
+
+// url returns the public URL of path with the given scheme (https or wss).
+func (s *Server) url(scheme, path string) string {
+	u := *s.public
+	u.Scheme = scheme
+	u.Path += path
+	return u.String()
+}
+
+// writeTwiML answers with a TwiML document of verbs. The XML is built by twilio-go,
+// which escapes every attribute and text.
+func (s *Server) writeTwiML(w http.ResponseWriter, verbs ...twiml.Element) {
+	doc, err := twiml.Voice(verbs)
+	if err != nil {
+		s.log.Error("building TwiML", "error", err)
+		http.Error(w, "internal error", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "text/xml; charset=utf-8")
+	io.WriteString(w, doc)
+}
