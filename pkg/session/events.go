@@ -114,6 +114,22 @@ type TurnLatency struct {
 	Latency    time.Duration
 }
 
+// GuardrailTripped: the agent's transcript broke a rule; its audio was cut off
+// (HeardMs is what the caller heard of the item) and the model told to correct itself.
+type GuardrailTripped struct {
+	Header
+	Rule    string
+	ItemID  string
+	Text    string // the transcript that tripped it
+	HeardMs int
+}
+
+// AgentChanged: a handoff (SetAgent) switched the agent.
+type AgentChanged struct {
+	Header
+	From, To string
+}
+
 // ResponseDone: the model finished a response (completed, cancelled, failed...).
 type ResponseDone struct {
 	Header
@@ -229,6 +245,8 @@ const (
 	EndAgentHangup        EndReason = "agent_hangup"        // ended through Session.End by the agent
 	EndMaxDuration        EndReason = "max_duration"        // Options.MaxDuration was reached
 	EndServerShutdown     EndReason = "server_shutdown"     // the server was shutting down and stopped waiting
+	EndIdle               EndReason = "idle"                // the line stayed silent (Options.IdleTimeout)
+	EndTransferred        EndReason = "transferred"         // the call was handed to another number
 )
 
 // CallEnded is the last event of a call, also returned by Run.
@@ -256,6 +274,8 @@ func (AgentTranscript) Kind() string       { return "agent.transcript" }
 func (Interruption) Kind() string          { return "agent.interrupted" }
 func (TurnLatency) Kind() string           { return "turn.latency" }
 func (ResponseDone) Kind() string          { return "response.done" }
+func (GuardrailTripped) Kind() string      { return "agent.guardrail_tripped" }
+func (AgentChanged) Kind() string          { return "agent.changed" }
 func (ToolCall) Kind() string              { return "tool.call" }
 func (ToolApprovalRequested) Kind() string { return "tool.approval_requested" }
 func (ToolApprovalDecided) Kind() string   { return "tool.approval_decided" }

@@ -20,6 +20,7 @@ func (nopCaller) SendAudio(context.Context, string, string, []byte) (bool, error
 func (nopCaller) Interrupt(context.Context, string) (twiliotransport.Interruption, error) {
 	return twiliotransport.Interruption{}, nil
 }
+func (nopCaller) WaitPlayed(context.Context) error   { return nil }
 func (nopCaller) SetTrace(twiliotransport.TraceFunc) {}
 func (nopCaller) Close() error                       { return nil }
 func (nopCaller) CloseNow() error                    { return nil }

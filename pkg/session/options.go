@@ -23,6 +23,8 @@ type CallerLeg interface {
 	// Interrupt stops agent audio and reports what the caller heard; responseID is the
 	// response in progress, whose further audio must be refused.
 	Interrupt(ctx context.Context, responseID string) (twiliotransport.Interruption, error)
+	// WaitPlayed waits until all agent audio sent has been confirmed played.
+	WaitPlayed(ctx context.Context) error
 	SetTrace(twiliotransport.TraceFunc)
 	Close() error
 	CloseNow() error
@@ -47,6 +49,7 @@ type ModelDialer func(ctx context.Context) (ModelLeg, error)
 
 // Agent is what the model is told: instructions, voice, tools, turn detection.
 type Agent struct {
+	Name         string // for events and handoffs; not sent to the model
 	Instructions string
 	Voice        string  // cannot change once the agent has spoken
 	Speed        float64 // 0 leaves the server default
@@ -91,6 +94,18 @@ type Options struct {
 	MaxDuration   time.Duration
 	WrapUpBefore  time.Duration
 	WrapUpMessage string
+	// Greeting, when set, makes the agent speak first: these are the instructions for
+	// its opening line (say, "Greet the caller and ask how you can help").
+	Greeting string
+	// IdleTimeout is how long the line may stay silent (no caller speech, no agent
+	// audio) before the agent asks whether the caller is still there (IdlePrompt);
+	// after a second such silence the call ends (reason idle). Zero: no check.
+	IdleTimeout time.Duration
+	IdlePrompt  string
+	// Guardrail checks the agent's transcript as it streams (every ~100 characters
+	// and at the end of each item). When it returns a rule, the agent's audio is cut
+	// off, its item truncated to what was heard, and the model told to correct itself.
+	Guardrail func(transcript string) (rule string, tripped bool)
 
 	// OnEvent receives every event, in order, on a goroutine of the session's. It must
 	// not block for long: events that do not fit the buffer are dropped and counted.
@@ -113,6 +128,8 @@ const (
 	statsInterval           = time.Second
 	responseRequestDeadline = 10 * time.Second
 	defaultWrapUp           = 30 * time.Second
+	defaultIdlePrompt       = "The caller has been silent for a while. Briefly ask whether they are still there."
+	guardrailCheckEvery     = 100 // characters of new transcript between guardrail checks
 	defaultWrapUpMessage    = "The call is about to reach its time limit. Wrap up now: briefly close the conversation and say goodbye."
 )
 
@@ -144,6 +161,9 @@ func (o *Options) withDefaults() (Options, error) {
 	}
 	if c.Now == nil {
 		c.Now = time.Now
+	}
+	if c.IdleTimeout > 0 && c.IdlePrompt == "" {
+		c.IdlePrompt = defaultIdlePrompt
 	}
 	if c.MaxDuration > 0 {
 		if c.WrapUpBefore <= 0 {

@@ -1,6 +1,7 @@
 package twiliotransport
 
 import (
+	"context"
 	"strconv"
 	"strings"
 	"sync"
@@ -39,6 +40,8 @@ type Playback struct {
 
 	stale     [16]string // responses whose audio was cleared, newest last
 	staleNext int
+
+	idle chan struct{} // closed when everything sent has been played (or cleared)
 }
 
 type span struct {
@@ -80,6 +83,7 @@ func (p *Playback) Enqueue(responseID, itemID string, n int) (m MarkRef, ok bool
 	}
 	p.sent += int64(n)
 	s.end = p.sent
+	p.busy()
 	return MarkRef{Gen: p.gen, ItemID: itemID, Offset: s.end - s.start}, true
 }
 
@@ -107,6 +111,9 @@ func (p *Playback) Ack(name string) bool {
 		p.acked = pos
 		p.anchorPos, p.anchorAt = pos, p.now()
 		p.prune()
+		if p.acked == p.sent {
+			p.drained()
+		}
 		return true
 	}
 	return false
@@ -180,7 +187,53 @@ func (p *Playback) Interrupt(responseID string) Interruption {
 	p.gen++
 	p.sent, p.acked, p.anchorPos, p.anchorAt = 0, 0, 0, time.Time{}
 	p.items, p.live = p.items[:0], p.live[:0]
+	p.drained()
 	return in
+}
+
+// busy notes that audio is queued. Caller holds p.mu.
+func (p *Playback) busy() {
+	if p.idle == nil {
+		return // nobody waits; drained makes a fresh channel when needed
+	}
+	select {
+	case <-p.idle:
+		p.idle = make(chan struct{}) // was drained: waiters from now on wait again
+	default:
+	}
+}
+
+// drained wakes whoever waits for playback to finish. Caller holds p.mu.
+func (p *Playback) drained() {
+	if p.idle == nil {
+		return
+	}
+	select {
+	case <-p.idle:
+	default:
+		close(p.idle)
+	}
+}
+
+// WaitPlayed waits until every chunk sent has been confirmed played by its mark's
+// echo (or cleared): before hanging up after a goodbye, say.
+func (p *Playback) WaitPlayed(ctx context.Context) error {
+	p.mu.Lock()
+	if p.sent == p.acked {
+		p.mu.Unlock()
+		return nil
+	}
+	if p.idle == nil {
+		p.idle = make(chan struct{})
+	}
+	ch := p.idle
+	p.mu.Unlock()
+	select {
+	case <-ch:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 func (p *Playback) markStale(responseID string) {

@@ -1,6 +1,7 @@
 package twiliotransport
 
 import (
+	"context"
 	"strings"
 	"testing"
 	"time"
@@ -205,4 +206,42 @@ func FuzzParseMarkName(f *testing.F) {
 			t.Fatalf("parse(%q) = %+v", name, r)
 		}
 	})
+}
+
+func TestWaitPlayed(t *testing.T) {
+	p, c := newTestPlayback()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := p.WaitPlayed(ctx); err != nil {
+		t.Fatal("nothing sent, yet WaitPlayed waits:", err)
+	}
+	m1 := mustEnqueue(t, p, "r", "A", 800)
+	m2 := mustEnqueue(t, p, "r", "A", 800)
+	done := make(chan error, 1)
+	go func() { done <- p.WaitPlayed(ctx) }()
+	c.advance(time.Second) // time alone does not count: only echoes confirm playback
+	p.Ack(markName(m1))
+	select {
+	case <-done:
+		t.Fatal("WaitPlayed returned before the last mark was echoed")
+	case <-time.After(20 * time.Millisecond):
+	}
+	p.Ack(markName(m2))
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	// New audio makes it wait again; an interruption releases it.
+	mustEnqueue(t, p, "r2", "B", 800)
+	go func() { done <- p.WaitPlayed(ctx) }()
+	time.Sleep(10 * time.Millisecond)
+	p.Interrupt("r2")
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	short, cancelShort := context.WithTimeout(ctx, 10*time.Millisecond)
+	defer cancelShort()
+	mustEnqueue(t, p, "r3", "C", 800)
+	if err := p.WaitPlayed(short); err == nil {
+		t.Fatal("WaitPlayed ignored its context")
+	}
 }

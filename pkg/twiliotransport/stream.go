@@ -223,6 +223,9 @@ func (s *Stream) traced(event string, frame []byte) []byte {
 	return frame
 }
 
+// WaitPlayed waits until all agent audio sent has been confirmed played by Twilio.
+func (s *Stream) WaitPlayed(ctx context.Context) error { return s.pb.WaitPlayed(ctx) }
+
 // Close closes the stream's WebSocket normally, which ends the <Connect> and lets
 // Twilio continue with the TwiML after it (or hang up).
 func (s *Stream) Close() error {

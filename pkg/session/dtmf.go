@@ -1,0 +1,61 @@
+package session
+
+import (
+	"strings"
+	"time"
+
+	"github.com/callagent/callagent/pkg/realtime"
+)
+
+// dtmfLoop collects key presses and delivers them to the model as one short text
+// message after DTMFDebounce of quiet, or at once on '#'.
+func (s *Session) dtmfLoop() {
+	var digits []string
+	var quiet <-chan time.Time
+	flush := func() {
+		if len(digits) > 0 {
+			s.deliverDigits(strings.Join(digits, " "))
+			digits = digits[:0]
+		}
+		quiet = nil
+	}
+	for {
+		select {
+		case <-s.workCtx.Done():
+			return
+		case d := <-s.dtmfc:
+			digits = append(digits, d)
+			if d == "#" || s.opts.DTMFDebounce < 0 {
+				flush()
+			} else {
+				quiet = time.After(s.opts.DTMFDebounce)
+			}
+		case <-quiet:
+			flush()
+		}
+	}
+}
+
+func (s *Session) deliverDigits(digits string) {
+	s.mu.Lock()
+	if !s.ready.Load() {
+		s.queued = append(s.queued, queuedInput{digits: digits})
+		s.mu.Unlock()
+		return
+	}
+	s.mu.Unlock()
+	if err := s.sendDigits(digits); err != nil {
+		s.end(EndModelDisconnected, err)
+	}
+}
+
+func (s *Session) sendDigits(digits string) error {
+	err := s.model.Send(s.ioCtx, &realtime.ConversationItemCreate{Item: realtime.Item{
+		Type: realtime.ItemMessage, Role: "user",
+		Content: []realtime.ContentPart{{Type: "input_text", Text: "[The caller pressed " + digits + " on the phone keypad.]"}},
+	}})
+	if err != nil {
+		return err
+	}
+	return s.requestResponse()
+}

@@ -1,0 +1,251 @@
+package session
+
+import (
+	"errors"
+
+	"github.com/callagent/callagent/pkg/realtime"
+	"github.com/callagent/callagent/pkg/twiliotransport"
+)
+
+// callerPump reads the caller leg until it ends.
+func (s *Session) callerPump() {
+	for {
+		f, err := s.caller.ReadFrame(s.ioCtx)
+		if err != nil {
+			var de *twiliotransport.DecodeError
+			if errors.As(err, &de) {
+				s.warn("skipped a malformed Twilio frame: %v", err)
+				continue
+			}
+			s.end(EndCallerDisconnected, err)
+			return
+		}
+		s.lastCallerFrame.Store(s.now().UnixNano())
+		switch f := f.(type) {
+		case *twiliotransport.Media:
+			if f.Media.Track == "outbound" {
+				continue // only the caller's own audio goes to the model
+			}
+			s.inFrames.Add(1)
+			s.inBytes.Add(int64(f.Size))
+			s.relayCallerAudio(f.Media.Payload)
+		case *twiliotransport.DTMF:
+			s.emit(DTMF{Header: s.hdr(), Digit: f.DTMF.Digit})
+			select {
+			case s.dtmfc <- f.DTMF.Digit:
+			default:
+				s.warn("dropped DTMF digit %q: too many queued", f.DTMF.Digit)
+			}
+		case *twiliotransport.Stop:
+			s.end(EndCallerHangup, nil)
+			return
+		}
+	}
+}
+
+// relayCallerAudio passes a caller frame to the model, or queues it while the model
+// connects. This is the caller→model hot path: one atomic load and one write.
+func (s *Session) relayCallerAudio(payload []byte) {
+	if s.ready.Load() {
+		if err := s.model.AppendAudio(s.ioCtx, payload); err != nil {
+			s.end(EndModelDisconnected, err)
+		}
+		return
+	}
+	s.mu.Lock()
+	if s.ready.Load() { // became ready while we waited for the lock
+		s.mu.Unlock()
+		s.relayCallerAudio(payload)
+		return
+	}
+	s.queued = append(s.queued, queuedInput{audio: append([]byte(nil), payload...)})
+	s.queuedFrames++
+	s.queuedBytes += len(payload)
+	limit := int(s.opts.MaxBufferedAudio.Milliseconds()) * twiliotransport.BytesPerMs * 4 / 3
+	for s.queuedBytes > limit && len(s.queued) > 0 {
+		// Keep the newest audio: it is what the caller is saying now.
+		s.queuedBytes -= len(s.queued[0].audio)
+		s.queued = s.queued[1:]
+		s.droppedIn++
+	}
+	s.mu.Unlock()
+}
+
+// modelTask dials the model, configures it, delivers queued caller input, then runs
+// the model pump.
+func (s *Session) modelTask() {
+	t0 := s.now()
+	leg, err := s.opts.Dial(s.workCtx)
+	if err != nil {
+		s.end(EndModelDialFailed, err)
+		return
+	}
+	s.mu.Lock()
+	if s.ending {
+		s.mu.Unlock()
+		_ = leg.CloseNow()
+		return
+	}
+	s.model = leg
+	cfg, version := s.agent.sessionConfig(), s.agentVersion
+	s.mu.Unlock()
+	if s.opts.Debug {
+		leg.SetTrace(s.traceRealtime)
+	}
+	if err := leg.Send(s.ioCtx, &realtime.SessionUpdate{Session: cfg}); err != nil {
+		s.end(EndModelDisconnected, err)
+		return
+	}
+	if err := s.flushQueued(leg); err != nil {
+		s.end(EndModelDisconnected, err)
+		return
+	}
+	s.mu.Lock()
+	buffered, dropped := s.queuedFrames-s.droppedIn, s.droppedIn
+	changed := s.agentVersion != version
+	cfg = s.agent.sessionConfig()
+	s.mu.Unlock()
+	if changed { // SetAgent ran while we connected and could not send it
+		if err := leg.Send(s.ioCtx, &realtime.SessionUpdate{Session: cfg}); err != nil {
+			s.end(EndModelDisconnected, err)
+			return
+		}
+	}
+	s.emit(ModelConnected{Header: s.hdr(), DialTime: s.now().Sub(t0), BufferedFrames: buffered, DroppedFrames: dropped})
+	if dropped > 0 {
+		s.warn("the model took long to connect: %d caller frames did not fit the %s buffer", dropped, s.opts.MaxBufferedAudio)
+	}
+	s.modelPump(leg)
+}
+
+// flushQueued sends the caller input that arrived before the model was ready, in
+// order, and then lets the caller pump write directly.
+func (s *Session) flushQueued(leg ModelLeg) error {
+	for {
+		s.mu.Lock()
+		batch := s.queued
+		s.queued = nil
+		if len(batch) == 0 {
+			s.ready.Store(true)
+			s.mu.Unlock()
+			return nil
+		}
+		s.mu.Unlock()
+		for _, in := range batch {
+			var err error
+			if in.audio != nil {
+				err = leg.AppendAudio(s.ioCtx, in.audio)
+			} else {
+				err = s.sendDigits(in.digits)
+			}
+			if err != nil {
+				return err
+			}
+		}
+	}
+}
+
+// modelPump reads the model leg until it ends.
+func (s *Session) modelPump(leg ModelLeg) {
+	for {
+		ev, err := leg.ReadEvent(s.ioCtx)
+		if err != nil {
+			var de *realtime.DecodeError
+			if errors.As(err, &de) {
+				s.warn("skipped a malformed model event: %v", err)
+				continue
+			}
+			s.end(EndModelDisconnected, err)
+			return
+		}
+		s.handleModelEvent(ev)
+	}
+}
+
+func (s *Session) handleModelEvent(ev realtime.ServerEvent) {
+	switch e := ev.(type) {
+	case *realtime.ResponseOutputAudioDelta:
+		s.relayAgentAudio(e)
+	case *realtime.InputAudioBufferSpeechStarted:
+		s.awaitingAudio = false
+		s.emit(SpeechStarted{Header: s.hdr(), ItemID: e.ItemID, AudioStartMs: e.AudioStartMs})
+		s.bargeIn()
+	case *realtime.InputAudioBufferSpeechStopped:
+		s.speechStoppedAt, s.awaitingAudio = s.now(), true
+		s.emit(SpeechStopped{Header: s.hdr(), ItemID: e.ItemID, AudioEndMs: e.AudioEndMs})
+	case *realtime.InputAudioTranscriptionDelta:
+		s.emit(CallerTranscriptDelta{Header: s.hdr(), ItemID: e.ItemID, Delta: e.Delta})
+	case *realtime.InputAudioTranscriptionCompleted:
+		s.emit(CallerTranscript{Header: s.hdr(), ItemID: e.ItemID, Text: e.Transcript})
+	case *realtime.InputAudioTranscriptionFailed:
+		s.warn("caller speech could not be transcribed: %s", e.Error.Message)
+	case *realtime.ResponseOutputAudioTranscriptDelta:
+		s.emit(AgentTranscriptDelta{Header: s.hdr(), ResponseID: e.ResponseID, ItemID: e.ItemID, Delta: e.Delta})
+	case *realtime.ResponseOutputAudioTranscriptDone:
+		s.emit(AgentTranscript{Header: s.hdr(), ResponseID: e.ResponseID, ItemID: e.ItemID, Text: e.Transcript, Interrupted: s.wasInterrupted(e.ItemID)})
+	case *realtime.ResponseOutputTextDelta:
+		s.emit(AgentTranscriptDelta{Header: s.hdr(), ResponseID: e.ResponseID, ItemID: e.ItemID, Delta: e.Delta})
+	case *realtime.ResponseOutputTextDone:
+		s.emit(AgentTranscript{Header: s.hdr(), ResponseID: e.ResponseID, ItemID: e.ItemID, Text: e.Text})
+	case *realtime.ResponseCreated:
+		s.mu.Lock()
+		s.resp.active, s.resp.activeID, s.resp.requested = true, e.Response.ID, false
+		s.mu.Unlock()
+	case *realtime.ResponseDone:
+		s.responseDone(e)
+	case *realtime.ResponseOutputItemDone:
+		s.outputItemDone(e)
+	case *realtime.ErrorEvent:
+		s.modelError(e)
+	case *realtime.MCPCallStatus:
+		s.emit(MCPEvent{Header: s.hdr(), Type: e.Type, ItemID: e.ItemID})
+	case *realtime.MCPListToolsStatus:
+		s.emit(MCPEvent{Header: s.hdr(), Type: e.Type, ItemID: e.ItemID})
+	}
+}
+
+// relayAgentAudio passes a chunk of agent audio to Twilio. This is the model→caller
+// hot path: the delta's base64 goes into a media frame as it is.
+func (s *Session) relayAgentAudio(e *realtime.ResponseOutputAudioDelta) {
+	if !s.produced {
+		// The model has produced audio: from now on its voice cannot change.
+		s.produced = true
+		s.mu.Lock()
+		s.spoke = true
+		s.mu.Unlock()
+	}
+	sent, err := s.caller.SendAudio(s.ioCtx, e.ResponseID, e.ItemID, e.Delta)
+	if err != nil {
+		if errors.Is(err, twiliotransport.ErrBadPayload) {
+			s.warn("skipped agent audio that is not base64 (item %s)", e.ItemID)
+			return
+		}
+		s.end(EndCallerDisconnected, err)
+		return
+	}
+	if !sent {
+		return // a late delta of an interrupted response
+	}
+	s.outFrames.Add(1)
+	s.outBytes.Add(int64(decodedLen(e.Delta)))
+	if !s.answered[e.ResponseID] {
+		s.answered[e.ResponseID] = true
+		s.turns.Add(1)
+		if s.awaitingAudio {
+			s.awaitingAudio = false
+			s.emit(TurnLatency{Header: s.hdr(), ResponseID: e.ResponseID, Latency: s.now().Sub(s.speechStoppedAt)})
+		}
+	}
+}
+
+// decodedLen is the byte length of padded base64 text.
+func decodedLen(b []byte) int {
+	n := len(b) / 4 * 3
+	if len(b) > 0 && b[len(b)-1] == '=' {
+		n--
+		if len(b) > 1 && b[len(b)-2] == '=' {
+			n--
+		}
+	}
+	return n
+}

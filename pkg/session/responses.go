@@ -1,0 +1,68 @@
+package session
+
+import (
+	"time"
+
+	"github.com/callagent/callagent/pkg/realtime"
+)
+
+// responseState tracks the model's response so response.create is never sent while
+// one is active (the API rejects it with conversation_already_has_active_response).
+type responseState struct {
+	active      bool
+	activeID    string
+	requested   bool // response.create sent, response.created not yet seen
+	requestedAt time.Time
+	pending     bool // a response.create is owed once the active response is done
+}
+
+func (s *Session) responseDone(e *realtime.ResponseDone) {
+	s.mu.Lock()
+	if s.resp.activeID == e.Response.ID || e.Response.ID == "" {
+		s.resp.active, s.resp.activeID = false, ""
+	}
+	owed := s.resp.pending && !s.resp.active
+	if owed {
+		s.resp.pending = false
+		s.resp.requested, s.resp.requestedAt = true, s.now()
+	}
+	s.mu.Unlock()
+	delete(s.answered, e.Response.ID)
+	ev := ResponseDone{Header: s.hdr(), ResponseID: e.Response.ID, Status: e.Response.Status, Usage: e.Response.Usage}
+	if d := e.Response.StatusDetails; d != nil {
+		ev.Reason = d.Reason
+	}
+	s.emit(ev)
+	if owed {
+		if err := s.model.Send(s.ioCtx, &realtime.ResponseCreate{}); err != nil {
+			s.end(EndModelDisconnected, err)
+		}
+	}
+}
+
+func (s *Session) modelError(e *realtime.ErrorEvent) {
+	s.emit(ModelError{Header: s.hdr(), Type: e.Error.Type, Code: e.Error.Code, Message: e.Error.Message, Param: e.Error.Param})
+	if e.Error.Code == realtime.CodeActiveResponse {
+		// Our response.create met a response the server started itself: ask again
+		// when that one is done.
+		s.mu.Lock()
+		s.resp.requested = false
+		s.resp.pending = true
+		s.mu.Unlock()
+	}
+}
+
+// requestResponse asks the model to respond, or owes the request until the active
+// response is done.
+func (s *Session) requestResponse() error {
+	s.mu.Lock()
+	now := s.now()
+	if s.resp.active || (s.resp.requested && now.Sub(s.resp.requestedAt) < responseRequestDeadline) {
+		s.resp.pending = true
+		s.mu.Unlock()
+		return nil
+	}
+	s.resp.requested, s.resp.requestedAt = true, now
+	s.mu.Unlock()
+	return s.model.Send(s.ioCtx, &realtime.ResponseCreate{})
+}
