@@ -1,6 +1,7 @@
 package session
 
 import (
+	"context"
 	"errors"
 	"fmt"
 
@@ -20,11 +21,15 @@ func (s *Session) SetAgent(a Agent) error {
 	if s.spoke && a.Voice != s.agent.Voice {
 		a.Voice = s.agent.Voice
 	}
+	from := s.agent.Name
 	s.agent, s.tools = a, tools
 	s.agentVersion++
 	cfg := a.sessionConfig()
 	ready := s.ready.Load() && !s.ending
 	s.mu.Unlock()
+	if from != a.Name {
+		s.emit(AgentChanged{Header: s.hdr(), From: from, To: a.Name})
+	}
 	if !ready {
 		return nil
 	}
@@ -49,3 +54,65 @@ func (s *Session) Instruct(text string) error {
 	}
 	return err
 }
+
+// Call is the running call as a tool sees it, through CallFrom: tools that hang up,
+// transfer or hand off use it.
+type Call interface {
+	// CallSID is the Twilio call's SID.
+	CallSID() string
+	// Agent returns the agent the model is following now.
+	Agent() Agent
+	// SetAgent switches the agent (a handoff); see Session.SetAgent.
+	SetAgent(Agent) error
+	// Instruct adds a system message and asks the model to respond to it.
+	Instruct(text string) error
+	// WaitPlayed waits until the response in progress is done and all of its audio
+	// has been heard by the caller.
+	WaitPlayed(ctx context.Context) error
+	// End ends the call (after WaitPlayed, to let a goodbye finish).
+	End(reason EndReason, err error)
+}
+
+type callKey struct{}
+
+// CallFrom returns the call a tool runs in.
+func CallFrom(ctx context.Context) (Call, bool) {
+	c, ok := ctx.Value(callKey{}).(Call)
+	return c, ok
+}
+
+// WithCall returns ctx carrying c, for tests of tools outside a session.
+func WithCall(ctx context.Context, c Call) context.Context {
+	return context.WithValue(ctx, callKey{}, c)
+}
+
+// Agent returns the agent the model is following now.
+func (s *Session) Agent() Agent {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.agent
+}
+
+// WaitPlayed waits until no response is in progress and every chunk of agent audio
+// sent has been confirmed played by Twilio.
+func (s *Session) WaitPlayed(ctx context.Context) error {
+	for {
+		s.mu.Lock()
+		busy := s.resp.active || s.resp.requested && s.now().Sub(s.resp.requestedAt) < responseRequestDeadline
+		ch := s.respChanged
+		s.mu.Unlock()
+		if !busy {
+			break
+		}
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-s.endc:
+			return errCallEnded
+		}
+	}
+	return s.caller.WaitPlayed(ctx)
+}
+
+var errCallEnded = errors.New("session: the call has ended")

@@ -12,25 +12,42 @@ import (
 // generating or has finished and Twilio is still playing.
 func (s *Session) bargeIn() {
 	s.mu.Lock()
+	serverCancels := s.agent.serverInterrupts()
+	s.mu.Unlock()
+	ev, ok := s.cutOff(!serverCancels)
+	if !ok || (ev.ResponseID == "" && len(ev.Truncations) == 0) {
+		// The caller had heard everything (at most the last mark's echo was still on
+		// its way, so a clear went out for safety): nothing was interrupted.
+		return
+	}
+	s.interruptions.Add(1)
+	s.emit(ev)
+}
+
+// cutOff stops the agent's audio where the caller is: it clears Twilio's queue,
+// cancels the active response when cancel is set, and truncates every item the
+// caller did not hear in full. It reports false when the call is ending.
+func (s *Session) cutOff(cancel bool) (Interruption, bool) {
+	s.mu.Lock()
 	activeID := ""
 	if s.resp.active {
 		activeID = s.resp.activeID
 	}
-	serverCancels := s.agent.serverInterrupts()
 	s.mu.Unlock()
 
 	in, err := s.caller.Interrupt(s.ioCtx, activeID)
 	if err != nil {
 		s.end(EndCallerDisconnected, err)
-		return
+		return Interruption{}, false
 	}
+	s.playEnd = in.At // nothing is playing any more
 	// The event is stamped with the moment the heard audio was measured.
 	ev := Interruption{Header: Header{Time: in.At, CallSID: s.CallSID()}, ResponseID: activeID, Cleared: in.Pending,
 		HeardMs: int(in.HeardBytes / twiliotransport.BytesPerMs)}
-	if activeID != "" && !serverCancels {
+	if activeID != "" && cancel {
 		if err := s.model.Send(s.ioCtx, &realtime.ResponseCancel{}); err != nil {
 			s.end(EndModelDisconnected, err)
-			return
+			return ev, false
 		}
 		ev.Cancelled = true
 	}
@@ -44,18 +61,65 @@ func (s *Session) bargeIn() {
 		err := s.model.Send(s.ioCtx, &realtime.ConversationItemTruncate{ItemID: t.ItemID, ContentIndex: 0, AudioEndMs: t.AudioEndMs})
 		if err != nil {
 			s.end(EndModelDisconnected, err)
-			return
+			return ev, false
 		}
 		ev.Truncations = append(ev.Truncations, t)
 		s.markInterrupted(t.ItemID)
 	}
-	if activeID == "" && len(ev.Truncations) == 0 {
-		// The caller had heard everything (at most the last mark's echo was still on
-		// its way, so a clear went out for safety): nothing was interrupted.
+	return ev, true
+}
+
+// checkGuardrail runs the guardrail over an item's transcript so far: every
+// guardrailCheckEvery new characters, and at the end (final). A trip cuts the agent
+// off before the rest is heard and asks the model to correct itself.
+func (s *Session) checkGuardrail(itemID, delta string, final bool) {
+	if s.opts.Guardrail == nil {
 		return
 	}
-	s.interruptions.Add(1)
-	s.emit(ev)
+	g := &s.guard
+	if g.itemID != itemID {
+		*g = guardState{itemID: itemID}
+	}
+	if g.tripped {
+		return
+	}
+	if final {
+		g.text = delta // the done event carries the whole transcript
+	} else {
+		g.text += delta
+		if len(g.text)-g.checked < guardrailCheckEvery {
+			return
+		}
+	}
+	g.checked = len(g.text)
+	rule, tripped := s.opts.Guardrail(g.text)
+	if !tripped {
+		return
+	}
+	g.tripped = true
+	in, ok := s.cutOff(true)
+	if !ok {
+		return
+	}
+	heard := 0
+	for _, t := range in.Truncations {
+		if t.ItemID == itemID {
+			heard = t.AudioEndMs
+		}
+	}
+	s.emit(GuardrailTripped{Header: s.hdr(), Rule: rule, ItemID: itemID, Text: g.text, HeardMs: heard})
+	msg := "Your last answer broke a rule (" + rule + ") and was cut off. Correct yourself briefly and go on without repeating it."
+	if err := s.Instruct(msg); err != nil {
+		s.end(EndModelDisconnected, err)
+	}
+}
+
+// guardState is the guardrail's view of the agent item being spoken.
+type guardState struct {
+	itemID  string
+	text    string
+	checked int
+	tripped bool
 }
 
 func (s *Session) markInterrupted(itemID string) {

@@ -130,6 +130,7 @@ const (
 	defaultWrapUp           = 30 * time.Second
 	defaultIdlePrompt       = "The caller has been silent for a while. Briefly ask whether they are still there."
 	guardrailCheckEvery     = 100 // characters of new transcript between guardrail checks
+	idleGoodbyeLimit        = 15 * time.Second
 	defaultWrapUpMessage    = "The call is about to reach its time limit. Wrap up now: briefly close the conversation and say goodbye."
 )
 

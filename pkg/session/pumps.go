@@ -2,6 +2,7 @@ package session
 
 import (
 	"errors"
+	"time"
 
 	"github.com/callagent/callagent/pkg/realtime"
 	"github.com/callagent/callagent/pkg/twiliotransport"
@@ -30,6 +31,8 @@ func (s *Session) callerPump() {
 			s.inBytes.Add(int64(f.Size))
 			s.relayCallerAudio(f.Media.Payload)
 		case *twiliotransport.DTMF:
+			s.touch(s.now())
+			s.idlePrompted.Store(false)
 			s.emit(DTMF{Header: s.hdr(), Digit: f.DTMF.Digit})
 			select {
 			case s.dtmfc <- f.DTMF.Digit:
@@ -115,6 +118,12 @@ func (s *Session) modelTask() {
 	if dropped > 0 {
 		s.warn("the model took long to connect: %d caller frames did not fit the %s buffer", dropped, s.opts.MaxBufferedAudio)
 	}
+	if s.opts.Greeting != "" {
+		if err := s.greet(leg); err != nil {
+			s.end(EndModelDisconnected, err)
+			return
+		}
+	}
 	s.modelPump(leg)
 }
 
@@ -168,10 +177,13 @@ func (s *Session) handleModelEvent(ev realtime.ServerEvent) {
 		s.relayAgentAudio(e)
 	case *realtime.InputAudioBufferSpeechStarted:
 		s.awaitingAudio = false
+		s.touch(s.now())
+		s.idlePrompted.Store(false)
 		s.emit(SpeechStarted{Header: s.hdr(), ItemID: e.ItemID, AudioStartMs: e.AudioStartMs})
 		s.bargeIn()
 	case *realtime.InputAudioBufferSpeechStopped:
 		s.speechStoppedAt, s.awaitingAudio = s.now(), true
+		s.touch(s.speechStoppedAt)
 		s.emit(SpeechStopped{Header: s.hdr(), ItemID: e.ItemID, AudioEndMs: e.AudioEndMs})
 	case *realtime.InputAudioTranscriptionDelta:
 		s.emit(CallerTranscriptDelta{Header: s.hdr(), ItemID: e.ItemID, Delta: e.Delta})
@@ -181,7 +193,9 @@ func (s *Session) handleModelEvent(ev realtime.ServerEvent) {
 		s.warn("caller speech could not be transcribed: %s", e.Error.Message)
 	case *realtime.ResponseOutputAudioTranscriptDelta:
 		s.emit(AgentTranscriptDelta{Header: s.hdr(), ResponseID: e.ResponseID, ItemID: e.ItemID, Delta: e.Delta})
+		s.checkGuardrail(e.ItemID, e.Delta, false)
 	case *realtime.ResponseOutputAudioTranscriptDone:
+		s.checkGuardrail(e.ItemID, e.Transcript, true)
 		s.emit(AgentTranscript{Header: s.hdr(), ResponseID: e.ResponseID, ItemID: e.ItemID, Text: e.Transcript, Interrupted: s.wasInterrupted(e.ItemID)})
 	case *realtime.ResponseOutputTextDelta:
 		s.emit(AgentTranscriptDelta{Header: s.hdr(), ResponseID: e.ResponseID, ItemID: e.ItemID, Delta: e.Delta})
@@ -190,6 +204,7 @@ func (s *Session) handleModelEvent(ev realtime.ServerEvent) {
 	case *realtime.ResponseCreated:
 		s.mu.Lock()
 		s.resp.active, s.resp.activeID, s.resp.requested = true, e.Response.ID, false
+		s.respChange()
 		s.mu.Unlock()
 	case *realtime.ResponseDone:
 		s.responseDone(e)
@@ -226,8 +241,14 @@ func (s *Session) relayAgentAudio(e *realtime.ResponseOutputAudioDelta) {
 	if !sent {
 		return // a late delta of an interrupted response
 	}
+	n := decodedLen(e.Delta)
 	s.outFrames.Add(1)
-	s.outBytes.Add(int64(decodedLen(e.Delta)))
+	s.outBytes.Add(int64(n))
+	if now := s.now(); s.playEnd.Before(now) {
+		s.playEnd = now
+	}
+	s.playEnd = s.playEnd.Add(time.Duration(n) * time.Millisecond / twiliotransport.BytesPerMs)
+	s.touch(s.playEnd)
 	if !s.answered[e.ResponseID] {
 		s.answered[e.ResponseID] = true
 		s.turns.Add(1)
@@ -248,4 +269,24 @@ func decodedLen(b []byte) int {
 		}
 	}
 	return n
+}
+
+// greet makes the agent speak first: a response whose instructions are the agent's
+// own followed by the greeting (response instructions replace the session's for that
+// response only).
+func (s *Session) greet(leg ModelLeg) error {
+	s.mu.Lock()
+	instructions := s.agent.Instructions
+	if s.resp.active || s.resp.requested {
+		s.mu.Unlock()
+		return nil // the caller spoke first: the model is already answering
+	}
+	s.resp.requested, s.resp.requestedAt = true, s.now()
+	s.mu.Unlock()
+	if instructions != "" {
+		instructions += "\n\n"
+	}
+	return leg.Send(s.ioCtx, &realtime.ResponseCreate{Response: &realtime.ResponseParams{
+		Instructions: instructions + "Start the call now. " + s.opts.Greeting,
+	}})
 }

@@ -16,6 +16,12 @@ type responseState struct {
 	pending     bool // a response.create is owed once the active response is done
 }
 
+// respChange wakes WaitPlayed. Caller holds s.mu.
+func (s *Session) respChange() {
+	close(s.respChanged)
+	s.respChanged = make(chan struct{})
+}
+
 func (s *Session) responseDone(e *realtime.ResponseDone) {
 	s.mu.Lock()
 	if s.resp.activeID == e.Response.ID || e.Response.ID == "" {
@@ -26,6 +32,7 @@ func (s *Session) responseDone(e *realtime.ResponseDone) {
 		s.resp.pending = false
 		s.resp.requested, s.resp.requestedAt = true, s.now()
 	}
+	s.respChange()
 	s.mu.Unlock()
 	delete(s.answered, e.Response.ID)
 	ev := ResponseDone{Header: s.hdr(), ResponseID: e.Response.ID, Status: e.Response.Status, Usage: e.Response.Usage}
@@ -48,6 +55,7 @@ func (s *Session) modelError(e *realtime.ErrorEvent) {
 		s.mu.Lock()
 		s.resp.requested = false
 		s.resp.pending = true
+		s.respChange()
 		s.mu.Unlock()
 	}
 }

@@ -38,9 +38,11 @@ type Session struct {
 	queuedFrames int
 	droppedIn    int
 	resp         responseState
-	interrupted  []string // agent items cut off by a barge-in, newest last
+	respChanged  chan struct{} // closed and replaced when resp changes
+	interrupted  []string      // agent items cut off by a barge-in, newest last
 
 	// Owned by the model pump.
+	guard           guardState
 	speechStoppedAt time.Time
 	awaitingAudio   bool
 	answered        map[string]bool // responses whose audio reached the caller
@@ -62,7 +64,11 @@ type Session struct {
 	inFrames, inBytes             atomic.Int64 // totals, caller → model
 	outFrames, outBytes           atomic.Int64 // totals, model → caller
 	turns, interruptions, toolRun atomic.Int64
-	reported                      statsMark // totals at the last MediaStats (watchdog, then Run)
+	lastActivity                  atomic.Int64 // unix ns: speech, keys, or when agent audio will have played
+	idlePrompted                  atomic.Bool  // the agent asked whether the caller is still there
+	idleEnding                    bool         // watchdog only: the idle goodbye is under way
+	playEnd                       time.Time    // model pump only: when the audio sent so far will have played
+	reported                      statsMark    // totals at the last MediaStats (watchdog, then Run)
 }
 
 // queuedInput is caller input that arrived before the model was ready.
@@ -82,15 +88,16 @@ func New(opts Options) (*Session, error) {
 		return nil, fmt.Errorf("session: %w", err)
 	}
 	s := &Session{
-		opts:     o,
-		caller:   o.Caller,
-		start:    o.Caller.Start(),
-		tools:    tools,
-		now:      o.Now,
-		agent:    o.Agent,
-		answered: map[string]bool{},
-		dtmfc:    make(chan string, 64),
-		endc:     make(chan struct{}),
+		opts:        o,
+		caller:      o.Caller,
+		start:       o.Caller.Start(),
+		tools:       tools,
+		now:         o.Now,
+		agent:       o.Agent,
+		answered:    map[string]bool{},
+		dtmfc:       make(chan string, 64),
+		respChanged: make(chan struct{}),
+		endc:        make(chan struct{}),
 	}
 	if o.OnEvent != nil {
 		s.events = make(chan Event, o.EventBuffer)
@@ -125,6 +132,7 @@ func (s *Session) Run(ctx context.Context) CallEnded {
 	s.began = s.now()
 	s.reported.at = s.began
 	s.lastCallerFrame.Store(s.began.UnixNano())
+	s.lastActivity.Store(s.began.UnixNano())
 	s.ioCtx = context.WithoutCancel(ctx)
 	workCtx, cancelWork := context.WithCancel(ctx)
 	s.workCtx = workCtx

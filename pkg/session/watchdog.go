@@ -1,6 +1,7 @@
 package session
 
 import (
+	"context"
 	"fmt"
 	"time"
 )
@@ -19,6 +20,9 @@ func (s *Session) watchdog() {
 	}
 	if limit := s.opts.MaxDuration; limit > 0 && limit/20 < interval {
 		interval = max(limit/20, 10*time.Millisecond)
+	}
+	if idle := s.opts.IdleTimeout; idle > 0 && idle/4 < interval {
+		interval = max(idle/4, 10*time.Millisecond)
 	}
 	tick := time.NewTicker(interval)
 	defer tick.Stop()
@@ -53,6 +57,58 @@ func (s *Session) watchdog() {
 					return
 				}
 			}
+		}
+		if !s.checkIdle(now) {
+			return
+		}
+	}
+}
+
+// checkIdle handles a silent line: after IdleTimeout without speech or agent audio
+// the agent asks whether the caller is still there; after a second silence it says
+// goodbye and the call ends. It reports false once the call is ending.
+func (s *Session) checkIdle(now time.Time) bool {
+	idle := s.opts.IdleTimeout
+	if idle <= 0 || !s.ready.Load() || s.idleEnding {
+		return true
+	}
+	s.mu.Lock()
+	busy := s.resp.active || s.resp.requested
+	s.mu.Unlock()
+	if busy {
+		s.touch(now) // the model is working on an answer: not silence
+		return true
+	}
+	if now.Sub(time.Unix(0, s.lastActivity.Load())) < idle {
+		return true
+	}
+	if !s.idlePrompted.Swap(true) {
+		s.touch(now)
+		if err := s.Instruct(s.opts.IdlePrompt); err != nil {
+			s.end(EndModelDisconnected, err)
+			return false
+		}
+		return true
+	}
+	s.idleEnding = true
+	s.tasks.Go(func() {
+		if err := s.Instruct("The caller is not answering. Say a short goodbye."); err == nil {
+			ctx, cancel := context.WithTimeout(s.workCtx, idleGoodbyeLimit)
+			_ = s.WaitPlayed(ctx)
+			cancel()
+		}
+		s.end(EndIdle, nil)
+	})
+	return true
+}
+
+// touch records activity on the line: speech, key presses, agent audio until when
+// it will have played.
+func (s *Session) touch(until time.Time) {
+	for {
+		old := s.lastActivity.Load()
+		if until.UnixNano() <= old || s.lastActivity.CompareAndSwap(old, until.UnixNano()) {
+			return
 		}
 	}
 }

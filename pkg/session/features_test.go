@@ -1,0 +1,157 @@
+package session_test
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/callagent/callagent/pkg/realtime"
+	"github.com/callagent/callagent/pkg/session"
+	"github.com/callagent/callagent/pkg/sim"
+)
+
+func TestGreetingSpeaksFirst(t *testing.T) {
+	b := newBridge(t, bridgeConfig{opts: func(o *session.Options) {
+		o.Agent.Instructions = "You are Ada."
+		o.Greeting = "Say hello and ask how you can help."
+	}})
+	tc := b.start(sim.CallerOptions{})
+	ev, err := tc.mc.WaitEvent(tc.ctx, realtime.TypeResponseCreate, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rc := ev.(*realtime.ResponseCreate)
+	if rc.Response == nil || !strings.HasPrefix(rc.Response.Instructions, "You are Ada.") ||
+		!strings.HasSuffix(rc.Response.Instructions, "Say hello and ask how you can help.") {
+		t.Fatalf("greeting response %+v", rc.Response)
+	}
+	if evs := tc.mc.Received(""); evs[0].EventType() != realtime.TypeSessionUpdate {
+		t.Fatal("greeting before session.update")
+	}
+	tc.hangup()
+	noModelErrors(t, tc.mc)
+}
+
+// A silent line: the agent asks whether anyone is there, then says goodbye and ends.
+func TestIdleTimeout(t *testing.T) {
+	model := &sim.Model{AutoRespond: func(c *sim.ModelConn, req *realtime.ResponseCreate) sim.ResponseSpec {
+		return sim.ResponseSpec{Items: []sim.ItemSpec{{Audio: noise(1, 800), Transcript: "Are you still there?"}}}
+	}}
+	b := newBridge(t, bridgeConfig{model: model, opts: func(o *session.Options) { o.IdleTimeout = 300 * time.Millisecond }})
+	tc := b.start(sim.CallerOptions{})
+	ended := b.ended(tc.ctx, tc.c.CallSID())
+	if ended.Reason != session.EndIdle {
+		t.Fatalf("ended %s", ended.Reason)
+	}
+	items := tc.mc.CreatedItems()
+	if len(items) != 2 || !strings.Contains(items[0].Content[0].Text, "still there") || !strings.Contains(items[1].Content[0].Text, "goodbye") {
+		t.Fatalf("idle prompts %+v", items)
+	}
+	// The goodbye was played before the end: the caller received both answers.
+	if got := len(tc.c.Received()); got != 1600 {
+		t.Fatalf("caller heard %d bytes of the two idle answers, want 1600", got)
+	}
+	noModelErrors(t, tc.mc)
+}
+
+// Caller speech keeps an idle line alive.
+func TestIdleTimeoutResetBySpeech(t *testing.T) {
+	b := newBridge(t, bridgeConfig{opts: func(o *session.Options) { o.IdleTimeout = 400 * time.Millisecond }})
+	tc := b.start(sim.CallerOptions{})
+	for range 4 {
+		time.Sleep(200 * time.Millisecond)
+		tc.mc.SpeechStarted()
+		tc.mc.SpeechStopped("")
+	}
+	if n := len(tc.mc.CreatedItems()); n != 0 {
+		t.Fatalf("%d idle prompts while the caller talked", n)
+	}
+	tc.hangup()
+}
+
+// A guardrail cuts the agent off mid-answer, truncates what was not heard and asks
+// the model to correct itself.
+func TestGuardrailTrips(t *testing.T) {
+	b := newBridge(t, bridgeConfig{opts: func(o *session.Options) {
+		o.Guardrail = func(text string) (string, bool) {
+			return "no account numbers", strings.Contains(text, "1234-5678")
+		}
+	}})
+	tc := b.start(sim.CallerOptions{})
+	transcript := strings.Repeat("Let me look that up for you. ", 6) + "Your account number is 1234-5678 and " + strings.Repeat("more words ", 20)
+	reply := tc.mc.Respond(tc.ctx, sim.ResponseSpec{Items: []sim.ItemSpec{{Audio: noise(2, 24000), Transcript: transcript}},
+		ChunkBytes: 800, Pace: 20 * time.Millisecond})
+	g := waitEvent[session.GuardrailTripped](tc.ctx, t, tc.rec, 1)
+	if g.Rule != "no account numbers" || !strings.Contains(g.Text, "1234-5678") {
+		t.Fatalf("tripped %+v", g)
+	}
+	reply.Wait(tc.ctx)
+	if reply.Status != realtime.StatusCancelled {
+		t.Fatalf("the offending response was not cancelled: %s", reply.Status)
+	}
+	if err := tc.c.WaitClears(tc.ctx, 1); err != nil {
+		t.Fatal("audio not cleared:", err)
+	}
+	tr := tc.mc.Truncations()
+	if len(tr) != 1 || tr[0].AudioEndMs >= 3000 || tr[0].AudioEndMs != g.HeardMs {
+		t.Fatalf("truncations %+v (heard %d ms of 3000)", tr, g.HeardMs)
+	}
+	if err := tc.mc.WaitFor(tc.ctx, "the correction", func() bool { return len(tc.mc.CreatedItems()) == 1 }); err != nil {
+		t.Fatal(err)
+	}
+	if it := tc.mc.CreatedItems()[0]; it.Role != "system" || !strings.Contains(it.Content[0].Text, "no account numbers") {
+		t.Fatalf("correction %+v", it)
+	}
+	tc.hangup()
+	noModelErrors(t, tc.mc)
+}
+
+// A tool can wait for the agent's last words to be heard and end the call: the
+// hang-up tool's mechanism.
+func TestToolEndsCallAfterAudioPlayed(t *testing.T) {
+	var playedAtEnd int64
+	var c *sim.Caller
+	hangUp := session.NewTool(session.ToolSpec{Name: "hang_up", Background: true},
+		func(ctx context.Context, _ json.RawMessage) (string, error) {
+			call, ok := session.CallFrom(ctx)
+			if !ok {
+				return "", nil
+			}
+			if err := call.WaitPlayed(ctx); err != nil {
+				return "", err
+			}
+			playedAtEnd = c.PlayedAt(time.Now())
+			call.End(session.EndAgentHangup, nil)
+			return "hung up", nil
+		})
+	b := newBridge(t, bridgeConfig{opts: func(o *session.Options) { o.Agent.Tools = []session.Tool{hangUp} }})
+	tc := b.start(sim.CallerOptions{})
+	c = tc.c
+	// The model says goodbye (1 s, generated fast) and calls hang_up in the same response.
+	tc.mc.Respond(tc.ctx, sim.ResponseSpec{Items: []sim.ItemSpec{
+		{FunctionCall: &sim.FunctionCall{Name: "hang_up", Arguments: `{}`}},
+		{Audio: noise(3, 8000), Transcript: "Goodbye!"},
+	}})
+	ended := b.ended(tc.ctx, tc.c.CallSID())
+	if ended.Reason != session.EndAgentHangup {
+		t.Fatalf("ended %s", ended.Reason)
+	}
+	if playedAtEnd < 8000 {
+		t.Fatalf("hung up with %d of 8000 bytes of the goodbye played", playedAtEnd)
+	}
+}
+
+func TestAgentChangedEvent(t *testing.T) {
+	b := newBridge(t, bridgeConfig{opts: func(o *session.Options) { o.Agent.Name = "front-desk" }})
+	tc := b.start(sim.CallerOptions{})
+	if err := tc.session().SetAgent(session.Agent{Name: "billing", Instructions: "You handle billing."}); err != nil {
+		t.Fatal(err)
+	}
+	ev := waitEvent[session.AgentChanged](tc.ctx, t, tc.rec, 1)
+	if ev.From != "front-desk" || ev.To != "billing" {
+		t.Fatalf("%+v", ev)
+	}
+	tc.hangup()
+}
