@@ -38,19 +38,12 @@ func checkTruncation(t *testing.T, tr session.Truncation, played int64) {
 	}
 }
 
-func noModelErrors(t *testing.T, mc *sim.ModelConn) {
-	t.Helper()
-	if errs := mc.ErrorsSent(); len(errs) > 0 {
-		t.Errorf("the model rejected events: %+v", errs)
-	}
-}
-
 // Barge-in while the model is still generating: clear, truncate where the caller
 // stopped hearing, drop the deltas still in flight (PROTOCOL 5 and 7).
 func TestBargeInWhileGenerating(t *testing.T) {
 	b := newBridge(t, bridgeConfig{})
-	tc := b.start(sim.CallerOptions{})
-	ctx, c, mc, rec := tc.ctx, tc.c, tc.mc, tc.rec
+	tc := b.Start(sim.CallerOptions{})
+	ctx, c, mc, rec := tc.Ctx, tc.Caller, tc.Model, tc.Rec
 
 	// 2 s of audio in 100 ms chunks, generated a little faster than real time; marks
 	// come every 100 ms, so an answer quantized to marks would be off by up to 100 ms.
@@ -87,15 +80,15 @@ func TestBargeInWhileGenerating(t *testing.T) {
 		t.Errorf("transcript of the cut-off item not marked interrupted: %+v", at)
 	}
 	noModelErrors(t, mc)
-	tc.hangup()
+	tc.Hangup()
 }
 
 // PROTOCOL 6: the model has finished generating but Twilio is still playing: the
 // caller's barge-in must still clear and truncate.
 func TestBargeInAfterGenerationFinished(t *testing.T) {
 	b := newBridge(t, bridgeConfig{})
-	tc := b.start(sim.CallerOptions{})
-	ctx, c, mc, rec := tc.ctx, tc.c, tc.mc, tc.rec
+	tc := b.Start(sim.CallerOptions{})
+	ctx, c, mc, rec := tc.Ctx, tc.Caller, tc.Model, tc.Rec
 
 	reply := mc.Respond(ctx, sim.ResponseSpec{Items: []sim.ItemSpec{{Audio: noise(2, 12000), Transcript: "Done generating"}}, ChunkBytes: 800})
 	reply.Wait(ctx)
@@ -115,15 +108,15 @@ func TestBargeInAfterGenerationFinished(t *testing.T) {
 		t.Errorf("sent %d response.cancel with no active response", n)
 	}
 	noModelErrors(t, mc)
-	tc.hangup()
+	tc.Hangup()
 }
 
 // Items queued behind the one playing were never heard: truncated to 0. Marks Twilio
 // echoes after the clear must not count: the next answer's truncation is exact too.
 func TestQueuedItemsTruncatedToZeroAndStaleMarksIgnored(t *testing.T) {
 	b := newBridge(t, bridgeConfig{})
-	tc := b.start(sim.CallerOptions{})
-	ctx, c, mc, rec := tc.ctx, tc.c, tc.mc, tc.rec
+	tc := b.Start(sim.CallerOptions{})
+	ctx, c, mc, rec := tc.Ctx, tc.Caller, tc.Model, tc.Rec
 
 	reply := mc.Respond(ctx, sim.ResponseSpec{Items: []sim.ItemSpec{
 		{Audio: noise(3, 8000), Transcript: "First part"},
@@ -155,17 +148,17 @@ func TestQueuedItemsTruncatedToZeroAndStaleMarksIgnored(t *testing.T) {
 	}
 	checkTruncation(t, in2.Truncations[0], c.PlayedAt(in2.Time)-start)
 	noModelErrors(t, mc)
-	tc.hangup()
+	tc.Hangup()
 }
 
 // With interrupt_response off the server keeps generating: the bridge cancels.
 func TestBargeInCancelsWhenServerDoesNot(t *testing.T) {
 	no := false
-	b := newBridge(t, bridgeConfig{opts: func(o *session.Options) {
+	b := newBridge(t, bridgeConfig{Options: func(o *session.Options) {
 		o.Agent.TurnDetection = &realtime.TurnDetection{Type: realtime.ServerVAD, InterruptResponse: &no}
 	}})
-	tc := b.start(sim.CallerOptions{})
-	ctx, c, mc, rec := tc.ctx, tc.c, tc.mc, tc.rec
+	tc := b.Start(sim.CallerOptions{})
+	ctx, c, mc, rec := tc.Ctx, tc.Caller, tc.Model, tc.Rec
 	reply := mc.Respond(ctx, sim.ResponseSpec{Items: []sim.ItemSpec{{Audio: noise(6, 16000)}}, ChunkBytes: 800, Pace: 80 * time.Millisecond})
 	waitPlayed(ctx, t, c, 2000)
 	mc.SpeechStarted()
@@ -179,14 +172,14 @@ func TestBargeInCancelsWhenServerDoesNot(t *testing.T) {
 	}
 	checkTruncation(t, in.Truncations[0], c.PlayedAt(in.Time))
 	noModelErrors(t, mc)
-	tc.hangup()
+	tc.Hangup()
 }
 
 // Speech while the agent is silent interrupts nothing.
 func TestSpeechWhileSilentInterruptsNothing(t *testing.T) {
 	b := newBridge(t, bridgeConfig{})
-	tc := b.start(sim.CallerOptions{})
-	ctx, c, mc, rec := tc.ctx, tc.c, tc.mc, tc.rec
+	tc := b.Start(sim.CallerOptions{})
+	ctx, c, mc, rec := tc.Ctx, tc.Caller, tc.Model, tc.Rec
 	mc.Respond(ctx, sim.ResponseSpec{Items: []sim.ItemSpec{{Audio: noise(8, 800)}}}).Wait(ctx)
 	waitPlayed(ctx, t, c, 800)
 	if err := c.WaitFor(ctx, "the last mark", func() bool { return len(c.Echoed()) == 1 }); err != nil {
@@ -198,14 +191,14 @@ func TestSpeechWhileSilentInterruptsNothing(t *testing.T) {
 	if n := len(eventsOf[session.Interruption](rec)); n != 0 || len(c.Clears()) != 0 || len(mc.Truncations()) != 0 {
 		t.Fatalf("%d interruptions, %d clears, %d truncations for speech over silence", n, len(c.Clears()), len(mc.Truncations()))
 	}
-	tc.hangup()
+	tc.Hangup()
 }
 
 // Turn latency runs from the caller's speech stopping to the first agent audio sent.
 func TestTurnLatency(t *testing.T) {
 	b := newBridge(t, bridgeConfig{})
-	tc := b.start(sim.CallerOptions{})
-	ctx, mc, rec := tc.ctx, tc.mc, tc.rec
+	tc := b.Start(sim.CallerOptions{})
+	ctx, mc, rec := tc.Ctx, tc.Model, tc.Rec
 	mc.SpeechStarted()
 	mc.SpeechStopped("What's the weather?")
 	waitEvent[session.SpeechStopped](ctx, t, rec, 1)
@@ -218,7 +211,7 @@ func TestTurnLatency(t *testing.T) {
 	if ct := waitEvent[session.CallerTranscript](ctx, t, rec, 1); ct.Text != "What's the weather?" {
 		t.Fatalf("caller transcript %+v", ct)
 	}
-	if e := tc.hangup(); e.Turns != 1 {
+	if e := tc.Hangup(); e.Turns != 1 {
 		t.Fatalf("turns = %d", e.Turns)
 	}
 }

@@ -53,13 +53,13 @@ func TestEndings(t *testing.T) {
 			errCheck: func(err error) bool { return isClose(err, 1011) && strings.Contains(err.Error(), "server error") },
 		},
 		{
-			name: "context cancelled", end: func(b *bridge, c *sim.Caller, mc *sim.ModelConn) { b.cancel() },
+			name: "context cancelled", end: func(b *bridge, c *sim.Caller, mc *sim.ModelConn) { b.Cancel() },
 			reason: session.EndCancelled, callerCode: websocket.StatusNormalClosure, modelCode: websocket.StatusNormalClosure,
 		},
 		{
 			name: "caller goes silent",
 			cfg: func(c *bridgeConfig) {
-				c.opts = func(o *session.Options) { o.CallerIdleTimeout = 300 * time.Millisecond }
+				c.Options = func(o *session.Options) { o.CallerIdleTimeout = 300 * time.Millisecond }
 			},
 			end:    func(b *bridge, c *sim.Caller, mc *sim.ModelConn) {},
 			reason: session.EndCallerTimeout, modelCode: websocket.StatusNormalClosure,
@@ -73,14 +73,14 @@ func TestEndings(t *testing.T) {
 			}
 			b := newBridge(t, cfg)
 			ctx := timeout(t, 10*time.Second)
-			c := b.dial(sim.CallerOptions{})
-			mc := b.modelFor(ctx, c.CallSID())
+			c := b.Dial(sim.CallerOptions{})
+			mc := b.ModelFor(ctx, c.CallSID())
 			c.Say(noise(1, 10*sim.FrameBytes))
 			if err := mc.WaitAudio(ctx, 10*sim.FrameBytes); err != nil {
 				t.Fatal(err)
 			}
 			tt.end(b, c, mc)
-			ended := b.ended(ctx, c.CallSID())
+			ended := b.Ended(ctx, c.CallSID())
 			if ended.Reason != tt.reason {
 				t.Fatalf("ended %s (%v), want %s", ended.Reason, ended.Err, tt.reason)
 			}
@@ -99,7 +99,7 @@ func TestEndings(t *testing.T) {
 			if tt.modelCode != 0 && websocket.CloseStatus(mc.CloseErr()) != tt.modelCode {
 				t.Errorf("model socket closed with %v, want %v", mc.CloseErr(), tt.modelCode)
 			}
-			if last := b.events(c.CallSID()).all(); len(last) == 0 || last[len(last)-1].Kind() != "call.ended" {
+			if last := b.Events(c.CallSID()).All(); len(last) == 0 || last[len(last)-1].Kind() != "call.ended" {
 				t.Errorf("last event is not call.ended")
 			}
 		})
@@ -108,10 +108,10 @@ func TestEndings(t *testing.T) {
 
 // A model that cannot be reached ends the call cleanly, and the key stays secret.
 func TestModelDialFails(t *testing.T) {
-	b := newBridge(t, bridgeConfig{key: "sk-wrong-key-abcdef0123456789"})
+	b := newBridge(t, bridgeConfig{Key: "sk-wrong-key-abcdef0123456789"})
 	ctx := timeout(t, 10*time.Second)
-	c := b.dial(sim.CallerOptions{})
-	ended := b.ended(ctx, c.CallSID())
+	c := b.Dial(sim.CallerOptions{})
+	ended := b.Ended(ctx, c.CallSID())
 	var de *realtime.DialError
 	if ended.Reason != session.EndModelDialFailed || !errors.As(ended.Err, &de) || de.StatusCode != 401 {
 		t.Fatalf("ended %s: %v", ended.Reason, ended.Err)
@@ -129,9 +129,9 @@ func TestModelDialFails(t *testing.T) {
 func TestErrorsAndMalformedFramesKeepTheCall(t *testing.T) {
 	b := newBridge(t, bridgeConfig{})
 	ctx := timeout(t, 10*time.Second)
-	c := b.dial(sim.CallerOptions{})
-	mc := b.modelFor(ctx, c.CallSID())
-	rec := b.events(c.CallSID())
+	c := b.Dial(sim.CallerOptions{})
+	mc := b.ModelFor(ctx, c.CallSID())
+	rec := b.Events(c.CallSID())
 	waitEvent[session.ModelConnected](ctx, t, rec, 1)
 
 	mc.SendError("rate_limit_exceeded", "Rate limit reached")
@@ -157,7 +157,7 @@ func TestErrorsAndMalformedFramesKeepTheCall(t *testing.T) {
 		t.Fatalf("agent audio after errors: %v", err)
 	}
 	c.Hangup()
-	if e := b.ended(ctx, c.CallSID()); e.Reason != session.EndCallerHangup {
+	if e := b.Ended(ctx, c.CallSID()); e.Reason != session.EndCallerHangup {
 		t.Fatalf("ended %s: %v", e.Reason, e.Err)
 	}
 }
@@ -167,26 +167,26 @@ func TestMaxDuration(t *testing.T) {
 	model := &sim.Model{AutoRespond: func(c *sim.ModelConn, req *realtime.ResponseCreate) sim.ResponseSpec {
 		return sim.ResponseSpec{Items: []sim.ItemSpec{{Audio: noise(1, 800), Transcript: "Goodbye!"}}}
 	}}
-	b := newBridge(t, bridgeConfig{model: model, opts: func(o *session.Options) {
+	b := newBridge(t, bridgeConfig{Model: model, Options: func(o *session.Options) {
 		o.MaxDuration = 600 * time.Millisecond
 		o.WrapUpBefore = 300 * time.Millisecond
 	}})
-	tc := b.start(sim.CallerOptions{})
-	ended := b.ended(tc.ctx, tc.c.CallSID())
+	tc := b.Start(sim.CallerOptions{})
+	ended := b.Ended(tc.Ctx, tc.Caller.CallSID())
 	if ended.Reason != session.EndMaxDuration || ended.Duration < 600*time.Millisecond {
 		t.Fatalf("ended %s after %v", ended.Reason, ended.Duration)
 	}
-	items := tc.mc.CreatedItems()
+	items := tc.Model.CreatedItems()
 	if len(items) != 1 || items[0].Role != "system" || !strings.Contains(items[0].Content[0].Text, "time limit") {
 		t.Fatalf("wrap-up message %+v", items)
 	}
-	if len(tc.mc.Received(realtime.TypeResponseCreate)) != 1 {
+	if len(tc.Model.Received(realtime.TypeResponseCreate)) != 1 {
 		t.Fatal("the agent was not asked to respond to the wrap-up")
 	}
-	if err := tc.mc.WaitClosed(tc.ctx); err != nil {
+	if err := tc.Model.WaitClosed(tc.Ctx); err != nil {
 		t.Fatal(err)
 	}
-	if err := tc.c.WaitClosed(tc.ctx); err != nil {
+	if err := tc.Caller.WaitClosed(tc.Ctx); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -13,12 +13,12 @@ import (
 )
 
 func TestGreetingSpeaksFirst(t *testing.T) {
-	b := newBridge(t, bridgeConfig{opts: func(o *session.Options) {
+	b := newBridge(t, bridgeConfig{Options: func(o *session.Options) {
 		o.Agent.Instructions = "You are Ada."
 		o.Greeting = "Say hello and ask how you can help."
 	}})
-	tc := b.start(sim.CallerOptions{})
-	ev, err := tc.mc.WaitEvent(tc.ctx, realtime.TypeResponseCreate, 1)
+	tc := b.Start(sim.CallerOptions{})
+	ev, err := tc.Model.WaitEvent(tc.Ctx, realtime.TypeResponseCreate, 1)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -27,11 +27,11 @@ func TestGreetingSpeaksFirst(t *testing.T) {
 		!strings.HasSuffix(rc.Response.Instructions, "Say hello and ask how you can help.") {
 		t.Fatalf("greeting response %+v", rc.Response)
 	}
-	if evs := tc.mc.Received(""); evs[0].EventType() != realtime.TypeSessionUpdate {
+	if evs := tc.Model.Received(""); evs[0].EventType() != realtime.TypeSessionUpdate {
 		t.Fatal("greeting before session.update")
 	}
-	tc.hangup()
-	noModelErrors(t, tc.mc)
+	tc.Hangup()
+	noModelErrors(t, tc.Model)
 }
 
 // A silent line: the agent asks whether anyone is there, then says goodbye and ends.
@@ -39,73 +39,73 @@ func TestIdleTimeout(t *testing.T) {
 	model := &sim.Model{AutoRespond: func(c *sim.ModelConn, req *realtime.ResponseCreate) sim.ResponseSpec {
 		return sim.ResponseSpec{Items: []sim.ItemSpec{{Audio: noise(1, 800), Transcript: "Are you still there?"}}}
 	}}
-	b := newBridge(t, bridgeConfig{model: model, opts: func(o *session.Options) { o.IdleTimeout = 300 * time.Millisecond }})
-	tc := b.start(sim.CallerOptions{})
-	ended := b.ended(tc.ctx, tc.c.CallSID())
+	b := newBridge(t, bridgeConfig{Model: model, Options: func(o *session.Options) { o.IdleTimeout = 300 * time.Millisecond }})
+	tc := b.Start(sim.CallerOptions{})
+	ended := b.Ended(tc.Ctx, tc.Caller.CallSID())
 	if ended.Reason != session.EndIdle {
 		t.Fatalf("ended %s", ended.Reason)
 	}
-	items := tc.mc.CreatedItems()
+	items := tc.Model.CreatedItems()
 	if len(items) != 2 || !strings.Contains(items[0].Content[0].Text, "still there") || !strings.Contains(items[1].Content[0].Text, "goodbye") {
 		t.Fatalf("idle prompts %+v", items)
 	}
 	// The goodbye was played before the end: the caller received both answers.
-	if got := len(tc.c.Received()); got != 1600 {
+	if got := len(tc.Caller.Received()); got != 1600 {
 		t.Fatalf("caller heard %d bytes of the two idle answers, want 1600", got)
 	}
-	noModelErrors(t, tc.mc)
+	noModelErrors(t, tc.Model)
 }
 
 // Caller speech keeps an idle line alive.
 func TestIdleTimeoutResetBySpeech(t *testing.T) {
-	b := newBridge(t, bridgeConfig{opts: func(o *session.Options) { o.IdleTimeout = 400 * time.Millisecond }})
-	tc := b.start(sim.CallerOptions{})
+	b := newBridge(t, bridgeConfig{Options: func(o *session.Options) { o.IdleTimeout = 400 * time.Millisecond }})
+	tc := b.Start(sim.CallerOptions{})
 	for range 4 {
 		time.Sleep(200 * time.Millisecond)
-		tc.mc.SpeechStarted()
-		tc.mc.SpeechStopped("")
+		tc.Model.SpeechStarted()
+		tc.Model.SpeechStopped("")
 	}
-	if n := len(tc.mc.CreatedItems()); n != 0 {
+	if n := len(tc.Model.CreatedItems()); n != 0 {
 		t.Fatalf("%d idle prompts while the caller talked", n)
 	}
-	tc.hangup()
+	tc.Hangup()
 }
 
 // A guardrail cuts the agent off mid-answer, truncates what was not heard and asks
 // the model to correct itself.
 func TestGuardrailTrips(t *testing.T) {
-	b := newBridge(t, bridgeConfig{opts: func(o *session.Options) {
-		o.Guardrail = func(text string) (string, bool) {
+	b := newBridge(t, bridgeConfig{Options: func(o *session.Options) {
+		o.Agent.Guardrail = func(text string) (string, bool) {
 			return "no account numbers", strings.Contains(text, "1234-5678")
 		}
 	}})
-	tc := b.start(sim.CallerOptions{})
+	tc := b.Start(sim.CallerOptions{})
 	transcript := strings.Repeat("Let me look that up for you. ", 6) + "Your account number is 1234-5678 and " + strings.Repeat("more words ", 20)
-	reply := tc.mc.Respond(tc.ctx, sim.ResponseSpec{Items: []sim.ItemSpec{{Audio: noise(2, 24000), Transcript: transcript}},
+	reply := tc.Model.Respond(tc.Ctx, sim.ResponseSpec{Items: []sim.ItemSpec{{Audio: noise(2, 24000), Transcript: transcript}},
 		ChunkBytes: 800, Pace: 20 * time.Millisecond})
-	g := waitEvent[session.GuardrailTripped](tc.ctx, t, tc.rec, 1)
+	g := waitEvent[session.GuardrailTripped](tc.Ctx, t, tc.Rec, 1)
 	if g.Rule != "no account numbers" || !strings.Contains(g.Text, "1234-5678") {
 		t.Fatalf("tripped %+v", g)
 	}
-	reply.Wait(tc.ctx)
+	reply.Wait(tc.Ctx)
 	if reply.Status != realtime.StatusCancelled {
 		t.Fatalf("the offending response was not cancelled: %s", reply.Status)
 	}
-	if err := tc.c.WaitClears(tc.ctx, 1); err != nil {
+	if err := tc.Caller.WaitClears(tc.Ctx, 1); err != nil {
 		t.Fatal("audio not cleared:", err)
 	}
-	tr := tc.mc.Truncations()
+	tr := tc.Model.Truncations()
 	if len(tr) != 1 || tr[0].AudioEndMs >= 3000 || tr[0].AudioEndMs != g.HeardMs {
 		t.Fatalf("truncations %+v (heard %d ms of 3000)", tr, g.HeardMs)
 	}
-	if err := tc.mc.WaitFor(tc.ctx, "the correction", func() bool { return len(tc.mc.CreatedItems()) == 1 }); err != nil {
+	if err := tc.Model.WaitFor(tc.Ctx, "the correction", func() bool { return len(tc.Model.CreatedItems()) == 1 }); err != nil {
 		t.Fatal(err)
 	}
-	if it := tc.mc.CreatedItems()[0]; it.Role != "system" || !strings.Contains(it.Content[0].Text, "no account numbers") {
+	if it := tc.Model.CreatedItems()[0]; it.Role != "system" || !strings.Contains(it.Content[0].Text, "no account numbers") {
 		t.Fatalf("correction %+v", it)
 	}
-	tc.hangup()
-	noModelErrors(t, tc.mc)
+	tc.Hangup()
+	noModelErrors(t, tc.Model)
 }
 
 // A tool can wait for the agent's last words to be heard and end the call: the
@@ -126,15 +126,15 @@ func TestToolEndsCallAfterAudioPlayed(t *testing.T) {
 			call.End(session.EndAgentHangup, nil)
 			return "hung up", nil
 		})
-	b := newBridge(t, bridgeConfig{opts: func(o *session.Options) { o.Agent.Tools = []session.Tool{hangUp} }})
-	tc := b.start(sim.CallerOptions{})
-	c = tc.c
+	b := newBridge(t, bridgeConfig{Options: func(o *session.Options) { o.Agent.Tools = []session.Tool{hangUp} }})
+	tc := b.Start(sim.CallerOptions{})
+	c = tc.Caller
 	// The model says goodbye (1 s, generated fast) and calls hang_up in the same response.
-	tc.mc.Respond(tc.ctx, sim.ResponseSpec{Items: []sim.ItemSpec{
+	tc.Model.Respond(tc.Ctx, sim.ResponseSpec{Items: []sim.ItemSpec{
 		{FunctionCall: &sim.FunctionCall{Name: "hang_up", Arguments: `{}`}},
 		{Audio: noise(3, 8000), Transcript: "Goodbye!"},
 	}})
-	ended := b.ended(tc.ctx, tc.c.CallSID())
+	ended := b.Ended(tc.Ctx, tc.Caller.CallSID())
 	if ended.Reason != session.EndAgentHangup {
 		t.Fatalf("ended %s", ended.Reason)
 	}
@@ -144,14 +144,14 @@ func TestToolEndsCallAfterAudioPlayed(t *testing.T) {
 }
 
 func TestAgentChangedEvent(t *testing.T) {
-	b := newBridge(t, bridgeConfig{opts: func(o *session.Options) { o.Agent.Name = "front-desk" }})
-	tc := b.start(sim.CallerOptions{})
-	if err := tc.session().SetAgent(session.Agent{Name: "billing", Instructions: "You handle billing."}); err != nil {
+	b := newBridge(t, bridgeConfig{Options: func(o *session.Options) { o.Agent.Name = "front-desk" }})
+	tc := b.Start(sim.CallerOptions{})
+	if err := tc.Session().SetAgent(session.Agent{Name: "billing", Instructions: "You handle billing."}); err != nil {
 		t.Fatal(err)
 	}
-	ev := waitEvent[session.AgentChanged](tc.ctx, t, tc.rec, 1)
+	ev := waitEvent[session.AgentChanged](tc.Ctx, t, tc.Rec, 1)
 	if ev.From != "front-desk" || ev.To != "billing" {
 		t.Fatalf("%+v", ev)
 	}
-	tc.hangup()
+	tc.Hangup()
 }

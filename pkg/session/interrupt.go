@@ -73,7 +73,10 @@ func (s *Session) cutOff(cancel bool) (Interruption, bool) {
 // guardrailCheckEvery new characters, and at the end (final). A trip cuts the agent
 // off before the rest is heard and asks the model to correct itself.
 func (s *Session) checkGuardrail(itemID, delta string, final bool) {
-	if s.opts.Guardrail == nil {
+	s.mu.Lock()
+	guardrail := s.agent.Guardrail
+	s.mu.Unlock()
+	if guardrail == nil {
 		return
 	}
 	g := &s.guard
@@ -92,7 +95,7 @@ func (s *Session) checkGuardrail(itemID, delta string, final bool) {
 		}
 	}
 	g.checked = len(g.text)
-	rule, tripped := s.opts.Guardrail(g.text)
+	rule, tripped := guardrail(g.text)
 	if !tripped {
 		return
 	}

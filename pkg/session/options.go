@@ -63,6 +63,10 @@ type Agent struct {
 	// HostedTools are passed to the API as they are, e.g. hosted MCP servers.
 	HostedTools []realtime.Tool
 	ToolChoice  string
+	// Guardrail checks the agent's transcript as it streams (every ~100 characters
+	// and at the end of each item). When it returns a rule, the agent's audio is cut
+	// off, its item truncated to what was heard, and the model told to correct itself.
+	Guardrail func(transcript string) (rule string, tripped bool)
 }
 
 // Options configure a Session.
@@ -102,10 +106,6 @@ type Options struct {
 	// after a second such silence the call ends (reason idle). Zero: no check.
 	IdleTimeout time.Duration
 	IdlePrompt  string
-	// Guardrail checks the agent's transcript as it streams (every ~100 characters
-	// and at the end of each item). When it returns a rule, the agent's audio is cut
-	// off, its item truncated to what was heard, and the model told to correct itself.
-	Guardrail func(transcript string) (rule string, tripped bool)
 
 	// OnEvent receives every event, in order, on a goroutine of the session's. It must
 	// not block for long: events that do not fit the buffer are dropped and counted.

@@ -24,9 +24,9 @@ func TestAudioRelayedBothWaysConcurrently(t *testing.T) {
 		wg.Go(func() {
 			callerAudio := noise(uint64(i)+1, 50*sim.FrameBytes+37) // 1 s and a partial frame
 			agentAudio := noise(uint64(i)+100, 12000)
-			c := b.dial(sim.CallerOptions{CallSID: fmt.Sprintf("CA%032d", i)})
+			c := b.Dial(sim.CallerOptions{CallSID: fmt.Sprintf("CA%032d", i)})
 			c.Say(callerAudio)
-			mc := b.modelFor(ctx, c.CallSID())
+			mc := b.ModelFor(ctx, c.CallSID())
 			want := padFrames(callerAudio)
 			if err := mc.WaitAudio(ctx, len(want)); err != nil {
 				t.Error(err)
@@ -48,7 +48,7 @@ func TestAudioRelayedBothWaysConcurrently(t *testing.T) {
 				checkPCMU(t, u)
 			}
 			c.Hangup()
-			ended := b.ended(ctx, c.CallSID())
+			ended := b.Ended(ctx, c.CallSID())
 			if ended.Reason != session.EndCallerHangup || ended.InBytes != int64(len(want)) || ended.OutBytes != int64(len(agentAudio)) {
 				t.Errorf("call %d ended %+v", i, ended)
 			}
@@ -65,22 +65,22 @@ func TestAudioRelayedBothWaysConcurrently(t *testing.T) {
 
 // PROTOCOL 4: frames that arrive while the model connects are delivered, not dropped.
 func TestCallerAudioBufferedWhileModelConnects(t *testing.T) {
-	b := newBridge(t, bridgeConfig{model: &sim.Model{AcceptDelay: 300 * time.Millisecond}})
+	b := newBridge(t, bridgeConfig{Model: &sim.Model{AcceptDelay: 300 * time.Millisecond}})
 	ctx := timeout(t, 10*time.Second)
-	c := b.dial(sim.CallerOptions{})
+	c := b.Dial(sim.CallerOptions{})
 	audio := noise(7, 40*sim.FrameBytes)
 	c.Say(audio)
 	if err := c.WaitSent(ctx); err != nil {
 		t.Fatal(err)
 	}
-	mc := b.modelFor(ctx, c.CallSID())
+	mc := b.ModelFor(ctx, c.CallSID())
 	if err := mc.WaitAudio(ctx, len(audio)); err != nil {
 		t.Fatal(err)
 	}
 	if !bytes.Equal(mc.AudioIn(), audio) {
 		t.Fatal("audio buffered during the dial arrived changed")
 	}
-	mcEv := waitEvent[session.ModelConnected](ctx, t, b.events(c.CallSID()), 1)
+	mcEv := waitEvent[session.ModelConnected](ctx, t, b.Events(c.CallSID()), 1)
 	if mcEv.BufferedFrames != 40 || mcEv.DroppedFrames != 0 || mcEv.DialTime < 300*time.Millisecond {
 		t.Fatalf("ModelConnected = %+v, want 40 frames buffered after >= 300 ms", mcEv)
 	}
@@ -89,7 +89,7 @@ func TestCallerAudioBufferedWhileModelConnects(t *testing.T) {
 		t.Fatalf("first client event %v, want session.update", evs)
 	}
 	c.Hangup()
-	b.ended(ctx, c.CallSID())
+	b.Ended(ctx, c.CallSID())
 }
 
 // PROTOCOL 8: gaps in the caller's audio are not filled: the model gets exactly the
@@ -97,14 +97,14 @@ func TestCallerAudioBufferedWhileModelConnects(t *testing.T) {
 func TestNoSilenceInsertedIntoGaps(t *testing.T) {
 	b := newBridge(t, bridgeConfig{})
 	ctx := timeout(t, 10*time.Second)
-	c := b.dial(sim.CallerOptions{FrameInterval: 20 * time.Millisecond})
+	c := b.Dial(sim.CallerOptions{FrameInterval: 20 * time.Millisecond})
 	first, second := noise(11, 10*sim.FrameBytes), noise(12, 10*sim.FrameBytes)
 	c.Say(first)
 	c.WaitSent(ctx)
 	time.Sleep(1200 * time.Millisecond) // the caller's stream pauses
 	c.Say(second)
 	c.WaitSent(ctx)
-	mc := b.modelFor(ctx, c.CallSID())
+	mc := b.ModelFor(ctx, c.CallSID())
 	want := append(append([]byte(nil), first...), second...)
 	if err := mc.WaitAudio(ctx, len(want)); err != nil {
 		t.Fatal(err)
@@ -114,13 +114,13 @@ func TestNoSilenceInsertedIntoGaps(t *testing.T) {
 		t.Fatalf("model heard %d bytes, want exactly the %d sent", len(got), len(want))
 	}
 	c.Hangup()
-	b.ended(ctx, c.CallSID())
+	b.Ended(ctx, c.CallSID())
 }
 
 func TestEventsDoNotBlockAudio(t *testing.T) {
 	release := make(chan struct{})
 	var once sync.Once
-	b := newBridge(t, bridgeConfig{opts: func(o *session.Options) {
+	b := newBridge(t, bridgeConfig{Options: func(o *session.Options) {
 		inner := o.OnEvent
 		o.EventBuffer = 4
 		o.OnEvent = func(ev session.Event) {
@@ -130,10 +130,10 @@ func TestEventsDoNotBlockAudio(t *testing.T) {
 	}})
 	defer once.Do(func() { close(release) })
 	ctx := timeout(t, 10*time.Second)
-	c := b.dial(sim.CallerOptions{})
+	c := b.Dial(sim.CallerOptions{})
 	audio := noise(3, 30*sim.FrameBytes)
 	c.Say(audio)
-	mc := b.modelFor(ctx, c.CallSID())
+	mc := b.ModelFor(ctx, c.CallSID())
 	if err := mc.WaitAudio(ctx, len(audio)); err != nil {
 		t.Fatal(err)
 	}
@@ -144,26 +144,26 @@ func TestEventsDoNotBlockAudio(t *testing.T) {
 	}
 	once.Do(func() { close(release) })
 	c.Hangup()
-	if ended := b.ended(ctx, c.CallSID()); ended.DroppedEvents == 0 {
+	if ended := b.Ended(ctx, c.CallSID()); ended.DroppedEvents == 0 {
 		t.Fatalf("a stuck sink with a 4-event buffer dropped nothing: %+v", ended)
 	}
 }
 
 func TestDebugFramesAndStats(t *testing.T) {
-	b := newBridge(t, bridgeConfig{opts: func(o *session.Options) { o.Debug = true }})
+	b := newBridge(t, bridgeConfig{Options: func(o *session.Options) { o.Debug = true }})
 	ctx := timeout(t, 10*time.Second)
-	c := b.dial(sim.CallerOptions{})
+	c := b.Dial(sim.CallerOptions{})
 	c.Say(noise(5, 60*sim.FrameBytes))
-	mc := b.modelFor(ctx, c.CallSID())
+	mc := b.ModelFor(ctx, c.CallSID())
 	mc.WaitAudio(ctx, 60*sim.FrameBytes)
-	stats := waitEvent[session.MediaStats](ctx, t, b.events(c.CallSID()), 1)
+	stats := waitEvent[session.MediaStats](ctx, t, b.Events(c.CallSID()), 1)
 	if stats.InFrames != 60 || stats.InBytes != 60*sim.FrameBytes {
 		t.Errorf("MediaStats = %+v, want the 60 frames", stats)
 	}
 	c.Hangup()
-	b.ended(ctx, c.CallSID())
+	b.Ended(ctx, c.CallSID())
 	var sawUpdate, sawAppend bool
-	for _, f := range eventsOf[session.RawFrame](b.events(c.CallSID())) {
+	for _, f := range eventsOf[session.RawFrame](b.Events(c.CallSID())) {
 		switch {
 		case f.Source == session.SourceRealtime && f.Sent && f.Type == realtime.TypeSessionUpdate:
 			sawUpdate = bytes.Contains(f.Data, []byte(`"audio/pcmu"`))
@@ -182,22 +182,22 @@ var _ = context.Background
 // has spoken, and tools change with the agent.
 func TestSetAgentKeepsFormatAndVoice(t *testing.T) {
 	var calls atomic.Int32
-	b := newBridge(t, bridgeConfig{opts: func(o *session.Options) {
+	b := newBridge(t, bridgeConfig{Options: func(o *session.Options) {
 		o.Agent = session.Agent{Instructions: "You are Ada.", Voice: "marin", Tools: []session.Tool{weatherTool(&calls)}}
 	}})
-	tc := b.start(sim.CallerOptions{})
-	s := tc.session()
-	tc.mc.Respond(tc.ctx, sim.ResponseSpec{Items: []sim.ItemSpec{{Audio: noise(1, 800)}}}).Wait(tc.ctx)
-	if err := tc.c.WaitReceived(tc.ctx, 800); err != nil {
+	tc := b.Start(sim.CallerOptions{})
+	s := tc.Session()
+	tc.Model.Respond(tc.Ctx, sim.ResponseSpec{Items: []sim.ItemSpec{{Audio: noise(1, 800)}}}).Wait(tc.Ctx)
+	if err := tc.Caller.WaitReceived(tc.Ctx, 800); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.SetAgent(session.Agent{Instructions: "You are Bob, from billing.", Voice: "cedar"}); err != nil {
 		t.Fatal(err)
 	}
-	if err := tc.mc.WaitFor(tc.ctx, "a second session.update", func() bool { return len(tc.mc.SessionUpdates()) == 2 }); err != nil {
+	if err := tc.Model.WaitFor(tc.Ctx, "a second session.update", func() bool { return len(tc.Model.SessionUpdates()) == 2 }); err != nil {
 		t.Fatal(err)
 	}
-	ups := tc.mc.SessionUpdates()
+	ups := tc.Model.SessionUpdates()
 	for _, u := range ups {
 		checkPCMU(t, u)
 	}
@@ -208,12 +208,12 @@ func TestSetAgentKeepsFormatAndVoice(t *testing.T) {
 		t.Errorf("second update: instructions %q, voice %q (must stay marin), tools %d", ups[1].Instructions, ups[1].Audio.Output.Voice, len(ups[1].Tools))
 	}
 	// The old agent's tool is gone: a call to it is an unknown tool now.
-	tc.mc.Respond(tc.ctx, sim.ResponseSpec{Items: []sim.ItemSpec{{FunctionCall: &sim.FunctionCall{Name: "weather", Arguments: `{"city":"Rome"}`}}}})
-	if res := waitEvent[session.ToolResult](tc.ctx, t, tc.rec, 1); calls.Load() != 0 || res.Err == nil {
+	tc.Model.Respond(tc.Ctx, sim.ResponseSpec{Items: []sim.ItemSpec{{FunctionCall: &sim.FunctionCall{Name: "weather", Arguments: `{"city":"Rome"}`}}}})
+	if res := waitEvent[session.ToolResult](tc.Ctx, t, tc.Rec, 1); calls.Load() != 0 || res.Err == nil {
 		t.Fatalf("removed tool ran: %+v", res)
 	}
 	if err := s.SetAgent(session.Agent{Tools: []session.Tool{weatherTool(&calls), weatherTool(&calls)}}); err == nil {
 		t.Fatal("duplicate tools accepted")
 	}
-	tc.hangup()
+	tc.Hangup()
 }

@@ -42,14 +42,14 @@ func runToolCall(t *testing.T, tcase toolCase) (realtime.Item, *recorder, *sim.M
 	model := &sim.Model{AutoRespond: func(c *sim.ModelConn, req *realtime.ResponseCreate) sim.ResponseSpec {
 		return sim.ResponseSpec{Items: []sim.ItemSpec{{Audio: noise(50, 800), Transcript: "Here you go"}}}
 	}}
-	b := newBridge(t, bridgeConfig{model: model, opts: func(o *session.Options) {
+	b := newBridge(t, bridgeConfig{Model: model, Options: func(o *session.Options) {
 		o.Agent.Tools = tcase.tools
 		o.Approver = tcase.approver
 		o.ToolTimeout = tcase.timeout
 		o.Debug = true // RawFrame events show every event the bridge sent
 	}})
-	tc := b.start(sim.CallerOptions{})
-	ctx, c, mc, rec := tc.ctx, tc.c, tc.mc, tc.rec
+	tc := b.Start(sim.CallerOptions{})
+	ctx, c, mc, rec := tc.Ctx, tc.Caller, tc.Model, tc.Rec
 	reply := mc.Respond(ctx, sim.ResponseSpec{Items: []sim.ItemSpec{{FunctionCall: &tcase.call}}})
 	res := waitEvent[session.ToolResult](ctx, t, rec, 1)
 	var out realtime.Item
@@ -78,7 +78,7 @@ func runToolCall(t *testing.T, tcase toolCase) (realtime.Item, *recorder, *sim.M
 			t.Fatal(err)
 		}
 	}
-	tc.hangup()
+	tc.Hangup()
 	noModelErrors(t, mc)
 	return out, rec, mc
 }
@@ -216,9 +216,9 @@ func TestResponseCreateWaitsForActiveResponse(t *testing.T) {
 		return sim.ResponseSpec{Items: []sim.ItemSpec{{Audio: noise(60, 800)}}}
 	}}
 	var calls atomic.Int32
-	b := newBridge(t, bridgeConfig{model: model, opts: func(o *session.Options) { o.Agent.Tools = []session.Tool{weatherTool(&calls)} }})
-	tc := b.start(sim.CallerOptions{})
-	ctx, mc, rec := tc.ctx, tc.mc, tc.rec
+	b := newBridge(t, bridgeConfig{Model: model, Options: func(o *session.Options) { o.Agent.Tools = []session.Tool{weatherTool(&calls)} }})
+	tc := b.Start(sim.CallerOptions{})
+	ctx, mc, rec := tc.Ctx, tc.Model, tc.Rec
 	// The function call comes first; the response goes on speaking for a while.
 	reply := mc.Respond(ctx, sim.ResponseSpec{Items: []sim.ItemSpec{
 		{FunctionCall: &sim.FunctionCall{Name: "weather", Arguments: `{"city":"Oslo"}`}},
@@ -237,7 +237,7 @@ func TestResponseCreateWaitsForActiveResponse(t *testing.T) {
 		t.Fatalf("first response %s", reply.Status)
 	}
 	noModelErrors(t, mc)
-	tc.hangup()
+	tc.Hangup()
 }
 
 func TestMCPApproval(t *testing.T) {
@@ -245,15 +245,15 @@ func TestMCPApproval(t *testing.T) {
 		return sim.ResponseSpec{Items: []sim.ItemSpec{{Audio: noise(70, 800)}}}
 	}}
 	var asked session.ApprovalRequest
-	b := newBridge(t, bridgeConfig{model: model, opts: func(o *session.Options) {
+	b := newBridge(t, bridgeConfig{Model: model, Options: func(o *session.Options) {
 		o.Agent.HostedTools = []realtime.Tool{{Type: "mcp", ServerLabel: "crm", ServerURL: "https://mcp.example.com", RequireApproval: json.RawMessage(`"always"`)}}
 		o.Approver = session.ApproverFunc(func(ctx context.Context, r session.ApprovalRequest) (bool, error) {
 			asked = r
 			return true, nil
 		})
 	}})
-	tc := b.start(sim.CallerOptions{})
-	ctx, mc := tc.ctx, tc.mc
+	tc := b.Start(sim.CallerOptions{})
+	ctx, mc := tc.Ctx, tc.Model
 	reply := mc.Respond(ctx, sim.ResponseSpec{Items: []sim.ItemSpec{{MCPApproval: &sim.MCPApproval{ServerLabel: "crm", Name: "update_contact", Arguments: `{"id":7}`}}}})
 	if _, err := mc.WaitEvent(ctx, realtime.TypeResponseCreate, 1); err != nil {
 		t.Fatal(err)
@@ -270,7 +270,7 @@ func TestMCPApproval(t *testing.T) {
 	if tools := mc.SessionUpdates()[0].Tools; len(tools) != 1 || tools[0].Type != "mcp" || tools[0].ServerLabel != "crm" {
 		t.Fatalf("hosted tools not passed through: %+v", tools)
 	}
-	tc.hangup()
+	tc.Hangup()
 	noModelErrors(t, mc)
 }
 
@@ -278,9 +278,9 @@ func TestDTMFReachesTheModel(t *testing.T) {
 	model := &sim.Model{AutoRespond: func(c *sim.ModelConn, req *realtime.ResponseCreate) sim.ResponseSpec {
 		return sim.ResponseSpec{Items: []sim.ItemSpec{{Audio: noise(80, 800)}}}
 	}}
-	b := newBridge(t, bridgeConfig{model: model, opts: func(o *session.Options) { o.DTMFDebounce = 200 * time.Millisecond }})
-	tc := b.start(sim.CallerOptions{})
-	ctx, c, mc, rec := tc.ctx, tc.c, tc.mc, tc.rec
+	b := newBridge(t, bridgeConfig{Model: model, Options: func(o *session.Options) { o.DTMFDebounce = 200 * time.Millisecond }})
+	tc := b.Start(sim.CallerOptions{})
+	ctx, c, mc, rec := tc.Ctx, tc.Caller, tc.Model, tc.Rec
 	for _, d := range []string{"4", "2", "#", "7"} {
 		c.SendDTMF(d)
 	}
@@ -300,7 +300,7 @@ func TestDTMFReachesTheModel(t *testing.T) {
 	if d := eventsOf[session.DTMF](rec); len(d) != 4 {
 		t.Fatalf("%d DTMF events", len(d))
 	}
-	tc.hangup()
+	tc.Hangup()
 	noModelErrors(t, mc)
 }
 
@@ -321,12 +321,12 @@ func TestInvalidTools(t *testing.T) {
 
 // Keys pressed while the model connects are delivered after the session is set up.
 func TestDTMFBeforeModelReady(t *testing.T) {
-	b := newBridge(t, bridgeConfig{model: &sim.Model{AcceptDelay: 200 * time.Millisecond}})
+	b := newBridge(t, bridgeConfig{Model: &sim.Model{AcceptDelay: 200 * time.Millisecond}})
 	ctx := timeout(t, 10*time.Second)
-	c := b.dial(sim.CallerOptions{})
+	c := b.Dial(sim.CallerOptions{})
 	c.SendDTMF("5")
 	c.SendDTMF("#")
-	mc := b.modelFor(ctx, c.CallSID())
+	mc := b.ModelFor(ctx, c.CallSID())
 	if err := mc.WaitFor(ctx, "the DTMF message", func() bool { return len(mc.CreatedItems()) == 1 }); err != nil {
 		t.Fatal(err)
 	}
@@ -335,5 +335,5 @@ func TestDTMFBeforeModelReady(t *testing.T) {
 		t.Fatalf("events %v, item %+v", evs, mc.CreatedItems()[0])
 	}
 	c.Hangup()
-	b.ended(ctx, c.CallSID())
+	b.Ended(ctx, c.CallSID())
 }
