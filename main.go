@@ -25,7 +25,7 @@ func run() int {
 	if err != nil && code != cmd.ExitInterrupted {
 		fmt.Fprintf(f.IO.ErrOut, "callagent: %v\n", err)
 		var ue *cmd.UsageError
-		if errors.As(err, &ue) {
+		if errors.As(err, &ue) && ue.Help {
 			fmt.Fprintln(f.IO.ErrOut, "Run 'callagent --help' for usage.")
 		}
 	}

@@ -17,7 +17,11 @@ const (
 )
 
 // UsageError is a mistake in how callagent was invoked or configured; it exits 2.
-type UsageError struct{ Err error }
+// Help is set for command-line mistakes, where pointing at --help helps.
+type UsageError struct {
+	Err  error
+	Help bool
+}
 
 func (e *UsageError) Error() string { return e.Err.Error() }
 func (e *UsageError) Unwrap() error { return e.Err }
@@ -26,11 +30,14 @@ func usageErrorf(format string, args ...any) error {
 	return &UsageError{Err: fmt.Errorf(format, args...)}
 }
 
+// commandLineError is a usage error in the command line itself.
+func commandLineError(err error) error { return &UsageError{Err: err, Help: true} }
+
 // usageArgs makes an argument validator's errors usage errors.
 func usageArgs(v cobra.PositionalArgs) cobra.PositionalArgs {
 	return func(cmd *cobra.Command, args []string) error {
 		if err := v(cmd, args); err != nil {
-			return &UsageError{Err: err}
+			return commandLineError(err)
 		}
 		return nil
 	}

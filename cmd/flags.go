@@ -28,7 +28,9 @@ func applyEnv(cmd *cobra.Command, env *Env) error {
 		}
 		if serr := fl.Value.Set(v); serr != nil {
 			err = usageErrorf("%s=%q: %v", envName(fl.Name), v, serr)
+			return
 		}
+		fl.Changed = true // set by the environment: it overrides the configuration file too
 	})
 	if err == nil {
 		err = env.Err()

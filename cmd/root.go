@@ -5,6 +5,7 @@
 package cmd
 
 import (
+	"fmt"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -34,7 +35,7 @@ cleanly.`,
 			if s := cmd.SuggestionsFor(args[0]); len(s) > 0 {
 				msg += "; did you mean " + strings.Join(s, " or ") + "?"
 			}
-			return usageErrorf(msg, args[0], cmd.CommandPath())
+			return commandLineError(fmt.Errorf(msg, args[0], cmd.CommandPath()))
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return cmd.Help()
@@ -46,9 +47,9 @@ cleanly.`,
 	root.SetOut(f.IO.Out)
 	root.SetErr(f.IO.ErrOut)
 	root.SetFlagErrorFunc(flagError)
-	root.AddCommand(newServeCmd(f, nil), newVersionCmd(f))
+	root.AddCommand(newServeCmd(f, nil), newInitCmd(f), newConfigCmd(f), newVersionCmd(f))
 	return root
 }
 
 // flagError makes a flag parsing error a usage error (exit 2).
-func flagError(cmd *cobra.Command, err error) error { return &UsageError{Err: err} }
+func flagError(cmd *cobra.Command, err error) error { return commandLineError(err) }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/callagent/callagent/pkg/agent"
 	"github.com/callagent/callagent/pkg/realtime"
 	"github.com/callagent/callagent/pkg/server"
 	"github.com/callagent/callagent/pkg/session"
@@ -26,6 +27,8 @@ type serveOptions struct {
 	LogFormat             string
 	LogLevel              string
 	InsecureSkipSignature bool
+
+	modelSet, voiceSet bool // given on the command line or in the environment
 
 	// From the environment (or .env), never from flags: secrets stay out of argv.
 	APIKey    string
@@ -76,8 +79,8 @@ Logs are JSON lines on stdout (text on a terminal); /healthz, /readyz and /metri
 	fl.StringVar(&opts.Addr, "addr", defaultAddr, "address to listen on (default loopback only; $PORT listens on all interfaces)")
 	fl.StringVar(&opts.PublicURL, "public-url", "", "the https URL Twilio reaches this server at (required)")
 	fl.StringVar(&opts.ConfigPath, "config", "", "agent configuration file (callagent.yaml)")
-	fl.StringVar(&opts.Model, "model", realtime.DefaultModel, "OpenAI Realtime model")
-	fl.StringVar(&opts.Voice, "voice", "marin", "the agent's voice")
+	fl.StringVar(&opts.Model, "model", realtime.DefaultModel, "OpenAI Realtime model (overrides the configuration's)")
+	fl.StringVar(&opts.Voice, "voice", agent.DefaultVoice, "the agents' voice (overrides the configuration's)")
 	fl.IntVar(&opts.MaxCalls, "max-calls", 0, "concurrent calls accepted; more are answered busy (0: no limit)")
 	fl.DurationVar(&opts.MaxCallDuration, "max-call-duration", 0, "end calls after this long, after telling the agent to wrap up (0: no limit)")
 	fl.DurationVar(&opts.DrainTimeout, "drain-timeout", defaultDrainTimeout, "on shutdown, how long calls in progress may go on")
@@ -94,6 +97,7 @@ func (o *serveOptions) resolve(cmd *cobra.Command, env *Env) error {
 	if err := applyEnv(cmd, env); err != nil {
 		return err
 	}
+	o.modelSet, o.voiceSet = cmd.Flags().Changed("model"), cmd.Flags().Changed("voice")
 	if !cmd.Flags().Changed("addr") && env.Get(envName("addr")) == "" {
 		if port := env.Get("PORT"); port != "" {
 			o.Addr = ":" + port // a platform that sets PORT routes to it from outside
@@ -122,14 +126,26 @@ func serveRun(ctx context.Context, f *Factory, opts *serveOptions) error {
 	if err != nil {
 		return err
 	}
+	cfg, err := loadAgentConfig(opts.ConfigPath, f.Env)
+	if err != nil {
+		return err
+	}
+	opts.applyTo(cfg)
+	rt, err := newRuntime(cfg, f.Env, nil)
+	if err != nil {
+		return err
+	}
+	if cfg.NeedsAsk() && cfg.Approval.Webhook == "" {
+		log.Warn("tools that need approval will be denied: set approval.webhook in the configuration (or approval.policy)")
+	}
 	srv, err := server.New(server.Config{
 		PublicURL:             opts.PublicURL,
 		AuthToken:             opts.AuthToken,
 		InsecureSkipSignature: opts.InsecureSkipSignature,
-		Dial:                  realtimeDialer(opts.BaseURL, opts.APIKey, opts.Model, f.Build.Version),
+		Dial: server.RealtimeDialer(realtime.DialOptions{BaseURL: opts.BaseURL, APIKey: opts.APIKey, Model: cfg.Model,
+			Header: http.Header{"User-Agent": {"callagent/" + f.Build.Version}}}),
 		Session: func(call server.CallInfo, so *session.Options) error {
-			so.Agent = session.Agent{Instructions: defaultInstructions, Voice: opts.Voice}
-			so.MaxDuration = opts.MaxCallDuration
+			rt.Setup(so)
 			return nil
 		},
 		MaxCalls: opts.MaxCalls,
@@ -148,25 +164,23 @@ func serveRun(ctx context.Context, f *Factory, opts *serveOptions) error {
 		return fmt.Errorf("listen on %s: %w", opts.Addr, err)
 	}
 	log.Info("callagent serving", "version", f.Build.Version, "listen", ln.Addr().String(),
-		"voice_webhook", srv.PublicURL()+server.PathIncomingCall, "model", opts.Model, "max_calls", opts.MaxCalls,
-		"signatures", !opts.InsecureSkipSignature)
+		"voice_webhook", srv.PublicURL()+server.PathIncomingCall, "model", cfg.Model, "agents", cfg.Summary(),
+		"max_calls", opts.MaxCalls, "signatures", !opts.InsecureSkipSignature)
 	return srv.Serve(ctx, ln, opts.DrainTimeout)
 }
 
-// realtimeDialer dials the OpenAI Realtime API for each call.
-func realtimeDialer(baseURL, apiKey, model, version string) server.DialFunc {
-	return func(ctx context.Context, callSID string) (session.ModelLeg, error) {
-		conn, err := realtime.Dial(ctx, realtime.DialOptions{
-			BaseURL: baseURL, APIKey: apiKey, Model: model,
-			Header: http.Header{"User-Agent": {"callagent/" + version}},
-		})
-		if err != nil {
-			return nil, err // not conn: a typed nil would look like a leg
+// applyTo lets flags (and CALLAGENT_* variables) override the configuration file:
+// flags > environment > .env > callagent.yaml > defaults.
+func (o *serveOptions) applyTo(cfg *agent.Config) {
+	if o.modelSet {
+		cfg.Model = o.Model
+	}
+	if o.voiceSet {
+		for i := range cfg.Agents {
+			cfg.Agents[i].Voice = o.Voice
 		}
-		return conn, nil
+	}
+	if o.MaxCallDuration > 0 {
+		cfg.MaxCallDuration = agent.Duration(o.MaxCallDuration)
 	}
 }
-
-// defaultInstructions are the built-in agent's, until a configuration file says more.
-const defaultInstructions = `You are a friendly, concise phone assistant. Greet the caller, find out what they need and help.
-Keep answers short: this is a phone call. If you cannot help, say so politely.`

@@ -327,6 +327,10 @@ func (b *Bridge) Start(opts sim.CallerOptions) *Call {
 	c := b.Dial(opts)
 	tc := &Call{t: b.t, b: b, Ctx: ctx, Caller: c, Model: b.ModelFor(ctx, c.CallSID()), Rec: b.Events(c.CallSID())}
 	WaitEvent[session.ModelConnected](ctx, b.t, tc.Rec, 1)
+	// The model has been configured, and has read the configuration.
+	if err := tc.Model.WaitFor(ctx, "the session.update", func() bool { return len(tc.Model.SessionUpdates()) > 0 }); err != nil {
+		b.t.Fatal(err)
+	}
 	return tc
 }
 
@@ -340,6 +344,12 @@ func (tc *Call) Session() *session.Session {
 		tc.t.Fatal("no session")
 		return nil
 	}
+}
+
+// Ended waits for the call to end and returns how it ended.
+func (tc *Call) Ended() session.CallEnded {
+	tc.t.Helper()
+	return tc.b.Ended(tc.Ctx, tc.Caller.CallSID())
 }
 
 // Hangup ends the call from the caller's side and returns how it ended.
@@ -359,3 +369,22 @@ func NoModelErrors(t *testing.T, mc *sim.ModelConn) {
 
 // Kinds lists event kinds, for failure messages.
 func Kinds(evs []session.Event) string { return kinds(evs) }
+
+// FunctionOutput waits for the first function_call_output item the bridge created.
+func (tc *Call) FunctionOutput() realtime.Item {
+	tc.t.Helper()
+	var out realtime.Item
+	err := tc.Model.WaitFor(tc.Ctx, "the function call output", func() bool {
+		for _, it := range tc.Model.CreatedItems() {
+			if it.Type == realtime.ItemFunctionCallOutput {
+				out = it
+				return true
+			}
+		}
+		return false
+	})
+	if err != nil {
+		tc.t.Fatal(err)
+	}
+	return out
+}

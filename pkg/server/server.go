@@ -24,6 +24,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/callagent/callagent/pkg/realtime"
 	"github.com/callagent/callagent/pkg/session"
 )
 
@@ -39,6 +40,18 @@ const (
 
 // DialFunc opens a model session for a call.
 type DialFunc func(ctx context.Context, callSID string) (session.ModelLeg, error)
+
+// RealtimeDialer returns a DialFunc that connects to the OpenAI Realtime API for each
+// call with opts.
+func RealtimeDialer(opts realtime.DialOptions) DialFunc {
+	return func(ctx context.Context, callSID string) (session.ModelLeg, error) {
+		conn, err := realtime.Dial(ctx, opts)
+		if err != nil {
+			return nil, err // not conn: a typed nil would look like a leg
+		}
+		return conn, nil
+	}
+}
 
 // CallInfo is what the server knows of a call when its session is set up.
 type CallInfo struct {

@@ -52,19 +52,7 @@ func runToolCall(t *testing.T, tcase toolCase) (realtime.Item, *recorder, *sim.M
 	ctx, c, mc, rec := tc.Ctx, tc.Caller, tc.Model, tc.Rec
 	reply := mc.Respond(ctx, sim.ResponseSpec{Items: []sim.ItemSpec{{FunctionCall: &tcase.call}}})
 	res := waitEvent[session.ToolResult](ctx, t, rec, 1)
-	var out realtime.Item
-	err := mc.WaitFor(ctx, "the function call output", func() bool {
-		for _, it := range mc.CreatedItems() {
-			if it.Type == realtime.ItemFunctionCallOutput {
-				out = it
-				return true
-			}
-		}
-		return false
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	out := tc.FunctionOutput()
 	reply.Wait(ctx)
 	if out.CallID != reply.CallIDs[0] || out.Output != res.Output {
 		t.Fatalf("output %+v does not answer call %s with %q", out, reply.CallIDs[0], res.Output)

@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"time"
 )
 
 // TwilioAPI is a fake Twilio REST API (the parts callagent uses), an http.Handler to
@@ -24,6 +25,7 @@ type TwilioAPI struct {
 
 // APIRequest is one request the fake received.
 type APIRequest struct {
+	At     time.Time
 	Method string
 	Path   string
 	Form   url.Values
@@ -66,7 +68,7 @@ func (a *TwilioAPI) Requests() []APIRequest {
 func (a *TwilioAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	_ = r.ParseForm()
 	a.mu.Lock()
-	a.requests = append(a.requests, APIRequest{Method: r.Method, Path: r.URL.Path, Form: r.PostForm})
+	a.requests = append(a.requests, APIRequest{At: time.Now(), Method: r.Method, Path: r.URL.Path, Form: r.PostForm})
 	status := 0
 	for suffix, code := range a.fail {
 		if strings.HasSuffix(r.URL.Path, suffix) {

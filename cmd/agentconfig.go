@@ -1,0 +1,62 @@
+package cmd
+
+import (
+	"errors"
+	"io/fs"
+	"os"
+
+	"github.com/callagent/callagent/pkg/agent"
+	"github.com/callagent/callagent/pkg/session"
+	"github.com/callagent/callagent/pkg/twiliotransport"
+)
+
+// loadAgentConfig loads path, or callagent.yaml from the working directory, or the
+// built-in default agent when neither exists. Problems in the file are usage errors
+// (exit 2) listing every issue.
+func loadAgentConfig(path string, env *Env) (*agent.Config, error) {
+	if path == "" {
+		if _, err := os.Stat(agent.DefaultFile); errors.Is(err, fs.ErrNotExist) {
+			return agent.Default(), nil
+		}
+		path = agent.DefaultFile
+	}
+	cfg, err := agent.Load(path, env.Get)
+	if err != nil {
+		return nil, &UsageError{Err: err}
+	}
+	return cfg, nil
+}
+
+// callControl returns Twilio REST call control when TWILIO_ACCOUNT_SID is set, for
+// hang-ups and transfers; nil otherwise (hang-up then closes the stream).
+func callControl(env *Env) (*twiliotransport.CallControl, error) {
+	if env.Get("TWILIO_ACCOUNT_SID") == "" {
+		return nil, nil
+	}
+	cc, err := twiliotransport.NewCallControl(twiliotransport.RESTOptions{
+		AccountSID: env.Get("TWILIO_ACCOUNT_SID"), AuthToken: env.Get("TWILIO_AUTH_TOKEN"),
+		APIKey: env.Get("TWILIO_API_KEY"), APISecret: env.Get("TWILIO_API_SECRET"),
+		BaseURL: env.Get("CALLAGENT_TWILIO_API_URL"),
+	})
+	if err != nil {
+		return nil, &UsageError{Err: err}
+	}
+	return cc, nil
+}
+
+// newRuntime builds the agents of cfg with the call control and approver at hand.
+func newRuntime(cfg *agent.Config, env *Env, approver session.Approver) (*agent.Runtime, error) {
+	opts := agent.RuntimeOptions{Approver: approver}
+	cc, err := callControl(env)
+	if err != nil {
+		return nil, err
+	}
+	if cc != nil {
+		opts.Calls = cc
+	}
+	rt, err := agent.NewRuntime(cfg, opts)
+	if err != nil {
+		return nil, &UsageError{Err: err}
+	}
+	return rt, nil
+}

@@ -1,0 +1,231 @@
+// Package agent is what users configure: callagent.yaml (or the same structures built
+// in Go) turned into what each call's session runs — instructions, voice, turn
+// detection, tools (HTTP, hosted MCP, built-in hang-up and transfer, Go functions),
+// approvals, guardrails, handoffs between agents, greeting, idle and time limits.
+//
+// Loading validates everything at once and reports each problem with file:line, what
+// is wrong and how to fix it. The package does not run calls or speak any protocol:
+// Runtime.Setup fills a session's options, and the session does the rest.
+package agent
+
+import (
+	"fmt"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// Config is a callagent.yaml: agents, the tools they may use, and call settings.
+type Config struct {
+	// Start names the agent that answers calls (default: the first one).
+	Start string `yaml:"start"`
+	// Model is the OpenAI Realtime model (default gpt-realtime).
+	Model string `yaml:"model"`
+	// MaxCallDuration ends calls after this long, after telling the agent to wrap up.
+	MaxCallDuration Duration `yaml:"max_call_duration"`
+	// IdleTimeout: after this much silence the agent asks whether the caller is still
+	// there; after as much again it says goodbye and hangs up.
+	IdleTimeout Duration `yaml:"idle_timeout"`
+	// Approval is the policy for tools marked needs_approval (and MCP approvals).
+	Approval Approval    `yaml:"approval"`
+	Agents   []AgentSpec `yaml:"agents"`
+	Tools    []ToolSpec  `yaml:"tools"`
+
+	// Path is the file the configuration came from ("" when built in).
+	Path string `yaml:"-"`
+	// secrets are values that came from ${VAR} in headers and authorizations, kept so
+	// they can be scrubbed from anything a tool returns or logs.
+	secrets []string
+}
+
+// Approval policies.
+const (
+	ApproveAuto = "auto" // tools that need approval run without asking
+	ApproveDeny = "deny" // they never run; the model is told
+	ApproveAsk  = "ask"  // whoever runs the call decides: the terminal in dev, the webhook in serve
+)
+
+// Approval configures approvals.
+type Approval struct {
+	Policy string `yaml:"policy"`
+	// Webhook receives approval requests under "ask" in serve: a POST of
+	// {call_sid, call_id, tool, arguments}, answered with {"approved": true|false}.
+	Webhook string   `yaml:"webhook"`
+	Timeout Duration `yaml:"timeout"`
+}
+
+// AgentSpec is one agent.
+type AgentSpec struct {
+	Name string `yaml:"name"`
+	// Description tells other agents what this one does (used for handoff tools).
+	Description      string         `yaml:"description"`
+	Instructions     string         `yaml:"instructions"`
+	InstructionsFile string         `yaml:"instructions_file"`
+	Voice            string         `yaml:"voice"`
+	Speed            float64        `yaml:"speed"`
+	Greeting         Greeting       `yaml:"greeting"`
+	TurnDetection    *TurnDetection `yaml:"turn_detection"`
+	Transcription    Transcription  `yaml:"transcription"`
+	NoiseReduction   string         `yaml:"noise_reduction"`
+	// Tools lists the tools this agent may use by name; all tools when absent.
+	Tools *[]string `yaml:"tools"`
+	// Handoffs lists the agents this one may hand the call to.
+	Handoffs   []string   `yaml:"handoffs"`
+	Guardrails Guardrails `yaml:"guardrails"`
+}
+
+// Greeting makes the agent speak first. In YAML: `greeting: false`, a string (the
+// words to say), or {say: ..., instructions: ...}.
+type Greeting struct {
+	Enabled      bool
+	Say          string // the exact words
+	Instructions string // or how to greet
+	set          bool
+}
+
+// TurnDetection configures voice activity detection.
+type TurnDetection struct {
+	Type              string   `yaml:"type"` // server_vad or semantic_vad
+	Threshold         *float64 `yaml:"threshold"`
+	PrefixPaddingMs   *int     `yaml:"prefix_padding_ms"`
+	SilenceDurationMs *int     `yaml:"silence_duration_ms"`
+	Eagerness         string   `yaml:"eagerness"` // semantic_vad: low, medium, high, auto
+	CreateResponse    *bool    `yaml:"create_response"`
+	InterruptResponse *bool    `yaml:"interrupt_response"`
+}
+
+// Transcription of the caller's speech. In YAML: `transcription: false` to turn it
+// off, or {model, language, prompt}. On by default (gpt-4o-mini-transcribe).
+type Transcription struct {
+	Disabled bool
+	Model    string
+	Language string
+	Prompt   string
+}
+
+// Guardrails are checked on the agent's transcript as it speaks.
+type Guardrails struct {
+	// Deny are regular expressions (RE2; (?i) for case-insensitive).
+	Deny []string `yaml:"deny"`
+	// DenyPhrases match case-insensitively, whatever the spacing.
+	DenyPhrases []string `yaml:"deny_phrases"`
+}
+
+// ToolSpec is a tool: HTTP, hosted MCP, built-in, or a Go function registered with
+// the Runtime under its name (a spec with none of http, mcp and builtin).
+type ToolSpec struct {
+	Name        string `yaml:"name"`
+	Description string `yaml:"description"`
+	// Parameters is the JSON Schema of the arguments (an object schema).
+	Parameters    map[string]any `yaml:"parameters"`
+	Timeout       Duration       `yaml:"timeout"`
+	NeedsApproval bool           `yaml:"needs_approval"`
+	Background    bool           `yaml:"background"`
+
+	HTTP     *HTTPSpec     `yaml:"http"`
+	MCP      *MCPSpec      `yaml:"mcp"`
+	Builtin  string        `yaml:"builtin"` // hang_up, transfer, weather
+	Transfer *TransferSpec `yaml:"transfer"`
+}
+
+// HTTPSpec calls a URL with the arguments as JSON.
+type HTTPSpec struct {
+	URL     string            `yaml:"url"`
+	Method  string            `yaml:"method"` // default POST
+	Headers map[string]string `yaml:"headers"`
+	// MaxResponseBytes bounds what is returned to the model (default 16 KiB).
+	MaxResponseBytes int `yaml:"max_response_bytes"`
+}
+
+// MCPSpec is a hosted MCP server, called by OpenAI, not by callagent.
+type MCPSpec struct {
+	ServerLabel       string            `yaml:"server_label"`
+	ServerURL         string            `yaml:"server_url"`
+	ServerDescription string            `yaml:"server_description"`
+	Headers           map[string]string `yaml:"headers"`
+	Authorization     string            `yaml:"authorization"`
+	AllowedTools      []string          `yaml:"allowed_tools"`
+	RequireApproval   string            `yaml:"require_approval"` // always or never
+}
+
+// TransferSpec configures the built-in transfer: one number, or named targets the
+// model chooses from.
+type TransferSpec struct {
+	To           string            `yaml:"to"`
+	Targets      map[string]string `yaml:"targets"`
+	Announcement string            `yaml:"announcement"` // said by Twilio before dialing
+}
+
+// Duration is a time.Duration written as "30s" or "10m" in YAML.
+type Duration time.Duration
+
+// D returns the time.Duration.
+func (d Duration) D() time.Duration { return time.Duration(d) }
+
+func (d Duration) String() string { return time.Duration(d).String() }
+
+// MarshalYAML writes the duration as text.
+func (d Duration) MarshalYAML() (any, error) { return time.Duration(d).String(), nil }
+
+// Built-in tools.
+const (
+	BuiltinHangUp   = "hang_up"
+	BuiltinTransfer = "transfer"
+	BuiltinWeather  = "weather"
+)
+
+// Voices the Realtime API offers.
+var voices = []string{"alloy", "ash", "ballad", "cedar", "coral", "echo", "marin", "sage", "shimmer", "verse"}
+
+// Defaults.
+const (
+	DefaultModel              = "gpt-realtime"
+	DefaultVoice              = "marin"
+	DefaultTranscriptionModel = "gpt-4o-mini-transcribe"
+	defaultHTTPTimeout        = 10 * time.Second
+	defaultMaxResponseBytes   = 16 << 10
+	defaultApprovalTimeout    = 30 * time.Second
+)
+
+// Secrets returns the values that came from environment variables in headers and
+// authorizations, for redaction.
+func (c *Config) Secrets() []string { return c.secrets }
+
+// Agent returns the agent named name, or nil.
+func (c *Config) Agent(name string) *AgentSpec {
+	for i := range c.Agents {
+		if c.Agents[i].Name == name {
+			return &c.Agents[i]
+		}
+	}
+	return nil
+}
+
+// StartAgent returns the agent that answers calls.
+func (c *Config) StartAgent() *AgentSpec {
+	if c.Start != "" {
+		return c.Agent(c.Start)
+	}
+	if len(c.Agents) == 0 {
+		return nil
+	}
+	return &c.Agents[0]
+}
+
+// Summary is a one-line description, for startup banners.
+func (c *Config) Summary() string {
+	names := ""
+	for i, a := range c.Agents {
+		if i > 0 {
+			names += ", "
+		}
+		names += a.Name
+	}
+	src := c.Path
+	if src == "" {
+		src = "built-in default"
+	}
+	return fmt.Sprintf("%s: %d agent(s) (%s), %d tool(s)", src, len(c.Agents), names, len(c.Tools))
+}
+
+var _ yaml.Marshaler = Duration(0)
