@@ -3,8 +3,11 @@ package server
 import (
 	"context"
 	"net/http"
+	"os"
+	"path/filepath"
 	"time"
 
+	"github.com/callagent/callagent/pkg/audio"
 	"github.com/callagent/callagent/pkg/session"
 	"github.com/callagent/callagent/pkg/twiliotransport"
 )
@@ -147,6 +150,15 @@ func (s *Server) mediaStream(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	opts.Caller, opts.Dial, opts.OnEvent = stream, dial, s.eventSink()
+	var rec *audio.Recording
+	path := ""
+	if s.cfg.RecordPath != nil {
+		path = s.cfg.RecordPath(info)
+	}
+	if path != "" {
+		rec = audio.NewRecording(s.now())
+		opts.Recorder = rec
+	}
 	sess, err := session.New(opts)
 	if err != nil {
 		s.log.Error("setting up the call", "call_sid", callSID, "error", err)
@@ -160,7 +172,37 @@ func (s *Server) mediaStream(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ended := sess.Run(context.Background())
+	if rec != nil {
+		rec.Finish(ended.Time)
+		if err := writeRecording(path, rec); err != nil {
+			s.log.Warn("could not save the call recording", "call_sid", callSID, "path", path, "error", err)
+		} else {
+			s.log.Info("call recorded", "call_sid", callSID, "path", path)
+		}
+	}
 	s.unregister(callSID, ended.Reason)
+}
+
+// writeRecording writes the WAV next to path and renames it, so a reader never sees
+// half a file.
+func writeRecording(path string, rec *audio.Recording) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".recording-*.wav")
+	if err != nil {
+		return err
+	}
+	if err := rec.WriteWAV(tmp); err != nil {
+		tmp.Close()
+		os.Remove(tmp.Name())
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		os.Remove(tmp.Name())
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
 }
 
 // register adds a call, unless the server is full (for a stream no webhook here

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"os"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/coder/websocket"
 
+	"github.com/callagent/callagent/pkg/audio"
 	"github.com/callagent/callagent/pkg/session"
 	"github.com/callagent/callagent/pkg/sim"
 )
@@ -271,5 +273,50 @@ func TestApologyAfterModelFailure(t *testing.T) {
 	}
 	if m := ts.metricsText(t); !strings.Contains(m, `callagent_calls_total{reason="model_disconnected"} 1`) {
 		t.Errorf("metrics:\n%s", grep(m, "calls_total"))
+	}
+}
+
+// A recorded call: a stereo WAV with the caller's audio on the left and the agent's on
+// the right, as long as the call.
+func TestRecordPath(t *testing.T) {
+	dir := t.TempDir()
+	ts := newTestServer(t, func(c *Config) {
+		c.RecordPath = func(call CallInfo) string { return dir + "/" + call.CallSID + ".wav" }
+	})
+	ctx := ctxFor(t)
+	ts.webhook("CArec", nil)
+	mc := ts.modelConn(ctx)
+	c, err := ts.caller("CArec", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	said := bytes.Repeat([]byte{0x15, 0x95}, 800)
+	c.Say(said)
+	mc.WaitAudio(ctx, len(said))
+	mc.Respond(ctx, sim.ResponseSpec{Items: []sim.ItemSpec{{Audio: bytes.Repeat([]byte{0x40}, 1600)}}})
+	c.WaitReceived(ctx, 1600)
+	time.Sleep(250 * time.Millisecond) // the agent's audio plays out
+	c.Hangup()
+	ended := ts.waitEnded(ctx, "CArec")
+	var data []byte
+	for ctx.Err() == nil {
+		if data, err = os.ReadFile(dir + "/CArec.wav"); err == nil {
+			break
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	rate, ch, err := audio.ReadWAVChannels(data)
+	if err != nil || rate != 8000 || len(ch) != 2 {
+		t.Fatalf("recording: %d Hz, %d channels, %v", rate, len(ch), err)
+	}
+	if ms := len(ch[0]) / 8; ms < int(ended.Duration.Milliseconds())-20 || ms > int(ended.Duration.Milliseconds())+20 {
+		t.Fatalf("recording lasts %d ms, the call %v", ms, ended.Duration)
+	}
+	if !bytes.Contains(audio.EncodeMulaw(ch[0]), said) {
+		t.Fatal("the caller's audio is not on the left channel")
+	}
+	if !bytes.Contains(audio.EncodeMulaw(ch[1]), bytes.Repeat([]byte{0x40}, 1600)) {
+		t.Fatal("the agent's audio is not on the right channel")
 	}
 }

@@ -93,6 +93,9 @@ type Config struct {
 	// OnEvent receives every call event after the server's own handling (the dev
 	// terminal, the call log). It runs on the call's event goroutine.
 	OnEvent func(session.Event)
+	// RecordPath, when set, names the WAV file each call is recorded to ("" for none):
+	// stereo, caller left and agent right, as heard.
+	RecordPath func(call CallInfo) string
 	// Now is the clock (default time.Now).
 	Now func() time.Time
 }

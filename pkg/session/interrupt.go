@@ -41,6 +41,9 @@ func (s *Session) cutOff(cancel bool) (Interruption, bool) {
 		return Interruption{}, false
 	}
 	s.playEnd = in.At // nothing is playing any more
+	if s.opts.Recorder != nil && in.Pending {
+		s.opts.Recorder.Cut(in.At)
+	}
 	// The event is stamped with the moment the heard audio was measured.
 	ev := Interruption{Header: Header{Time: in.At, CallSID: s.CallSID()}, ResponseID: activeID, Cleared: in.Pending,
 		HeardMs: int(in.HeardBytes / twiliotransport.BytesPerMs)}

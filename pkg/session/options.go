@@ -43,6 +43,19 @@ type ModelLeg interface {
 	CloseNow() error
 }
 
+// Recorder receives a call's audio as it is relayed, to make a recording. Payloads are
+// base64 μ-law and valid only during the call. It is called on the audio path: it
+// must be quick and must not block.
+type Recorder interface {
+	// CallerAudio is a frame from the caller, received at at.
+	CallerAudio(at time.Time, payload []byte)
+	// AgentAudio is agent audio sent to the caller at at; it plays after what is
+	// already queued.
+	AgentAudio(at time.Time, payload []byte)
+	// Cut means the agent's audio was cleared at at: what had not played is dropped.
+	Cut(at time.Time)
+}
+
 // ModelDialer opens the model leg. It may return a session dialed earlier (the server
 // dials while answering the webhook); the session configures it either way.
 type ModelDialer func(ctx context.Context) (ModelLeg, error)
@@ -106,6 +119,9 @@ type Options struct {
 	// after a second such silence the call ends (reason idle). Zero: no check.
 	IdleTimeout time.Duration
 	IdlePrompt  string
+
+	// Recorder, when set, receives the call's audio for a recording.
+	Recorder Recorder
 
 	// OnEvent receives every event, in order, on a goroutine of the session's. It must
 	// not block for long: events that do not fit the buffer are dropped and counted.

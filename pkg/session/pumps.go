@@ -29,6 +29,9 @@ func (s *Session) callerPump() {
 			}
 			s.inFrames.Add(1)
 			s.inBytes.Add(int64(f.Size))
+			if s.opts.Recorder != nil {
+				s.opts.Recorder.CallerAudio(s.now(), f.Media.Payload)
+			}
 			s.relayCallerAudio(f.Media.Payload)
 		case *twiliotransport.DTMF:
 			s.touch(s.now())
@@ -240,6 +243,9 @@ func (s *Session) relayAgentAudio(e *realtime.ResponseOutputAudioDelta) {
 	}
 	if !sent {
 		return // a late delta of an interrupted response
+	}
+	if s.opts.Recorder != nil {
+		s.opts.Recorder.AgentAudio(s.now(), e.Delta)
 	}
 	n := decodedLen(e.Delta)
 	s.outFrames.Add(1)

@@ -1,0 +1,48 @@
+package audio
+
+import (
+	"bytes"
+	"encoding/base64"
+	"testing"
+	"time"
+)
+
+func b64(b []byte) []byte { return []byte(base64.StdEncoding.EncodeToString(b)) }
+
+func fill(n int, v byte) []byte { return bytes.Repeat([]byte{v}, n) }
+
+func TestRecordingAlignsTracks(t *testing.T) {
+	t0 := time.Unix(100, 0)
+	at := func(ms int) time.Time { return t0.Add(time.Duration(ms) * time.Millisecond) }
+	r := NewRecording(t0)
+	for i := range 3 {
+		r.CallerAudio(at(i*20+3), b64(fill(160, byte(0x10+i)))) // jitter of a few ms: no gap
+	}
+	r.CallerAudio(at(500), b64(fill(160, 0x20))) // after a real gap: placed in time
+	r.AgentAudio(at(100), b64(fill(1600, 0x30)))
+	r.AgentAudio(at(120), b64(fill(800, 0x31))) // queued behind the first chunk
+	r.Cut(at(200))                              // the caller barged in: the rest never played
+	r.Finish(at(1000))
+
+	caller, agent := r.Tracks()
+	if len(caller) != 8000 || len(agent) != 8000 {
+		t.Fatalf("tracks of %d and %d bytes, want 8000 (1 s)", len(caller), len(agent))
+	}
+	if caller[0] != 0x10 || caller[160] != 0x11 || caller[479] != 0x12 || caller[480] != MulawSilence || caller[4000] != 0x20 {
+		t.Fatalf("caller track misplaced")
+	}
+	if agent[799] != MulawSilence || agent[800] != 0x30 || agent[1599] != 0x30 || agent[1600] != MulawSilence {
+		t.Fatalf("agent track: the cut at 200 ms must end it at byte 1600")
+	}
+	var w bytes.Buffer
+	if err := r.WriteWAV(&w); err != nil {
+		t.Fatal(err)
+	}
+	rate, ch, err := ReadWAVChannels(w.Bytes())
+	if err != nil || rate != 8000 || len(ch) != 2 || len(ch[0]) != 8000 {
+		t.Fatalf("WAV: %d Hz, %d channels, %v", rate, len(ch), err)
+	}
+	if ch[0][0] != MulawToLinear(0x10) || ch[1][800] != MulawToLinear(0x30) || ch[1][1600] != 0 {
+		t.Fatal("WAV samples do not match the tracks")
+	}
+}
