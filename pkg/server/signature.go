@@ -44,7 +44,7 @@ func (v *verifier) webhook(r *http.Request, body []byte) bool {
 	if sig == "" {
 		return false
 	}
-	u := v.publicURL(r, "https")
+	u := v.publicURL(r, v.public.Scheme)
 	if r.Method == http.MethodPost {
 		return v.validator.ValidateBody(u, body, sig)
 	}
@@ -58,6 +58,6 @@ func (v *verifier) stream(r *http.Request) bool {
 	if sig == "" {
 		return false
 	}
-	return v.validator.Validate(v.publicURL(r, "wss"), nil, sig) ||
-		v.validator.Validate(v.publicURL(r, "https"), nil, sig)
+	return v.validator.Validate(v.publicURL(r, wsScheme(v.public.Scheme)), nil, sig) ||
+		v.validator.Validate(v.publicURL(r, v.public.Scheme), nil, sig)
 }

@@ -42,12 +42,12 @@ func (s *Server) incomingCall(w http.ResponseWriter, r *http.Request) {
 		s.writeTwiML(w, twiml.VoiceReject{Reason: "busy"})
 		return
 	}
-	stream := twiml.VoiceStream{Url: s.url("wss", PathMediaStream), InnerElements: []twiml.Element{
+	stream := twiml.VoiceStream{Url: s.url(true, PathMediaStream), InnerElements: []twiml.Element{
 		twiml.VoiceParameter{Name: "CallSid", Value: callSID},
 		twiml.VoiceParameter{Name: "From", Value: params.Get("From")},
 		twiml.VoiceParameter{Name: "To", Value: params.Get("To")},
 	}}
-	s.writeTwiML(w, twiml.VoiceConnect{Action: s.url("https", PathStreamEnded), InnerElements: []twiml.Element{stream}})
+	s.writeTwiML(w, twiml.VoiceConnect{Action: s.url(false, PathStreamEnded), InnerElements: []twiml.Element{stream}})
 }
 
 // streamEnded is <Connect>'s action: Twilio asks what to do once the stream is over.
@@ -115,12 +115,22 @@ func (s *Server) reject(w http.ResponseWriter, reason string, code int, msg stri
 	http.Error(w, msg, code)
 }
 
-// url returns the public URL of path with the given scheme (https or wss).
-func (s *Server) url(scheme, path string) string {
+// url returns the public URL of path; websocket gives its WebSocket spelling (wss for
+// an https public URL, ws for the http one of a local simulation).
+func (s *Server) url(websocket bool, path string) string {
 	u := *s.public
-	u.Scheme = scheme
+	if websocket {
+		u.Scheme = wsScheme(u.Scheme)
+	}
 	u.Path += path
 	return u.String()
+}
+
+func wsScheme(httpScheme string) string {
+	if httpScheme == "http" {
+		return "ws"
+	}
+	return "wss"
 }
 
 // writeTwiML answers with a TwiML document of verbs. The XML is built by twilio-go,

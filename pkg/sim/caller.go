@@ -402,6 +402,13 @@ func (c *Caller) PlayedAt(t time.Time) int64 {
 	return playedAt(c.runs, t)
 }
 
+// PlayedOut reports whether everything received (and not cleared) has played by t.
+func (c *Caller) PlayedOut(t time.Time) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return playedAt(c.runs, t) >= c.queuedEnd
+}
+
 // Received returns a copy of all agent audio received (μ-law).
 func (c *Caller) Received() []byte {
 	c.mu.Lock()

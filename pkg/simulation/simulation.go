@@ -1,0 +1,309 @@
+// Package simulation runs a whole call with no account and no network: the real
+// callagent server on loopback, a simulated Twilio caller that goes through the real
+// webhook and media stream (signed requests, real WebSockets), and the simulated
+// Realtime model (sim.Brain) or the real one. It is `callagent simulate`, and the way
+// to test an agent configuration against a scripted caller.
+package simulation
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/xml"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/callagent/callagent/pkg/agent"
+	"github.com/callagent/callagent/pkg/realtime"
+	"github.com/callagent/callagent/pkg/server"
+	"github.com/callagent/callagent/pkg/session"
+	"github.com/callagent/callagent/pkg/sim"
+)
+
+// Options configure a simulated call.
+type Options struct {
+	// Agent is the configuration under test (agent.Default() for the built-in one).
+	Agent *agent.Config
+	// Scenario scripts the caller (sim.DefaultScenario() when nil).
+	Scenario *sim.Scenario
+	// OpenAI, when its APIKey is set, makes the call with the real Realtime model
+	// instead of the simulated one.
+	OpenAI realtime.DialOptions
+	// Brain tunes the simulated model (pace, thinking time).
+	Brain *sim.Brain
+	// RecordPath records the call to a stereo WAV.
+	RecordPath string
+	// OnEvent receives every call event as it happens (the terminal renderer).
+	OnEvent func(session.Event)
+	// Approver answers approvals under policy ask.
+	Approver session.Approver
+	// Logger receives the server's log (default: discarded).
+	Logger *slog.Logger
+	// From and To are the caller's and the called numbers.
+	From, To string
+}
+
+// Result is what happened.
+type Result struct {
+	CallSID string
+	// CallerAudio is everything the simulated caller sent (μ-law, silence included).
+	CallerAudio []byte
+	Events      []session.Event
+	Ended       session.CallEnded
+	Summary     Summary
+	Failures    []string // the scenario's expectations that do not hold
+}
+
+// Summary condenses a call.
+type Summary struct {
+	Duration      time.Duration
+	Turns         int
+	Interruptions int
+	ToolCalls     int
+	Errors        int // model errors and warnings
+	LatencyP50    time.Duration
+	LatencyP95    time.Duration
+}
+
+const defaultTimeout = 2 * time.Minute
+
+// Run places one simulated call and returns when it is over.
+func Run(ctx context.Context, opts Options) (*Result, error) {
+	if opts.Agent == nil {
+		opts.Agent = agent.Default()
+	}
+	sc := opts.Scenario
+	if sc == nil {
+		sc = sim.DefaultScenario()
+	}
+	timeout := sc.Timeout.D()
+	if timeout <= 0 {
+		timeout = defaultTimeout
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+
+	model, err := startModel(opts)
+	if err != nil {
+		return nil, err
+	}
+	defer model.close()
+
+	rt, err := agent.NewRuntime(opts.Agent, agent.RuntimeOptions{Approver: opts.Approver})
+	if err != nil {
+		return nil, err
+	}
+	token := randomHex(16)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	public := "http://" + ln.Addr().String()
+	rec := &recorder{}
+	var ended chan session.CallEnded = make(chan session.CallEnded, 1)
+	srv, err := server.New(server.Config{
+		PublicURL: public,
+		AuthToken: token,
+		Dial:      server.RealtimeDialer(model.dial),
+		Session: func(call server.CallInfo, so *session.Options) error {
+			rt.Setup(so)
+			return nil
+		},
+		Logger: opts.Logger,
+		OnEvent: func(ev session.Event) {
+			rec.add(ev)
+			if opts.OnEvent != nil {
+				opts.OnEvent(ev)
+			}
+			if e, ok := ev.(session.CallEnded); ok {
+				ended <- e
+			}
+		},
+		RecordPath: func(server.CallInfo) string { return opts.RecordPath },
+	})
+	if err != nil {
+		ln.Close()
+		return nil, err
+	}
+	serveCtx, stopServe := context.WithCancel(context.Background())
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(serveCtx, ln, 2*time.Second) }()
+	defer func() {
+		stopServe()
+		<-served
+	}()
+
+	from, to := firstOf(opts.From, sc.From, "+15550100001"), firstOf(opts.To, sc.To, "+15550100002")
+	callSID := "CA" + randomHex(16)
+	caller, err := placeCall(ctx, public, token, callSID, from, to)
+	if err != nil {
+		return nil, err
+	}
+	defer caller.Close()
+
+	runner := &sim.Runner{Caller: caller}
+	runErr := runner.Run(ctx, sc)
+	var end session.CallEnded
+	select {
+	case end = <-ended:
+	case <-ctx.Done():
+		caller.Close()
+		select {
+		case end = <-ended:
+		case <-time.After(5 * time.Second):
+			return nil, errors.New("the call did not end")
+		}
+		if runErr == nil {
+			runErr = fmt.Errorf("the scenario ran over its %v timeout", timeout)
+		}
+	}
+	res := &Result{CallSID: callSID, Events: rec.all(), Ended: end, CallerAudio: caller.Sent()}
+	res.Summary = summarize(res.Events, end)
+	res.Failures = sc.Expect.Check(res.Events)
+	if runErr != nil && !errors.Is(runErr, context.Canceled) {
+		res.Failures = append(res.Failures, "the scenario did not finish: "+runErr.Error())
+	}
+	return res, nil
+}
+
+// model is the Realtime endpoint of a simulation: the brain on loopback, or OpenAI.
+type model struct {
+	dial  realtime.DialOptions
+	close func()
+}
+
+func startModel(opts Options) (*model, error) {
+	if opts.OpenAI.APIKey != "" {
+		return &model{dial: opts.OpenAI, close: func() {}}, nil
+	}
+	brain := opts.Brain
+	if brain == nil {
+		brain = &sim.Brain{}
+	}
+	m := brain.Model()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	hs := &http.Server{Handler: m, ReadHeaderTimeout: 5 * time.Second}
+	go hs.Serve(ln)
+	return &model{
+		dial: realtime.DialOptions{BaseURL: "http://" + ln.Addr().String() + "/v1", APIKey: "simulated", Model: opts.Agent.Model},
+		close: func() {
+			hs.Close()
+			m.Close()
+		},
+	}, nil
+}
+
+// placeCall does what Twilio does when a call comes in: it requests the voice
+// webhook (signed), reads the TwiML, and opens the media stream it names (signed).
+func placeCall(ctx context.Context, public, token, callSID, from, to string) (*sim.Caller, error) {
+	form := url.Values{"CallSid": {callSID}, "AccountSid": {"AC" + randomHex(16)}, "From": {from}, "To": {to},
+		"CallStatus": {"ringing"}, "Direction": {"inbound"}}
+	webhook := public + server.PathIncomingCall
+	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, webhook, strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set(server.SignatureHeader, sim.Sign(token, webhook, form))
+	client := &http.Client{Transport: &http.Transport{}}
+	defer client.CloseIdleConnections()
+	resp, err := client.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("voice webhook: %w", err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	var twiml struct {
+		Connect struct {
+			Stream struct {
+				URL    string `xml:"url,attr"`
+				Params []struct {
+					Name  string `xml:"name,attr"`
+					Value string `xml:"value,attr"`
+				} `xml:"Parameter"`
+			} `xml:"Stream"`
+		} `xml:"Connect"`
+	}
+	if resp.StatusCode != http.StatusOK || xml.Unmarshal(body, &twiml) != nil || twiml.Connect.Stream.URL == "" {
+		return nil, fmt.Errorf("voice webhook answered %d: %s", resp.StatusCode, body)
+	}
+	params := map[string]string{}
+	for _, p := range twiml.Connect.Stream.Params {
+		params[p.Name] = p.Value
+	}
+	stream := twiml.Connect.Stream.URL
+	return sim.DialCaller(ctx, sim.CallerOptions{
+		URL:           stream,
+		Header:        http.Header{server.SignatureHeader: {sim.Sign(token, stream, nil)}},
+		CallSID:       callSID,
+		Parameters:    params,
+		FrameInterval: 20 * time.Millisecond,
+		Continuous:    true,
+	})
+}
+
+func summarize(events []session.Event, end session.CallEnded) Summary {
+	s := Summary{Duration: end.Duration, Turns: end.Turns, Interruptions: end.Interruptions, ToolCalls: end.ToolCalls}
+	var lat []time.Duration
+	for _, ev := range events {
+		switch e := ev.(type) {
+		case session.TurnLatency:
+			lat = append(lat, e.Latency)
+		case session.ModelError, session.Warning:
+			s.Errors++
+		}
+	}
+	if len(lat) > 0 {
+		slices.Sort(lat)
+		s.LatencyP50 = percentile(lat, 50)
+		s.LatencyP95 = percentile(lat, 95)
+	}
+	return s
+}
+
+// percentile is the nearest-rank percentile of sorted durations.
+func percentile(sorted []time.Duration, p int) time.Duration {
+	i := (p*len(sorted)+99)/100 - 1
+	return sorted[max(0, min(i, len(sorted)-1))]
+}
+
+type recorder struct {
+	mu  sync.Mutex
+	evs []session.Event
+}
+
+func (r *recorder) add(ev session.Event) {
+	r.mu.Lock()
+	r.evs = append(r.evs, ev)
+	r.mu.Unlock()
+}
+
+func (r *recorder) all() []session.Event {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]session.Event(nil), r.evs...)
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+func firstOf(vals ...string) string {
+	for _, v := range vals {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
+}
