@@ -96,3 +96,30 @@ func TestServeExitsCleanlyOnSIGTERM(t *testing.T) {
 		t.Fatal("serve did not exit after SIGTERM")
 	}
 }
+
+// The README's first command: a whole call offline, on a fresh machine with no keys.
+// Piped, the transcript is plain text; it shows turns, a barge-in, a tool call and
+// the summary, and the exit code is 0.
+func TestSimulateOffline(t *testing.T) {
+	bin := buildBinary(t)
+	cmd := exec.Command(bin, "simulate")
+	cmd.Dir = t.TempDir()
+	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir()}
+	var stdout, stderr strings.Builder
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("simulate: %v\n%s\n%s", err, stdout.String(), stderr.String())
+	}
+	out := stdout.String()
+	if strings.Contains(out, "\x1b") {
+		t.Errorf("piped output has escape codes")
+	}
+	if n := strings.Count(out, "\ncaller  "); n < 2 {
+		t.Errorf("%d caller turns", n)
+	}
+	for _, want := range []string{"✂ caller barged in", "tool    weather", "summary: ", "● call ended"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+}

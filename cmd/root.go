@@ -22,8 +22,9 @@ func NewRootCmd(f *Factory) *cobra.Command {
 It relays audio both ways with no added delay, handles barge-in exactly (the model
 remembers only what the caller heard), runs your tools, and always tears a call down
 cleanly.`,
-		Example: `  callagent serve --public-url https://calls.example.com
-  callagent version`,
+		Example: `  callagent simulate                 # a whole call, offline
+  callagent init                     # a starter callagent.yaml
+  callagent serve --public-url https://calls.example.com`,
 		Version:       f.Build.Version,
 		SilenceErrors: true, // main prints errors once, with the exit code
 		SilenceUsage:  true,
@@ -47,7 +48,7 @@ cleanly.`,
 	root.SetOut(f.IO.Out)
 	root.SetErr(f.IO.ErrOut)
 	root.SetFlagErrorFunc(flagError)
-	root.AddCommand(newServeCmd(f, nil), newInitCmd(f), newConfigCmd(f), newVersionCmd(f))
+	root.AddCommand(newSimulateCmd(f, nil), newServeCmd(f, nil), newInitCmd(f), newConfigCmd(f), newVersionCmd(f))
 	return root
 }
 

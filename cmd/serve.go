@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"path/filepath"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -26,6 +27,7 @@ type serveOptions struct {
 	DrainTimeout          time.Duration
 	LogFormat             string
 	LogLevel              string
+	RecordDir             string
 	InsecureSkipSignature bool
 
 	modelSet, voiceSet bool // given on the command line or in the environment
@@ -86,6 +88,7 @@ Logs are JSON lines on stdout (text on a terminal); /healthz, /readyz and /metri
 	fl.DurationVar(&opts.DrainTimeout, "drain-timeout", defaultDrainTimeout, "on shutdown, how long calls in progress may go on")
 	fl.StringVar(&opts.LogFormat, "log-format", "auto", "json or text (auto: json unless stdout is a terminal)")
 	fl.StringVar(&opts.LogLevel, "log-level", "info", "debug, info, warn or error")
+	fl.StringVar(&opts.RecordDir, "record-dir", "", "record each call to DIR/<CallSid>.wav (stereo: caller left, agent right)")
 	fl.BoolVar(&opts.InsecureSkipSignature, "insecure-skip-signature", false, "accept requests without a valid X-Twilio-Signature (never in production)")
 	flagEnvHelp(fl)
 	return c
@@ -148,8 +151,9 @@ func serveRun(ctx context.Context, f *Factory, opts *serveOptions) error {
 			rt.Setup(so)
 			return nil
 		},
-		MaxCalls: opts.MaxCalls,
-		Logger:   log,
+		MaxCalls:   opts.MaxCalls,
+		Logger:     log,
+		RecordPath: recordPath(opts.RecordDir),
 	})
 	if err != nil {
 		return &UsageError{Err: err}
@@ -182,5 +186,15 @@ func (o *serveOptions) applyTo(cfg *agent.Config) {
 	}
 	if o.MaxCallDuration > 0 {
 		cfg.MaxCallDuration = agent.Duration(o.MaxCallDuration)
+	}
+}
+
+// recordPath records each call to dir/<CallSid>.wav; nil when dir is empty.
+func recordPath(dir string) func(server.CallInfo) string {
+	if dir == "" {
+		return nil
+	}
+	return func(call server.CallInfo) string {
+		return filepath.Join(dir, filepath.Base(call.CallSID)+".wav")
 	}
 }

@@ -1,0 +1,237 @@
+package cmd
+
+import (
+	"fmt"
+	"io"
+	"regexp"
+	"strings"
+	"time"
+
+	"charm.land/lipgloss/v2"
+
+	"github.com/callagent/callagent/pkg/session"
+)
+
+// Styles are the terminal styles, named by role and defined once.
+type Styles struct {
+	Caller, Agent, Tool, System, Error, Dim lipgloss.Style
+}
+
+// newStyles returns colored styles, or plain ones (no escape codes at all) when
+// color is false: piped output and NO_COLOR get the same text without decoration.
+func newStyles(color bool) Styles {
+	if !color {
+		p := lipgloss.NewStyle()
+		return Styles{Caller: p, Agent: p, Tool: p, System: p, Error: p, Dim: p}
+	}
+	return Styles{
+		Caller: lipgloss.NewStyle().Foreground(lipgloss.Color("6")).Bold(true), // cyan
+		Agent:  lipgloss.NewStyle().Foreground(lipgloss.Color("5")).Bold(true), // magenta
+		Tool:   lipgloss.NewStyle().Foreground(lipgloss.Color("3")),            // yellow
+		System: lipgloss.NewStyle().Foreground(lipgloss.Color("4")),            // blue
+		Error:  lipgloss.NewStyle().Foreground(lipgloss.Color("1")).Bold(true), // red
+		Dim:    lipgloss.NewStyle().Faint(true),
+	}
+}
+
+// useColor decides decoration: a terminal, and NO_COLOR unset (any value disables it,
+// as no-color.org asks, even "0" or "false").
+func useColor(tty bool, env *Env) bool {
+	if !tty || env.Getenv("NO_COLOR") != "" || env.Getenv("TERM") == "dumb" {
+		return false
+	}
+	return true
+}
+
+// label pads a speaker label so the text columns line up.
+func label(st lipgloss.Style, s string) string {
+	return st.Render(fmt.Sprintf("%-7s", s)) + " "
+}
+
+const indent = "        "
+
+var ansiEscape = regexp.MustCompile(`\x1b(\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(\x07|\x1b\\)|[@-Z\\-_])`)
+
+// sanitize makes untrusted text (what the caller or the model said, tool output)
+// safe for a terminal: escape sequences are removed and control characters become
+// spaces, so nobody can move the cursor or change the title by speaking.
+func sanitize(s string) string {
+	s = ansiEscape.ReplaceAllString(s, "")
+	return strings.Map(func(r rune) rune {
+		if r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) {
+			return ' '
+		}
+		return r
+	}, s)
+}
+
+// clip shortens s to n runes with an ellipsis.
+func clip(s string, n int) string {
+	r := []rune(s)
+	if len(r) <= n {
+		return s
+	}
+	return string(r[:n-1]) + "…"
+}
+
+func ms(d time.Duration) string {
+	if d < time.Second {
+		return fmt.Sprintf("%dms", d.Milliseconds())
+	}
+	return fmt.Sprintf("%.1fs", d.Seconds())
+}
+
+var endReasons = map[session.EndReason]string{
+	session.EndCallerHangup:       "the caller hung up",
+	session.EndCallerDisconnected: "the caller's stream closed",
+	session.EndCallerTimeout:      "the caller's stream went silent",
+	session.EndModelDisconnected:  "the model connection was lost",
+	session.EndModelDialFailed:    "the model could not be reached",
+	session.EndCancelled:          "stopped",
+	session.EndAgentHangup:        "the agent hung up",
+	session.EndMaxDuration:        "the time limit was reached",
+	session.EndServerShutdown:     "the server shut down",
+	session.EndIdle:               "the line stayed silent",
+	session.EndTransferred:        "the call was transferred",
+}
+
+// render returns the text an event prints, with its newline, or "" for events that
+// print nothing (deltas, media statistics, raw frames unless debug). It is pure.
+func render(ev session.Event, st Styles, debug bool) string {
+	switch e := ev.(type) {
+	case session.CallStarted:
+		return st.System.Render(fmt.Sprintf("● call %s from %s to %s", e.CallSID, orUnknown(e.From), orUnknown(e.To))) + "\n"
+	case session.ModelConnected:
+		s := fmt.Sprintf("model ready after %s", ms(e.DialTime))
+		if e.BufferedFrames > 0 {
+			s += fmt.Sprintf(", %d caller frames held meanwhile", e.BufferedFrames)
+		}
+		return indent + st.Dim.Render(s) + "\n"
+	case session.CallerTranscript:
+		return label(st.Caller, "caller") + strings.TrimSpace(sanitize(e.Text)) + "\n"
+	case session.DTMF:
+		return label(st.Caller, "caller") + st.Dim.Render("pressed "+sanitize(e.Digit)) + "\n"
+	case session.AgentTranscript:
+		s := label(st.Agent, "agent") + strings.TrimSpace(sanitize(e.Text))
+		if e.Interrupted {
+			s += " " + st.Dim.Render("(cut off)")
+		}
+		return s + "\n"
+	case session.Interruption:
+		s := "✂ caller barged in"
+		for i, t := range e.Truncations {
+			if i == 0 {
+				s += fmt.Sprintf(": heard %s of %s", ms(time.Duration(t.AudioEndMs)*time.Millisecond), ms(time.Duration(t.SentMs)*time.Millisecond))
+			} else {
+				s += fmt.Sprintf(", %s unheard", ms(time.Duration(t.SentMs)*time.Millisecond))
+			}
+		}
+		return indent + st.Dim.Render(s) + "\n"
+	case session.TurnLatency:
+		return indent + st.Dim.Render("⏱ answered in "+ms(e.Latency)) + "\n"
+	case session.ToolCall:
+		return label(st.Tool, "tool") + st.Tool.Render(e.Name) + " " + clip(sanitize(e.Arguments), 200) + "\n"
+	case session.ToolApprovalRequested:
+		return label(st.Tool, "tool") + st.Tool.Render(e.Name) + " waits for approval\n"
+	case session.ToolApprovalDecided:
+		if e.Approved {
+			return indent + st.Tool.Render("✓ approved") + "\n"
+		}
+		return indent + st.Error.Render("✗ denied") + st.Dim.Render(": "+sanitize(e.Reason)) + "\n"
+	case session.ToolResult:
+		took := st.Dim.Render(" (" + ms(e.Duration) + ")")
+		if e.Err != nil {
+			return indent + st.Error.Render("↳ "+clip(sanitize(e.Output), 200)) + took + "\n"
+		}
+		return indent + "↳ " + clip(sanitize(e.Output), 200) + took + "\n"
+	case session.MCPEvent:
+		return indent + st.Dim.Render("mcp: "+mcpWords.Replace(e.Type)) + "\n"
+	case session.GuardrailTripped:
+		return label(st.Error, "guard") + st.Error.Render(fmt.Sprintf("cut off (rule %q), heard %s", e.Rule, ms(time.Duration(e.HeardMs)*time.Millisecond))) + "\n"
+	case session.AgentChanged:
+		return st.System.Render(fmt.Sprintf("● handed to %s", e.To)) + "\n"
+	case session.ModelError:
+		return label(st.Error, "error") + st.Error.Render(sanitize(strings.TrimSpace(e.Code+" "+e.Message))) + "\n"
+	case session.Warning:
+		return label(st.Error, "warn") + sanitize(e.Message) + "\n"
+	case session.CallEnded:
+		s := st.System.Render(fmt.Sprintf("● call ended after %s: %s", ms(e.Duration), endReasons[e.Reason]))
+		if e.Err != nil {
+			s += st.Error.Render(": " + sanitize(e.Err.Error()))
+		}
+		return s + "\n"
+	case session.RawFrame:
+		if !debug {
+			return ""
+		}
+		dir := "→"
+		if !e.Sent {
+			dir = "←"
+		}
+		return indent + st.Dim.Render(fmt.Sprintf("%s %s %s %s", e.Source, dir, e.Type, clip(sanitize(string(e.Data)), 160))) + "\n"
+	}
+	return ""
+}
+
+var mcpWords = strings.NewReplacer("response.", "", "mcp_list_tools.", "listing tools ", "mcp_call.", "call ", "_", " ")
+
+func orUnknown(s string) string {
+	if s == "" {
+		return "unknown"
+	}
+	return s
+}
+
+// printer writes rendered events to a terminal. Live, the agent's words appear as
+// they are generated; the line is finished when the transcript is final. Piped, only
+// final lines are written, so `callagent simulate | tee call.txt` gives clean text.
+type printer struct {
+	w     io.Writer
+	st    Styles
+	live  bool
+	debug bool
+	open  string // the agent item whose line is being streamed
+}
+
+func newPrinter(w io.Writer, st Styles, live, debug bool) *printer {
+	return &printer{w: w, st: st, live: live, debug: debug}
+}
+
+func (p *printer) print(ev session.Event) {
+	if d, ok := ev.(session.AgentTranscriptDelta); ok {
+		if !p.live {
+			return
+		}
+		if p.open != d.ItemID {
+			p.closeLine()
+			fmt.Fprint(p.w, label(p.st.Agent, "agent"))
+			p.open = d.ItemID
+		}
+		fmt.Fprint(p.w, sanitize(d.Delta))
+		return
+	}
+	if at, ok := ev.(session.AgentTranscript); ok && p.open == at.ItemID {
+		// The words are on screen already: finish the line.
+		if at.Interrupted {
+			fmt.Fprint(p.w, " "+p.st.Dim.Render("(cut off)"))
+		}
+		fmt.Fprintln(p.w)
+		p.open = ""
+		return
+	}
+	line := render(ev, p.st, p.debug)
+	if line == "" {
+		return
+	}
+	p.closeLine()
+	fmt.Fprint(p.w, line)
+}
+
+// closeLine ends a streamed agent line that another event interrupts; its final
+// transcript will then be printed whole.
+func (p *printer) closeLine() {
+	if p.open != "" {
+		fmt.Fprintln(p.w, p.st.Dim.Render(" …"))
+		p.open = ""
+	}
+}

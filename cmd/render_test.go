@@ -1,0 +1,157 @@
+package cmd
+
+import (
+	"bytes"
+	"errors"
+	"flag"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/callagent/callagent/pkg/realtime"
+	"github.com/callagent/callagent/pkg/session"
+)
+
+var updateGolden = flag.Bool("update", false, "rewrite golden files")
+
+// everyEvent has one of each event type, with text a caller or model could send.
+func everyEvent() []session.Event {
+	h := session.Header{Time: time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC), CallSID: "CA0123"}
+	return []session.Event{
+		session.CallStarted{Header: h, StreamSID: "MZ1", From: "+15550100001", To: "+15550100002"},
+		session.ModelConnected{Header: h, DialTime: 80 * time.Millisecond, BufferedFrames: 3},
+		session.SpeechStarted{Header: h},
+		session.SpeechStopped{Header: h},
+		session.CallerTranscriptDelta{Header: h, Delta: "What's"},
+		session.CallerTranscript{Header: h, ItemID: "i1", Text: "What's the weather\x1b[2J in Paris?\n"},
+		session.DTMF{Header: h, Digit: "5"},
+		session.AgentTranscriptDelta{Header: h, ItemID: "i2", Delta: "It's"},
+		session.AgentTranscript{Header: h, ItemID: "i2", Text: "It's sunny in Paris."},
+		session.AgentTranscript{Header: h, ItemID: "i3", Text: "Let me tell you a long story", Interrupted: true},
+		session.Interruption{Header: h, Cleared: true, HeardMs: 1200, Truncations: []session.Truncation{{ItemID: "i3", AudioEndMs: 1200, SentMs: 2800}, {ItemID: "i4", SentMs: 900}}},
+		session.TurnLatency{Header: h, Latency: 420 * time.Millisecond},
+		session.ResponseDone{Header: h, Status: "completed"},
+		session.ToolCall{Header: h, CallID: "c1", Name: "weather", Arguments: `{"city":"Paris"}`},
+		session.ToolApprovalRequested{Header: h, Name: "refund", Arguments: `{"amount":20}`},
+		session.ToolApprovalDecided{Header: h, Name: "refund", Approved: true},
+		session.ToolApprovalDecided{Header: h, Name: "refund", Reason: "no answer within 30s"},
+		session.ToolResult{Header: h, Name: "weather", Output: `{"sky":"sunny"}`, Duration: 12 * time.Millisecond},
+		session.ToolResult{Header: h, Name: "refund", Output: "Error: the service answered HTTP 500", Err: errors.New("x"), Duration: 1500 * time.Millisecond},
+		session.MCPEvent{Header: h, Type: realtime.TypeResponseMCPCallCompleted},
+		session.GuardrailTripped{Header: h, Rule: "guaranteed returns", HeardMs: 300},
+		session.AgentChanged{Header: h, From: "front-desk", To: "billing"},
+		session.ModelError{Header: h, Code: "rate_limit_exceeded", Message: "Rate limit reached"},
+		session.Warning{Header: h, Message: "skipped a malformed Twilio frame"},
+		session.MediaStats{Header: h, InFrames: 50},
+		session.RawFrame{Header: h, Source: session.SourceTwilio, Sent: true, Type: "mark", Data: []byte(`{"event":"mark"}`)},
+		session.CallEnded{Header: h, Reason: session.EndModelDisconnected, Duration: 14200 * time.Millisecond, Err: errors.New("realtime connection closed: 1011 server error")},
+	}
+}
+
+func renderAll(st Styles, debug bool) string {
+	var b strings.Builder
+	for _, ev := range everyEvent() {
+		b.WriteString(render(ev, st, debug))
+	}
+	return b.String()
+}
+
+func golden(t *testing.T, name, got string) {
+	t.Helper()
+	path := "testdata/" + name
+	if *updateGolden {
+		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (go test ./cmd -update writes it)", err)
+	}
+	if got != string(want) {
+		t.Errorf("%s differs:\n got:\n%s\nwant:\n%s", path, got, want)
+	}
+}
+
+func TestRenderGolden(t *testing.T) {
+	golden(t, "render_plain.golden", renderAll(newStyles(false), false))
+	golden(t, "render_color.golden", renderAll(newStyles(true), false))
+	golden(t, "render_debug.golden", renderAll(newStyles(false), true))
+}
+
+func TestPlainHasNoEscapes(t *testing.T) {
+	plain := renderAll(newStyles(false), true)
+	if strings.Contains(plain, "\x1b") {
+		t.Fatal("plain output contains escape codes")
+	}
+	colored := renderAll(newStyles(true), false)
+	if !strings.Contains(colored, "\x1b[") {
+		t.Fatal("colored output has no color")
+	}
+	// Color changes decoration only: without escapes the text is the same.
+	if strip := ansiEscape.ReplaceAllString(colored, ""); strip != renderAll(newStyles(false), false) {
+		t.Fatalf("colored text differs from plain:\n%s", strip)
+	}
+}
+
+func TestSanitize(t *testing.T) {
+	for in, want := range map[string]string{
+		"plain":                     "plain",
+		"a\x1b[31mred\x1b[0m":       "ared",
+		"title\x1b]0;pwned\x07done": "titledone",
+		"bell\x07 nl\n tab\t":       "bell  nl  tab ",
+		"c1\u009bcontrol":           "c1 control",
+		"emoji 😀 ok":                "emoji 😀 ok",
+	} {
+		if got := sanitize(in); got != want {
+			t.Errorf("sanitize(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestUseColor(t *testing.T) {
+	env := func(vals map[string]string) *Env {
+		return &Env{Getenv: func(k string) string { return vals[k] }, Path: "/nonexistent"}
+	}
+	if !useColor(true, env(nil)) || useColor(false, env(nil)) {
+		t.Fatal("color follows the terminal")
+	}
+	for _, v := range []string{"1", "0", "false", "yes"} {
+		if useColor(true, env(map[string]string{"NO_COLOR": v})) {
+			t.Errorf("NO_COLOR=%q left color on", v)
+		}
+	}
+	if useColor(true, env(map[string]string{"TERM": "dumb"})) {
+		t.Error("TERM=dumb gets color")
+	}
+}
+
+// Live, the agent's words stream in and the line is finished by the final transcript;
+// piped, only final lines appear.
+func TestPrinterLiveAndPiped(t *testing.T) {
+	h := session.Header{CallSID: "CA1"}
+	evs := []session.Event{
+		session.AgentTranscriptDelta{Header: h, ItemID: "a", Delta: "Hello "},
+		session.AgentTranscriptDelta{Header: h, ItemID: "a", Delta: "there."},
+		session.AgentTranscript{Header: h, ItemID: "a", Text: "Hello there."},
+		session.AgentTranscriptDelta{Header: h, ItemID: "b", Delta: "It is"},
+		session.Interruption{Header: h, Truncations: []session.Truncation{{ItemID: "b", AudioEndMs: 200, SentMs: 900}}},
+		session.AgentTranscript{Header: h, ItemID: "b", Text: "It is raining.", Interrupted: true},
+	}
+	var live, piped bytes.Buffer
+	lp, pp := newPrinter(&live, newStyles(false), true, false), newPrinter(&piped, newStyles(false), false, false)
+	for _, ev := range evs {
+		lp.print(ev)
+		pp.print(ev)
+	}
+	wantLive := "agent   Hello there.\nagent   It is …\n        ✂ caller barged in: heard 200ms of 900ms\nagent   It is raining. (cut off)\n"
+	wantPiped := "agent   Hello there.\n        ✂ caller barged in: heard 200ms of 900ms\nagent   It is raining. (cut off)\n"
+	if live.String() != wantLive {
+		t.Errorf("live:\n%q\nwant\n%q", live.String(), wantLive)
+	}
+	if piped.String() != wantPiped {
+		t.Errorf("piped:\n%q\nwant\n%q", piped.String(), wantPiped)
+	}
+}

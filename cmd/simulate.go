@@ -1,0 +1,163 @@
+package cmd
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"sync"
+
+	"github.com/spf13/cobra"
+
+	"github.com/callagent/callagent/pkg/realtime"
+	"github.com/callagent/callagent/pkg/session"
+	"github.com/callagent/callagent/pkg/sim"
+	"github.com/callagent/callagent/pkg/simulation"
+)
+
+type simulateOptions struct {
+	ScenarioPath string
+	CallerAudio  string
+	ConfigPath   string
+	Model        string
+	RecordPath   string
+	Debug        bool
+
+	APIKey, BaseURL string
+}
+
+// errExpectations is returned when a scenario's expectations do not hold (exit 1).
+var errExpectations = errors.New("the call did not meet the scenario's expectations")
+
+func newSimulateCmd(f *Factory, runF func(context.Context, *simulateOptions) error) *cobra.Command {
+	opts := &simulateOptions{}
+	c := &cobra.Command{
+		Use:   "simulate",
+		Short: "Place a whole call offline: simulated caller, simulated model, the real server",
+		Long: `Run one call end to end with no account and no network: callagent's real server on
+loopback, a simulated Twilio caller that goes through the signed webhook and media stream,
+and a simulated Realtime model that hears the caller, calls your agent's tools and answers.
+The call is shown as callagent dev shows it, followed by a summary.
+
+Scripted with --scenario, it is an agent test: the exit code is 0 when every expectation
+holds, 1 otherwise. With --model openai (the default when OPENAI_API_KEY is set) the
+simulated caller talks to the real model instead; give it recorded speech (--caller-audio,
+or audio: in the scenario), since the simulated voice is made of tones.`,
+		Example: `  callagent simulate
+  callagent simulate --scenario tests/refund.yaml --config callagent.yaml
+  callagent simulate --caller-audio question.wav --model openai --record call.wav`,
+		Args: usageArgs(cobra.NoArgs),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := opts.resolve(cmd, f.Env); err != nil {
+				return err
+			}
+			if runF != nil {
+				return runF(cmd.Context(), opts)
+			}
+			return simulateRun(cmd.Context(), f, opts)
+		},
+	}
+	fl := c.Flags()
+	fl.StringVar(&opts.ScenarioPath, "scenario", "", "a scenario file: the caller's turns and what must happen")
+	fl.StringVar(&opts.CallerAudio, "caller-audio", "", "a WAV file the caller says (PCM 8/16/24/48 kHz or μ-law)")
+	fl.StringVar(&opts.ConfigPath, "config", "", "agent configuration file (default callagent.yaml, else the built-in agent)")
+	fl.StringVar(&opts.Model, "model", "", "sim (the simulated model) or openai (default: openai when OPENAI_API_KEY is set)")
+	fl.StringVar(&opts.RecordPath, "record", "", "write the call to a stereo WAV file (caller left, agent right)")
+	fl.BoolVar(&opts.Debug, "debug", false, "also show the Twilio and Realtime messages")
+	return c
+}
+
+func (o *simulateOptions) resolve(cmd *cobra.Command, env *Env) error {
+	if err := applyEnv(cmd, env); err != nil {
+		return err
+	}
+	o.APIKey, o.BaseURL = env.Get("OPENAI_API_KEY"), env.Get("OPENAI_BASE_URL")
+	switch o.Model {
+	case "":
+		o.Model = "sim"
+		if o.APIKey != "" {
+			o.Model = "openai"
+		}
+	case "sim":
+	case "openai":
+		if o.APIKey == "" {
+			return usageErrorf("--model openai needs OPENAI_API_KEY: export it or put it in .env")
+		}
+	default:
+		return commandLineError(fmt.Errorf("--model %q: use sim or openai", o.Model))
+	}
+	if o.ScenarioPath != "" && o.CallerAudio != "" {
+		return commandLineError(errors.New("use --scenario or --caller-audio, not both (a scenario turn can say a file with audio:)"))
+	}
+	return nil
+}
+
+func simulateRun(ctx context.Context, f *Factory, opts *simulateOptions) error {
+	cfg, err := loadAgentConfig(opts.ConfigPath, f.Env)
+	if err != nil {
+		return err
+	}
+	scenario := sim.DefaultScenario()
+	switch {
+	case opts.ScenarioPath != "":
+		if scenario, err = sim.LoadScenario(opts.ScenarioPath); err != nil {
+			return &UsageError{Err: err}
+		}
+	case opts.CallerAudio != "":
+		scenario = sim.AudioScenario(opts.CallerAudio)
+	}
+	so := simulation.Options{Agent: cfg, Scenario: scenario, RecordPath: opts.RecordPath,
+		Approver: &terminalApprover{in: f.IO.In, out: f.IO.ErrOut, tty: f.IO.ErrTTY}}
+	model := "the simulated model"
+	if opts.Model == "openai" {
+		so.OpenAI = realtime.DialOptions{APIKey: opts.APIKey, BaseURL: opts.BaseURL, Model: cfg.Model,
+			Header: http.Header{"User-Agent": {"callagent/" + f.Build.Version}}}
+		model = "OpenAI " + cfg.Model
+	}
+	st := newStyles(useColor(f.IO.OutTTY, f.Env))
+	p := newPrinter(f.IO.Out, st, f.IO.OutTTY, opts.Debug)
+	var mu sync.Mutex
+	so.OnEvent = func(ev session.Event) {
+		mu.Lock()
+		defer mu.Unlock()
+		p.print(ev)
+	}
+	fmt.Fprintf(f.IO.ErrOut, "simulating %q with %s and %s\n", scenario.Name, cfg.Summary(), model)
+	res, err := simulation.Run(ctx, so)
+	if err != nil {
+		return err
+	}
+	printSummary(f.IO.Out, st, res)
+	if opts.RecordPath != "" {
+		fmt.Fprintf(f.IO.ErrOut, "recorded to %s\n", opts.RecordPath)
+	}
+	if len(res.Failures) > 0 {
+		for _, fail := range res.Failures {
+			fmt.Fprintln(f.IO.Out, st.Error.Render("✗ "+fail))
+		}
+		return errExpectations
+	}
+	return nil
+}
+
+// printSummary writes the call's figures.
+func printSummary(w io.Writer, st Styles, res *simulation.Result) {
+	s := res.Summary
+	lat := "no answered turns"
+	if s.LatencyP50 > 0 {
+		lat = fmt.Sprintf("latency p50 %s, p95 %s", ms(s.LatencyP50), ms(s.LatencyP95))
+	}
+	parts := []string{
+		plural(s.Turns, "turn"), plural(s.Interruptions, "interruption"), plural(s.ToolCalls, "tool call"), lat, plural(s.Errors, "error"),
+	}
+	fmt.Fprintln(w, st.System.Render("summary: "+strings.Join(parts, ", ")))
+}
+
+func plural(n int, what string) string {
+	if n == 1 {
+		return "1 " + what
+	}
+	return fmt.Sprintf("%d %ss", n, what)
+}
