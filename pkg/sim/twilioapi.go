@@ -21,6 +21,53 @@ type TwilioAPI struct {
 	requests []APIRequest
 	calls    map[string]string // call SID → status
 	fail     map[string]int    // path suffix → status to answer with
+	numbers  []*PhoneNumber
+	callSeq  int
+}
+
+// PhoneNumber is a number of the fake account, as the IncomingPhoneNumbers resource
+// has it.
+type PhoneNumber struct {
+	SID                 string `json:"sid"`
+	PhoneNumber         string `json:"phone_number"`
+	FriendlyName        string `json:"friendly_name"`
+	VoiceURL            string `json:"voice_url"`
+	VoiceMethod         string `json:"voice_method"`
+	VoiceFallbackURL    string `json:"voice_fallback_url"`
+	VoiceFallbackMethod string `json:"voice_fallback_method"`
+	VoiceApplicationSID string `json:"voice_application_sid"`
+	TrunkSID            string `json:"trunk_sid"`
+}
+
+// AddNumber adds a phone number to the fake account.
+func (a *TwilioAPI) AddNumber(n PhoneNumber) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	c := n
+	a.numbers = append(a.numbers, &c)
+}
+
+// ReplaceNumber changes a number as someone in the console would.
+func (a *TwilioAPI) ReplaceNumber(n PhoneNumber) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	for _, x := range a.numbers {
+		if x.SID == n.SID {
+			*x = n
+		}
+	}
+}
+
+// Number returns the current configuration of a number.
+func (a *TwilioAPI) Number(sid string) PhoneNumber {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	for _, n := range a.numbers {
+		if n.SID == sid {
+			return *n
+		}
+	}
+	return PhoneNumber{}
 }
 
 // APIRequest is one request the fake received.
@@ -71,7 +118,7 @@ func (a *TwilioAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	a.requests = append(a.requests, APIRequest{At: time.Now(), Method: r.Method, Path: r.URL.Path, Form: r.PostForm})
 	status := 0
 	for suffix, code := range a.fail {
-		if strings.HasSuffix(r.URL.Path, suffix) {
+		if code != 0 && strings.HasSuffix(r.URL.Path, suffix) {
 			status = code
 		}
 	}
@@ -91,11 +138,78 @@ func (a *TwilioAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		apiError(w, http.StatusNotFound, 20404, "The requested resource was not found")
 		return
 	}
-	if sid, ok := strings.CutPrefix(rest, "Calls/"); ok && r.Method == http.MethodPost {
-		a.updateCall(w, strings.TrimSuffix(sid, ".json"), r.PostForm)
+	switch {
+	case rest == "Calls.json" && r.Method == http.MethodPost:
+		a.createCall(w, r.PostForm)
+		return
+	case strings.HasPrefix(rest, "Calls/") && r.Method == http.MethodPost:
+		a.updateCall(w, strings.TrimSuffix(strings.TrimPrefix(rest, "Calls/"), ".json"), r.PostForm)
+		return
+	case rest == "IncomingPhoneNumbers.json" && r.Method == http.MethodGet:
+		a.listNumbers(w, r)
+		return
+	case strings.HasPrefix(rest, "IncomingPhoneNumbers/"):
+		a.number(w, r, strings.TrimSuffix(strings.TrimPrefix(rest, "IncomingPhoneNumbers/"), ".json"))
 		return
 	}
 	apiError(w, http.StatusNotFound, 20404, "The requested resource was not found")
+}
+
+func (a *TwilioAPI) listNumbers(w http.ResponseWriter, r *http.Request) {
+	a.mu.Lock()
+	var list []PhoneNumber
+	for _, n := range a.numbers {
+		if f := r.URL.Query().Get("PhoneNumber"); f == "" || f == n.PhoneNumber {
+			list = append(list, *n)
+		}
+	}
+	a.mu.Unlock()
+	writeJSON(w, map[string]any{"incoming_phone_numbers": list, "page": 0, "page_size": 100, "next_page_uri": nil})
+}
+
+func (a *TwilioAPI) number(w http.ResponseWriter, r *http.Request, sid string) {
+	a.mu.Lock()
+	var n *PhoneNumber
+	for _, x := range a.numbers {
+		if x.SID == sid {
+			n = x
+		}
+	}
+	if n == nil {
+		a.mu.Unlock()
+		apiError(w, http.StatusNotFound, 20404, "The requested resource /IncomingPhoneNumbers/"+sid+".json was not found")
+		return
+	}
+	if r.Method == http.MethodPost {
+		for field, dst := range map[string]*string{"VoiceUrl": &n.VoiceURL, "VoiceMethod": &n.VoiceMethod,
+			"VoiceFallbackUrl": &n.VoiceFallbackURL, "VoiceFallbackMethod": &n.VoiceFallbackMethod,
+			"VoiceApplicationSid": &n.VoiceApplicationSID} {
+			if vals, ok := r.PostForm[field]; ok {
+				*dst = vals[0]
+			}
+		}
+	}
+	cur := *n
+	a.mu.Unlock()
+	writeJSON(w, cur)
+}
+
+func (a *TwilioAPI) createCall(w http.ResponseWriter, form url.Values) {
+	if form.Get("To") == "" || form.Get("From") == "" || (form.Get("Url") == "" && form.Get("Twiml") == "") {
+		apiError(w, http.StatusBadRequest, 21201, "To, From and Url are required")
+		return
+	}
+	a.mu.Lock()
+	a.callSeq++
+	sid := fmt.Sprintf("CA%032d", a.callSeq)
+	a.mu.Unlock()
+	a.SetCall(sid, "queued")
+	writeJSON(w, map[string]any{"sid": sid, "status": "queued", "to": form.Get("To"), "from": form.Get("From")})
+}
+
+func writeJSON(w http.ResponseWriter, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	json.NewEncoder(w).Encode(v)
 }
 
 func (a *TwilioAPI) updateCall(w http.ResponseWriter, sid string, form url.Values) {

@@ -1,0 +1,406 @@
+// Package provision points a Twilio phone number at callagent and puts it back:
+// find the number, save how it is configured before changing anything, point its
+// voice webhook at PUBLIC/incoming-call, and restore it exactly on exit, or on the
+// next start after a crash (the saved state stays on disk until the number is back).
+//
+// It speaks Twilio's REST API through twilio-go with an injectable HTTP client and
+// base URL. It does not serve calls or open tunnels.
+package provision
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	openapi "github.com/twilio/twilio-go/rest/api/v2010"
+
+	"github.com/callagent/callagent/internal/twilioapi"
+)
+
+// Options configure a Provisioner.
+type Options struct {
+	AccountSID string
+	AuthToken  string
+	APIKey     string // with APISecret, instead of the auth token
+	APISecret  string
+	// BaseURL replaces https://api.twilio.com (CALLAGENT_TWILIO_API_URL).
+	BaseURL    string
+	HTTPClient *http.Client
+	// StateDir holds the saved configurations (default: the XDG state directory).
+	StateDir string
+	// Now is the clock (default time.Now).
+	Now func() time.Time
+}
+
+// Provisioner configures phone numbers.
+type Provisioner struct {
+	api      *openapi.ApiService
+	account  string
+	stateDir string
+	now      func() time.Time
+}
+
+// New checks the credentials and returns a Provisioner.
+func New(opts Options) (*Provisioner, error) {
+	api, err := twilioapi.New(twilioapi.Options{
+		Credentials: twilioapi.Credentials{AccountSID: opts.AccountSID, AuthToken: opts.AuthToken, APIKey: opts.APIKey, APISecret: opts.APISecret},
+		BaseURL:     opts.BaseURL, HTTPClient: opts.HTTPClient,
+	})
+	if err != nil {
+		return nil, err
+	}
+	dir := opts.StateDir
+	if dir == "" {
+		if dir, err = DefaultStateDir(); err != nil {
+			return nil, err
+		}
+	}
+	now := opts.Now
+	if now == nil {
+		now = time.Now
+	}
+	return &Provisioner{api: api, account: opts.AccountSID, stateDir: filepath.Join(dir, "numbers"), now: now}, nil
+}
+
+// DefaultStateDir is $CALLAGENT_STATE_DIR, or $XDG_STATE_HOME/callagent, or
+// ~/.local/state/callagent.
+func DefaultStateDir() (string, error) {
+	if d := os.Getenv("CALLAGENT_STATE_DIR"); d != "" {
+		return d, nil
+	}
+	if d := os.Getenv("XDG_STATE_HOME"); d != "" {
+		return filepath.Join(d, "callagent"), nil
+	}
+	home, err := os.UserHomeDir()
+	if err != nil {
+		return "", fmt.Errorf("no state directory: set CALLAGENT_STATE_DIR (%w)", err)
+	}
+	return filepath.Join(home, ".local", "state", "callagent"), nil
+}
+
+// Number is a phone number and where its calls go.
+type Number struct {
+	SID                 string `json:"sid"`
+	PhoneNumber         string `json:"phone_number"`
+	FriendlyName        string `json:"friendly_name,omitempty"`
+	VoiceURL            string `json:"voice_url"`
+	VoiceMethod         string `json:"voice_method"`
+	VoiceFallbackURL    string `json:"voice_fallback_url"`
+	VoiceFallbackMethod string `json:"voice_fallback_method"`
+	VoiceApplicationSID string `json:"voice_application_sid"`
+	TrunkSID            string `json:"trunk_sid,omitempty"`
+}
+
+// Destination says in words where the number's calls go.
+func (n Number) Destination() string {
+	switch {
+	case n.TrunkSID != "":
+		return "SIP trunk " + n.TrunkSID
+	case n.VoiceApplicationSID != "":
+		return "TwiML App " + n.VoiceApplicationSID
+	case n.VoiceURL != "":
+		return n.VoiceMethod + " " + n.VoiceURL
+	}
+	return "nowhere (no voice URL)"
+}
+
+func fromAPI(p openapi.ApiV2010IncomingPhoneNumber) Number {
+	s := func(p *string) string {
+		if p == nil {
+			return ""
+		}
+		return *p
+	}
+	return Number{SID: s(p.Sid), PhoneNumber: s(p.PhoneNumber), FriendlyName: s(p.FriendlyName), VoiceURL: s(p.VoiceUrl),
+		VoiceMethod: s(p.VoiceMethod), VoiceFallbackURL: s(p.VoiceFallbackUrl), VoiceFallbackMethod: s(p.VoiceFallbackMethod),
+		VoiceApplicationSID: s(p.VoiceApplicationSid), TrunkSID: s(p.TrunkSid)}
+}
+
+// List returns the account's phone numbers.
+func (p *Provisioner) List(ctx context.Context) ([]Number, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	size := 100
+	list, err := p.api.ListIncomingPhoneNumber((&openapi.ListIncomingPhoneNumberParams{}).SetPageSize(size))
+	if err != nil {
+		return nil, fmt.Errorf("list phone numbers: %s", twilioapi.Describe(err))
+	}
+	out := make([]Number, len(list))
+	for i, n := range list {
+		out[i] = fromAPI(n)
+	}
+	return out, nil
+}
+
+// Find returns the number e164, or the account's only number when e164 is empty.
+func (p *Provisioner) Find(ctx context.Context, e164 string) (Number, error) {
+	all, err := p.List(ctx)
+	if err != nil {
+		return Number{}, err
+	}
+	var have []string
+	for _, n := range all {
+		if e164 == "" && len(all) == 1 || n.PhoneNumber == e164 {
+			return n, nil
+		}
+		have = append(have, n.PhoneNumber)
+	}
+	switch {
+	case len(all) == 0:
+		return Number{}, errors.New("the Twilio account has no phone numbers: buy one in the Twilio console (Phone Numbers › Buy a number)")
+	case e164 == "":
+		return Number{}, fmt.Errorf("the account has %d numbers: choose one with --number (%s)", len(all), strings.Join(have, ", "))
+	}
+	return Number{}, fmt.Errorf("%s is not a number of this account: it has %s", e164, strings.Join(have, ", "))
+}
+
+// ErrBound is returned by Point for a number whose calls go to a TwiML App or a SIP
+// trunk, where a voice URL has no effect.
+var ErrBound = errors.New("the number is bound elsewhere")
+
+// ErrInUse is returned by Point for a number another running callagent has pointed.
+var ErrInUse = errors.New("the number is in use")
+
+// saved is the state file: how a number was configured before callagent pointed it.
+type saved struct {
+	Number    Number    `json:"number"`
+	AccountID string    `json:"account_sid"`
+	PointedTo string    `json:"pointed_to"`
+	PID       int       `json:"pid"`
+	SavedAt   time.Time `json:"saved_at"`
+}
+
+// Point saves n's configuration to the state directory, then points its voice
+// webhook at webhookURL (POST). takeOver allows it to unbind a TwiML App for the
+// session (restored with the rest). On error the number is as it was.
+func (p *Provisioner) Point(ctx context.Context, n Number, webhookURL string, takeOver bool) error {
+	switch {
+	case n.TrunkSID != "":
+		return fmt.Errorf("%w: %s belongs to SIP trunk %s, which receives its calls, so a voice URL would not be used: "+
+			"use another number, or remove it from the trunk in the Twilio console", ErrBound, n.PhoneNumber, n.TrunkSID)
+	case n.VoiceApplicationSID != "" && !takeOver:
+		return fmt.Errorf("%w: %s sends its calls to TwiML App %s, so a voice URL would not be used: "+
+			"pass --take-over to unbind the app while callagent runs (it is bound again on exit), or use another number",
+			ErrBound, n.PhoneNumber, n.VoiceApplicationSID)
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if prev, err := p.load(n.SID); err == nil {
+		// Saving now would overwrite the original configuration with callagent's own.
+		if prev.PID != os.Getpid() && processAlive(prev.PID) {
+			return fmt.Errorf("%w: %s is already pointed at %s by another callagent (pid %d): stop it first, or use another number",
+				ErrInUse, n.PhoneNumber, prev.PointedTo, prev.PID)
+		}
+		return fmt.Errorf("%s has a saved configuration that was not restored yet (%s): restore it first (callagent restores it on start)",
+			n.PhoneNumber, p.path(n.SID))
+	}
+	st := saved{Number: n, AccountID: p.account, PointedTo: webhookURL, PID: os.Getpid(), SavedAt: p.now()}
+	if err := p.save(st); err != nil {
+		return fmt.Errorf("save %s's configuration before changing it: %w", n.PhoneNumber, err)
+	}
+	params := (&openapi.UpdateIncomingPhoneNumberParams{}).SetVoiceUrl(webhookURL).SetVoiceMethod(http.MethodPost)
+	if n.VoiceApplicationSID != "" {
+		params.SetVoiceApplicationSid("")
+	}
+	if _, err := p.api.UpdateIncomingPhoneNumber(n.SID, params); err != nil {
+		_ = p.forget(n.SID) // nothing changed: nothing to restore
+		return fmt.Errorf("point %s at %s: %s (the number was not changed)", n.PhoneNumber, webhookURL, twilioapi.Describe(err))
+	}
+	return nil
+}
+
+// Restored reports a number put back.
+type Restored struct {
+	Number Number
+	// Skipped is set when the number was not restored because someone changed it
+	// while callagent ran: callagent leaves it alone.
+	Skipped string
+}
+
+// Restore puts n back as it was saved, unless it no longer points where callagent
+// pointed it. The saved state is removed only once the number is back.
+func (p *Provisioner) Restore(ctx context.Context, sid string) (Restored, error) {
+	st, err := p.load(sid)
+	if err != nil {
+		return Restored{}, err
+	}
+	return p.restore(ctx, st)
+}
+
+func (p *Provisioner) restore(ctx context.Context, st saved) (Restored, error) {
+	if err := ctx.Err(); err != nil {
+		return Restored{}, err
+	}
+	n := st.Number
+	cur, err := p.api.FetchIncomingPhoneNumber(n.SID, nil)
+	if err != nil {
+		if twilioapi.Status(err) == http.StatusNotFound {
+			_ = p.forget(n.SID)
+			return Restored{Number: n, Skipped: "the number is no longer in the account"}, nil
+		}
+		return Restored{Number: n}, fmt.Errorf("check %s before restoring it: %s (its saved configuration is kept; it will be restored on the next start)",
+			n.PhoneNumber, twilioapi.Describe(err))
+	}
+	if now := fromAPI(*cur); now.VoiceURL != st.PointedTo {
+		_ = p.forget(n.SID)
+		return Restored{Number: n, Skipped: fmt.Sprintf("it was changed meanwhile (voice URL %q): left as it is", now.VoiceURL)}, nil
+	}
+	params := (&openapi.UpdateIncomingPhoneNumberParams{}).
+		SetVoiceUrl(n.VoiceURL).SetVoiceMethod(orDefault(n.VoiceMethod, http.MethodPost)).
+		SetVoiceFallbackUrl(n.VoiceFallbackURL).SetVoiceFallbackMethod(orDefault(n.VoiceFallbackMethod, http.MethodPost)).
+		SetVoiceApplicationSid(n.VoiceApplicationSID)
+	if _, err := p.api.UpdateIncomingPhoneNumber(n.SID, params); err != nil {
+		return Restored{Number: n}, fmt.Errorf("restore %s: %s (its saved configuration is kept; it will be restored on the next start)",
+			n.PhoneNumber, twilioapi.Describe(err))
+	}
+	if err := p.forget(n.SID); err != nil {
+		return Restored{Number: n}, fmt.Errorf("%s is restored, but its saved state could not be removed: %w", n.PhoneNumber, err)
+	}
+	return Restored{Number: n}, nil
+}
+
+func orDefault(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}
+
+// Pending returns the numbers whose configuration is saved but not restored: left
+// behind by a session that crashed or was killed. Another running session's numbers
+// (its process is alive) are not included.
+func (p *Provisioner) Pending() ([]Number, error) {
+	states, err := p.states()
+	if err != nil {
+		return nil, err
+	}
+	var out []Number
+	for _, st := range states {
+		if st.PID != os.Getpid() && !processAlive(st.PID) {
+			out = append(out, st.Number)
+		}
+	}
+	return out, nil
+}
+
+// RecoverCrashed restores every number a crashed session left pointed at callagent.
+func (p *Provisioner) RecoverCrashed(ctx context.Context) ([]Restored, error) {
+	pending, err := p.Pending()
+	if err != nil {
+		return nil, err
+	}
+	var out []Restored
+	var errs []error
+	for _, n := range pending {
+		r, err := p.Restore(ctx, n.SID)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		out = append(out, r)
+	}
+	return out, errors.Join(errs...)
+}
+
+func (p *Provisioner) path(sid string) string {
+	return filepath.Join(p.stateDir, filepath.Base(sid)+".json")
+}
+
+// save writes the state atomically: a crash leaves the old file or the new one.
+func (p *Provisioner) save(st saved) error {
+	if err := os.MkdirAll(p.stateDir, 0o700); err != nil {
+		return err
+	}
+	data, err := json.MarshalIndent(st, "", "  ")
+	if err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp(p.stateDir, ".saving-*")
+	if err != nil {
+		return err
+	}
+	if _, err := tmp.Write(data); err == nil {
+		err = tmp.Sync()
+	}
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp.Name(), p.path(st.Number.SID))
+	}
+	if err != nil {
+		os.Remove(tmp.Name())
+	}
+	return err
+}
+
+func (p *Provisioner) load(sid string) (saved, error) {
+	var st saved
+	data, err := os.ReadFile(p.path(sid))
+	if err != nil {
+		return st, fmt.Errorf("no saved configuration for %s: %w", sid, err)
+	}
+	if err := json.Unmarshal(data, &st); err != nil {
+		return st, fmt.Errorf("saved configuration %s is damaged: %w", p.path(sid), err)
+	}
+	return st, nil
+}
+
+func (p *Provisioner) forget(sid string) error {
+	err := os.Remove(p.path(sid))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	return err
+}
+
+func (p *Provisioner) states() ([]saved, error) {
+	entries, err := os.ReadDir(p.stateDir)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var out []saved
+	for _, e := range entries {
+		name := e.Name()
+		if !strings.HasSuffix(name, ".json") || strings.HasPrefix(name, ".") {
+			continue
+		}
+		st, err := p.load(strings.TrimSuffix(name, ".json"))
+		if err != nil {
+			return nil, err
+		}
+		if st.AccountID == p.account {
+			out = append(out, st)
+		}
+	}
+	slices.SortFunc(out, func(a, b saved) int { return strings.Compare(a.Number.PhoneNumber, b.Number.PhoneNumber) })
+	return out, nil
+}
+
+// Call places an outbound call from one of the account's numbers to a phone, whose
+// answer runs the TwiML at webhookURL (callagent's /incoming-call).
+func (p *Provisioner) Call(ctx context.Context, from, to, webhookURL string) (string, error) {
+	if err := ctx.Err(); err != nil {
+		return "", err
+	}
+	c, err := p.api.CreateCall((&openapi.CreateCallParams{}).SetFrom(from).SetTo(to).SetUrl(webhookURL).SetMethod(http.MethodPost))
+	if err != nil {
+		return "", fmt.Errorf("call %s: %s", to, twilioapi.Describe(err))
+	}
+	if c.Sid == nil {
+		return "", nil
+	}
+	return *c.Sid, nil
+}

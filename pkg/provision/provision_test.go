@@ -1,0 +1,260 @@
+package provision_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/callagent/callagent/pkg/provision"
+	"github.com/callagent/callagent/pkg/sim"
+)
+
+const (
+	acct  = "AC00000000000000000000000000000001"
+	token = "0123456789abcdef0123456789abcdef"
+	hook  = "https://abc.ngrok.app/incoming-call"
+)
+
+var original = sim.PhoneNumber{SID: "PN1", PhoneNumber: "+14155550100", FriendlyName: "Main line",
+	VoiceURL: "https://demo.twilio.com/welcome/voice/", VoiceMethod: "GET",
+	VoiceFallbackURL: "https://example.com/fallback", VoiceFallbackMethod: "POST"}
+
+func setup(t *testing.T, numbers ...sim.PhoneNumber) (*sim.TwilioAPI, *provision.Provisioner, string) {
+	t.Helper()
+	api := &sim.TwilioAPI{AccountSID: acct, AuthToken: token}
+	for _, n := range numbers {
+		api.AddNumber(n)
+	}
+	srv := httptest.NewServer(api)
+	t.Cleanup(srv.Close)
+	dir := t.TempDir()
+	p, err := provision.New(provision.Options{AccountSID: acct, AuthToken: token, BaseURL: srv.URL, StateDir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return api, p, dir
+}
+
+func TestFind(t *testing.T) {
+	ctx := context.Background()
+	second := sim.PhoneNumber{SID: "PN2", PhoneNumber: "+14155550199"}
+	_, one, _ := setup(t, original)
+	if n, err := one.Find(ctx, ""); err != nil || n.SID != "PN1" || n.VoiceURL != original.VoiceURL {
+		t.Fatalf("only number: %+v %v", n, err)
+	}
+	_, two, _ := setup(t, original, second)
+	if _, err := two.Find(ctx, ""); err == nil || !strings.Contains(err.Error(), "--number") || !strings.Contains(err.Error(), "+14155550199") {
+		t.Fatalf("two numbers without --number: %v", err)
+	}
+	if n, err := two.Find(ctx, "+14155550199"); err != nil || n.SID != "PN2" {
+		t.Fatalf("by number: %+v %v", n, err)
+	}
+	if _, err := two.Find(ctx, "+19999999999"); err == nil || !strings.Contains(err.Error(), "not a number of this account") {
+		t.Fatalf("unknown number: %v", err)
+	}
+	_, none, _ := setup(t)
+	if _, err := none.Find(ctx, ""); err == nil || !strings.Contains(err.Error(), "no phone numbers") {
+		t.Fatalf("no numbers: %v", err)
+	}
+}
+
+func TestPointAndRestore(t *testing.T) {
+	ctx := context.Background()
+	api, p, dir := setup(t, original)
+	n, _ := p.Find(ctx, "")
+	if err := p.Point(ctx, n, hook, false); err != nil {
+		t.Fatal(err)
+	}
+	if got := api.Number("PN1"); got.VoiceURL != hook || got.VoiceMethod != "POST" || got.VoiceFallbackURL != original.VoiceFallbackURL {
+		t.Fatalf("pointed: %+v", got)
+	}
+	// The saved state names the original configuration.
+	data, err := os.ReadFile(filepath.Join(dir, "numbers", "PN1.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var st struct{ Number provision.Number }
+	json.Unmarshal(data, &st)
+	if st.Number.VoiceURL != original.VoiceURL || st.Number.VoiceMethod != "GET" {
+		t.Fatalf("saved %+v", st.Number)
+	}
+	r, err := p.Restore(ctx, "PN1")
+	if err != nil || r.Skipped != "" {
+		t.Fatalf("restore: %+v %v", r, err)
+	}
+	if got := api.Number("PN1"); got != original {
+		t.Fatalf("restored to %+v, want %+v", got, original)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "numbers", "PN1.json")); !os.IsNotExist(err) {
+		t.Fatal("state file kept after a restore")
+	}
+}
+
+func TestBoundNumbers(t *testing.T) {
+	ctx := context.Background()
+	app := original
+	app.VoiceApplicationSID = "AP123"
+	trunk := sim.PhoneNumber{SID: "PN3", PhoneNumber: "+14155550103", TrunkSID: "TK9"}
+	api, p, _ := setup(t, app, trunk)
+	n, _ := p.Find(ctx, app.PhoneNumber)
+	err := p.Point(ctx, n, hook, false)
+	if !errors.Is(err, provision.ErrBound) || !strings.Contains(err.Error(), "TwiML App AP123") || !strings.Contains(err.Error(), "--take-over") {
+		t.Fatalf("app-bound number: %v", err)
+	}
+	if api.Number("PN1") != app {
+		t.Fatal("a refused number was changed")
+	}
+	if err := p.Point(ctx, n, hook, true); err != nil {
+		t.Fatal(err)
+	}
+	if got := api.Number("PN1"); got.VoiceApplicationSID != "" || got.VoiceURL != hook {
+		t.Fatalf("take-over: %+v", got)
+	}
+	p.Restore(ctx, "PN1")
+	if got := api.Number("PN1"); got != app {
+		t.Fatalf("the app was not bound again: %+v", got)
+	}
+	tn, _ := p.Find(ctx, trunk.PhoneNumber)
+	if err := p.Point(ctx, tn, hook, true); !errors.Is(err, provision.ErrBound) || !strings.Contains(err.Error(), "SIP trunk TK9") {
+		t.Fatalf("trunk number: %v", err)
+	}
+}
+
+// A failed REST call leaves the number as it was, nothing saved, and says why.
+func TestRESTFailuresChangeNothing(t *testing.T) {
+	ctx := context.Background()
+	for status, want := range map[int]string{401: "credentials", 404: "not found", 500: "HTTP 500"} {
+		api, p, dir := setup(t, original)
+		n, _ := p.Find(ctx, "")
+		api.Fail("/IncomingPhoneNumbers/PN1.json", status)
+		err := p.Point(ctx, n, hook, false)
+		if err == nil || !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), "was not changed") || strings.Contains(err.Error(), token) {
+			t.Errorf("HTTP %d: %v", status, err)
+		}
+		if api.Number("PN1") != original {
+			t.Errorf("HTTP %d: the number changed", status)
+		}
+		if left, _ := os.ReadDir(filepath.Join(dir, "numbers")); len(left) != 0 {
+			t.Errorf("HTTP %d: state left behind: %v", status, left)
+		}
+	}
+	// Wrong credentials are explained before anything is touched.
+	api := &sim.TwilioAPI{AccountSID: acct, AuthToken: "ffffffffffffffffffffffffffffffff"}
+	api.AddNumber(original)
+	srv := httptest.NewServer(api)
+	defer srv.Close()
+	p, _ := provision.New(provision.Options{AccountSID: acct, AuthToken: token, BaseURL: srv.URL, StateDir: t.TempDir()})
+	if _, err := p.Find(ctx, ""); err == nil || !strings.Contains(err.Error(), "TWILIO_AUTH_TOKEN") {
+		t.Fatalf("401 on list: %v", err)
+	}
+}
+
+// A failed restore keeps the saved state, so the next start can try again.
+func TestFailedRestoreKeepsState(t *testing.T) {
+	ctx := context.Background()
+	api, p, _ := setup(t, original)
+	n, _ := p.Find(ctx, "")
+	p.Point(ctx, n, hook, false)
+	api.Fail("/IncomingPhoneNumbers/PN1.json", 500)
+	if _, err := p.Restore(ctx, "PN1"); err == nil || !strings.Contains(err.Error(), "restored on the next start") {
+		t.Fatalf("restore under a failing API: %v", err)
+	}
+	api.Fail("/IncomingPhoneNumbers/PN1.json", 0)
+	if _, err := p.Restore(ctx, "PN1"); err != nil || api.Number("PN1") != original {
+		t.Fatalf("second restore: %v", err)
+	}
+}
+
+// Someone changed the number while callagent ran: callagent leaves it alone.
+func TestRestoreLeavesOthersChanges(t *testing.T) {
+	ctx := context.Background()
+	api, p, _ := setup(t, original)
+	n, _ := p.Find(ctx, "")
+	p.Point(ctx, n, hook, false)
+	changed := original
+	changed.VoiceURL = "https://someone-else.example/voice"
+	// Change it through the API, as the console would.
+	srvNumber := api.Number("PN1")
+	srvNumber.VoiceURL = changed.VoiceURL
+	setNumber(t, api, srvNumber)
+	r, err := p.Restore(ctx, "PN1")
+	if err != nil || r.Skipped == "" || api.Number("PN1").VoiceURL != changed.VoiceURL {
+		t.Fatalf("restore over a change: %+v %v", r, err)
+	}
+}
+
+func setNumber(t *testing.T, api *sim.TwilioAPI, n sim.PhoneNumber) {
+	t.Helper()
+	api.ReplaceNumber(n)
+}
+
+// A session killed without restoring leaves its state; the next one finds and
+// restores it, unless that session is still running.
+func TestRecoverCrashed(t *testing.T) {
+	ctx := context.Background()
+	api, p, dir := setup(t, original)
+	n, _ := p.Find(ctx, "")
+	if err := p.Point(ctx, n, hook, false); err != nil {
+		t.Fatal(err)
+	}
+	if pending, _ := p.Pending(); len(pending) != 0 {
+		t.Fatalf("our own live session counted as crashed: %+v", pending)
+	}
+	// Make the state look like a dead process's.
+	dead := exec.Command("true")
+	dead.Run()
+	path := filepath.Join(dir, "numbers", "PN1.json")
+	data, _ := os.ReadFile(path)
+	var st map[string]any
+	json.Unmarshal(data, &st)
+	st["pid"] = dead.Process.Pid
+	data, _ = json.Marshal(st)
+	os.WriteFile(path, data, 0o600)
+
+	pending, err := p.Pending()
+	if err != nil || len(pending) != 1 || pending[0].PhoneNumber != original.PhoneNumber {
+		t.Fatalf("pending %+v %v", pending, err)
+	}
+	restored, err := p.RecoverCrashed(ctx)
+	if err != nil || len(restored) != 1 || api.Number("PN1") != original {
+		t.Fatalf("recovered %+v %v; number %+v", restored, err, api.Number("PN1"))
+	}
+}
+
+// A second session on the same number must not save the first one's webhook as
+// the "original" configuration.
+func TestPointRefusesNumberInUse(t *testing.T) {
+	ctx := context.Background()
+	api, p, dir := setup(t, original)
+	n, _ := p.Find(ctx, "")
+	if err := p.Point(ctx, n, hook, false); err != nil {
+		t.Fatal(err)
+	}
+	// Another live process holds it: rewrite the state with our parent's pid.
+	path := filepath.Join(dir, "numbers", "PN1.json")
+	data, _ := os.ReadFile(path)
+	var st map[string]any
+	json.Unmarshal(data, &st)
+	st["pid"] = os.Getppid()
+	data, _ = json.Marshal(st)
+	os.WriteFile(path, data, 0o600)
+
+	n2, _ := p.Find(ctx, "")
+	err := p.Point(ctx, n2, "https://other.example/incoming-call", false)
+	if !errors.Is(err, provision.ErrInUse) || !strings.Contains(err.Error(), "another callagent") {
+		t.Fatalf("second Point: %v", err)
+	}
+	if got := api.Number("PN1").VoiceURL; got != hook {
+		t.Fatalf("number changed by the refused Point: %s", got)
+	}
+	saved, _ := os.ReadFile(path)
+	if !strings.Contains(string(saved), original.VoiceURL) {
+		t.Fatalf("saved original configuration overwritten: %s", saved)
+	}
+}
