@@ -1,6 +1,8 @@
 module github.com/callagent/callagent
 
-go 1.26.8
+go 1.26.10
+
+toolchain go1.26.11
 
 require (
 	github.com/coder/websocket v1.8.15
