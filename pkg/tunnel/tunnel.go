@@ -1,0 +1,65 @@
+// Package tunnel gives callagent a public URL: a net.Listener whose connections
+// arrive at that URL. Two kinds: an ngrok endpoint opened in-process
+// (golang.ngrok.com/ngrok/v2), and "a URL you already have" — Cloudflare Tunnel,
+// a reverse proxy, a cloud load balancer — with a loopback listener behind it.
+package tunnel
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/url"
+	"strings"
+)
+
+// Tunnel is a listener whose connections come from a public URL.
+type Tunnel interface {
+	net.Listener
+	// URL is the public base URL, without a trailing slash (https://x.ngrok.app).
+	URL() string
+}
+
+// DefaultAddr is where Local listens when no address is given.
+const DefaultAddr = "127.0.0.1:5050"
+
+// Local listens on addr (DefaultAddr when empty) for a proxy the user runs, which
+// forwards publicURL to it.
+func Local(ctx context.Context, addr, publicURL string) (Tunnel, error) {
+	u, err := ParsePublicURL(publicURL)
+	if err != nil {
+		return nil, err
+	}
+	if addr == "" {
+		addr = DefaultAddr
+	}
+	var lc net.ListenConfig
+	ln, err := lc.Listen(ctx, "tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("listen on %s: %w (pick another with --addr)", addr, err)
+	}
+	return &local{Listener: ln, url: u}, nil
+}
+
+type local struct {
+	net.Listener
+	url string
+}
+
+func (l *local) URL() string { return l.url }
+
+// ParsePublicURL checks a public base URL and returns it without a trailing slash.
+// Twilio reaches it from the internet, so it must be absolute http(s) with a host;
+// a path is kept (a proxy may mount callagent under one).
+func ParsePublicURL(s string) (string, error) {
+	u, err := url.Parse(strings.TrimSpace(s))
+	if err != nil {
+		return "", fmt.Errorf("public URL %q: %w", s, err)
+	}
+	if u.Scheme != "https" && u.Scheme != "http" || u.Host == "" {
+		return "", fmt.Errorf("public URL %q: want an absolute https:// URL, like https://agent.example.com", s)
+	}
+	if u.RawQuery != "" || u.Fragment != "" || u.User != nil {
+		return "", fmt.Errorf("public URL %q: a base URL has no query, fragment or user info", s)
+	}
+	return strings.TrimSuffix(u.String(), "/"), nil
+}
