@@ -15,8 +15,8 @@ type Event interface {
 
 // Header is carried by every event.
 type Header struct {
-	Time    time.Time
-	CallSID string
+	Time    time.Time `json:"-"` // call logs put these two at the top of each line
+	CallSID string    `json:"-"`
 }
 
 // EventHeader returns h; it makes every event type satisfy Event.
@@ -25,10 +25,11 @@ func (h Header) EventHeader() Header { return h }
 // CallStarted: the stream started and the session is running.
 type CallStarted struct {
 	Header
-	StreamSID  string
-	AccountSID string
-	From, To   string
-	Parameters map[string]string // the stream's custom parameters
+	StreamSID  string            `json:"stream_sid,omitempty"`
+	AccountSID string            `json:"account_sid,omitempty"`
+	From       string            `json:"from,omitempty"`
+	To         string            `json:"to,omitempty"`
+	Parameters map[string]string `json:"parameters,omitempty"` // the stream's custom parameters
 }
 
 // ModelConnected: the model session is open and configured. BufferedFrames caller
@@ -36,55 +37,55 @@ type CallStarted struct {
 // buffer.
 type ModelConnected struct {
 	Header
-	DialTime       time.Duration
-	BufferedFrames int
-	DroppedFrames  int
+	DialTime       time.Duration `json:"dial_time_ns"`
+	BufferedFrames int           `json:"buffered_frames,omitempty"`
+	DroppedFrames  int           `json:"dropped_frames,omitempty"`
 }
 
 // SpeechStarted: the model's voice activity detection heard the caller start speaking.
 type SpeechStarted struct {
 	Header
-	ItemID       string
-	AudioStartMs int
+	ItemID       string `json:"item_id,omitempty"`
+	AudioStartMs int    `json:"audio_start_ms,omitempty"`
 }
 
 // SpeechStopped: the caller stopped speaking; the turn's latency is measured from here.
 type SpeechStopped struct {
 	Header
-	ItemID     string
-	AudioEndMs int
+	ItemID     string `json:"item_id,omitempty"`
+	AudioEndMs int    `json:"audio_end_ms,omitempty"`
 }
 
 // CallerTranscriptDelta is part of what the caller said.
 type CallerTranscriptDelta struct {
 	Header
-	ItemID string
-	Delta  string
+	ItemID string `json:"item_id,omitempty"`
+	Delta  string `json:"delta,omitempty"`
 }
 
 // CallerTranscript is the final transcript of a caller turn.
 type CallerTranscript struct {
 	Header
-	ItemID string
-	Text   string
+	ItemID string `json:"item_id,omitempty"`
+	Text   string `json:"text,omitempty"`
 }
 
 // AgentTranscriptDelta is part of what the agent is saying.
 type AgentTranscriptDelta struct {
 	Header
-	ResponseID string
-	ItemID     string
-	Delta      string
+	ResponseID string `json:"response_id,omitempty"`
+	ItemID     string `json:"item_id,omitempty"`
+	Delta      string `json:"delta,omitempty"`
 }
 
 // AgentTranscript is the full transcript of an agent item. Interrupted is true when
 // the caller cut it off: they heard only part of it.
 type AgentTranscript struct {
 	Header
-	ResponseID  string
-	ItemID      string
-	Text        string
-	Interrupted bool
+	ResponseID  string `json:"response_id,omitempty"`
+	ItemID      string `json:"item_id,omitempty"`
+	Text        string `json:"text,omitempty"`
+	Interrupted bool   `json:"interrupted,omitempty"`
 }
 
 // Interruption: the caller barged in over the agent. Cleared says Twilio's queue was
@@ -92,117 +93,118 @@ type AgentTranscript struct {
 // configured to); Truncations say where each unheard item was cut.
 type Interruption struct {
 	Header
-	ResponseID  string
-	Cleared     bool
-	Cancelled   bool
-	HeardMs     int
-	Truncations []Truncation
+	ResponseID  string       `json:"response_id,omitempty"`
+	Cleared     bool         `json:"cleared,omitempty"`
+	Cancelled   bool         `json:"cancelled,omitempty"`
+	HeardMs     int          `json:"heard_ms,omitempty"`
+	Truncations []Truncation `json:"truncations,omitempty"`
 }
 
 // Truncation is one conversation.item.truncate sent after a barge-in.
 type Truncation struct {
-	ItemID     string
-	AudioEndMs int // what the caller heard of the item
-	SentMs     int // what had been sent of it
+	ItemID     string `json:"item_id,omitempty"`
+	AudioEndMs int    `json:"audio_end_ms,omitempty"` // what the caller heard of the item
+	SentMs     int    `json:"sent_ms,omitempty"`      // what had been sent of it
 }
 
 // TurnLatency is the time from the caller's speech stopping to the first agent audio
 // of the answer being sent to Twilio.
 type TurnLatency struct {
 	Header
-	ResponseID string
-	Latency    time.Duration
+	ResponseID string        `json:"response_id,omitempty"`
+	Latency    time.Duration `json:"latency_ns"`
 }
 
 // GuardrailTripped: the agent's transcript broke a rule; its audio was cut off
 // (HeardMs is what the caller heard of the item) and the model told to correct itself.
 type GuardrailTripped struct {
 	Header
-	Rule    string
-	ItemID  string
-	Text    string // the transcript that tripped it
-	HeardMs int
+	Rule    string `json:"rule,omitempty"`
+	ItemID  string `json:"item_id,omitempty"`
+	Text    string `json:"text,omitempty"` // the transcript that tripped it
+	HeardMs int    `json:"heard_ms,omitempty"`
 }
 
 // AgentChanged: a handoff (SetAgent) switched the agent.
 type AgentChanged struct {
 	Header
-	From, To string
+	From string `json:"from,omitempty"`
+	To   string `json:"to,omitempty"`
 }
 
 // ResponseDone: the model finished a response (completed, cancelled, failed...).
 type ResponseDone struct {
 	Header
-	ResponseID string
-	Status     string
-	Reason     string
-	Usage      *realtime.Usage
+	ResponseID string          `json:"response_id,omitempty"`
+	Status     string          `json:"status,omitempty"`
+	Reason     string          `json:"reason,omitempty"`
+	Usage      *realtime.Usage `json:"usage,omitempty"`
 }
 
 // ToolCall: the model called a tool.
 type ToolCall struct {
 	Header
-	CallID    string
-	Name      string
-	Arguments string
+	CallID    string `json:"call_id,omitempty"`
+	Name      string `json:"name,omitempty"`
+	Arguments string `json:"arguments,omitempty"`
 }
 
 // ToolApprovalRequested: a tool call waits for approval.
 type ToolApprovalRequested struct {
 	Header
-	CallID    string
-	Name      string
-	Arguments string
+	CallID    string `json:"call_id,omitempty"`
+	Name      string `json:"name,omitempty"`
+	Arguments string `json:"arguments,omitempty"`
 }
 
 // ToolApprovalDecided: a tool call was approved or denied.
 type ToolApprovalDecided struct {
 	Header
-	CallID   string
-	Name     string
-	Approved bool
-	Reason   string
+	CallID   string `json:"call_id,omitempty"`
+	Name     string `json:"name,omitempty"`
+	Approved bool   `json:"approved,omitempty"`
+	Reason   string `json:"reason,omitempty"`
 }
 
 // ToolResult: a tool call finished; Output is what the model was given. Err is set
 // when the tool failed, timed out, was unknown or was denied.
 type ToolResult struct {
 	Header
-	CallID     string
-	Name       string
-	Output     string
-	Err        error
-	Duration   time.Duration
-	Background bool
+	CallID     string        `json:"call_id,omitempty"`
+	Name       string        `json:"name,omitempty"`
+	Output     string        `json:"output,omitempty"`
+	Err        error         `json:"-"`
+	Duration   time.Duration `json:"duration_ns"`
+	Background bool          `json:"background,omitempty"`
 }
 
 // MCPEvent reports progress of hosted MCP tools (listing tools, calls); Type is the
 // Realtime event type, e.g. response.mcp_call.completed.
 type MCPEvent struct {
 	Header
-	Type   string
-	ItemID string
+	Type   string `json:"type,omitempty"`
+	ItemID string `json:"item_id,omitempty"`
 }
 
 // DTMF: the caller pressed a key.
 type DTMF struct {
 	Header
-	Digit string
+	Digit string `json:"digit,omitempty"`
 }
 
 // ModelError is an error event from the model. The call goes on.
 type ModelError struct {
 	Header
-	Type    string
-	Code    string
-	Message string
-	Param   string
+	Type    string `json:"type,omitempty"`
+	Code    string `json:"code,omitempty"`
+	Message string `json:"message,omitempty"`
+	Param   string `json:"param,omitempty"`
 }
 
 // Warning is a problem the call survived: a malformed frame, a full buffer.
 type Warning struct {
 	Header
-	Message string
+	Message string `json:"message,omitempty"`
 }
 
 // Frame sources for RawFrame.
@@ -215,20 +217,20 @@ const (
 // included: MediaStats counts them.
 type RawFrame struct {
 	Header
-	Source string // SourceTwilio or SourceRealtime
-	Sent   bool   // sent by callagent
-	Type   string
-	Data   []byte
+	Source string `json:"source,omitempty"` // SourceTwilio or SourceRealtime
+	Sent   bool   `json:"sent,omitempty"`   // sent by callagent
+	Type   string `json:"type,omitempty"`
+	Data   []byte `json:"data,omitempty"`
 }
 
 // MediaStats counts the audio relayed since the previous MediaStats.
 type MediaStats struct {
 	Header
-	Interval  time.Duration
-	InFrames  int // caller → model
-	InBytes   int
-	OutFrames int // model → caller
-	OutBytes  int
+	Interval  time.Duration `json:"interval_ns"`
+	InFrames  int           `json:"in_frames,omitempty"` // caller → model
+	InBytes   int           `json:"in_bytes,omitempty"`
+	OutFrames int           `json:"out_frames,omitempty"` // model → caller
+	OutBytes  int           `json:"out_bytes,omitempty"`
 }
 
 // EndReason says why a call ended.
@@ -252,15 +254,15 @@ const (
 // CallEnded is the last event of a call, also returned by Run.
 type CallEnded struct {
 	Header
-	Reason        EndReason
-	Err           error // the failure behind the reason, if any
-	Duration      time.Duration
-	Turns         int // agent responses that produced audio
-	Interruptions int
-	ToolCalls     int
-	InBytes       int64 // caller audio relayed to the model
-	OutBytes      int64 // agent audio relayed to the caller
-	DroppedEvents int64 // events a slow sink could not take
+	Reason        EndReason     `json:"reason"`
+	Err           error         `json:"-"` // the failure behind the reason, if any
+	Duration      time.Duration `json:"duration_ns"`
+	Turns         int           `json:"turns,omitempty"` // agent responses that produced audio
+	Interruptions int           `json:"interruptions,omitempty"`
+	ToolCalls     int           `json:"tool_calls,omitempty"`
+	InBytes       int64         `json:"in_bytes,omitempty"`       // caller audio relayed to the model
+	OutBytes      int64         `json:"out_bytes,omitempty"`      // agent audio relayed to the caller
+	DroppedEvents int64         `json:"dropped_events,omitempty"` // events a slow sink could not take
 }
 
 func (CallStarted) Kind() string           { return "call.started" }

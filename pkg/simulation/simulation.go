@@ -9,16 +9,12 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"encoding/xml"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
 	"net/http"
-	"net/url"
 	"slices"
-	"strings"
 	"sync"
 	"time"
 
@@ -144,7 +140,8 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 
 	from, to := firstOf(opts.From, sc.From, "+15550100001"), firstOf(opts.To, sc.To, "+15550100002")
 	callSID := "CA" + randomHex(16)
-	caller, err := placeCall(ctx, public, token, callSID, from, to)
+	caller, err := sim.PlaceCall(ctx, sim.CallOptions{Webhook: public + server.PathIncomingCall, AuthToken: token,
+		CallSID: callSID, AccountSID: "AC" + randomHex(16), From: from, To: to})
 	if err != nil {
 		return nil, err
 	}
@@ -203,52 +200,6 @@ func startModel(opts Options) (*model, error) {
 			m.Close()
 		},
 	}, nil
-}
-
-// placeCall does what Twilio does when a call comes in: it requests the voice
-// webhook (signed), reads the TwiML, and opens the media stream it names (signed).
-func placeCall(ctx context.Context, public, token, callSID, from, to string) (*sim.Caller, error) {
-	form := url.Values{"CallSid": {callSID}, "AccountSid": {"AC" + randomHex(16)}, "From": {from}, "To": {to},
-		"CallStatus": {"ringing"}, "Direction": {"inbound"}}
-	webhook := public + server.PathIncomingCall
-	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, webhook, strings.NewReader(form.Encode()))
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.Header.Set(server.SignatureHeader, sim.Sign(token, webhook, form))
-	client := &http.Client{Transport: &http.Transport{}}
-	defer client.CloseIdleConnections()
-	resp, err := client.Do(req)
-	if err != nil {
-		return nil, fmt.Errorf("voice webhook: %w", err)
-	}
-	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	var twiml struct {
-		Connect struct {
-			Stream struct {
-				URL    string `xml:"url,attr"`
-				Params []struct {
-					Name  string `xml:"name,attr"`
-					Value string `xml:"value,attr"`
-				} `xml:"Parameter"`
-			} `xml:"Stream"`
-		} `xml:"Connect"`
-	}
-	if resp.StatusCode != http.StatusOK || xml.Unmarshal(body, &twiml) != nil || twiml.Connect.Stream.URL == "" {
-		return nil, fmt.Errorf("voice webhook answered %d: %s", resp.StatusCode, body)
-	}
-	params := map[string]string{}
-	for _, p := range twiml.Connect.Stream.Params {
-		params[p.Name] = p.Value
-	}
-	stream := twiml.Connect.Stream.URL
-	return sim.DialCaller(ctx, sim.CallerOptions{
-		URL:           stream,
-		Header:        http.Header{server.SignatureHeader: {sim.Sign(token, stream, nil)}},
-		CallSID:       callSID,
-		Parameters:    params,
-		FrameInterval: 20 * time.Millisecond,
-		Continuous:    true,
-	})
 }
 
 func summarize(events []session.Event, end session.CallEnded) Summary {

@@ -1,0 +1,120 @@
+package calllog_test
+
+import (
+	"encoding/json"
+	"errors"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/callagent/callagent/pkg/calllog"
+	"github.com/callagent/callagent/pkg/session"
+)
+
+func TestLineRoundTrip(t *testing.T) {
+	h := session.Header{Time: time.Date(2026, 11, 23, 10, 0, 1, 500_000_000, time.UTC), CallSID: "CA123"}
+	for _, tc := range []struct {
+		ev           session.Event
+		ns, level    string
+		fieldsSubstr string
+	}{
+		{session.CallerTranscript{Header: h, ItemID: "i1", Text: "hello"}, calllog.NSSession, "info", `"text":"hello"`},
+		{session.RawFrame{Header: h, Source: session.SourceTwilio, Type: "start", Data: []byte(`{"event":"start"}`)}, calllog.NSTwilio, "debug", `"data":{"event":"start"}`},
+		{session.RawFrame{Header: h, Source: session.SourceRealtime, Sent: true, Type: "session.update", Data: []byte(`{}`)}, calllog.NSRealtime, "debug", `"sent":true`},
+		{session.ToolResult{Header: h, Name: "refund", Err: errors.New("denied")}, calllog.NSTool, "warn", `"error":"denied"`},
+		{session.ModelError{Header: h, Code: "x"}, calllog.NSSession, "warn", `"code":"x"`},
+		{session.CallEnded{Header: h, Reason: session.EndModelDisconnected, Err: errors.New("eof")}, calllog.NSSession, "error", `"reason":"model_disconnected"`},
+		{session.DTMF{Header: h, Digit: "7"}, calllog.NSSession, "info", `"digit":"7"`},
+	} {
+		data, err := calllog.Marshal(tc.ev)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var l calllog.Line
+		if err := json.Unmarshal(data, &l); err != nil {
+			t.Fatal(err)
+		}
+		if l.NS != tc.ns || l.Level != tc.level || l.Type != tc.ev.Kind() || l.CallSID != "CA123" || !l.Time.Equal(h.Time) {
+			t.Errorf("%s: line %s", tc.ev.Kind(), data)
+		}
+		if !strings.Contains(string(l.Fields), tc.fieldsSubstr) {
+			t.Errorf("%s: fields %s lack %s", tc.ev.Kind(), l.Fields, tc.fieldsSubstr)
+		}
+		if !strings.HasPrefix(string(data), `{"time":"2026-11-23T10:00:01.5Z","level":`) {
+			t.Errorf("line does not start with time and level: %s", data)
+		}
+		back, err := l.Event()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if back.Kind() != tc.ev.Kind() || back.EventHeader() != h {
+			t.Errorf("%s: decoded %#v", tc.ev.Kind(), back)
+		}
+		if _, ok := tc.ev.(session.CallerTranscript); ok && !reflect.DeepEqual(back, tc.ev) {
+			t.Errorf("decoded %#v, want %#v", back, tc.ev)
+		}
+	}
+}
+
+func TestFilter(t *testing.T) {
+	all := calllog.Namespaces
+	for _, tc := range []struct {
+		spec string
+		want []string // enabled namespaces
+	}{
+		{"", nil},
+		{"callagent:*", all},
+		{"*", all},
+		{"callagent:twilio", []string{calllog.NSTwilio}},
+		{"callagent:t*", []string{calllog.NSTwilio, calllog.NSTool, calllog.NSTunnel}},
+		{"callagent:*,-callagent:realtime", []string{calllog.NSTwilio, calllog.NSSession, calllog.NSTool, calllog.NSHTTP, calllog.NSTunnel, calllog.NSProvision}},
+		{"callagent:twilio* callagent:http", []string{calllog.NSTwilio, calllog.NSHTTP}},
+		{"-callagent:twilio,callagent:twilio", nil}, // exclusions win, whatever the order
+		{"express:*,other", nil},
+	} {
+		f := calllog.ParseFilter(tc.spec)
+		var got []string
+		for _, ns := range all {
+			if f.Enabled(ns) {
+				got = append(got, ns)
+			}
+		}
+		if !reflect.DeepEqual(got, tc.want) {
+			t.Errorf("DEBUG=%q enables %v, want %v", tc.spec, got, tc.want)
+		}
+		if f.Any() != (len(tc.want) > 0) {
+			t.Errorf("DEBUG=%q: Any() = %v", tc.spec, f.Any())
+		}
+	}
+}
+
+func TestParseDebugFlag(t *testing.T) {
+	f, err := calllog.ParseDebugFlag("twilio, realtime")
+	if err != nil || !f.Enabled(calllog.NSTwilio) || !f.Enabled(calllog.NSRealtime) || f.Enabled(calllog.NSHTTP) {
+		t.Fatalf("twilio,realtime: %v %v", f, err)
+	}
+	f, err = calllog.ParseDebugFlag("all,-realtime")
+	if err != nil || !f.Enabled(calllog.NSHTTP) || f.Enabled(calllog.NSRealtime) {
+		t.Fatalf("all,-realtime: %v %v", f, err)
+	}
+	if _, err := calllog.ParseDebugFlag("twillio"); err == nil || !strings.Contains(err.Error(), "twilio, realtime") {
+		t.Fatalf("typo: %v", err)
+	}
+	merged := calllog.ParseFilter("callagent:http").Merge(f)
+	if !merged.Enabled(calllog.NSHTTP) || merged.Enabled(calllog.NSRealtime) {
+		t.Errorf("merge: %v", merged)
+	}
+}
+
+func FuzzParseFilter(f *testing.F) {
+	for _, s := range []string{"callagent:*", "-a,b*", "**,--x", "a b\tc", "[", `\`} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, spec string) {
+		flt := calllog.ParseFilter(spec)
+		for _, ns := range calllog.Namespaces {
+			flt.Enabled(ns)
+		}
+	})
+}

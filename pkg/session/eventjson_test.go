@@ -1,0 +1,83 @@
+package session
+
+import (
+	"encoding/json"
+	"errors"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/callagent/callagent/pkg/realtime"
+)
+
+// Every event type survives JSON: the call log and `callagent logs` depend on it.
+func TestEventJSONRoundTrip(t *testing.T) {
+	h := Header{Time: time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC), CallSID: "CA1"}
+	events := []Event{
+		CallStarted{h, "MZ1", "AC1", "+14155550100", "+14155550199", map[string]string{"k": "v"}},
+		ModelConnected{h, 1500 * time.Millisecond, 3, 1},
+		SpeechStarted{h, "item1", 120},
+		SpeechStopped{h, "item1", 900},
+		CallerTranscriptDelta{h, "item1", "hel"},
+		CallerTranscript{h, "item1", "hello"},
+		AgentTranscriptDelta{h, "resp1", "item2", "Hi"},
+		AgentTranscript{h, "resp1", "item2", "Hi there", true},
+		Interruption{h, "resp1", true, true, 640, []Truncation{{"item2", 640, 2000}}},
+		TurnLatency{h, "resp1", 420 * time.Millisecond},
+		ResponseDone{h, "resp1", "completed", "", &realtime.Usage{TotalTokens: 42}},
+		GuardrailTripped{h, "no-prices", "item3", "it costs", 300},
+		AgentChanged{h, "triage", "billing"},
+		ToolCall{h, "call1", "get_weather", `{"city":"Oslo"}`},
+		ToolApprovalRequested{h, "call1", "refund", `{}`},
+		ToolApprovalDecided{h, "call1", "refund", false, "denied at the terminal"},
+		ToolResult{h, "call1", "get_weather", `{"temp":3}`, errors.New("timed out"), 2 * time.Second, true},
+		MCPEvent{h, "response.mcp_call.completed", "item4"},
+		DTMF{h, "5"},
+		ModelError{h, "invalid_request_error", "bad", "nope", "x"},
+		Warning{h, "malformed frame"},
+		RawFrame{h, SourceTwilio, false, "start", []byte(`{"event":"start"}`)},
+		RawFrame{h, SourceRealtime, true, "x", []byte("not json")},
+		MediaStats{h, time.Second, 50, 8000, 49, 7840},
+		CallEnded{h, EndCallerHangup, errors.New("stream closed"), 90 * time.Second, 3, 1, 2, 100, 200, 0},
+	}
+	seen := map[string]bool{}
+	for _, ev := range events {
+		seen[ev.Kind()] = true
+		data, err := json.Marshal(ev)
+		if err != nil {
+			t.Fatalf("%s: %v", ev.Kind(), err)
+		}
+		if strings.Contains(string(data), "CA1") || strings.Contains(string(data), `"Header"`) {
+			t.Errorf("%s: header inside the fields: %s", ev.Kind(), data)
+		}
+		back, err := DecodeEvent(ev.Kind(), data, h)
+		if err != nil {
+			t.Fatalf("%s: %v", ev.Kind(), err)
+		}
+		if !reflect.DeepEqual(normalize(back), normalize(ev)) {
+			t.Errorf("%s: round trip\n got %#v\nwant %#v\njson %s", ev.Kind(), back, ev, data)
+		}
+	}
+	if len(seen) != len(eventTypes) {
+		t.Errorf("tested %d event kinds, %d are registered", len(seen), len(eventTypes))
+	}
+	if _, err := DecodeEvent("no.such", nil, h); err == nil {
+		t.Error("unknown kind decoded")
+	}
+	frame, _ := json.Marshal(RawFrame{h, SourceTwilio, false, "start", []byte(`{"event":"start"}`)})
+	if !strings.Contains(string(frame), `"data":{"event":"start"}`) {
+		t.Errorf("frame not embedded as JSON: %s", frame)
+	}
+}
+
+// normalize replaces errors by their text, which is what survives JSON.
+func normalize(ev Event) any {
+	switch e := ev.(type) {
+	case CallEnded:
+		return []any{e.Header, e.Reason, errText(e.Err), e.Duration, e.Turns, e.Interruptions, e.ToolCalls, e.InBytes, e.OutBytes}
+	case ToolResult:
+		return []any{e.Header, e.CallID, e.Name, e.Output, errText(e.Err), e.Duration, e.Background}
+	}
+	return ev
+}
