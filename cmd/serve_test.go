@@ -2,7 +2,6 @@ package cmd
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"crypto/hmac"
 	"crypto/sha1"
@@ -17,11 +16,11 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/callagent/callagent/internal/leakcheck"
+	"github.com/callagent/callagent/internal/syncbuf"
 	"github.com/callagent/callagent/pkg/sim"
 )
 
@@ -142,9 +141,9 @@ func TestServeRun(t *testing.T) {
 	defer model.Close()
 
 	f, _, errOut := testFactory()
-	out := &syncBuffer{}
+	out := &syncbuf.Buffer{}
 	f.IO.Out = out
-	opts := &serveOptions{Addr: "127.0.0.1:0", PublicURL: "https://calls.example.com", Model: "gpt-realtime", Voice: "marin",
+	opts := &serveOptions{Addr: "127.0.0.1:0", PublicURL: "https://calls.example.com", agentOverrides: agentOverrides{Model: "gpt-realtime", Voice: "marin"},
 		DrainTimeout: time.Second, LogFormat: "auto", LogLevel: "info", APIKey: "sk-test", BaseURL: modelSrv.URL + "/v1", AuthToken: "tok"}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
@@ -207,22 +206,4 @@ func signForTest(token, u string, form url.Values) string {
 	mac := hmac.New(sha1.New, []byte(token))
 	mac.Write([]byte(b.String()))
 	return base64.StdEncoding.EncodeToString(mac.Sum(nil))
-}
-
-// syncBuffer is a bytes.Buffer safe for a writer and a reader goroutine.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }

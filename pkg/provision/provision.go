@@ -71,11 +71,14 @@ func New(opts Options) (*Provisioner, error) {
 
 // DefaultStateDir is $CALLAGENT_STATE_DIR, or $XDG_STATE_HOME/callagent, or
 // ~/.local/state/callagent.
-func DefaultStateDir() (string, error) {
-	if d := os.Getenv("CALLAGENT_STATE_DIR"); d != "" {
+func DefaultStateDir() (string, error) { return StateDir(os.Getenv) }
+
+// StateDir is DefaultStateDir with the variables read through getenv.
+func StateDir(getenv func(string) string) (string, error) {
+	if d := getenv("CALLAGENT_STATE_DIR"); d != "" {
 		return d, nil
 	}
-	if d := os.Getenv("XDG_STATE_HOME"); d != "" {
+	if d := getenv("XDG_STATE_HOME"); d != "" {
 		return filepath.Join(d, "callagent"), nil
 	}
 	home, err := os.UserHomeDir()
@@ -109,6 +112,22 @@ func (n Number) Destination() string {
 		return n.VoiceMethod + " " + n.VoiceURL
 	}
 	return "nowhere (no voice URL)"
+}
+
+// Pointable says why Point would refuse n (ErrBound), or nil: a number on a SIP
+// trunk never uses its voice URL; one bound to a TwiML App does so only once the
+// app is unbound (takeOver).
+func (n Number) Pointable(takeOver bool) error {
+	switch {
+	case n.TrunkSID != "":
+		return fmt.Errorf("%w: %s belongs to SIP trunk %s, which receives its calls, so a voice URL would not be used: "+
+			"use another number, or remove it from the trunk in the Twilio console", ErrBound, n.PhoneNumber, n.TrunkSID)
+	case n.VoiceApplicationSID != "" && !takeOver:
+		return fmt.Errorf("%w: %s sends its calls to TwiML App %s, so a voice URL would not be used: "+
+			"pass --take-over to unbind the app while callagent runs (it is bound again on exit), or use another number",
+			ErrBound, n.PhoneNumber, n.VoiceApplicationSID)
+	}
+	return nil
 }
 
 func fromAPI(p openapi.ApiV2010IncomingPhoneNumber) Number {
@@ -182,14 +201,8 @@ type saved struct {
 // webhook at webhookURL (POST). takeOver allows it to unbind a TwiML App for the
 // session (restored with the rest). On error the number is as it was.
 func (p *Provisioner) Point(ctx context.Context, n Number, webhookURL string, takeOver bool) error {
-	switch {
-	case n.TrunkSID != "":
-		return fmt.Errorf("%w: %s belongs to SIP trunk %s, which receives its calls, so a voice URL would not be used: "+
-			"use another number, or remove it from the trunk in the Twilio console", ErrBound, n.PhoneNumber, n.TrunkSID)
-	case n.VoiceApplicationSID != "" && !takeOver:
-		return fmt.Errorf("%w: %s sends its calls to TwiML App %s, so a voice URL would not be used: "+
-			"pass --take-over to unbind the app while callagent runs (it is bound again on exit), or use another number",
-			ErrBound, n.PhoneNumber, n.VoiceApplicationSID)
+	if err := n.Pointable(takeOver); err != nil {
+		return err
 	}
 	if err := ctx.Err(); err != nil {
 		return err
@@ -256,8 +269,10 @@ func (p *Provisioner) restore(ctx context.Context, st saved) (Restored, error) {
 	}
 	params := (&openapi.UpdateIncomingPhoneNumberParams{}).
 		SetVoiceUrl(n.VoiceURL).SetVoiceMethod(orDefault(n.VoiceMethod, http.MethodPost)).
-		SetVoiceFallbackUrl(n.VoiceFallbackURL).SetVoiceFallbackMethod(orDefault(n.VoiceFallbackMethod, http.MethodPost)).
-		SetVoiceApplicationSid(n.VoiceApplicationSID)
+		SetVoiceFallbackUrl(n.VoiceFallbackURL).SetVoiceApplicationSid(n.VoiceApplicationSID)
+	if n.VoiceFallbackMethod != "" { // callagent never changes it; sending it only risks changing it
+		params.SetVoiceFallbackMethod(n.VoiceFallbackMethod)
+	}
 	if _, err := p.api.UpdateIncomingPhoneNumber(n.SID, params); err != nil {
 		return Restored{Number: n}, fmt.Errorf("restore %s: %s (its saved configuration is kept; it will be restored on the next start)",
 			n.PhoneNumber, twilioapi.Describe(err))
@@ -287,6 +302,30 @@ func (p *Provisioner) Pending() ([]Number, error) {
 	for _, st := range states {
 		if st.PID != os.Getpid() && !processAlive(st.PID) {
 			out = append(out, st.Number)
+		}
+	}
+	return out, nil
+}
+
+// Session is a number a running callagent has pointed at itself.
+type Session struct {
+	Number  Number
+	Webhook string // where the number points now (PUBLIC/incoming-call)
+	PID     int
+	Since   time.Time
+}
+
+// Sessions returns the numbers running callagent processes (this one included)
+// have pointed at themselves.
+func (p *Provisioner) Sessions() ([]Session, error) {
+	states, err := p.states()
+	if err != nil {
+		return nil, err
+	}
+	var out []Session
+	for _, st := range states {
+		if st.PID == os.Getpid() || processAlive(st.PID) {
+			out = append(out, Session{Number: st.Number, Webhook: st.PointedTo, PID: st.PID, Since: st.SavedAt})
 		}
 	}
 	return out, nil

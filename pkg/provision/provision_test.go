@@ -258,3 +258,38 @@ func TestPointRefusesNumberInUse(t *testing.T) {
 		t.Fatalf("saved original configuration overwritten: %s", saved)
 	}
 }
+
+func TestSessions(t *testing.T) {
+	ctx := context.Background()
+	_, p, _ := setup(t, original)
+	if s, err := p.Sessions(); err != nil || len(s) != 0 {
+		t.Fatalf("before: %+v %v", s, err)
+	}
+	n, _ := p.Find(ctx, "")
+	if err := p.Point(ctx, n, hook, false); err != nil {
+		t.Fatal(err)
+	}
+	s, err := p.Sessions()
+	if err != nil || len(s) != 1 || s[0].Webhook != hook || s[0].Number.PhoneNumber != original.PhoneNumber || s[0].PID != os.Getpid() {
+		t.Fatalf("sessions %+v %v", s, err)
+	}
+	if _, err := p.Restore(ctx, n.SID); err != nil {
+		t.Fatal(err)
+	}
+	if s, _ := p.Sessions(); len(s) != 0 {
+		t.Fatalf("after restore: %+v", s)
+	}
+}
+
+func TestStateDir(t *testing.T) {
+	env := map[string]string{}
+	get := func(k string) string { return env[k] }
+	env["XDG_STATE_HOME"] = "/x"
+	if d, _ := provision.StateDir(get); d != filepath.Join("/x", "callagent") {
+		t.Errorf("XDG: %s", d)
+	}
+	env["CALLAGENT_STATE_DIR"] = "/y"
+	if d, _ := provision.StateDir(get); d != "/y" {
+		t.Errorf("CALLAGENT_STATE_DIR: %s", d)
+	}
+}

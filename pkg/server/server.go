@@ -85,8 +85,12 @@ type Config struct {
 	// "-" for silence).
 	ApologyMessage string
 
-	// Logger receives one line per call event that matters (default: discard).
+	// Logger receives the server's own messages (refused requests, shutdown; each
+	// request at debug) and one line per call event that matters (default: discard).
 	Logger *slog.Logger
+	// EventLogger, when set, receives the call event lines instead of Logger (dev
+	// renders events itself and passes a discarding logger).
+	EventLogger *slog.Logger
 	// Registerer receives the server's metrics (default: a new registry, served on
 	// /metrics either way).
 	Registry *prometheus.Registry
@@ -117,6 +121,7 @@ type Server struct {
 	public  *url.URL
 	verify  *verifier
 	log     *slog.Logger
+	elog    *slog.Logger // call events
 	reg     *prometheus.Registry
 	metrics *metrics
 	now     func() time.Time
@@ -166,8 +171,12 @@ func New(cfg Config) (*Server, error) {
 	if reg == nil {
 		reg = prometheus.NewRegistry()
 	}
+	elog := cfg.EventLogger
+	if elog == nil {
+		elog = log
+	}
 	s := &Server{
-		cfg: cfg, public: pub, log: log, reg: reg, metrics: newMetrics(reg), now: cfg.Now,
+		cfg: cfg, public: pub, log: log, elog: elog, reg: reg, metrics: newMetrics(reg), now: cfg.Now,
 		predials: map[string]*predial{}, calls: map[string]*session.Session{}, ended: map[string]session.EndReason{},
 	}
 	if cfg.AuthToken != "" {
@@ -213,7 +222,7 @@ func (s *Server) Handler() http.Handler {
 		fmt.Fprintln(w, "ready")
 	})
 	mux.Handle("GET "+PathMetrics, promhttp.HandlerFor(s.reg, promhttp.HandlerOpts{Registry: s.reg}))
-	return mux
+	return s.logRequests(mux)
 }
 
 // ActiveCalls returns the number of calls in progress (streams running).

@@ -155,6 +155,11 @@ func (c *ModelConn) run() {
 	defer cancel()
 	c.Send(&realtime.SessionCreated{Session: realtime.SessionConfig{Type: "realtime", ID: fmt.Sprintf("sess_%d", c.ID), Object: "realtime.session"}})
 	c.wg.Go(func() { c.readLoop(ctx) })
+	c.wg.Go(func() {
+		// A script waiting for the client must not outlive the connection.
+		<-c.done
+		cancel()
+	})
 	if c.m.Script != nil {
 		err := c.m.Script(ctx, c)
 		if err != nil && !errors.Is(err, context.Canceled) && !c.isClosed() {
