@@ -4,8 +4,13 @@ import (
 	"errors"
 	"io/fs"
 	"os"
+	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/callagent/callagent/pkg/agent"
+	"github.com/callagent/callagent/pkg/realtime"
 	"github.com/callagent/callagent/pkg/session"
 	"github.com/callagent/callagent/pkg/twiliotransport"
 )
@@ -59,4 +64,43 @@ func newRuntime(cfg *agent.Config, env *Env, approver session.Approver) (*agent.
 		return nil, &UsageError{Err: err}
 	}
 	return rt, nil
+}
+
+// agentOverrides are the flags that override callagent.yaml (serve and dev):
+// flags > CALLAGENT_* environment > .env > callagent.yaml > defaults.
+type agentOverrides struct {
+	Model           string
+	Voice           string
+	MaxCallDuration time.Duration
+
+	modelSet, voiceSet bool // given on the command line or in the environment
+}
+
+func (a *agentOverrides) flags(fl *pflag.FlagSet) {
+	fl.StringVar(&a.Model, "model", realtime.DefaultModel, "OpenAI Realtime model (overrides the configuration's)")
+	fl.StringVar(&a.Voice, "voice", agent.DefaultVoice, "the agents' voice (overrides the configuration's)")
+	fl.DurationVar(&a.MaxCallDuration, "max-call-duration", 0, "end calls after this long, after telling the agent to wrap up (0: the configuration's)")
+}
+
+// resolve notes which overrides were given; call it after applyEnv.
+func (a *agentOverrides) resolve(cmd *cobra.Command) error {
+	a.modelSet, a.voiceSet = cmd.Flags().Changed("model"), cmd.Flags().Changed("voice")
+	if a.MaxCallDuration < 0 {
+		return usageErrorf("--max-call-duration cannot be negative")
+	}
+	return nil
+}
+
+func (a *agentOverrides) applyTo(cfg *agent.Config) {
+	if a.modelSet {
+		cfg.Model = a.Model
+	}
+	if a.voiceSet {
+		for i := range cfg.Agents {
+			cfg.Agents[i].Voice = a.Voice
+		}
+	}
+	if a.MaxCallDuration > 0 {
+		cfg.MaxCallDuration = agent.Duration(a.MaxCallDuration)
+	}
 }

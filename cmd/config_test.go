@@ -64,7 +64,7 @@ func TestServeRejectsBadConfig(t *testing.T) {
 	inDir(t, func(dir string) {
 		os.WriteFile(filepath.Join(dir, "callagent.yaml"), []byte("agents:\n  - name: ada\n    instructions: Hi.\n    speed: 9\n"), 0o644)
 		f, _, _ := testFactory()
-		opts := &serveOptions{Addr: "127.0.0.1:0", PublicURL: "https://x.example", Model: "gpt-realtime", DrainTimeout: 1,
+		opts := &serveOptions{Addr: "127.0.0.1:0", PublicURL: "https://x.example", agentOverrides: agentOverrides{Model: "gpt-realtime"}, DrainTimeout: 1,
 			LogFormat: "json", LogLevel: "info", APIKey: "k", AuthToken: "t"}
 		err := serveRun(context.Background(), f, opts)
 		var ue *UsageError

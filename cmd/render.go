@@ -9,12 +9,13 @@ import (
 
 	"charm.land/lipgloss/v2"
 
+	"github.com/callagent/callagent/pkg/calllog"
 	"github.com/callagent/callagent/pkg/session"
 )
 
 // Styles are the terminal styles, named by role and defined once.
 type Styles struct {
-	Caller, Agent, Tool, System, Error, Dim lipgloss.Style
+	Caller, Agent, Tool, System, OK, Error, Dim lipgloss.Style
 }
 
 // newStyles returns colored styles, or plain ones (no escape codes at all) when
@@ -22,13 +23,14 @@ type Styles struct {
 func newStyles(color bool) Styles {
 	if !color {
 		p := lipgloss.NewStyle()
-		return Styles{Caller: p, Agent: p, Tool: p, System: p, Error: p, Dim: p}
+		return Styles{Caller: p, Agent: p, Tool: p, System: p, OK: p, Error: p, Dim: p}
 	}
 	return Styles{
 		Caller: lipgloss.NewStyle().Foreground(lipgloss.Color("6")).Bold(true), // cyan
 		Agent:  lipgloss.NewStyle().Foreground(lipgloss.Color("5")).Bold(true), // magenta
 		Tool:   lipgloss.NewStyle().Foreground(lipgloss.Color("3")),            // yellow
 		System: lipgloss.NewStyle().Foreground(lipgloss.Color("4")),            // blue
+		OK:     lipgloss.NewStyle().Foreground(lipgloss.Color("2")),            // green
 		Error:  lipgloss.NewStyle().Foreground(lipgloss.Color("1")).Bold(true), // red
 		Dim:    lipgloss.NewStyle().Faint(true),
 	}
@@ -96,9 +98,34 @@ var endReasons = map[session.EndReason]string{
 }
 
 // render returns the text an event prints, with its newline, or "" for events that
-// print nothing (deltas, media statistics, raw frames unless debug). It is pure.
+// print nothing. Debug events (raw frames, speech detection, media statistics,
+// response ends) print only when debug is set: their namespace is enabled. It is
+// pure.
 func render(ev session.Event, st Styles, debug bool) string {
 	switch e := ev.(type) {
+	case session.SpeechStarted:
+		if debug {
+			return indent + st.Dim.Render(fmt.Sprintf("· caller started speaking (at %s)", ms(time.Duration(e.AudioStartMs)*time.Millisecond))) + "\n"
+		}
+	case session.SpeechStopped:
+		if debug {
+			return indent + st.Dim.Render(fmt.Sprintf("· caller stopped speaking (at %s)", ms(time.Duration(e.AudioEndMs)*time.Millisecond))) + "\n"
+		}
+	case session.ResponseDone:
+		if debug {
+			s := "· response " + sanitize(e.Status)
+			if e.Reason != "" {
+				s += " (" + sanitize(e.Reason) + ")"
+			}
+			if e.Usage != nil && e.Usage.TotalTokens > 0 {
+				s += fmt.Sprintf(", %d tokens", e.Usage.TotalTokens)
+			}
+			return indent + st.Dim.Render(s) + "\n"
+		}
+	case session.MediaStats:
+		if debug {
+			return indent + st.Dim.Render(fmt.Sprintf("· media: %d frames (%d B) in, %d frames (%d B) out", e.InFrames, e.InBytes, e.OutFrames, e.OutBytes)) + "\n"
+		}
 	case session.CallStarted:
 		return st.System.Render(fmt.Sprintf("● call %s from %s to %s", e.CallSID, orUnknown(e.From), orUnknown(e.To))) + "\n"
 	case session.ModelConnected:
@@ -185,21 +212,35 @@ func orUnknown(s string) string {
 // printer writes rendered events to a terminal. Live, the agent's words appear as
 // they are generated; the line is finished when the transcript is final. Piped, only
 // final lines are written, so `callagent simulate | tee call.txt` gives clean text.
+// While more than one call is in progress every line names its call and words are
+// not streamed (two calls' words would interleave).
 type printer struct {
-	w     io.Writer
-	st    Styles
-	live  bool
-	debug bool
-	open  string // the agent item whose line is being streamed
+	w      io.Writer
+	st     Styles
+	live   bool
+	filter calllog.Filter // namespaces whose debug events are shown
+	open   string         // the agent item whose line is being streamed
+	calls  map[string]bool
 }
 
-func newPrinter(w io.Writer, st Styles, live, debug bool) *printer {
-	return &printer{w: w, st: st, live: live, debug: debug}
+func newPrinter(w io.Writer, st Styles, live bool, filter calllog.Filter) *printer {
+	return &printer{w: w, st: st, live: live, filter: filter, calls: map[string]bool{}}
 }
 
 func (p *printer) print(ev session.Event) {
+	sid := ev.EventHeader().CallSID
+	switch ev.(type) {
+	case session.CallStarted:
+		p.calls[sid] = true
+	case session.CallEnded:
+		defer delete(p.calls, sid)
+	}
+	prefix := ""
+	if len(p.calls) > 1 {
+		prefix = p.st.Dim.Render("["+shortSID(sid)+"]") + " "
+	}
 	if d, ok := ev.(session.AgentTranscriptDelta); ok {
-		if !p.live {
+		if !p.live || prefix != "" {
 			return
 		}
 		if p.open != d.ItemID {
@@ -219,12 +260,12 @@ func (p *printer) print(ev session.Event) {
 		p.open = ""
 		return
 	}
-	line := render(ev, p.st, p.debug)
+	line := render(ev, p.st, p.filter.Enabled(calllog.Namespace(ev)))
 	if line == "" {
 		return
 	}
 	p.closeLine()
-	fmt.Fprint(p.w, line)
+	fmt.Fprint(p.w, prefix+line)
 }
 
 // closeLine ends a streamed agent line that another event interrupts; its final
@@ -234,4 +275,12 @@ func (p *printer) closeLine() {
 		fmt.Fprintln(p.w, p.st.Dim.Render(" …"))
 		p.open = ""
 	}
+}
+
+// shortSID is the end of a call SID, enough to tell calls apart on screen.
+func shortSID(sid string) string {
+	if len(sid) > 6 {
+		return "…" + sid[len(sid)-6:]
+	}
+	return sid
 }

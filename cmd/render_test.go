@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/callagent/callagent/pkg/calllog"
 	"github.com/callagent/callagent/pkg/realtime"
 	"github.com/callagent/callagent/pkg/session"
 )
@@ -21,8 +22,8 @@ func everyEvent() []session.Event {
 	return []session.Event{
 		session.CallStarted{Header: h, StreamSID: "MZ1", From: "+15550100001", To: "+15550100002"},
 		session.ModelConnected{Header: h, DialTime: 80 * time.Millisecond, BufferedFrames: 3},
-		session.SpeechStarted{Header: h},
-		session.SpeechStopped{Header: h},
+		session.SpeechStarted{Header: h, AudioStartMs: 1200},
+		session.SpeechStopped{Header: h, AudioEndMs: 2950},
 		session.CallerTranscriptDelta{Header: h, Delta: "What's"},
 		session.CallerTranscript{Header: h, ItemID: "i1", Text: "What's the weather\x1b[2J in Paris?\n"},
 		session.DTMF{Header: h, Digit: "5"},
@@ -31,7 +32,7 @@ func everyEvent() []session.Event {
 		session.AgentTranscript{Header: h, ItemID: "i3", Text: "Let me tell you a long story", Interrupted: true},
 		session.Interruption{Header: h, Cleared: true, HeardMs: 1200, Truncations: []session.Truncation{{ItemID: "i3", AudioEndMs: 1200, SentMs: 2800}, {ItemID: "i4", SentMs: 900}}},
 		session.TurnLatency{Header: h, Latency: 420 * time.Millisecond},
-		session.ResponseDone{Header: h, Status: "completed"},
+		session.ResponseDone{Header: h, Status: "completed", Usage: &realtime.Usage{TotalTokens: 321}},
 		session.ToolCall{Header: h, CallID: "c1", Name: "weather", Arguments: `{"city":"Paris"}`},
 		session.ToolApprovalRequested{Header: h, Name: "refund", Arguments: `{"amount":20}`},
 		session.ToolApprovalDecided{Header: h, Name: "refund", Approved: true},
@@ -43,7 +44,7 @@ func everyEvent() []session.Event {
 		session.AgentChanged{Header: h, From: "front-desk", To: "billing"},
 		session.ModelError{Header: h, Code: "rate_limit_exceeded", Message: "Rate limit reached"},
 		session.Warning{Header: h, Message: "skipped a malformed Twilio frame"},
-		session.MediaStats{Header: h, InFrames: 50},
+		session.MediaStats{Header: h, InFrames: 50, InBytes: 8000, OutFrames: 49, OutBytes: 7840},
 		session.RawFrame{Header: h, Source: session.SourceTwilio, Sent: true, Type: "mark", Data: []byte(`{"event":"mark"}`)},
 		session.CallEnded{Header: h, Reason: session.EndModelDisconnected, Duration: 14200 * time.Millisecond, Err: errors.New("realtime connection closed: 1011 server error")},
 	}
@@ -79,6 +80,7 @@ func TestRenderGolden(t *testing.T) {
 	golden(t, "render_plain.golden", renderAll(newStyles(false), false))
 	golden(t, "render_color.golden", renderAll(newStyles(true), false))
 	golden(t, "render_debug.golden", renderAll(newStyles(false), true))
+	golden(t, "render_color_debug.golden", renderAll(newStyles(true), true))
 }
 
 func TestPlainHasNoEscapes(t *testing.T) {
@@ -141,7 +143,7 @@ func TestPrinterLiveAndPiped(t *testing.T) {
 		session.AgentTranscript{Header: h, ItemID: "b", Text: "It is raining.", Interrupted: true},
 	}
 	var live, piped bytes.Buffer
-	lp, pp := newPrinter(&live, newStyles(false), true, false), newPrinter(&piped, newStyles(false), false, false)
+	lp, pp := newPrinter(&live, newStyles(false), true, calllog.Filter{}), newPrinter(&piped, newStyles(false), false, calllog.Filter{})
 	for _, ev := range evs {
 		lp.print(ev)
 		pp.print(ev)
@@ -153,5 +155,34 @@ func TestPrinterLiveAndPiped(t *testing.T) {
 	}
 	if piped.String() != wantPiped {
 		t.Errorf("piped:\n%q\nwant\n%q", piped.String(), wantPiped)
+	}
+}
+
+// Two calls at once: each line names its call, and words are not streamed.
+func TestPrinterTwoCalls(t *testing.T) {
+	a, b := session.Header{CallSID: "CA00000000000000000000000000aaaaaa"}, session.Header{CallSID: "CA00000000000000000000000000bbbbbb"}
+	var out bytes.Buffer
+	p := newPrinter(&out, newStyles(false), true, calllog.Filter{})
+	for _, ev := range []session.Event{
+		session.CallStarted{Header: a, From: "+1"},
+		session.AgentTranscriptDelta{Header: a, ItemID: "x", Delta: "Hel"},
+		session.CallStarted{Header: b, From: "+2"},
+		session.AgentTranscriptDelta{Header: a, ItemID: "x", Delta: "lo"},
+		session.AgentTranscript{Header: a, ItemID: "x", Text: "Hello"},
+		session.CallerTranscript{Header: b, Text: "Hi"},
+		session.CallEnded{Header: a, Reason: session.EndCallerHangup},
+		session.CallerTranscript{Header: b, Text: "Alone now"},
+	} {
+		p.print(ev)
+	}
+	want := "● call CA00000000000000000000000000aaaaaa from +1 to unknown\n" +
+		"agent   Hel …\n" +
+		"[…bbbbbb] ● call CA00000000000000000000000000bbbbbb from +2 to unknown\n" +
+		"[…aaaaaa] agent   Hello\n" +
+		"[…bbbbbb] caller  Hi\n" +
+		"[…aaaaaa] ● call ended after 0ms: the caller hung up\n" +
+		"caller  Alone now\n"
+	if out.String() != want {
+		t.Errorf("got\n%s\nwant\n%s", out.String(), want)
 	}
 }

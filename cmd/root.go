@@ -24,6 +24,7 @@ remembers only what the caller heard), runs your tools, and always tears a call 
 cleanly.`,
 		Example: `  callagent simulate                 # a whole call, offline
   callagent init                     # a starter callagent.yaml
+  callagent dev                      # your agent on your Twilio number, live in the terminal
   callagent serve --public-url https://calls.example.com`,
 		Version:       f.Build.Version,
 		SilenceErrors: true, // main prints errors once, with the exit code
@@ -48,7 +49,8 @@ cleanly.`,
 	root.SetOut(f.IO.Out)
 	root.SetErr(f.IO.ErrOut)
 	root.SetFlagErrorFunc(flagError)
-	root.AddCommand(newSimulateCmd(f, nil), newServeCmd(f, nil), newInitCmd(f), newConfigCmd(f), newVersionCmd(f))
+	root.AddCommand(newDevCmd(f, nil), newSimulateCmd(f, nil), newServeCmd(f, nil), newNumbersCmd(f), newCallCmd(f),
+		newInitCmd(f), newConfigCmd(f), newVersionCmd(f))
 	return root
 }
 

@@ -10,7 +10,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/callagent/callagent/pkg/agent"
 	"github.com/callagent/callagent/pkg/realtime"
 	"github.com/callagent/callagent/pkg/server"
 	"github.com/callagent/callagent/pkg/session"
@@ -20,17 +19,13 @@ type serveOptions struct {
 	Addr                  string
 	PublicURL             string
 	ConfigPath            string
-	Model                 string
-	Voice                 string
 	MaxCalls              int
-	MaxCallDuration       time.Duration
 	DrainTimeout          time.Duration
 	LogFormat             string
 	LogLevel              string
 	RecordDir             string
 	InsecureSkipSignature bool
-
-	modelSet, voiceSet bool // given on the command line or in the environment
+	agentOverrides
 
 	// From the environment (or .env), never from flags: secrets stay out of argv.
 	APIKey    string
@@ -81,10 +76,8 @@ Logs are JSON lines on stdout (text on a terminal); /healthz, /readyz and /metri
 	fl.StringVar(&opts.Addr, "addr", defaultAddr, "address to listen on (default loopback only; $PORT listens on all interfaces)")
 	fl.StringVar(&opts.PublicURL, "public-url", "", "the https URL Twilio reaches this server at (required)")
 	fl.StringVar(&opts.ConfigPath, "config", "", "agent configuration file (callagent.yaml)")
-	fl.StringVar(&opts.Model, "model", realtime.DefaultModel, "OpenAI Realtime model (overrides the configuration's)")
-	fl.StringVar(&opts.Voice, "voice", agent.DefaultVoice, "the agents' voice (overrides the configuration's)")
+	opts.agentOverrides.flags(fl)
 	fl.IntVar(&opts.MaxCalls, "max-calls", 0, "concurrent calls accepted; more are answered busy (0: no limit)")
-	fl.DurationVar(&opts.MaxCallDuration, "max-call-duration", 0, "end calls after this long, after telling the agent to wrap up (0: no limit)")
 	fl.DurationVar(&opts.DrainTimeout, "drain-timeout", defaultDrainTimeout, "on shutdown, how long calls in progress may go on")
 	fl.StringVar(&opts.LogFormat, "log-format", "auto", "json or text (auto: json unless stdout is a terminal)")
 	fl.StringVar(&opts.LogLevel, "log-level", "info", "debug, info, warn or error")
@@ -100,7 +93,9 @@ func (o *serveOptions) resolve(cmd *cobra.Command, env *Env) error {
 	if err := applyEnv(cmd, env); err != nil {
 		return err
 	}
-	o.modelSet, o.voiceSet = cmd.Flags().Changed("model"), cmd.Flags().Changed("voice")
+	if err := o.agentOverrides.resolve(cmd); err != nil {
+		return err
+	}
 	if !cmd.Flags().Changed("addr") && env.Get(envName("addr")) == "" {
 		if port := env.Get("PORT"); port != "" {
 			o.Addr = ":" + port // a platform that sets PORT routes to it from outside
@@ -118,8 +113,8 @@ func (o *serveOptions) resolve(cmd *cobra.Command, env *Env) error {
 	if o.DrainTimeout <= 0 {
 		return usageErrorf("--drain-timeout must be positive")
 	}
-	if o.MaxCalls < 0 || o.MaxCallDuration < 0 {
-		return usageErrorf("--max-calls and --max-call-duration cannot be negative")
+	if o.MaxCalls < 0 {
+		return usageErrorf("--max-calls cannot be negative")
 	}
 	return nil
 }
@@ -171,22 +166,6 @@ func serveRun(ctx context.Context, f *Factory, opts *serveOptions) error {
 		"voice_webhook", srv.PublicURL()+server.PathIncomingCall, "model", cfg.Model, "agents", cfg.Summary(),
 		"max_calls", opts.MaxCalls, "signatures", !opts.InsecureSkipSignature)
 	return srv.Serve(ctx, ln, opts.DrainTimeout)
-}
-
-// applyTo lets flags (and CALLAGENT_* variables) override the configuration file:
-// flags > environment > .env > callagent.yaml > defaults.
-func (o *serveOptions) applyTo(cfg *agent.Config) {
-	if o.modelSet {
-		cfg.Model = o.Model
-	}
-	if o.voiceSet {
-		for i := range cfg.Agents {
-			cfg.Agents[i].Voice = o.Voice
-		}
-	}
-	if o.MaxCallDuration > 0 {
-		cfg.MaxCallDuration = agent.Duration(o.MaxCallDuration)
-	}
 }
 
 // recordPath records each call to dir/<CallSid>.wav; nil when dir is empty.

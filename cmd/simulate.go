@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/callagent/callagent/pkg/calllog"
 	"github.com/callagent/callagent/pkg/realtime"
 	"github.com/callagent/callagent/pkg/session"
 	"github.com/callagent/callagent/pkg/sim"
@@ -23,7 +24,9 @@ type simulateOptions struct {
 	ConfigPath   string
 	Model        string
 	RecordPath   string
-	Debug        bool
+	Debug        string
+
+	filter calllog.Filter
 
 	APIKey, BaseURL string
 }
@@ -65,7 +68,7 @@ or audio: in the scenario), since the simulated voice is made of tones.`,
 	fl.StringVar(&opts.ConfigPath, "config", "", "agent configuration file (default callagent.yaml, else the built-in agent)")
 	fl.StringVar(&opts.Model, "model", "", "sim (the simulated model) or openai (default: openai when OPENAI_API_KEY is set)")
 	fl.StringVar(&opts.RecordPath, "record", "", "write the call to a stereo WAV file (caller left, agent right)")
-	fl.BoolVar(&opts.Debug, "debug", false, "also show the Twilio and Realtime messages")
+	fl.StringVar(&opts.Debug, "debug", "", debugFlagUsage)
 	return c
 }
 
@@ -74,6 +77,10 @@ func (o *simulateOptions) resolve(cmd *cobra.Command, env *Env) error {
 		return err
 	}
 	o.APIKey, o.BaseURL = env.Get("OPENAI_API_KEY"), env.Get("OPENAI_BASE_URL")
+	var err error
+	if o.filter, err = debugFilter(o.Debug, env); err != nil {
+		return err
+	}
 	switch o.Model {
 	case "":
 		o.Model = "sim"
@@ -117,7 +124,7 @@ func simulateRun(ctx context.Context, f *Factory, opts *simulateOptions) error {
 		model = "OpenAI " + cfg.Model
 	}
 	st := newStyles(useColor(f.IO.OutTTY, f.Env))
-	p := newPrinter(f.IO.Out, st, f.IO.OutTTY, opts.Debug)
+	p := newPrinter(f.IO.Out, st, f.IO.OutTTY, opts.filter)
 	var mu sync.Mutex
 	so.OnEvent = func(ev session.Event) {
 		mu.Lock()

@@ -1,0 +1,435 @@
+package cmd
+
+import (
+	"context"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/callagent/callagent/pkg/calllog"
+	"github.com/callagent/callagent/pkg/provision"
+	"github.com/callagent/callagent/pkg/realtime"
+	"github.com/callagent/callagent/pkg/server"
+	"github.com/callagent/callagent/pkg/session"
+	"github.com/callagent/callagent/pkg/tunnel"
+)
+
+type devOptions struct {
+	Number                string
+	PublicURL             string
+	Addr                  string
+	Domain                string
+	ConfigPath            string
+	RecordDir             string
+	Debug                 string
+	JSON                  bool
+	TakeOver              bool
+	NoProvision           bool
+	InsecureSkipSignature bool
+	NgrokTimeout          time.Duration
+	agentOverrides
+
+	filter calllog.Filter
+
+	// From the environment (or .env): secrets never come from flags.
+	APIKey, BaseURL string
+	AuthToken       string // TWILIO_AUTH_TOKEN: checks webhook signatures
+	NgrokToken      string
+	NgrokConnectURL string // CALLAGENT_NGROK_CONNECT_URL: self-hosted ngrok, tests
+	NgrokCAFile     string // CALLAGENT_NGROK_CA: PEM file trusted for it
+}
+
+const (
+	devDrainTimeout   = 3 * time.Second // Ctrl-C: calls in progress get this long, then hear the apology
+	devRestoreTimeout = 20 * time.Second
+	devReloadInterval = time.Second
+)
+
+func newDevCmd(f *Factory, runF func(context.Context, *devOptions) error) *cobra.Command {
+	opts := &devOptions{}
+	c := &cobra.Command{
+		Use:   "dev",
+		Short: "Put your agent on your Twilio number now, with the call live in the terminal",
+		Long: `Run your agent on your own Twilio phone number, from this machine.
+
+dev opens an ngrok tunnel in-process (or uses --public-url), points the number's voice
+webhook at it through Twilio's REST API, and serves calls. Everything said on the call
+appears here as it happens: the caller and the agent in their own colors, tool calls and
+their results, interruptions with where the agent was cut off, and the latency of each turn.
+Tools that need approval ask here.
+
+The number's previous settings are saved before anything changes and put back when dev
+stops: Ctrl-C, SIGTERM, or — if dev was killed — on its next start.
+
+Saving callagent.yaml reloads it: the next call gets the new agents.
+
+Environment (or .env): OPENAI_API_KEY, TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN (or
+TWILIO_API_KEY and TWILIO_API_SECRET, with TWILIO_AUTH_TOKEN for signatures), NGROK_AUTHTOKEN,
+DEBUG (DEBUG=callagent:* shows every debug event), and CALLAGENT_<FLAG> for any flag.`,
+		Example: `  callagent dev                                   # the account's only number, through ngrok
+  callagent dev --number +14155550100 --debug twilio,realtime
+  callagent dev --domain agent.ngrok.app          # a domain reserved in ngrok
+  callagent dev --public-url https://agent.example.com --addr 127.0.0.1:5050   # your own tunnel
+  callagent dev --json | jq 'select(.type == "tool.call")'`,
+		Args: usageArgs(cobra.NoArgs),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := opts.resolve(cmd, f.Env); err != nil {
+				return err
+			}
+			if runF != nil {
+				return runF(cmd.Context(), opts)
+			}
+			return devRun(cmd.Context(), f, opts)
+		},
+	}
+	fl := c.Flags()
+	fl.StringVar(&opts.Number, "number", "", "the Twilio number to use, in E.164 (default: the account's only number)")
+	fl.StringVar(&opts.PublicURL, "public-url", "", "use this public URL (Cloudflare Tunnel, a proxy) instead of ngrok; it must forward to --addr")
+	fl.StringVar(&opts.Addr, "addr", tunnel.DefaultAddr, "with --public-url: the loopback address to listen on")
+	fl.StringVar(&opts.Domain, "domain", "", "an ngrok domain reserved for your account (default: your account's ngrok domain)")
+	fl.StringVar(&opts.ConfigPath, "config", "", "agent configuration file (default callagent.yaml, else the built-in agent)")
+	opts.agentOverrides.flags(fl)
+	fl.StringVar(&opts.Debug, "debug", "", debugFlagUsage)
+	fl.BoolVar(&opts.JSON, "json", false, "print call events as JSON lines on stdout instead of the transcript")
+	fl.StringVar(&opts.RecordDir, "record-dir", "", "record each call to DIR/<CallSid>.wav (stereo: caller left, agent right)")
+	fl.BoolVar(&opts.TakeOver, "take-over", false, "use a number bound to a TwiML App: unbind it while dev runs (bound again on exit)")
+	fl.BoolVar(&opts.NoProvision, "no-provision", false, "leave the number alone: print the webhook URL to set yourself")
+	fl.BoolVar(&opts.InsecureSkipSignature, "insecure-skip-signature", false, "accept webhooks without a valid X-Twilio-Signature (local experiments only)")
+	fl.DurationVar(&opts.NgrokTimeout, "ngrok-timeout", tunnel.DefaultNgrokTimeout, "give up opening the ngrok tunnel after this long")
+	flagEnvHelp(fl)
+	return c
+}
+
+func (o *devOptions) resolve(cmd *cobra.Command, env *Env) error {
+	if err := applyEnv(cmd, env); err != nil {
+		return err
+	}
+	if err := o.agentOverrides.resolve(cmd); err != nil {
+		return err
+	}
+	var err error
+	if o.filter, err = debugFilter(o.Debug, env); err != nil {
+		return err
+	}
+	o.APIKey, o.BaseURL = env.Get("OPENAI_API_KEY"), env.Get("OPENAI_BASE_URL")
+	o.AuthToken = env.Get("TWILIO_AUTH_TOKEN")
+	o.NgrokToken = env.Get("NGROK_AUTHTOKEN")
+	o.NgrokConnectURL, o.NgrokCAFile = env.Get("CALLAGENT_NGROK_CONNECT_URL"), env.Get("CALLAGENT_NGROK_CA")
+	if o.APIKey == "" {
+		return usageErrorf("OPENAI_API_KEY is not set: export it or put it in .env (https://platform.openai.com/api-keys)")
+	}
+	if o.Number != "" {
+		if err := checkE164("--number", o.Number); err != nil {
+			return err
+		}
+	}
+	if o.PublicURL != "" {
+		if o.PublicURL, err = tunnel.ParsePublicURL(o.PublicURL); err != nil {
+			return commandLineError(err)
+		}
+		if o.Domain != "" {
+			return commandLineError(errors.New("--domain is an ngrok domain: drop it when you give --public-url"))
+		}
+	} else if strings.TrimSpace(o.NgrokToken) == "" {
+		return &UsageError{Err: tunnel.ErrNoAuthtoken}
+	}
+	if o.NgrokTimeout <= 0 {
+		return commandLineError(errors.New("--ngrok-timeout must be positive"))
+	}
+	if !o.NoProvision {
+		if err := twilioCredentials(env).Check(); err != nil {
+			return usageErrorf("%v (dev points your number at this machine through Twilio's REST API; "+
+				"the Account SID and Auth Token are on https://console.twilio.com; or pass --no-provision)", err)
+		}
+	}
+	if o.AuthToken == "" && !o.InsecureSkipSignature {
+		return usageErrorf("TWILIO_AUTH_TOKEN is not set: dev checks with it that webhooks come from Twilio " +
+			"(API keys cannot check signatures); set it, or pass --insecure-skip-signature for a local experiment")
+	}
+	return nil
+}
+
+// devRun is one dev session: start-up steps, calls until a signal, then the number
+// put back and the calls drained.
+func devRun(ctx context.Context, f *Factory, o *devOptions) error {
+	errOut := &syncWriter{w: f.IO.ErrOut}
+	st := newStyles(useColor(f.IO.ErrTTY, f.Env))
+	steps := &stepper{w: errOut, tty: f.IO.ErrTTY, st: st, now: f.Now}
+	out := newEventOutput(f.IO.Out, newStyles(useColor(f.IO.OutTTY, f.Env)), f.IO.OutTTY, o.JSON, o.filter)
+
+	approver := &terminalApprover{in: f.IO.In, out: errOut, tty: f.IO.ErrTTY}
+	agents := newAgentSource(o.ConfigPath, f.Env, o.agentOverrides, approver)
+	loaded, err := agents.load()
+	if err != nil {
+		return err
+	}
+	if loaded.cfg.NeedsAsk() && !f.IO.ErrTTY {
+		steps.note(st.Error.Render("!"), "tools that need approval will be denied: there is no terminal to ask")
+	}
+
+	d := &devSession{f: f, o: o, st: st, steps: steps, errOut: errOut, agents: agents}
+	if !o.NoProvision {
+		if err := d.findNumber(ctx); err != nil {
+			return err
+		}
+	}
+	if err := d.openTunnel(ctx); err != nil {
+		return err
+	}
+	srv, err := server.New(server.Config{
+		PublicURL:             d.tun.URL(),
+		AuthToken:             o.AuthToken,
+		InsecureSkipSignature: o.InsecureSkipSignature,
+		Dial:                  d.dial,
+		Session: func(call server.CallInfo, so *session.Options) error {
+			agents.current().rt.Setup(so)
+			so.Debug = o.filter.Enabled(calllog.NSTwilio) || o.filter.Enabled(calllog.NSRealtime)
+			return nil
+		},
+		Logger:      newNSLogger(calllog.NSHTTP, errOut, st, o.filter, slog.LevelWarn),
+		EventLogger: slog.New(slog.DiscardHandler), // the terminal renders events itself
+		OnEvent:     out.event,
+		RecordPath:  recordPath(o.RecordDir),
+	})
+	if err != nil {
+		d.tun.Close()
+		return &UsageError{Err: err}
+	}
+	serveCtx, stopServing := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopServing()
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(serveCtx, d.tun, devDrainTimeout) }()
+
+	webhook := srv.PublicURL() + server.PathIncomingCall
+	if o.PublicURL != "" {
+		d.checkReachable(ctx, srv.PublicURL())
+	}
+	var pointErr error
+	if !o.NoProvision {
+		pointErr = steps.run("Pointing "+d.number.PhoneNumber+" at this machine", func() (string, error) {
+			if err := d.prov.Point(ctx, d.number, webhook, o.TakeOver); err != nil {
+				return "", err
+			}
+			d.pointed = true
+			return d.number.PhoneNumber + " → " + webhook, nil
+		})
+	}
+	if pointErr == nil {
+		d.banner(webhook)
+		go agents.watch(serveCtx, devReloadInterval, d.reloaded, d.reloadFailed)
+		select {
+		case <-ctx.Done():
+		case err = <-served:
+			served <- err // read again below
+		}
+	}
+
+	// Stop: put the number back first, so new calls go where they went before, then
+	// let the calls in progress finish.
+	var errs []error
+	if pointErr != nil {
+		errs = append(errs, pointErr)
+	}
+	if ctx.Err() != nil {
+		fmt.Fprintln(errOut, st.Dim.Render("Stopping… (Ctrl-C again quits at once; the number would then be restored on the next start)"))
+	}
+	if d.pointed {
+		if err := d.restore(ctx); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	stopServing()
+	if err := <-served; err != nil {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}
+
+// devSession is the state of one dev run.
+type devSession struct {
+	f      *Factory
+	o      *devOptions
+	st     Styles
+	steps  *stepper
+	errOut io.Writer
+	agents *agentSource
+
+	prov    *provision.Provisioner
+	number  provision.Number
+	pointed bool
+	tun     tunnel.Tunnel
+}
+
+// findNumber restores numbers a killed dev left behind, then finds the number to
+// use and checks that a voice URL would reach it.
+func (d *devSession) findNumber(ctx context.Context) error {
+	var err error
+	if d.prov, err = newProvisioner(d.f.Env); err != nil {
+		return err
+	}
+	restored, err := d.prov.RecoverCrashed(ctx)
+	for _, r := range restored {
+		if r.Skipped != "" {
+			d.steps.note(d.st.Dim.Render("·"), fmt.Sprintf("%s was left pointed at callagent by a dev that did not stop cleanly; %s", r.Number.PhoneNumber, r.Skipped))
+			continue
+		}
+		d.steps.note(d.st.OK.Render("✓"), fmt.Sprintf("Put %s back (%s): a previous dev did not stop cleanly", r.Number.PhoneNumber, r.Number.Destination()))
+	}
+	if err != nil {
+		d.steps.note(d.st.Error.Render("!"), err.Error())
+	}
+	return d.steps.run("Finding your Twilio number", func() (string, error) {
+		n, err := d.prov.Find(ctx, d.o.Number)
+		if err != nil {
+			return "", err
+		}
+		if err := n.Pointable(d.o.TakeOver); err != nil {
+			return "", err
+		}
+		d.number = n
+		return fmt.Sprintf("Using %s (it now goes to %s)", n.PhoneNumber, n.Destination()), nil
+	})
+}
+
+func (d *devSession) openTunnel(ctx context.Context) error {
+	o := d.o
+	if o.PublicURL != "" {
+		return d.steps.run("Listening on "+o.Addr, func() (string, error) {
+			var err error
+			d.tun, err = tunnel.Local(ctx, o.Addr, o.PublicURL)
+			if err != nil {
+				return "", err
+			}
+			return fmt.Sprintf("Listening on %s for %s", d.tun.Addr(), d.tun.URL()), nil
+		})
+	}
+	opts := tunnel.NgrokOptions{
+		Authtoken: o.NgrokToken, Domain: o.Domain, Timeout: o.NgrokTimeout, ClientVersion: d.f.Build.Version,
+		Logger:     newNSLogger(calllog.NSTunnel, d.errOut, d.st, o.filter, slog.LevelError+100),
+		ConnectURL: o.NgrokConnectURL,
+		OnStatus: func(s tunnel.Status) {
+			if s.Connected {
+				d.steps.note(d.st.OK.Render("✓"), "ngrok connection is back")
+				return
+			}
+			d.steps.note(d.st.Error.Render("!"), fmt.Sprintf("ngrok connection lost (%v): reconnecting; calls cannot reach you meanwhile", s.Err))
+		},
+	}
+	if o.NgrokCAFile != "" {
+		pem, err := os.ReadFile(o.NgrokCAFile)
+		if err != nil {
+			return &UsageError{Err: fmt.Errorf("CALLAGENT_NGROK_CA: %w", err)}
+		}
+		opts.ConnectCAs = x509.NewCertPool()
+		if !opts.ConnectCAs.AppendCertsFromPEM(pem) {
+			return &UsageError{Err: fmt.Errorf("CALLAGENT_NGROK_CA: %s has no PEM certificate", o.NgrokCAFile)}
+		}
+	}
+	return d.steps.run("Opening an ngrok tunnel", func() (string, error) {
+		var err error
+		d.tun, err = tunnel.Ngrok(ctx, opts)
+		if err != nil {
+			return "", err
+		}
+		return "Tunnel open: " + d.tun.URL(), nil
+	})
+}
+
+// dial opens the model session of a call with the model of the current agents (a
+// reload may change it).
+func (d *devSession) dial(ctx context.Context, callSID string) (session.ModelLeg, error) {
+	return server.RealtimeDialer(realtime.DialOptions{BaseURL: d.o.BaseURL, APIKey: d.o.APIKey,
+		Model: d.agents.current().cfg.Model, Header: http.Header{"User-Agent": {"callagent/" + d.f.Build.Version}}})(ctx, callSID)
+}
+
+// checkReachable asks the public URL for /healthz: with --public-url, the proxy in
+// front is the user's, and a wrong forward is easier to fix now than during a call.
+func (d *devSession) checkReachable(ctx context.Context, public string) {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, public+server.PathHealth, nil)
+	client := &http.Client{Transport: &http.Transport{}}
+	defer client.CloseIdleConnections()
+	resp, err := client.Do(req)
+	if err == nil {
+		resp.Body.Close()
+		if resp.StatusCode == http.StatusOK {
+			return
+		}
+		err = fmt.Errorf("HTTP %d", resp.StatusCode)
+	}
+	d.steps.note(d.st.Error.Render("!"), fmt.Sprintf("%s%s did not answer (%v): check that it forwards to %s",
+		public, server.PathHealth, err, d.tun.Addr()))
+}
+
+// banner says the session is ready and how to use it.
+func (d *devSession) banner(webhook string) {
+	cfg := d.agents.current().cfg
+	start := cfg.StartAgent()
+	agentLine := cfg.Summary()
+	if start != nil {
+		agentLine = fmt.Sprintf("%s · %s · voice %s", start.Name, cfg.Model, start.Voice)
+		if n := len(cfg.Agents) - 1; n > 0 {
+			agentLine += fmt.Sprintf(" · %s to hand off to", plural(n, "other agent"))
+		}
+	}
+	row := func(k, v string) string { return "  " + d.st.Dim.Render(fmt.Sprintf("%-9s", k)) + " " + v + "\n" }
+	var b strings.Builder
+	b.WriteString("\n")
+	if d.o.NoProvision {
+		b.WriteString(d.st.OK.Render("Ready.") + " Set your number's voice webhook to the URL below (POST).\n")
+	} else {
+		b.WriteString(d.st.OK.Render("Ready.") + " Call " + d.st.Caller.Render(d.number.PhoneNumber) + "\n")
+	}
+	b.WriteString(row("Agent", agentLine))
+	b.WriteString(row("Webhook", webhook))
+	if la := d.agents.current(); la.cfg.Path == "" {
+		b.WriteString(row("Config", "the built-in agent"+d.st.Dim.Render(" (callagent init writes "+d.agents.path+"; saved, it is loaded for the next call)")))
+	} else {
+		b.WriteString(row("Config", la.from+d.st.Dim.Render(" (saving it reloads it for the next call)")))
+	}
+	if d.o.RecordDir != "" {
+		b.WriteString(row("Records", d.o.RecordDir))
+	}
+	if d.o.NoProvision {
+		b.WriteString("  " + d.st.Dim.Render("Ctrl-C stops.") + "\n\n")
+	} else {
+		b.WriteString("  " + d.st.Dim.Render("Ctrl-C stops and puts the number back.") + "\n\n")
+	}
+	io.WriteString(d.errOut, b.String())
+}
+
+func (d *devSession) reloaded(la *loadedAgents) {
+	d.steps.note(d.st.OK.Render("↻"), fmt.Sprintf("%s reloaded: %s; the next call gets it", la.from, la.cfg.Summary()))
+}
+
+func (d *devSession) reloadFailed(err error) {
+	d.steps.note(d.st.Error.Render("✗"), fmt.Sprintf("%s has problems; calls keep the previous agents until it is fixed:\n%v",
+		d.agents.path, err))
+}
+
+// restore puts the number back, with its own deadline: the signal that stops dev
+// has cancelled ctx.
+func (d *devSession) restore(ctx context.Context) error {
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), devRestoreTimeout)
+	defer cancel()
+	n := d.number
+	return d.steps.run("Putting "+n.PhoneNumber+" back", func() (string, error) {
+		r, err := d.prov.Restore(rctx, n.SID)
+		if err != nil {
+			return "", err
+		}
+		if r.Skipped != "" {
+			return fmt.Sprintf("Left %s as it is: %s", n.PhoneNumber, r.Skipped), nil
+		}
+		return fmt.Sprintf("%s goes to %s again", n.PhoneNumber, n.Destination()), nil
+	})
+}

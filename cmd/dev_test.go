@@ -1,0 +1,258 @@
+package cmd
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/callagent/callagent/internal/leakcheck"
+	"github.com/callagent/callagent/internal/syncbuf"
+	"github.com/callagent/callagent/pkg/calllog"
+	"github.com/callagent/callagent/pkg/realtime"
+	"github.com/callagent/callagent/pkg/session"
+	"github.com/callagent/callagent/pkg/sim"
+)
+
+const (
+	devAccount = "AC00000000000000000000000000000001"
+	devToken   = "0123456789abcdef0123456789abcdef"
+)
+
+var devNumber = sim.PhoneNumber{SID: "PN1", PhoneNumber: "+14155550100", VoiceURL: "https://demo.twilio.com/welcome/voice/", VoiceMethod: "GET"}
+
+// devHarness runs devRun in-process against a fake Twilio API and a fake model
+// that answers every response with a short greeting and records session.updates.
+type devHarness struct {
+	t       *testing.T
+	api     *sim.TwilioAPI
+	model   *sim.Model
+	updates chan realtime.SessionConfig
+	env     map[string]string
+	out     *syncbuf.Buffer
+	errOut  *syncbuf.Buffer
+	addr    string
+	cancel  context.CancelFunc
+	done    chan error
+}
+
+func newDevHarness(t *testing.T) *devHarness {
+	t.Helper()
+	h := &devHarness{t: t, api: &sim.TwilioAPI{AccountSID: devAccount, AuthToken: devToken},
+		updates: make(chan realtime.SessionConfig, 16), out: &syncbuf.Buffer{}, errOut: &syncbuf.Buffer{}}
+	h.api.AddNumber(devNumber)
+	apiSrv := httptest.NewServer(h.api)
+	t.Cleanup(apiSrv.Close)
+	h.model = &sim.Model{Script: func(ctx context.Context, c *sim.ModelConn) error {
+		ev, err := c.WaitEvent(ctx, realtime.TypeSessionUpdate, 1)
+		if err != nil {
+			return nil
+		}
+		h.updates <- ev.(*realtime.SessionUpdate).Session
+		<-ctx.Done()
+		return nil
+	}}
+	modelSrv := httptest.NewServer(h.model)
+	t.Cleanup(func() {
+		h.model.Close()
+		modelSrv.Close()
+	})
+	ln, _ := net.Listen("tcp", "127.0.0.1:0")
+	h.addr = ln.Addr().String()
+	ln.Close()
+	h.env = map[string]string{
+		"OPENAI_API_KEY": "sk-test", "OPENAI_BASE_URL": modelSrv.URL + "/v1",
+		"TWILIO_ACCOUNT_SID": devAccount, "TWILIO_AUTH_TOKEN": devToken,
+		"CALLAGENT_TWILIO_API_URL": apiSrv.URL, "CALLAGENT_STATE_DIR": t.TempDir(),
+	}
+	return h
+}
+
+func (h *devHarness) start(args ...string) {
+	h.t.Helper()
+	f := &Factory{
+		IO:    &IOStreams{In: strings.NewReader(""), Out: h.out, ErrOut: h.errOut},
+		Env:   &Env{Getenv: func(k string) string { return h.env[k] }, Path: "/nonexistent/.env"},
+		Now:   time.Now,
+		Build: BuildInfo{Version: "1.2.3"},
+	}
+	root := NewRootCmd(f)
+	root.SetArgs(append([]string{"dev", "--public-url", "http://" + h.addr, "--addr", h.addr}, args...))
+	ctx, cancel := context.WithCancel(context.Background())
+	h.cancel, h.done = cancel, make(chan error, 1)
+	go func() { h.done <- root.ExecuteContext(ctx) }()
+	h.waitErr("Ready.")
+}
+
+// stop does what main does on Ctrl-C: cancels the context. dev must return nil.
+func (h *devHarness) stop() {
+	h.t.Helper()
+	h.cancel()
+	select {
+	case err := <-h.done:
+		if err != nil {
+			h.t.Fatalf("dev returned %v\n%s", err, h.errOut.String())
+		}
+	case <-time.After(30 * time.Second):
+		h.t.Fatal("dev did not return")
+	}
+	if got := h.api.Number("PN1"); got != devNumber {
+		h.t.Fatalf("number not restored: %+v", got)
+	}
+}
+
+func (h *devHarness) waitErr(s string) { h.t.Helper(); h.wait(h.errOut, s) }
+func (h *devHarness) waitOut(s string) { h.t.Helper(); h.wait(h.out, s) }
+
+func (h *devHarness) wait(b *syncbuf.Buffer, s string) {
+	h.t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for !strings.Contains(b.String(), s) {
+		select {
+		case err := <-h.done:
+			h.t.Fatalf("dev returned %v before %q\n%s", err, s, h.errOut.String())
+		default:
+		}
+		if time.Now().After(deadline) {
+			h.t.Fatalf("no %q\nstderr:\n%s\nstdout:\n%s", s, h.errOut.String(), h.out.String())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// call rings the dev server, waits for the session.update and hangs up; it returns
+// the instructions the model was given.
+func (h *devHarness) call(sid string) string {
+	return h.callUntil(sid, "● call ended")
+}
+
+func (h *devHarness) callUntil(sid, ended string) string {
+	h.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	caller, err := sim.PlaceCall(ctx, sim.CallOptions{Webhook: "http://" + h.addr + "/incoming-call", AuthToken: devToken,
+		CallSID: sid, AccountSID: devAccount, From: "+15550100001", To: devNumber.PhoneNumber})
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	defer caller.Close()
+	var upd realtime.SessionConfig
+	select {
+	case upd = <-h.updates:
+	case <-ctx.Done():
+		h.t.Fatal("no session.update")
+	}
+	caller.Hangup()
+	h.waitOut(ended)
+	return upd.Instructions
+}
+
+// Saving callagent.yaml changes the agents of the next call; a broken file is
+// reported with its line and the previous agents stay. Cancelling dev (what a
+// signal does) restores the number and leaves no goroutine behind.
+func TestDevHotReload(t *testing.T) {
+	leakcheck.Check(t)
+	h := newDevHarness(t)
+	path := filepath.Join(t.TempDir(), "callagent.yaml")
+	os.WriteFile(path, []byte("agents:\n  - name: first\n    instructions: You are the first agent.\n"), 0o644)
+	h.start("--config", path)
+	if got := h.call("CA00000000000000000000000000000001"); !strings.Contains(got, "You are the first agent.") {
+		t.Fatalf("first call's instructions: %q", got)
+	}
+
+	os.WriteFile(path, []byte("agents:\n  - name: second\n    instructions: You are the second agent.\n"), 0o644)
+	h.waitErr(path + " reloaded: ")
+	h.out.Reset()
+	if got := h.call("CA00000000000000000000000000000002"); !strings.Contains(got, "You are the second agent.") {
+		t.Fatalf("after the reload: %q", got)
+	}
+
+	os.WriteFile(path, []byte("agents:\n  - name: third\n    instructions: Hi.\n    speed: 9\n"), 0o644)
+	h.waitErr("has problems; calls keep the previous agents")
+	if !strings.Contains(h.errOut.String(), path+":4:12") {
+		t.Errorf("the problem does not name its line:\n%s", h.errOut.String())
+	}
+	h.out.Reset()
+	if got := h.call("CA00000000000000000000000000000003"); !strings.Contains(got, "You are the second agent.") {
+		t.Fatalf("after a broken save: %q", got)
+	}
+	h.stop()
+}
+
+// --json prints one calllog line per event on stdout; debug events only for the
+// namespaces asked for.
+func TestDevJSON(t *testing.T) {
+	leakcheck.Check(t)
+	h := newDevHarness(t)
+	h.start("--json", "--debug", "twilio")
+	h.callUntil("CA00000000000000000000000000000009", `"type":"call.ended"`)
+	h.stop()
+	types := map[string]bool{}
+	for _, line := range strings.Split(strings.TrimSpace(h.out.String()), "\n") {
+		var l calllog.Line
+		if err := json.Unmarshal([]byte(line), &l); err != nil {
+			t.Fatalf("not a JSON line: %q", line)
+		}
+		if _, err := l.Event(); err != nil {
+			t.Errorf("line does not decode: %v", err)
+		}
+		types[l.NS+" "+l.Type] = true
+	}
+	for _, want := range []string{"callagent:session call.started", "callagent:twilio debug.frame", "callagent:session call.ended"} {
+		if !types[want] {
+			t.Errorf("no %s in %v", want, types)
+		}
+	}
+	if types["callagent:realtime debug.frame"] {
+		t.Error("realtime frames shown without --debug realtime")
+	}
+}
+
+func TestDevOptions(t *testing.T) {
+	var got *devOptions
+	run := func(env map[string]string, args ...string) error {
+		f, _, _ := testFactory()
+		f.Env = &Env{Getenv: func(k string) string { return env[k] }, Path: "/nonexistent/.env"}
+		c := newDevCmd(f, func(_ context.Context, o *devOptions) error { got = o; return nil })
+		c.SetArgs(args)
+		c.SetOut(&bytes.Buffer{})
+		c.SetErr(&bytes.Buffer{})
+		return c.Execute()
+	}
+	env := map[string]string{"OPENAI_API_KEY": "k", "TWILIO_ACCOUNT_SID": devAccount, "TWILIO_AUTH_TOKEN": devToken,
+		"NGROK_AUTHTOKEN": "n", "DEBUG": "callagent:http", "CALLAGENT_NUMBER": "+14155550100"}
+	if err := run(env, "--debug", "twilio", "--domain", "agent.ngrok.app", "--voice", "cedar"); err != nil {
+		t.Fatal(err)
+	}
+	if got.Number != "+14155550100" || got.Domain != "agent.ngrok.app" || got.PublicURL != "" || got.NgrokToken != "n" ||
+		!got.filter.Enabled(calllog.NSTwilio) || !got.filter.Enabled(calllog.NSHTTP) || got.filter.Enabled(calllog.NSRealtime) ||
+		!got.voiceSet || got.Voice != "cedar" || got.modelSet {
+		t.Fatalf("options %+v", got)
+	}
+	// --no-provision needs no Twilio REST credentials, only the token for signatures.
+	if err := run(map[string]string{"OPENAI_API_KEY": "k", "TWILIO_AUTH_TOKEN": devToken}, "--no-provision", "--public-url", "https://x.example/"); err != nil {
+		t.Fatal(err)
+	}
+	if got.PublicURL != "https://x.example" || !got.NoProvision {
+		t.Fatalf("options %+v", got)
+	}
+}
+
+// Events of the session render with the namespace filter: frames of enabled
+// namespaces only.
+func TestEventOutputFilter(t *testing.T) {
+	var out bytes.Buffer
+	h := session.Header{CallSID: "CA1"}
+	o := newEventOutput(&out, newStyles(false), false, false, calllog.ParseFilter("callagent:twilio"))
+	o.event(session.RawFrame{Header: h, Source: session.SourceTwilio, Type: "start", Data: []byte(`{"event":"start"}`)})
+	o.event(session.RawFrame{Header: h, Source: session.SourceRealtime, Type: "session.update", Data: []byte(`{}`)})
+	if s := out.String(); !strings.Contains(s, "twilio ← start") || strings.Contains(s, "session.update") {
+		t.Fatalf("output:\n%s", s)
+	}
+}

@@ -1,0 +1,112 @@
+package cmd
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+	"sync"
+
+	"github.com/callagent/callagent/pkg/calllog"
+	"github.com/callagent/callagent/pkg/session"
+)
+
+// eventOutput writes call events to stdout: rendered for people (live words on a
+// terminal, final lines when piped), or one JSON line per event with --json. Debug
+// events appear only for the enabled namespaces. Safe for concurrent calls.
+type eventOutput struct {
+	mu     sync.Mutex
+	w      io.Writer
+	json   bool
+	filter calllog.Filter
+	p      *printer
+}
+
+func newEventOutput(w io.Writer, st Styles, live, json bool, filter calllog.Filter) *eventOutput {
+	return &eventOutput{w: w, json: json, filter: filter, p: newPrinter(w, st, live, filter)}
+}
+
+func (o *eventOutput) event(ev session.Event) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if !o.json {
+		o.p.print(ev)
+		return
+	}
+	if calllog.IsDebug(ev) && !o.filter.Enabled(calllog.Namespace(ev)) {
+		return
+	}
+	line, err := calllog.Marshal(ev)
+	if err != nil {
+		return
+	}
+	o.w.Write(append(line, '\n'))
+}
+
+// nsHandler is a slog.Handler that writes one short line per record under a
+// namespace label: all records when the namespace is enabled, else only those at
+// or above always (say, warnings of the HTTP server: a refused signature must be
+// seen). Values are sanitized: paths and errors can come from anyone on the
+// internet.
+type nsHandler struct {
+	ns     string
+	w      io.Writer
+	st     Styles
+	filter calllog.Filter
+	always slog.Level
+	attrs  []slog.Attr
+	group  string
+}
+
+func newNSLogger(ns string, w io.Writer, st Styles, filter calllog.Filter, always slog.Level) *slog.Logger {
+	return slog.New(&nsHandler{ns: ns, w: w, st: st, filter: filter, always: always})
+}
+
+func (h *nsHandler) Enabled(_ context.Context, l slog.Level) bool {
+	return l >= h.always || h.filter.Enabled(h.ns)
+}
+
+func (h *nsHandler) Handle(_ context.Context, r slog.Record) error {
+	var b strings.Builder
+	name := strings.TrimPrefix(h.ns, "callagent:")
+	switch {
+	case r.Level >= slog.LevelWarn:
+		b.WriteString(h.st.Error.Render(fmt.Sprintf("%-7s", name)) + " ")
+	default:
+		b.WriteString(h.st.Dim.Render(fmt.Sprintf("%-7s", name)) + " ")
+	}
+	b.WriteString(sanitize(r.Message))
+	add := func(a slog.Attr) {
+		if a.Equal(slog.Attr{}) {
+			return
+		}
+		key := a.Key
+		if h.group != "" {
+			key = h.group + "." + key
+		}
+		b.WriteString(" " + h.st.Dim.Render(sanitize(key)+"=") + clip(sanitize(a.Value.Resolve().String()), 300))
+	}
+	for _, a := range h.attrs {
+		add(a)
+	}
+	r.Attrs(func(a slog.Attr) bool { add(a); return true })
+	b.WriteString("\n")
+	_, err := io.WriteString(h.w, b.String())
+	return err
+}
+
+func (h *nsHandler) WithAttrs(attrs []slog.Attr) slog.Handler {
+	c := *h
+	c.attrs = append(append([]slog.Attr(nil), h.attrs...), attrs...)
+	return &c
+}
+
+func (h *nsHandler) WithGroup(name string) slog.Handler {
+	c := *h
+	if c.group != "" {
+		name = c.group + "." + name
+	}
+	c.group = name
+	return &c
+}

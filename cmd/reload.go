@@ -1,0 +1,126 @@
+package cmd
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"errors"
+	"io/fs"
+	"os"
+	"sync/atomic"
+	"time"
+
+	"github.com/callagent/callagent/pkg/agent"
+	"github.com/callagent/callagent/pkg/session"
+)
+
+// loadedAgents is one loading of the agent configuration.
+type loadedAgents struct {
+	cfg  *agent.Config
+	rt   *agent.Runtime
+	from string // the file, or "the built-in agent"
+}
+
+// agentSource holds the agents dev serves and reloads them when their file
+// changes: the next call gets the new agents, calls in progress keep theirs. A
+// file with problems is reported and the previous agents stay.
+type agentSource struct {
+	path     string // the file watched: --config, or callagent.yaml (which may appear later)
+	explicit bool   // --config was given: the file must exist
+	env      *Env
+	over     agentOverrides
+	approver session.Approver
+
+	cur  atomic.Pointer[loadedAgents]
+	hash [32]byte // of the content loaded; zero when none
+}
+
+func newAgentSource(path string, env *Env, over agentOverrides, approver session.Approver) *agentSource {
+	s := &agentSource{path: path, explicit: path != "", env: env, over: over, approver: approver}
+	if s.path == "" {
+		s.path = agent.DefaultFile
+	}
+	return s
+}
+
+// load reads the configuration for the first time.
+func (s *agentSource) load() (*loadedAgents, error) {
+	data, err := os.ReadFile(s.path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist) && !s.explicit:
+		data = nil
+	case errors.Is(err, fs.ErrNotExist):
+		_, err = agent.Load(s.path, s.env.Get) // its message says what to do
+		return nil, &UsageError{Err: err}
+	case err != nil:
+		return nil, &UsageError{Err: err}
+	}
+	la, err := s.build(data)
+	if err != nil {
+		return nil, err
+	}
+	s.cur.Store(la)
+	if data != nil {
+		s.hash = sha256.Sum256(data)
+	}
+	return la, nil
+}
+
+func (s *agentSource) build(data []byte) (*loadedAgents, error) {
+	var cfg *agent.Config
+	from := "the built-in agent"
+	if data == nil {
+		cfg = agent.Default()
+	} else {
+		c, err := agent.Parse(s.path, data, s.env.Get)
+		if err != nil {
+			return nil, &UsageError{Err: err}
+		}
+		cfg, from = c, s.path
+	}
+	s.over.applyTo(cfg)
+	rt, err := newRuntime(cfg, s.env, s.approver)
+	if err != nil {
+		return nil, err
+	}
+	return &loadedAgents{cfg: cfg, rt: rt, from: from}, nil
+}
+
+// current returns the agents for a new call.
+func (s *agentSource) current() *loadedAgents { return s.cur.Load() }
+
+// watch polls the file every interval until ctx ends; a change of content is
+// loaded and reported to onReload, a failed load to onError (the previous agents
+// stay). Polling needs no dependency and sees editors' atomic renames.
+func (s *agentSource) watch(ctx context.Context, interval time.Duration, onReload func(*loadedAgents), onError func(error)) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	var failed [32]byte // content that failed, reported once
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		data, err := os.ReadFile(s.path)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue // removed, or never there: keep what runs
+		}
+		if err != nil {
+			continue
+		}
+		sum := sha256.Sum256(data)
+		if sum == s.hash || sum == failed || len(bytes.TrimSpace(data)) == 0 {
+			continue // unchanged, already reported, or an editor's truncate-then-write
+		}
+		la, err := s.build(data)
+		if err != nil {
+			failed = sum
+			onError(err)
+			continue
+		}
+		s.cur.Store(la)
+		s.hash = sum
+		onReload(la)
+	}
+}

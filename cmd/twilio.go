@@ -1,0 +1,45 @@
+package cmd
+
+import (
+	"fmt"
+	"regexp"
+
+	"github.com/callagent/callagent/internal/twilioapi"
+	"github.com/callagent/callagent/pkg/provision"
+)
+
+// twilioCredentials reads the Twilio REST credentials from the environment.
+func twilioCredentials(env *Env) twilioapi.Credentials {
+	return twilioapi.Credentials{AccountSID: env.Get("TWILIO_ACCOUNT_SID"), AuthToken: env.Get("TWILIO_AUTH_TOKEN"),
+		APIKey: env.Get("TWILIO_API_KEY"), APISecret: env.Get("TWILIO_API_SECRET")}
+}
+
+// newProvisioner builds the number provisioner from the environment: credentials,
+// CALLAGENT_TWILIO_API_URL and the state directory. Missing credentials are a usage
+// error that says what to set.
+func newProvisioner(env *Env) (*provision.Provisioner, error) {
+	c := twilioCredentials(env)
+	if err := c.Check(); err != nil {
+		return nil, usageErrorf("%v (the Account SID and Auth Token are on https://console.twilio.com)", err)
+	}
+	dir, err := provision.StateDir(env.Get)
+	if err != nil {
+		return nil, err
+	}
+	p, err := provision.New(provision.Options{AccountSID: c.AccountSID, AuthToken: c.AuthToken, APIKey: c.APIKey,
+		APISecret: c.APISecret, BaseURL: env.Get("CALLAGENT_TWILIO_API_URL"), StateDir: dir})
+	if err != nil {
+		return nil, &UsageError{Err: err}
+	}
+	return p, nil
+}
+
+var e164 = regexp.MustCompile(`^\+[1-9][0-9]{6,14}$`)
+
+// checkE164 reports a phone number not in E.164 form (+14155550100).
+func checkE164(flag, number string) error {
+	if !e164.MatchString(number) {
+		return commandLineError(fmt.Errorf("%s %q: give the number in E.164 form, like +14155550100 (plus, country code, number; no spaces)", flag, number))
+	}
+	return nil
+}
