@@ -49,6 +49,9 @@ type Stream struct {
 	pb    *Playback
 	dec   mediaDecoder
 	trace atomic.Pointer[TraceFunc]
+	// early holds the handshake's frames until the first SetTrace.
+	early     []earlyFrame
+	earlyOnce sync.Once
 
 	// sendMu makes "enqueue in the tracker, then write" atomic with respect to an
 	// interruption, so a chunk is never counted in one generation and sent in another.
@@ -94,6 +97,13 @@ func Handshake(ctx context.Context, ws *websocket.Conn, opts StreamOptions) (*St
 			return nil, fmt.Errorf("read twilio start: %w", closeError(err))
 		}
 		f, err := DecodeFrame(data)
+		if len(s.early) < maxEarlyFrames {
+			ev := ""
+			if f != nil {
+				ev = f.FrameEvent()
+			}
+			s.early = append(s.early, earlyFrame{ev, append([]byte(nil), data...)})
+		}
 		if err != nil {
 			continue // a malformed frame before start is skipped like any other
 		}
@@ -116,13 +126,28 @@ func (s *Stream) Start() Start { return s.start }
 // Playback returns the stream's playback tracker.
 func (s *Stream) Playback() *Playback { return s.pb }
 
-// SetTrace installs (or, with nil, removes) a frame observer.
+// SetTrace installs (or, with nil, removes) a frame observer. The first one is
+// given the frames of the handshake (connected, start) before any other.
 func (s *Stream) SetTrace(fn TraceFunc) {
 	if fn == nil {
 		s.trace.Store(nil)
 		return
 	}
+	s.earlyOnce.Do(func() {
+		for _, f := range s.early {
+			fn(false, f.event, f.data)
+		}
+		s.early = nil
+	})
 	s.trace.Store(&fn)
+}
+
+// maxEarlyFrames bounds the handshake frames kept for the trace.
+const maxEarlyFrames = 4
+
+type earlyFrame struct {
+	event string
+	data  []byte
 }
 
 // ReadFrame returns the next message from Twilio. Inbound media is returned as a
