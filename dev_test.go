@@ -221,6 +221,18 @@ func TestDevCallAndRestoreOnSIGINT(t *testing.T) {
 		t.Errorf("piped transcript has escape codes:\n%q", out)
 	}
 
+	// The call is in the log, frames included: another terminal can read it.
+	list := e.run("logs")
+	if code := list.exit(20 * time.Second); code != 0 || !strings.Contains(list.stdout.String(), "CA00000000000000000000000000000042") ||
+		!strings.Contains(list.stdout.String(), "the agent hung up") {
+		t.Errorf("logs: exit %d\n%s\n%s", code, list.stdout.String(), list.stderr.String())
+	}
+	show := e.run("logs", "CA000000000000000000000000000000", "--debug", "twilio")
+	if code := show.exit(20 * time.Second); code != 0 || !strings.Contains(show.stdout.String(), "twilio ← start") ||
+		!strings.Contains(show.stdout.String(), "tool    weather") {
+		t.Errorf("logs CALLSID: exit %d\n%s\n%s", code, show.stdout.String(), show.stderr.String())
+	}
+
 	p.cmd.Process.Signal(os.Interrupt)
 	if code := p.exit(30 * time.Second); code != 0 {
 		t.Fatalf("exit %d after SIGINT\n%s", code, p.stderr.String())

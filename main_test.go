@@ -89,7 +89,7 @@ func TestServeExitsCleanlyOnSIGTERM(t *testing.T) {
 	bin := buildBinary(t)
 	cmd := exec.Command(bin, "serve", "--addr", "127.0.0.1:0", "--public-url", "https://calls.example.com", "--log-format", "json")
 	cmd.Dir = t.TempDir()
-	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "OPENAI_API_KEY=sk-test", "TWILIO_AUTH_TOKEN=tok"}
+	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "OPENAI_API_KEY=sk-test", "TWILIO_AUTH_TOKEN=tok", "CALLAGENT_STATE_DIR=" + t.TempDir()}
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)

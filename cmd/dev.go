@@ -36,6 +36,7 @@ type devOptions struct {
 	InsecureSkipSignature bool
 	NgrokTimeout          time.Duration
 	agentOverrides
+	callLog callLogOptions
 
 	filter calllog.Filter
 
@@ -104,6 +105,7 @@ DEBUG (DEBUG=callagent:* shows every debug event), and CALLAGENT_<FLAG> for any 
 	fl.BoolVar(&opts.NoProvision, "no-provision", false, "leave the number alone: print the webhook URL to set yourself")
 	fl.BoolVar(&opts.InsecureSkipSignature, "insecure-skip-signature", false, "accept webhooks without a valid X-Twilio-Signature (local experiments only)")
 	fl.DurationVar(&opts.NgrokTimeout, "ngrok-timeout", tunnel.DefaultNgrokTimeout, "give up opening the ngrok tunnel after this long")
+	opts.callLog.flags(fl)
 	flagEnvHelp(fl)
 	return c
 }
@@ -175,7 +177,17 @@ func devRun(ctx context.Context, f *Factory, o *devOptions) error {
 		steps.note(st.Error.Render("!"), "tools that need approval will be denied: there is no terminal to ask")
 	}
 
-	d := &devSession{f: f, o: o, st: st, steps: steps, errOut: errOut, agents: agents}
+	red := newRedactor(f.Env, loaded.cfg)
+	calls := o.callLog.open(f.Env, red, false, func(err error) { steps.note(st.Error.Render("!"), err.Error()) })
+	onEvent := out.event
+	if calls != nil {
+		defer calls.Close()
+		onEvent = func(ev session.Event) {
+			out.event(ev)
+			calls.Event(ev)
+		}
+	}
+	d := &devSession{f: f, o: o, st: st, steps: steps, errOut: errOut, agents: agents, red: red, logging: calls != nil}
 	if !o.NoProvision {
 		if err := d.findNumber(ctx); err != nil {
 			return err
@@ -191,12 +203,15 @@ func devRun(ctx context.Context, f *Factory, o *devOptions) error {
 		Dial:                  d.dial,
 		Session: func(call server.CallInfo, so *session.Options) error {
 			agents.current().rt.Setup(so)
-			so.Debug = o.filter.Enabled(calllog.NSTwilio) || o.filter.Enabled(calllog.NSRealtime)
+			// Frames are recorded for the call log (callagent logs --debug twilio)
+			// and shown when their namespace is enabled.
+			so.Debug = calls != nil || o.filter.Enabled(calllog.NSTwilio) || o.filter.Enabled(calllog.NSRealtime)
 			return nil
 		},
 		Logger:      newNSLogger(calllog.NSHTTP, errOut, st, o.filter, slog.LevelWarn),
 		EventLogger: slog.New(slog.DiscardHandler), // the terminal renders events itself
-		OnEvent:     out.event,
+		Redactor:    red,
+		OnEvent:     onEvent,
 		RecordPath:  recordPath(o.RecordDir),
 	})
 	if err != nil {
@@ -261,6 +276,9 @@ type devSession struct {
 	steps  *stepper
 	errOut io.Writer
 	agents *agentSource
+
+	red     *calllog.Redactor
+	logging bool // call logs are written
 
 	prov    *provision.Provisioner
 	number  provision.Number
@@ -399,6 +417,9 @@ func (d *devSession) banner(webhook string) {
 	if d.o.RecordDir != "" {
 		b.WriteString(row("Records", d.o.RecordDir))
 	}
+	if d.logging {
+		b.WriteString(row("Logs", "callagent logs -f"+d.st.Dim.Render(" in another terminal; callagent logs lists past calls")))
+	}
 	if d.o.NoProvision {
 		b.WriteString("  " + d.st.Dim.Render("Ctrl-C stops.") + "\n\n")
 	} else {
@@ -408,6 +429,7 @@ func (d *devSession) banner(webhook string) {
 }
 
 func (d *devSession) reloaded(la *loadedAgents) {
+	updateRedactor(d.red, d.f.Env, la.cfg)
 	d.steps.note(d.st.OK.Render("↻"), fmt.Sprintf("%s reloaded: %s; the next call gets it", la.from, la.cfg.Summary()))
 }
 

@@ -99,8 +99,8 @@ var endReasons = map[session.EndReason]string{
 
 // render returns the text an event prints, with its newline, or "" for events that
 // print nothing. Debug events (raw frames, speech detection, media statistics,
-// response ends) print only when debug is set: their namespace is enabled. It is
-// pure.
+// response ends, hosted MCP progress) print only when debug is set: their
+// namespace is enabled. It is pure.
 func render(ev session.Event, st Styles, debug bool) string {
 	switch e := ev.(type) {
 	case session.SpeechStarted:
@@ -172,7 +172,9 @@ func render(ev session.Event, st Styles, debug bool) string {
 		}
 		return indent + "↳ " + clip(sanitize(e.Output), 200) + took + "\n"
 	case session.MCPEvent:
-		return indent + st.Dim.Render("mcp: "+mcpWords.Replace(e.Type)) + "\n"
+		if debug {
+			return indent + st.Dim.Render("mcp: "+mcpWords.Replace(e.Type)) + "\n"
+		}
 	case session.GuardrailTripped:
 		return label(st.Error, "guard") + st.Error.Render(fmt.Sprintf("cut off (rule %q), heard %s", e.Rule, ms(time.Duration(e.HeardMs)*time.Millisecond))) + "\n"
 	case session.AgentChanged:

@@ -49,7 +49,7 @@ cleanly.`,
 	root.SetOut(f.IO.Out)
 	root.SetErr(f.IO.ErrOut)
 	root.SetFlagErrorFunc(flagError)
-	root.AddCommand(newDevCmd(f, nil), newSimulateCmd(f, nil), newServeCmd(f, nil), newNumbersCmd(f), newCallCmd(f),
+	root.AddCommand(newDevCmd(f, nil), newSimulateCmd(f, nil), newServeCmd(f, nil), newLogsCmd(f), newNumbersCmd(f), newCallCmd(f),
 		newInitCmd(f), newConfigCmd(f), newVersionCmd(f))
 	return root
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/callagent/callagent/pkg/calllog"
 	"github.com/callagent/callagent/pkg/realtime"
 	"github.com/callagent/callagent/pkg/server"
 	"github.com/callagent/callagent/pkg/session"
@@ -25,7 +26,12 @@ type serveOptions struct {
 	LogLevel              string
 	RecordDir             string
 	InsecureSkipSignature bool
+	Debug                 string
+	LogTranscripts        bool
 	agentOverrides
+	callLog callLogOptions
+
+	filter calllog.Filter
 
 	// From the environment (or .env), never from flags: secrets stay out of argv.
 	APIKey    string
@@ -83,6 +89,9 @@ Logs are JSON lines on stdout (text on a terminal); /healthz, /readyz and /metri
 	fl.StringVar(&opts.LogLevel, "log-level", "info", "debug, info, warn or error")
 	fl.StringVar(&opts.RecordDir, "record-dir", "", "record each call to DIR/<CallSid>.wav (stereo: caller left, agent right)")
 	fl.BoolVar(&opts.InsecureSkipSignature, "insecure-skip-signature", false, "accept requests without a valid X-Twilio-Signature (never in production)")
+	fl.StringVar(&opts.Debug, "debug", "", debugFlagUsage+"; twilio and realtime also record each call's frames")
+	fl.BoolVar(&opts.LogTranscripts, "log-transcripts", true, "log what callers, agents and tools say (false: only that they spoke)")
+	opts.callLog.flags(fl)
 	flagEnvHelp(fl)
 	return c
 }
@@ -94,6 +103,10 @@ func (o *serveOptions) resolve(cmd *cobra.Command, env *Env) error {
 		return err
 	}
 	if err := o.agentOverrides.resolve(cmd); err != nil {
+		return err
+	}
+	var err error
+	if o.filter, err = debugFilter(o.Debug, env); err != nil {
 		return err
 	}
 	if !cmd.Flags().Changed("addr") && env.Get(envName("addr")) == "" {
@@ -120,7 +133,7 @@ func (o *serveOptions) resolve(cmd *cobra.Command, env *Env) error {
 }
 
 func serveRun(ctx context.Context, f *Factory, opts *serveOptions) error {
-	log, err := newLogger(f.IO.Out, opts.LogFormat, opts.LogLevel, f.IO.OutTTY)
+	log, err := newLogger(f.IO.Out, opts.LogFormat, opts.LogLevel, f.IO.OutTTY, opts.filter)
 	if err != nil {
 		return err
 	}
@@ -136,6 +149,14 @@ func serveRun(ctx context.Context, f *Factory, opts *serveOptions) error {
 	if cfg.NeedsAsk() && cfg.Approval.Webhook == "" {
 		log.Warn("tools that need approval will be denied: set approval.webhook in the configuration (or approval.policy)")
 	}
+	red := newRedactor(f.Env, cfg)
+	calls := opts.callLog.open(f.Env, red, !opts.LogTranscripts, func(err error) { log.Warn(err.Error()) })
+	var onEvent func(session.Event)
+	if calls != nil {
+		defer calls.Close()
+		onEvent = calls.Event
+	}
+	frames := opts.filter.Enabled(calllog.NSTwilio) || opts.filter.Enabled(calllog.NSRealtime)
 	srv, err := server.New(server.Config{
 		PublicURL:             opts.PublicURL,
 		AuthToken:             opts.AuthToken,
@@ -144,11 +165,15 @@ func serveRun(ctx context.Context, f *Factory, opts *serveOptions) error {
 			Header: http.Header{"User-Agent": {"callagent/" + f.Build.Version}}}),
 		Session: func(call server.CallInfo, so *session.Options) error {
 			rt.Setup(so)
+			so.Debug = frames
 			return nil
 		},
-		MaxCalls:   opts.MaxCalls,
-		Logger:     log,
-		RecordPath: recordPath(opts.RecordDir),
+		MaxCalls:        opts.MaxCalls,
+		Logger:          log,
+		Redactor:        red,
+		OmitTranscripts: !opts.LogTranscripts,
+		OnEvent:         onEvent,
+		RecordPath:      recordPath(opts.RecordDir),
 	})
 	if err != nil {
 		return &UsageError{Err: err}

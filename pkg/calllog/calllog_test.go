@@ -3,6 +3,7 @@ package calllog_test
 import (
 	"encoding/json"
 	"errors"
+	"log/slog"
 	"reflect"
 	"strings"
 	"testing"
@@ -117,4 +118,27 @@ func FuzzParseFilter(f *testing.F) {
 			flt.Enabled(ns)
 		}
 	})
+}
+
+// A server logging at info shows the debug events of the namespaces DEBUG names.
+func TestNamespaceHandler(t *testing.T) {
+	var buf strings.Builder
+	log := slog.New(&calllog.NamespaceHandler{Next: slog.NewJSONHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}),
+		Min: slog.LevelInfo, Filter: calllog.ParseFilter("callagent:twilio")})
+	h := session.Header{Time: time.Now(), CallSID: "CA1"}
+	calllog.LogEvent(log, session.RawFrame{Header: h, Source: session.SourceTwilio, Type: "start", Data: []byte(`{}`)}, nil)
+	calllog.LogEvent(log, session.RawFrame{Header: h, Source: session.SourceRealtime, Type: "session.update", Data: []byte(`{}`)}, nil)
+	calllog.LogEvent(log, session.MediaStats{Header: h, InFrames: 1}, nil)
+	calllog.LogEvent(log, session.CallerTranscript{Header: h, Text: "hi"}, nil)
+	calllog.LogEvent(log, session.CallerTranscriptDelta{Header: h, Delta: "h"}, nil)
+	log.Debug("plain debug message")
+	got := buf.String()
+	if !strings.Contains(got, `"type":"debug.frame","call_sid":"CA1","fields":{"source":"twilio"`) || !strings.Contains(got, `"caller.transcript"`) {
+		t.Errorf("missing lines:\n%s", got)
+	}
+	for _, not := range []string{"session.update", "media.stats", "transcript_delta", "plain debug message"} {
+		if strings.Contains(got, not) {
+			t.Errorf("%s logged:\n%s", not, got)
+		}
+	}
 }

@@ -245,7 +245,7 @@ func (s *Server) abandon(stream *twiliotransport.Stream, pre *predial) {
 func (s *Server) eventSink() func(session.Event) {
 	return func(ev session.Event) {
 		s.metrics.observe(ev)
-		logEvent(s.elog, ev)
+		s.logEvent(ev)
 		if s.cfg.OnEvent != nil {
 			s.cfg.OnEvent(ev)
 		}

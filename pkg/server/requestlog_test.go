@@ -42,7 +42,7 @@ func TestRequestLogAndEventLogger(t *testing.T) {
 			t.Errorf("request log lacks %s:\n%s", want, got)
 		}
 	}
-	if strings.Contains(got, "call started") || !strings.Contains(events.String(), "call started") {
+	if strings.Contains(got, "call.started") || !strings.Contains(events.String(), "msg=call.started ns=callagent:session type=call.started call_sid=CA0042") {
 		t.Errorf("call events not split to EventLogger:\nlogger: %s\nevents: %s", got, events.String())
 	}
 }

@@ -24,6 +24,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/callagent/callagent/pkg/calllog"
 	"github.com/callagent/callagent/pkg/realtime"
 	"github.com/callagent/callagent/pkg/session"
 )
@@ -91,6 +92,10 @@ type Config struct {
 	// EventLogger, when set, receives the call event lines instead of Logger (dev
 	// renders events itself and passes a discarding logger).
 	EventLogger *slog.Logger
+	// Redactor removes secrets from event lines (nil: the built-in patterns only).
+	Redactor *calllog.Redactor
+	// OmitTranscripts keeps what callers, agents and tools said out of event lines.
+	OmitTranscripts bool
 	// Registerer receives the server's metrics (default: a new registry, served on
 	// /metrics either way).
 	Registry *prometheus.Registry

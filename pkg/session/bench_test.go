@@ -12,6 +12,7 @@ import (
 
 	"github.com/coder/websocket"
 
+	"github.com/callagent/callagent/pkg/calllog"
 	"github.com/callagent/callagent/pkg/realtime"
 	"github.com/callagent/callagent/pkg/session"
 	"github.com/callagent/callagent/pkg/twiliotransport"
@@ -41,7 +42,9 @@ type benchPeers struct {
 	cancel   context.CancelFunc
 }
 
-func newBenchPeers(b *testing.B) *benchPeers {
+// newBenchPeers starts a bridge; mutate, when set, changes the session's options
+// (an event sink, debug frames).
+func newBenchPeers(b *testing.B, mutate func(*session.Options)) *benchPeers {
 	p := &benchPeers{model: make(chan *websocket.Conn, 1)}
 	ctx, cancel := context.WithCancel(context.Background())
 	p.cancel = cancel
@@ -59,10 +62,14 @@ func newBenchPeers(b *testing.B) *benchPeers {
 			b.Error(err)
 			return
 		}
-		s, err := session.New(session.Options{Caller: stream, CallerIdleTimeout: -1,
+		opts := session.Options{Caller: stream, CallerIdleTimeout: -1,
 			Dial: func(ctx context.Context) (session.ModelLeg, error) {
 				return realtime.Dial(ctx, realtime.DialOptions{BaseURL: p.modelSrv.URL, APIKey: testKey})
-			}})
+			}}
+		if mutate != nil {
+			mutate(&opts)
+		}
+		s, err := session.New(opts)
 		if err != nil {
 			b.Error(err)
 			return
@@ -112,8 +119,39 @@ func drain(ws *websocket.Conn, marker []byte, want int) error {
 	return nil
 }
 
+// sinks are the ways a call's events can be consumed while audio is relayed: none,
+// the call log (as serve runs it), and the call log with every non-audio frame
+// traced (as dev runs it).
+func sinks(b *testing.B) map[string]func(*session.Options) {
+	return map[string]func(*session.Options){
+		"bare": nil,
+		"calllog": func(o *session.Options) {
+			w := calllog.NewWriter(calllog.Options{Dir: b.TempDir()})
+			b.Cleanup(func() { w.Close() })
+			o.OnEvent = w.Event
+		},
+		"calllog+frames": func(o *session.Options) {
+			w := calllog.NewWriter(calllog.Options{Dir: b.TempDir()})
+			b.Cleanup(func() { w.Close() })
+			o.OnEvent, o.Debug = w.Event, true
+		},
+	}
+}
+
 func BenchmarkRelayCallerToModel(b *testing.B) {
-	p := newBenchPeers(b)
+	for _, name := range []string{"bare", "calllog", "calllog+frames"} {
+		b.Run(name, func(b *testing.B) { benchCallerToModel(b, sinks(b)[name]) })
+	}
+}
+
+func BenchmarkRelayModelToCaller(b *testing.B) {
+	for _, name := range []string{"bare", "calllog", "calllog+frames"} {
+		b.Run(name, func(b *testing.B) { benchModelToCaller(b, sinks(b)[name]) })
+	}
+}
+
+func benchCallerToModel(b *testing.B, mutate func(*session.Options)) {
+	p := newBenchPeers(b, mutate)
 	defer p.close()
 	model := <-p.model
 	// Wait for session.update: the session is configured and relaying directly.
@@ -135,8 +173,8 @@ func BenchmarkRelayCallerToModel(b *testing.B) {
 	}
 }
 
-func BenchmarkRelayModelToCaller(b *testing.B) {
-	p := newBenchPeers(b)
+func benchModelToCaller(b *testing.B, mutate func(*session.Options)) {
+	p := newBenchPeers(b, mutate)
 	defer p.close()
 	model := <-p.model
 	if err := drain(model, []byte(`"session.update"`), 1); err != nil {

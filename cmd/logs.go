@@ -1,0 +1,224 @@
+package cmd
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sync"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/callagent/callagent/pkg/calllog"
+	"github.com/callagent/callagent/pkg/session"
+)
+
+type logsOptions struct {
+	Call   string // a call SID or prefix; "-" reads stdin
+	Follow bool
+	JSON   bool
+	Debug  string
+	Since  time.Duration
+	Limit  int
+	Dir    string
+
+	filter calllog.Filter
+}
+
+func newLogsCmd(f *Factory) *cobra.Command {
+	opts := &logsOptions{}
+	c := &cobra.Command{
+		Use:   "logs [CALLSID | -]",
+		Short: "Read the calls' logs: list calls, show one, follow them live",
+		Long: `Every call dev and serve handle is logged, one JSON line per event, in the state
+directory (calls/<date>/<CallSid>.jsonl). This command reads them.
+
+Without an argument it lists recent calls: when, who, how long, how it ended, turns and
+the median turn latency. With a call SID (a prefix is enough) it shows the call the way
+dev shows it live. --follow shows calls as they happen, from a dev or serve running on this
+machine. "-" reads log lines from stdin: serve's JSON output carries the same events.
+
+Debug events (Twilio and Realtime messages, speech detection, media counts) are shown for
+the namespaces --debug (or DEBUG=callagent:...) names.`,
+		Example: `  callagent logs
+  callagent logs CA1f3e --debug twilio,realtime
+  callagent logs -f
+  callagent logs CA1f3e --json | jq -r 'select(.type == "tool.call") | .fields.name'
+  kubectl logs deploy/callagent | callagent logs -`,
+		Args: usageArgs(cobra.MaximumNArgs(1)),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := applyEnv(cmd, f.Env); err != nil {
+				return err
+			}
+			if len(args) == 1 {
+				opts.Call = args[0]
+			}
+			var err error
+			if opts.filter, err = debugFilter(opts.Debug, f.Env); err != nil {
+				return err
+			}
+			if opts.Limit < 0 || opts.Since < 0 {
+				return commandLineError(errors.New("--limit and --since cannot be negative"))
+			}
+			if opts.Call == "-" && opts.Follow {
+				return commandLineError(errors.New("--follow reads the log files; stdin is read to its end anyway"))
+			}
+			if opts.Dir, err = callLogDir(opts.Dir, f.Env); err != nil {
+				return err
+			}
+			return logsRun(cmd.Context(), f, opts)
+		},
+	}
+	fl := c.Flags()
+	fl.BoolVarP(&opts.Follow, "follow", "f", false, "show calls as they happen (with a call SID: that call, until it ends)")
+	fl.BoolVar(&opts.JSON, "json", false, "print the log lines themselves (the list: a JSON array)")
+	fl.StringVar(&opts.Debug, "debug", "", debugFlagUsage)
+	fl.DurationVar(&opts.Since, "since", 0, "only calls (or, from stdin, events) of the last DURATION, like 1h")
+	fl.IntVar(&opts.Limit, "limit", 20, "list at most this many calls (0: all)")
+	fl.StringVar(&opts.Dir, "call-log-dir", "", "where the call logs are (default: the state directory's calls/)")
+	return c
+}
+
+func logsRun(ctx context.Context, f *Factory, o *logsOptions) error {
+	switch {
+	case o.Call == "-":
+		v := newLogView(f, o)
+		err := calllog.Read(f.IO.In, "stdin", v.line, v.bad)
+		v.summary()
+		return err
+	case o.Call != "":
+		path, err := calllog.Find(o.Dir, o.Call)
+		if errors.Is(err, calllog.ErrNoCall) {
+			return fmt.Errorf("%w: run callagent logs to list the calls", err)
+		}
+		if err != nil {
+			return err
+		}
+		v := newLogView(f, o)
+		if o.Follow {
+			err = (&calllog.Follower{Dir: o.Dir, Path: path}).Run(ctx, v.line, v.bad)
+		} else {
+			err = calllog.ReadFile(path, v.line, v.bad)
+		}
+		v.summary()
+		return err
+	case o.Follow:
+		st := newStyles(useColor(f.IO.ErrTTY, f.Env))
+		fmt.Fprintln(f.IO.ErrOut, st.Dim.Render("Following calls in "+o.Dir+" (Ctrl-C stops)"))
+		v := newLogView(f, o)
+		err := (&calllog.Follower{Dir: o.Dir}).Run(ctx, v.line, v.bad)
+		if errors.Is(err, context.Canceled) {
+			return nil
+		}
+		return err
+	}
+	return listCalls(f, o)
+}
+
+// logView renders log lines like dev renders live events (or passes them through
+// with --json), with the namespace filter, and reports skipped lines on stderr.
+type logView struct {
+	f     *Factory
+	o     *logsOptions
+	since time.Time
+	mu    sync.Mutex
+	p     *printer
+	nbad  int
+}
+
+func newLogView(f *Factory, o *logsOptions) *logView {
+	v := &logView{f: f, o: o, p: newPrinter(f.IO.Out, newStyles(useColor(f.IO.OutTTY, f.Env)), false, o.filter)}
+	if o.Since > 0 && o.Call == "-" {
+		v.since = f.Now().Add(-o.Since)
+	}
+	return v
+}
+
+func (v *logView) line(l calllog.Line, ev session.Event) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if !v.since.IsZero() && l.Time.Before(v.since) {
+		return
+	}
+	if calllog.IsDebug(ev) && !v.o.filter.Enabled(l.NS) {
+		return
+	}
+	if v.o.JSON {
+		data, err := json.Marshal(l)
+		if err == nil {
+			v.f.IO.Out.Write(append(data, '\n'))
+		}
+		return
+	}
+	v.p.print(ev)
+}
+
+func (v *logView) bad(b calllog.BadLine) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	v.nbad++
+	if v.nbad <= 20 {
+		fmt.Fprintf(v.f.IO.ErrOut, "callagent: %v\n", b)
+	}
+}
+
+func (v *logView) summary() {
+	if v.nbad > 20 {
+		fmt.Fprintf(v.f.IO.ErrOut, "callagent: %d lines skipped in all\n", v.nbad)
+	}
+}
+
+func listCalls(f *Factory, o *logsOptions) error {
+	var since time.Time
+	if o.Since > 0 {
+		since = f.Now().Add(-o.Since)
+	}
+	calls, err := calllog.List(o.Dir, since)
+	if err != nil {
+		return err
+	}
+	if o.Limit > 0 && len(calls) > o.Limit {
+		calls = calls[:o.Limit]
+	}
+	if o.JSON {
+		if calls == nil {
+			calls = []calllog.Call{}
+		}
+		enc := json.NewEncoder(f.IO.Out)
+		enc.SetIndent("", "  ")
+		return enc.Encode(calls)
+	}
+	if len(calls) == 0 {
+		fmt.Fprintf(f.IO.ErrOut, "No calls logged in %s yet: calls handled by callagent dev or serve appear here.\n", o.Dir)
+		return nil
+	}
+	tw := tabwriter.NewWriter(f.IO.Out, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "STARTED\tCALL SID\tFROM\tTO\tDURATION\tENDED\tTURNS\tP50 LATENCY")
+	for _, c := range calls {
+		ended := endedWords(c, f.Now())
+		lat := "-"
+		if c.LatencyP50 > 0 {
+			lat = ms(c.LatencyP50)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%d\t%s\n", c.Started.Local().Format("2006-01-02 15:04:05"), sanitize(c.CallSID),
+			orDash(sanitize(c.From)), orDash(sanitize(c.To)), ms(c.Duration.Round(100*time.Millisecond)), ended, c.Turns, lat)
+	}
+	return tw.Flush()
+}
+
+// endedWords says how a listed call ended; a log without its end is a call in
+// progress when it was written to recently, else one whose process stopped.
+func endedWords(c calllog.Call, now time.Time) string {
+	if c.Ended {
+		if w, ok := endReasons[session.EndReason(c.Reason)]; ok {
+			return w
+		}
+		return sanitize(c.Reason)
+	}
+	if now.Sub(c.LastLine) < 2*time.Minute {
+		return "in progress"
+	}
+	return "no end logged (stopped?)"
+}

@@ -1,0 +1,266 @@
+package calllog
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/callagent/callagent/pkg/session"
+)
+
+// Options configure a Writer.
+type Options struct {
+	// Dir holds the logs: Dir/2026-11-23/CA….jsonl (the date is the call's start, UTC).
+	Dir string
+	// MaxAge and MaxBytes bound what is kept: older files, then the oldest beyond
+	// MaxBytes in all, are removed when the Writer starts and every hour after.
+	// Zero means no bound.
+	MaxAge   time.Duration
+	MaxBytes int64
+	// Redactor removes secrets from every line (nil: only the built-in patterns).
+	Redactor *Redactor
+	// OmitText keeps what was said out of the files (WithoutText).
+	OmitText bool
+	// Queue is how many lines may wait for the disk (default 8192); beyond it lines
+	// are dropped and counted, never waited for.
+	Queue int
+	// OnError is told about the first failure to write (an unwritable directory, a
+	// full disk), and again after a write succeeded since; calls go on regardless.
+	OnError func(error)
+	// Now is the clock (default time.Now).
+	Now func() time.Time
+}
+
+// Defaults for retention.
+const (
+	DefaultMaxAge   = 14 * 24 * time.Hour
+	DefaultMaxBytes = 512 << 20
+)
+
+type entry struct {
+	callSID string
+	at      time.Time
+	line    []byte // without newline; nil closes the call's file
+}
+
+// Writer writes each call's events to its own file. Event never blocks: lines go
+// through a bounded queue to one writer goroutine, which flushes whenever the
+// queue is empty, so `callagent logs -f` sees lines as they happen.
+type Writer struct {
+	opts    Options
+	queue   chan entry
+	done    chan struct{}
+	dropped atomic.Int64
+
+	mu     sync.Mutex // guards closed
+	closed bool
+
+	// writer goroutine only
+	files   map[string]*callFile
+	failing bool
+}
+
+type callFile struct {
+	f   *os.File
+	w   *bufio.Writer
+	bad bool // a write failed: the rest of this call is not written
+}
+
+// NewWriter prunes old logs and starts the writer goroutine. Close it to flush.
+func NewWriter(opts Options) *Writer {
+	if opts.Queue <= 0 {
+		opts.Queue = 8192
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.OnError == nil {
+		opts.OnError = func(error) {}
+	}
+	w := &Writer{opts: opts, queue: make(chan entry, opts.Queue), done: make(chan struct{}), files: map[string]*callFile{}}
+	if _, err := Prune(opts.Dir, opts.MaxAge, opts.MaxBytes, opts.Now()); err != nil {
+		// A directory that cannot be read is reported by the first write.
+		if info, serr := os.Stat(opts.Dir); serr == nil && info.IsDir() {
+			opts.OnError(fmt.Errorf("call log: pruning %s: %w", opts.Dir, err))
+		}
+	}
+	go w.run()
+	return w
+}
+
+// Event queues ev for its call's file. Transcript deltas are not written (the
+// final transcripts are); everything else is, debug events included.
+func (w *Writer) Event(ev session.Event) {
+	switch ev.(type) {
+	case session.CallerTranscriptDelta, session.AgentTranscriptDelta:
+		return
+	}
+	if w.opts.OmitText {
+		ev = WithoutText(ev)
+	}
+	line, err := Marshal(ev)
+	if err != nil {
+		return
+	}
+	h := ev.EventHeader()
+	w.send(entry{callSID: h.CallSID, at: h.Time, line: line})
+	if _, ok := ev.(session.CallEnded); ok {
+		w.send(entry{callSID: h.CallSID})
+	}
+}
+
+func (w *Writer) send(e entry) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.closed {
+		return
+	}
+	select {
+	case w.queue <- e:
+	default:
+		if w.dropped.Add(1) == 1 {
+			go w.opts.OnError(errors.New("call log: the disk does not keep up; events are being dropped"))
+		}
+	}
+}
+
+// Dropped reports how many lines the full queue dropped.
+func (w *Writer) Dropped() int64 { return w.dropped.Load() }
+
+// Close writes what is queued, closes every file and stops the writer.
+func (w *Writer) Close() error {
+	w.mu.Lock()
+	if !w.closed {
+		w.closed = true
+		close(w.queue)
+	}
+	w.mu.Unlock()
+	<-w.done
+	return nil
+}
+
+func (w *Writer) run() {
+	defer close(w.done)
+	prune := time.NewTicker(time.Hour)
+	defer prune.Stop()
+	for {
+		select {
+		case e, ok := <-w.queue:
+			if !ok {
+				for sid := range w.files {
+					w.closeFile(sid)
+				}
+				return
+			}
+			w.write(e)
+			if len(w.queue) == 0 {
+				w.flush()
+			}
+		case <-prune.C:
+			w.flush()
+			Prune(w.opts.Dir, w.opts.MaxAge, w.opts.MaxBytes, w.opts.Now())
+		}
+	}
+}
+
+func (w *Writer) write(e entry) {
+	if e.line == nil {
+		w.closeFile(e.callSID)
+		return
+	}
+	cf := w.files[e.callSID]
+	if cf == nil {
+		cf = w.open(e)
+		w.files[e.callSID] = cf
+	}
+	if cf.bad {
+		return
+	}
+	line := w.opts.Redactor.Redact(e.line)
+	if _, err := cf.w.Write(line); err != nil {
+		w.fail(cf, err)
+		return
+	}
+	if err := cf.w.WriteByte('\n'); err != nil {
+		w.fail(cf, err)
+	}
+}
+
+// open creates the call's file; a failure marks it bad (reported once).
+func (w *Writer) open(e entry) *callFile {
+	at := e.at
+	if at.IsZero() {
+		at = w.opts.Now()
+	}
+	path := filepath.Join(w.opts.Dir, at.UTC().Format("2006-01-02"), safeName(e.callSID)+".jsonl")
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		cf := &callFile{}
+		w.fail(cf, err)
+		return cf
+	}
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		cf := &callFile{}
+		w.fail(cf, err)
+		return cf
+	}
+	return &callFile{f: f, w: bufio.NewWriterSize(f, 16<<10)}
+}
+
+func (w *Writer) fail(cf *callFile, err error) {
+	cf.bad = true
+	if !w.failing {
+		w.failing = true
+		w.opts.OnError(fmt.Errorf("call log: %w (calls go on; they are not logged until this is fixed)", err))
+	}
+}
+
+func (w *Writer) flush() {
+	for _, cf := range w.files {
+		if cf.bad || cf.w == nil {
+			continue
+		}
+		if err := cf.w.Flush(); err != nil {
+			w.fail(cf, err)
+			continue
+		}
+		w.failing = false
+	}
+}
+
+func (w *Writer) closeFile(sid string) {
+	cf := w.files[sid]
+	delete(w.files, sid)
+	if cf == nil || cf.f == nil {
+		return
+	}
+	if !cf.bad {
+		if err := cf.w.Flush(); err != nil {
+			w.fail(cf, err)
+		}
+	}
+	cf.f.Close()
+}
+
+// safeName keeps a call SID usable as a file name whatever a peer sent.
+func safeName(sid string) string {
+	s := strings.Map(func(r rune) rune {
+		if r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_' {
+			return r
+		}
+		return '_'
+	}, sid)
+	if s == "" {
+		return "unknown"
+	}
+	if len(s) > 64 {
+		s = s[:64]
+	}
+	return s
+}
