@@ -23,7 +23,7 @@ func inDir(t *testing.T, fn func(dir string)) {
 
 func TestInitAndValidate(t *testing.T) {
 	inDir(t, func(dir string) {
-		stdout, stderr, code := execute("init")
+		_, stderr, code := execute("init")
 		if code != ExitOK || !strings.Contains(stderr, "wrote callagent.yaml") {
 			t.Fatalf("init: exit %d, %s", code, stderr)
 		}
@@ -33,7 +33,7 @@ func TestInitAndValidate(t *testing.T) {
 		if _, _, code := execute("init", "--force"); code != ExitOK {
 			t.Fatalf("init --force: exit %d", code)
 		}
-		stdout, _, code = execute("config", "validate")
+		stdout, _, code := execute("config", "validate")
 		if code != ExitOK || !strings.Contains(stdout, "callagent.yaml is valid: callagent.yaml: 1 agent(s) (greeter), 2 tool(s)") {
 			t.Fatalf("validate: exit %d, %q", code, stdout)
 		}

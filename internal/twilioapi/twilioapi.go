@@ -79,7 +79,7 @@ func New(opts Options) (*openapi.ApiService, error) {
 	if opts.BaseURL != "" {
 		base, err := url.Parse(opts.BaseURL)
 		if err != nil || base.Host == "" || (base.Scheme != "http" && base.Scheme != "https") {
-			return nil, fmt.Errorf("Twilio API URL %q: want http(s)://host", opts.BaseURL)
+			return nil, fmt.Errorf("the Twilio API URL %q (CALLAGENT_TWILIO_API_URL): want http(s)://host", opts.BaseURL)
 		}
 		next := hc.Transport
 		if next == nil {

@@ -367,7 +367,8 @@ func (p *Provisioner) save(st saved) error {
 	if err != nil {
 		return err
 	}
-	if _, err := tmp.Write(data); err == nil {
+	_, err = tmp.Write(data)
+	if err == nil {
 		err = tmp.Sync()
 	}
 	if cerr := tmp.Close(); err == nil {

@@ -17,7 +17,6 @@ type (
 	bridge       = bridgetest.Bridge
 	bridgeConfig = bridgetest.Config
 	recorder     = bridgetest.Recorder
-	testCall     = bridgetest.Call
 )
 
 const testKey = bridgetest.TestKey
