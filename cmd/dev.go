@@ -173,6 +173,9 @@ func devRun(ctx context.Context, f *Factory, o *devOptions) error {
 	if err != nil {
 		return err
 	}
+	if w := toolchainWarning(); w != "" {
+		steps.note(st.Error.Render("!"), w)
+	}
 	if loaded.cfg.NeedsAsk() && !f.IO.ErrTTY {
 		steps.note(st.Error.Render("!"), "tools that need approval will be denied: there is no terminal to ask")
 	}

@@ -146,6 +146,9 @@ func serveRun(ctx context.Context, f *Factory, opts *serveOptions) error {
 	if err != nil {
 		return err
 	}
+	if w := toolchainWarning(); w != "" {
+		log.Warn(w)
+	}
 	if cfg.NeedsAsk() && cfg.Approval.Webhook == "" {
 		log.Warn("tools that need approval will be denied: set approval.webhook in the configuration (or approval.policy)")
 	}
