@@ -12,8 +12,10 @@ func newConfigCmd(f *Factory) *cobra.Command {
 	c := &cobra.Command{
 		Use:   "config",
 		Short: "Check the agent configuration (callagent.yaml)",
-		Args:  usageArgs(cobra.NoArgs),
-		RunE:  func(cmd *cobra.Command, args []string) error { return cmd.Help() },
+		Example: `  callagent config validate
+  callagent config validate --config agents/support.yaml`,
+		Args: usageArgs(cobra.NoArgs),
+		RunE: func(cmd *cobra.Command, args []string) error { return cmd.Help() },
 	}
 	c.AddCommand(newConfigValidateCmd(f))
 	return c

@@ -49,6 +49,7 @@ cleanly.`,
 	root.SetOut(f.IO.Out)
 	root.SetErr(f.IO.ErrOut)
 	root.SetFlagErrorFunc(flagError)
+	addCompletionExamples(root)
 	root.AddCommand(newDevCmd(f, nil), newSimulateCmd(f, nil), newServeCmd(f, nil), newLogsCmd(f), newNumbersCmd(f), newCallCmd(f),
 		newInitCmd(f), newConfigCmd(f), newVersionCmd(f))
 	return root
@@ -56,3 +57,20 @@ cleanly.`,
 
 // flagError makes a flag parsing error a usage error (exit 2).
 func flagError(cmd *cobra.Command, err error) error { return commandLineError(err) }
+
+// addCompletionExamples creates cobra's completion command now (it is otherwise made
+// at Execute) to give it and its subcommands examples like every other command.
+func addCompletionExamples(root *cobra.Command) {
+	root.InitDefaultCompletionCmd()
+	for _, c := range root.Commands() {
+		if c.Name() != "completion" {
+			continue
+		}
+		c.Example = `  source <(callagent completion bash)               # this shell
+  callagent completion zsh > "${fpath[1]}/_callagent"   # zsh, every shell
+  callagent completion fish > ~/.config/fish/completions/callagent.fish`
+		for _, sub := range c.Commands() {
+			sub.Example = "  callagent completion " + sub.Name() + " > callagent." + sub.Name()
+		}
+	}
+}

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/spf13/cobra"
 )
 
 func testFactory() (*Factory, *bytes.Buffer, *bytes.Buffer) {
@@ -103,6 +105,29 @@ func TestExitCodes(t *testing.T) {
 	for _, tt := range tests {
 		if got := ExitCode(tt.ctx, tt.err); got != tt.want {
 			t.Errorf("ExitCode(%v) = %d, want %d", tt.err, got, tt.want)
+		}
+	}
+}
+
+// Every command has an example in its help, and the completion scripts generate
+// for every shell.
+func TestEveryCommandHasExamples(t *testing.T) {
+	f, _, _ := testFactory()
+	root := NewRootCmd(f)
+	var walk func(c *cobra.Command)
+	walk = func(c *cobra.Command) {
+		if c.Name() != "help" && c.Example == "" {
+			t.Errorf("%q has no example", c.CommandPath())
+		}
+		for _, sub := range c.Commands() {
+			walk(sub)
+		}
+	}
+	walk(root)
+	for _, shell := range []string{"bash", "zsh", "fish", "powershell"} {
+		out, _, code := execute("completion", shell)
+		if code != ExitOK || len(out) < 1000 || !strings.Contains(out, "callagent") {
+			t.Errorf("completion %s: exit %d, %d bytes", shell, code, len(out))
 		}
 	}
 }
