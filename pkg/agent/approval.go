@@ -3,10 +3,15 @@ package agent
 import (
 	"bytes"
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
+	"strconv"
+	"time"
 
 	"github.com/callagent/callagent/pkg/session"
 )
@@ -14,9 +19,26 @@ import (
 // WebhookApprover asks an HTTP endpoint whether a tool call may run: it POSTs
 // {"call_sid","call_id","tool","arguments"} and expects 200 with {"approved": bool}
 // (and optionally "reason"). Anything else, or no answer in time, denies the call.
+// With a Secret each request is signed: X-Callagent-Signature: t=UNIX,v1=HEX, where
+// HEX is the HMAC-SHA256 with the secret of "UNIX." followed by the body; a webhook
+// checks it and rejects old timestamps (replays).
 type WebhookApprover struct {
 	URL    string
+	Secret string
 	Client *http.Client
+	Now    func() time.Time // default time.Now
+}
+
+// SignatureHeader carries the approval webhook's signature.
+const SignatureHeader = "X-Callagent-Signature"
+
+// Sign returns the SignatureHeader value for body sent at t.
+func Sign(secret string, t time.Time, body []byte) string {
+	ts := strconv.FormatInt(t.Unix(), 10)
+	mac := hmac.New(sha256.New, []byte(secret))
+	mac.Write([]byte(ts + "."))
+	mac.Write(body)
+	return "t=" + ts + ",v1=" + hex.EncodeToString(mac.Sum(nil))
 }
 
 // Approve implements session.Approver.
@@ -28,6 +50,13 @@ func (w *WebhookApprover) Approve(ctx context.Context, req session.ApprovalReque
 	}
 	hr.Header.Set("Content-Type", "application/json")
 	hr.Header.Set("User-Agent", "callagent")
+	if w.Secret != "" {
+		now := time.Now
+		if w.Now != nil {
+			now = w.Now
+		}
+		hr.Header.Set(SignatureHeader, Sign(w.Secret, now(), body))
+	}
 	client := w.Client
 	if client == nil {
 		client = http.DefaultClient

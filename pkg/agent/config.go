@@ -50,8 +50,12 @@ type Approval struct {
 	Policy string `yaml:"policy"`
 	// Webhook receives approval requests under "ask" in serve: a POST of
 	// {call_sid, call_id, tool, arguments}, answered with {"approved": true|false}.
-	Webhook string   `yaml:"webhook"`
-	Timeout Duration `yaml:"timeout"`
+	Webhook string `yaml:"webhook"`
+	// WebhookSecret, when set, signs each request (X-Callagent-Signature:
+	// t=UNIX,v1=hex HMAC-SHA256 of "UNIX.body"), so the webhook can tell callagent
+	// from anyone else. Use ${VAR}: it is a secret.
+	WebhookSecret string   `yaml:"webhook_secret"`
+	Timeout       Duration `yaml:"timeout"`
 }
 
 // AgentSpec is one agent.

@@ -128,6 +128,12 @@ func (v *validator) check() {
 		c.Approval.Webhook = v.expand(&c.Approval.Webhook, "approval.webhook", c.Approval.Webhook, false)
 		v.checkURL(&c.Approval.Webhook, "approval.webhook", c.Approval.Webhook)
 	}
+	if c.Approval.WebhookSecret != "" {
+		c.Approval.WebhookSecret = v.expand(&c.Approval.WebhookSecret, "approval.webhook_secret", c.Approval.WebhookSecret, true)
+		if c.Approval.Webhook == "" {
+			v.issue(&c.Approval.WebhookSecret, "approval.webhook_secret without approval.webhook: set the webhook, or remove the secret")
+		}
+	}
 	if c.Approval.Timeout == 0 {
 		c.Approval.Timeout = Duration(defaultApprovalTimeout)
 	}

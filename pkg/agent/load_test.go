@@ -50,7 +50,7 @@ func TestValidationMessages(t *testing.T) {
 }
 
 func TestFullExample(t *testing.T) {
-	env := map[string]string{"ORDERS_API_KEY": "orders-secret-1234", "MCP_TOKEN": "mcp-secret-5678", "APPROVER_HOST": "approve.example.com"}
+	env := map[string]string{"ORDERS_API_KEY": "orders-secret-1234", "MCP_TOKEN": "mcp-secret-5678", "APPROVER_HOST": "approve.example.com", "APPROVER_SECRET": "approver-secret-9012"}
 	cfg, err := Load("testdata/valid/full.yaml", func(k string) string { return env[k] })
 	if err != nil {
 		t.Fatal(err)
@@ -73,8 +73,8 @@ func TestFullExample(t *testing.T) {
 	if orders.HTTP.Headers["Authorization"] != "Bearer orders-secret-1234" || orders.HTTP.Method != "POST" || orders.Timeout.D() != 5*time.Second {
 		t.Fatalf("orders tool %+v", orders.HTTP)
 	}
-	if !reflect.DeepEqual(cfg.Secrets(), []string{"orders-secret-1234", "mcp-secret-5678"}) {
-		t.Fatalf("secrets %q", cfg.Secrets())
+	if !reflect.DeepEqual(cfg.Secrets(), []string{"approver-secret-9012", "orders-secret-1234", "mcp-secret-5678"}) || cfg.Approval.WebhookSecret != "approver-secret-9012" {
+		t.Fatalf("the values redacted from logs are not the three secrets of the file, in order (%d values)", len(cfg.Secrets()))
 	}
 	// The docs show this very file.
 	doc, err := os.ReadFile("../../docs/CONFIG.md")

@@ -261,7 +261,7 @@ func policyApprover(a Approval, ask session.Approver, client *http.Client) sessi
 		return ask
 	}
 	if a.Webhook != "" {
-		return &WebhookApprover{URL: a.Webhook, Client: client}
+		return &WebhookApprover{URL: a.Webhook, Secret: a.WebhookSecret, Client: client}
 	}
 	return nil // the session denies: nobody can answer
 }
