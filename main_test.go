@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"syscall"
@@ -129,9 +130,10 @@ func TestServeExitsCleanlyOnSIGTERM(t *testing.T) {
 // the summary, and the exit code is 0.
 func TestSimulateOffline(t *testing.T) {
 	bin := buildBinary(t)
+	home := t.TempDir()
 	cmd := exec.Command(bin, "simulate")
 	cmd.Dir = t.TempDir()
-	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir()}
+	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + home}
 	var stdout, stderr strings.Builder
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Run(); err != nil {
@@ -148,5 +150,16 @@ func TestSimulateOffline(t *testing.T) {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q:\n%s", want, out)
 		}
+	}
+	// The call is on record, where callagent logs finds it.
+	m := regexp.MustCompile(`call log: callagent logs (CA[0-9a-f]{32})`).FindStringSubmatch(stderr.String())
+	if m == nil {
+		t.Fatalf("stderr does not say where the call log is:\n%s", stderr.String())
+	}
+	logs := exec.Command(bin, "logs", m[1])
+	logs.Env = cmd.Env
+	logged, err := logs.Output()
+	if err != nil || !strings.Contains(string(logged), "tool    weather") || !strings.Contains(string(logged), "● call ended") {
+		t.Fatalf("callagent logs %s: %v\n%s", m[1], err, logged)
 	}
 }

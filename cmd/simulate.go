@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 
@@ -25,8 +27,10 @@ type simulateOptions struct {
 	Model        string
 	RecordPath   string
 	Debug        string
+	CallerVoice  string
 
-	filter calllog.Filter
+	callLog callLogOptions
+	filter  calllog.Filter
 
 	APIKey, BaseURL string
 }
@@ -46,8 +50,11 @@ The call is shown as callagent dev shows it, followed by a summary.
 
 Scripted with --scenario, it is an agent test: the exit code is 0 when every expectation
 holds, 1 otherwise. With --model openai (the default when OPENAI_API_KEY is set) the
-simulated caller talks to the real model instead; give it recorded speech (--caller-audio,
-or audio: in the scenario), since the simulated voice is made of tones.`,
+simulated caller talks to the real model instead: its say: lines are spoken by OpenAI's
+speech endpoint (gpt-4o-mini-tts, --caller-voice; cached, so a rerun costs nothing), or
+it says recorded audio (--caller-audio, or audio: in the scenario).
+
+The call is logged like any other (callagent logs).`,
 		Example: `  callagent simulate
   callagent simulate --scenario tests/refund.yaml --config callagent.yaml
   callagent simulate --caller-audio question.wav --model openai --record call.wav`,
@@ -69,6 +76,8 @@ or audio: in the scenario), since the simulated voice is made of tones.`,
 	fl.StringVar(&opts.Model, "model", "", "sim (the simulated model) or openai (default: openai when OPENAI_API_KEY is set)")
 	fl.StringVar(&opts.RecordPath, "record", "", "write the call to a stereo WAV file (caller left, agent right)")
 	fl.StringVar(&opts.Debug, "debug", "", debugFlagUsage)
+	fl.StringVar(&opts.CallerVoice, "caller-voice", simulation.DefaultCallerVoice, "the caller's voice with --model openai (an OpenAI speech voice)")
+	opts.callLog.flags(fl)
 	return c
 }
 
@@ -121,24 +130,40 @@ func simulateRun(ctx context.Context, f *Factory, opts *simulateOptions) error {
 	if opts.Model == "openai" {
 		so.OpenAI = realtime.DialOptions{APIKey: opts.APIKey, BaseURL: opts.BaseURL, Model: cfg.Model,
 			Header: http.Header{"User-Agent": {"callagent/" + f.Build.Version}}}
+		so.CallerSpeech = (&simulation.OpenAISpeech{BaseURL: opts.BaseURL, APIKey: opts.APIKey, Voice: opts.CallerVoice,
+			CacheDir: speechCacheDir(f.Env)}).Speak
 		model = "OpenAI " + cfg.Model
 	}
 	st := newStyles(useColor(f.IO.OutTTY, f.Env))
 	p := newPrinter(f.IO.Out, st, f.IO.OutTTY, opts.filter)
+	calls := opts.callLog.open(f.Env, newRedactor(f.Env, cfg), false, func(err error) {
+		fmt.Fprintln(f.IO.ErrOut, st.Error.Render("! "+err.Error()))
+	})
 	var mu sync.Mutex
 	so.OnEvent = func(ev session.Event) {
 		mu.Lock()
 		defer mu.Unlock()
 		p.print(ev)
+		if calls != nil {
+			calls.Event(ev)
+		}
 	}
+	// Frames go to the call log, as in dev, and to the terminal with --debug.
+	so.Debug = calls != nil || opts.filter.Enabled(calllog.NSTwilio) || opts.filter.Enabled(calllog.NSRealtime)
 	fmt.Fprintf(f.IO.ErrOut, "simulating %q with %s and %s\n", scenario.Name, cfg.Summary(), model)
 	res, err := simulation.Run(ctx, so)
+	if calls != nil {
+		calls.Close()
+	}
 	if err != nil {
 		return err
 	}
 	printSummary(f.IO.Out, st, res)
 	if opts.RecordPath != "" {
 		fmt.Fprintf(f.IO.ErrOut, "recorded to %s\n", opts.RecordPath)
+	}
+	if calls != nil {
+		fmt.Fprintf(f.IO.ErrOut, "call log: callagent logs %s\n", res.CallSID)
 	}
 	if len(res.Failures) > 0 {
 		for _, fail := range res.Failures {
@@ -147,6 +172,19 @@ func simulateRun(ctx context.Context, f *Factory, opts *simulateOptions) error {
 		return errExpectations
 	}
 	return nil
+}
+
+// speechCacheDir keeps the simulated caller's synthesized lines:
+// $XDG_CACHE_HOME/callagent/speech, or the platform's cache directory.
+func speechCacheDir(env *Env) string {
+	base := env.Get("XDG_CACHE_HOME")
+	if base == "" {
+		var err error
+		if base, err = os.UserCacheDir(); err != nil {
+			return "" // no cache: every run synthesizes again
+		}
+	}
+	return filepath.Join(base, "callagent", "speech")
 }
 
 // printSummary writes the call's figures.

@@ -26,7 +26,7 @@ type Sound struct {
 	Samples []int16
 }
 
-// Duration is the length of the sound in milliseconds.
+// DurationMs is the length of the sound in milliseconds.
 func (s Sound) DurationMs() int {
 	if s.Rate == 0 {
 		return 0

@@ -136,10 +136,34 @@ func AudioScenario(path string) *Scenario {
 // Runner drives a simulated caller through a scenario.
 type Runner struct {
 	Caller *Caller
+	// Speak renders a turn's say: text in the caller's voice (μ-law, 8 kHz). The
+	// default is simulated speech (CallerVoice), which only the simulated model
+	// understands; with the real model, a speech synthesizer.
+	Speak func(ctx context.Context, text string) ([]byte, error)
 	// AnswerWait bounds the wait for the agent to start answering (default 10s).
 	AnswerWait time.Duration
 	// Quiet is the silence after the agent's audio that means it has finished (default 700ms).
 	Quiet time.Duration
+
+	prepared map[int][]byte // by turn index
+}
+
+// Prepare renders every turn's speech before the call: a missing file or a failed
+// synthesis is reported before anyone dials, and the time it takes does not become
+// the caller's silence in the middle of the call.
+func (r *Runner) Prepare(ctx context.Context, s *Scenario) error {
+	r.prepared = map[int][]byte{}
+	for i, t := range s.Turns {
+		if t.Say == "" && t.Audio == "" {
+			continue
+		}
+		speech, err := r.speech(ctx, s, t)
+		if err != nil {
+			return fmt.Errorf("%s, turn %d: %w", s.Name, i+1, err)
+		}
+		r.prepared[i] = speech
+	}
+	return nil
 }
 
 // Run plays the scenario's turns and returns when the caller hangs up or the call ends.
@@ -160,9 +184,12 @@ func (r *Runner) Run(ctx context.Context, s *Scenario) error {
 		}
 		switch {
 		case t.Say != "" || t.Audio != "":
-			speech, err := r.speech(s, t)
-			if err != nil {
-				return fmt.Errorf("turn %d: %w", i+1, err)
+			speech, ok := r.prepared[i]
+			if !ok {
+				var err error
+				if speech, err = r.speech(ctx, s, t); err != nil {
+					return fmt.Errorf("turn %d: %w", i+1, err)
+				}
 			}
 			if t.BargeInAfter > 0 {
 				if err := r.waitAgentStarts(ctx, heard); err != nil {
@@ -202,8 +229,11 @@ func (r *Runner) Run(ctx context.Context, s *Scenario) error {
 	return nil
 }
 
-func (r *Runner) speech(s *Scenario, t Turn) ([]byte, error) {
+func (r *Runner) speech(ctx context.Context, s *Scenario, t Turn) ([]byte, error) {
 	if t.Say != "" {
+		if r.Speak != nil {
+			return r.Speak(ctx, t.Say)
+		}
 		return CallerVoice.Speak(t.Say), nil
 	}
 	path := t.Audio

@@ -34,6 +34,11 @@ type Options struct {
 	// OpenAI, when its APIKey is set, makes the call with the real Realtime model
 	// instead of the simulated one.
 	OpenAI realtime.DialOptions
+	// CallerSpeech renders the scenario's say: lines (default: simulated speech,
+	// which only the simulated model understands; OpenAISpeech for the real one).
+	CallerSpeech func(ctx context.Context, text string) ([]byte, error)
+	// Debug records the Twilio and Realtime frames as debug events.
+	Debug bool
 	// Brain tunes the simulated model (pace, thinking time).
 	Brain *sim.Brain
 	// RecordPath records the call to a stereo WAV.
@@ -88,6 +93,10 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 
+	runner := &sim.Runner{Speak: opts.CallerSpeech}
+	if err := runner.Prepare(ctx, sc); err != nil {
+		return nil, err
+	}
 	model, err := startModel(opts)
 	if err != nil {
 		return nil, err
@@ -112,6 +121,7 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 		Dial:      server.RealtimeDialer(model.dial),
 		Session: func(call server.CallInfo, so *session.Options) error {
 			rt.Setup(so)
+			so.Debug = opts.Debug
 			return nil
 		},
 		Logger: opts.Logger,
@@ -147,7 +157,7 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	}
 	defer caller.Close()
 
-	runner := &sim.Runner{Caller: caller}
+	runner.Caller = caller
 	runErr := runner.Run(ctx, sc)
 	var end session.CallEnded
 	select {
