@@ -211,22 +211,26 @@ func orUnknown(s string) string {
 	return s
 }
 
-// printer writes rendered events to a terminal. Live, the agent's words appear as
-// they are generated; the line is finished when the transcript is final. Piped, only
-// final lines are written, so `callagent simulate | tee call.txt` gives clean text.
-// While more than one call is in progress every line names its call and words are
-// not streamed (two calls' words would interleave).
+// printer writes rendered events to a terminal. Live, the caller's and the agent's
+// words appear as they are transcribed or generated; the line is finished when the
+// transcript is final. Piped, only final lines are written, so
+// `callagent simulate | tee call.txt` gives clean text. While more than one call is
+// in progress every line names its call and words are not streamed (two calls'
+// words would interleave).
 type printer struct {
 	w      io.Writer
 	st     Styles
 	live   bool
 	filter calllog.Filter // namespaces whose debug events are shown
-	open   string         // the agent item whose line is being streamed
 	calls  map[string]bool
+
+	open    string          // the item whose line is being streamed
+	shown   strings.Builder // what of it is on screen
+	skipped map[string]bool // items whose first words were not streamed: printed whole when final
 }
 
 func newPrinter(w io.Writer, st Styles, live bool, filter calllog.Filter) *printer {
-	return &printer{w: w, st: st, live: live, filter: filter, calls: map[string]bool{}}
+	return &printer{w: w, st: st, live: live, filter: filter, calls: map[string]bool{}, skipped: map[string]bool{}}
 }
 
 func (p *printer) print(ev session.Event) {
@@ -235,32 +239,35 @@ func (p *printer) print(ev session.Event) {
 	case session.CallStarted:
 		p.calls[sid] = true
 	case session.CallEnded:
-		defer delete(p.calls, sid)
+		defer func() {
+			delete(p.calls, sid)
+			if len(p.calls) == 0 {
+				clear(p.skipped) // items that never got a final transcript
+			}
+		}()
 	}
 	prefix := ""
 	if len(p.calls) > 1 {
 		prefix = p.st.Dim.Render("["+shortSID(sid)+"]") + " "
 	}
-	if d, ok := ev.(session.AgentTranscriptDelta); ok {
-		if !p.live || prefix != "" {
+	switch e := ev.(type) {
+	case session.AgentTranscriptDelta:
+		// The agent's line takes over from a caller line still being transcribed.
+		p.stream(e.ItemID, e.Delta, label(p.st.Agent, "agent"), prefix == "", true)
+		return
+	case session.CallerTranscriptDelta:
+		// The caller's words are streamed only onto a free line: transcription
+		// often runs alongside the agent's answer, whose line stays whole.
+		p.stream(e.ItemID, e.Delta, label(p.st.Caller, "caller"), prefix == "", p.open == "")
+		return
+	case session.AgentTranscript:
+		if p.finish(e.ItemID, e.Text, e.Interrupted) {
 			return
 		}
-		if p.open != d.ItemID {
-			p.closeLine()
-			fmt.Fprint(p.w, label(p.st.Agent, "agent"))
-			p.open = d.ItemID
+	case session.CallerTranscript:
+		if p.finish(e.ItemID, e.Text, false) {
+			return
 		}
-		fmt.Fprint(p.w, sanitize(d.Delta))
-		return
-	}
-	if at, ok := ev.(session.AgentTranscript); ok && p.open == at.ItemID {
-		// The words are on screen already: finish the line.
-		if at.Interrupted {
-			fmt.Fprint(p.w, " "+p.st.Dim.Render("(cut off)"))
-		}
-		fmt.Fprintln(p.w)
-		p.open = ""
-		return
 	}
 	line := render(ev, p.st, p.filter.Enabled(calllog.Namespace(ev)))
 	if line == "" {
@@ -270,12 +277,62 @@ func (p *printer) print(ev session.Event) {
 	fmt.Fprint(p.w, prefix+line)
 }
 
-// closeLine ends a streamed agent line that another event interrupts; its final
+// stream shows a transcript delta of item on its own line, when the terminal is
+// live, one call is in progress and the item's line can start (or is open).
+func (p *printer) stream(item, delta, lbl string, oneCall, mayStart bool) {
+	if !p.live || !oneCall || p.skipped[item] {
+		return
+	}
+	if p.open != item {
+		if !mayStart {
+			p.skipped[item] = true
+			return
+		}
+		p.closeLine()
+		fmt.Fprint(p.w, lbl)
+		p.open = item
+		delta = strings.TrimLeft(delta, " ")
+	}
+	delta = sanitize(delta)
+	p.shown.WriteString(delta)
+	fmt.Fprint(p.w, delta)
+}
+
+// finish ends the streamed line of item with its final text, and reports whether
+// it did; an item not streamed is printed whole by the caller.
+func (p *printer) finish(item, text string, interrupted bool) bool {
+	delete(p.skipped, item)
+	if p.open != item || item == "" {
+		return false
+	}
+	final := strings.TrimSpace(sanitize(text))
+	shown := strings.TrimSpace(p.shown.String())
+	rest, ok := strings.CutPrefix(final, shown)
+	if !ok {
+		// The final transcript is not what streamed (a corrected transcription):
+		// the streamed words are left as a draft and the final line printed whole.
+		p.closeLine()
+		delete(p.skipped, item)
+		return false
+	}
+	fmt.Fprint(p.w, rest)
+	if interrupted {
+		fmt.Fprint(p.w, " "+p.st.Dim.Render("(cut off)"))
+	}
+	fmt.Fprintln(p.w)
+	p.open = ""
+	p.shown.Reset()
+	return true
+}
+
+// closeLine ends a streamed line that another event interrupts; its final
 // transcript will then be printed whole.
 func (p *printer) closeLine() {
 	if p.open != "" {
 		fmt.Fprintln(p.w, p.st.Dim.Render(" …"))
+		p.skipped[p.open] = true
 		p.open = ""
+		p.shown.Reset()
 	}
 }
 

@@ -186,3 +186,45 @@ func TestPrinterTwoCalls(t *testing.T) {
 		t.Errorf("got\n%s\nwant\n%s", out.String(), want)
 	}
 }
+
+// The caller's words stream too, but only onto a free line: while the agent's line
+// is streaming, the caller's transcript waits and is printed whole. A final
+// transcript that differs from what streamed is printed whole after the draft.
+func TestPrinterStreamsCaller(t *testing.T) {
+	h := session.Header{CallSID: "CA1"}
+	var out bytes.Buffer
+	p := newPrinter(&out, newStyles(false), true, calllog.Filter{})
+	for _, ev := range []session.Event{
+		session.CallerTranscriptDelta{Header: h, ItemID: "c1", Delta: "Where is "},
+		session.CallerTranscriptDelta{Header: h, ItemID: "c1", Delta: "my order?"},
+		session.CallerTranscript{Header: h, ItemID: "c1", Text: "Where is my order? "},
+		session.CallerTranscriptDelta{Header: h, ItemID: "c2", Delta: "Also"},
+		session.AgentTranscriptDelta{Header: h, ItemID: "a1", Delta: "Let me "},
+		session.CallerTranscriptDelta{Header: h, ItemID: "c2", Delta: " the bill."},
+		session.CallerTranscriptDelta{Header: h, ItemID: "c3", Delta: "Hurry"},
+		session.AgentTranscriptDelta{Header: h, ItemID: "a1", Delta: "check."},
+		session.AgentTranscript{Header: h, ItemID: "a1", Text: "Let me check."},
+		session.CallerTranscript{Header: h, ItemID: "c2", Text: "Also the bill."},
+		session.CallerTranscript{Header: h, ItemID: "c3", Text: "Hurry up."},
+		session.CallerTranscriptDelta{Header: h, ItemID: "c4", Delta: "I want to by"},
+		session.CallerTranscript{Header: h, ItemID: "c4", Text: "I want to buy."},
+		session.CallerTranscriptDelta{Header: h, ItemID: "c5", Delta: "\x1b[31mred"},
+		session.CallerTranscript{Header: h, ItemID: "c5", Text: "\x1b[31mred"},
+	} {
+		p.print(ev)
+	}
+	want := "caller  Where is my order?\n" +
+		"caller  Also …\n" +
+		"agent   Let me check.\n" +
+		"caller  Also the bill.\n" +
+		"caller  Hurry up.\n" +
+		"caller  I want to by …\n" +
+		"caller  I want to buy.\n" +
+		"caller  red\n"
+	if out.String() != want {
+		t.Errorf("got\n%q\nwant\n%q", out.String(), want)
+	}
+	if len(p.skipped) != 0 || p.open != "" {
+		t.Errorf("left: open %q, skipped %v", p.open, p.skipped)
+	}
+}

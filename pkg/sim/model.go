@@ -350,7 +350,15 @@ func (c *ModelConn) SpeechStopped(transcript string) {
 	c.Send(&realtime.InputAudioBufferSpeechStopped{AudioEndMs: ms, ItemID: item})
 	c.Send(&realtime.InputAudioBufferCommitted{ItemID: item})
 	if transcript != "" {
-		c.Send(&realtime.InputAudioTranscriptionDelta{ItemID: item, Delta: transcript})
+		// Word by word, as the transcription models stream it.
+		for i, w := range strings.SplitAfter(transcript, " ") {
+			if i > 0 {
+				w = " " + strings.TrimSuffix(w, " ")
+			} else {
+				w = strings.TrimSuffix(w, " ")
+			}
+			c.Send(&realtime.InputAudioTranscriptionDelta{ItemID: item, Delta: w})
+		}
 		c.Send(&realtime.InputAudioTranscriptionCompleted{ItemID: item, Transcript: transcript})
 	}
 }
