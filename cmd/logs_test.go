@@ -39,6 +39,12 @@ func runLogs(t *testing.T, f *Factory, args ...string) error {
 	return root.ExecuteContext(context.Background())
 }
 
+// oneCall is everyEvent as one call: ended once.
+func oneCall() []session.Event {
+	evs := everyEvent()
+	return evs[:len(evs)-1]
+}
+
 // writeLog writes events through the call log writer, as dev and serve do.
 func writeLog(t *testing.T, state string, events []session.Event) {
 	t.Helper()
@@ -53,7 +59,7 @@ func writeLog(t *testing.T, state string, events []session.Event) {
 // --debug; the list sums it up.
 func TestLogsShowGolden(t *testing.T) {
 	state := t.TempDir()
-	writeLog(t, state, everyEvent())
+	writeLog(t, state, oneCall())
 	f, out, errOut := logsFactory(state, "")
 	if err := runLogs(t, f, "CA01"); err != nil {
 		t.Fatal(err, errOut.String())
@@ -116,7 +122,7 @@ func TestLogsMatchLiveRendering(t *testing.T) {
 
 func TestLogsNamespaceFilters(t *testing.T) {
 	state := t.TempDir()
-	writeLog(t, state, everyEvent())
+	writeLog(t, state, oneCall())
 	h := session.Header{Time: time.Date(2026, 11, 23, 12, 0, 1, 0, time.UTC), CallSID: "CA0123"}
 	writeLog(t, state, []session.Event{session.RawFrame{Header: h, Source: session.SourceRealtime, Type: "response.done", Data: []byte(`{"type":"response.done"}`)}})
 	for _, tc := range []struct {
@@ -170,7 +176,7 @@ func TestLogsFollow(t *testing.T) {
 		done <- root.ExecuteContext(ctx)
 	}()
 	time.Sleep(300 * time.Millisecond) // the follower has looked at the directory
-	writeLog(t, state, everyEvent())
+	writeLog(t, state, oneCall())
 	deadline := time.Now().Add(10 * time.Second)
 	for !strings.Contains(out.String(), "● call ended") {
 		if time.Now().After(deadline) {
@@ -192,7 +198,7 @@ func TestLogsStdin(t *testing.T) {
 	var serveOut bytes.Buffer
 	log := slog.New(slog.NewJSONHandler(&serveOut, nil))
 	log.Info("callagent serving", "listen", "127.0.0.1:5050")
-	for _, ev := range everyEvent() {
+	for _, ev := range oneCall() {
 		calllog.LogEvent(log, ev, nil)
 	}
 	serveOut.WriteString("garbage line\n")
@@ -214,7 +220,7 @@ func TestLogsStdin(t *testing.T) {
 // An unknown call SID says how to list calls.
 func TestLogsBadInput(t *testing.T) {
 	state := t.TempDir()
-	writeLog(t, state, everyEvent())
+	writeLog(t, state, oneCall())
 	path, _ := calllog.Find(filepath.Join(state, "calls"), "CA0123")
 	data, _ := os.ReadFile(path)
 	lines := strings.SplitAfter(string(data), "\n")

@@ -95,6 +95,7 @@ var endReasons = map[session.EndReason]string{
 	session.EndServerShutdown:     "the server shut down",
 	session.EndIdle:               "the line stayed silent",
 	session.EndTransferred:        "the call was transferred",
+	session.EndNoStream:           "Twilio never opened the media stream",
 }
 
 // render returns the text an event prints, with its newline, or "" for events that
@@ -189,6 +190,10 @@ func render(ev session.Event, st Styles, debug bool) string {
 			s += st.Error.Render(": " + sanitize(e.Err.Error()))
 		}
 		return s + "\n"
+	case session.HTTPRequest:
+		if debug {
+			return indent + st.Dim.Render(fmt.Sprintf("· %s %s → %d: %s (%s)", sanitize(e.Method), sanitize(e.Path), e.Status, sanitize(e.Answer), ms(e.Duration))) + "\n"
+		}
 	case session.RawFrame:
 		if !debug {
 			return ""

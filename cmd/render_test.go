@@ -20,6 +20,7 @@ var updateGolden = flag.Bool("update", false, "rewrite golden files")
 func everyEvent() []session.Event {
 	h := session.Header{Time: time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC), CallSID: "CA0123"}
 	return []session.Event{
+		session.HTTPRequest{Header: h, Method: "POST", Path: "/incoming-call", Status: 200, Answer: "connect to the media stream; dialing the model", Duration: 2 * time.Millisecond},
 		session.CallStarted{Header: h, StreamSID: "MZ1", From: "+15550100001", To: "+15550100002"},
 		session.ModelConnected{Header: h, DialTime: 80 * time.Millisecond, BufferedFrames: 3},
 		session.SpeechStarted{Header: h, AudioStartMs: 1200},
@@ -47,6 +48,7 @@ func everyEvent() []session.Event {
 		session.MediaStats{Header: h, InFrames: 50, InBytes: 8000, OutFrames: 49, OutBytes: 7840},
 		session.RawFrame{Header: h, Source: session.SourceTwilio, Sent: true, Type: "mark", Data: []byte(`{"event":"mark"}`)},
 		session.CallEnded{Header: h, Reason: session.EndModelDisconnected, Duration: 14200 * time.Millisecond, Err: errors.New("realtime connection closed: 1011 server error")},
+		session.CallEnded{Header: h, Reason: session.EndNoStream, Duration: 15 * time.Second, Err: errors.New("no media stream came within 15s")},
 	}
 }
 

@@ -27,6 +27,7 @@ func TestLineRoundTrip(t *testing.T) {
 		{session.ModelError{Header: h, Code: "x"}, calllog.NSSession, "warn", `"code":"x"`},
 		{session.CallEnded{Header: h, Reason: session.EndModelDisconnected, Err: errors.New("eof")}, calllog.NSSession, "error", `"reason":"model_disconnected"`},
 		{session.DTMF{Header: h, Digit: "7"}, calllog.NSSession, "info", `"digit":"7"`},
+		{session.HTTPRequest{Header: h, Method: "POST", Path: "/incoming-call", Status: 200}, calllog.NSHTTP, "debug", `"status":200`},
 	} {
 		data, err := calllog.Marshal(tc.ev)
 		if err != nil {

@@ -54,6 +54,8 @@ func Namespace(ev session.Event) string {
 		return NSRealtime
 	case session.ToolCall, session.ToolApprovalRequested, session.ToolApprovalDecided, session.ToolResult, session.MCPEvent:
 		return NSTool
+	case session.HTTPRequest:
+		return NSHTTP
 	}
 	return NSSession
 }
@@ -62,7 +64,7 @@ func Namespace(ev session.Event) string {
 // namespace is enabled.
 func Level(ev session.Event) slog.Level {
 	switch e := ev.(type) {
-	case session.RawFrame, session.MediaStats, session.SpeechStarted, session.SpeechStopped,
+	case session.RawFrame, session.HTTPRequest, session.MediaStats, session.SpeechStarted, session.SpeechStopped,
 		session.CallerTranscriptDelta, session.AgentTranscriptDelta, session.ResponseDone, session.MCPEvent:
 		return slog.LevelDebug
 	case session.ModelError, session.Warning, session.GuardrailTripped:

@@ -162,6 +162,10 @@ func Summarize(path string) (Call, error) {
 		}
 		c.LastLine = l.Time
 		switch e := ev.(type) {
+		case session.HTTPRequest:
+			if c.From == "" && c.To == "" { // the webhook comes before the stream
+				c.From, c.To = e.From, e.To
+			}
 		case session.CallStarted:
 			c.Started, c.From, c.To = l.Time, e.From, e.To
 		case session.TurnLatency:

@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -51,8 +52,12 @@ func (s *Server) startPredial(callSID string) {
 		s.mu.Unlock()
 		if mine {
 			s.metrics.predials.WithLabelValues("expired").Inc()
-			s.log.Warn("no media stream came for the call: closing its model session", "call_sid", callSID, "after", s.cfg.PredialTTL)
 			p.release()
+			// The call ends here for callagent; its log says why ("no audio" is
+			// the symptom: a proxy or tunnel that does not pass WebSockets).
+			s.emit(session.CallEnded{Header: session.Header{Time: s.now(), CallSID: callSID}, Reason: session.EndNoStream,
+				Err:      fmt.Errorf("the webhook was answered but no media stream came within %v: check that %s accepts WebSockets", s.cfg.PredialTTL, s.url(true, PathMediaStream)),
+				Duration: s.cfg.PredialTTL})
 		}
 	})
 }
@@ -242,12 +247,13 @@ func (s *Server) abandon(stream *twiliotransport.Stream, pre *predial) {
 }
 
 // eventSink handles every call event: metrics, the log, then Config.OnEvent.
-func (s *Server) eventSink() func(session.Event) {
-	return func(ev session.Event) {
-		s.metrics.observe(ev)
-		s.logEvent(ev)
-		if s.cfg.OnEvent != nil {
-			s.cfg.OnEvent(ev)
-		}
+func (s *Server) eventSink() func(session.Event) { return s.emit }
+
+// emit handles one call event, of a session or of the server itself.
+func (s *Server) emit(ev session.Event) {
+	s.metrics.observe(ev)
+	s.logEvent(ev)
+	if s.cfg.OnEvent != nil {
+		s.cfg.OnEvent(ev)
 	}
 }

@@ -32,8 +32,16 @@ func TestUnclaimedPredialIsClosed(t *testing.T) {
 	if websocket.CloseStatus(mc.CloseErr()) != websocket.StatusNormalClosure {
 		t.Fatalf("closed with %v", mc.CloseErr())
 	}
-	if m := ts.metricsText(t); !strings.Contains(m, `callagent_predials_total{outcome="expired"} 1`) {
-		t.Errorf("expiry not counted:\n%s", grep(m, "predials"))
+	// The call's record says what happened: the webhook, then no stream.
+	e := ts.waitEnded(ctx, "CAlonely")
+	if e.Reason != session.EndNoStream || e.Err == nil || !strings.Contains(e.Err.Error(), "no media stream came within 150ms: check that wss://calls.example.com/media-stream accepts WebSockets") {
+		t.Fatalf("ended %s: %v", e.Reason, e.Err)
+	}
+	if req, ok := firstEvent[session.HTTPRequest](ts.events); !ok || req.CallSID != "CAlonely" || req.Path != PathIncomingCall || req.Status != 200 || req.From == "" {
+		t.Errorf("webhook event %+v", req)
+	}
+	if m := ts.metricsText(t); !strings.Contains(m, `callagent_predials_total{outcome="expired"} 1`) || !strings.Contains(m, `callagent_calls_total{reason="no_stream"} 1`) {
+		t.Errorf("expiry not counted:\n%s\n%s", grep(m, "predials"), grep(m, "calls_total"))
 	}
 	// A stream that comes after all still gets a call: it dials afresh.
 	c, err := ts.caller("CAlonely", nil)
@@ -42,9 +50,26 @@ func TestUnclaimedPredialIsClosed(t *testing.T) {
 	}
 	ts.modelConn(ctx)
 	c.Hangup()
-	if e := ts.waitEnded(ctx, "CAlonely"); e.Reason != session.EndCallerHangup {
+	for e.Reason == session.EndNoStream {
+		e = ts.waitEnded(ctx, "CAlonely")
+		time.Sleep(5 * time.Millisecond)
+	}
+	if e.Reason != session.EndCallerHangup {
 		t.Fatalf("late stream: %s %v", e.Reason, e.Err)
 	}
+}
+
+// firstEvent is the first event of type E that l recorded.
+func firstEvent[E session.Event](l *eventLog) (E, bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, ev := range l.evs {
+		if e, ok := ev.(E); ok {
+			return e, true
+		}
+	}
+	var zero E
+	return zero, false
 }
 
 // A failed pre-dial is retried when the stream starts.

@@ -20,6 +20,9 @@ func (s *Server) logRequests(next http.Handler) http.Handler {
 		start := s.now()
 		sw := &statusWriter{ResponseWriter: w}
 		sw.done = func() {
+			if sw.asEvent {
+				return // reported as a call event, with its call SID
+			}
 			s.log.LogAttrs(context.Background(), slog.LevelDebug, "http request",
 				slog.String("method", r.Method), slog.String("path", r.URL.Path), slog.Int("status", sw.status()),
 				slog.Duration("took", s.now().Sub(start)), slog.String("remote", r.RemoteAddr))
@@ -37,7 +40,16 @@ type statusWriter struct {
 	http.ResponseWriter
 	code     int
 	hijacked bool
+	asEvent  bool
 	done     func()
+}
+
+// reportedAsEvent tells the request log that the request is reported as a call
+// event (session.HTTPRequest), so it is not logged twice.
+func reportedAsEvent(w http.ResponseWriter) {
+	if sw, ok := w.(*statusWriter); ok {
+		sw.asEvent = true
+	}
 }
 
 func (w *statusWriter) WriteHeader(code int) {

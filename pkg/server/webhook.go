@@ -4,6 +4,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"time"
 
 	"github.com/twilio/twilio-go/twiml"
 
@@ -14,6 +15,7 @@ import (
 // media stream, and a model session dialed right away so it is ready when the stream
 // starts (seconds off the first turn).
 func (s *Server) incomingCall(w http.ResponseWriter, r *http.Request) {
+	start := s.now()
 	params, ok := s.webhookParams(w, r)
 	if !ok {
 		return
@@ -47,28 +49,47 @@ func (s *Server) incomingCall(w http.ResponseWriter, r *http.Request) {
 		twiml.VoiceParameter{Name: "From", Value: params.Get("From")},
 		twiml.VoiceParameter{Name: "To", Value: params.Get("To")},
 	}}
-	s.writeTwiML(w, twiml.VoiceConnect{Action: s.url(false, PathStreamEnded), InnerElements: []twiml.Element{stream}})
+	if s.writeTwiML(w, twiml.VoiceConnect{Action: s.url(false, PathStreamEnded), InnerElements: []twiml.Element{stream}}) {
+		answer := "connect to the media stream; dialing the model"
+		if retried {
+			answer = "connect to the media stream (a retry: the model is already dialing)"
+		}
+		s.requestEvent(w, r, callSID, params, answer, start)
+	}
+}
+
+// requestEvent reports a verified webhook request of a call as a debug event of
+// the call (namespace callagent:http), in its call log.
+func (s *Server) requestEvent(w http.ResponseWriter, r *http.Request, callSID string, params url.Values, answer string, start time.Time) {
+	reportedAsEvent(w)
+	now := s.now()
+	s.emit(session.HTTPRequest{Header: session.Header{Time: now, CallSID: callSID}, Method: r.Method, Path: r.URL.Path,
+		Status: http.StatusOK, Answer: answer, Duration: now.Sub(start), From: params.Get("From"), To: params.Get("To")})
 }
 
 // streamEnded is <Connect>'s action: Twilio asks what to do once the stream is over.
 // After a model failure the caller hears an apology instead of dead air; otherwise
 // the call hangs up.
 func (s *Server) streamEnded(w http.ResponseWriter, r *http.Request) {
+	start := s.now()
 	params, ok := s.webhookParams(w, r)
 	if !ok {
 		return
 	}
+	callSID := params.Get("CallSid")
 	s.mu.Lock()
-	reason := s.ended[params.Get("CallSid")]
+	reason := s.ended[callSID]
 	s.mu.Unlock()
+	verbs, answer := []twiml.Element{twiml.VoiceHangup{}}, "hang up"
 	switch reason {
 	case session.EndModelDisconnected, session.EndModelDialFailed, session.EndServerShutdown:
 		if s.cfg.ApologyMessage != "-" {
-			s.writeTwiML(w, twiml.VoiceSay{Message: s.cfg.ApologyMessage}, twiml.VoiceHangup{})
-			return
+			verbs, answer = []twiml.Element{twiml.VoiceSay{Message: s.cfg.ApologyMessage}, twiml.VoiceHangup{}}, "apologize, then hang up"
 		}
 	}
-	s.writeTwiML(w, twiml.VoiceHangup{})
+	if s.writeTwiML(w, verbs...) && callSID != "" {
+		s.requestEvent(w, r, callSID, params, answer, start)
+	}
 }
 
 // webhookParams reads and verifies a webhook request and returns its parameters
@@ -135,13 +156,14 @@ func wsScheme(httpScheme string) string {
 
 // writeTwiML answers with a TwiML document of verbs. The XML is built by twilio-go,
 // which escapes every attribute and text.
-func (s *Server) writeTwiML(w http.ResponseWriter, verbs ...twiml.Element) {
+func (s *Server) writeTwiML(w http.ResponseWriter, verbs ...twiml.Element) bool {
 	doc, err := twiml.Voice(verbs)
 	if err != nil {
 		s.log.Error("building TwiML", "error", err)
 		http.Error(w, "internal error", http.StatusInternalServerError)
-		return
+		return false
 	}
 	w.Header().Set("Content-Type", "text/xml; charset=utf-8")
 	io.WriteString(w, doc)
+	return true
 }

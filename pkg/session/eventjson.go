@@ -147,6 +147,7 @@ func init() {
 	register(func() *ModelError { return new(ModelError) })
 	register(func() *Warning { return new(Warning) })
 	register(func() *RawFrame { return new(RawFrame) })
+	register(func() *HTTPRequest { return new(HTTPRequest) })
 	register(func() *MediaStats { return new(MediaStats) })
 	register(func() *CallEnded { return new(CallEnded) })
 }

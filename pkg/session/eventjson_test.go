@@ -38,6 +38,7 @@ func TestEventJSONRoundTrip(t *testing.T) {
 		Warning{h, "malformed frame"},
 		RawFrame{h, SourceTwilio, false, "start", []byte(`{"event":"start"}`)},
 		RawFrame{h, SourceRealtime, true, "x", []byte("not json")},
+		HTTPRequest{h, "POST", "/incoming-call", 200, "connect", 3 * time.Millisecond, "+14155550100", "+14155550199"},
 		MediaStats{h, time.Second, 50, 8000, 49, 7840},
 		CallEnded{h, EndCallerHangup, errors.New("stream closed"), 90 * time.Second, 3, 1, 2, 100, 200, 0},
 	}

@@ -207,6 +207,19 @@ type Warning struct {
 	Message string `json:"message,omitempty"`
 }
 
+// HTTPRequest is a request Twilio made about the call to callagent's server (the
+// voice webhook, the end of the stream) and what it was answered, for debugging.
+type HTTPRequest struct {
+	Header
+	Method   string        `json:"method,omitempty"`
+	Path     string        `json:"path,omitempty"`
+	Status   int           `json:"status,omitempty"`
+	Answer   string        `json:"answer,omitempty"` // what the TwiML said, in a few words
+	Duration time.Duration `json:"duration_ns,omitempty"`
+	From     string        `json:"from,omitempty"` // the webhook's caller and called numbers
+	To       string        `json:"to,omitempty"`
+}
+
 // Frame sources for RawFrame.
 const (
 	SourceTwilio   = "twilio"
@@ -249,6 +262,9 @@ const (
 	EndServerShutdown     EndReason = "server_shutdown"     // the server was shutting down and stopped waiting
 	EndIdle               EndReason = "idle"                // the line stayed silent (Options.IdleTimeout)
 	EndTransferred        EndReason = "transferred"         // the call was handed to another number
+	// EndNoStream: the webhook was answered, but Twilio never opened the media
+	// stream (reported by the server; the call never started here).
+	EndNoStream EndReason = "no_stream"
 )
 
 // CallEnded is the last event of a call, also returned by Run.
@@ -287,5 +303,6 @@ func (DTMF) Kind() string                  { return "caller.dtmf" }
 func (ModelError) Kind() string            { return "model.error" }
 func (Warning) Kind() string               { return "call.warning" }
 func (RawFrame) Kind() string              { return "debug.frame" }
+func (HTTPRequest) Kind() string           { return "debug.http" }
 func (MediaStats) Kind() string            { return "media.stats" }
 func (CallEnded) Kind() string             { return "call.ended" }
