@@ -194,6 +194,7 @@ type saved struct {
 	AccountID string    `json:"account_sid"`
 	PointedTo string    `json:"pointed_to"`
 	PID       int       `json:"pid"`
+	ProcStart string    `json:"proc_start,omitempty"` // processStart of PID, where known
 	SavedAt   time.Time `json:"saved_at"`
 }
 
@@ -209,14 +210,14 @@ func (p *Provisioner) Point(ctx context.Context, n Number, webhookURL string, ta
 	}
 	if prev, err := p.load(n.SID); err == nil {
 		// Saving now would overwrite the original configuration with callagent's own.
-		if prev.PID != os.Getpid() && processAlive(prev.PID) {
+		if !prev.mine() && prev.held() {
 			return fmt.Errorf("%w: %s is already pointed at %s by another callagent (pid %d): stop it first, or use another number",
 				ErrInUse, n.PhoneNumber, prev.PointedTo, prev.PID)
 		}
 		return fmt.Errorf("%s has a saved configuration that was not restored yet (%s): restore it first (callagent restores it on start)",
 			n.PhoneNumber, p.path(n.SID))
 	}
-	st := saved{Number: n, AccountID: p.account, PointedTo: webhookURL, PID: os.Getpid(), SavedAt: p.now()}
+	st := saved{Number: n, AccountID: p.account, PointedTo: webhookURL, PID: os.Getpid(), ProcStart: selfStart, SavedAt: p.now()}
 	if err := p.save(st); err != nil {
 		return fmt.Errorf("save %s's configuration before changing it: %w", n.PhoneNumber, err)
 	}
@@ -300,7 +301,7 @@ func (p *Provisioner) Pending() ([]Number, error) {
 	}
 	var out []Number
 	for _, st := range states {
-		if st.PID != os.Getpid() && !processAlive(st.PID) {
+		if !st.held() {
 			out = append(out, st.Number)
 		}
 	}
@@ -324,7 +325,7 @@ func (p *Provisioner) Sessions() ([]Session, error) {
 	}
 	var out []Session
 	for _, st := range states {
-		if st.PID == os.Getpid() || processAlive(st.PID) {
+		if st.held() {
 			out = append(out, Session{Number: st.Number, Webhook: st.PointedTo, PID: st.PID, Since: st.SavedAt})
 		}
 	}

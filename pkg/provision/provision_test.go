@@ -227,6 +227,37 @@ func TestRecoverCrashed(t *testing.T) {
 	}
 }
 
+// In a container the restarted callagent is PID 1 again, as was the one that
+// crashed: the state is still recognised as left behind, and restored.
+func TestRecoverCrashedSamePIDAfterRestart(t *testing.T) {
+	if _, err := os.Stat("/proc/self/stat"); err != nil {
+		t.Skip("this system does not say when a process started")
+	}
+	ctx := context.Background()
+	api, p, dir := setup(t, original)
+	n, _ := p.Find(ctx, "")
+	if err := p.Point(ctx, n, hook, false); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, "numbers", "PN1.json")
+	data, _ := os.ReadFile(path)
+	var st map[string]any
+	json.Unmarshal(data, &st)
+	if st["pid"] != float64(os.Getpid()) || st["proc_start"] == "" {
+		t.Fatalf("state %s", data)
+	}
+	st["proc_start"] = "1" // our PID, started at another time: the process before us
+	data, _ = json.Marshal(st)
+	os.WriteFile(path, data, 0o600)
+	if s, _ := p.Sessions(); len(s) != 0 {
+		t.Fatalf("the earlier process counted as running: %+v", s)
+	}
+	restored, err := p.RecoverCrashed(ctx)
+	if err != nil || len(restored) != 1 || api.Number("PN1") != original {
+		t.Fatalf("recovered %+v %v; number %+v", restored, err, api.Number("PN1"))
+	}
+}
+
 // A second session on the same number must not save the first one's webhook as
 // the "original" configuration.
 func TestPointRefusesNumberInUse(t *testing.T) {
@@ -242,6 +273,7 @@ func TestPointRefusesNumberInUse(t *testing.T) {
 	var st map[string]any
 	json.Unmarshal(data, &st)
 	st["pid"] = os.Getppid()
+	delete(st, "proc_start") // as a state file of a version that did not record it
 	data, _ = json.Marshal(st)
 	os.WriteFile(path, data, 0o600)
 
