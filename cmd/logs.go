@@ -217,7 +217,12 @@ func endedWords(c calllog.Call, now time.Time) string {
 		}
 		return sanitize(c.Reason)
 	}
-	if now.Sub(c.LastLine) < 2*time.Minute {
+	switch {
+	case !c.Streamed && now.Sub(c.LastLine) < 2*time.Minute:
+		return "waiting for its stream"
+	case !c.Streamed:
+		return "no media stream came"
+	case now.Sub(c.LastLine) < 2*time.Minute:
 		return "in progress"
 	}
 	return "no end logged (stopped?)"

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -39,12 +40,6 @@ func runLogs(t *testing.T, f *Factory, args ...string) error {
 	return root.ExecuteContext(context.Background())
 }
 
-// oneCall is everyEvent as one call: ended once.
-func oneCall() []session.Event {
-	evs := everyEvent()
-	return evs[:len(evs)-1]
-}
-
 // writeLog writes events through the call log writer, as dev and serve do.
 func writeLog(t *testing.T, state string, events []session.Event) {
 	t.Helper()
@@ -59,7 +54,7 @@ func writeLog(t *testing.T, state string, events []session.Event) {
 // --debug; the list sums it up.
 func TestLogsShowGolden(t *testing.T) {
 	state := t.TempDir()
-	writeLog(t, state, oneCall())
+	writeLog(t, state, everyEvent())
 	f, out, errOut := logsFactory(state, "")
 	if err := runLogs(t, f, "CA01"); err != nil {
 		t.Fatal(err, errOut.String())
@@ -122,7 +117,7 @@ func TestLogsMatchLiveRendering(t *testing.T) {
 
 func TestLogsNamespaceFilters(t *testing.T) {
 	state := t.TempDir()
-	writeLog(t, state, oneCall())
+	writeLog(t, state, everyEvent())
 	h := session.Header{Time: time.Date(2026, 11, 23, 12, 0, 1, 0, time.UTC), CallSID: "CA0123"}
 	writeLog(t, state, []session.Event{session.RawFrame{Header: h, Source: session.SourceRealtime, Type: "response.done", Data: []byte(`{"type":"response.done"}`)}})
 	for _, tc := range []struct {
@@ -176,7 +171,7 @@ func TestLogsFollow(t *testing.T) {
 		done <- root.ExecuteContext(ctx)
 	}()
 	time.Sleep(300 * time.Millisecond) // the follower has looked at the directory
-	writeLog(t, state, oneCall())
+	writeLog(t, state, everyEvent())
 	deadline := time.Now().Add(10 * time.Second)
 	for !strings.Contains(out.String(), "● call ended") {
 		if time.Now().After(deadline) {
@@ -198,7 +193,7 @@ func TestLogsStdin(t *testing.T) {
 	var serveOut bytes.Buffer
 	log := slog.New(slog.NewJSONHandler(&serveOut, nil))
 	log.Info("callagent serving", "listen", "127.0.0.1:5050")
-	for _, ev := range oneCall() {
+	for _, ev := range everyEvent() {
 		calllog.LogEvent(log, ev, nil)
 	}
 	serveOut.WriteString("garbage line\n")
@@ -220,7 +215,7 @@ func TestLogsStdin(t *testing.T) {
 // An unknown call SID says how to list calls.
 func TestLogsBadInput(t *testing.T) {
 	state := t.TempDir()
-	writeLog(t, state, oneCall())
+	writeLog(t, state, everyEvent())
 	path, _ := calllog.Find(filepath.Join(state, "calls"), "CA0123")
 	data, _ := os.ReadFile(path)
 	lines := strings.SplitAfter(string(data), "\n")
@@ -240,5 +235,24 @@ func TestLogsBadInput(t *testing.T) {
 	err := runLogs(t, f, "CA999")
 	if err == nil || !strings.Contains(err.Error(), "run callagent logs to list the calls") {
 		t.Fatalf("unknown call: %v", err)
+	}
+}
+
+// A call whose stream never came is listed as such, with the webhook's numbers.
+func TestLogsListCallWithoutStream(t *testing.T) {
+	state := t.TempDir()
+	h := session.Header{Time: time.Date(2026, 11, 23, 11, 0, 0, 0, time.UTC), CallSID: "CAnostream"}
+	warn := h
+	warn.Time = h.Time.Add(15 * time.Second)
+	writeLog(t, state, []session.Event{
+		session.HTTPRequest{Header: h, Method: "POST", Path: "/incoming-call", Status: 200, From: "+15550100007", To: "+15550100008"},
+		session.Warning{Header: warn, Message: "no media stream came within 15s of the webhook"},
+	})
+	f, out, errOut := logsFactory(state, "")
+	if err := runLogs(t, f); err != nil {
+		t.Fatal(err, errOut.String())
+	}
+	if !regexp.MustCompile(`CAnostream\s+\+15550100007\s+\+15550100008\s+15\.0s\s+no media stream came`).MatchString(out.String()) {
+		t.Errorf("list:\n%s", out)
 	}
 }

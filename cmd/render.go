@@ -95,7 +95,6 @@ var endReasons = map[session.EndReason]string{
 	session.EndServerShutdown:     "the server shut down",
 	session.EndIdle:               "the line stayed silent",
 	session.EndTransferred:        "the call was transferred",
-	session.EndNoStream:           "Twilio never opened the media stream",
 }
 
 // render returns the text an event prints, with its newline, or "" for events that

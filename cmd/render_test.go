@@ -48,7 +48,6 @@ func everyEvent() []session.Event {
 		session.MediaStats{Header: h, InFrames: 50, InBytes: 8000, OutFrames: 49, OutBytes: 7840},
 		session.RawFrame{Header: h, Source: session.SourceTwilio, Sent: true, Type: "mark", Data: []byte(`{"event":"mark"}`)},
 		session.CallEnded{Header: h, Reason: session.EndModelDisconnected, Duration: 14200 * time.Millisecond, Err: errors.New("realtime connection closed: 1011 server error")},
-		session.CallEnded{Header: h, Reason: session.EndNoStream, Duration: 15 * time.Second, Err: errors.New("no media stream came within 15s")},
 	}
 }
 

@@ -138,14 +138,17 @@ func ReadFile(path string, fn func(Line, session.Event), bad func(BadLine)) erro
 
 // Call sums up one call's log.
 type Call struct {
-	CallSID    string        `json:"call_sid"`
-	From       string        `json:"from,omitempty"`
-	To         string        `json:"to,omitempty"`
-	Path       string        `json:"path"`
-	Started    time.Time     `json:"started"`
-	Duration   time.Duration `json:"duration_ns"` // of a call that ended; else from start to the last line
-	Ended      bool          `json:"ended"`
-	Reason     string        `json:"reason,omitempty"`
+	CallSID  string        `json:"call_sid"`
+	From     string        `json:"from,omitempty"`
+	To       string        `json:"to,omitempty"`
+	Path     string        `json:"path"`
+	Started  time.Time     `json:"started"`
+	Duration time.Duration `json:"duration_ns"` // of a call that ended; else from start to the last line
+	Ended    bool          `json:"ended"`
+	Reason   string        `json:"reason,omitempty"`
+	// Streamed is false for a call whose media stream never reached this log's
+	// process: only its webhook (and a warning) were logged.
+	Streamed   bool          `json:"streamed"`
 	Turns      int           `json:"turns"`
 	LatencyP50 time.Duration `json:"latency_p50_ns,omitempty"`
 	LastLine   time.Time     `json:"last_line"`
@@ -167,7 +170,7 @@ func Summarize(path string) (Call, error) {
 				c.From, c.To = e.From, e.To
 			}
 		case session.CallStarted:
-			c.Started, c.From, c.To = l.Time, e.From, e.To
+			c.Started, c.From, c.To, c.Streamed = l.Time, e.From, e.To, true
 		case session.TurnLatency:
 			lat = append(lat, e.Latency)
 		case session.CallEnded:

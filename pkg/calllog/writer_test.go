@@ -201,21 +201,31 @@ func TestListFindSummarize(t *testing.T) {
 	}
 }
 
-// A call whose media stream never came: the webhook's numbers and the end.
+// A call whose media stream never came: the webhook's numbers, not streamed.
 func TestSummarizeCallWithoutStream(t *testing.T) {
 	dir := t.TempDir()
 	w := calllog.NewWriter(calllog.Options{Dir: dir})
 	h := session.Header{Time: t0, CallSID: "CAnostream"}
 	w.Event(session.HTTPRequest{Header: h, Method: "POST", Path: "/incoming-call", Status: 200, From: "+15550100007", To: "+15550100008"})
 	h.Time = t0.Add(15 * time.Second)
-	w.Event(session.CallEnded{Header: h, Reason: session.EndNoStream, Duration: 15 * time.Second, Err: errors.New("no media stream came")})
+	w.Event(session.Warning{Header: h, Message: "no media stream came within 15s of the webhook"})
+	writeCall(t, w, "CAstreamed", t0)
 	w.Close()
 	calls, err := calllog.List(dir, time.Time{})
-	if err != nil || len(calls) != 1 {
+	if err != nil || len(calls) != 2 {
 		t.Fatalf("list: %+v %v", calls, err)
 	}
-	if c := calls[0]; c.From != "+15550100007" || c.To != "+15550100008" || !c.Ended || c.Reason != "no_stream" || !c.Started.Equal(t0) || c.Duration != 15*time.Second {
-		t.Errorf("call %+v", c)
+	for _, c := range calls {
+		switch c.CallSID {
+		case "CAnostream":
+			if c.From != "+15550100007" || c.To != "+15550100008" || c.Ended || c.Streamed || !c.Started.Equal(t0) {
+				t.Errorf("call %+v", c)
+			}
+		case "CAstreamed":
+			if !c.Streamed || !c.Ended {
+				t.Errorf("call %+v", c)
+			}
+		}
 	}
 }
 

@@ -53,11 +53,13 @@ func (s *Server) startPredial(callSID string) {
 		if mine {
 			s.metrics.predials.WithLabelValues("expired").Inc()
 			p.release()
-			// The call ends here for callagent; its log says why ("no audio" is
-			// the symptom: a proxy or tunnel that does not pass WebSockets).
-			s.emit(session.CallEnded{Header: session.Header{Time: s.now(), CallSID: callSID}, Reason: session.EndNoStream,
-				Err:      fmt.Errorf("the webhook was answered but no media stream came within %v: check that %s accepts WebSockets", s.cfg.PredialTTL, s.url(true, PathMediaStream)),
-				Duration: s.cfg.PredialTTL})
+			// The call's log says why it has no audio: usually a proxy or tunnel
+			// that does not pass WebSockets. Behind a load balancer the stream
+			// may have gone to another instance, which serves the call: so this
+			// is a warning, not the call's end.
+			s.emit(session.Warning{Header: session.Header{Time: s.now(), CallSID: callSID},
+				Message: fmt.Sprintf("no media stream came within %v of the webhook: check that %s accepts WebSockets (behind a load balancer, another instance may have taken it)",
+					s.cfg.PredialTTL, s.url(true, PathMediaStream))})
 		}
 	})
 }

@@ -76,8 +76,8 @@ func (l *eventLog) add(ev session.Event) {
 func (l *eventLog) ended(callSID string) (session.CallEnded, bool) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	for i := len(l.evs) - 1; i >= 0; i-- { // the last: a call may end twice (no stream, then a late one)
-		if e, ok := l.evs[i].(session.CallEnded); ok && e.CallSID == callSID {
+	for _, ev := range l.evs {
+		if e, ok := ev.(session.CallEnded); ok && e.CallSID == callSID {
 			return e, true
 		}
 	}

@@ -262,9 +262,6 @@ const (
 	EndServerShutdown     EndReason = "server_shutdown"     // the server was shutting down and stopped waiting
 	EndIdle               EndReason = "idle"                // the line stayed silent (Options.IdleTimeout)
 	EndTransferred        EndReason = "transferred"         // the call was handed to another number
-	// EndNoStream: the webhook was answered, but Twilio never opened the media
-	// stream (reported by the server; the call never started here).
-	EndNoStream EndReason = "no_stream"
 )
 
 // CallEnded is the last event of a call, also returned by Run.
