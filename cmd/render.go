@@ -228,13 +228,14 @@ type printer struct {
 	filter calllog.Filter // namespaces whose debug events are shown
 	calls  map[string]bool
 
-	open    string          // the item whose line is being streamed
-	shown   strings.Builder // what of it is on screen
-	skipped map[string]bool // items whose first words were not streamed: printed whole when final
+	open    string            // the item whose line is being streamed
+	shown   strings.Builder   // what of it is on screen
+	skipped map[string]bool   // items whose first words were not streamed: printed whole when final
+	cut     map[string]string // agent items whose streamed line a barge-in ended, and what it showed
 }
 
 func newPrinter(w io.Writer, st Styles, live bool, filter calllog.Filter) *printer {
-	return &printer{w: w, st: st, live: live, filter: filter, calls: map[string]bool{}, skipped: map[string]bool{}}
+	return &printer{w: w, st: st, live: live, filter: filter, calls: map[string]bool{}, skipped: map[string]bool{}, cut: map[string]string{}}
 }
 
 func (p *printer) print(ev session.Event) {
@@ -247,6 +248,7 @@ func (p *printer) print(ev session.Event) {
 			delete(p.calls, sid)
 			if len(p.calls) == 0 {
 				clear(p.skipped) // items that never got a final transcript
+				clear(p.cut)
 			}
 		}()
 	}
@@ -264,7 +266,15 @@ func (p *printer) print(ev session.Event) {
 		// often runs alongside the agent's answer, whose line stays whole.
 		p.stream(e.ItemID, e.Delta, label(p.st.Caller, "caller"), prefix == "", p.open == "")
 		return
+	case session.Interruption:
+		p.cutOff(e)
 	case session.AgentTranscript:
+		if shown, ok := p.cut[e.ItemID]; ok {
+			delete(p.cut, e.ItemID)
+			if shown == strings.TrimSpace(sanitize(e.Text)) {
+				return // on screen already, cut off
+			}
+		}
 		if p.finish(e.ItemID, e.Text, e.Interrupted) {
 			return
 		}
@@ -327,6 +337,23 @@ func (p *printer) finish(item, text string, interrupted bool) bool {
 	p.open = ""
 	p.shown.Reset()
 	return true
+}
+
+// cutOff ends the streamed line of an agent item the caller barged in on, marked
+// as cut off; its final transcript is not printed again unless it says more.
+func (p *printer) cutOff(e session.Interruption) {
+	if p.open == "" {
+		return
+	}
+	for _, t := range e.Truncations {
+		if t.ItemID == p.open {
+			p.cut[p.open] = strings.TrimSpace(p.shown.String())
+			fmt.Fprintln(p.w, " "+p.st.Dim.Render("(cut off)"))
+			p.open = ""
+			p.shown.Reset()
+			return
+		}
+	}
 }
 
 // closeLine ends a streamed line that another event interrupts; its final

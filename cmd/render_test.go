@@ -149,7 +149,7 @@ func TestPrinterLiveAndPiped(t *testing.T) {
 		lp.print(ev)
 		pp.print(ev)
 	}
-	wantLive := "agent   Hello there.\nagent   It is …\n        ✂ caller barged in: heard 200ms of 900ms\nagent   It is raining. (cut off)\n"
+	wantLive := "agent   Hello there.\nagent   It is (cut off)\n        ✂ caller barged in: heard 200ms of 900ms\nagent   It is raining. (cut off)\n"
 	wantPiped := "agent   Hello there.\n        ✂ caller barged in: heard 200ms of 900ms\nagent   It is raining. (cut off)\n"
 	if live.String() != wantLive {
 		t.Errorf("live:\n%q\nwant\n%q", live.String(), wantLive)
@@ -227,5 +227,26 @@ func TestPrinterStreamsCaller(t *testing.T) {
 	}
 	if len(p.skipped) != 0 || p.open != "" {
 		t.Errorf("left: open %q, skipped %v", p.open, p.skipped)
+	}
+}
+
+// A barge-in on a line whose words are all on screen ends it in place: the final
+// transcript is not printed a second time.
+func TestPrinterCutOffInPlace(t *testing.T) {
+	h := session.Header{CallSID: "CA1"}
+	var out bytes.Buffer
+	p := newPrinter(&out, newStyles(false), true, calllog.Filter{})
+	for _, ev := range []session.Event{
+		session.AgentTranscriptDelta{Header: h, ItemID: "a", Delta: "It's sunny "},
+		session.AgentTranscriptDelta{Header: h, ItemID: "a", Delta: "in Paris."},
+		session.Interruption{Header: h, Truncations: []session.Truncation{{ItemID: "a", AudioEndMs: 700, SentMs: 1500}}},
+		session.AgentTranscript{Header: h, ItemID: "a", Text: "It's sunny in Paris.", Interrupted: true},
+		session.CallerTranscript{Header: h, ItemID: "c", Text: "And London?"},
+	} {
+		p.print(ev)
+	}
+	want := "agent   It's sunny in Paris. (cut off)\n        ✂ caller barged in: heard 700ms of 1.5s\ncaller  And London?\n"
+	if out.String() != want || len(p.cut) != 0 {
+		t.Errorf("got\n%q\nwant\n%q (cut %v)", out.String(), want, p.cut)
 	}
 }
