@@ -51,7 +51,7 @@ The call is shown as callagent dev shows it, followed by a summary.
 Scripted with --scenario, it is an agent test: the exit code is 0 when every expectation
 holds, 1 otherwise. With --model openai (the default when OPENAI_API_KEY is set) the
 simulated caller talks to the real model instead: its say: lines are spoken by OpenAI's
-speech endpoint (gpt-4o-mini-tts, --caller-voice; cached, so a rerun costs nothing), or
+speech endpoint (gpt-4o-mini-tts, --caller-voice; cached: a rerun makes no speech requests), or
 it says recorded audio (--caller-audio, or audio: in the scenario).
 
 The call is logged like any other (callagent logs).`,
