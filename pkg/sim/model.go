@@ -351,11 +351,9 @@ func (c *ModelConn) SpeechStopped(transcript string) {
 	c.Send(&realtime.InputAudioBufferCommitted{ItemID: item})
 	if transcript != "" {
 		// Word by word, as the transcription models stream it.
-		for i, w := range strings.SplitAfter(transcript, " ") {
+		for i, w := range strings.Split(transcript, " ") {
 			if i > 0 {
-				w = " " + strings.TrimSuffix(w, " ")
-			} else {
-				w = strings.TrimSuffix(w, " ")
+				w = " " + w
 			}
 			c.Send(&realtime.InputAudioTranscriptionDelta{ItemID: item, Delta: w})
 		}

@@ -11,11 +11,13 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
 	"time"
 
+	"github.com/callagent/callagent/internal/atomicfile"
 	"github.com/callagent/callagent/pkg/audio"
 	"github.com/callagent/callagent/pkg/realtime"
 )
@@ -66,7 +68,7 @@ func (s *OpenAISpeech) Speak(ctx context.Context, text string) ([]byte, error) {
 	ulaw := audio.ToMulaw8k(audio.Sound{Rate: speechRate, Samples: samples})
 	if cache != "" {
 		// A cache that cannot be written only costs the next run a request.
-		_ = writeFileAtomic(cache, ulaw)
+		_ = atomicfile.WriteBytes(cache, 0o700, ulaw)
 	}
 	return ulaw, nil
 }
@@ -79,8 +81,8 @@ func (s *OpenAISpeech) synthesize(ctx context.Context, model, voice, text string
 		Instructions   string `json:"instructions,omitempty"`
 		ResponseFormat string `json:"response_format"`
 	}{model, text, voice, s.Instructions, "pcm"})
-	url := strings.TrimRight(firstOf(s.BaseURL, realtime.DefaultBaseURL), "/") + "/audio/speech"
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
+	endpoint := strings.TrimRight(firstOf(s.BaseURL, realtime.DefaultBaseURL), "/") + "/audio/speech"
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, endpoint, bytes.NewReader(body))
 	if err != nil {
 		return nil, err
 	}
@@ -92,9 +94,8 @@ func (s *OpenAISpeech) synthesize(ctx context.Context, model, voice, text string
 	}
 	resp, err := client.Do(req)
 	if err != nil {
-		var ue interface{ Unwrap() error }
-		if errors.As(err, &ue) && ue.Unwrap() != nil {
-			err = ue.Unwrap() // drop the URL: it says nothing the user does not know
+		if ue, ok := err.(*url.Error); ok {
+			err = ue.Err // the URL says nothing the user does not know
 		}
 		return nil, fmt.Errorf("the speech endpoint: %w", err)
 	}
@@ -142,25 +143,4 @@ func shorten(s string, n int) string {
 		return s
 	}
 	return string(r[:n]) + "…"
-}
-
-func writeFileAtomic(path string, data []byte) error {
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return err
-	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".speech-*")
-	if err != nil {
-		return err
-	}
-	_, err = tmp.Write(data)
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp.Name(), path)
-	}
-	if err != nil {
-		os.Remove(tmp.Name())
-	}
-	return err
 }
