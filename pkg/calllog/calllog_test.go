@@ -143,3 +143,20 @@ func TestNamespaceHandler(t *testing.T) {
 		}
 	}
 }
+
+// Secret fields are redacted where they are JSON, and where they are JSON inside
+// a JSON string (a tool's output); the line stays valid JSON.
+func TestRedactFields(t *testing.T) {
+	r := calllog.NewRedactor()
+	for in, want := range map[string]string{
+		`{"authorization":"Bearer abc.def.ghi-123"}`:                     `{"authorization":"[redacted]"}`,
+		`{"output":"{\"access_token\":\"eyJhbGciOi.J9x\",\"n\":1}"}`:     `{"output":"{\"access_token\":\"[redacted]\",\"n\":1}"}`,
+		`{"output":"{\"password\": \"p\\\"w\\\\d\", \"user\":\"ann\"}"}`: `{"output":"{\"password\": \"[redacted]\", \"user\":\"ann\"}"}`,
+		`{"output":"{\"tokens\":\"not a secret field\"}"}`:               `{"output":"{\"tokens\":\"not a secret field\"}"}`,
+	} {
+		got := string(r.Redact([]byte(in)))
+		if got != want || !json.Valid([]byte(got)) {
+			t.Errorf("Redact(%s)\n got %s\nwant %s", in, got, want)
+		}
+	}
+}

@@ -19,10 +19,17 @@ type Redactor struct {
 // Redacted replaces every secret.
 const Redacted = "[redacted]"
 
+// secretNames are field names whose values are secrets.
+const secretNames = `(?:authorization|proxy-authorization|api[_-]?key|x-api-key|auth[_-]?token|access[_-]?token|refresh[_-]?token|token|secret|client[_-]?secret|password)`
+
 var (
-	secretField = regexp.MustCompile(`(?i)("(?:authorization|proxy-authorization|api[_-]?key|x-api-key|auth[_-]?token|access[_-]?token|refresh[_-]?token|token|secret|client[_-]?secret|password)"\s*:\s*)"(?:[^"\\]|\\.)*"`)
-	bearer      = regexp.MustCompile(`(?i)\b(bearer|basic)\s+[A-Za-z0-9._~+/=-]{8,}`)
-	openAIKey   = regexp.MustCompile(`\bsk-[A-Za-z0-9_-]{16,}`)
+	secretField = regexp.MustCompile(`(?i)("` + secretNames + `"\s*:\s*)"(?:[^"\\]|\\.)*"`)
+	// The same inside a JSON string (a tool's output, a frame carried as text):
+	// there the field's quotes are \", the value's own escapes \\\" and \\\\,
+	// and the string's escapes \n and the like.
+	escapedSecretField = regexp.MustCompile(`(?i)(\\"` + secretNames + `\\"\s*:\s*)\\"(?:[^\\]|\\\\\\.|\\\\[^\\]|\\[^"\\])*\\"`)
+	bearer             = regexp.MustCompile(`(?i)\b(bearer|basic)\s+[A-Za-z0-9._~+/=-]{8,}`)
+	openAIKey          = regexp.MustCompile(`\bsk-[A-Za-z0-9_-]{16,}`)
 )
 
 // NewRedactor returns a Redactor that knows secrets (empty and very short values
@@ -59,6 +66,9 @@ func (r *Redactor) Redact(line []byte) []byte {
 	}
 	if secretField.Match(line) {
 		line = secretField.ReplaceAll(line, []byte(`${1}"`+Redacted+`"`))
+	}
+	if escapedSecretField.Match(line) {
+		line = escapedSecretField.ReplaceAll(line, []byte(`${1}\"`+Redacted+`\"`))
 	}
 	if bearer.Match(line) {
 		line = bearer.ReplaceAll(line, []byte("${1} "+Redacted))

@@ -33,6 +33,11 @@ type Options struct {
 	// OnError is told about the first failure to write (an unwritable directory, a
 	// full disk), and again after a write succeeded since; calls go on regardless.
 	OnError func(error)
+	// IdleClose closes a call's file once no line came for it this long (default
+	// DefaultIdleClose). Lines come after a call's end (Twilio asks what to do once
+	// the stream is over), and a call whose stream never came has no end: files are
+	// closed by idleness, not by the end, and reopened should a line still come.
+	IdleClose time.Duration
 	// Now is the clock (default time.Now).
 	Now func() time.Time
 }
@@ -41,12 +46,14 @@ type Options struct {
 const (
 	DefaultMaxAge   = 14 * 24 * time.Hour
 	DefaultMaxBytes = 512 << 20
+	// DefaultIdleClose is Options.IdleClose's default.
+	DefaultIdleClose = time.Minute
 )
 
 type entry struct {
 	callSID string
 	at      time.Time
-	line    []byte // without newline; nil closes the call's file
+	line    []byte // without newline
 }
 
 // Writer writes each call's events to its own file. Event never blocks: lines go
@@ -63,13 +70,21 @@ type Writer struct {
 
 	// writer goroutine only
 	files   map[string]*callFile
+	recent  map[string]closedFile // recently closed, so a late line goes to the same file
 	failing bool
 }
 
 type callFile struct {
-	f   *os.File
-	w   *bufio.Writer
-	bad bool // a write failed: the rest of this call is not written
+	f    *os.File
+	w    *bufio.Writer
+	path string
+	bad  bool      // a write failed: the rest of this call is not written
+	last time.Time // of the last line (wall clock)
+}
+
+type closedFile struct {
+	path string
+	at   time.Time
 }
 
 // NewWriter prunes old logs and starts the writer goroutine. Close it to flush.
@@ -83,7 +98,11 @@ func NewWriter(opts Options) *Writer {
 	if opts.OnError == nil {
 		opts.OnError = func(error) {}
 	}
-	w := &Writer{opts: opts, queue: make(chan entry, opts.Queue), done: make(chan struct{}), files: map[string]*callFile{}}
+	if opts.IdleClose <= 0 {
+		opts.IdleClose = DefaultIdleClose
+	}
+	w := &Writer{opts: opts, queue: make(chan entry, opts.Queue), done: make(chan struct{}),
+		files: map[string]*callFile{}, recent: map[string]closedFile{}}
 	if _, err := Prune(opts.Dir, opts.MaxAge, opts.MaxBytes, opts.Now()); err != nil {
 		// A directory that cannot be read is reported by the first write.
 		if info, serr := os.Stat(opts.Dir); serr == nil && info.IsDir() {
@@ -110,9 +129,6 @@ func (w *Writer) Event(ev session.Event) {
 	}
 	h := ev.EventHeader()
 	w.send(entry{callSID: h.CallSID, at: h.Time, line: line})
-	if _, ok := ev.(session.CallEnded); ok {
-		w.send(entry{callSID: h.CallSID})
-	}
 }
 
 func (w *Writer) send(e entry) {
@@ -149,6 +165,8 @@ func (w *Writer) run() {
 	defer close(w.done)
 	prune := time.NewTicker(time.Hour)
 	defer prune.Stop()
+	idle := time.NewTicker(w.opts.IdleClose / 2)
+	defer idle.Stop()
 	for {
 		select {
 		case e, ok := <-w.queue:
@@ -165,20 +183,37 @@ func (w *Writer) run() {
 		case <-prune.C:
 			w.flush()
 			Prune(w.opts.Dir, w.opts.MaxAge, w.opts.MaxBytes, w.opts.Now())
+		case now := <-idle.C:
+			w.closeIdle(now)
+		}
+	}
+}
+
+// closeIdle closes the files of calls that went quiet, and forgets the paths of
+// files closed long ago.
+func (w *Writer) closeIdle(now time.Time) {
+	for sid, cf := range w.files {
+		if now.Sub(cf.last) >= w.opts.IdleClose {
+			w.closeFile(sid)
+			if cf.path != "" {
+				w.recent[sid] = closedFile{path: cf.path, at: now}
+			}
+		}
+	}
+	for sid, c := range w.recent {
+		if now.Sub(c.at) >= time.Hour {
+			delete(w.recent, sid)
 		}
 	}
 }
 
 func (w *Writer) write(e entry) {
-	if e.line == nil {
-		w.closeFile(e.callSID)
-		return
-	}
 	cf := w.files[e.callSID]
 	if cf == nil {
 		cf = w.open(e)
 		w.files[e.callSID] = cf
 	}
+	cf.last = time.Now()
 	if cf.bad {
 		return
 	}
@@ -192,13 +227,18 @@ func (w *Writer) write(e entry) {
 	}
 }
 
-// open creates the call's file; a failure marks it bad (reported once).
+// open creates the call's file, or reopens the one closed for idleness; a failure
+// marks it bad (reported once).
 func (w *Writer) open(e entry) *callFile {
 	at := e.at
 	if at.IsZero() {
 		at = w.opts.Now()
 	}
 	path := filepath.Join(w.opts.Dir, at.UTC().Format("2006-01-02"), safeName(e.callSID)+".jsonl")
+	if c, ok := w.recent[e.callSID]; ok {
+		path = c.path // the same file, even past midnight
+		delete(w.recent, e.callSID)
+	}
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		cf := &callFile{}
 		w.fail(cf, err)
@@ -210,7 +250,7 @@ func (w *Writer) open(e entry) *callFile {
 		w.fail(cf, err)
 		return cf
 	}
-	return &callFile{f: f, w: bufio.NewWriterSize(f, 16<<10)}
+	return &callFile{f: f, w: bufio.NewWriterSize(f, 16<<10), path: path}
 }
 
 func (w *Writer) fail(cf *callFile, err error) {

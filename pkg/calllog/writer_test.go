@@ -3,6 +3,7 @@ package calllog_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -326,4 +327,45 @@ func FuzzRead(f *testing.F) {
 	f.Fuzz(func(t *testing.T, input string) {
 		calllog.Read(strings.NewReader(input), "fuzz", func(calllog.Line, session.Event) {}, func(calllog.BadLine) {})
 	})
+}
+
+// Files are closed once their call goes quiet, ended or not (a call whose stream
+// never came has no end); a line that comes later (Twilio's request after the
+// stream) goes to the same file, even when the date has changed since.
+func TestWriterClosesIdleFiles(t *testing.T) {
+	leakcheck.Check(t)
+	fds := func() int {
+		entries, err := os.ReadDir("/proc/self/fd")
+		if err != nil {
+			t.Skip("no /proc/self/fd to count open files")
+		}
+		return len(entries)
+	}
+	dir := t.TempDir()
+	w := calllog.NewWriter(calllog.Options{Dir: dir, IdleClose: 40 * time.Millisecond})
+	defer w.Close()
+	before := fds()
+	for i := range 50 {
+		writeCall(t, w, fmt.Sprintf("CA%04d", i), t0) // ended
+		w.Event(session.HTTPRequest{Header: session.Header{Time: t0, CallSID: fmt.Sprintf("CAnostream%04d", i)}, Path: "/incoming-call"})
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for fds() > before+2 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if n := fds(); n > before+2 {
+		t.Fatalf("%d files still open (%d before the calls)", n, before)
+	}
+	// After the end and after midnight: the same file.
+	late := session.HTTPRequest{Header: session.Header{Time: t0.Add(24 * time.Hour), CallSID: "CA0007"}, Path: "/stream-ended"}
+	w.Event(late)
+	w.Close()
+	files, _ := filepath.Glob(filepath.Join(dir, "*", "CA0007.jsonl"))
+	if len(files) != 1 {
+		t.Fatalf("files of CA0007: %q", files)
+	}
+	data, _ := os.ReadFile(files[0])
+	if !strings.Contains(string(data), `"type":"call.ended"`) || !strings.HasSuffix(strings.TrimSpace(string(data)), `"path":"/stream-ended"}}`) {
+		t.Errorf("CA0007's file:\n%s", data)
+	}
 }
