@@ -4,10 +4,9 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"os"
-	"path/filepath"
 	"time"
 
+	"github.com/callagent/callagent/internal/atomicfile"
 	"github.com/callagent/callagent/pkg/audio"
 	"github.com/callagent/callagent/pkg/session"
 	"github.com/callagent/callagent/pkg/twiliotransport"
@@ -119,6 +118,13 @@ func (s *Server) mediaStream(w http.ResponseWriter, r *http.Request) {
 		s.rejectSignature(w, r)
 		return
 	}
+	// The whole handler counts for the drain, setup included: what it starts (the
+	// release of a pre-dial it gives up) is waited for too.
+	if !s.enter() {
+		s.reject(w, "draining", http.StatusServiceUnavailable, "shutting down")
+		return
+	}
+	defer s.wg.Done()
 	stream, err := twiliotransport.Accept(w, r, twiliotransport.StreamOptions{StartTimeout: streamHandshakeLimit})
 	if err != nil {
 		s.log.Warn("media stream did not start", "error", err, "remote", r.RemoteAddr)
@@ -128,6 +134,12 @@ func (s *Server) mediaStream(w http.ResponseWriter, r *http.Request) {
 	callSID := start.Start.CallSid
 	if callSID == "" {
 		callSID = start.Start.CustomParameters["CallSid"]
+	}
+	if callSID == "" {
+		s.metrics.rejected.WithLabelValues("bad_request").Inc()
+		s.log.Warn("stream refused: its start names no CallSid", "remote", r.RemoteAddr)
+		_ = stream.Close()
+		return
 	}
 	params := start.Start.CustomParameters
 	info := CallInfo{CallSID: callSID, From: params["From"], To: params["To"], Parameters: params}
@@ -172,9 +184,9 @@ func (s *Server) mediaStream(w http.ResponseWriter, r *http.Request) {
 		s.abandon(stream, pre)
 		return
 	}
-	if !s.register(callSID, sess, pre) {
-		s.metrics.rejected.WithLabelValues("busy").Inc()
-		s.log.Warn("stream refused: at the call limit or shutting down", "call_sid", callSID)
+	if why := s.register(callSID, sess, pre); why != "" {
+		s.metrics.rejected.WithLabelValues(why).Inc()
+		s.log.Warn("stream refused: "+refusals[why], "call_sid", callSID)
 		s.abandon(stream, pre)
 		return
 	}
@@ -193,37 +205,44 @@ func (s *Server) mediaStream(w http.ResponseWriter, r *http.Request) {
 // writeRecording writes the WAV next to path and renames it, so a reader never sees
 // half a file.
 func writeRecording(path string, rec *audio.Recording) error {
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return err
+	return atomicfile.Write(path, 0o755, rec.WriteWAV)
+}
+
+// enter counts a media-stream handler in s.wg, unless the drain is over.
+func (s *Server) enter() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closing {
+		return false
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".recording-*.wav")
-	if err != nil {
-		return err
-	}
-	if err := rec.WriteWAV(tmp); err != nil {
-		tmp.Close()
-		os.Remove(tmp.Name())
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		os.Remove(tmp.Name())
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
+	s.wg.Add(1)
+	return true
+}
+
+// refusals say why register refused a stream, by metrics label.
+var refusals = map[string]string{
+	"busy":      "at the call limit",
+	"draining":  "shutting down",
+	"duplicate": "a call with this CallSid is already running (a replayed or repeated stream)",
 }
 
 // register adds a call, unless the server is full (for a stream no webhook here
-// answered, say behind a load balancer) or past its drain. It reports false then.
-func (s *Server) register(callSID string, sess *session.Session, pre *predial) bool {
+// answered, say behind a load balancer), past its drain, or already running a call
+// with this SID. It returns why not (a key of refusals), or "".
+func (s *Server) register(callSID string, sess *session.Session, pre *predial) string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.closing || (pre == nil && s.cfg.MaxCalls > 0 && len(s.calls)+len(s.predials) >= s.cfg.MaxCalls) {
-		return false
+	switch {
+	case s.closing:
+		return "draining"
+	case s.calls[callSID] != nil:
+		return "duplicate"
+	case pre == nil && s.cfg.MaxCalls > 0 && len(s.calls)+len(s.predials) >= s.cfg.MaxCalls:
+		return "busy"
 	}
 	s.calls[callSID] = sess
-	s.wg.Add(1)
 	s.metrics.active.Inc()
-	return true
+	return ""
 }
 
 func (s *Server) unregister(callSID string, reason session.EndReason) {
@@ -237,7 +256,6 @@ func (s *Server) unregister(callSID string, reason session.EndReason) {
 	}
 	s.mu.Unlock()
 	s.metrics.active.Dec()
-	s.wg.Done()
 }
 
 // abandon closes a stream that will not become a call, and its pre-dial.

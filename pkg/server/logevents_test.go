@@ -29,6 +29,9 @@ func TestEventLogReadsBack(t *testing.T) {
 		}
 		mc.Respond(ctx, sim.ResponseSpec{Items: []sim.ItemSpec{{Audio: make([]byte, 800), Transcript: "Hello from the agent"}}})
 		c.WaitReceived(ctx, 800)
+		// The transcript follows the audio on the model's socket: hanging up
+		// before the session has read it would leave it out of the call.
+		waitEvent[session.AgentTranscript](ctx, t, ts.events)
 		c.Hangup()
 		ts.waitEnded(ctx, "CA0077")
 		mc.WaitClosed(ctx)

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"net/http"
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	"github.com/callagent/callagent/pkg/session"
+	"github.com/coder/websocket"
 )
 
 // Unsigned, wrongly signed and tampered requests are refused with 403 before any work:
@@ -112,9 +114,12 @@ func TestNoAuthTokenRefusesToStart(t *testing.T) {
 	if _, err := New(Config{PublicURL: testPublic, Dial: dial, InsecureSkipSignature: true}); err != nil {
 		t.Fatalf("explicit opt-out refused: %v", err)
 	}
-	for _, bad := range []string{"", "calls.example.com", "ftp://x", "https://x/?q=1"} {
-		if _, err := New(Config{PublicURL: bad, AuthToken: "t", Dial: dial}); err == nil {
+	for _, bad := range []string{"", "calls.example.com", "ftp://x", "https://x/?q=1", "https://user:s3cret-pw@x"} {
+		_, err := New(Config{PublicURL: bad, AuthToken: "t", Dial: dial})
+		if err == nil {
 			t.Errorf("public URL %q accepted", bad)
+		} else if strings.Contains(err.Error(), "s3cret-pw") {
+			t.Errorf("the error shows the URL's password")
 		}
 	}
 }
@@ -132,4 +137,63 @@ func TestInsecureSkipSignature(t *testing.T) {
 	}
 	c.Hangup()
 	ts.waitEnded(ctxFor(t), "CAinsecure")
+}
+
+// A second stream for a call already running (a replayed upgrade, or a repeat) is
+// refused and the first call goes on; a stream whose start names no call is refused.
+func TestDuplicateAndAnonymousStreamsRefused(t *testing.T) {
+	ts := newTestServer(t, nil)
+	ctx := ctxFor(t)
+	ts.webhook("CAtwice", nil)
+	mc := ts.modelConn(ctx)
+	first, err := ts.caller("CAtwice", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer first.Close()
+	first.Say(bytes.Repeat([]byte{2}, 160))
+	if err := mc.WaitAudio(ctx, 160); err != nil {
+		t.Fatal(err)
+	}
+	second, err := ts.caller("CAtwice", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer second.Close()
+	if err := second.WaitClosed(ctx); err != nil {
+		t.Fatal("the duplicate stream stayed open:", err)
+	}
+	// A start with no CallSid anywhere (the fake caller always names one).
+	opts := ts.callerOptions("", -1)
+	anon, _, err := websocket.Dial(ctx, opts.URL, &websocket.DialOptions{HTTPHeader: opts.Header})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer anon.CloseNow()
+	for _, frame := range []string{`{"event":"connected","protocol":"Call","version":"1.0.0"}`,
+		`{"event":"start","sequenceNumber":"1","streamSid":"MZ9","start":{"streamSid":"MZ9","accountSid":"AC1","tracks":["inbound"],` +
+			`"mediaFormat":{"encoding":"audio/x-mulaw","sampleRate":8000,"channels":1},"customParameters":{}}}`} {
+		if err := anon.Write(ctx, websocket.MessageText, []byte(frame)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, _, err := anon.Read(ctx); websocket.CloseStatus(err) == -1 {
+		t.Fatalf("the stream without a CallSid stayed open: %v", err)
+	}
+	// The first call is still whole.
+	first.Say(bytes.Repeat([]byte{3}, 160))
+	if err := mc.WaitAudio(ctx, 320); err != nil {
+		t.Fatal("the first call stopped:", err)
+	}
+	if n := ts.srv.ActiveCalls(); n != 1 {
+		t.Fatalf("%d active calls, want 1", n)
+	}
+	m := ts.metricsText(t)
+	if !strings.Contains(m, `callagent_rejected_requests_total{reason="duplicate"} 1`) || !strings.Contains(m, `callagent_rejected_requests_total{reason="bad_request"} 1`) {
+		t.Errorf("refusals not counted:\n%s", grep(m, "rejected"))
+	}
+	first.Hangup()
+	if e := ts.waitEnded(ctx, "CAtwice"); e.Reason != session.EndCallerHangup {
+		t.Fatalf("ended %s", e.Reason)
+	}
 }

@@ -110,7 +110,12 @@ type Config struct {
 }
 
 const (
-	defaultPredialTTL     = 15 * time.Second
+	defaultPredialTTL = 15 * time.Second
+	// actionGrace keeps the listener open after the last call of a drain for
+	// Twilio's request about how the call goes on; shutdownTimeout bounds the
+	// ordinary requests still running then.
+	actionGrace           = 2 * time.Second
+	shutdownTimeout       = 5 * time.Second
 	defaultApology        = "Sorry, the assistant ran into a problem. Please call again in a moment. Goodbye."
 	maxWebhookBody        = 64 << 10
 	endedReasonsKept      = 1024
@@ -198,6 +203,9 @@ func parsePublicURL(raw string) (*url.URL, error) {
 	if err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
 		return nil, fmt.Errorf("public URL %q: want an absolute https URL such as https://example.ngrok.app", raw)
 	}
+	if u.User != nil { // it would be in the TwiML and the logs; Twilio signs without it
+		return nil, fmt.Errorf("public URL %q: remove the user info", u.Redacted())
+	}
 	if u.RawQuery != "" || u.Fragment != "" {
 		return nil, fmt.Errorf("public URL %q: remove the query and fragment", raw)
 	}
@@ -239,7 +247,11 @@ func (s *Server) ActiveCalls() int {
 
 // Serve serves on ln until ctx is cancelled, then drains: it stops accepting calls,
 // reports not ready, lets calls in progress finish for up to drainTimeout, ends the
-// rest cleanly, and returns once every call and goroutine is done.
+// rest cleanly, and returns once every call and goroutine is done. The listener
+// stays open until then: /readyz answers 503 to the load balancer, a new call is
+// answered busy, and Twilio's request after each stream still arrives (the apology
+// after a shutdown). Closing it first would also close an ngrok tunnel, and every
+// call on it.
 func (s *Server) Serve(ctx context.Context, ln net.Listener, drainTimeout time.Duration) error {
 	hs := &http.Server{
 		Handler:           s.Handler(),
@@ -253,16 +265,29 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener, drainTimeout time.D
 	case <-ctx.Done():
 	case serveErr = <-errc:
 	}
-	s.log.Info("shutting down: draining calls", "active_calls", s.ActiveCalls(), "drain_timeout", drainTimeout)
+	active := s.ActiveCalls()
+	s.log.Info("shutting down: draining calls", "active_calls", active, "drain_timeout", drainTimeout)
 	s.draining.Store(true)
 	drainCtx, cancel := context.WithTimeout(context.Background(), drainTimeout)
 	defer cancel()
-	// Shutdown stops the listener and waits for ordinary requests; it does not wait
-	// for hijacked WebSockets, which Drain tracks itself.
-	if err := hs.Shutdown(drainCtx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
+	s.Drain(drainCtx)
+	if active > 0 && serveErr == nil {
+		// Twilio asks what to do right after each stream ends.
+		select {
+		case <-time.After(actionGrace):
+		case serveErr = <-errc:
+		}
+	}
+	// Shutdown closes the listener and waits for ordinary requests; hijacked
+	// WebSockets are the calls, which Drain has ended.
+	shutCtx, cancelShut := context.WithTimeout(context.Background(), shutdownTimeout)
+	defer cancelShut()
+	if err := hs.Shutdown(shutCtx); err != nil {
 		s.log.Warn("http shutdown", "error", err)
 	}
-	s.Drain(drainCtx)
+	if serveErr == nil {
+		serveErr = <-errc
+	}
 	if serveErr != nil && !errors.Is(serveErr, http.ErrServerClosed) {
 		return fmt.Errorf("serve: %w", serveErr)
 	}

@@ -59,7 +59,7 @@ func ParsePublicURL(s string) (string, error) {
 		return "", fmt.Errorf("public URL %q: want an absolute https:// URL, like https://agent.example.com", s)
 	}
 	if u.RawQuery != "" || u.Fragment != "" || u.User != nil {
-		return "", fmt.Errorf("public URL %q: a base URL has no query, fragment or user info", s)
+		return "", fmt.Errorf("public URL %q: a base URL has no query, fragment or user info", u.Redacted())
 	}
 	return strings.TrimSuffix(u.String(), "/"), nil
 }

@@ -63,7 +63,7 @@ func TestNgrokServesThroughTheEdge(t *testing.T) {
 
 	auths := edge.Auths()
 	if len(auths) != 1 || auths[0].Authtoken != token || !strings.Contains(auths[0].UserAgent, "callagent/1.2.3") {
-		t.Errorf("auth seen by the edge: %+v", auths)
+		t.Errorf("the edge saw %d auths (the token and the user agent are checked, not shown)", len(auths))
 	}
 	if binds := edge.Binds(); len(binds) != 1 || binds[0].Proto != "https" || binds[0].URL != "" {
 		t.Errorf("binds %+v", binds)
@@ -72,7 +72,7 @@ func TestNgrokServesThroughTheEdge(t *testing.T) {
 	srv.Close()
 	tun.Close()
 	if err := <-served; !errors.Is(err, http.ErrServerClosed) && !errors.Is(err, net.ErrClosed) {
-		t.Logf("serve: %v", err)
+		t.Errorf("serve: %v", err)
 	}
 	waitFor(t, func() bool { return edge.Sessions() == 0 }, "the session to end after Close")
 }
@@ -261,6 +261,8 @@ func TestParsePublicURL(t *testing.T) {
 		if want == "" {
 			if err == nil {
 				t.Errorf("%q accepted as %q", in, got)
+			} else if strings.Contains(err.Error(), ":pw@") {
+				t.Errorf("the error shows the URL's password: %v", err)
 			}
 			continue
 		}
