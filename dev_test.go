@@ -320,17 +320,22 @@ func TestDevRESTFailuresLeaveTheNumber(t *testing.T) {
 		name   string
 		fail   string
 		status int
+		lose   bool // the change is made, its answer lost
 		args   []string
 		want   string
 	}{
-		{"401 listing", "IncomingPhoneNumbers.json", 401, nil, "Twilio rejected the credentials (HTTP 401)"},
-		{"500 pointing", "IncomingPhoneNumbers/PN1.json", 500, nil, "the number was not changed"},
-		{"unknown number", "", 0, []string{"--number", "+14155550199"}, "+14155550199 is not a number of this account"},
-		{"404 pointing", "IncomingPhoneNumbers/PN1.json", 404, nil, "not found on Twilio (HTTP 404)"},
+		{"401 listing", "IncomingPhoneNumbers.json", 401, false, nil, "Twilio rejected the credentials (HTTP 401)"},
+		{"400 pointing", "IncomingPhoneNumbers/PN1.json", 400, false, nil, "the number was not changed"},
+		{"502 after pointing", "IncomingPhoneNumbers/PN1.json", 502, true, nil, "Twilio had made the change after all: the number is put back"},
+		{"unknown number", "", 0, false, []string{"--number", "+14155550199"}, "+14155550199 is not a number of this account"},
+		{"404 pointing", "IncomingPhoneNumbers/PN1.json", 404, false, nil, "not found on Twilio (HTTP 404)"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			e := newDevEnv(t)
-			if tc.fail != "" {
+			switch {
+			case tc.lose:
+				e.api.LoseNextAnswer(tc.fail, tc.status)
+			case tc.fail != "":
 				e.api.Fail(tc.fail, tc.status)
 			}
 			addr := freeAddr(t)

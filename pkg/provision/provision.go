@@ -12,6 +12,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -21,6 +22,7 @@ import (
 
 	openapi "github.com/twilio/twilio-go/rest/api/v2010"
 
+	"github.com/callagent/callagent/internal/atomicfile"
 	"github.com/callagent/callagent/internal/twilioapi"
 )
 
@@ -208,7 +210,13 @@ func (p *Provisioner) Point(ctx context.Context, n Number, webhookURL string, ta
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	if prev, err := p.load(n.SID); err == nil {
+	prev, err := p.load(n.SID)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+	case err != nil:
+		// A damaged state may be all that is left of the original configuration.
+		return fmt.Errorf("%s: %w: repair or remove it, then start again", n.PhoneNumber, err)
+	default:
 		// Saving now would overwrite the original configuration with callagent's own.
 		if !prev.mine() && prev.held() {
 			return fmt.Errorf("%w: %s is already pointed at %s by another callagent (pid %d): stop it first, or use another number",
@@ -226,10 +234,29 @@ func (p *Provisioner) Point(ctx context.Context, n Number, webhookURL string, ta
 		params.SetVoiceApplicationSid("")
 	}
 	if _, err := p.api.UpdateIncomingPhoneNumber(n.SID, params); err != nil {
-		_ = p.forget(n.SID) // nothing changed: nothing to restore
-		return fmt.Errorf("point %s at %s: %s (the number was not changed)", n.PhoneNumber, webhookURL, twilioapi.Describe(err))
+		return p.pointFailed(ctx, st, err)
 	}
 	return nil
+}
+
+// pointFailed settles an update Twilio answered with an error. A refusal (4xx)
+// changed nothing. After a timeout, a lost connection or a 5xx the change may have
+// been made: the number is looked at and put back if so; when that cannot be
+// known, the saved configuration is kept for the next start to restore.
+func (p *Provisioner) pointFailed(ctx context.Context, st saved, err error) error {
+	msg := fmt.Sprintf("point %s at %s: %s", st.Number.PhoneNumber, st.PointedTo, twilioapi.Describe(err))
+	if code := twilioapi.Status(err); code >= 400 && code < 500 {
+		_ = p.forget(st.Number.SID)
+		return errors.New(msg + " (the number was not changed)")
+	}
+	r, rerr := p.restore(ctx, st)
+	switch {
+	case rerr != nil:
+		return fmt.Errorf("%s; Twilio may have made the change, and looking failed: %w", msg, rerr)
+	case r.Skipped != "":
+		return errors.New(msg + " (the number was not changed)")
+	}
+	return errors.New(msg + " (Twilio had made the change after all: the number is put back)")
 }
 
 // Restored reports a number put back.
@@ -357,31 +384,11 @@ func (p *Provisioner) path(sid string) string {
 
 // save writes the state atomically: a crash leaves the old file or the new one.
 func (p *Provisioner) save(st saved) error {
-	if err := os.MkdirAll(p.stateDir, 0o700); err != nil {
-		return err
-	}
 	data, err := json.MarshalIndent(st, "", "  ")
 	if err != nil {
 		return err
 	}
-	tmp, err := os.CreateTemp(p.stateDir, ".saving-*")
-	if err != nil {
-		return err
-	}
-	_, err = tmp.Write(data)
-	if err == nil {
-		err = tmp.Sync()
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp.Name(), p.path(st.Number.SID))
-	}
-	if err != nil {
-		os.Remove(tmp.Name())
-	}
-	return err
+	return atomicfile.WriteBytes(p.path(st.Number.SID), 0o700, data)
 }
 
 func (p *Provisioner) load(sid string) (saved, error) {

@@ -129,7 +129,7 @@ func TestBoundNumbers(t *testing.T) {
 // A failed REST call leaves the number as it was, nothing saved, and says why.
 func TestRESTFailuresChangeNothing(t *testing.T) {
 	ctx := context.Background()
-	for status, want := range map[int]string{401: "credentials", 404: "not found", 500: "HTTP 500"} {
+	for status, want := range map[int]string{401: "credentials", 404: "not found", 400: "HTTP 400"} {
 		api, p, dir := setup(t, original)
 		n, _ := p.Find(ctx, "")
 		api.Fail("/IncomingPhoneNumbers/PN1.json", status)
@@ -152,6 +152,56 @@ func TestRESTFailuresChangeNothing(t *testing.T) {
 	p, _ := provision.New(provision.Options{AccountSID: acct, AuthToken: token, BaseURL: srv.URL, StateDir: t.TempDir()})
 	if _, err := p.Find(ctx, ""); err == nil || !strings.Contains(err.Error(), "TWILIO_AUTH_TOKEN") {
 		t.Fatalf("401 on list: %v", err)
+	}
+}
+
+// After an update whose answer was lost (a 5xx, a timeout) the change may have
+// been made: the number is looked at and put back if so. When it cannot even be
+// looked at, the saved configuration stays for the next start.
+func TestPointWithLostAnswer(t *testing.T) {
+	ctx := context.Background()
+	api, p, dir := setup(t, original)
+	n, _ := p.Find(ctx, "")
+	api.LoseNextAnswer("/IncomingPhoneNumbers/PN1.json", 502)
+	err := p.Point(ctx, n, hook, false)
+	if err == nil || !strings.Contains(err.Error(), "HTTP 502") || !strings.Contains(err.Error(), "Twilio had made the change after all: the number is put back") {
+		t.Fatalf("lost answer: %v", err)
+	}
+	if api.Number("PN1") != original {
+		t.Fatalf("the number was left changed: %+v", api.Number("PN1"))
+	}
+	if left, _ := os.ReadDir(filepath.Join(dir, "numbers")); len(left) != 0 {
+		t.Fatalf("state left behind: %v", left)
+	}
+	// A 500 that made no change: nothing to put back.
+	api.Fail("/IncomingPhoneNumbers/PN1.json", 500)
+	err = p.Point(ctx, n, hook, false)
+	if err == nil || !strings.Contains(err.Error(), "looking failed") || !strings.Contains(err.Error(), "restored on the next start") {
+		t.Fatalf("failing API: %v", err)
+	}
+	if left, _ := os.ReadDir(filepath.Join(dir, "numbers")); len(left) != 1 {
+		t.Fatalf("the saved configuration was not kept: %v", left)
+	}
+	api.Fail("/IncomingPhoneNumbers/PN1.json", 0)
+	if r, err := p.Restore(ctx, "PN1"); err != nil || r.Skipped == "" || api.Number("PN1") != original {
+		t.Fatalf("restore once the API is back: %+v %v", r, err)
+	}
+}
+
+// A damaged saved configuration is never overwritten: it may be all that is left
+// of the original one.
+func TestPointKeepsDamagedState(t *testing.T) {
+	ctx := context.Background()
+	api, p, dir := setup(t, original)
+	n, _ := p.Find(ctx, "")
+	path := filepath.Join(dir, "numbers", "PN1.json")
+	os.MkdirAll(filepath.Dir(path), 0o700)
+	os.WriteFile(path, []byte(`{"number": {"sid": "PN1", "voice_url": "https://orig`), 0o600)
+	if err := p.Point(ctx, n, hook, false); err == nil || !strings.Contains(err.Error(), "damaged") {
+		t.Fatalf("Point over a damaged state: %v", err)
+	}
+	if data, _ := os.ReadFile(path); !strings.Contains(string(data), "https://orig") || api.Number("PN1") != original {
+		t.Fatalf("state %s, number %+v", data, api.Number("PN1"))
 	}
 }
 
@@ -243,7 +293,7 @@ func TestRecoverCrashedSamePIDAfterRestart(t *testing.T) {
 	data, _ := os.ReadFile(path)
 	var st map[string]any
 	json.Unmarshal(data, &st)
-	if st["pid"] != float64(os.Getpid()) || st["proc_start"] == "" {
+	if start, _ := st["proc_start"].(string); st["pid"] != float64(os.Getpid()) || start == "" {
 		t.Fatalf("state %s", data)
 	}
 	st["proc_start"] = "1" // our PID, started at another time: the process before us

@@ -21,6 +21,7 @@ type TwilioAPI struct {
 	requests []APIRequest
 	calls    map[string]string // call SID → status
 	fail     map[string]int    // path suffix → status to answer with
+	lose     map[string]int    // path suffix → status to answer the next POST with, once carried out
 	numbers  []*PhoneNumber
 	callSeq  int
 }
@@ -105,6 +106,18 @@ func (a *TwilioAPI) Fail(suffix string, status int) {
 	a.fail[suffix] = status
 }
 
+// LoseNextAnswer makes the next POST whose path ends with suffix take effect, then
+// answer with status: a change Twilio made whose answer was lost on the way back
+// (a timeout, a proxy's 502).
+func (a *TwilioAPI) LoseNextAnswer(suffix string, status int) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.lose == nil {
+		a.lose = map[string]int{}
+	}
+	a.lose[suffix] = status
+}
+
 // Requests returns the requests received, in order.
 func (a *TwilioAPI) Requests() []APIRequest {
 	a.mu.Lock()
@@ -116,10 +129,16 @@ func (a *TwilioAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	_ = r.ParseForm()
 	a.mu.Lock()
 	a.requests = append(a.requests, APIRequest{At: time.Now(), Method: r.Method, Path: r.URL.Path, Form: r.PostForm})
-	status := 0
+	status, lost := 0, 0
 	for suffix, code := range a.fail {
 		if code != 0 && strings.HasSuffix(r.URL.Path, suffix) {
 			status = code
+		}
+	}
+	for suffix, code := range a.lose {
+		if r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, suffix) {
+			lost = code
+			delete(a.lose, suffix)
 		}
 	}
 	a.mu.Unlock()
@@ -132,6 +151,22 @@ func (a *TwilioAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		apiError(w, status, 20500, "Internal Server Error")
 		return
 	}
+	if lost != 0 {
+		a.serve(discardWriter{header: http.Header{}}, r)
+		apiError(w, lost, 20500, "Bad Gateway")
+		return
+	}
+	a.serve(w, r)
+}
+
+type discardWriter struct{ header http.Header }
+
+func (d discardWriter) Header() http.Header         { return d.header }
+func (d discardWriter) Write(b []byte) (int, error) { return len(b), nil }
+func (d discardWriter) WriteHeader(int)             {}
+
+// serve carries out an authenticated request.
+func (a *TwilioAPI) serve(w http.ResponseWriter, r *http.Request) {
 	prefix := "/2010-04-01/Accounts/" + a.AccountSID + "/"
 	rest, found := strings.CutPrefix(r.URL.Path, prefix)
 	if !found {
