@@ -29,23 +29,6 @@ func Unquote(raw []byte) (string, error) {
 	return s, nil
 }
 
-// StringBytes returns the decoded contents of a raw JSON string value. When the
-// value has no escapes the result aliases raw and nothing is allocated.
-func StringBytes(raw []byte) ([]byte, bool) {
-	c, escaped, ok := String(raw)
-	if !ok {
-		return nil, false
-	}
-	if !escaped {
-		return c, true
-	}
-	s, err := Unquote(raw)
-	if err != nil {
-		return nil, false
-	}
-	return []byte(s), true
-}
-
 // Int parses a raw JSON integer value. Twilio sends its counters as strings
 // ("sequenceNumber":"12"), so a string holding an integer is accepted too.
 func Int(raw []byte) (int64, bool) {

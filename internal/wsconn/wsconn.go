@@ -107,11 +107,6 @@ func (c *Conn) Write(ctx context.Context, build func(dst []byte) []byte) error {
 	return nil
 }
 
-// WriteMessage writes msg as one text message.
-func (c *Conn) WriteMessage(ctx context.Context, msg []byte) error {
-	return c.Write(ctx, func(dst []byte) []byte { return append(dst, msg...) })
-}
-
 func (c *Conn) ctxErr(ctx context.Context, err error) error {
 	if ctx.Err() != nil {
 		return ctx.Err()

@@ -18,8 +18,8 @@ func AppendEvent(dst []byte, ev Event) ([]byte, error) {
 	case *UnknownEvent:
 		return append(dst, e.Raw...), nil
 	case *InputAudioBufferAppend:
-		if e.EventID == "" {
-			return AppendAudioAppend(dst, e.Audio), nil
+		if _, ok := jsonscan.Base64Len(e.Audio); ok && e.EventID == "" {
+			return AppendAudioAppend(dst, e.Audio), nil // base64 needs no escaping
 		}
 	}
 	out, err := jsonscan.AppendTagged(dst, "type", ev.EventType(), ev)

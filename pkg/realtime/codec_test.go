@@ -215,6 +215,7 @@ func FuzzDecodeServerEvent(f *testing.F) {
 // FuzzDecodeClientEvent: no input panics; what decodes re-encodes to an equal event.
 func FuzzDecodeClientEvent(f *testing.F) {
 	f.Add([]byte(`{"type":"input_audio_buffer.append","audio":"AAAA"}`))
+	f.Add([]byte(`{"type":"input_audio_buffer.append","audio":"a\"b"}`)) // not base64: escaped on the way out
 	f.Add([]byte(`{"type":"conversation.item.truncate","item_id":"i","content_index":0,"audio_end_ms":12}`))
 	f.Add([]byte(`{"type":"session.update","session":{"type":"realtime","tools":[{"type":"function","name":"x","parameters":{}}]}}`))
 	f.Fuzz(func(t *testing.T, data []byte) {

@@ -59,10 +59,10 @@ func URL(baseURL, model string) (string, error) {
 	case "http", "ws":
 		u.Scheme = "ws"
 	default:
-		return "", fmt.Errorf("OPENAI_BASE_URL %q: scheme must be http or https", baseURL)
+		return "", fmt.Errorf("OPENAI_BASE_URL %q: scheme must be http or https", u.Redacted())
 	}
 	if u.Host == "" {
-		return "", fmt.Errorf("OPENAI_BASE_URL %q has no host", baseURL)
+		return "", fmt.Errorf("OPENAI_BASE_URL %q has no host", u.Redacted())
 	}
 	u.Path = strings.TrimSuffix(u.Path, "/") + "/realtime"
 	u.RawPath = ""
@@ -116,7 +116,13 @@ func Dial(ctx context.Context, opts DialOptions) (*Conn, error) {
 }
 
 func dialError(u, key string, resp *http.Response, err error) error {
-	de := &DialError{URL: u, Err: errors.New(Redact(err.Error(), key))}
+	msg := Redact(err.Error(), key)
+	if pu, perr := url.Parse(u); perr == nil && pu.User != nil {
+		// A base URL with user info (a proxy's): its password stays out of errors.
+		msg = strings.ReplaceAll(msg, u, pu.Redacted())
+		u = pu.Redacted()
+	}
+	de := &DialError{URL: u, Err: errors.New(msg)}
 	if resp != nil {
 		de.StatusCode = resp.StatusCode
 		if resp.Body != nil {

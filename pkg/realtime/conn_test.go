@@ -103,6 +103,14 @@ func TestDialUnreachable(t *testing.T) {
 	if !errors.As(err, &de) || de.StatusCode != 0 || strings.Contains(err.Error(), testKey) {
 		t.Fatalf("err = %v", err)
 	}
+	// A base URL with user info (a proxy's): the password stays out of the error.
+	withUser := strings.Replace(base, "http://", "http://proxyuser:proxy-pass-77@", 1)
+	if _, err := Dial(context.Background(), DialOptions{BaseURL: withUser, APIKey: testKey}); err == nil || strings.Contains(err.Error(), "proxy-pass-77") {
+		t.Fatal("the error shows the base URL's password, or there was none")
+	}
+	if _, err := URL("ftp://u:proxy-pass-77@x", ""); err == nil || strings.Contains(err.Error(), "proxy-pass-77") {
+		t.Fatal("the URL error shows the password, or there was none")
+	}
 }
 
 func TestReadLargeEventAndCloseCode(t *testing.T) {

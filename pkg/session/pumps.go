@@ -2,6 +2,7 @@ package session
 
 import (
 	"errors"
+	"slices"
 	"time"
 
 	"github.com/callagent/callagent/pkg/realtime"
@@ -68,10 +69,19 @@ func (s *Session) relayCallerAudio(payload []byte) {
 	s.queuedFrames++
 	s.queuedBytes += len(payload)
 	limit := int(s.opts.MaxBufferedAudio.Milliseconds()) * twiliotransport.BytesPerMs * 4 / 3
-	for s.queuedBytes > limit && len(s.queued) > 0 {
-		// Keep the newest audio: it is what the caller is saying now.
-		s.queuedBytes -= len(s.queued[0].audio)
-		s.queued = s.queued[1:]
+	for i := 0; s.queuedBytes > limit && i < len(s.queued); {
+		// Keep the newest audio: it is what the caller is saying now. Key presses
+		// are kept: they take no room and are what the caller meant.
+		if s.queued[i].audio == nil {
+			i++
+			continue
+		}
+		s.queuedBytes -= len(s.queued[i].audio)
+		if i == 0 {
+			s.queued = s.queued[1:]
+		} else {
+			s.queued = slices.Delete(s.queued, i, i+1)
+		}
 		s.droppedIn++
 	}
 	s.mu.Unlock()
@@ -136,7 +146,7 @@ func (s *Session) flushQueued(leg ModelLeg) error {
 	for {
 		s.mu.Lock()
 		batch := s.queued
-		s.queued = nil
+		s.queued, s.queuedBytes = nil, 0
 		if len(batch) == 0 {
 			s.ready.Store(true)
 			s.mu.Unlock()

@@ -215,5 +215,10 @@ func TestSetAgentKeepsFormatAndVoice(t *testing.T) {
 	if err := s.SetAgent(session.Agent{Tools: []session.Tool{weatherTool(&calls), weatherTool(&calls)}}); err == nil {
 		t.Fatal("duplicate tools accepted")
 	}
-	tc.Hangup()
+	tc.Hangup() // Run has returned
+	// A handoff that lands after the end (a tool finishing late) emits nothing and
+	// does not panic on the closed event stream.
+	if err := s.SetAgent(session.Agent{Name: "late", Instructions: "Too late."}); err != nil {
+		t.Fatal(err)
+	}
 }

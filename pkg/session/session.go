@@ -51,8 +51,10 @@ type Session struct {
 	dtmfc chan string
 	tasks sync.WaitGroup // tool calls and approvals
 
-	events  chan Event
-	dropped atomic.Int64
+	events   chan Event
+	evMu     sync.RWMutex // emit holds it to read; Run to close events
+	evClosed bool
+	dropped  atomic.Int64
 
 	endOnce   sync.Once
 	endc      chan struct{}
@@ -178,7 +180,10 @@ func (s *Session) Run(ctx context.Context) CallEnded {
 	}
 	if s.events != nil {
 		s.events <- ended // the dispatcher is still draining: this one is never dropped
+		s.evMu.Lock()
+		s.evClosed = true // a SetAgent after the end emits nothing
 		close(s.events)
+		s.evMu.Unlock()
 		dispatch.Wait()
 	}
 	return ended
@@ -212,6 +217,11 @@ func (s *Session) hdr() Header { return Header{Time: s.now(), CallSID: s.start.S
 
 func (s *Session) emit(ev Event) {
 	if s.events == nil {
+		return
+	}
+	s.evMu.RLock()
+	defer s.evMu.RUnlock()
+	if s.evClosed {
 		return
 	}
 	select {

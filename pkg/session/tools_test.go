@@ -1,6 +1,7 @@
 package session_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -321,6 +322,39 @@ func TestDTMFBeforeModelReady(t *testing.T) {
 	evs := mc.Received("")
 	if evs[0].EventType() != realtime.TypeSessionUpdate || !strings.Contains(mc.CreatedItems()[0].Content[0].Text, "pressed 5 #") {
 		t.Fatalf("events %v, item %+v", evs, mc.CreatedItems()[0])
+	}
+	c.Hangup()
+	b.Ended(ctx, c.CallSID())
+}
+
+// While the model connects, a full buffer drops the oldest audio, never a key
+// press: the digits reach the model, and the kept audio is the newest.
+func TestDTMFKeptWhenTheBufferOverflows(t *testing.T) {
+	b := newBridge(t, bridgeConfig{Model: &sim.Model{AcceptDelay: 600 * time.Millisecond},
+		Options: func(o *session.Options) { o.MaxBufferedAudio = 100 * time.Millisecond }})
+	ctx := timeout(t, 10*time.Second)
+	c := b.Dial(sim.CallerOptions{})
+	c.SendDTMF("7")
+	c.SendDTMF("#") // delivered at once, not after the debounce: queued before the audio
+	time.Sleep(50 * time.Millisecond)
+	audio := noise(21, 20*sim.FrameBytes) // 400 ms; 100 ms of base64 holds 4 frames
+	c.Say(audio)
+	if err := c.WaitSent(ctx); err != nil {
+		t.Fatal(err)
+	}
+	mc := b.ModelFor(ctx, c.CallSID())
+	if err := mc.WaitFor(ctx, "the DTMF message", func() bool { return len(mc.CreatedItems()) == 1 }); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(mc.CreatedItems()[0].Content[0].Text, "pressed 7 #") {
+		t.Fatalf("item %+v", mc.CreatedItems()[0])
+	}
+	ev := waitEvent[session.ModelConnected](ctx, t, b.Events(c.CallSID()), 1)
+	if ev.BufferedFrames != 4 || ev.DroppedFrames != 16 {
+		t.Fatalf("ModelConnected %+v: want the 4 newest frames of 20 kept", ev)
+	}
+	if err := mc.WaitAudio(ctx, 4*sim.FrameBytes); err != nil || !bytes.Equal(mc.AudioIn()[:4*sim.FrameBytes], audio[16*sim.FrameBytes:]) {
+		t.Fatalf("the audio kept is not the newest: %v", err)
 	}
 	c.Hangup()
 	b.Ended(ctx, c.CallSID())

@@ -2,6 +2,7 @@ package twiliotransport
 
 import (
 	"context"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -193,17 +194,21 @@ func unescape(t *testing.T, s string) string {
 	return out
 }
 
+// A mark name reads back as what it was made of, whatever the item ID holds
+// (colons included); any other name parses or not, without panicking.
 func FuzzParseMarkName(f *testing.F) {
-	f.Add("0:item:160")
-	f.Add("12:a:b:0")
-	f.Add("::")
-	f.Fuzz(func(t *testing.T, name string) {
-		r, ok := parseMarkName(name)
-		if !ok {
+	f.Add(uint32(0), "item", int64(160), "0:item:160")
+	f.Add(uint32(12), "a:b", int64(0), "12:a:b:0")
+	f.Add(uint32(1), "", int64(5), "::")
+	f.Fuzz(func(t *testing.T, gen uint32, item string, offset int64, other string) {
+		parseMarkName(other)
+		if offset < 0 {
 			return
 		}
-		if r.Offset < 0 || !strings.Contains(name, r.ItemID) {
-			t.Fatalf("parse(%q) = %+v", name, r)
+		name := strconv.FormatUint(uint64(gen), 10) + ":" + item + ":" + strconv.FormatInt(offset, 10)
+		r, ok := parseMarkName(name)
+		if !ok || r != (MarkRef{Gen: gen, ItemID: item, Offset: offset}) {
+			t.Fatalf("parse(%q) = %+v, %v", name, r, ok)
 		}
 	})
 }
