@@ -8,6 +8,7 @@ import (
 	"io"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/callagent/callagent/pkg/session"
 )
@@ -21,36 +22,48 @@ type terminalApprover struct {
 	tty bool
 
 	once  sync.Once
-	lines chan string
+	lines chan typedLine
 	mu    sync.Mutex // one question at a time
+}
+
+// typedLine is a line of stdin and when it was read.
+type typedLine struct {
+	text string
+	at   time.Time
 }
 
 func (a *terminalApprover) Approve(ctx context.Context, req session.ApprovalRequest) (bool, error) {
 	if !a.tty || a.in == nil {
 		return false, errors.New("no terminal to ask")
 	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	asked := time.Now()
 	a.once.Do(func() {
-		a.lines = make(chan string)
+		a.lines = make(chan typedLine)
 		go func() { // reads stdin for the life of the process; ends when stdin does
 			sc := bufio.NewScanner(a.in)
 			for sc.Scan() {
-				a.lines <- sc.Text()
+				a.lines <- typedLine{sc.Text(), time.Now()}
 			}
 			close(a.lines)
 		}()
 	})
-	a.mu.Lock()
-	defer a.mu.Unlock()
 	fmt.Fprintf(a.out, "\n? allow %s %s on call %s? [y/N] ", sanitize(req.Name), clip(sanitize(req.Arguments), 200), req.CallSID)
-	select {
-	case line, ok := <-a.lines:
-		if !ok {
-			return false, errors.New("stdin closed")
+	for {
+		select {
+		case line, ok := <-a.lines:
+			if !ok {
+				return false, errors.New("stdin closed")
+			}
+			if line.at.Before(asked) {
+				continue // typed before this question: a late answer to the last one, or a stray Enter
+			}
+			answer := strings.ToLower(strings.TrimSpace(line.text))
+			return answer == "y" || answer == "yes", nil
+		case <-ctx.Done():
+			fmt.Fprintln(a.out, "(no answer: denied)")
+			return false, ctx.Err()
 		}
-		answer := strings.ToLower(strings.TrimSpace(line))
-		return answer == "y" || answer == "yes", nil
-	case <-ctx.Done():
-		fmt.Fprintln(a.out, "(no answer: denied)")
-		return false, ctx.Err()
 	}
 }

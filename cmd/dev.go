@@ -165,8 +165,6 @@ func devRun(ctx context.Context, f *Factory, o *devOptions) error {
 	errOut := &syncWriter{w: f.IO.ErrOut}
 	st := newStyles(useColor(f.IO.ErrTTY, f.Env))
 	steps := &stepper{w: errOut, tty: f.IO.ErrTTY, st: st, now: f.Now}
-	out := newEventOutput(f.IO.Out, newStyles(useColor(f.IO.OutTTY, f.Env)), f.IO.OutTTY, o.JSON, o.filter)
-
 	approver := &terminalApprover{in: f.IO.In, out: errOut, tty: f.IO.ErrTTY}
 	agents := newAgentSource(o.ConfigPath, f.Env, o.agentOverrides, approver)
 	loaded, err := agents.load()
@@ -181,6 +179,7 @@ func devRun(ctx context.Context, f *Factory, o *devOptions) error {
 	}
 
 	red := newRedactor(f.Env, loaded.cfg)
+	out := newEventOutput(f.IO.Out, newStyles(useColor(f.IO.OutTTY, f.Env)), f.IO.OutTTY, o.JSON, o.filter, red)
 	calls := o.callLog.open(f.Env, red, false, func(err error) { steps.note(st.Error.Render("!"), err.Error()) })
 	onEvent := out.event
 	if calls != nil {
@@ -242,12 +241,19 @@ func devRun(ctx context.Context, f *Factory, o *devOptions) error {
 	}
 	if pointErr == nil {
 		d.banner(webhook)
-		go agents.watch(serveCtx, devReloadInterval, d.reloaded, d.reloadFailed)
+		watchCtx, stopWatching := context.WithCancel(serveCtx)
+		watched := make(chan struct{})
+		go func() {
+			defer close(watched)
+			agents.watch(watchCtx, devReloadInterval, d.reloaded, d.reloadFailed)
+		}()
 		select {
 		case <-ctx.Done():
 		case err = <-served:
 			served <- err // read again below
 		}
+		stopWatching()
+		<-watched // a reload in progress is not announced after the stop
 	}
 
 	// Stop: put the number back first, so new calls go where they went before, then

@@ -249,10 +249,26 @@ func TestDevOptions(t *testing.T) {
 func TestEventOutputFilter(t *testing.T) {
 	var out bytes.Buffer
 	h := session.Header{CallSID: "CA1"}
-	o := newEventOutput(&out, newStyles(false), false, false, calllog.ParseFilter("callagent:twilio"))
+	o := newEventOutput(&out, newStyles(false), false, false, calllog.ParseFilter("callagent:twilio"), nil)
 	o.event(session.RawFrame{Header: h, Source: session.SourceTwilio, Type: "start", Data: []byte(`{"event":"start"}`)})
 	o.event(session.RawFrame{Header: h, Source: session.SourceRealtime, Type: "session.update", Data: []byte(`{}`)})
 	if s := out.String(); !strings.Contains(s, "twilio ← start") || strings.Contains(s, "session.update") {
 		t.Fatalf("output:\n%s", s)
+	}
+}
+
+// Frames carry the session's configuration: what dev prints of them, as text or
+// JSON, is redacted as the call log is.
+func TestEventOutputRedacts(t *testing.T) {
+	h := session.Header{CallSID: "CA1"}
+	frame := session.RawFrame{Header: h, Source: session.SourceRealtime, Sent: true, Type: "session.update",
+		Data: []byte(`{"session":{"tools":[{"type":"mcp","authorization":"mcp-token-zz99","headers":{"X-Org":"org-secret-4242"}}]}}`)}
+	for _, asJSON := range []bool{false, true} {
+		var out bytes.Buffer
+		o := newEventOutput(&out, newStyles(false), false, asJSON, calllog.ParseFilter("callagent:realtime"), calllog.NewRedactor("org-secret-4242"))
+		o.event(frame)
+		if s := out.String(); !strings.Contains(s, "session.update") || strings.Contains(s, "mcp-token-zz99") || strings.Contains(s, "org-secret-4242") {
+			t.Errorf("json %v: a secret was printed, or nothing was", asJSON)
+		}
 	}
 }

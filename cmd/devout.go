@@ -14,23 +14,30 @@ import (
 
 // eventOutput writes call events to stdout: rendered for people (live words on a
 // terminal, final lines when piped), or one JSON line per event with --json. Debug
-// events appear only for the enabled namespaces. Safe for concurrent calls.
+// events appear only for the enabled namespaces. Secrets are redacted as in the
+// call log: raw frames carry the session's configuration (MCP authorizations,
+// tool headers). Safe for concurrent calls.
 type eventOutput struct {
 	mu     sync.Mutex
 	w      io.Writer
 	json   bool
 	filter calllog.Filter
+	red    *calllog.Redactor
 	p      *printer
 }
 
-func newEventOutput(w io.Writer, st Styles, live, json bool, filter calllog.Filter) *eventOutput {
-	return &eventOutput{w: w, json: json, filter: filter, p: newPrinter(w, st, live, filter)}
+func newEventOutput(w io.Writer, st Styles, live, json bool, filter calllog.Filter, red *calllog.Redactor) *eventOutput {
+	return &eventOutput{w: w, json: json, filter: filter, red: red, p: newPrinter(w, st, live, filter)}
 }
 
 func (o *eventOutput) event(ev session.Event) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	if !o.json {
+		if f, ok := ev.(session.RawFrame); ok {
+			f.Data = o.red.Redact(f.Data)
+			ev = f
+		}
 		o.p.print(ev)
 		return
 	}
@@ -41,7 +48,7 @@ func (o *eventOutput) event(ev session.Event) {
 	if err != nil {
 		return
 	}
-	o.w.Write(append(line, '\n'))
+	o.w.Write(append(o.red.Redact(line), '\n'))
 }
 
 // nsHandler is a slog.Handler that writes one short line per record under a

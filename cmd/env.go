@@ -1,8 +1,10 @@
 package cmd
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"sync"
@@ -51,12 +53,33 @@ func (e *Env) dotenv() map[string]string {
 			return
 		}
 		defer f.Close()
-		m, err := godotenv.Parse(f)
+		data, err := io.ReadAll(f)
 		if err != nil {
-			e.err = &UsageError{Err: fmt.Errorf("%s: %w: fix the line or remove the file", path, err)}
+			e.err = fmt.Errorf("read %s: %w", path, err)
+			return
+		}
+		m, err := godotenv.UnmarshalBytes(data)
+		if err != nil {
+			// godotenv's message quotes the file, secrets included: say where only.
+			e.err = &UsageError{Err: fmt.Errorf("%s:%d: this line cannot be read (an unclosed quote? a name other than letters, digits and _?): fix it or remove the file",
+				path, badDotenvLine(data))}
 			return
 		}
 		e.file = m
 	})
 	return e.file
+}
+
+// badDotenvLine finds the line a .env file stops parsing at: the first line from
+// which every longer start of the file fails (a quoted value may span lines).
+func badDotenvLine(data []byte) int {
+	lines := bytes.SplitAfter(data, []byte("\n"))
+	bad := len(lines)
+	for n := len(lines); n >= 1; n-- {
+		if _, err := godotenv.UnmarshalBytes(bytes.Join(lines[:n], nil)); err == nil {
+			break
+		}
+		bad = n
+	}
+	return bad
 }

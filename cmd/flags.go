@@ -19,7 +19,7 @@ func envName(flag string) string {
 func applyEnv(cmd *cobra.Command, env *Env) error {
 	var err error
 	cmd.Flags().VisitAll(func(fl *pflag.Flag) {
-		if err != nil || fl.Changed || fl.Name == "help" {
+		if err != nil || fl.Changed || fl.Name == "help" || fl.Annotations[noEnv] != nil {
 			return
 		}
 		v := env.Get(envName(fl.Name))
@@ -38,10 +38,15 @@ func applyEnv(cmd *cobra.Command, env *Env) error {
 	return err
 }
 
+// noEnv marks a flag no CALLAGENT_* variable sets: its name means something else
+// in other commands (simulate's --model chooses sim or openai; CALLAGENT_MODEL
+// names the Realtime model).
+const noEnv = "callagent-no-env"
+
 // flagEnvHelp appends the variable that sets each flag to its usage text.
 func flagEnvHelp(fs *pflag.FlagSet) {
 	fs.VisitAll(func(fl *pflag.Flag) {
-		if fl.Name != "help" && !strings.Contains(fl.Usage, "$") {
+		if fl.Name != "help" && fl.Annotations[noEnv] == nil && !strings.Contains(fl.Usage, "$") {
 			fl.Usage += fmt.Sprintf(" ($%s)", envName(fl.Name))
 		}
 	})

@@ -14,6 +14,7 @@ import (
 	"github.com/callagent/callagent/pkg/realtime"
 	"github.com/callagent/callagent/pkg/server"
 	"github.com/callagent/callagent/pkg/session"
+	"github.com/callagent/callagent/pkg/tunnel"
 )
 
 type serveOptions struct {
@@ -39,10 +40,7 @@ type serveOptions struct {
 	AuthToken string
 }
 
-const (
-	defaultAddr         = "127.0.0.1:5050"
-	defaultDrainTimeout = 30 * time.Second
-)
+const defaultDrainTimeout = 30 * time.Second
 
 // newServeCmd builds the serve command; runF, when not nil, replaces serveRun (tests
 // check argv → options with it).
@@ -79,7 +77,7 @@ Logs are JSON lines on stdout (text on a terminal); /healthz, /readyz and /metri
 		},
 	}
 	fl := c.Flags()
-	fl.StringVar(&opts.Addr, "addr", defaultAddr, "address to listen on (default loopback only; $PORT listens on all interfaces)")
+	fl.StringVar(&opts.Addr, "addr", tunnel.DefaultAddr, "address to listen on (default loopback only; $PORT listens on all interfaces)")
 	fl.StringVar(&opts.PublicURL, "public-url", "", "the https URL Twilio reaches this server at (required)")
 	fl.StringVar(&opts.ConfigPath, "config", "", "agent configuration file (callagent.yaml)")
 	opts.agentOverrides.flags(fl)

@@ -116,7 +116,8 @@ func TestServeConfigErrors(t *testing.T) {
 		{"no public URL", map[string]string{"OPENAI_API_KEY": "k"}, "", nil, "--public-url is not set"},
 		{"bad env value", map[string]string{"OPENAI_API_KEY": "k", "CALLAGENT_PUBLIC_URL": "https://x", "CALLAGENT_MAX_CALLS": "many"}, "", nil,
 			`CALLAGENT_MAX_CALLS="many"`},
-		{"bad .env", map[string]string{}, "OPENAI_API_KEY='unterminated\n", nil, ".env"},
+		{"bad .env", map[string]string{}, "TWILIO_AUTH_TOKEN=tok-secret-123\nOPENAI_API_KEY='sk-unterminated-secret\nX=1\n", nil, ".env:2: this line cannot be read"},
+		{"bad .env name", map[string]string{}, "A=1\nB=\"multi\nline\"\nMY-VAR=tok-secret-123\n", nil, ".env:4: this line cannot be read"},
 		{"bad flag", baseEnv, "", []string{"--max-calls", "x"}, "invalid argument"},
 		{"stray argument", baseEnv, "", []string{"now"}, "unknown command"},
 	}
@@ -126,6 +127,9 @@ func TestServeConfigErrors(t *testing.T) {
 			var ue *UsageError
 			if err == nil || !errors.As(err, &ue) || !strings.Contains(err.Error(), tt.want) {
 				t.Fatalf("err = %v, want a usage error with %q", err, tt.want)
+			}
+			if strings.Contains(err.Error(), "secret") {
+				t.Fatal("the error quotes a secret of the .env file")
 			}
 		})
 	}

@@ -9,7 +9,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 
 	"github.com/spf13/cobra"
 
@@ -28,6 +27,8 @@ type simulateOptions struct {
 	RecordPath   string
 	Debug        string
 	CallerVoice  string
+
+	RealtimeModel string // CALLAGENT_MODEL, over the configuration's model
 
 	callLog callLogOptions
 	filter  calllog.Filter
@@ -73,7 +74,8 @@ The call is logged like any other (callagent logs).`,
 	fl.StringVar(&opts.ScenarioPath, "scenario", "", "a scenario file: the caller's turns and what must happen")
 	fl.StringVar(&opts.CallerAudio, "caller-audio", "", "a WAV file the caller says (PCM 8/16/24/48 kHz or μ-law)")
 	fl.StringVar(&opts.ConfigPath, "config", "", "agent configuration file (default callagent.yaml, else the built-in agent)")
-	fl.StringVar(&opts.Model, "model", "", "sim (the simulated model) or openai (default: openai when OPENAI_API_KEY is set)")
+	fl.StringVar(&opts.Model, "model", "", "sim (the simulated model) or openai (default: openai when OPENAI_API_KEY is set; the Realtime model is the configuration's, or $CALLAGENT_MODEL)")
+	fl.SetAnnotation("model", noEnv, []string{"true"})
 	fl.StringVar(&opts.RecordPath, "record", "", "write the call to a stereo WAV file (caller left, agent right)")
 	fl.StringVar(&opts.Debug, "debug", "", debugFlagUsage)
 	fl.StringVar(&opts.CallerVoice, "caller-voice", simulation.DefaultCallerVoice, "the caller's voice with --model openai (an OpenAI speech voice)")
@@ -86,6 +88,7 @@ func (o *simulateOptions) resolve(cmd *cobra.Command, env *Env) error {
 		return err
 	}
 	o.APIKey, o.BaseURL = env.Get("OPENAI_API_KEY"), env.Get("OPENAI_BASE_URL")
+	o.RealtimeModel = env.Get("CALLAGENT_MODEL")
 	var err error
 	if o.filter, err = debugFilter(o.Debug, env); err != nil {
 		return err
@@ -128,6 +131,9 @@ func simulateRun(ctx context.Context, f *Factory, opts *simulateOptions) error {
 		Approver: &terminalApprover{in: f.IO.In, out: f.IO.ErrOut, tty: f.IO.ErrTTY}}
 	model := "the simulated model"
 	if opts.Model == "openai" {
+		if opts.RealtimeModel != "" {
+			cfg.Model = opts.RealtimeModel
+		}
 		so.OpenAI = realtime.DialOptions{APIKey: opts.APIKey, BaseURL: opts.BaseURL, Model: cfg.Model,
 			Header: http.Header{"User-Agent": {"callagent/" + f.Build.Version}}}
 		so.CallerSpeech = (&simulation.OpenAISpeech{BaseURL: opts.BaseURL, APIKey: opts.APIKey, Voice: opts.CallerVoice,
@@ -135,16 +141,15 @@ func simulateRun(ctx context.Context, f *Factory, opts *simulateOptions) error {
 		model = "OpenAI " + cfg.Model
 	}
 	st := newStyles(useColor(f.IO.OutTTY, f.Env))
-	p := newPrinter(f.IO.Out, st, f.IO.OutTTY, opts.filter)
-	calls := opts.callLog.open(f.Env, newRedactor(f.Env, cfg), false, func(err error) {
+	red := newRedactor(f.Env, cfg)
+	out := newEventOutput(f.IO.Out, st, f.IO.OutTTY, false, opts.filter, red)
+	calls := opts.callLog.open(f.Env, red, false, func(err error) {
 		fmt.Fprintln(f.IO.ErrOut, st.Error.Render("! "+err.Error()))
 	})
-	var mu sync.Mutex
-	so.OnEvent = func(ev session.Event) {
-		mu.Lock()
-		defer mu.Unlock()
-		p.print(ev)
-		if calls != nil {
+	so.OnEvent = out.event
+	if calls != nil {
+		so.OnEvent = func(ev session.Event) {
+			out.event(ev)
 			calls.Event(ev)
 		}
 	}

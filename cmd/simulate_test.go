@@ -43,6 +43,14 @@ func TestSimulateOptions(t *testing.T) {
 	if o, err = parseSimulate(t, map[string]string{"OPENAI_API_KEY": "sk-x"}, "--model", "sim"); err != nil || o.Model != "sim" {
 		t.Fatalf("--model sim with a key: %+v %v", o, err)
 	}
+	// CALLAGENT_MODEL names the Realtime model (as in dev and serve), not the backend.
+	if o, err = parseSimulate(t, map[string]string{"CALLAGENT_MODEL": "gpt-realtime-mini"}); err != nil || o.Model != "sim" {
+		t.Fatalf("CALLAGENT_MODEL without a key: %+v %v", o, err)
+	}
+	if o, err = parseSimulate(t, map[string]string{"CALLAGENT_MODEL": "gpt-realtime-mini", "OPENAI_API_KEY": "sk-x"}); err != nil ||
+		o.Model != "openai" || o.RealtimeModel != "gpt-realtime-mini" {
+		t.Fatalf("CALLAGENT_MODEL with a key: %+v %v", o, err)
+	}
 	for _, args := range [][]string{{"--model", "openai"}, {"--model", "gpt"}, {"--scenario", "a.yaml", "--caller-audio", "b.wav"}} {
 		var ue *UsageError
 		if _, err := parseSimulate(t, nil, args...); !errors.As(err, &ue) {

@@ -8,7 +8,6 @@ import (
 	"regexp"
 	"slices"
 	"strings"
-	"time"
 
 	"github.com/callagent/callagent/pkg/realtime"
 	"github.com/callagent/callagent/pkg/session"
@@ -276,5 +275,3 @@ func (c *Config) NeedsAsk() bool {
 		return t.NeedsApproval || (t.MCP != nil && t.MCP.RequireApproval == "always")
 	})
 }
-
-var _ = time.Second

@@ -77,8 +77,9 @@ type Summary struct {
 
 const defaultTimeout = 2 * time.Minute
 
-// Run places one simulated call and returns when it is over.
-func Run(ctx context.Context, opts Options) (*Result, error) {
+// Run places one simulated call and returns when it is over. Cancelling ctx ends
+// the call and returns ctx's error: an interrupted test neither passes nor fails.
+func Run(parent context.Context, opts Options) (*Result, error) {
 	if opts.Agent == nil {
 		opts.Agent = agent.Default()
 	}
@@ -90,7 +91,7 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	if timeout <= 0 {
 		timeout = defaultTimeout
 	}
-	ctx, cancel := context.WithTimeout(ctx, timeout)
+	ctx, cancel := context.WithTimeout(parent, timeout)
 	defer cancel()
 
 	runner := &sim.Runner{Speak: opts.CallerSpeech}
@@ -173,10 +174,13 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 			runErr = fmt.Errorf("the scenario ran over its %v timeout", timeout)
 		}
 	}
+	if err := parent.Err(); err != nil {
+		return nil, err
+	}
 	res := &Result{CallSID: callSID, Events: rec.all(), Ended: end, CallerAudio: caller.Sent()}
 	res.Summary = summarize(res.Events, end)
 	res.Failures = sc.Expect.Check(res.Events)
-	if runErr != nil && !errors.Is(runErr, context.Canceled) {
+	if runErr != nil {
 		res.Failures = append(res.Failures, "the scenario did not finish: "+runErr.Error())
 	}
 	return res, nil

@@ -3,8 +3,10 @@ package simulation
 import (
 	"bytes"
 	"context"
+	"errors"
 	"os"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -150,5 +152,21 @@ func TestRecording(t *testing.T) {
 	}
 	if text, ok := sim.Transcribe(audio.EncodeMulaw(ch[1])); !ok || !strings.Contains(text, "You said: Hello") {
 		t.Fatalf("the agent's channel says %q", text)
+	}
+}
+
+// An interrupted simulation (Ctrl-C) is neither a pass nor a failure: Run ends the
+// call and returns the context's error.
+func TestInterruptedSimulation(t *testing.T) {
+	leakcheck.Check(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	var once sync.Once
+	res, err := Run(ctx, Options{OnEvent: func(ev session.Event) {
+		if _, ok := ev.(session.AgentTranscript); ok {
+			once.Do(cancel) // mid-call
+		}
+	}})
+	if !errors.Is(err, context.Canceled) || res != nil {
+		t.Fatalf("Run = %+v, %v; want context.Canceled", res, err)
 	}
 }
