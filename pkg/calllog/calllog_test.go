@@ -149,10 +149,12 @@ func TestNamespaceHandler(t *testing.T) {
 func TestRedactFields(t *testing.T) {
 	r := calllog.NewRedactor()
 	for in, want := range map[string]string{
-		`{"authorization":"Bearer abc.def.ghi-123"}`:                     `{"authorization":"[redacted]"}`,
-		`{"output":"{\"access_token\":\"eyJhbGciOi.J9x\",\"n\":1}"}`:     `{"output":"{\"access_token\":\"[redacted]\",\"n\":1}"}`,
-		`{"output":"{\"password\": \"p\\\"w\\\\d\", \"user\":\"ann\"}"}`: `{"output":"{\"password\": \"[redacted]\", \"user\":\"ann\"}"}`,
-		`{"output":"{\"tokens\":\"not a secret field\"}"}`:               `{"output":"{\"tokens\":\"not a secret field\"}"}`,
+		`{"authorization":"Bearer abc.def.ghi-123"}`:                        `{"authorization":"[redacted]"}`,
+		`{"output":"{\"access_token\":\"eyJhbGciOi.J9x\",\"n\":1}"}`:        `{"output":"{\"access_token\":\"[redacted]\",\"n\":1}"}`,
+		`{"output":"{\"password\": \"p\\\"w\\\\d\", \"user\":\"ann\"}"}`:    `{"output":"{\"password\": \"[redacted]\", \"user\":\"ann\"}"}`,
+		`{"output":"{\"tokens\":\"not a secret field\"}"}`:                  `{"output":"{\"tokens\":\"not a secret field\"}"}`,
+		`{"data":{"customParameters":{"callagent_stream_token":"0f3a9c"}}}`: `{"data":{"customParameters":{"callagent_stream_token":"[redacted]"}}}`,
+		`{"usage":{"input_tokens":"12","total_tokens":"30"}}`:               `{"usage":{"input_tokens":"12","total_tokens":"30"}}`,
 	} {
 		got := string(r.Redact([]byte(in)))
 		if got != want || !json.Valid([]byte(got)) {

@@ -20,7 +20,7 @@ type Redactor struct {
 const Redacted = "[redacted]"
 
 // secretNames are field names whose values are secrets.
-const secretNames = `(?:authorization|proxy-authorization|api[_-]?key|x-api-key|auth[_-]?token|access[_-]?token|refresh[_-]?token|token|secret|client[_-]?secret|password)`
+const secretNames = `(?:authorization|proxy-authorization|api[_-]?key|x-api-key|[a-z0-9_-]*_token|auth-?token|access-?token|refresh-?token|token|secret|client[_-]?secret|password)`
 
 var (
 	secretField = regexp.MustCompile(`(?i)("` + secretNames + `"\s*:\s*)"(?:[^"\\]|\\.)*"`)

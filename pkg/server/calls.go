@@ -142,6 +142,15 @@ func (s *Server) mediaStream(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	params := start.Start.CustomParameters
+	token := params[StreamTokenParameter]
+	delete(params, StreamTokenParameter) // no log, event or hook sees it
+	if s.verify != nil && !s.verify.streamStart(callSID, token) {
+		s.metrics.rejected.WithLabelValues("signature").Inc()
+		s.log.Warn("stream refused: its start does not carry the token of its call's webhook answer", "call_sid", callSID, "remote", r.RemoteAddr,
+			"hint", "a replayed stream upgrade, or TwiML other than callagent's pointing at this stream")
+		_ = stream.Close()
+		return
+	}
 	info := CallInfo{CallSID: callSID, From: params["From"], To: params["To"], Parameters: params}
 
 	pre := s.claim(callSID)

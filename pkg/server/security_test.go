@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/callagent/callagent/pkg/session"
+	"github.com/callagent/callagent/pkg/sim"
 	"github.com/coder/websocket"
 )
 
@@ -195,5 +196,58 @@ func TestDuplicateAndAnonymousStreamsRefused(t *testing.T) {
 	first.Hangup()
 	if e := ts.waitEnded(ctx, "CAtwice"); e.Reason != session.EndCallerHangup {
 		t.Fatalf("ended %s", e.Reason)
+	}
+}
+
+// The stream upgrade's signature is the same for every call; the token the
+// webhook's TwiML gives each call ties a stream to its call. A stream with no
+// token, or another call's, is refused; the token reaches no event.
+func TestStreamTokenTiesTheStreamToItsCall(t *testing.T) {
+	ts := newTestServer(t, nil)
+	ctx := ctxFor(t)
+	_, body := ts.webhook("CAreal", nil)
+	var token string
+	for _, p := range parseTwiML(t, body).Connect.Stream.Params {
+		if p.Name == StreamTokenParameter {
+			token = p.Value
+		}
+	}
+	if token == "" || token != ts.srv.verify.streamToken("CAreal") {
+		t.Fatalf("TwiML without the call's stream token: %s", body)
+	}
+	mc := ts.modelConn(ctx)
+	for name, tok := range map[string]string{"no token": "", "another call's token": ts.srv.verify.streamToken("CAother")} {
+		opts := ts.callerOptions("CAreal", -1)
+		if tok == "" {
+			delete(opts.Parameters, StreamTokenParameter)
+		} else {
+			opts.Parameters[StreamTokenParameter] = tok
+		}
+		c, err := sim.DialCaller(ctx, opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := c.WaitClosed(ctx); err != nil {
+			t.Fatalf("%s: the stream stayed open", name)
+		}
+		c.Close()
+	}
+	if m := ts.metricsText(t); !strings.Contains(m, `callagent_rejected_requests_total{reason="signature"} 2`) {
+		t.Errorf("refusals not counted:\n%s", grep(m, "rejected"))
+	}
+	// The right token: the call runs, and its parameters do not show the token.
+	c, err := ts.caller("CAreal", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.Say(bytes.Repeat([]byte{2}, 160))
+	if err := mc.WaitAudio(ctx, 160); err != nil {
+		t.Fatal(err)
+	}
+	c.Hangup()
+	ts.waitEnded(ctx, "CAreal")
+	if st, ok := firstEvent[session.CallStarted](ts.events); !ok || st.Parameters["From"] == "" || st.Parameters[StreamTokenParameter] != "" {
+		t.Fatalf("call.started parameters %v", st.Parameters)
 	}
 }

@@ -175,12 +175,16 @@ func (ts *testServer) caller(callSID string, header http.Header) (*sim.Caller, e
 
 // callerOptions are a signed fake caller's options; interval paces its frames.
 func (ts *testServer) callerOptions(callSID string, interval time.Duration) sim.CallerOptions {
+	params := map[string]string{"CallSid": callSID, "From": "+15550001111", "To": "+15552223333"}
+	if ts.srv.verify != nil { // as the webhook's TwiML answer gives it
+		params[StreamTokenParameter] = ts.srv.verify.streamToken(callSID)
+	}
 	return sim.CallerOptions{
 		URL:           "ws" + strings.TrimPrefix(ts.url, "http") + PathMediaStream,
 		Header:        http.Header{SignatureHeader: {sign(testToken, "wss://calls.example.com"+PathMediaStream, nil)}},
 		CallSID:       callSID,
 		FrameInterval: interval,
-		Parameters:    map[string]string{"CallSid": callSID, "From": "+15550001111", "To": "+15552223333"},
+		Parameters:    params,
 	}
 }
 

@@ -1,6 +1,9 @@
 package server
 
 import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
 	"net/http"
 	"net/url"
 	"strings"
@@ -17,6 +20,7 @@ const SignatureHeader = "X-Twilio-Signature"
 type verifier struct {
 	public    *url.URL // scheme://host/prefix that maps to this server's root
 	validator *twclient.RequestValidator
+	key       []byte // of the stream tokens
 }
 
 func newVerifier(public *url.URL, authToken string) *verifier {
@@ -24,7 +28,29 @@ func newVerifier(public *url.URL, authToken string) *verifier {
 		return nil
 	}
 	v := twclient.NewRequestValidator(authToken)
-	return &verifier{public: public, validator: &v}
+	mac := hmac.New(sha256.New, []byte(authToken))
+	mac.Write([]byte("callagent stream token key"))
+	return &verifier{public: public, validator: &v, key: mac.Sum(nil)}
+}
+
+// StreamTokenParameter is the <Stream> parameter that carries a call's stream
+// token. The upgrade's signature covers only the URL, the same for every call, so
+// one leaked header would open a stream for any CallSid; the token, given in the
+// TwiML answer to the call's signed webhook and echoed by Twilio in the stream's
+// start, ties the stream to that call. It is removed from the parameters before
+// anything sees them.
+const StreamTokenParameter = "callagent_stream_token"
+
+// streamToken is callSID's token: an HMAC keyed from the auth token.
+func (v *verifier) streamToken(callSID string) string {
+	mac := hmac.New(sha256.New, v.key)
+	mac.Write([]byte(callSID))
+	return hex.EncodeToString(mac.Sum(nil)[:16])
+}
+
+// streamStart checks the token a stream's start carries for its call.
+func (v *verifier) streamStart(callSID, token string) bool {
+	return hmac.Equal([]byte(token), []byte(v.streamToken(callSID)))
 }
 
 // publicURL is the URL of r as Twilio sees it, with scheme (https or wss) given.

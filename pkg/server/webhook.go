@@ -49,6 +49,9 @@ func (s *Server) incomingCall(w http.ResponseWriter, r *http.Request) {
 		twiml.VoiceParameter{Name: "From", Value: params.Get("From")},
 		twiml.VoiceParameter{Name: "To", Value: params.Get("To")},
 	}}
+	if s.verify != nil {
+		stream.InnerElements = append(stream.InnerElements, twiml.VoiceParameter{Name: StreamTokenParameter, Value: s.verify.streamToken(callSID)})
+	}
 	if s.writeTwiML(w, twiml.VoiceConnect{Action: s.url(false, PathStreamEnded), InnerElements: []twiml.Element{stream}}) {
 		answer := "connect to the media stream; dialing the model"
 		if retried {
