@@ -26,7 +26,7 @@ func run() int {
 		fmt.Fprintf(f.IO.ErrOut, "callagent: %v\n", err)
 		var ue *cmd.UsageError
 		if errors.As(err, &ue) && ue.Help {
-			fmt.Fprintln(f.IO.ErrOut, "Run 'callagent --help' for usage.")
+			fmt.Fprintln(f.IO.ErrOut, ue.HelpHint())
 		}
 	}
 	return code

@@ -61,7 +61,8 @@ func TestBinaryExitCodes(t *testing.T) {
 	}{
 		{args: []string{"version"}, code: 0, stdout: "callagent "},
 		{args: []string{"nonsense"}, code: 2, stderrHas: "callagent: unknown command \"nonsense\"", stdoutNone: true},
-		{args: []string{"version", "--nope"}, code: 2, stderrHas: "Run 'callagent --help' for usage.", stdoutNone: true},
+		{args: []string{"version", "--nope"}, code: 2, stderrHas: "Run 'callagent version --help' for usage.", stdoutNone: true},
+		{args: []string{"--nope"}, code: 2, stderrHas: "Run 'callagent --help' for usage.", stdoutNone: true},
 		{args: []string{"serve", "--public-url", "https://x.example"}, code: 2, stderrHas: "OPENAI_API_KEY is not set: export it or put it in .env", stdoutNone: true},
 	}
 	for _, tt := range tests {

@@ -71,7 +71,7 @@ func callRun(ctx context.Context, f *Factory, o *callOptions) error {
 		if from == "" {
 			n, err := p.Find(ctx, "")
 			if err != nil {
-				return fmt.Errorf("choose the number to call from: %w", err)
+				return chooseNumber(err, "--from")
 			}
 			from = n.PhoneNumber
 		}

@@ -37,6 +37,9 @@ variables referenced as ${VAR} (from the environment or .env). Exits 2 when ther
   callagent config validate --config agents/support.yaml`,
 		Args: usageArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := applyEnv(cmd, f.Env); err != nil { // CALLAGENT_CONFIG, as dev and serve read it
+				return err
+			}
 			return validateRun(f, opts)
 		},
 	}
@@ -56,7 +59,7 @@ func validateRun(f *Factory, opts *validateOptions) error {
 	if _, err := agent.NewRuntime(cfg, agent.RuntimeOptions{}); err != nil {
 		return &UsageError{Err: err}
 	}
-	fmt.Fprintf(f.IO.Out, "%s is valid: %s\n", path, cfg.Summary())
+	fmt.Fprintf(f.IO.Out, "%s is valid: %s\n", path, cfg.Contents())
 	if cfg.NeedsAsk() && cfg.Approval.Webhook == "" {
 		fmt.Fprintln(f.IO.ErrOut, "note: some tools need approval and approval.policy is ask: `callagent dev` asks you; "+
 			"`callagent serve` denies them unless approval.webhook is set")

@@ -34,7 +34,7 @@ func TestInitAndValidate(t *testing.T) {
 			t.Fatalf("init --force: exit %d", code)
 		}
 		stdout, _, code := execute("config", "validate")
-		if code != ExitOK || !strings.Contains(stdout, "callagent.yaml is valid: callagent.yaml: 1 agent(s) (greeter), 2 tool(s)") {
+		if code != ExitOK || !strings.Contains(stdout, "callagent.yaml is valid: 1 agent(s) (greeter), 2 tool(s)") {
 			t.Fatalf("validate: exit %d, %q", code, stdout)
 		}
 		bad := "agents:\n  - name: ada\n    instructions: Hi.\n    voice: marnie\n    tools: [nope]\n"
@@ -55,6 +55,14 @@ func TestInitAndValidate(t *testing.T) {
 		}
 		if _, _, code := execute("config", "validate", "--config", "missing.yaml"); code != ExitUsage {
 			t.Fatalf("missing file: exit %d", code)
+		}
+		// CALLAGENT_CONFIG names the file, as for dev and serve.
+		f, _, _ = testFactory()
+		f.Env = &Env{Getenv: func(k string) string { return map[string]string{"CALLAGENT_CONFIG": "bad.yaml"}[k] }, Path: "/nonexistent/.env"}
+		root = NewRootCmd(f)
+		root.SetArgs([]string{"config", "validate"})
+		if err := root.ExecuteContext(context.Background()); err == nil || !strings.Contains(err.Error(), "bad.yaml:4:12") {
+			t.Fatalf("CALLAGENT_CONFIG=bad.yaml: %v", err)
 		}
 	})
 }

@@ -316,7 +316,7 @@ func (d *devSession) findNumber(ctx context.Context) error {
 	return d.steps.run("Finding your Twilio number", func() (string, error) {
 		n, err := d.prov.Find(ctx, d.o.Number)
 		if err != nil {
-			return "", err
+			return "", chooseNumber(err, "--number")
 		}
 		if err := n.Pointable(d.o.TakeOver); err != nil {
 			return "", err
@@ -439,7 +439,7 @@ func (d *devSession) banner(webhook string) {
 
 func (d *devSession) reloaded(la *loadedAgents) {
 	updateRedactor(d.red, d.f.Env, la.cfg)
-	d.steps.note(d.st.OK.Render("↻"), fmt.Sprintf("%s reloaded: %s; the next call gets it", la.from, la.cfg.Summary()))
+	d.steps.note(d.st.OK.Render("↻"), fmt.Sprintf("%s reloaded: %s; the next call gets it", la.from, la.cfg.Contents()))
 }
 
 func (d *devSession) reloadFailed(err error) {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"net"
 	"net/http/httptest"
 	"os"
@@ -15,6 +16,7 @@ import (
 	"github.com/callagent/callagent/internal/leakcheck"
 	"github.com/callagent/callagent/internal/syncbuf"
 	"github.com/callagent/callagent/pkg/calllog"
+	"github.com/callagent/callagent/pkg/provision"
 	"github.com/callagent/callagent/pkg/realtime"
 	"github.com/callagent/callagent/pkg/session"
 	"github.com/callagent/callagent/pkg/sim"
@@ -270,5 +272,21 @@ func TestEventOutputRedacts(t *testing.T) {
 		if s := out.String(); !strings.Contains(s, "session.update") || strings.Contains(s, "mcp-token-zz99") || strings.Contains(s, "org-secret-4242") {
 			t.Errorf("json %v: a secret was printed, or nothing was", asJSON)
 		}
+	}
+}
+
+// Several numbers and none chosen: each command names its own flag.
+func TestChooseNumber(t *testing.T) {
+	several := &provision.SeveralNumbersError{Numbers: []string{"+14155550100", "+14155550199"}}
+	for flag, want := range map[string]string{"--number": "choose one with --number", "--from": "choose one with --from"} {
+		err := chooseNumber(several, flag)
+		var ue *UsageError
+		if !errors.As(err, &ue) || !strings.Contains(err.Error(), "the account has 2 numbers (+14155550100, +14155550199): "+want) {
+			t.Errorf("%s: %v", flag, err)
+		}
+	}
+	other := errors.New("boom")
+	if chooseNumber(other, "--from") != other {
+		t.Error("another error was changed")
 	}
 }

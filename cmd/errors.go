@@ -21,6 +21,18 @@ const (
 type UsageError struct {
 	Err  error
 	Help bool
+	// Command is the command whose --help to suggest ("callagent dev"; default
+	// the root).
+	Command string
+}
+
+// HelpHint is the line that points to the help of the command at fault.
+func (e *UsageError) HelpHint() string {
+	c := e.Command
+	if c == "" {
+		c = "callagent"
+	}
+	return "Run '" + c + " --help' for usage."
 }
 
 func (e *UsageError) Error() string { return e.Err.Error() }
@@ -37,7 +49,7 @@ func commandLineError(err error) error { return &UsageError{Err: err, Help: true
 func usageArgs(v cobra.PositionalArgs) cobra.PositionalArgs {
 	return func(cmd *cobra.Command, args []string) error {
 		if err := v(cmd, args); err != nil {
-			return commandLineError(err)
+			return &UsageError{Err: err, Help: true, Command: cmd.CommandPath()}
 		}
 		return nil
 	}

@@ -56,7 +56,9 @@ cleanly.`,
 }
 
 // flagError makes a flag parsing error a usage error (exit 2).
-func flagError(cmd *cobra.Command, err error) error { return commandLineError(err) }
+func flagError(cmd *cobra.Command, err error) error {
+	return &UsageError{Err: err, Help: true, Command: cmd.CommandPath()}
+}
 
 // addCompletionExamples creates cobra's completion command now (it is otherwise made
 // at Execute) to give it and its subcommands examples like every other command.

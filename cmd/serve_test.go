@@ -66,7 +66,7 @@ func TestServeOptions(t *testing.T) {
 		check  func(*serveOptions) bool
 	}{
 		{"defaults", baseEnv, "", nil, func(o *serveOptions) bool {
-			return o.Addr == "127.0.0.1:5050" && o.Model == "gpt-realtime" && o.DrainTimeout == 30*time.Second &&
+			return o.Addr == "127.0.0.1:5050" && o.Model == "" && !o.modelSet && o.DrainTimeout == 30*time.Second &&
 				o.PublicURL == "https://calls.example.com" && o.MaxCalls == 0 && !o.InsecureSkipSignature
 		}},
 		{"flags", baseEnv, "", []string{"--addr", ":9000", "--max-calls", "7", "--max-call-duration", "10m", "--voice", "cedar"},

@@ -1,6 +1,7 @@
 package cmd
 
 import (
+	"errors"
 	"fmt"
 	"regexp"
 
@@ -12,6 +13,16 @@ import (
 func twilioCredentials(env *Env) twilioapi.Credentials {
 	return twilioapi.Credentials{AccountSID: env.Get("TWILIO_ACCOUNT_SID"), AuthToken: env.Get("TWILIO_AUTH_TOKEN"),
 		APIKey: env.Get("TWILIO_API_KEY"), APISecret: env.Get("TWILIO_API_SECRET")}
+}
+
+// chooseNumber turns Find's "several numbers" into a usage error naming the flag
+// that chooses; other errors pass.
+func chooseNumber(err error, flag string) error {
+	var several *provision.SeveralNumbersError
+	if errors.As(err, &several) {
+		return usageErrorf("%v: choose one with %s", err, flag)
+	}
+	return err
 }
 
 // newProvisioner builds the number provisioner from the environment: credentials,

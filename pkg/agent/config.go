@@ -10,6 +10,7 @@ package agent
 
 import (
 	"fmt"
+	"strings"
 	"time"
 
 	"go.yaml.in/yaml/v3"
@@ -216,20 +217,23 @@ func (c *Config) StartAgent() *AgentSpec {
 	return &c.Agents[0]
 }
 
-// Summary is a one-line description, for startup banners.
+// Summary is a one-line description, for startup banners: where the
+// configuration comes from, then Contents.
 func (c *Config) Summary() string {
-	names := ""
-	for i, a := range c.Agents {
-		if i > 0 {
-			names += ", "
-		}
-		names += a.Name
-	}
 	src := c.Path
 	if src == "" {
 		src = "built-in default"
 	}
-	return fmt.Sprintf("%s: %d agent(s) (%s), %d tool(s)", src, len(c.Agents), names, len(c.Tools))
+	return src + ": " + c.Contents()
+}
+
+// Contents says what the configuration holds: its agents and the number of tools.
+func (c *Config) Contents() string {
+	names := make([]string, len(c.Agents))
+	for i, a := range c.Agents {
+		names[i] = a.Name
+	}
+	return fmt.Sprintf("%d agent(s) (%s), %d tool(s)", len(c.Agents), strings.Join(names, ", "), len(c.Tools))
 }
 
 var _ yaml.Marshaler = Duration(0)

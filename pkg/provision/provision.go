@@ -178,7 +178,7 @@ func (p *Provisioner) Find(ctx context.Context, e164 string) (Number, error) {
 	case len(all) == 0:
 		return Number{}, errors.New("the Twilio account has no phone numbers: buy one in the Twilio console (Phone Numbers › Buy a number)")
 	case e164 == "":
-		return Number{}, fmt.Errorf("the account has %d numbers: choose one with --number (%s)", len(all), strings.Join(have, ", "))
+		return Number{}, &SeveralNumbersError{Numbers: have}
 	}
 	return Number{}, fmt.Errorf("%s is not a number of this account: it has %s", e164, strings.Join(have, ", "))
 }
@@ -186,6 +186,14 @@ func (p *Provisioner) Find(ctx context.Context, e164 string) (Number, error) {
 // ErrBound is returned by Point for a number whose calls go to a TwiML App or a SIP
 // trunk, where a voice URL has no effect.
 var ErrBound = errors.New("the number is bound elsewhere")
+
+// SeveralNumbersError is Find's answer, with no number asked for, on an account
+// with several: the caller says which flag chooses.
+type SeveralNumbersError struct{ Numbers []string }
+
+func (e *SeveralNumbersError) Error() string {
+	return fmt.Sprintf("the account has %d numbers (%s)", len(e.Numbers), strings.Join(e.Numbers, ", "))
+}
 
 // ErrInUse is returned by Point for a number another running callagent has pointed.
 var ErrInUse = errors.New("the number is in use")

@@ -49,8 +49,9 @@ func TestFind(t *testing.T) {
 		t.Fatalf("only number: %+v %v", n, err)
 	}
 	_, two, _ := setup(t, original, second)
-	if _, err := two.Find(ctx, ""); err == nil || !strings.Contains(err.Error(), "--number") || !strings.Contains(err.Error(), "+14155550199") {
-		t.Fatalf("two numbers without --number: %v", err)
+	var several *provision.SeveralNumbersError
+	if _, err := two.Find(ctx, ""); !errors.As(err, &several) || len(several.Numbers) != 2 || !strings.Contains(err.Error(), "+14155550199") {
+		t.Fatalf("two numbers, none chosen: %v", err)
 	}
 	if n, err := two.Find(ctx, "+14155550199"); err != nil || n.SID != "PN2" {
 		t.Fatalf("by number: %+v %v", n, err)

@@ -177,7 +177,7 @@ func (s *Server) mediaStream(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	opts.Caller, opts.Dial, opts.OnEvent = stream, dial, s.eventSink()
+	opts.Caller, opts.Dial, opts.OnEvent = stream, dial, s.emit
 	var rec *audio.Recording
 	path := ""
 	if s.cfg.RecordPath != nil {
@@ -275,10 +275,8 @@ func (s *Server) abandon(stream *twiliotransport.Stream, pre *predial) {
 	}
 }
 
-// eventSink handles every call event: metrics, the log, then Config.OnEvent.
-func (s *Server) eventSink() func(session.Event) { return s.emit }
-
-// emit handles one call event, of a session or of the server itself.
+// emit handles one call event, of a session or of the server itself: metrics, the
+// log, then Config.OnEvent.
 func (s *Server) emit(ev session.Event) {
 	s.metrics.observe(ev)
 	s.logEvent(ev)
