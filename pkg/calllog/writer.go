@@ -133,16 +133,17 @@ func (w *Writer) Event(ev session.Event) {
 
 func (w *Writer) send(e entry) {
 	w.mu.Lock()
-	defer w.mu.Unlock()
-	if w.closed {
-		return
-	}
-	select {
-	case w.queue <- e:
-	default:
-		if w.dropped.Add(1) == 1 {
-			go w.opts.OnError(errors.New("call log: the disk does not keep up; events are being dropped"))
+	first := false
+	if !w.closed {
+		select {
+		case w.queue <- e:
+		default:
+			first = w.dropped.Add(1) == 1
 		}
+	}
+	w.mu.Unlock()
+	if first {
+		w.opts.OnError(errors.New("call log: the disk does not keep up; events are being dropped"))
 	}
 }
 

@@ -206,11 +206,16 @@ func startModel(opts Options) (*model, error) {
 		return nil, err
 	}
 	hs := &http.Server{Handler: m, ReadHeaderTimeout: 5 * time.Second}
-	go hs.Serve(ln)
+	served := make(chan struct{})
+	go func() {
+		defer close(served)
+		hs.Serve(ln)
+	}()
 	return &model{
 		dial: realtime.DialOptions{BaseURL: "http://" + ln.Addr().String() + "/v1", APIKey: "simulated", Model: opts.Agent.Model},
 		close: func() {
 			hs.Close()
+			<-served
 			m.Close()
 		},
 	}, nil
