@@ -100,16 +100,52 @@ func TestFastMediaDecodeDoesNotAllocate(t *testing.T) {
 	}
 }
 
-// FuzzDecodeFrame: no input panics, the media fast path agrees with encoding/json, and
-// whatever decodes re-encodes to an equal frame.
+func TestFastMarkDecode(t *testing.T) {
+	msg := []byte(wireMark)
+	var d mediaDecoder
+	if _, ok := d.decode(msg); ok {
+		t.Fatal("a mark taken for media")
+	}
+	m, ok := d.decodeMark(msg)
+	slow, err := DecodeFrame(msg)
+	if !ok || err != nil || !reflect.DeepEqual(m, slow) {
+		t.Fatalf("fast %+v %v, slow %+v %v", m, ok, slow, err)
+	}
+	if _, ok := d.decodeMark([]byte(wireMedia)); ok {
+		t.Fatal("media taken for a mark")
+	}
+	// One allocation: the name, which differs from one echo to the next.
+	allocs := testing.AllocsPerRun(100, func() {
+		if _, ok := d.decodeMark(msg); !ok {
+			t.Fatal("bad decode")
+		}
+	})
+	if allocs > 1 {
+		t.Fatalf("mark decode allocates %.1f times, want at most 1", allocs)
+	}
+}
+
+// FuzzDecodeFrame: no input panics, the media and mark fast paths agree with
+// encoding/json, and whatever decodes re-encodes to an equal frame.
 func FuzzDecodeFrame(f *testing.F) {
 	for _, s := range []string{wireConnected, wireStart, wireMedia, wireMark, wireDTMF, wireStop,
 		`{"event":"media","media":{"payload":"AA\/A","track":"in\u0062ound"}}`,
-		`{"event":"media","media":{"chunk":1,"timestamp":"-3"},"streamSid":null}`} {
+		`{"event":"media","media":{"chunk":1,"timestamp":"-3"},"streamSid":null}`,
+		`{"event":"mark","mark":{"name":"1:a\u003ab:0","Name":"x"}}`,
+		`{"event":"mark","mark":{},"sequenceNumber":7}`} {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		slow, err := DecodeFrame(data)
+		var md mediaDecoder
+		if fast, ok := md.decodeMark(data); ok {
+			if err != nil {
+				t.Fatalf("mark fast path accepted what encoding/json rejects: %v", err)
+			}
+			if !reflect.DeepEqual(fast, slow) {
+				t.Fatalf("fast %#v\nslow %#v", fast, slow)
+			}
+		}
 		var d mediaDecoder
 		if fast, ok := d.decode(data); ok {
 			if err != nil {
@@ -169,6 +205,22 @@ func BenchmarkInboundMedia(b *testing.B) {
 		if _, ok := jsonscan.Base64Len(m.Media.Payload); !ok {
 			b.Fatal("bad payload")
 		}
+	}
+}
+
+// BenchmarkInboundMark is a mark echo, one per agent chunk: decoded and applied to
+// the playback tracker.
+func BenchmarkInboundMark(b *testing.B) {
+	msg := []byte(`{"event":"mark","sequenceNumber":"44","streamSid":"MZ18ead00428bd1da5","mark":{"name":"3:item_CrDq9lZg6mBGZqA2E7hVd:48000"}}`)
+	var d mediaDecoder
+	p := NewPlayback(nil)
+	b.ReportAllocs()
+	for b.Loop() {
+		m, ok := d.decodeMark(msg)
+		if !ok {
+			b.Fatal("not decoded")
+		}
+		p.Ack(m.Mark.Name)
 	}
 }
 

@@ -151,8 +151,8 @@ type earlyFrame struct {
 }
 
 // ReadFrame returns the next message from Twilio. Inbound media is returned as a
-// reused *Media whose payload aliases the read buffer, valid until the next call.
-// Mark echoes are applied to the playback tracker before they are returned.
+// reused *Media whose payload aliases the read buffer, valid until the next call;
+// a mark echo as a reused *Mark, applied to the playback tracker first.
 // A malformed message returns a *DecodeError and the stream stays usable; the end of
 // the WebSocket returns an error wrapping *CloseError.
 func (s *Stream) ReadFrame(ctx context.Context) (Frame, error) {
@@ -162,6 +162,13 @@ func (s *Stream) ReadFrame(ctx context.Context) (Frame, error) {
 	}
 	if m, ok := s.dec.decode(data); ok {
 		return m, s.checkMedia(m)
+	}
+	if m, ok := s.dec.decodeMark(data); ok {
+		if t := s.trace.Load(); t != nil {
+			(*t)(false, EventMark, data)
+		}
+		s.pb.Ack(m.Mark.Name)
+		return m, nil
 	}
 	f, err := DecodeFrame(data)
 	if t := s.trace.Load(); t != nil {
