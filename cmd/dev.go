@@ -14,6 +14,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/callagent/callagent/pkg/callevent"
 	"github.com/callagent/callagent/pkg/calllog"
 	"github.com/callagent/callagent/pkg/provision"
 	"github.com/callagent/callagent/pkg/realtime"
@@ -184,7 +185,7 @@ func devRun(ctx context.Context, f *Factory, o *devOptions) error {
 	onEvent := out.event
 	if calls != nil {
 		defer calls.Close()
-		onEvent = func(ev session.Event) {
+		onEvent = func(ev callevent.Event) {
 			out.event(ev)
 			calls.Event(ev)
 		}
@@ -207,10 +208,10 @@ func devRun(ctx context.Context, f *Factory, o *devOptions) error {
 			agents.current().rt.Setup(so)
 			// Frames are recorded for the call log (callagent logs --debug twilio)
 			// and shown when their namespace is enabled.
-			so.Debug = calls != nil || o.filter.Enabled(calllog.NSTwilio) || o.filter.Enabled(calllog.NSRealtime)
+			so.Debug = calls != nil || o.filter.Enabled(callevent.NSTwilio) || o.filter.Enabled(callevent.NSRealtime)
 			return nil
 		},
-		Logger:      newNSLogger(calllog.NSHTTP, errOut, st, o.filter, slog.LevelWarn),
+		Logger:      newNSLogger(callevent.NSHTTP, errOut, st, o.filter, slog.LevelWarn),
 		EventLogger: slog.New(slog.DiscardHandler), // the terminal renders events itself
 		Redactor:    red,
 		OnEvent:     onEvent,
@@ -340,7 +341,7 @@ func (d *devSession) openTunnel(ctx context.Context) error {
 	}
 	opts := tunnel.NgrokOptions{
 		Authtoken: o.NgrokToken, Domain: o.Domain, Timeout: o.NgrokTimeout, ClientVersion: d.f.Build.Version,
-		Logger:     newNSLogger(calllog.NSTunnel, d.errOut, d.st, o.filter, slog.LevelError+100),
+		Logger:     newNSLogger(callevent.NSTunnel, d.errOut, d.st, o.filter, slog.LevelError+100),
 		ConnectURL: o.NgrokConnectURL,
 		OnStatus: func(s tunnel.Status) {
 			if s.Connected {

@@ -15,10 +15,10 @@ import (
 
 	"github.com/callagent/callagent/internal/leakcheck"
 	"github.com/callagent/callagent/internal/syncbuf"
+	"github.com/callagent/callagent/pkg/callevent"
 	"github.com/callagent/callagent/pkg/calllog"
 	"github.com/callagent/callagent/pkg/provision"
 	"github.com/callagent/callagent/pkg/realtime"
-	"github.com/callagent/callagent/pkg/session"
 	"github.com/callagent/callagent/pkg/sim"
 )
 
@@ -233,7 +233,7 @@ func TestDevOptions(t *testing.T) {
 		t.Fatal(err)
 	}
 	if got.Number != "+14155550100" || got.Domain != "agent.ngrok.app" || got.PublicURL != "" || got.NgrokToken != "n" ||
-		!got.filter.Enabled(calllog.NSTwilio) || !got.filter.Enabled(calllog.NSHTTP) || got.filter.Enabled(calllog.NSRealtime) ||
+		!got.filter.Enabled(callevent.NSTwilio) || !got.filter.Enabled(callevent.NSHTTP) || got.filter.Enabled(callevent.NSRealtime) ||
 		!got.voiceSet || got.Voice != "cedar" || got.modelSet {
 		t.Fatalf("options %+v", got)
 	}
@@ -250,10 +250,10 @@ func TestDevOptions(t *testing.T) {
 // namespaces only.
 func TestEventOutputFilter(t *testing.T) {
 	var out bytes.Buffer
-	h := session.Header{CallSID: "CA1"}
+	h := callevent.Header{CallSID: "CA1"}
 	o := newEventOutput(&out, newStyles(false), false, false, calllog.ParseFilter("callagent:twilio"), nil)
-	o.event(session.RawFrame{Header: h, Source: session.SourceTwilio, Type: "start", Data: []byte(`{"event":"start"}`)})
-	o.event(session.RawFrame{Header: h, Source: session.SourceRealtime, Type: "session.update", Data: []byte(`{}`)})
+	o.event(callevent.RawFrame{Header: h, Source: callevent.SourceTwilio, Type: "start", Data: []byte(`{"event":"start"}`)})
+	o.event(callevent.RawFrame{Header: h, Source: callevent.SourceRealtime, Type: "session.update", Data: []byte(`{}`)})
 	if s := out.String(); !strings.Contains(s, "twilio ← start") || strings.Contains(s, "session.update") {
 		t.Fatalf("output:\n%s", s)
 	}
@@ -262,8 +262,8 @@ func TestEventOutputFilter(t *testing.T) {
 // Frames carry the session's configuration: what dev prints of them, as text or
 // JSON, is redacted as the call log is.
 func TestEventOutputRedacts(t *testing.T) {
-	h := session.Header{CallSID: "CA1"}
-	frame := session.RawFrame{Header: h, Source: session.SourceRealtime, Sent: true, Type: "session.update",
+	h := callevent.Header{CallSID: "CA1"}
+	frame := callevent.RawFrame{Header: h, Source: callevent.SourceRealtime, Sent: true, Type: "session.update",
 		Data: []byte(`{"session":{"tools":[{"type":"mcp","authorization":"mcp-token-zz99","headers":{"X-Org":"org-secret-4242"}}]}}`)}
 	for _, asJSON := range []bool{false, true} {
 		var out bytes.Buffer

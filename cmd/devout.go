@@ -8,8 +8,8 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/callagent/callagent/pkg/callevent"
 	"github.com/callagent/callagent/pkg/calllog"
-	"github.com/callagent/callagent/pkg/session"
 )
 
 // eventOutput writes call events to stdout: rendered for people (live words on a
@@ -30,18 +30,18 @@ func newEventOutput(w io.Writer, st Styles, live, json bool, filter calllog.Filt
 	return &eventOutput{w: w, json: json, filter: filter, red: red, p: newPrinter(w, st, live, filter)}
 }
 
-func (o *eventOutput) event(ev session.Event) {
+func (o *eventOutput) event(ev callevent.Event) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	if !o.json {
-		if f, ok := ev.(session.RawFrame); ok {
+		if f, ok := ev.(callevent.RawFrame); ok {
 			f.Data = o.red.Redact(f.Data)
 			ev = f
 		}
 		o.p.print(ev)
 		return
 	}
-	if calllog.IsDebug(ev) && !o.filter.Enabled(calllog.Namespace(ev)) {
+	if callevent.IsDebug(ev) && !o.filter.Enabled(callevent.Namespace(ev)) {
 		return
 	}
 	line, err := calllog.Marshal(ev)

@@ -11,8 +11,8 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/callagent/callagent/pkg/callevent"
 	"github.com/callagent/callagent/pkg/calllog"
-	"github.com/callagent/callagent/pkg/session"
 )
 
 type logsOptions struct {
@@ -136,13 +136,13 @@ func newLogView(f *Factory, o *logsOptions) *logView {
 	return v
 }
 
-func (v *logView) line(l calllog.Line, ev session.Event) {
+func (v *logView) line(l calllog.Line, ev callevent.Event) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	if !v.since.IsZero() && l.Time.Before(v.since) {
 		return
 	}
-	if calllog.IsDebug(ev) && !v.o.filter.Enabled(l.NS) {
+	if callevent.IsDebug(ev) && !v.o.filter.Enabled(l.NS) {
 		return
 	}
 	if v.o.JSON {
@@ -212,7 +212,7 @@ func listCalls(f *Factory, o *logsOptions) error {
 // progress when it was written to recently, else one whose process stopped.
 func endedWords(c calllog.Call, now time.Time) string {
 	if c.Ended {
-		if w, ok := endReasons[session.EndReason(c.Reason)]; ok {
+		if w, ok := endReasons[callevent.EndReason(c.Reason)]; ok {
 			return w
 		}
 		return sanitize(c.Reason)

@@ -14,8 +14,8 @@ import (
 
 	"github.com/callagent/callagent/internal/leakcheck"
 	"github.com/callagent/callagent/internal/syncbuf"
+	"github.com/callagent/callagent/pkg/callevent"
 	"github.com/callagent/callagent/pkg/calllog"
-	"github.com/callagent/callagent/pkg/session"
 	"github.com/callagent/callagent/pkg/simulation"
 )
 
@@ -41,7 +41,7 @@ func runLogs(t *testing.T, f *Factory, args ...string) error {
 }
 
 // writeLog writes events through the call log writer, as dev and serve do.
-func writeLog(t *testing.T, state string, events []session.Event) {
+func writeLog(t *testing.T, state string, events []callevent.Event) {
 	t.Helper()
 	w := calllog.NewWriter(calllog.Options{Dir: filepath.Join(state, "calls")})
 	for _, ev := range events {
@@ -98,7 +98,7 @@ func TestLogsMatchLiveRendering(t *testing.T) {
 	w := calllog.NewWriter(calllog.Options{Dir: filepath.Join(state, "calls")})
 	var live bytes.Buffer
 	p := newPrinter(&live, newStyles(false), false, calllog.Filter{})
-	res, err := simulation.Run(context.Background(), simulation.Options{OnEvent: func(ev session.Event) {
+	res, err := simulation.Run(context.Background(), simulation.Options{OnEvent: func(ev callevent.Event) {
 		p.print(ev)
 		w.Event(ev)
 	}})
@@ -118,8 +118,8 @@ func TestLogsMatchLiveRendering(t *testing.T) {
 func TestLogsNamespaceFilters(t *testing.T) {
 	state := t.TempDir()
 	writeLog(t, state, everyEvent())
-	h := session.Header{Time: time.Date(2026, 11, 23, 12, 0, 1, 0, time.UTC), CallSID: "CA0123"}
-	writeLog(t, state, []session.Event{session.RawFrame{Header: h, Source: session.SourceRealtime, Type: "response.done", Data: []byte(`{"type":"response.done"}`)}})
+	h := callevent.Header{Time: time.Date(2026, 11, 23, 12, 0, 1, 0, time.UTC), CallSID: "CA0123"}
+	writeLog(t, state, []callevent.Event{callevent.RawFrame{Header: h, Source: callevent.SourceRealtime, Type: "response.done", Data: []byte(`{"type":"response.done"}`)}})
 	for _, tc := range []struct {
 		args     []string
 		debug    string // DEBUG
@@ -241,12 +241,12 @@ func TestLogsBadInput(t *testing.T) {
 // A call whose stream never came is listed as such, with the webhook's numbers.
 func TestLogsListCallWithoutStream(t *testing.T) {
 	state := t.TempDir()
-	h := session.Header{Time: time.Date(2026, 11, 23, 11, 0, 0, 0, time.UTC), CallSID: "CAnostream"}
+	h := callevent.Header{Time: time.Date(2026, 11, 23, 11, 0, 0, 0, time.UTC), CallSID: "CAnostream"}
 	warn := h
 	warn.Time = h.Time.Add(15 * time.Second)
-	writeLog(t, state, []session.Event{
-		session.HTTPRequest{Header: h, Method: "POST", Path: "/incoming-call", Status: 200, From: "+15550100007", To: "+15550100008"},
-		session.Warning{Header: warn, Message: "no media stream came within 15s of the webhook"},
+	writeLog(t, state, []callevent.Event{
+		callevent.HTTPRequest{Header: h, Method: "POST", Path: "/incoming-call", Status: 200, From: "+15550100007", To: "+15550100008"},
+		callevent.Warning{Header: warn, Message: "no media stream came within 15s of the webhook"},
 	})
 	f, out, errOut := logsFactory(state, "")
 	if err := runLogs(t, f); err != nil {

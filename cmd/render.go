@@ -9,8 +9,8 @@ import (
 
 	"charm.land/lipgloss/v2"
 
+	"github.com/callagent/callagent/pkg/callevent"
 	"github.com/callagent/callagent/pkg/calllog"
-	"github.com/callagent/callagent/pkg/session"
 )
 
 // Styles are the terminal styles, named by role and defined once.
@@ -83,35 +83,35 @@ func ms(d time.Duration) string {
 	return fmt.Sprintf("%.1fs", d.Seconds())
 }
 
-var endReasons = map[session.EndReason]string{
-	session.EndCallerHangup:       "the caller hung up",
-	session.EndCallerDisconnected: "the caller's stream closed",
-	session.EndCallerTimeout:      "the caller's stream went silent",
-	session.EndModelDisconnected:  "the model connection was lost",
-	session.EndModelDialFailed:    "the model could not be reached",
-	session.EndCancelled:          "stopped",
-	session.EndAgentHangup:        "the agent hung up",
-	session.EndMaxDuration:        "the time limit was reached",
-	session.EndServerShutdown:     "the server shut down",
-	session.EndIdle:               "the line stayed silent",
-	session.EndTransferred:        "the call was transferred",
+var endReasons = map[callevent.EndReason]string{
+	callevent.EndCallerHangup:       "the caller hung up",
+	callevent.EndCallerDisconnected: "the caller's stream closed",
+	callevent.EndCallerTimeout:      "the caller's stream went silent",
+	callevent.EndModelDisconnected:  "the model connection was lost",
+	callevent.EndModelDialFailed:    "the model could not be reached",
+	callevent.EndCancelled:          "stopped",
+	callevent.EndAgentHangup:        "the agent hung up",
+	callevent.EndMaxDuration:        "the time limit was reached",
+	callevent.EndServerShutdown:     "the server shut down",
+	callevent.EndIdle:               "the line stayed silent",
+	callevent.EndTransferred:        "the call was transferred",
 }
 
 // render returns the text an event prints, with its newline, or "" for events that
 // print nothing. Debug events (raw frames, speech detection, media statistics,
 // response ends, hosted MCP progress) print only when debug is set: their
 // namespace is enabled. It is pure.
-func render(ev session.Event, st Styles, debug bool) string {
+func render(ev callevent.Event, st Styles, debug bool) string {
 	switch e := ev.(type) {
-	case session.SpeechStarted:
+	case callevent.SpeechStarted:
 		if debug {
 			return indent + st.Dim.Render(fmt.Sprintf("· caller started speaking (at %s)", ms(time.Duration(e.AudioStartMs)*time.Millisecond))) + "\n"
 		}
-	case session.SpeechStopped:
+	case callevent.SpeechStopped:
 		if debug {
 			return indent + st.Dim.Render(fmt.Sprintf("· caller stopped speaking (at %s)", ms(time.Duration(e.AudioEndMs)*time.Millisecond))) + "\n"
 		}
-	case session.ResponseDone:
+	case callevent.ResponseDone:
 		if debug {
 			s := "· response " + sanitize(e.Status)
 			if e.Reason != "" {
@@ -122,29 +122,29 @@ func render(ev session.Event, st Styles, debug bool) string {
 			}
 			return indent + st.Dim.Render(s) + "\n"
 		}
-	case session.MediaStats:
+	case callevent.MediaStats:
 		if debug {
 			return indent + st.Dim.Render(fmt.Sprintf("· media: %d frames (%d B) in, %d frames (%d B) out", e.InFrames, e.InBytes, e.OutFrames, e.OutBytes)) + "\n"
 		}
-	case session.CallStarted:
+	case callevent.CallStarted:
 		return st.System.Render(fmt.Sprintf("● call %s from %s to %s", e.CallSID, orUnknown(e.From), orUnknown(e.To))) + "\n"
-	case session.ModelConnected:
+	case callevent.ModelConnected:
 		s := fmt.Sprintf("model ready after %s", ms(e.DialTime))
 		if e.BufferedFrames > 0 {
 			s += fmt.Sprintf(", %d caller frames held meanwhile", e.BufferedFrames)
 		}
 		return indent + st.Dim.Render(s) + "\n"
-	case session.CallerTranscript:
+	case callevent.CallerTranscript:
 		return label(st.Caller, "caller") + strings.TrimSpace(sanitize(e.Text)) + "\n"
-	case session.DTMF:
+	case callevent.DTMF:
 		return label(st.Caller, "caller") + st.Dim.Render("pressed "+sanitize(e.Digit)) + "\n"
-	case session.AgentTranscript:
+	case callevent.AgentTranscript:
 		s := label(st.Agent, "agent") + strings.TrimSpace(sanitize(e.Text))
 		if e.Interrupted {
 			s += " " + st.Dim.Render("(cut off)")
 		}
 		return s + "\n"
-	case session.Interruption:
+	case callevent.Interruption:
 		s := "✂ caller barged in"
 		for i, t := range e.Truncations {
 			if i == 0 {
@@ -154,46 +154,46 @@ func render(ev session.Event, st Styles, debug bool) string {
 			}
 		}
 		return indent + st.Dim.Render(s) + "\n"
-	case session.TurnLatency:
+	case callevent.TurnLatency:
 		return indent + st.Dim.Render("⏱ answered in "+ms(e.Latency)) + "\n"
-	case session.ToolCall:
+	case callevent.ToolCall:
 		return label(st.Tool, "tool") + st.Tool.Render(e.Name) + " " + clip(sanitize(e.Arguments), 200) + "\n"
-	case session.ToolApprovalRequested:
+	case callevent.ToolApprovalRequested:
 		return label(st.Tool, "tool") + st.Tool.Render(e.Name) + " waits for approval\n"
-	case session.ToolApprovalDecided:
+	case callevent.ToolApprovalDecided:
 		if e.Approved {
 			return indent + st.Tool.Render("✓ approved") + "\n"
 		}
 		return indent + st.Error.Render("✗ denied") + st.Dim.Render(": "+sanitize(e.Reason)) + "\n"
-	case session.ToolResult:
+	case callevent.ToolResult:
 		took := st.Dim.Render(" (" + ms(e.Duration) + ")")
 		if e.Err != nil {
 			return indent + st.Error.Render("↳ "+clip(sanitize(e.Output), 200)) + took + "\n"
 		}
 		return indent + "↳ " + clip(sanitize(e.Output), 200) + took + "\n"
-	case session.MCPEvent:
+	case callevent.MCPEvent:
 		if debug {
 			return indent + st.Dim.Render("mcp: "+mcpWords.Replace(e.Type)) + "\n"
 		}
-	case session.GuardrailTripped:
+	case callevent.GuardrailTripped:
 		return label(st.Error, "guard") + st.Error.Render(fmt.Sprintf("cut off (rule %q), heard %s", e.Rule, ms(time.Duration(e.HeardMs)*time.Millisecond))) + "\n"
-	case session.AgentChanged:
+	case callevent.AgentChanged:
 		return st.System.Render(fmt.Sprintf("● handed to %s", e.To)) + "\n"
-	case session.ModelError:
+	case callevent.ModelError:
 		return label(st.Error, "error") + st.Error.Render(sanitize(strings.TrimSpace(e.Code+" "+e.Message))) + "\n"
-	case session.Warning:
+	case callevent.Warning:
 		return label(st.Error, "warn") + sanitize(e.Message) + "\n"
-	case session.CallEnded:
+	case callevent.CallEnded:
 		s := st.System.Render(fmt.Sprintf("● call ended after %s: %s", ms(e.Duration), endReasons[e.Reason]))
 		if e.Err != nil {
 			s += st.Error.Render(": " + sanitize(e.Err.Error()))
 		}
 		return s + "\n"
-	case session.HTTPRequest:
+	case callevent.HTTPRequest:
 		if debug {
 			return indent + st.Dim.Render(fmt.Sprintf("· %s %s → %d: %s (%s)", sanitize(e.Method), sanitize(e.Path), e.Status, sanitize(e.Answer), ms(e.Duration))) + "\n"
 		}
-	case session.RawFrame:
+	case callevent.RawFrame:
 		if !debug {
 			return ""
 		}
@@ -238,12 +238,12 @@ func newPrinter(w io.Writer, st Styles, live bool, filter calllog.Filter) *print
 	return &printer{w: w, st: st, live: live, filter: filter, calls: map[string]bool{}, skipped: map[string]bool{}, cut: map[string]string{}}
 }
 
-func (p *printer) print(ev session.Event) {
+func (p *printer) print(ev callevent.Event) {
 	sid := ev.EventHeader().CallSID
 	switch ev.(type) {
-	case session.CallStarted:
+	case callevent.CallStarted:
 		p.calls[sid] = true
-	case session.CallEnded:
+	case callevent.CallEnded:
 		defer func() {
 			delete(p.calls, sid)
 			if len(p.calls) == 0 {
@@ -257,18 +257,18 @@ func (p *printer) print(ev session.Event) {
 		prefix = p.st.Dim.Render("["+shortSID(sid)+"]") + " "
 	}
 	switch e := ev.(type) {
-	case session.AgentTranscriptDelta:
+	case callevent.AgentTranscriptDelta:
 		// The agent's line takes over from a caller line still being transcribed.
 		p.stream(e.ItemID, e.Delta, label(p.st.Agent, "agent"), prefix == "", true)
 		return
-	case session.CallerTranscriptDelta:
+	case callevent.CallerTranscriptDelta:
 		// The caller's words are streamed only onto a free line: transcription
 		// often runs alongside the agent's answer, whose line stays whole.
 		p.stream(e.ItemID, e.Delta, label(p.st.Caller, "caller"), prefix == "", p.open == "")
 		return
-	case session.Interruption:
+	case callevent.Interruption:
 		p.cutOff(e)
-	case session.AgentTranscript:
+	case callevent.AgentTranscript:
 		if shown, ok := p.cut[e.ItemID]; ok {
 			delete(p.cut, e.ItemID)
 			if shown == strings.TrimSpace(sanitize(e.Text)) {
@@ -278,12 +278,12 @@ func (p *printer) print(ev session.Event) {
 		if p.finish(e.ItemID, e.Text, e.Interrupted) {
 			return
 		}
-	case session.CallerTranscript:
+	case callevent.CallerTranscript:
 		if p.finish(e.ItemID, e.Text, false) {
 			return
 		}
 	}
-	line := render(ev, p.st, p.filter.Enabled(calllog.Namespace(ev)))
+	line := render(ev, p.st, p.filter.Enabled(callevent.Namespace(ev)))
 	if line == "" {
 		return
 	}
@@ -341,7 +341,7 @@ func (p *printer) finish(item, text string, interrupted bool) bool {
 
 // cutOff ends the streamed line of an agent item the caller barged in on, marked
 // as cut off; its final transcript is not printed again unless it says more.
-func (p *printer) cutOff(e session.Interruption) {
+func (p *printer) cutOff(e callevent.Interruption) {
 	if p.open == "" {
 		return
 	}

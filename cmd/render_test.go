@@ -9,45 +9,45 @@ import (
 	"testing"
 	"time"
 
+	"github.com/callagent/callagent/pkg/callevent"
 	"github.com/callagent/callagent/pkg/calllog"
 	"github.com/callagent/callagent/pkg/realtime"
-	"github.com/callagent/callagent/pkg/session"
 )
 
 var updateGolden = flag.Bool("update", false, "rewrite golden files")
 
 // everyEvent has one of each event type, with text a caller or model could send.
-func everyEvent() []session.Event {
-	h := session.Header{Time: time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC), CallSID: "CA0123"}
-	return []session.Event{
-		session.HTTPRequest{Header: h, Method: "POST", Path: "/incoming-call", Status: 200, Answer: "connect to the media stream; dialing the model", Duration: 2 * time.Millisecond},
-		session.CallStarted{Header: h, StreamSID: "MZ1", From: "+15550100001", To: "+15550100002"},
-		session.ModelConnected{Header: h, DialTime: 80 * time.Millisecond, BufferedFrames: 3},
-		session.SpeechStarted{Header: h, AudioStartMs: 1200},
-		session.SpeechStopped{Header: h, AudioEndMs: 2950},
-		session.CallerTranscriptDelta{Header: h, Delta: "What's"},
-		session.CallerTranscript{Header: h, ItemID: "i1", Text: "What's the weather\x1b[2J in Paris?\n"},
-		session.DTMF{Header: h, Digit: "5"},
-		session.AgentTranscriptDelta{Header: h, ItemID: "i2", Delta: "It's"},
-		session.AgentTranscript{Header: h, ItemID: "i2", Text: "It's sunny in Paris."},
-		session.AgentTranscript{Header: h, ItemID: "i3", Text: "Let me tell you a long story", Interrupted: true},
-		session.Interruption{Header: h, Cleared: true, HeardMs: 1200, Truncations: []session.Truncation{{ItemID: "i3", AudioEndMs: 1200, SentMs: 2800}, {ItemID: "i4", SentMs: 900}}},
-		session.TurnLatency{Header: h, Latency: 420 * time.Millisecond},
-		session.ResponseDone{Header: h, Status: "completed", Usage: &realtime.Usage{TotalTokens: 321}},
-		session.ToolCall{Header: h, CallID: "c1", Name: "weather", Arguments: `{"city":"Paris"}`},
-		session.ToolApprovalRequested{Header: h, Name: "refund", Arguments: `{"amount":20}`},
-		session.ToolApprovalDecided{Header: h, Name: "refund", Approved: true},
-		session.ToolApprovalDecided{Header: h, Name: "refund", Reason: "no answer within 30s"},
-		session.ToolResult{Header: h, Name: "weather", Output: `{"sky":"sunny"}`, Duration: 12 * time.Millisecond},
-		session.ToolResult{Header: h, Name: "refund", Output: "Error: the service answered HTTP 500", Err: errors.New("x"), Duration: 1500 * time.Millisecond},
-		session.MCPEvent{Header: h, Type: realtime.TypeResponseMCPCallCompleted},
-		session.GuardrailTripped{Header: h, Rule: "guaranteed returns", HeardMs: 300},
-		session.AgentChanged{Header: h, From: "front-desk", To: "billing"},
-		session.ModelError{Header: h, Code: "rate_limit_exceeded", Message: "Rate limit reached"},
-		session.Warning{Header: h, Message: "skipped a malformed Twilio frame"},
-		session.MediaStats{Header: h, InFrames: 50, InBytes: 8000, OutFrames: 49, OutBytes: 7840},
-		session.RawFrame{Header: h, Source: session.SourceTwilio, Sent: true, Type: "mark", Data: []byte(`{"event":"mark"}`)},
-		session.CallEnded{Header: h, Reason: session.EndModelDisconnected, Duration: 14200 * time.Millisecond, Err: errors.New("realtime connection closed: 1011 server error")},
+func everyEvent() []callevent.Event {
+	h := callevent.Header{Time: time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC), CallSID: "CA0123"}
+	return []callevent.Event{
+		callevent.HTTPRequest{Header: h, Method: "POST", Path: "/incoming-call", Status: 200, Answer: "connect to the media stream; dialing the model", Duration: 2 * time.Millisecond},
+		callevent.CallStarted{Header: h, StreamSID: "MZ1", From: "+15550100001", To: "+15550100002"},
+		callevent.ModelConnected{Header: h, DialTime: 80 * time.Millisecond, BufferedFrames: 3},
+		callevent.SpeechStarted{Header: h, AudioStartMs: 1200},
+		callevent.SpeechStopped{Header: h, AudioEndMs: 2950},
+		callevent.CallerTranscriptDelta{Header: h, Delta: "What's"},
+		callevent.CallerTranscript{Header: h, ItemID: "i1", Text: "What's the weather\x1b[2J in Paris?\n"},
+		callevent.DTMF{Header: h, Digit: "5"},
+		callevent.AgentTranscriptDelta{Header: h, ItemID: "i2", Delta: "It's"},
+		callevent.AgentTranscript{Header: h, ItemID: "i2", Text: "It's sunny in Paris."},
+		callevent.AgentTranscript{Header: h, ItemID: "i3", Text: "Let me tell you a long story", Interrupted: true},
+		callevent.Interruption{Header: h, Cleared: true, HeardMs: 1200, Truncations: []callevent.Truncation{{ItemID: "i3", AudioEndMs: 1200, SentMs: 2800}, {ItemID: "i4", SentMs: 900}}},
+		callevent.TurnLatency{Header: h, Latency: 420 * time.Millisecond},
+		callevent.ResponseDone{Header: h, Status: "completed", Usage: &callevent.Usage{TotalTokens: 321}},
+		callevent.ToolCall{Header: h, CallID: "c1", Name: "weather", Arguments: `{"city":"Paris"}`},
+		callevent.ToolApprovalRequested{Header: h, Name: "refund", Arguments: `{"amount":20}`},
+		callevent.ToolApprovalDecided{Header: h, Name: "refund", Approved: true},
+		callevent.ToolApprovalDecided{Header: h, Name: "refund", Reason: "no answer within 30s"},
+		callevent.ToolResult{Header: h, Name: "weather", Output: `{"sky":"sunny"}`, Duration: 12 * time.Millisecond},
+		callevent.ToolResult{Header: h, Name: "refund", Output: "Error: the service answered HTTP 500", Err: errors.New("x"), Duration: 1500 * time.Millisecond},
+		callevent.MCPEvent{Header: h, Type: realtime.TypeResponseMCPCallCompleted},
+		callevent.GuardrailTripped{Header: h, Rule: "guaranteed returns", HeardMs: 300},
+		callevent.AgentChanged{Header: h, From: "front-desk", To: "billing"},
+		callevent.ModelError{Header: h, Code: "rate_limit_exceeded", Message: "Rate limit reached"},
+		callevent.Warning{Header: h, Message: "skipped a malformed Twilio frame"},
+		callevent.MediaStats{Header: h, InFrames: 50, InBytes: 8000, OutFrames: 49, OutBytes: 7840},
+		callevent.RawFrame{Header: h, Source: callevent.SourceTwilio, Sent: true, Type: "mark", Data: []byte(`{"event":"mark"}`)},
+		callevent.CallEnded{Header: h, Reason: callevent.EndModelDisconnected, Duration: 14200 * time.Millisecond, Err: errors.New("realtime connection closed: 1011 server error")},
 	}
 }
 
@@ -134,14 +134,14 @@ func TestUseColor(t *testing.T) {
 // Live, the agent's words stream in and the line is finished by the final transcript;
 // piped, only final lines appear.
 func TestPrinterLiveAndPiped(t *testing.T) {
-	h := session.Header{CallSID: "CA1"}
-	evs := []session.Event{
-		session.AgentTranscriptDelta{Header: h, ItemID: "a", Delta: "Hello "},
-		session.AgentTranscriptDelta{Header: h, ItemID: "a", Delta: "there."},
-		session.AgentTranscript{Header: h, ItemID: "a", Text: "Hello there."},
-		session.AgentTranscriptDelta{Header: h, ItemID: "b", Delta: "It is"},
-		session.Interruption{Header: h, Truncations: []session.Truncation{{ItemID: "b", AudioEndMs: 200, SentMs: 900}}},
-		session.AgentTranscript{Header: h, ItemID: "b", Text: "It is raining.", Interrupted: true},
+	h := callevent.Header{CallSID: "CA1"}
+	evs := []callevent.Event{
+		callevent.AgentTranscriptDelta{Header: h, ItemID: "a", Delta: "Hello "},
+		callevent.AgentTranscriptDelta{Header: h, ItemID: "a", Delta: "there."},
+		callevent.AgentTranscript{Header: h, ItemID: "a", Text: "Hello there."},
+		callevent.AgentTranscriptDelta{Header: h, ItemID: "b", Delta: "It is"},
+		callevent.Interruption{Header: h, Truncations: []callevent.Truncation{{ItemID: "b", AudioEndMs: 200, SentMs: 900}}},
+		callevent.AgentTranscript{Header: h, ItemID: "b", Text: "It is raining.", Interrupted: true},
 	}
 	var live, piped bytes.Buffer
 	lp, pp := newPrinter(&live, newStyles(false), true, calllog.Filter{}), newPrinter(&piped, newStyles(false), false, calllog.Filter{})
@@ -161,18 +161,18 @@ func TestPrinterLiveAndPiped(t *testing.T) {
 
 // Two calls at once: each line names its call, and words are not streamed.
 func TestPrinterTwoCalls(t *testing.T) {
-	a, b := session.Header{CallSID: "CA00000000000000000000000000aaaaaa"}, session.Header{CallSID: "CA00000000000000000000000000bbbbbb"}
+	a, b := callevent.Header{CallSID: "CA00000000000000000000000000aaaaaa"}, callevent.Header{CallSID: "CA00000000000000000000000000bbbbbb"}
 	var out bytes.Buffer
 	p := newPrinter(&out, newStyles(false), true, calllog.Filter{})
-	for _, ev := range []session.Event{
-		session.CallStarted{Header: a, From: "+1"},
-		session.AgentTranscriptDelta{Header: a, ItemID: "x", Delta: "Hel"},
-		session.CallStarted{Header: b, From: "+2"},
-		session.AgentTranscriptDelta{Header: a, ItemID: "x", Delta: "lo"},
-		session.AgentTranscript{Header: a, ItemID: "x", Text: "Hello"},
-		session.CallerTranscript{Header: b, Text: "Hi"},
-		session.CallEnded{Header: a, Reason: session.EndCallerHangup},
-		session.CallerTranscript{Header: b, Text: "Alone now"},
+	for _, ev := range []callevent.Event{
+		callevent.CallStarted{Header: a, From: "+1"},
+		callevent.AgentTranscriptDelta{Header: a, ItemID: "x", Delta: "Hel"},
+		callevent.CallStarted{Header: b, From: "+2"},
+		callevent.AgentTranscriptDelta{Header: a, ItemID: "x", Delta: "lo"},
+		callevent.AgentTranscript{Header: a, ItemID: "x", Text: "Hello"},
+		callevent.CallerTranscript{Header: b, Text: "Hi"},
+		callevent.CallEnded{Header: a, Reason: callevent.EndCallerHangup},
+		callevent.CallerTranscript{Header: b, Text: "Alone now"},
 	} {
 		p.print(ev)
 	}
@@ -192,25 +192,25 @@ func TestPrinterTwoCalls(t *testing.T) {
 // is streaming, the caller's transcript waits and is printed whole. A final
 // transcript that differs from what streamed is printed whole after the draft.
 func TestPrinterStreamsCaller(t *testing.T) {
-	h := session.Header{CallSID: "CA1"}
+	h := callevent.Header{CallSID: "CA1"}
 	var out bytes.Buffer
 	p := newPrinter(&out, newStyles(false), true, calllog.Filter{})
-	for _, ev := range []session.Event{
-		session.CallerTranscriptDelta{Header: h, ItemID: "c1", Delta: "Where is "},
-		session.CallerTranscriptDelta{Header: h, ItemID: "c1", Delta: "my order?"},
-		session.CallerTranscript{Header: h, ItemID: "c1", Text: "Where is my order? "},
-		session.CallerTranscriptDelta{Header: h, ItemID: "c2", Delta: "Also"},
-		session.AgentTranscriptDelta{Header: h, ItemID: "a1", Delta: "Let me "},
-		session.CallerTranscriptDelta{Header: h, ItemID: "c2", Delta: " the bill."},
-		session.CallerTranscriptDelta{Header: h, ItemID: "c3", Delta: "Hurry"},
-		session.AgentTranscriptDelta{Header: h, ItemID: "a1", Delta: "check."},
-		session.AgentTranscript{Header: h, ItemID: "a1", Text: "Let me check."},
-		session.CallerTranscript{Header: h, ItemID: "c2", Text: "Also the bill."},
-		session.CallerTranscript{Header: h, ItemID: "c3", Text: "Hurry up."},
-		session.CallerTranscriptDelta{Header: h, ItemID: "c4", Delta: "I want to by"},
-		session.CallerTranscript{Header: h, ItemID: "c4", Text: "I want to buy."},
-		session.CallerTranscriptDelta{Header: h, ItemID: "c5", Delta: "\x1b[31mred"},
-		session.CallerTranscript{Header: h, ItemID: "c5", Text: "\x1b[31mred"},
+	for _, ev := range []callevent.Event{
+		callevent.CallerTranscriptDelta{Header: h, ItemID: "c1", Delta: "Where is "},
+		callevent.CallerTranscriptDelta{Header: h, ItemID: "c1", Delta: "my order?"},
+		callevent.CallerTranscript{Header: h, ItemID: "c1", Text: "Where is my order? "},
+		callevent.CallerTranscriptDelta{Header: h, ItemID: "c2", Delta: "Also"},
+		callevent.AgentTranscriptDelta{Header: h, ItemID: "a1", Delta: "Let me "},
+		callevent.CallerTranscriptDelta{Header: h, ItemID: "c2", Delta: " the bill."},
+		callevent.CallerTranscriptDelta{Header: h, ItemID: "c3", Delta: "Hurry"},
+		callevent.AgentTranscriptDelta{Header: h, ItemID: "a1", Delta: "check."},
+		callevent.AgentTranscript{Header: h, ItemID: "a1", Text: "Let me check."},
+		callevent.CallerTranscript{Header: h, ItemID: "c2", Text: "Also the bill."},
+		callevent.CallerTranscript{Header: h, ItemID: "c3", Text: "Hurry up."},
+		callevent.CallerTranscriptDelta{Header: h, ItemID: "c4", Delta: "I want to by"},
+		callevent.CallerTranscript{Header: h, ItemID: "c4", Text: "I want to buy."},
+		callevent.CallerTranscriptDelta{Header: h, ItemID: "c5", Delta: "\x1b[31mred"},
+		callevent.CallerTranscript{Header: h, ItemID: "c5", Text: "\x1b[31mred"},
 	} {
 		p.print(ev)
 	}
@@ -233,15 +233,15 @@ func TestPrinterStreamsCaller(t *testing.T) {
 // A barge-in on a line whose words are all on screen ends it in place: the final
 // transcript is not printed a second time.
 func TestPrinterCutOffInPlace(t *testing.T) {
-	h := session.Header{CallSID: "CA1"}
+	h := callevent.Header{CallSID: "CA1"}
 	var out bytes.Buffer
 	p := newPrinter(&out, newStyles(false), true, calllog.Filter{})
-	for _, ev := range []session.Event{
-		session.AgentTranscriptDelta{Header: h, ItemID: "a", Delta: "It's sunny "},
-		session.AgentTranscriptDelta{Header: h, ItemID: "a", Delta: "in Paris."},
-		session.Interruption{Header: h, Truncations: []session.Truncation{{ItemID: "a", AudioEndMs: 700, SentMs: 1500}}},
-		session.AgentTranscript{Header: h, ItemID: "a", Text: "It's sunny in Paris.", Interrupted: true},
-		session.CallerTranscript{Header: h, ItemID: "c", Text: "And London?"},
+	for _, ev := range []callevent.Event{
+		callevent.AgentTranscriptDelta{Header: h, ItemID: "a", Delta: "It's sunny "},
+		callevent.AgentTranscriptDelta{Header: h, ItemID: "a", Delta: "in Paris."},
+		callevent.Interruption{Header: h, Truncations: []callevent.Truncation{{ItemID: "a", AudioEndMs: 700, SentMs: 1500}}},
+		callevent.AgentTranscript{Header: h, ItemID: "a", Text: "It's sunny in Paris.", Interrupted: true},
+		callevent.CallerTranscript{Header: h, ItemID: "c", Text: "And London?"},
 	} {
 		p.print(ev)
 	}

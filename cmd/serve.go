@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/callagent/callagent/pkg/callevent"
 	"github.com/callagent/callagent/pkg/calllog"
 	"github.com/callagent/callagent/pkg/realtime"
 	"github.com/callagent/callagent/pkg/server"
@@ -152,12 +153,12 @@ func serveRun(ctx context.Context, f *Factory, opts *serveOptions) error {
 	}
 	red := newRedactor(f.Env, cfg)
 	calls := opts.callLog.open(f.Env, red, !opts.LogTranscripts, func(err error) { log.Warn(err.Error()) })
-	var onEvent func(session.Event)
+	var onEvent func(callevent.Event)
 	if calls != nil {
 		defer calls.Close()
 		onEvent = calls.Event
 	}
-	frames := opts.filter.Enabled(calllog.NSTwilio) || opts.filter.Enabled(calllog.NSRealtime)
+	frames := opts.filter.Enabled(callevent.NSTwilio) || opts.filter.Enabled(callevent.NSRealtime)
 	srv, err := server.New(server.Config{
 		PublicURL:             opts.PublicURL,
 		AuthToken:             opts.AuthToken,

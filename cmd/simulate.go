@@ -12,9 +12,9 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/callagent/callagent/pkg/callevent"
 	"github.com/callagent/callagent/pkg/calllog"
 	"github.com/callagent/callagent/pkg/realtime"
-	"github.com/callagent/callagent/pkg/session"
 	"github.com/callagent/callagent/pkg/sim"
 	"github.com/callagent/callagent/pkg/simulation"
 )
@@ -148,13 +148,13 @@ func simulateRun(ctx context.Context, f *Factory, opts *simulateOptions) error {
 	})
 	so.OnEvent = out.event
 	if calls != nil {
-		so.OnEvent = func(ev session.Event) {
+		so.OnEvent = func(ev callevent.Event) {
 			out.event(ev)
 			calls.Event(ev)
 		}
 	}
 	// Frames go to the call log, as in dev, and to the terminal with --debug.
-	so.Debug = calls != nil || opts.filter.Enabled(calllog.NSTwilio) || opts.filter.Enabled(calllog.NSRealtime)
+	so.Debug = calls != nil || opts.filter.Enabled(callevent.NSTwilio) || opts.filter.Enabled(callevent.NSRealtime)
 	fmt.Fprintf(f.IO.ErrOut, "simulating %q with %s and %s\n", scenario.Name, cfg.Summary(), model)
 	res, err := simulation.Run(ctx, so)
 	if calls != nil {

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/callagent/callagent/internal/leakcheck"
+	"github.com/callagent/callagent/pkg/callevent"
 	"github.com/callagent/callagent/pkg/realtime"
 	"github.com/callagent/callagent/pkg/session"
 	"github.com/callagent/callagent/pkg/sim"
@@ -48,7 +49,7 @@ type Bridge struct {
 // call is what the harness saw of one call.
 type call struct {
 	rec   *Recorder
-	ended chan session.CallEnded
+	ended chan callevent.CallEnded
 	sess  chan *session.Session // the running session, once
 }
 
@@ -122,7 +123,7 @@ func (b *Bridge) call(sid string) *call {
 	defer b.mu.Unlock()
 	c, ok := b.calls[sid]
 	if !ok {
-		c = &call{rec: &Recorder{changed: make(chan struct{})}, ended: make(chan session.CallEnded, 1), sess: make(chan *session.Session, 1)}
+		c = &call{rec: &Recorder{changed: make(chan struct{})}, ended: make(chan callevent.CallEnded, 1), sess: make(chan *session.Session, 1)}
 		b.calls[sid] = c
 	}
 	return c
@@ -184,14 +185,14 @@ func (b *Bridge) registerModel(ctx context.Context, mc *sim.ModelConn) error {
 }
 
 // Ended waits for the call's end.
-func (b *Bridge) Ended(ctx context.Context, callSID string) session.CallEnded {
+func (b *Bridge) Ended(ctx context.Context, callSID string) callevent.CallEnded {
 	b.t.Helper()
 	select {
 	case e := <-b.call(callSID).ended:
 		return e
 	case <-ctx.Done():
 		b.t.Fatalf("call %s did not end", callSID)
-		return session.CallEnded{}
+		return callevent.CallEnded{}
 	}
 }
 
@@ -201,11 +202,11 @@ func (b *Bridge) Events(callSID string) *Recorder { return b.call(callSID).rec }
 // Recorder collects a call's events.
 type Recorder struct {
 	mu      sync.Mutex
-	evs     []session.Event
+	evs     []callevent.Event
 	changed chan struct{}
 }
 
-func (r *Recorder) add(ev session.Event) {
+func (r *Recorder) add(ev callevent.Event) {
 	r.mu.Lock()
 	r.evs = append(r.evs, ev)
 	close(r.changed)
@@ -213,14 +214,14 @@ func (r *Recorder) add(ev session.Event) {
 	r.mu.Unlock()
 }
 
-func (r *Recorder) All() []session.Event {
+func (r *Recorder) All() []callevent.Event {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return append([]session.Event(nil), r.evs...)
+	return append([]callevent.Event(nil), r.evs...)
 }
 
 // EventsOf returns the recorded events of type T.
-func EventsOf[T session.Event](r *Recorder) []T {
+func EventsOf[T callevent.Event](r *Recorder) []T {
 	var out []T
 	for _, ev := range r.All() {
 		if e, ok := ev.(T); ok {
@@ -231,7 +232,7 @@ func EventsOf[T session.Event](r *Recorder) []T {
 }
 
 // WaitEvent waits for the n-th (1-based) event of type T.
-func WaitEvent[T session.Event](ctx context.Context, t *testing.T, r *Recorder, n int) T {
+func WaitEvent[T callevent.Event](ctx context.Context, t *testing.T, r *Recorder, n int) T {
 	t.Helper()
 	for {
 		r.mu.Lock()
@@ -250,10 +251,10 @@ func WaitEvent[T session.Event](ctx context.Context, t *testing.T, r *Recorder, 
 	}
 }
 
-func kinds(evs []session.Event) string {
+func kinds(evs []callevent.Event) string {
 	var b strings.Builder
 	for _, ev := range evs {
-		if _, ok := ev.(session.MediaStats); ok {
+		if _, ok := ev.(callevent.MediaStats); ok {
 			continue
 		}
 		b.WriteString(ev.Kind())
@@ -326,7 +327,7 @@ func (b *Bridge) Start(opts sim.CallerOptions) *Call {
 	ctx := Timeout(b.t, 10*time.Second)
 	c := b.Dial(opts)
 	tc := &Call{t: b.t, b: b, Ctx: ctx, Caller: c, Model: b.ModelFor(ctx, c.CallSID()), Rec: b.Events(c.CallSID())}
-	WaitEvent[session.ModelConnected](ctx, b.t, tc.Rec, 1)
+	WaitEvent[callevent.ModelConnected](ctx, b.t, tc.Rec, 1)
 	// The model has been configured, and has read the configuration.
 	if err := tc.Model.WaitFor(ctx, "the session.update", func() bool { return len(tc.Model.SessionUpdates()) > 0 }); err != nil {
 		b.t.Fatal(err)
@@ -347,13 +348,13 @@ func (tc *Call) Session() *session.Session {
 }
 
 // Ended waits for the call to end and returns how it ended.
-func (tc *Call) Ended() session.CallEnded {
+func (tc *Call) Ended() callevent.CallEnded {
 	tc.t.Helper()
 	return tc.b.Ended(tc.Ctx, tc.Caller.CallSID())
 }
 
 // Hangup ends the call from the caller's side and returns how it ended.
-func (tc *Call) Hangup() session.CallEnded {
+func (tc *Call) Hangup() callevent.CallEnded {
 	tc.t.Helper()
 	tc.Caller.Hangup()
 	return tc.b.Ended(tc.Ctx, tc.Caller.CallSID())
@@ -368,7 +369,7 @@ func NoModelErrors(t *testing.T, mc *sim.ModelConn) {
 }
 
 // Kinds lists event kinds, for failure messages.
-func Kinds(evs []session.Event) string { return kinds(evs) }
+func Kinds(evs []callevent.Event) string { return kinds(evs) }
 
 // FunctionOutput waits for the first function_call_output item the bridge created.
 func (tc *Call) FunctionOutput() realtime.Item {

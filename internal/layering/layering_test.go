@@ -20,7 +20,7 @@ const module = "github.com/callagent/callagent"
 // package (under internal/) instead.
 var leaves = map[string]bool{
 	"pkg/realtime": true, "pkg/twiliotransport": true, "pkg/audio": true,
-	"pkg/tunnel": true, "pkg/provision": true,
+	"pkg/tunnel": true, "pkg/provision": true, "pkg/callevent": true,
 }
 
 // forbidden outside cmd/ and main: the command line and the terminal.

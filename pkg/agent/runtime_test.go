@@ -13,6 +13,7 @@ import (
 
 	"github.com/callagent/callagent/internal/bridgetest"
 	"github.com/callagent/callagent/pkg/agent"
+	"github.com/callagent/callagent/pkg/callevent"
 	"github.com/callagent/callagent/pkg/realtime"
 	"github.com/callagent/callagent/pkg/session"
 	"github.com/callagent/callagent/pkg/sim"
@@ -48,10 +49,10 @@ func answering() *sim.Model {
 }
 
 // callTool makes the fake model call a tool and returns what the model was given.
-func callTool(t *testing.T, tc *bridgetest.Call, name, args string) (session.ToolResult, realtime.Item) {
+func callTool(t *testing.T, tc *bridgetest.Call, name, args string) (callevent.ToolResult, realtime.Item) {
 	t.Helper()
 	tc.Model.Respond(tc.Ctx, sim.ResponseSpec{Items: []sim.ItemSpec{{FunctionCall: &sim.FunctionCall{Name: name, Arguments: args}}}})
-	res := bridgetest.WaitEvent[session.ToolResult](tc.Ctx, t, tc.Rec, 1)
+	res := bridgetest.WaitEvent[callevent.ToolResult](tc.Ctx, t, tc.Rec, 1)
 	return res, tc.FunctionOutput()
 }
 
@@ -200,7 +201,7 @@ func TestApprovalPolicies(t *testing.T) {
 			if ran != tt.runs {
 				t.Fatalf("refund ran: %v, want %v (output %q)", ran, tt.runs, out.Output)
 			}
-			d := bridgetest.WaitEvent[session.ToolApprovalDecided](tc.Ctx, t, tc.Rec, 1)
+			d := bridgetest.WaitEvent[callevent.ToolApprovalDecided](tc.Ctx, t, tc.Rec, 1)
 			if d.Approved != tt.runs || d.Reason != tt.reason {
 				t.Fatalf("decision %+v, want reason %q", d, tt.reason)
 			}
@@ -283,7 +284,7 @@ agents:
 	transcript := strings.Repeat("This fund is great. ", 4) + "It has Guaranteed returns of ten percent " + strings.Repeat("and more ", 20)
 	tc.Model.Respond(tc.Ctx, sim.ResponseSpec{Items: []sim.ItemSpec{{Audio: bridgetest.Noise(2, 24000), Transcript: transcript}},
 		ChunkBytes: 800, Pace: 20 * time.Millisecond})
-	g := bridgetest.WaitEvent[session.GuardrailTripped](tc.Ctx, t, tc.Rec, 1)
+	g := bridgetest.WaitEvent[callevent.GuardrailTripped](tc.Ctx, t, tc.Rec, 1)
 	if g.Rule != "guaranteed   returns" || g.HeardMs >= 3000 {
 		t.Fatalf("tripped %+v", g)
 	}
@@ -330,7 +331,7 @@ func TestHandoffKeepsTheCallAndPCMU(t *testing.T) {
 	if second.Instructions != "You handle billing." || toolNames(second.Tools) != "transfer_to_front-desk" || second.Audio.Output.Voice != "marin" {
 		t.Fatalf("billing: %q, tools %s, voice %q (must stay marin: the agent had spoken)", second.Instructions, toolNames(second.Tools), second.Audio.Output.Voice)
 	}
-	if ev := bridgetest.WaitEvent[session.AgentChanged](tc.Ctx, t, tc.Rec, 1); ev.From != "front-desk" || ev.To != "billing" {
+	if ev := bridgetest.WaitEvent[callevent.AgentChanged](tc.Ctx, t, tc.Rec, 1); ev.From != "front-desk" || ev.To != "billing" {
 		t.Fatalf("%+v", ev)
 	}
 	// The new agent answers in the same call.
@@ -380,7 +381,7 @@ func TestHangUpAfterGoodbyePlayed(t *testing.T) {
 		{Audio: bridgetest.Noise(3, 8000), Transcript: "Goodbye, have a nice day!"},
 	}})
 	ended := tc.Ended()
-	if ended.Reason != session.EndAgentHangup || ended.Err != nil {
+	if ended.Reason != callevent.EndAgentHangup || ended.Err != nil {
 		t.Fatalf("ended %s (%v)", ended.Reason, ended.Err)
 	}
 	reqs := api.Requests()
@@ -404,7 +405,7 @@ func TestTransferToTarget(t *testing.T) {
 		{Audio: bridgetest.Noise(4, 1600), Transcript: "Let me transfer you to sales."},
 		{FunctionCall: &sim.FunctionCall{Name: "transfer", Arguments: `{"target":"sales"}`}},
 	}})
-	if ended := tc.Ended(); ended.Reason != session.EndTransferred {
+	if ended := tc.Ended(); ended.Reason != callevent.EndTransferred {
 		t.Fatalf("ended %s (%v)", ended.Reason, ended.Err)
 	}
 	reqs := api.Requests()

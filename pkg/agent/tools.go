@@ -16,6 +16,7 @@ import (
 
 	"github.com/twilio/twilio-go/twiml"
 
+	"github.com/callagent/callagent/pkg/callevent"
 	"github.com/callagent/callagent/pkg/session"
 )
 
@@ -179,7 +180,7 @@ func hangUpTool(spec *ToolSpec, calls CallController) session.Tool {
 		}
 		// Closing the stream ends the call too (the <Connect> action answers Hangup), so
 		// the call ends even if the REST request failed.
-		call.End(session.EndAgentHangup, err)
+		call.End(callevent.EndAgentHangup, err)
 		return "The call has ended.", nil
 	})
 }
@@ -236,7 +237,7 @@ func transferTool(spec *ToolSpec, calls CallController) session.Tool {
 		if err := calls.Redirect(ctx, call.CallSID(), doc); err != nil {
 			return "", fmt.Errorf("the transfer failed: %w", err)
 		}
-		call.End(session.EndTransferred, nil)
+		call.End(callevent.EndTransferred, nil)
 		if name != "" {
 			return "The caller was transferred to " + name + ".", nil
 		}

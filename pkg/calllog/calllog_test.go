@@ -9,25 +9,25 @@ import (
 	"testing"
 	"time"
 
+	"github.com/callagent/callagent/pkg/callevent"
 	"github.com/callagent/callagent/pkg/calllog"
-	"github.com/callagent/callagent/pkg/session"
 )
 
 func TestLineRoundTrip(t *testing.T) {
-	h := session.Header{Time: time.Date(2026, 11, 23, 10, 0, 1, 500_000_000, time.UTC), CallSID: "CA123"}
+	h := callevent.Header{Time: time.Date(2026, 11, 23, 10, 0, 1, 500_000_000, time.UTC), CallSID: "CA123"}
 	for _, tc := range []struct {
-		ev           session.Event
+		ev           callevent.Event
 		ns, level    string
 		fieldsSubstr string
 	}{
-		{session.CallerTranscript{Header: h, ItemID: "i1", Text: "hello"}, calllog.NSSession, "info", `"text":"hello"`},
-		{session.RawFrame{Header: h, Source: session.SourceTwilio, Type: "start", Data: []byte(`{"event":"start"}`)}, calllog.NSTwilio, "debug", `"data":{"event":"start"}`},
-		{session.RawFrame{Header: h, Source: session.SourceRealtime, Sent: true, Type: "session.update", Data: []byte(`{}`)}, calllog.NSRealtime, "debug", `"sent":true`},
-		{session.ToolResult{Header: h, Name: "refund", Err: errors.New("denied")}, calllog.NSTool, "warn", `"error":"denied"`},
-		{session.ModelError{Header: h, Code: "x"}, calllog.NSSession, "warn", `"code":"x"`},
-		{session.CallEnded{Header: h, Reason: session.EndModelDisconnected, Err: errors.New("eof")}, calllog.NSSession, "error", `"reason":"model_disconnected"`},
-		{session.DTMF{Header: h, Digit: "7"}, calllog.NSSession, "info", `"digit":"7"`},
-		{session.HTTPRequest{Header: h, Method: "POST", Path: "/incoming-call", Status: 200}, calllog.NSHTTP, "debug", `"status":200`},
+		{callevent.CallerTranscript{Header: h, ItemID: "i1", Text: "hello"}, callevent.NSSession, "info", `"text":"hello"`},
+		{callevent.RawFrame{Header: h, Source: callevent.SourceTwilio, Type: "start", Data: []byte(`{"event":"start"}`)}, callevent.NSTwilio, "debug", `"data":{"event":"start"}`},
+		{callevent.RawFrame{Header: h, Source: callevent.SourceRealtime, Sent: true, Type: "session.update", Data: []byte(`{}`)}, callevent.NSRealtime, "debug", `"sent":true`},
+		{callevent.ToolResult{Header: h, Name: "refund", Err: errors.New("denied")}, callevent.NSTool, "warn", `"error":"denied"`},
+		{callevent.ModelError{Header: h, Code: "x"}, callevent.NSSession, "warn", `"code":"x"`},
+		{callevent.CallEnded{Header: h, Reason: callevent.EndModelDisconnected, Err: errors.New("eof")}, callevent.NSSession, "error", `"reason":"model_disconnected"`},
+		{callevent.DTMF{Header: h, Digit: "7"}, callevent.NSSession, "info", `"digit":"7"`},
+		{callevent.HTTPRequest{Header: h, Method: "POST", Path: "/incoming-call", Status: 200}, callevent.NSHTTP, "debug", `"status":200`},
 	} {
 		data, err := calllog.Marshal(tc.ev)
 		if err != nil {
@@ -53,14 +53,14 @@ func TestLineRoundTrip(t *testing.T) {
 		if back.Kind() != tc.ev.Kind() || back.EventHeader() != h {
 			t.Errorf("%s: decoded %#v", tc.ev.Kind(), back)
 		}
-		if _, ok := tc.ev.(session.CallerTranscript); ok && !reflect.DeepEqual(back, tc.ev) {
+		if _, ok := tc.ev.(callevent.CallerTranscript); ok && !reflect.DeepEqual(back, tc.ev) {
 			t.Errorf("decoded %#v, want %#v", back, tc.ev)
 		}
 	}
 }
 
 func TestFilter(t *testing.T) {
-	all := calllog.Namespaces
+	all := callevent.Namespaces
 	for _, tc := range []struct {
 		spec string
 		want []string // enabled namespaces
@@ -68,10 +68,10 @@ func TestFilter(t *testing.T) {
 		{"", nil},
 		{"callagent:*", all},
 		{"*", all},
-		{"callagent:twilio", []string{calllog.NSTwilio}},
-		{"callagent:t*", []string{calllog.NSTwilio, calllog.NSTool, calllog.NSTunnel}},
-		{"callagent:*,-callagent:realtime", []string{calllog.NSTwilio, calllog.NSSession, calllog.NSTool, calllog.NSHTTP, calllog.NSTunnel, calllog.NSProvision}},
-		{"callagent:twilio* callagent:http", []string{calllog.NSTwilio, calllog.NSHTTP}},
+		{"callagent:twilio", []string{callevent.NSTwilio}},
+		{"callagent:t*", []string{callevent.NSTwilio, callevent.NSTool, callevent.NSTunnel}},
+		{"callagent:*,-callagent:realtime", []string{callevent.NSTwilio, callevent.NSSession, callevent.NSTool, callevent.NSHTTP, callevent.NSTunnel, callevent.NSProvision}},
+		{"callagent:twilio* callagent:http", []string{callevent.NSTwilio, callevent.NSHTTP}},
 		{"-callagent:twilio,callagent:twilio", nil}, // exclusions win, whatever the order
 		{"express:*,other", nil},
 	} {
@@ -93,18 +93,18 @@ func TestFilter(t *testing.T) {
 
 func TestParseDebugFlag(t *testing.T) {
 	f, err := calllog.ParseDebugFlag("twilio, realtime")
-	if err != nil || !f.Enabled(calllog.NSTwilio) || !f.Enabled(calllog.NSRealtime) || f.Enabled(calllog.NSHTTP) {
+	if err != nil || !f.Enabled(callevent.NSTwilio) || !f.Enabled(callevent.NSRealtime) || f.Enabled(callevent.NSHTTP) {
 		t.Fatalf("twilio,realtime: %v %v", f, err)
 	}
 	f, err = calllog.ParseDebugFlag("all,-realtime")
-	if err != nil || !f.Enabled(calllog.NSHTTP) || f.Enabled(calllog.NSRealtime) {
+	if err != nil || !f.Enabled(callevent.NSHTTP) || f.Enabled(callevent.NSRealtime) {
 		t.Fatalf("all,-realtime: %v %v", f, err)
 	}
 	if _, err := calllog.ParseDebugFlag("twillio"); err == nil || !strings.Contains(err.Error(), "twilio, realtime") {
 		t.Fatalf("typo: %v", err)
 	}
 	merged := calllog.ParseFilter("callagent:http").Merge(f)
-	if !merged.Enabled(calllog.NSHTTP) || merged.Enabled(calllog.NSRealtime) {
+	if !merged.Enabled(callevent.NSHTTP) || merged.Enabled(callevent.NSRealtime) {
 		t.Errorf("merge: %v", merged)
 	}
 }
@@ -115,7 +115,7 @@ func FuzzParseFilter(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, spec string) {
 		flt := calllog.ParseFilter(spec)
-		for _, ns := range calllog.Namespaces {
+		for _, ns := range callevent.Namespaces {
 			flt.Enabled(ns)
 		}
 	})
@@ -126,12 +126,12 @@ func TestNamespaceHandler(t *testing.T) {
 	var buf strings.Builder
 	log := slog.New(&calllog.NamespaceHandler{Next: slog.NewJSONHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}),
 		Min: slog.LevelInfo, Filter: calllog.ParseFilter("callagent:twilio")})
-	h := session.Header{Time: time.Now(), CallSID: "CA1"}
-	calllog.LogEvent(log, session.RawFrame{Header: h, Source: session.SourceTwilio, Type: "start", Data: []byte(`{}`)}, nil)
-	calllog.LogEvent(log, session.RawFrame{Header: h, Source: session.SourceRealtime, Type: "session.update", Data: []byte(`{}`)}, nil)
-	calllog.LogEvent(log, session.MediaStats{Header: h, InFrames: 1}, nil)
-	calllog.LogEvent(log, session.CallerTranscript{Header: h, Text: "hi"}, nil)
-	calllog.LogEvent(log, session.CallerTranscriptDelta{Header: h, Delta: "h"}, nil)
+	h := callevent.Header{Time: time.Now(), CallSID: "CA1"}
+	calllog.LogEvent(log, callevent.RawFrame{Header: h, Source: callevent.SourceTwilio, Type: "start", Data: []byte(`{}`)}, nil)
+	calllog.LogEvent(log, callevent.RawFrame{Header: h, Source: callevent.SourceRealtime, Type: "session.update", Data: []byte(`{}`)}, nil)
+	calllog.LogEvent(log, callevent.MediaStats{Header: h, InFrames: 1}, nil)
+	calllog.LogEvent(log, callevent.CallerTranscript{Header: h, Text: "hi"}, nil)
+	calllog.LogEvent(log, callevent.CallerTranscriptDelta{Header: h, Delta: "h"}, nil)
 	log.Debug("plain debug message")
 	got := buf.String()
 	if !strings.Contains(got, `"type":"debug.frame","call_sid":"CA1","fields":{"source":"twilio"`) || !strings.Contains(got, `"caller.transcript"`) {

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+
+	"github.com/callagent/callagent/pkg/callevent"
 )
 
 // Filter chooses namespaces the way the DEBUG variable of the Node "debug" package
@@ -56,7 +58,7 @@ func ParseDebugFlag(list string) (Filter, error) {
 		case strings.Contains(bare, ":") || strings.Contains(bare, "*"):
 		default:
 			bare = "callagent:" + bare
-			if !slices.Contains(Namespaces, bare) {
+			if !slices.Contains(callevent.Namespaces, bare) {
 				return Filter{}, fmt.Errorf("--debug %s: unknown namespace; use %s or all", name, strings.Join(ShortNames(), ", "))
 			}
 		}
@@ -70,8 +72,8 @@ func ParseDebugFlag(list string) (Filter, error) {
 
 // ShortNames are the namespaces without their callagent: prefix.
 func ShortNames() []string {
-	out := make([]string, len(Namespaces))
-	for i, ns := range Namespaces {
+	out := make([]string, len(callevent.Namespaces))
+	for i, ns := range callevent.Namespaces {
 		out[i] = strings.TrimPrefix(ns, "callagent:")
 	}
 	return out
@@ -125,7 +127,7 @@ func match(pattern, s string) bool {
 
 // Any reports whether any of callagent's namespaces is enabled.
 func (f Filter) Any() bool {
-	return slices.ContainsFunc(Namespaces, f.Enabled)
+	return slices.ContainsFunc(callevent.Namespaces, f.Enabled)
 }
 
 // String is the filter in DEBUG syntax.

@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/callagent/callagent/pkg/session"
+	"github.com/callagent/callagent/pkg/callevent"
 )
 
 // With the disk stalled (no writer goroutine draining), Event still returns at
@@ -13,9 +13,9 @@ import (
 func TestEventNeverBlocks(t *testing.T) {
 	var reports atomic.Int32
 	w := &Writer{opts: Options{OnError: func(error) { reports.Add(1) }}, queue: make(chan entry, 4), done: make(chan struct{})}
-	h := session.Header{Time: time.Now(), CallSID: "CA1"}
+	h := callevent.Header{Time: time.Now(), CallSID: "CA1"}
 	for range 100 {
-		w.Event(session.CallerTranscript{Header: h, Text: "hello"})
+		w.Event(callevent.CallerTranscript{Header: h, Text: "hello"})
 	}
 	if w.Dropped() != 96 {
 		t.Fatalf("dropped %d, want 96", w.Dropped())

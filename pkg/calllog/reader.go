@@ -14,7 +14,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/callagent/callagent/pkg/session"
+	"github.com/callagent/callagent/pkg/callevent"
 )
 
 // BadLine is a line that was skipped: not JSON, cut short, or an event whose
@@ -34,7 +34,7 @@ const maxLine = 16 << 20
 // event line with its event. Lines that are JSON but not events (serve's other
 // log lines) and events of types this version does not know are passed over;
 // lines that cannot be read go to bad, and reading goes on.
-func Read(r io.Reader, name string, fn func(Line, session.Event), bad func(BadLine)) error {
+func Read(r io.Reader, name string, fn func(Line, callevent.Event), bad func(BadLine)) error {
 	br := bufio.NewReaderSize(r, 64<<10)
 	n := 0
 	for {
@@ -88,7 +88,7 @@ func readLine(br *bufio.Reader) ([]byte, error) {
 	}
 }
 
-func decodeLine(data []byte, name string, n int, last bool, fn func(Line, session.Event), bad func(BadLine)) {
+func decodeLine(data []byte, name string, n int, last bool, fn func(Line, callevent.Event), bad func(BadLine)) {
 	data = bytes.TrimSpace(data)
 	if len(data) == 0 {
 		return
@@ -116,7 +116,7 @@ func decodeLine(data []byte, name string, n int, last bool, fn func(Line, sessio
 }
 
 func eventKind(typ string) (string, bool) {
-	_, err := session.DecodeEvent(typ, nil, session.Header{})
+	_, err := callevent.DecodeEvent(typ, nil, callevent.Header{})
 	return typ, err == nil
 }
 
@@ -127,7 +127,7 @@ func report(bad func(BadLine), b BadLine) {
 }
 
 // ReadFile reads one call's log.
-func ReadFile(path string, fn func(Line, session.Event), bad func(BadLine)) error {
+func ReadFile(path string, fn func(Line, callevent.Event), bad func(BadLine)) error {
 	f, err := os.Open(path)
 	if err != nil {
 		return err
@@ -159,21 +159,21 @@ type Call struct {
 func Summarize(path string) (Call, error) {
 	c := Call{Path: path, CallSID: strings.TrimSuffix(filepath.Base(path), ".jsonl")}
 	var lat []time.Duration
-	err := ReadFile(path, func(l Line, ev session.Event) {
+	err := ReadFile(path, func(l Line, ev callevent.Event) {
 		if c.Started.IsZero() {
 			c.Started = l.Time
 		}
 		c.LastLine = l.Time
 		switch e := ev.(type) {
-		case session.HTTPRequest:
+		case callevent.HTTPRequest:
 			if c.From == "" && c.To == "" { // the webhook comes before the stream
 				c.From, c.To = e.From, e.To
 			}
-		case session.CallStarted:
+		case callevent.CallStarted:
 			c.Started, c.From, c.To, c.Streamed = l.Time, e.From, e.To, true
-		case session.TurnLatency:
+		case callevent.TurnLatency:
 			lat = append(lat, e.Latency)
-		case session.CallEnded:
+		case callevent.CallEnded:
 			c.Ended, c.Reason, c.Duration, c.Turns = true, string(e.Reason), e.Duration, e.Turns
 		}
 	}, func(BadLine) { c.Bad++ })
@@ -271,7 +271,7 @@ type followed struct {
 
 // Run calls fn for each new event line until ctx ends (or, with Path, until the
 // call ended). Lines of different files arrive in the order the files are read.
-func (fl *Follower) Run(ctx context.Context, fn func(Line, session.Event), bad func(BadLine)) error {
+func (fl *Follower) Run(ctx context.Context, fn func(Line, callevent.Event), bad func(BadLine)) error {
 	poll := fl.Poll
 	if poll <= 0 {
 		poll = 200 * time.Millisecond
@@ -285,8 +285,8 @@ func (fl *Follower) Run(ctx context.Context, fn func(Line, session.Event), bad f
 		}
 	}
 	ended := false
-	wrap := func(l Line, ev session.Event) {
-		if _, ok := ev.(session.CallEnded); ok && fl.Path != "" {
+	wrap := func(l Line, ev callevent.Event) {
+		if _, ok := ev.(callevent.CallEnded); ok && fl.Path != "" {
 			ended = true
 		}
 		fn(l, ev)
@@ -317,7 +317,7 @@ func (fl *Follower) Run(ctx context.Context, fn func(Line, session.Event), bad f
 
 // read reads what was appended to path since the last read; an incomplete last
 // line waits for the rest.
-func (fl *Follower) read(path string, fn func(Line, session.Event), bad func(BadLine)) error {
+func (fl *Follower) read(path string, fn func(Line, callevent.Event), bad func(BadLine)) error {
 	st := fl.offsets[path]
 	if st == nil {
 		st = &followed{}

@@ -4,7 +4,7 @@ import (
 	"context"
 	"log/slog"
 
-	"github.com/callagent/callagent/pkg/session"
+	"github.com/callagent/callagent/pkg/callevent"
 )
 
 // rawJSON is the fields of a line as a slog value: embedded as JSON by
@@ -19,12 +19,12 @@ func (r rawJSON) MarshalText() ([]byte, error) { return r, nil }
 // redacted by red (nil: the built-in patterns). Through slog.JSONHandler it is a
 // line Read understands, so `kubectl logs … | callagent logs -` renders a
 // server's calls.
-func Record(ev session.Event, red *Redactor) (slog.Record, error) {
+func Record(ev callevent.Event, red *Redactor) (slog.Record, error) {
 	l, err := FromEvent(ev)
 	if err != nil {
 		return slog.Record{}, err
 	}
-	r := slog.NewRecord(l.Time, Level(ev), l.Type, 0)
+	r := slog.NewRecord(l.Time, callevent.Level(ev), l.Type, 0)
 	r.AddAttrs(slog.String("ns", l.NS), slog.String("type", l.Type), slog.String("call_sid", l.CallSID))
 	if len(l.Fields) > 0 {
 		r.AddAttrs(slog.Any("fields", rawJSON(red.Redact(l.Fields))))
@@ -34,13 +34,13 @@ func Record(ev session.Event, red *Redactor) (slog.Record, error) {
 
 // LogEvent writes ev to log as Record makes it, unless log does not take its
 // level (or namespace: see NamespaceHandler). Transcript deltas are skipped.
-func LogEvent(log *slog.Logger, ev session.Event, red *Redactor) {
+func LogEvent(log *slog.Logger, ev callevent.Event, red *Redactor) {
 	switch ev.(type) {
-	case session.CallerTranscriptDelta, session.AgentTranscriptDelta:
+	case callevent.CallerTranscriptDelta, callevent.AgentTranscriptDelta:
 		return
 	}
-	ctx := withNamespace(context.Background(), Namespace(ev))
-	if !log.Enabled(ctx, Level(ev)) {
+	ctx := withNamespace(context.Background(), callevent.Namespace(ev))
+	if !log.Enabled(ctx, callevent.Level(ev)) {
 		return
 	}
 	r, err := Record(ev, red)
@@ -83,43 +83,4 @@ func (h *NamespaceHandler) WithAttrs(attrs []slog.Attr) slog.Handler {
 
 func (h *NamespaceHandler) WithGroup(name string) slog.Handler {
 	return &NamespaceHandler{Next: h.Next.WithGroup(name), Min: h.Min, Filter: h.Filter}
-}
-
-// Omitted replaces what callers and tools said when transcripts are not logged.
-const Omitted = "[omitted]"
-
-// WithoutText returns ev without what was said or exchanged: transcripts, tool
-// arguments and results, raw frames' contents. For logs that must not hold
-// conversations.
-func WithoutText(ev session.Event) session.Event {
-	switch e := ev.(type) {
-	case session.CallerTranscriptDelta:
-		e.Delta = Omitted
-		return e
-	case session.CallerTranscript:
-		e.Text = Omitted
-		return e
-	case session.AgentTranscriptDelta:
-		e.Delta = Omitted
-		return e
-	case session.AgentTranscript:
-		e.Text = Omitted
-		return e
-	case session.GuardrailTripped:
-		e.Text = Omitted
-		return e
-	case session.ToolCall:
-		e.Arguments = Omitted
-		return e
-	case session.ToolApprovalRequested:
-		e.Arguments = Omitted
-		return e
-	case session.ToolResult:
-		e.Output = Omitted
-		return e
-	case session.RawFrame:
-		e.Data = []byte(`"` + Omitted + `"`)
-		return e
-	}
-	return ev
 }

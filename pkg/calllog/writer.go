@@ -11,7 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/callagent/callagent/pkg/session"
+	"github.com/callagent/callagent/pkg/callevent"
 )
 
 // Options configure a Writer.
@@ -115,13 +115,13 @@ func NewWriter(opts Options) *Writer {
 
 // Event queues ev for its call's file. Transcript deltas are not written (the
 // final transcripts are); everything else is, debug events included.
-func (w *Writer) Event(ev session.Event) {
+func (w *Writer) Event(ev callevent.Event) {
 	switch ev.(type) {
-	case session.CallerTranscriptDelta, session.AgentTranscriptDelta:
+	case callevent.CallerTranscriptDelta, callevent.AgentTranscriptDelta:
 		return
 	}
 	if w.opts.OmitText {
-		ev = WithoutText(ev)
+		ev = callevent.WithoutText(ev)
 	}
 	line, err := Marshal(ev)
 	if err != nil {

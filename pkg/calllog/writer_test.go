@@ -12,31 +12,31 @@ import (
 	"time"
 
 	"github.com/callagent/callagent/internal/leakcheck"
+	"github.com/callagent/callagent/pkg/callevent"
 	"github.com/callagent/callagent/pkg/calllog"
-	"github.com/callagent/callagent/pkg/session"
 )
 
 var t0 = time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
 
 // callEvents is a short call as a session reports it.
-func callEvents(sid string, start time.Time) []session.Event {
-	h := func(ms int) session.Header {
-		return session.Header{Time: start.Add(time.Duration(ms) * time.Millisecond), CallSID: sid}
+func callEvents(sid string, start time.Time) []callevent.Event {
+	h := func(ms int) callevent.Header {
+		return callevent.Header{Time: start.Add(time.Duration(ms) * time.Millisecond), CallSID: sid}
 	}
-	return []session.Event{
-		session.CallStarted{Header: h(0), StreamSID: "MZ1", From: "+15550100001", To: "+14155550100"},
-		session.ModelConnected{Header: h(40), DialTime: 40 * time.Millisecond},
-		session.AgentTranscriptDelta{Header: h(300), ItemID: "i1", Delta: "Hel"},
-		session.AgentTranscript{Header: h(900), ItemID: "i1", Text: "Hello! How can I help?"},
-		session.SpeechStopped{Header: h(2500), ItemID: "i2", AudioEndMs: 2400},
-		session.CallerTranscript{Header: h(2600), ItemID: "i2", Text: "What's the weather in Paris?"},
-		session.ToolCall{Header: h(2700), CallID: "c1", Name: "weather", Arguments: `{"city":"Paris"}`},
-		session.ToolResult{Header: h(2710), CallID: "c1", Name: "weather", Output: `{"sky":"clear"}`, Duration: 10 * time.Millisecond},
-		session.TurnLatency{Header: h(2900), Latency: 400 * time.Millisecond},
-		session.AgentTranscript{Header: h(4000), ItemID: "i3", Text: "It's clear in Paris."},
-		session.TurnLatency{Header: h(6000), Latency: 600 * time.Millisecond},
-		session.MediaStats{Header: h(6000), Interval: time.Second, InFrames: 50, InBytes: 8000},
-		session.CallEnded{Header: h(7000), Reason: session.EndCallerHangup, Duration: 7 * time.Second, Turns: 2},
+	return []callevent.Event{
+		callevent.CallStarted{Header: h(0), StreamSID: "MZ1", From: "+15550100001", To: "+14155550100"},
+		callevent.ModelConnected{Header: h(40), DialTime: 40 * time.Millisecond},
+		callevent.AgentTranscriptDelta{Header: h(300), ItemID: "i1", Delta: "Hel"},
+		callevent.AgentTranscript{Header: h(900), ItemID: "i1", Text: "Hello! How can I help?"},
+		callevent.SpeechStopped{Header: h(2500), ItemID: "i2", AudioEndMs: 2400},
+		callevent.CallerTranscript{Header: h(2600), ItemID: "i2", Text: "What's the weather in Paris?"},
+		callevent.ToolCall{Header: h(2700), CallID: "c1", Name: "weather", Arguments: `{"city":"Paris"}`},
+		callevent.ToolResult{Header: h(2710), CallID: "c1", Name: "weather", Output: `{"sky":"clear"}`, Duration: 10 * time.Millisecond},
+		callevent.TurnLatency{Header: h(2900), Latency: 400 * time.Millisecond},
+		callevent.AgentTranscript{Header: h(4000), ItemID: "i3", Text: "It's clear in Paris."},
+		callevent.TurnLatency{Header: h(6000), Latency: 600 * time.Millisecond},
+		callevent.MediaStats{Header: h(6000), Interval: time.Second, InFrames: 50, InBytes: 8000},
+		callevent.CallEnded{Header: h(7000), Reason: callevent.EndCallerHangup, Duration: 7 * time.Second, Turns: 2},
 	}
 }
 
@@ -58,7 +58,7 @@ func TestWriterWritesOneFilePerCall(t *testing.T) {
 	path := filepath.Join(dir, "2026-11-23", "CA0001.jsonl")
 	var types []string
 	var bad []calllog.BadLine
-	if err := calllog.ReadFile(path, func(l calllog.Line, ev session.Event) {
+	if err := calllog.ReadFile(path, func(l calllog.Line, ev callevent.Event) {
 		types = append(types, l.Type)
 		if l.CallSID != "CA0001" || ev.EventHeader().CallSID != "CA0001" {
 			t.Errorf("line of another call: %+v", l)
@@ -91,14 +91,14 @@ func TestWriterRedacts(t *testing.T) {
 	dir := t.TempDir()
 	red := calllog.NewRedactor("twilio-auth-token-123456")
 	w := calllog.NewWriter(calllog.Options{Dir: dir, Redactor: red})
-	h := session.Header{Time: t0, CallSID: "CA0003"}
+	h := callevent.Header{Time: t0, CallSID: "CA0003"}
 	red.SetSecrets("twilio-auth-token-123456", "mcp-secret-value-987")
-	w.Event(session.CallStarted{Header: h, Parameters: map[string]string{"token": "param-token-value"}})
-	w.Event(session.RawFrame{Header: h, Source: session.SourceRealtime, Sent: true, Type: "session.update",
+	w.Event(callevent.CallStarted{Header: h, Parameters: map[string]string{"token": "param-token-value"}})
+	w.Event(callevent.RawFrame{Header: h, Source: callevent.SourceRealtime, Sent: true, Type: "session.update",
 		Data: []byte(`{"type":"session.update","session":{"tools":[{"type":"mcp","server_url":"https://mcp.example","authorization":"mcp-secret-value-987","headers":{"X-Api-Key":"hdr-key-value"}}]}}`)})
-	w.Event(session.ModelError{Header: h, Message: "Incorrect API key provided: sk-proj-abcdefghijklmnopqrstuvwxyz"})
-	w.Event(session.ToolResult{Header: h, Name: "crm", Output: "called with Bearer abcdefghijklmnop and twilio-auth-token-123456"})
-	w.Event(session.CallEnded{Header: h, Reason: session.EndCallerHangup})
+	w.Event(callevent.ModelError{Header: h, Message: "Incorrect API key provided: sk-proj-abcdefghijklmnopqrstuvwxyz"})
+	w.Event(callevent.ToolResult{Header: h, Name: "crm", Output: "called with Bearer abcdefghijklmnop and twilio-auth-token-123456"})
+	w.Event(callevent.CallEnded{Header: h, Reason: callevent.EndCallerHangup})
 	w.Close()
 	data, err := os.ReadFile(filepath.Join(dir, "2026-11-23", "CA0003.jsonl"))
 	if err != nil {
@@ -115,7 +115,7 @@ func TestWriterRedacts(t *testing.T) {
 	}
 	// Every line still decodes.
 	n := 0
-	calllog.ReadFile(filepath.Join(dir, "2026-11-23", "CA0003.jsonl"), func(calllog.Line, session.Event) { n++ },
+	calllog.ReadFile(filepath.Join(dir, "2026-11-23", "CA0003.jsonl"), func(calllog.Line, callevent.Event) { n++ },
 		func(b calllog.BadLine) { t.Error(b) })
 	if n != 5 {
 		t.Errorf("%d lines decode, want 5", n)
@@ -206,10 +206,10 @@ func TestListFindSummarize(t *testing.T) {
 func TestSummarizeCallWithoutStream(t *testing.T) {
 	dir := t.TempDir()
 	w := calllog.NewWriter(calllog.Options{Dir: dir})
-	h := session.Header{Time: t0, CallSID: "CAnostream"}
-	w.Event(session.HTTPRequest{Header: h, Method: "POST", Path: "/incoming-call", Status: 200, From: "+15550100007", To: "+15550100008"})
+	h := callevent.Header{Time: t0, CallSID: "CAnostream"}
+	w.Event(callevent.HTTPRequest{Header: h, Method: "POST", Path: "/incoming-call", Status: 200, From: "+15550100007", To: "+15550100008"})
 	h.Time = t0.Add(15 * time.Second)
-	w.Event(session.Warning{Header: h, Message: "no media stream came within 15s of the webhook"})
+	w.Event(callevent.Warning{Header: h, Message: "no media stream came within 15s of the webhook"})
 	writeCall(t, w, "CAstreamed", t0)
 	w.Close()
 	calls, err := calllog.List(dir, time.Time{})
@@ -245,7 +245,7 @@ func TestReadBadLines(t *testing.T) {
 	}, "\n")
 	var got []string
 	var bad []string
-	err := calllog.Read(strings.NewReader(input), "stdin", func(l calllog.Line, ev session.Event) {
+	err := calllog.Read(strings.NewReader(input), "stdin", func(l calllog.Line, ev callevent.Event) {
 		got = append(got, l.Type+"/"+l.Level)
 	}, func(b calllog.BadLine) { bad = append(bad, b.Error()) })
 	if err != nil {
@@ -278,8 +278,8 @@ func TestFollower(t *testing.T) {
 	done := make(chan error, 1)
 	fl := &calllog.Follower{Dir: dir, Poll: 10 * time.Millisecond}
 	go func() {
-		done <- fl.Run(ctx, func(l calllog.Line, ev session.Event) {
-			if e, ok := ev.(session.CallerTranscript); ok {
+		done <- fl.Run(ctx, func(l calllog.Line, ev callevent.Event) {
+			if e, ok := ev.(callevent.CallerTranscript); ok {
 				got <- l.CallSID + ":" + e.Text
 			}
 		}, func(b calllog.BadLine) { t.Error(b) })
@@ -325,7 +325,7 @@ func FuzzRead(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, input string) {
-		calllog.Read(strings.NewReader(input), "fuzz", func(calllog.Line, session.Event) {}, func(calllog.BadLine) {})
+		calllog.Read(strings.NewReader(input), "fuzz", func(calllog.Line, callevent.Event) {}, func(calllog.BadLine) {})
 	})
 }
 
@@ -347,7 +347,7 @@ func TestWriterClosesIdleFiles(t *testing.T) {
 	before := fds()
 	for i := range 50 {
 		writeCall(t, w, fmt.Sprintf("CA%04d", i), t0) // ended
-		w.Event(session.HTTPRequest{Header: session.Header{Time: t0, CallSID: fmt.Sprintf("CAnostream%04d", i)}, Path: "/incoming-call"})
+		w.Event(callevent.HTTPRequest{Header: callevent.Header{Time: t0, CallSID: fmt.Sprintf("CAnostream%04d", i)}, Path: "/incoming-call"})
 	}
 	deadline := time.Now().Add(10 * time.Second)
 	for fds() > before+2 && time.Now().Before(deadline) {
@@ -357,7 +357,7 @@ func TestWriterClosesIdleFiles(t *testing.T) {
 		t.Fatalf("%d files still open (%d before the calls)", n, before)
 	}
 	// After the end and after midnight: the same file.
-	late := session.HTTPRequest{Header: session.Header{Time: t0.Add(24 * time.Hour), CallSID: "CA0007"}, Path: "/stream-ended"}
+	late := callevent.HTTPRequest{Header: callevent.Header{Time: t0.Add(24 * time.Hour), CallSID: "CA0007"}, Path: "/stream-ended"}
 	w.Event(late)
 	w.Close()
 	files, _ := filepath.Glob(filepath.Join(dir, "*", "CA0007.jsonl"))

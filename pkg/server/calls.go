@@ -8,6 +8,7 @@ import (
 
 	"github.com/callagent/callagent/internal/atomicfile"
 	"github.com/callagent/callagent/pkg/audio"
+	"github.com/callagent/callagent/pkg/callevent"
 	"github.com/callagent/callagent/pkg/session"
 	"github.com/callagent/callagent/pkg/twiliotransport"
 )
@@ -56,7 +57,7 @@ func (s *Server) startPredial(callSID string) {
 			// that does not pass WebSockets. Behind a load balancer the stream
 			// may have gone to another instance, which serves the call: so this
 			// is a warning, not the call's end.
-			s.emit(session.Warning{Header: session.Header{Time: s.now(), CallSID: callSID},
+			s.emit(callevent.Warning{Header: callevent.Header{Time: s.now(), CallSID: callSID},
 				Message: fmt.Sprintf("no media stream came within %v of the webhook: check that %s accepts WebSockets (behind a load balancer, another instance may have taken it)",
 					s.cfg.PredialTTL, s.url(true, PathMediaStream))})
 		}
@@ -254,7 +255,7 @@ func (s *Server) register(callSID string, sess *session.Session, pre *predial) s
 	return ""
 }
 
-func (s *Server) unregister(callSID string, reason session.EndReason) {
+func (s *Server) unregister(callSID string, reason callevent.EndReason) {
 	s.mu.Lock()
 	delete(s.calls, callSID)
 	s.ended[callSID] = reason
@@ -277,7 +278,7 @@ func (s *Server) abandon(stream *twiliotransport.Stream, pre *predial) {
 
 // emit handles one call event, of a session or of the server itself: metrics, the
 // log, then Config.OnEvent.
-func (s *Server) emit(ev session.Event) {
+func (s *Server) emit(ev callevent.Event) {
 	s.metrics.observe(ev)
 	s.logEvent(ev)
 	if s.cfg.OnEvent != nil {

@@ -14,6 +14,7 @@ import (
 	"github.com/coder/websocket"
 
 	"github.com/callagent/callagent/pkg/audio"
+	"github.com/callagent/callagent/pkg/callevent"
 	"github.com/callagent/callagent/pkg/session"
 	"github.com/callagent/callagent/pkg/sim"
 )
@@ -33,10 +34,10 @@ func TestUnclaimedPredialIsClosed(t *testing.T) {
 		t.Fatalf("closed with %v", mc.CloseErr())
 	}
 	// The call's record says what happened: the webhook, then no stream.
-	if req, ok := firstEvent[session.HTTPRequest](ts.events); !ok || req.CallSID != "CAlonely" || req.Path != PathIncomingCall || req.Status != 200 || req.From == "" {
+	if req, ok := firstEvent[callevent.HTTPRequest](ts.events); !ok || req.CallSID != "CAlonely" || req.Path != PathIncomingCall || req.Status != 200 || req.From == "" {
 		t.Errorf("webhook event %+v", req)
 	}
-	if w := waitEvent[session.Warning](ctx, t, ts.events); w.CallSID != "CAlonely" ||
+	if w := waitEvent[callevent.Warning](ctx, t, ts.events); w.CallSID != "CAlonely" ||
 		!strings.Contains(w.Message, "no media stream came within 150ms of the webhook: check that wss://calls.example.com/media-stream accepts WebSockets") {
 		t.Errorf("warning %+v", w)
 	}
@@ -50,13 +51,13 @@ func TestUnclaimedPredialIsClosed(t *testing.T) {
 	}
 	ts.modelConn(ctx)
 	c.Hangup()
-	if e := ts.waitEnded(ctx, "CAlonely"); e.Reason != session.EndCallerHangup {
+	if e := ts.waitEnded(ctx, "CAlonely"); e.Reason != callevent.EndCallerHangup {
 		t.Fatalf("late stream: %s %v", e.Reason, e.Err)
 	}
 }
 
 // firstEvent is the first event of type E that l recorded.
-func firstEvent[E session.Event](l *eventLog) (E, bool) {
+func firstEvent[E callevent.Event](l *eventLog) (E, bool) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	for _, ev := range l.evs {
@@ -69,7 +70,7 @@ func firstEvent[E session.Event](l *eventLog) (E, bool) {
 }
 
 // waitEvent waits for the first event of type E.
-func waitEvent[E session.Event](ctx context.Context, t *testing.T, l *eventLog) E {
+func waitEvent[E callevent.Event](ctx context.Context, t *testing.T, l *eventLog) E {
 	t.Helper()
 	for {
 		if e, ok := firstEvent[E](l); ok {
@@ -209,7 +210,7 @@ func TestDrainLetsCallsFinish(t *testing.T) {
 	case <-ctx.Done():
 		t.Fatal("Serve did not return after the last call")
 	}
-	if e, _ := ts.events.ended("CAdrain"); e.Reason != session.EndCallerHangup {
+	if e, _ := ts.events.ended("CAdrain"); e.Reason != callevent.EndCallerHangup {
 		t.Fatalf("ended %s", e.Reason)
 	}
 }
@@ -241,7 +242,7 @@ func TestDrainTimeoutEndsCalls(t *testing.T) {
 	if err := mc.WaitClosed(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if e := ts.waitEnded(ctx, "CAstuck"); e.Reason != session.EndServerShutdown {
+	if e := ts.waitEnded(ctx, "CAstuck"); e.Reason != callevent.EndServerShutdown {
 		t.Fatalf("ended %s", e.Reason)
 	}
 	// Twilio's request after the stream still reaches the server, over the network:
@@ -271,7 +272,7 @@ func TestApologyAfterModelFailure(t *testing.T) {
 	c.Say(bytes.Repeat([]byte{2}, 160))
 	mc.WaitAudio(ctx, 160)
 	mc.Drop()
-	if e := ts.waitEnded(ctx, "CAoops"); e.Reason != session.EndModelDisconnected {
+	if e := ts.waitEnded(ctx, "CAoops"); e.Reason != callevent.EndModelDisconnected {
 		t.Fatalf("ended %s", e.Reason)
 	}
 	if err := c.WaitClosed(ctx); err != nil {

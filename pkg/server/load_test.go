@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/callagent/callagent/pkg/session"
+	"github.com/callagent/callagent/pkg/callevent"
 	"github.com/callagent/callagent/pkg/sim"
 )
 
@@ -88,7 +88,7 @@ func TestServe200ConcurrentCalls(t *testing.T) {
 			isUp()
 			<-release
 			c.Hangup()
-			if e := ts.waitEnded(ctx, sid); e.Reason != session.EndCallerHangup || e.InBytes != 8000 || e.OutBytes != 8000 {
+			if e := ts.waitEnded(ctx, sid); e.Reason != callevent.EndCallerHangup || e.InBytes != 8000 || e.OutBytes != 8000 {
 				errs <- fmt.Errorf("%s: ended %s in=%d out=%d (%v)", sid, e.Reason, e.InBytes, e.OutBytes, e.Err)
 			}
 		})

@@ -1,8 +1,8 @@
 package server
 
 import (
+	"github.com/callagent/callagent/pkg/callevent"
 	"github.com/callagent/callagent/pkg/calllog"
-	"github.com/callagent/callagent/pkg/session"
 )
 
 // logEvent writes a call event to the event logger as calllog.Record shapes it
@@ -10,9 +10,9 @@ import (
 // `callagent logs -`. Levels: call start and end, transcripts, tools at info;
 // errors and warnings above; frames, speech detection and media counts at debug.
 // Secrets are redacted; with OmitTranscripts nothing said is logged.
-func (s *Server) logEvent(ev session.Event) {
+func (s *Server) logEvent(ev callevent.Event) {
 	if s.cfg.OmitTranscripts {
-		ev = calllog.WithoutText(ev)
+		ev = callevent.WithoutText(ev)
 	}
 	calllog.LogEvent(s.elog, ev, s.cfg.Redactor)
 }

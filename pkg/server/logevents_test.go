@@ -1,13 +1,17 @@
 package server
 
 import (
+	"encoding/json"
+	"errors"
 	"log/slog"
+	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/callagent/callagent/internal/syncbuf"
+	"github.com/callagent/callagent/pkg/callevent"
 	"github.com/callagent/callagent/pkg/calllog"
-	"github.com/callagent/callagent/pkg/session"
 	"github.com/callagent/callagent/pkg/sim"
 )
 
@@ -31,7 +35,7 @@ func TestEventLogReadsBack(t *testing.T) {
 		c.WaitReceived(ctx, 800)
 		// The transcript follows the audio on the model's socket: hanging up
 		// before the session has read it would leave it out of the call.
-		waitEvent[session.AgentTranscript](ctx, t, ts.events)
+		waitEvent[callevent.AgentTranscript](ctx, t, ts.events)
 		c.Hangup()
 		ts.waitEnded(ctx, "CA0077")
 		mc.WaitClosed(ctx)
@@ -39,9 +43,9 @@ func TestEventLogReadsBack(t *testing.T) {
 
 		var types []string
 		text := ""
-		err = calllog.Read(strings.NewReader(logs.String()), "log", func(l calllog.Line, ev session.Event) {
+		err = calllog.Read(strings.NewReader(logs.String()), "log", func(l calllog.Line, ev callevent.Event) {
 			types = append(types, l.Type)
-			if e, ok := ev.(session.AgentTranscript); ok {
+			if e, ok := ev.(callevent.AgentTranscript); ok {
 				text = e.Text
 			}
 		}, func(b calllog.BadLine) { t.Error(b) })
@@ -54,10 +58,67 @@ func TestEventLogReadsBack(t *testing.T) {
 		}
 		want := "Hello from the agent"
 		if omit {
-			want = calllog.Omitted
+			want = callevent.Omitted
 		}
 		if text != want || omit && strings.Contains(logs.String(), "Hello from the agent") {
 			t.Errorf("omit=%v: transcript %q", omit, text)
 		}
 	}
+}
+
+// serve --log-transcripts=false: every kind of call event reaches the JSON log
+// as callevent.WithoutText leaves it, so no field the kind table calls personal
+// is logged (callevent's tests prove WithoutText blanks each of them).
+func TestEventLogWithoutTranscriptsBlanksEveryKind(t *testing.T) {
+	var logs syncbuf.Buffer
+	srv := newTestServer(t, func(c *Config) {
+		c.OmitTranscripts = true
+		c.EventLogger = slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}).srv
+	h := callevent.Header{Time: time.Date(2026, 11, 29, 10, 0, 0, 0, time.UTC), CallSID: "CA0001"}
+	for _, zero := range callevent.Kinds() {
+		logs.Reset()
+		ev := fillText(zero, h, "my card number is 4111 1111")
+		srv.logEvent(ev)
+		var got []callevent.Event
+		err := calllog.Read(strings.NewReader(logs.String()), "log", func(_ calllog.Line, ev callevent.Event) {
+			got = append(got, ev)
+		}, func(b calllog.BadLine) { t.Errorf("%s: %v", zero.Kind(), b) })
+		if err != nil {
+			t.Fatal(err)
+		}
+		switch zero.(type) {
+		case callevent.CallerTranscriptDelta, callevent.AgentTranscriptDelta:
+			if len(got) != 0 {
+				t.Errorf("%s: logged: %s", zero.Kind(), logs.String())
+			}
+			continue
+		}
+		want, _ := json.Marshal(callevent.WithoutText(ev))
+		if len(got) != 1 {
+			t.Fatalf("%s: %d lines: %s", zero.Kind(), len(got), logs.String())
+		}
+		if data, _ := json.Marshal(got[0]); string(data) != string(want) {
+			t.Errorf("%s: logged\n%s\nwant\n%s", zero.Kind(), data, want)
+		}
+	}
+}
+
+// fillText returns ev with header h and every text field set to words.
+func fillText(ev callevent.Event, h callevent.Header, words string) callevent.Event {
+	v := reflect.New(reflect.TypeOf(ev)).Elem()
+	v.Set(reflect.ValueOf(ev))
+	v.FieldByName("Header").Set(reflect.ValueOf(h))
+	for i := range v.NumField() {
+		switch f := v.Field(i); {
+		case f.Kind() == reflect.String:
+			f.SetString(words)
+		case f.Kind() == reflect.Slice && f.Type().Elem().Kind() == reflect.Uint8:
+			b, _ := json.Marshal(words)
+			f.SetBytes(b)
+		case f.Type() == reflect.TypeFor[error]():
+			f.Set(reflect.ValueOf(errors.New(words)))
+		}
+	}
+	return v.Interface().(callevent.Event)
 }

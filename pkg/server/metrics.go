@@ -1,9 +1,8 @@
 package server
 
 import (
+	"github.com/callagent/callagent/pkg/callevent"
 	"github.com/prometheus/client_golang/prometheus"
-
-	"github.com/callagent/callagent/pkg/session"
 )
 
 // metrics are the server's Prometheus series. They are fed from call events (media
@@ -55,32 +54,32 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 }
 
 // observe updates the metrics from one call event.
-func (m *metrics) observe(ev session.Event) {
+func (m *metrics) observe(ev callevent.Event) {
 	switch e := ev.(type) {
-	case session.MediaStats:
+	case callevent.MediaStats:
 		m.frames.WithLabelValues("in").Add(float64(e.InFrames))
 		m.frames.WithLabelValues("out").Add(float64(e.OutFrames))
 		m.audioBytes.WithLabelValues("in").Add(float64(e.InBytes))
 		m.audioBytes.WithLabelValues("out").Add(float64(e.OutBytes))
-	case session.TurnLatency:
+	case callevent.TurnLatency:
 		m.turnLatency.Observe(e.Latency.Seconds())
-	case session.Interruption:
+	case callevent.Interruption:
 		m.bargeInHeard.Observe(float64(e.HeardMs) / 1000)
-	case session.ModelError:
+	case callevent.ModelError:
 		code := e.Code
 		if code == "" {
 			code = "unknown"
 		}
 		m.modelErrors.WithLabelValues(code).Inc()
-	case session.ToolResult:
+	case callevent.ToolResult:
 		result := "ok"
 		if e.Err != nil {
 			result = "error"
 		}
 		m.toolCalls.WithLabelValues(result).Inc()
-	case session.ModelConnected:
+	case callevent.ModelConnected:
 		m.modelDial.Observe(e.DialTime.Seconds())
-	case session.CallEnded:
+	case callevent.CallEnded:
 		m.calls.WithLabelValues(string(e.Reason)).Inc()
 	}
 }

@@ -45,7 +45,7 @@ type statusWriter struct {
 }
 
 // reportedAsEvent tells the request log that the request is reported as a call
-// event (session.HTTPRequest), so it is not logged twice.
+// event (callevent.HTTPRequest), so it is not logged twice.
 func reportedAsEvent(w http.ResponseWriter) {
 	if sw, ok := w.(*statusWriter); ok {
 		sw.asEvent = true

@@ -6,7 +6,7 @@ import (
 	"testing"
 
 	"github.com/callagent/callagent/internal/syncbuf"
-	"github.com/callagent/callagent/pkg/session"
+	"github.com/callagent/callagent/pkg/callevent"
 )
 
 // At debug level every request is logged once it is answered, media streams
@@ -28,7 +28,7 @@ func TestRequestLogAndEventLogger(t *testing.T) {
 	}
 	defer c.Close()
 	c.Hangup()
-	if e := ts.waitEnded(ctx, "CA0042"); e.Reason != session.EndCallerHangup {
+	if e := ts.waitEnded(ctx, "CA0042"); e.Reason != callevent.EndCallerHangup {
 		t.Fatalf("ended %s", e.Reason)
 	}
 	mc.WaitClosed(ctx)

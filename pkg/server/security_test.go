@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/callagent/callagent/pkg/callevent"
 	"github.com/callagent/callagent/pkg/session"
 	"github.com/callagent/callagent/pkg/sim"
 	"github.com/coder/websocket"
@@ -194,7 +195,7 @@ func TestDuplicateAndAnonymousStreamsRefused(t *testing.T) {
 		t.Errorf("refusals not counted:\n%s", grep(m, "rejected"))
 	}
 	first.Hangup()
-	if e := ts.waitEnded(ctx, "CAtwice"); e.Reason != session.EndCallerHangup {
+	if e := ts.waitEnded(ctx, "CAtwice"); e.Reason != callevent.EndCallerHangup {
 		t.Fatalf("ended %s", e.Reason)
 	}
 }
@@ -247,7 +248,7 @@ func TestStreamTokenTiesTheStreamToItsCall(t *testing.T) {
 	}
 	c.Hangup()
 	ts.waitEnded(ctx, "CAreal")
-	if st, ok := firstEvent[session.CallStarted](ts.events); !ok || st.Parameters["From"] == "" || st.Parameters[StreamTokenParameter] != "" {
+	if st, ok := firstEvent[callevent.CallStarted](ts.events); !ok || st.Parameters["From"] == "" || st.Parameters[StreamTokenParameter] != "" {
 		t.Fatalf("call.started parameters %v", st.Parameters)
 	}
 }

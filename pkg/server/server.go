@@ -24,6 +24,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/callagent/callagent/pkg/callevent"
 	"github.com/callagent/callagent/pkg/calllog"
 	"github.com/callagent/callagent/pkg/realtime"
 	"github.com/callagent/callagent/pkg/session"
@@ -101,7 +102,7 @@ type Config struct {
 	Registry *prometheus.Registry
 	// OnEvent receives every call event after the server's own handling (the dev
 	// terminal, the call log). It runs on the call's event goroutine.
-	OnEvent func(session.Event)
+	OnEvent func(callevent.Event)
 	// RecordPath, when set, names the WAV file each call is recorded to ("" for none):
 	// stereo, caller left and agent right, as heard.
 	RecordPath func(call CallInfo) string
@@ -142,7 +143,7 @@ type Server struct {
 	closing  bool // past the drain: no new calls or pre-dials
 	predials map[string]*predial
 	calls    map[string]*session.Session
-	ended    map[string]session.EndReason // recent endings, for the Connect action
+	ended    map[string]callevent.EndReason // recent endings, for the Connect action
 	endedLog []string
 
 	wg sync.WaitGroup // pre-dial goroutines and call handlers
@@ -187,7 +188,7 @@ func New(cfg Config) (*Server, error) {
 	}
 	s := &Server{
 		cfg: cfg, public: pub, log: log, elog: elog, reg: reg, metrics: newMetrics(reg), now: cfg.Now,
-		predials: map[string]*predial{}, calls: map[string]*session.Session{}, ended: map[string]session.EndReason{},
+		predials: map[string]*predial{}, calls: map[string]*session.Session{}, ended: map[string]callevent.EndReason{},
 	}
 	if cfg.AuthToken != "" {
 		s.verify = newVerifier(pub, cfg.AuthToken)
@@ -309,7 +310,7 @@ wait:
 	s.mu.Lock()
 	s.closing = true
 	for _, sess := range s.calls {
-		sess.End(session.EndServerShutdown, nil)
+		sess.End(callevent.EndServerShutdown, nil)
 	}
 	for id, p := range s.predials {
 		p.discard()

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/callagent/callagent/internal/leakcheck"
+	"github.com/callagent/callagent/pkg/callevent"
 	"github.com/callagent/callagent/pkg/realtime"
 	"github.com/callagent/callagent/pkg/session"
 	"github.com/callagent/callagent/pkg/sim"
@@ -64,24 +65,24 @@ type testServer struct {
 
 type eventLog struct {
 	mu  sync.Mutex
-	evs []session.Event
+	evs []callevent.Event
 }
 
-func (l *eventLog) add(ev session.Event) {
+func (l *eventLog) add(ev callevent.Event) {
 	l.mu.Lock()
 	l.evs = append(l.evs, ev)
 	l.mu.Unlock()
 }
 
-func (l *eventLog) ended(callSID string) (session.CallEnded, bool) {
+func (l *eventLog) ended(callSID string) (callevent.CallEnded, bool) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	for _, ev := range l.evs {
-		if e, ok := ev.(session.CallEnded); ok && e.CallSID == callSID {
+		if e, ok := ev.(callevent.CallEnded); ok && e.CallSID == callSID {
 			return e, true
 		}
 	}
-	return session.CallEnded{}, false
+	return callevent.CallEnded{}, false
 }
 
 // drainTimeout is what newTestServer passes to Serve; tests of the drain change it.
@@ -199,7 +200,7 @@ func (ts *testServer) modelConn(ctx context.Context) *sim.ModelConn {
 	}
 }
 
-func (ts *testServer) waitEnded(ctx context.Context, callSID string) session.CallEnded {
+func (ts *testServer) waitEnded(ctx context.Context, callSID string) callevent.CallEnded {
 	ts.t.Helper()
 	for {
 		if e, ok := ts.events.ended(callSID); ok {
@@ -296,7 +297,7 @@ func TestEndToEnd(t *testing.T) {
 		t.Fatalf("active calls %d", n)
 	}
 	c.Hangup()
-	if e := ts.waitEnded(ctx, "CA0001"); e.Reason != session.EndCallerHangup {
+	if e := ts.waitEnded(ctx, "CA0001"); e.Reason != callevent.EndCallerHangup {
 		t.Fatalf("ended %s", e.Reason)
 	}
 	if err := mc.WaitClosed(ctx); err != nil {

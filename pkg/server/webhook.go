@@ -6,9 +6,8 @@ import (
 	"net/url"
 	"time"
 
+	"github.com/callagent/callagent/pkg/callevent"
 	"github.com/twilio/twilio-go/twiml"
-
-	"github.com/callagent/callagent/pkg/session"
 )
 
 // incomingCall answers Twilio's voice webhook: TwiML that connects the call to the
@@ -66,7 +65,7 @@ func (s *Server) incomingCall(w http.ResponseWriter, r *http.Request) {
 func (s *Server) requestEvent(w http.ResponseWriter, r *http.Request, callSID string, params url.Values, answer string, start time.Time) {
 	reportedAsEvent(w)
 	now := s.now()
-	s.emit(session.HTTPRequest{Header: session.Header{Time: now, CallSID: callSID}, Method: r.Method, Path: r.URL.Path,
+	s.emit(callevent.HTTPRequest{Header: callevent.Header{Time: now, CallSID: callSID}, Method: r.Method, Path: r.URL.Path,
 		Status: http.StatusOK, Answer: answer, Duration: now.Sub(start), From: params.Get("From"), To: params.Get("To")})
 }
 
@@ -85,7 +84,7 @@ func (s *Server) streamEnded(w http.ResponseWriter, r *http.Request) {
 	s.mu.Unlock()
 	verbs, answer := []twiml.Element{twiml.VoiceHangup{}}, "hang up"
 	switch reason {
-	case session.EndModelDisconnected, session.EndModelDialFailed, session.EndServerShutdown:
+	case callevent.EndModelDisconnected, callevent.EndModelDialFailed, callevent.EndServerShutdown:
 		if s.cfg.ApologyMessage != "-" {
 			verbs, answer = []twiml.Element{twiml.VoiceSay{Message: s.cfg.ApologyMessage}, twiml.VoiceHangup{}}, "apologize, then hang up"
 		}

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/callagent/callagent/pkg/callevent"
 	"github.com/callagent/callagent/pkg/realtime"
 	"github.com/callagent/callagent/pkg/session"
 	"github.com/callagent/callagent/pkg/sim"
@@ -27,7 +28,7 @@ func waitPlayed(ctx context.Context, t *testing.T, c *sim.Caller, n int64) {
 
 // checkTruncation holds a truncation point to what the caller had played at the moment
 // the bridge measured it (played counts from the start of the item).
-func checkTruncation(t *testing.T, tr session.Truncation, played int64) {
+func checkTruncation(t *testing.T, tr callevent.Truncation, played int64) {
 	t.Helper()
 	diff := time.Duration(tr.AudioEndMs)*time.Millisecond - time.Duration(played)*time.Millisecond/8
 	if diff < -tolerance || diff > tolerance {
@@ -54,7 +55,7 @@ func TestBargeInWhileGenerating(t *testing.T) {
 	waitPlayed(ctx, t, c, 4800+250) // ~631 ms: between two marks
 	mc.SpeechStarted()              // the server cancels the response itself
 
-	in := waitEvent[session.Interruption](ctx, t, rec, 1)
+	in := waitEvent[callevent.Interruption](ctx, t, rec, 1)
 	if !in.Cleared || in.Cancelled || in.ResponseID != reply.ID || len(in.Truncations) != 1 {
 		t.Fatalf("interruption %+v", in)
 	}
@@ -75,7 +76,7 @@ func TestBargeInWhileGenerating(t *testing.T) {
 	if len(tr) != 1 || tr[0].ItemID != in.Truncations[0].ItemID || tr[0].AudioEndMs != in.Truncations[0].AudioEndMs {
 		t.Errorf("model got truncations %+v", tr)
 	}
-	at := waitEvent[session.AgentTranscript](ctx, t, rec, 1)
+	at := waitEvent[callevent.AgentTranscript](ctx, t, rec, 1)
 	if !at.Interrupted {
 		t.Errorf("transcript of the cut-off item not marked interrupted: %+v", at)
 	}
@@ -92,11 +93,11 @@ func TestBargeInAfterGenerationFinished(t *testing.T) {
 
 	reply := mc.Respond(ctx, sim.ResponseSpec{Items: []sim.ItemSpec{{Audio: noise(2, 12000), Transcript: "Done generating"}}, ChunkBytes: 800})
 	reply.Wait(ctx)
-	waitEvent[session.ResponseDone](ctx, t, rec, 1)
+	waitEvent[callevent.ResponseDone](ctx, t, rec, 1)
 	waitPlayed(ctx, t, c, 4000+330)
 	mc.SpeechStarted()
 
-	in := waitEvent[session.Interruption](ctx, t, rec, 1)
+	in := waitEvent[callevent.Interruption](ctx, t, rec, 1)
 	if !in.Cleared || in.Cancelled || in.ResponseID != "" || len(in.Truncations) != 1 {
 		t.Fatalf("interruption %+v", in)
 	}
@@ -125,7 +126,7 @@ func TestQueuedItemsTruncatedToZeroAndStaleMarksIgnored(t *testing.T) {
 	reply.Wait(ctx)
 	waitPlayed(ctx, t, c, 2400+100)
 	mc.SpeechStarted()
-	in := waitEvent[session.Interruption](ctx, t, rec, 1)
+	in := waitEvent[callevent.Interruption](ctx, t, rec, 1)
 	if len(in.Truncations) != 2 {
 		t.Fatalf("truncations %+v, want both items", in.Truncations)
 	}
@@ -142,7 +143,7 @@ func TestQueuedItemsTruncatedToZeroAndStaleMarksIgnored(t *testing.T) {
 	mc.Respond(ctx, sim.ResponseSpec{Items: []sim.ItemSpec{{Audio: noise(5, 8000), Transcript: "Again"}}, ChunkBytes: 800}).Wait(ctx)
 	waitPlayed(ctx, t, c, start+3200)
 	mc.SpeechStarted()
-	in2 := waitEvent[session.Interruption](ctx, t, rec, 2)
+	in2 := waitEvent[callevent.Interruption](ctx, t, rec, 2)
 	if len(in2.Truncations) != 1 {
 		t.Fatalf("second interruption %+v", in2)
 	}
@@ -162,7 +163,7 @@ func TestBargeInCancelsWhenServerDoesNot(t *testing.T) {
 	reply := mc.Respond(ctx, sim.ResponseSpec{Items: []sim.ItemSpec{{Audio: noise(6, 16000)}}, ChunkBytes: 800, Pace: 80 * time.Millisecond})
 	waitPlayed(ctx, t, c, 2000)
 	mc.SpeechStarted()
-	in := waitEvent[session.Interruption](ctx, t, rec, 1)
+	in := waitEvent[callevent.Interruption](ctx, t, rec, 1)
 	if !in.Cancelled || !in.Cleared {
 		t.Fatalf("interruption %+v, want cancelled and cleared", in)
 	}
@@ -187,8 +188,8 @@ func TestSpeechWhileSilentInterruptsNothing(t *testing.T) {
 	}
 	mc.SpeechStarted()
 	mc.SpeechStopped("hello")
-	waitEvent[session.CallerTranscript](ctx, t, rec, 1)
-	if n := len(eventsOf[session.Interruption](rec)); n != 0 || len(c.Clears()) != 0 || len(mc.Truncations()) != 0 {
+	waitEvent[callevent.CallerTranscript](ctx, t, rec, 1)
+	if n := len(eventsOf[callevent.Interruption](rec)); n != 0 || len(c.Clears()) != 0 || len(mc.Truncations()) != 0 {
 		t.Fatalf("%d interruptions, %d clears, %d truncations for speech over silence", n, len(c.Clears()), len(mc.Truncations()))
 	}
 	tc.Hangup()
@@ -201,14 +202,14 @@ func TestTurnLatency(t *testing.T) {
 	ctx, mc, rec := tc.Ctx, tc.Model, tc.Rec
 	mc.SpeechStarted()
 	mc.SpeechStopped("What's the weather?")
-	waitEvent[session.SpeechStopped](ctx, t, rec, 1)
+	waitEvent[callevent.SpeechStopped](ctx, t, rec, 1)
 	time.Sleep(40 * time.Millisecond) // the model thinks
 	mc.Respond(ctx, sim.ResponseSpec{Items: []sim.ItemSpec{{Audio: noise(9, 1600), Transcript: "Sunny"}}}).Wait(ctx)
-	lat := waitEvent[session.TurnLatency](ctx, t, rec, 1)
+	lat := waitEvent[callevent.TurnLatency](ctx, t, rec, 1)
 	if lat.Latency < 40*time.Millisecond || lat.Latency > 5*time.Second {
 		t.Fatalf("turn latency %v", lat.Latency)
 	}
-	if ct := waitEvent[session.CallerTranscript](ctx, t, rec, 1); ct.Text != "What's the weather?" {
+	if ct := waitEvent[callevent.CallerTranscript](ctx, t, rec, 1); ct.Text != "What's the weather?" {
 		t.Fatalf("caller transcript %+v", ct)
 	}
 	if e := tc.Hangup(); e.Turns != 1 {

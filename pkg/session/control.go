@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/callagent/callagent/pkg/callevent"
 	"github.com/callagent/callagent/pkg/realtime"
 )
 
@@ -28,7 +29,7 @@ func (s *Session) SetAgent(a Agent) error {
 	ready := s.ready.Load() && !s.ending
 	s.mu.Unlock()
 	if from != a.Name {
-		s.emit(AgentChanged{Header: s.hdr(), From: from, To: a.Name})
+		s.emit(callevent.AgentChanged{Header: s.hdr(), From: from, To: a.Name})
 	}
 	if !ready {
 		return nil
@@ -70,7 +71,7 @@ type Call interface {
 	// has been heard by the caller.
 	WaitPlayed(ctx context.Context) error
 	// End ends the call (after WaitPlayed, to let a goodbye finish).
-	End(reason EndReason, err error)
+	End(reason callevent.EndReason, err error)
 }
 
 type callKey struct{}

@@ -12,7 +12,7 @@
 // reach the model as a short text message. response.create is never sent while a
 // response is active.
 //
-// Everything the call does is published as typed events (see Event) on a buffered
+// Everything the call does is published as typed events (package callevent) on a buffered
 // queue drained by one goroutine; a slow consumer loses events, never audio.
 //
 // The goroutines of a call, all joined before Run returns:

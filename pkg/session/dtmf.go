@@ -4,6 +4,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/callagent/callagent/pkg/callevent"
 	"github.com/callagent/callagent/pkg/realtime"
 )
 
@@ -45,7 +46,7 @@ func (s *Session) deliverDigits(digits string) {
 	}
 	s.mu.Unlock()
 	if err := s.sendDigits(digits); err != nil {
-		s.end(EndModelDisconnected, err)
+		s.end(callevent.EndModelDisconnected, err)
 	}
 }
 

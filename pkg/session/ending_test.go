@@ -9,6 +9,7 @@ import (
 
 	"github.com/coder/websocket"
 
+	"github.com/callagent/callagent/pkg/callevent"
 	"github.com/callagent/callagent/pkg/realtime"
 	"github.com/callagent/callagent/pkg/session"
 	"github.com/callagent/callagent/pkg/sim"
@@ -21,7 +22,7 @@ func TestEndings(t *testing.T) {
 		name       string
 		cfg        func(*bridgeConfig)
 		end        func(b *bridge, c *sim.Caller, mc *sim.ModelConn)
-		reason     session.EndReason
+		reason     callevent.EndReason
 		callerCode websocket.StatusCode // the close code the bridge sent the caller; 0: not checked
 		modelCode  websocket.StatusCode // the close code the bridge sent the model; 0: not checked
 		errCheck   func(error) bool
@@ -29,32 +30,32 @@ func TestEndings(t *testing.T) {
 		{
 			// PROTOCOL 3: a stop ends the model session at once, with a normal close.
 			name: "caller hangs up", end: func(b *bridge, c *sim.Caller, mc *sim.ModelConn) { c.Hangup() },
-			reason: session.EndCallerHangup, modelCode: websocket.StatusNormalClosure,
+			reason: callevent.EndCallerHangup, modelCode: websocket.StatusNormalClosure,
 			errCheck: func(err error) bool { return err == nil },
 		},
 		{
 			name: "caller closes without stop", end: func(b *bridge, c *sim.Caller, mc *sim.ModelConn) { c.Close() },
-			reason: session.EndCallerDisconnected, modelCode: websocket.StatusNormalClosure,
+			reason: callevent.EndCallerDisconnected, modelCode: websocket.StatusNormalClosure,
 		},
 		{
 			name: "caller connection drops", end: func(b *bridge, c *sim.Caller, mc *sim.ModelConn) { c.Drop() },
-			reason: session.EndCallerDisconnected, modelCode: websocket.StatusNormalClosure,
+			reason: callevent.EndCallerDisconnected, modelCode: websocket.StatusNormalClosure,
 		},
 		{
 			// PROTOCOL 2: the model vanishes: the caller is not left talking to nothing.
 			name: "model connection drops", end: func(b *bridge, c *sim.Caller, mc *sim.ModelConn) { mc.Drop() },
-			reason: session.EndModelDisconnected, callerCode: websocket.StatusNormalClosure,
+			reason: callevent.EndModelDisconnected, callerCode: websocket.StatusNormalClosure,
 		},
 		{
 			name: "model closes with an error", end: func(b *bridge, c *sim.Caller, mc *sim.ModelConn) {
 				mc.Close(websocket.StatusInternalError, "server error")
 			},
-			reason: session.EndModelDisconnected, callerCode: websocket.StatusNormalClosure,
+			reason: callevent.EndModelDisconnected, callerCode: websocket.StatusNormalClosure,
 			errCheck: func(err error) bool { return isClose(err, 1011) && strings.Contains(err.Error(), "server error") },
 		},
 		{
 			name: "context cancelled", end: func(b *bridge, c *sim.Caller, mc *sim.ModelConn) { b.Cancel() },
-			reason: session.EndCancelled, callerCode: websocket.StatusNormalClosure, modelCode: websocket.StatusNormalClosure,
+			reason: callevent.EndCancelled, callerCode: websocket.StatusNormalClosure, modelCode: websocket.StatusNormalClosure,
 		},
 		{
 			name: "caller goes silent",
@@ -62,7 +63,7 @@ func TestEndings(t *testing.T) {
 				c.Options = func(o *session.Options) { o.CallerIdleTimeout = 300 * time.Millisecond }
 			},
 			end:    func(b *bridge, c *sim.Caller, mc *sim.ModelConn) {},
-			reason: session.EndCallerTimeout, modelCode: websocket.StatusNormalClosure,
+			reason: callevent.EndCallerTimeout, modelCode: websocket.StatusNormalClosure,
 		},
 	}
 	for _, tt := range tests {
@@ -113,7 +114,7 @@ func TestModelDialFails(t *testing.T) {
 	c := b.Dial(sim.CallerOptions{})
 	ended := b.Ended(ctx, c.CallSID())
 	var de *realtime.DialError
-	if ended.Reason != session.EndModelDialFailed || !errors.As(ended.Err, &de) || de.StatusCode != 401 {
+	if ended.Reason != callevent.EndModelDialFailed || !errors.As(ended.Err, &de) || de.StatusCode != 401 {
 		t.Fatalf("ended %s: %v", ended.Reason, ended.Err)
 	}
 	if strings.Contains(ended.Err.Error(), "abcdef0123456789") {
@@ -132,7 +133,7 @@ func TestErrorsAndMalformedFramesKeepTheCall(t *testing.T) {
 	c := b.Dial(sim.CallerOptions{})
 	mc := b.ModelFor(ctx, c.CallSID())
 	rec := b.Events(c.CallSID())
-	waitEvent[session.ModelConnected](ctx, t, rec, 1)
+	waitEvent[callevent.ModelConnected](ctx, t, rec, 1)
 
 	mc.SendError("rate_limit_exceeded", "Rate limit reached")
 	mc.SendRaw([]byte(`{"type":"response.output_audio.delta","delta":`))
@@ -140,10 +141,10 @@ func TestErrorsAndMalformedFramesKeepTheCall(t *testing.T) {
 	c.SendRaw([]byte(`{"event":"media","media":{"payload":"@@@@"}}`))
 	c.SendRaw([]byte(`garbage`))
 
-	if me := waitEvent[session.ModelError](ctx, t, rec, 1); me.Code != "rate_limit_exceeded" {
+	if me := waitEvent[callevent.ModelError](ctx, t, rec, 1); me.Code != "rate_limit_exceeded" {
 		t.Fatalf("model error %+v", me)
 	}
-	waitEvent[session.Warning](ctx, t, rec, 4)
+	waitEvent[callevent.Warning](ctx, t, rec, 4)
 
 	// Audio still flows both ways.
 	audio := noise(2, 5*sim.FrameBytes)
@@ -157,7 +158,7 @@ func TestErrorsAndMalformedFramesKeepTheCall(t *testing.T) {
 		t.Fatalf("agent audio after errors: %v", err)
 	}
 	c.Hangup()
-	if e := b.Ended(ctx, c.CallSID()); e.Reason != session.EndCallerHangup {
+	if e := b.Ended(ctx, c.CallSID()); e.Reason != callevent.EndCallerHangup {
 		t.Fatalf("ended %s: %v", e.Reason, e.Err)
 	}
 }
@@ -173,7 +174,7 @@ func TestMaxDuration(t *testing.T) {
 	}})
 	tc := b.Start(sim.CallerOptions{})
 	ended := b.Ended(tc.Ctx, tc.Caller.CallSID())
-	if ended.Reason != session.EndMaxDuration || ended.Duration < 600*time.Millisecond {
+	if ended.Reason != callevent.EndMaxDuration || ended.Duration < 600*time.Millisecond {
 		t.Fatalf("ended %s after %v", ended.Reason, ended.Duration)
 	}
 	items := tc.Model.CreatedItems()

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/callagent/callagent/pkg/callevent"
 	"github.com/callagent/callagent/pkg/realtime"
 	"github.com/callagent/callagent/pkg/session"
 	"github.com/callagent/callagent/pkg/sim"
@@ -42,7 +43,7 @@ func TestIdleTimeout(t *testing.T) {
 	b := newBridge(t, bridgeConfig{Model: model, Options: func(o *session.Options) { o.IdleTimeout = 300 * time.Millisecond }})
 	tc := b.Start(sim.CallerOptions{})
 	ended := b.Ended(tc.Ctx, tc.Caller.CallSID())
-	if ended.Reason != session.EndIdle {
+	if ended.Reason != callevent.EndIdle {
 		t.Fatalf("ended %s", ended.Reason)
 	}
 	items := tc.Model.CreatedItems()
@@ -83,7 +84,7 @@ func TestGuardrailTrips(t *testing.T) {
 	transcript := strings.Repeat("Let me look that up for you. ", 6) + "Your account number is 1234-5678 and " + strings.Repeat("more words ", 20)
 	reply := tc.Model.Respond(tc.Ctx, sim.ResponseSpec{Items: []sim.ItemSpec{{Audio: noise(2, 24000), Transcript: transcript}},
 		ChunkBytes: 800, Pace: 20 * time.Millisecond})
-	g := waitEvent[session.GuardrailTripped](tc.Ctx, t, tc.Rec, 1)
+	g := waitEvent[callevent.GuardrailTripped](tc.Ctx, t, tc.Rec, 1)
 	if g.Rule != "no account numbers" || !strings.Contains(g.Text, "1234-5678") {
 		t.Fatalf("tripped %+v", g)
 	}
@@ -123,7 +124,7 @@ func TestToolEndsCallAfterAudioPlayed(t *testing.T) {
 				return "", err
 			}
 			playedAtEnd = c.PlayedAt(time.Now())
-			call.End(session.EndAgentHangup, nil)
+			call.End(callevent.EndAgentHangup, nil)
 			return "hung up", nil
 		})
 	b := newBridge(t, bridgeConfig{Options: func(o *session.Options) { o.Agent.Tools = []session.Tool{hangUp} }})
@@ -135,7 +136,7 @@ func TestToolEndsCallAfterAudioPlayed(t *testing.T) {
 		{Audio: noise(3, 8000), Transcript: "Goodbye!"},
 	}})
 	ended := b.Ended(tc.Ctx, tc.Caller.CallSID())
-	if ended.Reason != session.EndAgentHangup {
+	if ended.Reason != callevent.EndAgentHangup {
 		t.Fatalf("ended %s", ended.Reason)
 	}
 	if playedAtEnd < 8000 {
@@ -149,7 +150,7 @@ func TestAgentChangedEvent(t *testing.T) {
 	if err := tc.Session().SetAgent(session.Agent{Name: "billing", Instructions: "You handle billing."}); err != nil {
 		t.Fatal(err)
 	}
-	ev := waitEvent[session.AgentChanged](tc.Ctx, t, tc.Rec, 1)
+	ev := waitEvent[callevent.AgentChanged](tc.Ctx, t, tc.Rec, 1)
 	if ev.From != "front-desk" || ev.To != "billing" {
 		t.Fatalf("%+v", ev)
 	}

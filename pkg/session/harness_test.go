@@ -6,8 +6,8 @@ import (
 	"time"
 
 	"github.com/callagent/callagent/internal/bridgetest"
+	"github.com/callagent/callagent/pkg/callevent"
 	"github.com/callagent/callagent/pkg/realtime"
-	"github.com/callagent/callagent/pkg/session"
 	"github.com/callagent/callagent/pkg/sim"
 )
 
@@ -23,9 +23,9 @@ const testKey = bridgetest.TestKey
 
 func newBridge(t *testing.T, cfg bridgeConfig) *bridge { return bridgetest.New(t, cfg) }
 
-func eventsOf[T session.Event](r *recorder) []T { return bridgetest.EventsOf[T](r) }
+func eventsOf[T callevent.Event](r *recorder) []T { return bridgetest.EventsOf[T](r) }
 
-func waitEvent[T session.Event](ctx context.Context, t *testing.T, r *recorder, n int) T {
+func waitEvent[T callevent.Event](ctx context.Context, t *testing.T, r *recorder, n int) T {
 	t.Helper()
 	return bridgetest.WaitEvent[T](ctx, t, r, n)
 }

@@ -1,6 +1,7 @@
 package session
 
 import (
+	"github.com/callagent/callagent/pkg/callevent"
 	"github.com/callagent/callagent/pkg/realtime"
 	"github.com/callagent/callagent/pkg/twiliotransport"
 )
@@ -27,7 +28,7 @@ func (s *Session) bargeIn() {
 // cutOff stops the agent's audio where the caller is: it clears Twilio's queue,
 // cancels the active response when cancel is set, and truncates every item the
 // caller did not hear in full. It reports false when the call is ending.
-func (s *Session) cutOff(cancel bool) (Interruption, bool) {
+func (s *Session) cutOff(cancel bool) (callevent.Interruption, bool) {
 	s.mu.Lock()
 	activeID := ""
 	if s.resp.active {
@@ -37,19 +38,19 @@ func (s *Session) cutOff(cancel bool) (Interruption, bool) {
 
 	in, err := s.caller.Interrupt(s.ioCtx, activeID)
 	if err != nil {
-		s.end(EndCallerDisconnected, err)
-		return Interruption{}, false
+		s.end(callevent.EndCallerDisconnected, err)
+		return callevent.Interruption{}, false
 	}
 	s.playEnd = in.At // nothing is playing any more
 	if s.opts.Recorder != nil && in.Pending {
 		s.opts.Recorder.Cut(in.At)
 	}
 	// The event is stamped with the moment the heard audio was measured.
-	ev := Interruption{Header: Header{Time: in.At, CallSID: s.CallSID()}, ResponseID: activeID, Cleared: in.Pending,
+	ev := callevent.Interruption{Header: callevent.Header{Time: in.At, CallSID: s.CallSID()}, ResponseID: activeID, Cleared: in.Pending,
 		HeardMs: int(in.HeardBytes / twiliotransport.BytesPerMs)}
 	if activeID != "" && cancel {
 		if err := s.model.Send(s.ioCtx, &realtime.ResponseCancel{}); err != nil {
-			s.end(EndModelDisconnected, err)
+			s.end(callevent.EndModelDisconnected, err)
 			return ev, false
 		}
 		ev.Cancelled = true
@@ -60,10 +61,10 @@ func (s *Session) cutOff(cancel bool) (Interruption, bool) {
 		if it.FullyHeard() && it.ResponseID != activeID {
 			continue
 		}
-		t := Truncation{ItemID: it.ItemID, AudioEndMs: it.HeardMs(), SentMs: int(it.SentBytes / twiliotransport.BytesPerMs)}
+		t := callevent.Truncation{ItemID: it.ItemID, AudioEndMs: it.HeardMs(), SentMs: int(it.SentBytes / twiliotransport.BytesPerMs)}
 		err := s.model.Send(s.ioCtx, &realtime.ConversationItemTruncate{ItemID: t.ItemID, ContentIndex: 0, AudioEndMs: t.AudioEndMs})
 		if err != nil {
-			s.end(EndModelDisconnected, err)
+			s.end(callevent.EndModelDisconnected, err)
 			return ev, false
 		}
 		ev.Truncations = append(ev.Truncations, t)
@@ -113,10 +114,10 @@ func (s *Session) checkGuardrail(itemID, delta string, final bool) {
 			heard = t.AudioEndMs
 		}
 	}
-	s.emit(GuardrailTripped{Header: s.hdr(), Rule: rule, ItemID: itemID, Text: g.text, HeardMs: heard})
+	s.emit(callevent.GuardrailTripped{Header: s.hdr(), Rule: rule, ItemID: itemID, Text: g.text, HeardMs: heard})
 	msg := "Your last answer broke a rule (" + rule + ") and was cut off. Correct yourself briefly and go on without repeating it."
 	if err := s.Instruct(msg); err != nil {
-		s.end(EndModelDisconnected, err)
+		s.end(callevent.EndModelDisconnected, err)
 	}
 }
 

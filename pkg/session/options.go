@@ -5,6 +5,7 @@ import (
 	"errors"
 	"time"
 
+	"github.com/callagent/callagent/pkg/callevent"
 	"github.com/callagent/callagent/pkg/realtime"
 	"github.com/callagent/callagent/pkg/twiliotransport"
 )
@@ -125,7 +126,7 @@ type Options struct {
 
 	// OnEvent receives every event, in order, on a goroutine of the session's. It must
 	// not block for long: events that do not fit the buffer are dropped and counted.
-	OnEvent func(Event)
+	OnEvent func(callevent.Event)
 	// EventBuffer is the event queue length (default 1024).
 	EventBuffer int
 	// Debug adds RawFrame events for every non-audio frame.

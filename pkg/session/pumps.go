@@ -5,6 +5,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/callagent/callagent/pkg/callevent"
 	"github.com/callagent/callagent/pkg/realtime"
 	"github.com/callagent/callagent/pkg/twiliotransport"
 )
@@ -19,7 +20,7 @@ func (s *Session) callerPump() {
 				s.warn("skipped a malformed Twilio frame: %v", err)
 				continue
 			}
-			s.end(EndCallerDisconnected, err)
+			s.end(callevent.EndCallerDisconnected, err)
 			return
 		}
 		s.lastCallerFrame.Store(s.now().UnixNano())
@@ -37,14 +38,14 @@ func (s *Session) callerPump() {
 		case *twiliotransport.DTMF:
 			s.touch(s.now())
 			s.idlePrompted.Store(false)
-			s.emit(DTMF{Header: s.hdr(), Digit: f.DTMF.Digit})
+			s.emit(callevent.DTMF{Header: s.hdr(), Digit: f.DTMF.Digit})
 			select {
 			case s.dtmfc <- f.DTMF.Digit:
 			default:
-				s.warn("dropped DTMF digit %q: too many queued", f.DTMF.Digit)
+				s.warn("dropped callevent.DTMF digit %q: too many queued", f.DTMF.Digit)
 			}
 		case *twiliotransport.Stop:
-			s.end(EndCallerHangup, nil)
+			s.end(callevent.EndCallerHangup, nil)
 			return
 		}
 	}
@@ -55,7 +56,7 @@ func (s *Session) callerPump() {
 func (s *Session) relayCallerAudio(payload []byte) {
 	if s.ready.Load() {
 		if err := s.model.AppendAudio(s.ioCtx, payload); err != nil {
-			s.end(EndModelDisconnected, err)
+			s.end(callevent.EndModelDisconnected, err)
 		}
 		return
 	}
@@ -93,7 +94,7 @@ func (s *Session) modelTask() {
 	t0 := s.now()
 	leg, err := s.opts.Dial(s.workCtx)
 	if err != nil {
-		s.end(EndModelDialFailed, err)
+		s.end(callevent.EndModelDialFailed, err)
 		return
 	}
 	s.mu.Lock()
@@ -109,11 +110,11 @@ func (s *Session) modelTask() {
 		leg.SetTrace(s.traceRealtime)
 	}
 	if err := leg.Send(s.ioCtx, &realtime.SessionUpdate{Session: cfg}); err != nil {
-		s.end(EndModelDisconnected, err)
+		s.end(callevent.EndModelDisconnected, err)
 		return
 	}
 	if err := s.flushQueued(leg); err != nil {
-		s.end(EndModelDisconnected, err)
+		s.end(callevent.EndModelDisconnected, err)
 		return
 	}
 	s.mu.Lock()
@@ -123,17 +124,17 @@ func (s *Session) modelTask() {
 	s.mu.Unlock()
 	if changed { // SetAgent ran while we connected and could not send it
 		if err := leg.Send(s.ioCtx, &realtime.SessionUpdate{Session: cfg}); err != nil {
-			s.end(EndModelDisconnected, err)
+			s.end(callevent.EndModelDisconnected, err)
 			return
 		}
 	}
-	s.emit(ModelConnected{Header: s.hdr(), DialTime: s.now().Sub(t0), BufferedFrames: buffered, DroppedFrames: dropped})
+	s.emit(callevent.ModelConnected{Header: s.hdr(), DialTime: s.now().Sub(t0), BufferedFrames: buffered, DroppedFrames: dropped})
 	if dropped > 0 {
 		s.warn("the model took long to connect: %d caller frames did not fit the %s buffer", dropped, s.opts.MaxBufferedAudio)
 	}
 	if s.opts.Greeting != "" {
 		if err := s.greet(leg); err != nil {
-			s.end(EndModelDisconnected, err)
+			s.end(callevent.EndModelDisconnected, err)
 			return
 		}
 	}
@@ -177,7 +178,7 @@ func (s *Session) modelPump(leg ModelLeg) {
 				s.warn("skipped a malformed model event: %v", err)
 				continue
 			}
-			s.end(EndModelDisconnected, err)
+			s.end(callevent.EndModelDisconnected, err)
 			return
 		}
 		s.handleModelEvent(ev)
@@ -192,28 +193,28 @@ func (s *Session) handleModelEvent(ev realtime.ServerEvent) {
 		s.awaitingAudio = false
 		s.touch(s.now())
 		s.idlePrompted.Store(false)
-		s.emit(SpeechStarted{Header: s.hdr(), ItemID: e.ItemID, AudioStartMs: e.AudioStartMs})
+		s.emit(callevent.SpeechStarted{Header: s.hdr(), ItemID: e.ItemID, AudioStartMs: e.AudioStartMs})
 		s.bargeIn()
 	case *realtime.InputAudioBufferSpeechStopped:
 		s.speechStoppedAt, s.awaitingAudio = s.now(), true
 		s.touch(s.speechStoppedAt)
-		s.emit(SpeechStopped{Header: s.hdr(), ItemID: e.ItemID, AudioEndMs: e.AudioEndMs})
+		s.emit(callevent.SpeechStopped{Header: s.hdr(), ItemID: e.ItemID, AudioEndMs: e.AudioEndMs})
 	case *realtime.InputAudioTranscriptionDelta:
-		s.emit(CallerTranscriptDelta{Header: s.hdr(), ItemID: e.ItemID, Delta: e.Delta})
+		s.emit(callevent.CallerTranscriptDelta{Header: s.hdr(), ItemID: e.ItemID, Delta: e.Delta})
 	case *realtime.InputAudioTranscriptionCompleted:
-		s.emit(CallerTranscript{Header: s.hdr(), ItemID: e.ItemID, Text: e.Transcript})
+		s.emit(callevent.CallerTranscript{Header: s.hdr(), ItemID: e.ItemID, Text: e.Transcript})
 	case *realtime.InputAudioTranscriptionFailed:
 		s.warn("caller speech could not be transcribed: %s", e.Error.Message)
 	case *realtime.ResponseOutputAudioTranscriptDelta:
-		s.emit(AgentTranscriptDelta{Header: s.hdr(), ResponseID: e.ResponseID, ItemID: e.ItemID, Delta: e.Delta})
+		s.emit(callevent.AgentTranscriptDelta{Header: s.hdr(), ResponseID: e.ResponseID, ItemID: e.ItemID, Delta: e.Delta})
 		s.checkGuardrail(e.ItemID, e.Delta, false)
 	case *realtime.ResponseOutputAudioTranscriptDone:
 		s.checkGuardrail(e.ItemID, e.Transcript, true)
-		s.emit(AgentTranscript{Header: s.hdr(), ResponseID: e.ResponseID, ItemID: e.ItemID, Text: e.Transcript, Interrupted: s.wasInterrupted(e.ItemID)})
+		s.emit(callevent.AgentTranscript{Header: s.hdr(), ResponseID: e.ResponseID, ItemID: e.ItemID, Text: e.Transcript, Interrupted: s.wasInterrupted(e.ItemID)})
 	case *realtime.ResponseOutputTextDelta:
-		s.emit(AgentTranscriptDelta{Header: s.hdr(), ResponseID: e.ResponseID, ItemID: e.ItemID, Delta: e.Delta})
+		s.emit(callevent.AgentTranscriptDelta{Header: s.hdr(), ResponseID: e.ResponseID, ItemID: e.ItemID, Delta: e.Delta})
 	case *realtime.ResponseOutputTextDone:
-		s.emit(AgentTranscript{Header: s.hdr(), ResponseID: e.ResponseID, ItemID: e.ItemID, Text: e.Text})
+		s.emit(callevent.AgentTranscript{Header: s.hdr(), ResponseID: e.ResponseID, ItemID: e.ItemID, Text: e.Text})
 	case *realtime.ResponseCreated:
 		s.mu.Lock()
 		s.resp.active, s.resp.activeID, s.resp.requested = true, e.Response.ID, false
@@ -226,9 +227,9 @@ func (s *Session) handleModelEvent(ev realtime.ServerEvent) {
 	case *realtime.ErrorEvent:
 		s.modelError(e)
 	case *realtime.MCPCallStatus:
-		s.emit(MCPEvent{Header: s.hdr(), Type: e.Type, ItemID: e.ItemID})
+		s.emit(callevent.MCPEvent{Header: s.hdr(), Type: e.Type, ItemID: e.ItemID})
 	case *realtime.MCPListToolsStatus:
-		s.emit(MCPEvent{Header: s.hdr(), Type: e.Type, ItemID: e.ItemID})
+		s.emit(callevent.MCPEvent{Header: s.hdr(), Type: e.Type, ItemID: e.ItemID})
 	}
 }
 
@@ -248,7 +249,7 @@ func (s *Session) relayAgentAudio(e *realtime.ResponseOutputAudioDelta) {
 			s.warn("skipped agent audio that is not base64 (item %s)", e.ItemID)
 			return
 		}
-		s.end(EndCallerDisconnected, err)
+		s.end(callevent.EndCallerDisconnected, err)
 		return
 	}
 	if !sent {
@@ -270,7 +271,7 @@ func (s *Session) relayAgentAudio(e *realtime.ResponseOutputAudioDelta) {
 		s.turns.Add(1)
 		if s.awaitingAudio {
 			s.awaitingAudio = false
-			s.emit(TurnLatency{Header: s.hdr(), ResponseID: e.ResponseID, Latency: s.now().Sub(s.speechStoppedAt)})
+			s.emit(callevent.TurnLatency{Header: s.hdr(), ResponseID: e.ResponseID, Latency: s.now().Sub(s.speechStoppedAt)})
 		}
 	}
 }

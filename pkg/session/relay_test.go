@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/callagent/callagent/pkg/callevent"
 	"github.com/callagent/callagent/pkg/realtime"
 	"github.com/callagent/callagent/pkg/session"
 	"github.com/callagent/callagent/pkg/sim"
@@ -49,7 +50,7 @@ func TestAudioRelayedBothWaysConcurrently(t *testing.T) {
 			}
 			c.Hangup()
 			ended := b.Ended(ctx, c.CallSID())
-			if ended.Reason != session.EndCallerHangup || ended.InBytes != int64(len(want)) || ended.OutBytes != int64(len(agentAudio)) {
+			if ended.Reason != callevent.EndCallerHangup || ended.InBytes != int64(len(want)) || ended.OutBytes != int64(len(agentAudio)) {
 				t.Errorf("call %d ended %+v", i, ended)
 			}
 			if err := mc.WaitClosed(ctx); err != nil {
@@ -80,7 +81,7 @@ func TestCallerAudioBufferedWhileModelConnects(t *testing.T) {
 	if !bytes.Equal(mc.AudioIn(), audio) {
 		t.Fatal("audio buffered during the dial arrived changed")
 	}
-	mcEv := waitEvent[session.ModelConnected](ctx, t, b.Events(c.CallSID()), 1)
+	mcEv := waitEvent[callevent.ModelConnected](ctx, t, b.Events(c.CallSID()), 1)
 	if mcEv.BufferedFrames != 40 || mcEv.DroppedFrames != 0 || mcEv.DialTime < 300*time.Millisecond {
 		t.Fatalf("ModelConnected = %+v, want 40 frames buffered after >= 300 ms", mcEv)
 	}
@@ -123,7 +124,7 @@ func TestEventsDoNotBlockAudio(t *testing.T) {
 	b := newBridge(t, bridgeConfig{Options: func(o *session.Options) {
 		inner := o.OnEvent
 		o.EventBuffer = 4
-		o.OnEvent = func(ev session.Event) {
+		o.OnEvent = func(ev callevent.Event) {
 			<-release // a sink that is stuck
 			inner(ev)
 		}
@@ -156,16 +157,16 @@ func TestDebugFramesAndStats(t *testing.T) {
 	c.Say(noise(5, 60*sim.FrameBytes))
 	mc := b.ModelFor(ctx, c.CallSID())
 	mc.WaitAudio(ctx, 60*sim.FrameBytes)
-	stats := waitEvent[session.MediaStats](ctx, t, b.Events(c.CallSID()), 1)
+	stats := waitEvent[callevent.MediaStats](ctx, t, b.Events(c.CallSID()), 1)
 	if stats.InFrames != 60 || stats.InBytes != 60*sim.FrameBytes {
 		t.Errorf("MediaStats = %+v, want the 60 frames", stats)
 	}
 	c.Hangup()
 	b.Ended(ctx, c.CallSID())
 	var sawUpdate, sawAppend bool
-	for _, f := range eventsOf[session.RawFrame](b.Events(c.CallSID())) {
+	for _, f := range eventsOf[callevent.RawFrame](b.Events(c.CallSID())) {
 		switch {
-		case f.Source == session.SourceRealtime && f.Sent && f.Type == realtime.TypeSessionUpdate:
+		case f.Source == callevent.SourceRealtime && f.Sent && f.Type == realtime.TypeSessionUpdate:
 			sawUpdate = bytes.Contains(f.Data, []byte(`"audio/pcmu"`))
 		case f.Type == realtime.TypeInputAudioBufferAppend || f.Type == "media":
 			sawAppend = true
@@ -209,7 +210,7 @@ func TestSetAgentKeepsFormatAndVoice(t *testing.T) {
 	}
 	// The old agent's tool is gone: a call to it is an unknown tool now.
 	tc.Model.Respond(tc.Ctx, sim.ResponseSpec{Items: []sim.ItemSpec{{FunctionCall: &sim.FunctionCall{Name: "weather", Arguments: `{"city":"Rome"}`}}}})
-	if res := waitEvent[session.ToolResult](tc.Ctx, t, tc.Rec, 1); calls.Load() != 0 || res.Err == nil {
+	if res := waitEvent[callevent.ToolResult](tc.Ctx, t, tc.Rec, 1); calls.Load() != 0 || res.Err == nil {
 		t.Fatalf("removed tool ran: %+v", res)
 	}
 	if err := s.SetAgent(session.Agent{Tools: []session.Tool{weatherTool(&calls), weatherTool(&calls)}}); err == nil {

@@ -3,6 +3,7 @@ package session
 import (
 	"time"
 
+	"github.com/callagent/callagent/pkg/callevent"
 	"github.com/callagent/callagent/pkg/realtime"
 )
 
@@ -35,20 +36,20 @@ func (s *Session) responseDone(e *realtime.ResponseDone) {
 	s.respChange()
 	s.mu.Unlock()
 	delete(s.answered, e.Response.ID)
-	ev := ResponseDone{Header: s.hdr(), ResponseID: e.Response.ID, Status: e.Response.Status, Usage: e.Response.Usage}
+	ev := callevent.ResponseDone{Header: s.hdr(), ResponseID: e.Response.ID, Status: e.Response.Status, Usage: usage(e.Response.Usage)}
 	if d := e.Response.StatusDetails; d != nil {
 		ev.Reason = d.Reason
 	}
 	s.emit(ev)
 	if owed {
 		if err := s.model.Send(s.ioCtx, &realtime.ResponseCreate{}); err != nil {
-			s.end(EndModelDisconnected, err)
+			s.end(callevent.EndModelDisconnected, err)
 		}
 	}
 }
 
 func (s *Session) modelError(e *realtime.ErrorEvent) {
-	s.emit(ModelError{Header: s.hdr(), Type: e.Error.Type, Code: e.Error.Code, Message: e.Error.Message, Param: e.Error.Param})
+	s.emit(callevent.ModelError{Header: s.hdr(), Type: e.Error.Type, Code: e.Error.Code, Message: e.Error.Message, Param: e.Error.Param})
 	if e.Error.Code == realtime.CodeActiveResponse {
 		// Our response.create met a response the server started itself: ask again
 		// when that one is done.
@@ -73,4 +74,13 @@ func (s *Session) requestResponse() error {
 	s.resp.requested, s.resp.requestedAt = true, now
 	s.mu.Unlock()
 	return s.model.Send(s.ioCtx, &realtime.ResponseCreate{})
+}
+
+// usage is what the model reported a response consumed, in the call's terms.
+func usage(u *realtime.Usage) *callevent.Usage {
+	if u == nil {
+		return nil
+	}
+	return &callevent.Usage{TotalTokens: u.TotalTokens, InputTokens: u.InputTokens, OutputTokens: u.OutputTokens,
+		InputTokenDetails: u.InputTokenDetails, OutputTokenDetails: u.OutputTokenDetails}
 }

@@ -7,6 +7,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/callagent/callagent/pkg/callevent"
 	"github.com/callagent/callagent/pkg/twiliotransport"
 )
 
@@ -51,14 +52,14 @@ type Session struct {
 	dtmfc chan string
 	tasks sync.WaitGroup // tool calls and approvals
 
-	events   chan Event
+	events   chan callevent.Event
 	evMu     sync.RWMutex // emit holds it to read; Run to close events
 	evClosed bool
 	dropped  atomic.Int64
 
 	endOnce   sync.Once
 	endc      chan struct{}
-	endReason EndReason
+	endReason callevent.EndReason
 	endErr    error
 
 	began                         time.Time
@@ -70,7 +71,7 @@ type Session struct {
 	idlePrompted                  atomic.Bool  // the agent asked whether the caller is still there
 	idleEnding                    bool         // watchdog only: the idle goodbye is under way
 	playEnd                       time.Time    // model pump only: when the audio sent so far will have played
-	reported                      statsMark    // totals at the last MediaStats (watchdog, then Run)
+	reported                      statsMark    // totals at the last callevent.MediaStats (watchdog, then Run)
 }
 
 // queuedInput is caller input that arrived before the model was ready.
@@ -102,7 +103,7 @@ func New(opts Options) (*Session, error) {
 		endc:        make(chan struct{}),
 	}
 	if o.OnEvent != nil {
-		s.events = make(chan Event, o.EventBuffer)
+		s.events = make(chan callevent.Event, o.EventBuffer)
 	}
 	return s, nil
 }
@@ -112,9 +113,9 @@ func (s *Session) CallSID() string { return s.start.Start.CallSid }
 
 // End ends the call with reason, as if a leg had ended. It returns at once; Run
 // returns when the call is torn down.
-func (s *Session) End(reason EndReason, err error) { s.end(reason, err) }
+func (s *Session) End(reason callevent.EndReason, err error) { s.end(reason, err) }
 
-func (s *Session) end(reason EndReason, err error) {
+func (s *Session) end(reason callevent.EndReason, err error) {
 	s.endOnce.Do(func() {
 		s.mu.Lock()
 		s.endReason, s.endErr = reason, err
@@ -130,7 +131,7 @@ func (s *Session) end(reason EndReason, err error) {
 // model), the model task (dials, configures, then reads the model and relays its
 // audio to Twilio), the DTMF collector, the watchdog (idle check, media stats), one
 // per running tool call, and the event dispatcher when OnEvent is set.
-func (s *Session) Run(ctx context.Context) CallEnded {
+func (s *Session) Run(ctx context.Context) callevent.CallEnded {
 	s.began = s.now()
 	s.reported.at = s.began
 	s.lastCallerFrame.Store(s.began.UnixNano())
@@ -147,7 +148,7 @@ func (s *Session) Run(ctx context.Context) CallEnded {
 		s.caller.SetTrace(s.traceTwilio)
 	}
 	params := s.start.Start.CustomParameters
-	s.emit(CallStarted{Header: s.hdr(), StreamSID: s.start.StreamSid, AccountSID: s.start.Start.AccountSid,
+	s.emit(callevent.CallStarted{Header: s.hdr(), StreamSID: s.start.StreamSid, AccountSID: s.start.Start.AccountSid,
 		From: params["From"], To: params["To"], Parameters: params})
 
 	var wg sync.WaitGroup
@@ -159,7 +160,7 @@ func (s *Session) Run(ctx context.Context) CallEnded {
 	select {
 	case <-s.endc:
 	case <-ctx.Done():
-		s.end(EndCancelled, context.Cause(ctx))
+		s.end(callevent.EndCancelled, context.Cause(ctx))
 	}
 
 	s.mu.Lock()
@@ -173,7 +174,7 @@ func (s *Session) Run(ctx context.Context) CallEnded {
 	s.tasks.Wait()
 	s.emitStats() // whatever the watchdog had not reported
 
-	ended := CallEnded{
+	ended := callevent.CallEnded{
 		Header: s.hdr(), Reason: reason, Err: endErr, Duration: s.now().Sub(s.began),
 		Turns: int(s.turns.Load()), Interruptions: int(s.interruptions.Load()), ToolCalls: int(s.toolRun.Load()),
 		InBytes: s.inBytes.Load(), OutBytes: s.outBytes.Load(), DroppedEvents: s.dropped.Load(),
@@ -191,11 +192,11 @@ func (s *Session) Run(ctx context.Context) CallEnded {
 
 // closeLegs closes both legs at once: gracefully where the peer is still there, at
 // once where it is gone or stuck.
-func (s *Session) closeLegs(reason EndReason, model ModelLeg) {
+func (s *Session) closeLegs(reason callevent.EndReason, model ModelLeg) {
 	var wg sync.WaitGroup
 	wg.Go(func() {
 		switch reason {
-		case EndCallerDisconnected, EndCallerTimeout:
+		case callevent.EndCallerDisconnected, callevent.EndCallerTimeout:
 			_ = s.caller.CloseNow()
 		default:
 			_ = s.caller.Close()
@@ -203,7 +204,7 @@ func (s *Session) closeLegs(reason EndReason, model ModelLeg) {
 	})
 	if model != nil {
 		wg.Go(func() {
-			if reason == EndModelDisconnected {
+			if reason == callevent.EndModelDisconnected {
 				_ = model.CloseNow()
 			} else {
 				_ = model.Close()
@@ -213,9 +214,11 @@ func (s *Session) closeLegs(reason EndReason, model ModelLeg) {
 	wg.Wait()
 }
 
-func (s *Session) hdr() Header { return Header{Time: s.now(), CallSID: s.start.Start.CallSid} }
+func (s *Session) hdr() callevent.Header {
+	return callevent.Header{Time: s.now(), CallSID: s.start.Start.CallSid}
+}
 
-func (s *Session) emit(ev Event) {
+func (s *Session) emit(ev callevent.Event) {
 	if s.events == nil {
 		return
 	}
@@ -239,14 +242,14 @@ func (s *Session) dispatch() {
 
 func (s *Session) warn(format string, args ...any) {
 	if s.events != nil {
-		s.emit(Warning{Header: s.hdr(), Message: fmt.Sprintf(format, args...)})
+		s.emit(callevent.Warning{Header: s.hdr(), Message: fmt.Sprintf(format, args...)})
 	}
 }
 
 func (s *Session) traceTwilio(sent bool, event string, raw []byte) {
-	s.emit(RawFrame{Header: s.hdr(), Source: SourceTwilio, Sent: sent, Type: event, Data: append([]byte(nil), raw...)})
+	s.emit(callevent.RawFrame{Header: s.hdr(), Source: callevent.SourceTwilio, Sent: sent, Type: event, Data: append([]byte(nil), raw...)})
 }
 
 func (s *Session) traceRealtime(sent bool, typ string, raw []byte) {
-	s.emit(RawFrame{Header: s.hdr(), Source: SourceRealtime, Sent: sent, Type: typ, Data: append([]byte(nil), raw...)})
+	s.emit(callevent.RawFrame{Header: s.hdr(), Source: callevent.SourceRealtime, Sent: sent, Type: typ, Data: append([]byte(nil), raw...)})
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/callagent/callagent/pkg/callevent"
 	"github.com/callagent/callagent/pkg/realtime"
 )
 
@@ -27,13 +28,13 @@ func (s *Session) outputItemDone(e *realtime.ResponseOutputItemDone) {
 }
 
 func (s *Session) runTool(item realtime.Item) {
-	s.emit(ToolCall{Header: s.hdr(), CallID: item.CallID, Name: item.Name, Arguments: item.Arguments})
+	s.emit(callevent.ToolCall{Header: s.hdr(), CallID: item.CallID, Name: item.Name, Arguments: item.Arguments})
 	began := s.now()
 	output, background, err := s.execTool(item)
 	if err != nil {
 		output = "Error: " + err.Error()
 	}
-	s.emit(ToolResult{Header: s.hdr(), CallID: item.CallID, Name: item.Name, Output: output, Err: err,
+	s.emit(callevent.ToolResult{Header: s.hdr(), CallID: item.CallID, Name: item.Name, Output: output, Err: err,
 		Duration: s.now().Sub(began), Background: background})
 	if s.workCtx.Err() != nil {
 		return // the call is over
@@ -45,7 +46,7 @@ func (s *Session) runTool(item realtime.Item) {
 		err = s.requestResponse()
 	}
 	if err != nil {
-		s.end(EndModelDisconnected, err)
+		s.end(callevent.EndModelDisconnected, err)
 	}
 }
 
@@ -81,7 +82,7 @@ func (s *Session) execTool(item realtime.Item) (output string, background bool, 
 
 // approve asks the approver about a call, bounded by ApprovalTimeout.
 func (s *Session) approve(callID, name, args string) (bool, string) {
-	s.emit(ToolApprovalRequested{Header: s.hdr(), CallID: callID, Name: name, Arguments: args})
+	s.emit(callevent.ToolApprovalRequested{Header: s.hdr(), CallID: callID, Name: name, Arguments: args})
 	approved, why := false, "no approver is configured"
 	if s.opts.Approver != nil {
 		ctx, cancel := context.WithTimeout(s.workCtx, s.opts.ApprovalTimeout)
@@ -98,7 +99,7 @@ func (s *Session) approve(callID, name, args string) (bool, string) {
 			why = "denied"
 		}
 	}
-	s.emit(ToolApprovalDecided{Header: s.hdr(), CallID: callID, Name: name, Approved: approved, Reason: why})
+	s.emit(callevent.ToolApprovalDecided{Header: s.hdr(), CallID: callID, Name: name, Approved: approved, Reason: why})
 	return approved, why
 }
 
@@ -116,6 +117,6 @@ func (s *Session) answerMCPApproval(item realtime.Item) {
 		err = s.requestResponse()
 	}
 	if err != nil {
-		s.end(EndModelDisconnected, err)
+		s.end(callevent.EndModelDisconnected, err)
 	}
 }

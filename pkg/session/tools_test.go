@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/callagent/callagent/pkg/callevent"
 	"github.com/callagent/callagent/pkg/realtime"
 	"github.com/callagent/callagent/pkg/session"
 	"github.com/callagent/callagent/pkg/sim"
@@ -47,12 +48,12 @@ func runToolCall(t *testing.T, tcase toolCase) (realtime.Item, *recorder, *sim.M
 		o.Agent.Tools = tcase.tools
 		o.Approver = tcase.approver
 		o.ToolTimeout = tcase.timeout
-		o.Debug = true // RawFrame events show every event the bridge sent
+		o.Debug = true // callevent.RawFrame events show every event the bridge sent
 	}})
 	tc := b.Start(sim.CallerOptions{})
 	ctx, c, mc, rec := tc.Ctx, tc.Caller, tc.Model, tc.Rec
 	reply := mc.Respond(ctx, sim.ResponseSpec{Items: []sim.ItemSpec{{FunctionCall: &tcase.call}}})
-	res := waitEvent[session.ToolResult](ctx, t, rec, 1)
+	res := waitEvent[callevent.ToolResult](ctx, t, rec, 1)
 	out := tc.FunctionOutput()
 	reply.Wait(ctx)
 	if out.CallID != reply.CallIDs[0] || out.Output != res.Output {
@@ -81,7 +82,7 @@ func TestToolRoundTrip(t *testing.T) {
 	if calls.Load() != 1 || out.Output != `{"city":"Paris","sky":"sunny"}` {
 		t.Fatalf("calls %d, output %q", calls.Load(), out.Output)
 	}
-	call := eventsOf[session.ToolCall](rec)
+	call := eventsOf[callevent.ToolCall](rec)
 	if len(call) != 1 || call[0].Name != "weather" || call[0].Arguments != `{"city":"Paris"}` {
 		t.Fatalf("ToolCall events %+v", call)
 	}
@@ -123,7 +124,7 @@ func TestFailingToolsReportToTheModel(t *testing.T) {
 			if out.Output != tt.want {
 				t.Fatalf("model got %q, want %q", out.Output, tt.want)
 			}
-			if res := eventsOf[session.ToolResult](rec); len(res) != 1 || res[0].Err == nil {
+			if res := eventsOf[callevent.ToolResult](rec); len(res) != 1 || res[0].Err == nil {
 				t.Fatalf("ToolResult %+v", res)
 			}
 		})
@@ -162,7 +163,7 @@ func TestToolApproval(t *testing.T) {
 			if ran := calls.Load() == 1; ran != tt.runs {
 				t.Fatalf("tool ran: %v, want %v", ran, tt.runs)
 			}
-			d := waitEvent[session.ToolApprovalDecided](timeout(t, time.Second), t, rec, 1)
+			d := waitEvent[callevent.ToolApprovalDecided](timeout(t, time.Second), t, rec, 1)
 			if d.Approved != tt.runs || d.Reason != tt.reason {
 				t.Fatalf("decision %+v", d)
 			}
@@ -188,7 +189,7 @@ func TestBackgroundToolResult(t *testing.T) {
 	}
 	// The call is over and all its goroutines joined: every event the bridge tried to
 	// send is in the trace.
-	for _, f := range eventsOf[session.RawFrame](rec) {
+	for _, f := range eventsOf[callevent.RawFrame](rec) {
 		if f.Sent && f.Type == realtime.TypeResponseCreate {
 			t.Fatal("a background result triggered a response.create")
 		}
@@ -213,7 +214,7 @@ func TestResponseCreateWaitsForActiveResponse(t *testing.T) {
 		{FunctionCall: &sim.FunctionCall{Name: "weather", Arguments: `{"city":"Oslo"}`}},
 		{Audio: noise(61, 8000), Transcript: "Let me check that for you"},
 	}, ChunkBytes: 800, Pace: 30 * time.Millisecond})
-	waitEvent[session.ToolResult](ctx, t, rec, 1)
+	waitEvent[callevent.ToolResult](ctx, t, rec, 1)
 	if !mc.Active() {
 		t.Fatal("test setup: the response ended before the tool result")
 	}
@@ -286,8 +287,8 @@ func TestDTMFReachesTheModel(t *testing.T) {
 	if _, err := mc.WaitEvent(ctx, realtime.TypeResponseCreate, 2); err != nil {
 		t.Fatal(err)
 	}
-	if d := eventsOf[session.DTMF](rec); len(d) != 4 {
-		t.Fatalf("%d DTMF events", len(d))
+	if d := eventsOf[callevent.DTMF](rec); len(d) != 4 {
+		t.Fatalf("%d callevent.DTMF events", len(d))
 	}
 	tc.Hangup()
 	noModelErrors(t, mc)
@@ -316,7 +317,7 @@ func TestDTMFBeforeModelReady(t *testing.T) {
 	c.SendDTMF("5")
 	c.SendDTMF("#")
 	mc := b.ModelFor(ctx, c.CallSID())
-	if err := mc.WaitFor(ctx, "the DTMF message", func() bool { return len(mc.CreatedItems()) == 1 }); err != nil {
+	if err := mc.WaitFor(ctx, "the callevent.DTMF message", func() bool { return len(mc.CreatedItems()) == 1 }); err != nil {
 		t.Fatal(err)
 	}
 	evs := mc.Received("")
@@ -343,13 +344,13 @@ func TestDTMFKeptWhenTheBufferOverflows(t *testing.T) {
 		t.Fatal(err)
 	}
 	mc := b.ModelFor(ctx, c.CallSID())
-	if err := mc.WaitFor(ctx, "the DTMF message", func() bool { return len(mc.CreatedItems()) == 1 }); err != nil {
+	if err := mc.WaitFor(ctx, "the callevent.DTMF message", func() bool { return len(mc.CreatedItems()) == 1 }); err != nil {
 		t.Fatal(err)
 	}
 	if !strings.Contains(mc.CreatedItems()[0].Content[0].Text, "pressed 7 #") {
 		t.Fatalf("item %+v", mc.CreatedItems()[0])
 	}
-	ev := waitEvent[session.ModelConnected](ctx, t, b.Events(c.CallSID()), 1)
+	ev := waitEvent[callevent.ModelConnected](ctx, t, b.Events(c.CallSID()), 1)
 	if ev.BufferedFrames != 4 || ev.DroppedFrames != 16 {
 		t.Fatalf("ModelConnected %+v: want the 4 newest frames of 20 kept", ev)
 	}

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"time"
+
+	"github.com/callagent/callagent/pkg/callevent"
 )
 
 type statsMark struct {
@@ -40,20 +42,20 @@ func (s *Session) watchdog() {
 		if idle := s.opts.CallerIdleTimeout; idle > 0 {
 			last := time.Unix(0, s.lastCallerFrame.Load())
 			if now.Sub(last) > idle {
-				s.end(EndCallerTimeout, fmt.Errorf("no frames from Twilio for %s", idle))
+				s.end(callevent.EndCallerTimeout, fmt.Errorf("no frames from Twilio for %s", idle))
 				return
 			}
 		}
 		if limit := s.opts.MaxDuration; limit > 0 {
 			elapsed := now.Sub(s.began)
 			if elapsed >= limit {
-				s.end(EndMaxDuration, nil)
+				s.end(callevent.EndMaxDuration, nil)
 				return
 			}
 			if !wrapped && elapsed >= limit-s.opts.WrapUpBefore && s.ready.Load() {
 				wrapped = true
 				if err := s.Instruct(s.opts.WrapUpMessage); err != nil {
-					s.end(EndModelDisconnected, err)
+					s.end(callevent.EndModelDisconnected, err)
 					return
 				}
 			}
@@ -85,7 +87,7 @@ func (s *Session) checkIdle(now time.Time) bool {
 	if !s.idlePrompted.Swap(true) {
 		s.touch(now)
 		if err := s.Instruct(s.opts.IdlePrompt); err != nil {
-			s.end(EndModelDisconnected, err)
+			s.end(callevent.EndModelDisconnected, err)
 			return false
 		}
 		return true
@@ -97,7 +99,7 @@ func (s *Session) checkIdle(now time.Time) bool {
 			_ = s.WaitPlayed(ctx)
 			cancel()
 		}
-		s.end(EndIdle, nil)
+		s.end(callevent.EndIdle, nil)
 	})
 	return true
 }
@@ -122,7 +124,7 @@ func (s *Session) emitStats() {
 		return
 	}
 	s.reported = cur
-	s.emit(MediaStats{Header: Header{Time: now, CallSID: s.CallSID()}, Interval: now.Sub(last.at),
+	s.emit(callevent.MediaStats{Header: callevent.Header{Time: now, CallSID: s.CallSID()}, Interval: now.Sub(last.at),
 		InFrames: int(cur.inF - last.inF), InBytes: int(cur.inB - last.inB),
 		OutFrames: int(cur.outF - last.outF), OutBytes: int(cur.outB - last.outB)})
 }

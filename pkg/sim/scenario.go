@@ -14,7 +14,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/callagent/callagent/pkg/audio"
-	"github.com/callagent/callagent/pkg/session"
+	"github.com/callagent/callagent/pkg/callevent"
 )
 
 // Scenario scripts a simulated caller and what the call must show.
@@ -304,26 +304,26 @@ func sleep(ctx context.Context, d time.Duration) {
 }
 
 // Check returns what does not hold in events, one sentence each.
-func (e Expect) Check(events []session.Event) []string {
+func (e Expect) Check(events []callevent.Event) []string {
 	var failures []string
 	called := map[string]bool{}
 	var said []string
-	var ended *session.CallEnded
+	var ended *callevent.CallEnded
 	var latencies []time.Duration
 	interruptions := 0
 	for _, ev := range events {
 		switch ev := ev.(type) {
-		case session.ToolCall:
+		case callevent.ToolCall:
 			called[ev.Name] = true
-		case session.AgentTranscript:
+		case callevent.AgentTranscript:
 			said = append(said, ev.Text)
-		case session.CallerTranscript:
+		case callevent.CallerTranscript:
 			said = append(said, ev.Text)
-		case session.TurnLatency:
+		case callevent.TurnLatency:
 			latencies = append(latencies, ev.Latency)
-		case session.Interruption:
+		case callevent.Interruption:
 			interruptions++
-		case session.CallEnded:
+		case callevent.CallEnded:
 			ended = &ev
 		}
 	}

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/callagent/callagent/pkg/agent"
+	"github.com/callagent/callagent/pkg/callevent"
 	"github.com/callagent/callagent/pkg/realtime"
 	"github.com/callagent/callagent/pkg/server"
 	"github.com/callagent/callagent/pkg/session"
@@ -44,7 +45,7 @@ type Options struct {
 	// RecordPath records the call to a stereo WAV.
 	RecordPath string
 	// OnEvent receives every call event as it happens (the terminal renderer).
-	OnEvent func(session.Event)
+	OnEvent func(callevent.Event)
 	// Approver answers approvals under policy ask.
 	Approver session.Approver
 	// Logger receives the server's log (default: discarded).
@@ -58,8 +59,8 @@ type Result struct {
 	CallSID string
 	// CallerAudio is everything the simulated caller sent (μ-law, silence included).
 	CallerAudio []byte
-	Events      []session.Event
-	Ended       session.CallEnded
+	Events      []callevent.Event
+	Ended       callevent.CallEnded
 	Summary     Summary
 	Failures    []string // the scenario's expectations that do not hold
 }
@@ -115,7 +116,7 @@ func Run(parent context.Context, opts Options) (*Result, error) {
 	}
 	public := "http://" + ln.Addr().String()
 	rec := &recorder{}
-	var ended chan session.CallEnded = make(chan session.CallEnded, 1)
+	var ended chan callevent.CallEnded = make(chan callevent.CallEnded, 1)
 	srv, err := server.New(server.Config{
 		PublicURL: public,
 		AuthToken: token,
@@ -126,12 +127,12 @@ func Run(parent context.Context, opts Options) (*Result, error) {
 			return nil
 		},
 		Logger: opts.Logger,
-		OnEvent: func(ev session.Event) {
+		OnEvent: func(ev callevent.Event) {
 			rec.add(ev)
 			if opts.OnEvent != nil {
 				opts.OnEvent(ev)
 			}
-			if e, ok := ev.(session.CallEnded); ok {
+			if e, ok := ev.(callevent.CallEnded); ok {
 				ended <- e
 			}
 		},
@@ -160,7 +161,7 @@ func Run(parent context.Context, opts Options) (*Result, error) {
 
 	runner.Caller = caller
 	runErr := runner.Run(ctx, sc)
-	var end session.CallEnded
+	var end callevent.CallEnded
 	select {
 	case end = <-ended:
 	case <-ctx.Done():
@@ -221,14 +222,14 @@ func startModel(opts Options) (*model, error) {
 	}, nil
 }
 
-func summarize(events []session.Event, end session.CallEnded) Summary {
+func summarize(events []callevent.Event, end callevent.CallEnded) Summary {
 	s := Summary{Duration: end.Duration, Turns: end.Turns, Interruptions: end.Interruptions, ToolCalls: end.ToolCalls}
 	var lat []time.Duration
 	for _, ev := range events {
 		switch e := ev.(type) {
-		case session.TurnLatency:
+		case callevent.TurnLatency:
 			lat = append(lat, e.Latency)
-		case session.ModelError, session.Warning:
+		case callevent.ModelError, callevent.Warning:
 			s.Errors++
 		}
 	}
@@ -248,19 +249,19 @@ func percentile(sorted []time.Duration, p int) time.Duration {
 
 type recorder struct {
 	mu  sync.Mutex
-	evs []session.Event
+	evs []callevent.Event
 }
 
-func (r *recorder) add(ev session.Event) {
+func (r *recorder) add(ev callevent.Event) {
 	r.mu.Lock()
 	r.evs = append(r.evs, ev)
 	r.mu.Unlock()
 }
 
-func (r *recorder) all() []session.Event {
+func (r *recorder) all() []callevent.Event {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return append([]session.Event(nil), r.evs...)
+	return append([]callevent.Event(nil), r.evs...)
 }
 
 func randomHex(n int) string {

@@ -12,20 +12,20 @@ import (
 
 	"github.com/callagent/callagent/internal/leakcheck"
 	"github.com/callagent/callagent/pkg/audio"
-	"github.com/callagent/callagent/pkg/session"
+	"github.com/callagent/callagent/pkg/callevent"
 	"github.com/callagent/callagent/pkg/sim"
 )
 
-func kinds(evs []session.Event) string {
+func kinds(evs []callevent.Event) string {
 	var b strings.Builder
 	for _, ev := range evs {
 		switch e := ev.(type) {
-		case session.MediaStats, session.AgentTranscriptDelta, session.CallerTranscriptDelta:
-		case session.AgentTranscript:
+		case callevent.MediaStats, callevent.AgentTranscriptDelta, callevent.CallerTranscriptDelta:
+		case callevent.AgentTranscript:
 			b.WriteString("agent: " + e.Text + "\n")
-		case session.CallerTranscript:
+		case callevent.CallerTranscript:
 			b.WriteString("caller: " + e.Text + "\n")
-		case session.ToolCall:
+		case callevent.ToolCall:
 			b.WriteString("tool: " + e.Name + " " + e.Arguments + "\n")
 		default:
 			b.WriteString(ev.Kind() + "\n")
@@ -47,7 +47,7 @@ func TestDefaultSimulation(t *testing.T) {
 		t.Fatalf("failures: %q", res.Failures)
 	}
 	s := res.Summary
-	if res.Ended.Reason != session.EndAgentHangup || s.Turns < 2 || s.Interruptions < 1 || s.ToolCalls < 3 || s.Errors != 0 {
+	if res.Ended.Reason != callevent.EndAgentHangup || s.Turns < 2 || s.Interruptions < 1 || s.ToolCalls < 3 || s.Errors != 0 {
 		t.Fatalf("summary %+v, ended %s (%v)", s, res.Ended.Reason, res.Ended.Err)
 	}
 	if s.LatencyP50 <= 0 || s.LatencyP95 < s.LatencyP50 {
@@ -70,7 +70,7 @@ func TestScenarioPasses(t *testing.T) {
 	}
 	var dtmf int
 	for _, ev := range res.Events {
-		if _, ok := ev.(session.DTMF); ok {
+		if _, ok := ev.(callevent.DTMF); ok {
 			dtmf++
 		}
 	}
@@ -90,7 +90,7 @@ func TestScenarioFails(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.Ended.Reason != session.EndCallerHangup {
+	if res.Ended.Reason != callevent.EndCallerHangup {
 		t.Fatalf("ended %s", res.Ended.Reason)
 	}
 	want := []string{`expected a call to tool "refund"`, `expected the transcript to contain "a refund was issued"`,
@@ -161,8 +161,8 @@ func TestInterruptedSimulation(t *testing.T) {
 	leakcheck.Check(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	var once sync.Once
-	res, err := Run(ctx, Options{OnEvent: func(ev session.Event) {
-		if _, ok := ev.(session.AgentTranscript); ok {
+	res, err := Run(ctx, Options{OnEvent: func(ev callevent.Event) {
+		if _, ok := ev.(callevent.AgentTranscript); ok {
 			once.Do(cancel) // mid-call
 		}
 	}})

@@ -16,7 +16,7 @@ import (
 
 	"github.com/callagent/callagent/internal/leakcheck"
 	"github.com/callagent/callagent/pkg/audio"
-	"github.com/callagent/callagent/pkg/session"
+	"github.com/callagent/callagent/pkg/callevent"
 	"github.com/callagent/callagent/pkg/sim"
 )
 
@@ -166,7 +166,7 @@ func TestRealModelCallerSpeaks(t *testing.T) {
 	if !bytes.Contains(res.CallerAudio, line) {
 		t.Errorf("the caller's %d bytes do not contain the synthesized line (%d bytes)", len(res.CallerAudio), len(line))
 	}
-	if res.Ended.Reason != session.EndCallerHangup {
+	if res.Ended.Reason != callevent.EndCallerHangup {
 		t.Errorf("ended %s (%v)", res.Ended.Reason, res.Ended.Err)
 	}
 

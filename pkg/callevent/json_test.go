@@ -1,4 +1,4 @@
-package session
+package callevent
 
 import (
 	"encoding/json"
@@ -7,8 +7,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/callagent/callagent/pkg/realtime"
 )
 
 // Every event type survives JSON: the call log and `callagent logs` depend on it.
@@ -25,7 +23,7 @@ func TestEventJSONRoundTrip(t *testing.T) {
 		AgentTranscript{h, "resp1", "item2", "Hi there", true},
 		Interruption{h, "resp1", true, true, 640, []Truncation{{"item2", 640, 2000}}},
 		TurnLatency{h, "resp1", 420 * time.Millisecond},
-		ResponseDone{h, "resp1", "completed", "", &realtime.Usage{TotalTokens: 42}},
+		ResponseDone{h, "resp1", "completed", "", &Usage{TotalTokens: 42}},
 		GuardrailTripped{h, "no-prices", "item3", "it costs", 300},
 		AgentChanged{h, "triage", "billing"},
 		ToolCall{h, "call1", "get_weather", `{"city":"Oslo"}`},
@@ -60,8 +58,8 @@ func TestEventJSONRoundTrip(t *testing.T) {
 			t.Errorf("%s: round trip\n got %#v\nwant %#v\njson %s", ev.Kind(), back, ev, data)
 		}
 	}
-	if len(seen) != len(eventTypes) {
-		t.Errorf("tested %d event kinds, %d are registered", len(seen), len(eventTypes))
+	if len(seen) != len(kinds) {
+		t.Errorf("tested %d event kinds, %d are registered", len(seen), len(kinds))
 	}
 	if _, err := DecodeEvent("no.such", nil, h); err == nil {
 		t.Error("unknown kind decoded")

@@ -1,9 +1,8 @@
-package session
+package callevent
 
 import (
+	"encoding/json"
 	"time"
-
-	"github.com/callagent/callagent/pkg/realtime"
 )
 
 // Event is something that happened on a call. Sinks type-switch on the concrete
@@ -135,10 +134,19 @@ type AgentChanged struct {
 // ResponseDone: the model finished a response (completed, cancelled, failed...).
 type ResponseDone struct {
 	Header
-	ResponseID string          `json:"response_id,omitempty"`
-	Status     string          `json:"status,omitempty"`
-	Reason     string          `json:"reason,omitempty"`
-	Usage      *realtime.Usage `json:"usage,omitempty"`
+	ResponseID string `json:"response_id,omitempty"`
+	Status     string `json:"status,omitempty"`
+	Reason     string `json:"reason,omitempty"`
+	Usage      *Usage `json:"usage,omitempty"`
+}
+
+// Usage is what a response consumed, as the model reported it.
+type Usage struct {
+	TotalTokens        int             `json:"total_tokens"`
+	InputTokens        int             `json:"input_tokens"`
+	OutputTokens       int             `json:"output_tokens"`
+	InputTokenDetails  json.RawMessage `json:"input_token_details,omitempty"`
+	OutputTokenDetails json.RawMessage `json:"output_token_details,omitempty"`
 }
 
 // ToolCall: the model called a tool.
