@@ -21,7 +21,9 @@ import (
 
 	"github.com/callagent/callagent/internal/ngroktest"
 	"github.com/callagent/callagent/internal/syncbuf"
+	"github.com/callagent/callagent/pkg/offlinecall"
 	"github.com/callagent/callagent/pkg/sim"
+	"github.com/callagent/callagent/pkg/twiliotransport/twiliotest"
 )
 
 // Tests of callagent dev as a user runs it: the built binary, a fake Twilio REST
@@ -56,7 +58,7 @@ func newDevEnv(t *testing.T) *devEnv {
 	apiSrv := httptest.NewServer(e.api)
 	t.Cleanup(apiSrv.Close)
 	e.apiURL = apiSrv.URL
-	model := (&sim.Brain{}).Model()
+	model := (&offlinecall.Brain{}).Model()
 	modelSrv := httptest.NewServer(model)
 	t.Cleanup(func() {
 		modelSrv.CloseClientConnections()
@@ -179,13 +181,13 @@ func placeCall(t *testing.T, webhook, callSID string) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	caller, err := sim.PlaceCall(ctx, sim.CallOptions{Webhook: webhook, AuthToken: devToken, CallSID: callSID,
+	caller, err := twiliotest.PlaceCall(ctx, twiliotest.CallOptions{Webhook: webhook, AuthToken: devToken, CallSID: callSID,
 		AccountSID: devAccount, From: "+15550100001", To: devNumber.PhoneNumber})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer caller.Close()
-	if err := (&sim.Runner{Caller: caller}).Run(ctx, sim.DefaultScenario()); err != nil {
+	if err := (&offlinecall.Runner{Caller: caller}).Run(ctx, offlinecall.DefaultScenario()); err != nil {
 		t.Fatalf("scenario: %v", err)
 	}
 }
@@ -410,7 +412,7 @@ func TestDevNgrok(t *testing.T) {
 	vals := map[string][]string{"AccountSid": {devAccount}, "CallSid": {"CA1"}, "From": {"+15550100001"}, "To": {"+14155550100"}}
 	req, _ := http.NewRequest(http.MethodPost, ngroktest.PlainURL(webhook), strings.NewReader(form))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.Header.Set("X-Twilio-Signature", sim.Sign(devToken, webhook, vals))
+	req.Header.Set("X-Twilio-Signature", twiliotest.Sign(devToken, webhook, vals))
 	resp, err := edge.HTTPClient().Do(req)
 	if err != nil {
 		t.Fatal(err)

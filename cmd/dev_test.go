@@ -19,7 +19,9 @@ import (
 	"github.com/callagent/callagent/pkg/calllog"
 	"github.com/callagent/callagent/pkg/provision"
 	"github.com/callagent/callagent/pkg/realtime"
+	"github.com/callagent/callagent/pkg/realtime/realtimetest"
 	"github.com/callagent/callagent/pkg/sim"
+	"github.com/callagent/callagent/pkg/twiliotransport/twiliotest"
 )
 
 const (
@@ -34,7 +36,7 @@ var devNumber = sim.PhoneNumber{SID: "PN1", PhoneNumber: "+14155550100", VoiceUR
 type devHarness struct {
 	t       *testing.T
 	api     *sim.TwilioAPI
-	model   *sim.Model
+	model   *realtimetest.Model
 	updates chan realtime.SessionConfig
 	env     map[string]string
 	out     *syncbuf.Buffer
@@ -51,7 +53,7 @@ func newDevHarness(t *testing.T) *devHarness {
 	h.api.AddNumber(devNumber)
 	apiSrv := httptest.NewServer(h.api)
 	t.Cleanup(apiSrv.Close)
-	h.model = &sim.Model{Script: func(ctx context.Context, c *sim.ModelConn) error {
+	h.model = &realtimetest.Model{Script: func(ctx context.Context, c *realtimetest.ModelConn) error {
 		ev, err := c.WaitEvent(ctx, realtime.TypeSessionUpdate, 1)
 		if err != nil {
 			return nil
@@ -138,7 +140,7 @@ func (h *devHarness) callUntil(sid, ended string) string {
 	h.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	caller, err := sim.PlaceCall(ctx, sim.CallOptions{Webhook: "http://" + h.addr + "/incoming-call", AuthToken: devToken,
+	caller, err := twiliotest.PlaceCall(ctx, twiliotest.CallOptions{Webhook: "http://" + h.addr + "/incoming-call", AuthToken: devToken,
 		CallSID: sid, AccountSID: devAccount, From: "+15550100001", To: devNumber.PhoneNumber})
 	if err != nil {
 		h.t.Fatal(err)

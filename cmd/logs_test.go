@@ -16,7 +16,7 @@ import (
 	"github.com/callagent/callagent/internal/syncbuf"
 	"github.com/callagent/callagent/pkg/callevent"
 	"github.com/callagent/callagent/pkg/calllog"
-	"github.com/callagent/callagent/pkg/simulation"
+	"github.com/callagent/callagent/pkg/offlinecall"
 )
 
 // logsFactory is a Factory whose CALLAGENT_STATE_DIR is dir.
@@ -98,7 +98,7 @@ func TestLogsMatchLiveRendering(t *testing.T) {
 	w := calllog.NewWriter(calllog.Options{Dir: filepath.Join(state, "calls")})
 	var live bytes.Buffer
 	p := newPrinter(&live, newStyles(false), false, calllog.Filter{})
-	res, err := simulation.Run(context.Background(), simulation.Options{OnEvent: func(ev callevent.Event) {
+	res, err := offlinecall.Run(context.Background(), offlinecall.Options{OnEvent: func(ev callevent.Event) {
 		p.print(ev)
 		w.Event(ev)
 	}})

@@ -21,7 +21,7 @@ import (
 
 	"github.com/callagent/callagent/internal/leakcheck"
 	"github.com/callagent/callagent/internal/syncbuf"
-	"github.com/callagent/callagent/pkg/sim"
+	"github.com/callagent/callagent/pkg/realtime/realtimetest"
 )
 
 // parseServe resolves serve's flags and environment without serving.
@@ -139,7 +139,7 @@ func TestServeConfigErrors(t *testing.T) {
 // a clean return on cancel.
 func TestServeRun(t *testing.T) {
 	leakcheck.Check(t)
-	model := &sim.Model{APIKey: "sk-test"}
+	model := &realtimetest.Model{APIKey: "sk-test"}
 	modelSrv := httptest.NewServer(model)
 	defer modelSrv.Close()
 	defer model.Close()

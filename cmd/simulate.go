@@ -14,9 +14,8 @@ import (
 
 	"github.com/callagent/callagent/pkg/callevent"
 	"github.com/callagent/callagent/pkg/calllog"
+	"github.com/callagent/callagent/pkg/offlinecall"
 	"github.com/callagent/callagent/pkg/realtime"
-	"github.com/callagent/callagent/pkg/sim"
-	"github.com/callagent/callagent/pkg/simulation"
 )
 
 type simulateOptions struct {
@@ -78,7 +77,7 @@ The call is logged like any other (callagent logs).`,
 	fl.SetAnnotation("model", noEnv, []string{"true"})
 	fl.StringVar(&opts.RecordPath, "record", "", "write the call to a stereo WAV file (caller left, agent right)")
 	fl.StringVar(&opts.Debug, "debug", "", debugFlagUsage)
-	fl.StringVar(&opts.CallerVoice, "caller-voice", simulation.DefaultCallerVoice, "the caller's voice with --model openai (an OpenAI speech voice)")
+	fl.StringVar(&opts.CallerVoice, "caller-voice", offlinecall.DefaultCallerVoice, "the caller's voice with --model openai (an OpenAI speech voice)")
 	opts.callLog.flags(fl)
 	return c
 }
@@ -118,16 +117,16 @@ func simulateRun(ctx context.Context, f *Factory, opts *simulateOptions) error {
 	if err != nil {
 		return err
 	}
-	scenario := sim.DefaultScenario()
+	scenario := offlinecall.DefaultScenario()
 	switch {
 	case opts.ScenarioPath != "":
-		if scenario, err = sim.LoadScenario(opts.ScenarioPath); err != nil {
+		if scenario, err = offlinecall.LoadScenario(opts.ScenarioPath); err != nil {
 			return &UsageError{Err: err}
 		}
 	case opts.CallerAudio != "":
-		scenario = sim.AudioScenario(opts.CallerAudio)
+		scenario = offlinecall.AudioScenario(opts.CallerAudio)
 	}
-	so := simulation.Options{Agent: cfg, Scenario: scenario, RecordPath: opts.RecordPath,
+	so := offlinecall.Options{Agent: cfg, Scenario: scenario, RecordPath: opts.RecordPath,
 		Approver: &terminalApprover{in: f.IO.In, out: f.IO.ErrOut, tty: f.IO.ErrTTY}}
 	model := "the simulated model"
 	if opts.Model == "openai" {
@@ -136,7 +135,7 @@ func simulateRun(ctx context.Context, f *Factory, opts *simulateOptions) error {
 		}
 		so.OpenAI = realtime.DialOptions{APIKey: opts.APIKey, BaseURL: opts.BaseURL, Model: cfg.Model,
 			Header: http.Header{"User-Agent": {"callagent/" + f.Build.Version}}}
-		so.CallerSpeech = (&simulation.OpenAISpeech{BaseURL: opts.BaseURL, APIKey: opts.APIKey, Voice: opts.CallerVoice,
+		so.CallerSpeech = (&offlinecall.OpenAISpeech{BaseURL: opts.BaseURL, APIKey: opts.APIKey, Voice: opts.CallerVoice,
 			CacheDir: speechCacheDir(f.Env)}).Speak
 		model = "OpenAI " + cfg.Model
 	}
@@ -156,7 +155,7 @@ func simulateRun(ctx context.Context, f *Factory, opts *simulateOptions) error {
 	// Frames go to the call log, as in dev, and to the terminal with --debug.
 	so.Debug = calls != nil || opts.filter.Enabled(callevent.NSTwilio) || opts.filter.Enabled(callevent.NSRealtime)
 	fmt.Fprintf(f.IO.ErrOut, "simulating %q with %s and %s\n", scenario.Name, cfg.Summary(), model)
-	res, err := simulation.Run(ctx, so)
+	res, err := offlinecall.Run(ctx, so)
 	if calls != nil {
 		calls.Close()
 	}
@@ -193,7 +192,7 @@ func speechCacheDir(env *Env) string {
 }
 
 // printSummary writes the call's figures.
-func printSummary(w io.Writer, st Styles, res *simulation.Result) {
+func printSummary(w io.Writer, st Styles, res *offlinecall.Result) {
 	s := res.Summary
 	lat := "no answered turns"
 	if s.LatencyP50 > 0 {

@@ -15,7 +15,7 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/callagent/callagent/pkg/sim"
+	"github.com/callagent/callagent/pkg/offlinecall"
 )
 
 func parseSimulate(t *testing.T, env map[string]string, args ...string) (*simulateOptions, error) {
@@ -88,7 +88,7 @@ func TestSimulateRealModelLogsTheCall(t *testing.T) {
 	const key = "sk-test-simulate-0123456789"
 	var spoken []string
 	var mu sync.Mutex
-	brain := (&sim.Brain{}).Model()
+	brain := (&offlinecall.Brain{}).Model()
 	brain.APIKey = key
 	defer brain.Close()
 	mux := http.NewServeMux()

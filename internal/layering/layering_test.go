@@ -5,22 +5,51 @@ package layering
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"go/ast"
 	"go/parser"
 	"go/token"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
 
 const module = "github.com/callagent/callagent"
 
-// leaves import no other package of pkg/: a shape two leaves need gets its own
-// package (under internal/) instead.
-var leaves = map[string]bool{
-	"pkg/realtime": true, "pkg/twiliotransport": true, "pkg/audio": true,
-	"pkg/tunnel": true, "pkg/provision": true, "pkg/callevent": true,
+// floors is the house's plan (docs/ARCHITECTURE.md, "Who imports whom"): a
+// package imports only packages on lower floors, so no arrow runs back up and
+// nothing on one floor depends on its neighbours. Every package under pkg/ has a
+// floor; every package under internal/ is on the ground floor and imports no
+// pkg/ package.
+//
+//	0  internal/*: shapes two packages need (jsonscan, wsconn, atomicfile), test helpers
+//	1  leaves: one protocol, format or outside service each; no other pkg/
+//	2  the call and its record, beside the protocol twins (which must not depend on
+//	   the session they test)
+//	3  what joins a call to the world: the agent config, the server, the session test kit
+//	4  a whole offline call
+var floors = map[string]int{
+	"pkg/callevent": 1, "pkg/realtime": 1, "pkg/twiliotransport": 1, "pkg/audio": 1,
+	"pkg/tunnel": 1, "pkg/provision": 1, "pkg/sim": 1,
+	"pkg/session": 2, "pkg/calllog": 2,
+	"pkg/realtime/realtimetest": 2, "pkg/twiliotransport/twiliotest": 2,
+	"pkg/agent": 3, "pkg/server": 3, "pkg/session/sessiontest": 3,
+	"pkg/offlinecall": 4,
+}
+
+// twins are the simulated peers: they may not link the session they are used to
+// test, or a test of the session would be checking the session against itself.
+var twins = []string{"pkg/realtime/realtimetest", "pkg/twiliotransport/twiliotest"}
+
+// floor returns the floor of a package of the module, and whether it has one.
+func floor(rel string) (int, bool) {
+	if strings.HasPrefix(rel, "internal/") {
+		return 0, true
+	}
+	f, ok := floors[rel]
+	return f, ok
 }
 
 // forbidden outside cmd/ and main: the command line and the terminal.
@@ -78,13 +107,66 @@ func TestLayering(t *testing.T) {
 				}
 			}
 		}
-		if leaves[rel] {
-			for _, imp := range p.Imports {
-				if strings.HasPrefix(imp, module+"/pkg/") {
-					t.Errorf("%s is a leaf but imports %s: move the shared shape to its own small package", rel, strings.TrimPrefix(imp, module+"/"))
+		for _, problem := range checkFloors(rel, p.Imports) {
+			t.Error(problem)
+		}
+		if slices.Contains(twins, rel) {
+			for _, dep := range p.Deps {
+				if dep == module+"/pkg/session" {
+					t.Errorf("%s is a protocol twin but depends on pkg/session: a twin must not link what it tests", rel)
 				}
 			}
 		}
+	}
+}
+
+// checkFloors returns a sentence for each import of rel that does not go down the
+// house.
+func checkFloors(rel string, imports []string) []string {
+	own, ok := floor(rel)
+	if !ok {
+		return []string{rel + " has no floor: place it in floors (internal/layering) and in docs/ARCHITECTURE.md"}
+	}
+	var problems []string
+	errorf := func(format string, args ...any) { problems = append(problems, fmt.Sprintf(format, args...)) }
+	for _, imp := range imports {
+		dep, mine := strings.CutPrefix(imp, module+"/")
+		if !mine {
+			continue
+		}
+		switch f, ok := floor(dep); {
+		case !ok:
+			errorf("%s imports %s, which has no floor", rel, dep)
+		case own == 0 && strings.HasPrefix(dep, "pkg/"):
+			errorf("%s imports %s: internal/ is the ground floor and imports no pkg/ package", rel, dep)
+		case own == 1 && f == 1:
+			errorf("%s is a leaf but imports %s: move the shared shape to its own small package", rel, dep)
+		case f >= own:
+			errorf("%s (floor %d) imports %s (floor %d): imports go down the house, never across or up", rel, own, dep, f)
+		}
+	}
+	return problems
+}
+
+// The rules above catch what they should: each of these imports is refused.
+func TestLayeringRefusesWrongImports(t *testing.T) {
+	for _, tc := range []struct{ pkg, imp, want string }{
+		{"internal/wsconn", "pkg/realtime", "ground floor"},
+		{"pkg/realtime", "pkg/callevent", "is a leaf"},
+		{"pkg/callevent", "pkg/session", "never across or up"},
+		{"pkg/session", "pkg/calllog", "never across or up"},
+		{"pkg/realtime/realtimetest", "pkg/session", "never across or up"},
+		{"pkg/session", "pkg/server", "never across or up"},
+		{"pkg/server", "pkg/offlinecall", "never across or up"},
+		{"pkg/server", "pkg/nosuch", "has no floor"},
+	} {
+		got := checkFloors(tc.pkg, []string{module + "/" + tc.imp})
+		if len(got) != 1 || !strings.Contains(got[0], tc.want) {
+			t.Errorf("%s importing %s: got %q, want one error with %q", tc.pkg, tc.imp, got, tc.want)
+		}
+	}
+	if got := checkFloors("pkg/server", []string{module + "/pkg/session", module + "/internal/wsconn", "net/http"}); len(got) > 0 {
+		t.Errorf("good imports refused: %q", got)
 	}
 }
 

@@ -11,17 +11,19 @@ import (
 	"testing"
 	"time"
 
-	"github.com/callagent/callagent/internal/bridgetest"
 	"github.com/callagent/callagent/pkg/agent"
 	"github.com/callagent/callagent/pkg/callevent"
 	"github.com/callagent/callagent/pkg/realtime"
+	"github.com/callagent/callagent/pkg/realtime/realtimetest"
 	"github.com/callagent/callagent/pkg/session"
+	"github.com/callagent/callagent/pkg/session/sessiontest"
 	"github.com/callagent/callagent/pkg/sim"
 	"github.com/callagent/callagent/pkg/twiliotransport"
+	"github.com/callagent/callagent/pkg/twiliotransport/twiliotest"
 )
 
 // runAgent starts a call whose session is set up by a Runtime built from yaml.
-func runAgent(t *testing.T, yaml string, env map[string]string, ropts agent.RuntimeOptions, model *sim.Model) *bridgetest.Call {
+func runAgent(t *testing.T, yaml string, env map[string]string, ropts agent.RuntimeOptions, model *realtimetest.Model) *sessiontest.Call {
 	t.Helper()
 	cfg, err := agent.Parse("callagent.yaml", []byte(yaml), func(k string) string { return env[k] })
 	if err != nil {
@@ -32,27 +34,27 @@ func runAgent(t *testing.T, yaml string, env map[string]string, ropts agent.Runt
 		t.Fatal(err)
 	}
 	if model == nil {
-		model = &sim.Model{}
+		model = &realtimetest.Model{}
 	}
-	b := bridgetest.New(t, bridgetest.Config{Model: model, Options: func(o *session.Options) {
+	b := sessiontest.New(t, sessiontest.Config{Model: model, Options: func(o *session.Options) {
 		rt.Setup(o)
 		o.CallerIdleTimeout = -1
 	}})
-	return b.Start(sim.CallerOptions{})
+	return b.Start(twiliotest.CallerOptions{})
 }
 
 // answering is a fake model that answers every response.create with a short reply.
-func answering() *sim.Model {
-	return &sim.Model{AutoRespond: func(c *sim.ModelConn, req *realtime.ResponseCreate) sim.ResponseSpec {
-		return sim.ResponseSpec{Items: []sim.ItemSpec{{Audio: bridgetest.Noise(9, 800), Transcript: "Okay."}}}
+func answering() *realtimetest.Model {
+	return &realtimetest.Model{AutoRespond: func(c *realtimetest.ModelConn, req *realtime.ResponseCreate) realtimetest.ResponseSpec {
+		return realtimetest.ResponseSpec{Items: []realtimetest.ItemSpec{{Audio: sessiontest.Noise(9, 800), Transcript: "Okay."}}}
 	}}
 }
 
 // callTool makes the fake model call a tool and returns what the model was given.
-func callTool(t *testing.T, tc *bridgetest.Call, name, args string) (callevent.ToolResult, realtime.Item) {
+func callTool(t *testing.T, tc *sessiontest.Call, name, args string) (callevent.ToolResult, realtime.Item) {
 	t.Helper()
-	tc.Model.Respond(tc.Ctx, sim.ResponseSpec{Items: []sim.ItemSpec{{FunctionCall: &sim.FunctionCall{Name: name, Arguments: args}}}})
-	res := bridgetest.WaitEvent[callevent.ToolResult](tc.Ctx, t, tc.Rec, 1)
+	tc.Model.Respond(tc.Ctx, realtimetest.ResponseSpec{Items: []realtimetest.ItemSpec{{FunctionCall: &realtimetest.FunctionCall{Name: name, Arguments: args}}}})
+	res := sessiontest.WaitEvent[callevent.ToolResult](tc.Ctx, t, tc.Rec, 1)
 	return res, tc.FunctionOutput()
 }
 
@@ -201,7 +203,7 @@ func TestApprovalPolicies(t *testing.T) {
 			if ran != tt.runs {
 				t.Fatalf("refund ran: %v, want %v (output %q)", ran, tt.runs, out.Output)
 			}
-			d := bridgetest.WaitEvent[callevent.ToolApprovalDecided](tc.Ctx, t, tc.Rec, 1)
+			d := sessiontest.WaitEvent[callevent.ToolApprovalDecided](tc.Ctx, t, tc.Rec, 1)
 			if d.Approved != tt.runs || d.Reason != tt.reason {
 				t.Fatalf("decision %+v, want reason %q", d, tt.reason)
 			}
@@ -261,7 +263,7 @@ tools:
 	if len(mcp) != 1 || mcp[0].Type != "mcp" || mcp[0].Authorization != "tok-123" || string(mcp[0].RequireApproval) != `"always"` {
 		t.Fatalf("MCP tool as configured: %+v", mcp)
 	}
-	tc.Model.Respond(tc.Ctx, sim.ResponseSpec{Items: []sim.ItemSpec{{MCPApproval: &sim.MCPApproval{ServerLabel: "docs", Name: "search", Arguments: `{"q":"x"}`}}}})
+	tc.Model.Respond(tc.Ctx, realtimetest.ResponseSpec{Items: []realtimetest.ItemSpec{{MCPApproval: &realtimetest.MCPApproval{ServerLabel: "docs", Name: "search", Arguments: `{"q":"x"}`}}}})
 	if err := tc.Model.WaitFor(tc.Ctx, "the approval response", func() bool { return len(tc.Model.CreatedItems()) == 1 }); err != nil {
 		t.Fatal(err)
 	}
@@ -282,9 +284,9 @@ agents:
 `
 	tc := runAgent(t, yaml, nil, agent.RuntimeOptions{}, nil)
 	transcript := strings.Repeat("This fund is great. ", 4) + "It has Guaranteed returns of ten percent " + strings.Repeat("and more ", 20)
-	tc.Model.Respond(tc.Ctx, sim.ResponseSpec{Items: []sim.ItemSpec{{Audio: bridgetest.Noise(2, 24000), Transcript: transcript}},
+	tc.Model.Respond(tc.Ctx, realtimetest.ResponseSpec{Items: []realtimetest.ItemSpec{{Audio: sessiontest.Noise(2, 24000), Transcript: transcript}},
 		ChunkBytes: 800, Pace: 20 * time.Millisecond})
-	g := bridgetest.WaitEvent[callevent.GuardrailTripped](tc.Ctx, t, tc.Rec, 1)
+	g := sessiontest.WaitEvent[callevent.GuardrailTripped](tc.Ctx, t, tc.Rec, 1)
 	if g.Rule != "guaranteed   returns" || g.HeardMs >= 3000 {
 		t.Fatalf("tripped %+v", g)
 	}
@@ -318,7 +320,7 @@ func TestHandoffKeepsTheCallAndPCMU(t *testing.T) {
 	if first.Instructions != "You answer calls." || names != "weather,transfer_to_billing" {
 		t.Fatalf("front desk: %q with tools %s", first.Instructions, names)
 	}
-	tc.Model.Respond(tc.Ctx, sim.ResponseSpec{Items: []sim.ItemSpec{{Audio: bridgetest.Noise(1, 800), Transcript: "Let me get billing."}}}).Wait(tc.Ctx)
+	tc.Model.Respond(tc.Ctx, realtimetest.ResponseSpec{Items: []realtimetest.ItemSpec{{Audio: sessiontest.Noise(1, 800), Transcript: "Let me get billing."}}}).Wait(tc.Ctx)
 	_, out := callTool(t, tc, "transfer_to_billing", `{}`)
 	if !strings.Contains(out.Output, "billing agent") {
 		t.Fatalf("handoff output %q", out.Output)
@@ -327,11 +329,11 @@ func TestHandoffKeepsTheCallAndPCMU(t *testing.T) {
 		t.Fatal(err)
 	}
 	second := tc.Model.SessionUpdates()[1]
-	bridgetest.CheckPCMU(t, second)
+	sessiontest.CheckPCMU(t, second)
 	if second.Instructions != "You handle billing." || toolNames(second.Tools) != "transfer_to_front-desk" || second.Audio.Output.Voice != "marin" {
 		t.Fatalf("billing: %q, tools %s, voice %q (must stay marin: the agent had spoken)", second.Instructions, toolNames(second.Tools), second.Audio.Output.Voice)
 	}
-	if ev := bridgetest.WaitEvent[callevent.AgentChanged](tc.Ctx, t, tc.Rec, 1); ev.From != "front-desk" || ev.To != "billing" {
+	if ev := sessiontest.WaitEvent[callevent.AgentChanged](tc.Ctx, t, tc.Rec, 1); ev.From != "front-desk" || ev.To != "billing" {
 		t.Fatalf("%+v", ev)
 	}
 	// The new agent answers in the same call.
@@ -339,7 +341,7 @@ func TestHandoffKeepsTheCallAndPCMU(t *testing.T) {
 		t.Fatal(err)
 	}
 	tc.Hangup()
-	bridgetest.NoModelErrors(t, tc.Model)
+	sessiontest.NoModelErrors(t, tc.Model)
 }
 
 func toolNames(tools []realtime.Tool) string {
@@ -376,9 +378,9 @@ func TestHangUpAfterGoodbyePlayed(t *testing.T) {
 	api, cc := fakeTwilio(t)
 	tc := runAgent(t, callControlYAML, nil, agent.RuntimeOptions{Calls: cc}, nil)
 	api.SetCall(tc.Caller.CallSID(), "in-progress")
-	tc.Model.Respond(tc.Ctx, sim.ResponseSpec{Items: []sim.ItemSpec{
-		{FunctionCall: &sim.FunctionCall{Name: "hang_up", Arguments: `{}`}},
-		{Audio: bridgetest.Noise(3, 8000), Transcript: "Goodbye, have a nice day!"},
+	tc.Model.Respond(tc.Ctx, realtimetest.ResponseSpec{Items: []realtimetest.ItemSpec{
+		{FunctionCall: &realtimetest.FunctionCall{Name: "hang_up", Arguments: `{}`}},
+		{Audio: sessiontest.Noise(3, 8000), Transcript: "Goodbye, have a nice day!"},
 	}})
 	ended := tc.Ended()
 	if ended.Reason != callevent.EndAgentHangup || ended.Err != nil {
@@ -401,9 +403,9 @@ func TestTransferToTarget(t *testing.T) {
 	if toolNames(tools) != "hang_up,transfer" || !strings.Contains(string(tools[1].Parameters), `"enum":["sales","support"]`) {
 		t.Fatalf("transfer tool as offered: %+v", tools)
 	}
-	tc.Model.Respond(tc.Ctx, sim.ResponseSpec{Items: []sim.ItemSpec{
-		{Audio: bridgetest.Noise(4, 1600), Transcript: "Let me transfer you to sales."},
-		{FunctionCall: &sim.FunctionCall{Name: "transfer", Arguments: `{"target":"sales"}`}},
+	tc.Model.Respond(tc.Ctx, realtimetest.ResponseSpec{Items: []realtimetest.ItemSpec{
+		{Audio: sessiontest.Noise(4, 1600), Transcript: "Let me transfer you to sales."},
+		{FunctionCall: &realtimetest.FunctionCall{Name: "transfer", Arguments: `{"target":"sales"}`}},
 	}})
 	if ended := tc.Ended(); ended.Reason != callevent.EndTransferred {
 		t.Fatalf("ended %s (%v)", ended.Reason, ended.Err)

@@ -15,8 +15,8 @@ import (
 
 	"github.com/callagent/callagent/pkg/audio"
 	"github.com/callagent/callagent/pkg/callevent"
+	"github.com/callagent/callagent/pkg/realtime/realtimetest"
 	"github.com/callagent/callagent/pkg/session"
-	"github.com/callagent/callagent/pkg/sim"
 )
 
 // A model session dialed for a call whose stream never comes is closed.
@@ -191,7 +191,7 @@ func TestDrainLetsCallsFinish(t *testing.T) {
 	if err := mc.WaitAudio(ctx, 320); err != nil {
 		t.Fatal("caller audio stopped during the drain:", err)
 	}
-	mc.Respond(ctx, sim.ResponseSpec{Items: []sim.ItemSpec{{Audio: bytes.Repeat([]byte{4}, 800)}}})
+	mc.Respond(ctx, realtimetest.ResponseSpec{Items: []realtimetest.ItemSpec{{Audio: bytes.Repeat([]byte{4}, 800)}}})
 	if err := c.WaitReceived(ctx, 800); err != nil {
 		t.Fatal("agent audio stopped during the drain:", err)
 	}
@@ -305,7 +305,7 @@ func TestRecordPath(t *testing.T) {
 	said := bytes.Repeat([]byte{0x15, 0x95}, 800)
 	c.Say(said)
 	mc.WaitAudio(ctx, len(said))
-	mc.Respond(ctx, sim.ResponseSpec{Items: []sim.ItemSpec{{Audio: bytes.Repeat([]byte{0x40}, 1600)}}})
+	mc.Respond(ctx, realtimetest.ResponseSpec{Items: []realtimetest.ItemSpec{{Audio: bytes.Repeat([]byte{0x40}, 1600)}}})
 	c.WaitReceived(ctx, 1600)
 	time.Sleep(250 * time.Millisecond) // the agent's audio plays out
 	c.Hangup()

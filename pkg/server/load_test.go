@@ -11,7 +11,8 @@ import (
 	"time"
 
 	"github.com/callagent/callagent/pkg/callevent"
-	"github.com/callagent/callagent/pkg/sim"
+	"github.com/callagent/callagent/pkg/realtime/realtimetest"
+	"github.com/callagent/callagent/pkg/twiliotransport/twiliotest"
 )
 
 // 200 calls at once through the real server against the fake model, in real time: each
@@ -38,7 +39,7 @@ func TestServe200ConcurrentCalls(t *testing.T) {
 					if mc.WaitAudio(ctx, 8000) != nil {
 						return
 					}
-					mc.Respond(ctx, sim.ResponseSpec{Items: []sim.ItemSpec{{Audio: agentAudio(mc.Request.Header.Get("X-Call-Sid"))}},
+					mc.Respond(ctx, realtimetest.ResponseSpec{Items: []realtimetest.ItemSpec{{Audio: agentAudio(mc.Request.Header.Get("X-Call-Sid"))}},
 						ChunkBytes: 800, Pace: 100 * time.Millisecond})
 				})
 			case <-stopModels:
@@ -69,7 +70,7 @@ func TestServe200ConcurrentCalls(t *testing.T) {
 				errs <- fmt.Errorf("%s: webhook %d %s", sid, resp.StatusCode, body)
 				return
 			}
-			c, err := sim.DialCaller(ctx, ts.callerOptions(sid, 20*time.Millisecond))
+			c, err := twiliotest.DialCaller(ctx, ts.callerOptions(sid, 20*time.Millisecond))
 			if err != nil {
 				errs <- err
 				return

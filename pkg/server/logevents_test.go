@@ -12,7 +12,7 @@ import (
 	"github.com/callagent/callagent/internal/syncbuf"
 	"github.com/callagent/callagent/pkg/callevent"
 	"github.com/callagent/callagent/pkg/calllog"
-	"github.com/callagent/callagent/pkg/sim"
+	"github.com/callagent/callagent/pkg/realtime/realtimetest"
 )
 
 // A server's JSON log reads back as the call: `kubectl logs | callagent logs -`.
@@ -31,7 +31,7 @@ func TestEventLogReadsBack(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		mc.Respond(ctx, sim.ResponseSpec{Items: []sim.ItemSpec{{Audio: make([]byte, 800), Transcript: "Hello from the agent"}}})
+		mc.Respond(ctx, realtimetest.ResponseSpec{Items: []realtimetest.ItemSpec{{Audio: make([]byte, 800), Transcript: "Hello from the agent"}}})
 		c.WaitReceived(ctx, 800)
 		// The transcript follows the audio on the model's socket: hanging up
 		// before the session has read it would leave it out of the call.

@@ -12,7 +12,7 @@ import (
 
 	"github.com/callagent/callagent/pkg/callevent"
 	"github.com/callagent/callagent/pkg/session"
-	"github.com/callagent/callagent/pkg/sim"
+	"github.com/callagent/callagent/pkg/twiliotransport/twiliotest"
 	"github.com/coder/websocket"
 )
 
@@ -224,7 +224,7 @@ func TestStreamTokenTiesTheStreamToItsCall(t *testing.T) {
 		} else {
 			opts.Parameters[StreamTokenParameter] = tok
 		}
-		c, err := sim.DialCaller(ctx, opts)
+		c, err := twiliotest.DialCaller(ctx, opts)
 		if err != nil {
 			t.Fatal(err)
 		}

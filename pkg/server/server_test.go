@@ -21,8 +21,9 @@ import (
 	"github.com/callagent/callagent/internal/leakcheck"
 	"github.com/callagent/callagent/pkg/callevent"
 	"github.com/callagent/callagent/pkg/realtime"
+	"github.com/callagent/callagent/pkg/realtime/realtimetest"
 	"github.com/callagent/callagent/pkg/session"
-	"github.com/callagent/callagent/pkg/sim"
+	"github.com/callagent/callagent/pkg/twiliotransport/twiliotest"
 )
 
 const (
@@ -55,8 +56,8 @@ type testServer struct {
 	t      *testing.T
 	srv    *Server
 	url    string // http://127.0.0.1:port
-	model  *sim.Model
-	conns  chan *sim.ModelConn
+	model  *realtimetest.Model
+	conns  chan *realtimetest.ModelConn
 	cancel context.CancelFunc
 	served chan error
 	events *eventLog
@@ -91,9 +92,9 @@ var drainTimeout = 5 * time.Second
 func newTestServer(t *testing.T, mutate func(*Config)) *testServer {
 	t.Helper()
 	leakcheck.Check(t)
-	ts := &testServer{t: t, model: &sim.Model{APIKey: testAPIKey}, conns: make(chan *sim.ModelConn, 512), events: &eventLog{},
+	ts := &testServer{t: t, model: &realtimetest.Model{APIKey: testAPIKey}, conns: make(chan *realtimetest.ModelConn, 512), events: &eventLog{},
 		client: &http.Client{Transport: &http.Transport{}}}
-	ts.model.Script = func(ctx context.Context, c *sim.ModelConn) error {
+	ts.model.Script = func(ctx context.Context, c *realtimetest.ModelConn) error {
 		ts.conns <- c
 		<-c.Done()
 		return nil
@@ -166,21 +167,21 @@ func (ts *testServer) webhook(callSID string, mutate func(r *http.Request, form 
 }
 
 // caller connects a fake Twilio caller to the media stream, signing the upgrade.
-func (ts *testServer) caller(callSID string, header http.Header) (*sim.Caller, error) {
+func (ts *testServer) caller(callSID string, header http.Header) (*twiliotest.Caller, error) {
 	opts := ts.callerOptions(callSID, -1)
 	if header != nil {
 		opts.Header = header
 	}
-	return sim.DialCaller(context.Background(), opts)
+	return twiliotest.DialCaller(context.Background(), opts)
 }
 
 // callerOptions are a signed fake caller's options; interval paces its frames.
-func (ts *testServer) callerOptions(callSID string, interval time.Duration) sim.CallerOptions {
+func (ts *testServer) callerOptions(callSID string, interval time.Duration) twiliotest.CallerOptions {
 	params := map[string]string{"CallSid": callSID, "From": "+15550001111", "To": "+15552223333"}
 	if ts.srv.verify != nil { // as the webhook's TwiML answer gives it
 		params[StreamTokenParameter] = ts.srv.verify.streamToken(callSID)
 	}
-	return sim.CallerOptions{
+	return twiliotest.CallerOptions{
 		URL:           "ws" + strings.TrimPrefix(ts.url, "http") + PathMediaStream,
 		Header:        http.Header{SignatureHeader: {sign(testToken, "wss://calls.example.com"+PathMediaStream, nil)}},
 		CallSID:       callSID,
@@ -189,7 +190,7 @@ func (ts *testServer) callerOptions(callSID string, interval time.Duration) sim.
 	}
 }
 
-func (ts *testServer) modelConn(ctx context.Context) *sim.ModelConn {
+func (ts *testServer) modelConn(ctx context.Context) *realtimetest.ModelConn {
 	ts.t.Helper()
 	select {
 	case mc := <-ts.conns:
@@ -289,7 +290,7 @@ func TestEndToEnd(t *testing.T) {
 		t.Fatalf("session.update %+v", ups)
 	}
 	agent := bytes.Repeat([]byte{0x9a, 0xbc}, 1200)
-	mc.Respond(ctx, sim.ResponseSpec{Items: []sim.ItemSpec{{Audio: agent, Transcript: "Hello"}}})
+	mc.Respond(ctx, realtimetest.ResponseSpec{Items: []realtimetest.ItemSpec{{Audio: agent, Transcript: "Hello"}}})
 	if err := c.WaitReceived(ctx, len(agent)); err != nil || !bytes.Equal(c.Received(), agent) {
 		t.Fatalf("agent audio: %v", err)
 	}

@@ -7,15 +7,16 @@ import (
 
 	"github.com/callagent/callagent/pkg/callevent"
 	"github.com/callagent/callagent/pkg/realtime"
+	"github.com/callagent/callagent/pkg/realtime/realtimetest"
 	"github.com/callagent/callagent/pkg/session"
-	"github.com/callagent/callagent/pkg/sim"
+	"github.com/callagent/callagent/pkg/twiliotransport/twiliotest"
 )
 
 // tolerance is how far a truncation may be from what the fake caller actually played.
 const tolerance = 20 * time.Millisecond
 
 // waitPlayed waits until the caller has played n bytes of agent audio.
-func waitPlayed(ctx context.Context, t *testing.T, c *sim.Caller, n int64) {
+func waitPlayed(ctx context.Context, t *testing.T, c *twiliotest.Caller, n int64) {
 	t.Helper()
 	for c.PlayedAt(time.Now()) < n {
 		select {
@@ -43,13 +44,13 @@ func checkTruncation(t *testing.T, tr callevent.Truncation, played int64) {
 // stopped hearing, drop the deltas still in flight (PROTOCOL 5 and 7).
 func TestBargeInWhileGenerating(t *testing.T) {
 	b := newBridge(t, bridgeConfig{})
-	tc := b.Start(sim.CallerOptions{})
+	tc := b.Start(twiliotest.CallerOptions{})
 	ctx, c, mc, rec := tc.Ctx, tc.Caller, tc.Model, tc.Rec
 
 	// 2 s of audio in 100 ms chunks, generated a little faster than real time; marks
 	// come every 100 ms, so an answer quantized to marks would be off by up to 100 ms.
-	reply := mc.Respond(ctx, sim.ResponseSpec{
-		Items:      []sim.ItemSpec{{Audio: noise(1, 16000), Transcript: "This is a long answer that the caller will cut short"}},
+	reply := mc.Respond(ctx, realtimetest.ResponseSpec{
+		Items:      []realtimetest.ItemSpec{{Audio: noise(1, 16000), Transcript: "This is a long answer that the caller will cut short"}},
 		ChunkBytes: 800, Pace: 80 * time.Millisecond, LateDeltas: 3,
 	})
 	waitPlayed(ctx, t, c, 4800+250) // ~631 ms: between two marks
@@ -88,10 +89,10 @@ func TestBargeInWhileGenerating(t *testing.T) {
 // caller's barge-in must still clear and truncate.
 func TestBargeInAfterGenerationFinished(t *testing.T) {
 	b := newBridge(t, bridgeConfig{})
-	tc := b.Start(sim.CallerOptions{})
+	tc := b.Start(twiliotest.CallerOptions{})
 	ctx, c, mc, rec := tc.Ctx, tc.Caller, tc.Model, tc.Rec
 
-	reply := mc.Respond(ctx, sim.ResponseSpec{Items: []sim.ItemSpec{{Audio: noise(2, 12000), Transcript: "Done generating"}}, ChunkBytes: 800})
+	reply := mc.Respond(ctx, realtimetest.ResponseSpec{Items: []realtimetest.ItemSpec{{Audio: noise(2, 12000), Transcript: "Done generating"}}, ChunkBytes: 800})
 	reply.Wait(ctx)
 	waitEvent[callevent.ResponseDone](ctx, t, rec, 1)
 	waitPlayed(ctx, t, c, 4000+330)
@@ -116,10 +117,10 @@ func TestBargeInAfterGenerationFinished(t *testing.T) {
 // echoes after the clear must not count: the next answer's truncation is exact too.
 func TestQueuedItemsTruncatedToZeroAndStaleMarksIgnored(t *testing.T) {
 	b := newBridge(t, bridgeConfig{})
-	tc := b.Start(sim.CallerOptions{})
+	tc := b.Start(twiliotest.CallerOptions{})
 	ctx, c, mc, rec := tc.Ctx, tc.Caller, tc.Model, tc.Rec
 
-	reply := mc.Respond(ctx, sim.ResponseSpec{Items: []sim.ItemSpec{
+	reply := mc.Respond(ctx, realtimetest.ResponseSpec{Items: []realtimetest.ItemSpec{
 		{Audio: noise(3, 8000), Transcript: "First part"},
 		{Audio: noise(4, 8000), Transcript: "Second part"},
 	}, ChunkBytes: 800})
@@ -140,7 +141,7 @@ func TestQueuedItemsTruncatedToZeroAndStaleMarksIgnored(t *testing.T) {
 
 	// A second answer, interrupted 400 ms in: the stale echoes did not move the clock.
 	start := c.PlayedAt(time.Now())
-	mc.Respond(ctx, sim.ResponseSpec{Items: []sim.ItemSpec{{Audio: noise(5, 8000), Transcript: "Again"}}, ChunkBytes: 800}).Wait(ctx)
+	mc.Respond(ctx, realtimetest.ResponseSpec{Items: []realtimetest.ItemSpec{{Audio: noise(5, 8000), Transcript: "Again"}}, ChunkBytes: 800}).Wait(ctx)
 	waitPlayed(ctx, t, c, start+3200)
 	mc.SpeechStarted()
 	in2 := waitEvent[callevent.Interruption](ctx, t, rec, 2)
@@ -158,9 +159,9 @@ func TestBargeInCancelsWhenServerDoesNot(t *testing.T) {
 	b := newBridge(t, bridgeConfig{Options: func(o *session.Options) {
 		o.Agent.TurnDetection = &realtime.TurnDetection{Type: realtime.ServerVAD, InterruptResponse: &no}
 	}})
-	tc := b.Start(sim.CallerOptions{})
+	tc := b.Start(twiliotest.CallerOptions{})
 	ctx, c, mc, rec := tc.Ctx, tc.Caller, tc.Model, tc.Rec
-	reply := mc.Respond(ctx, sim.ResponseSpec{Items: []sim.ItemSpec{{Audio: noise(6, 16000)}}, ChunkBytes: 800, Pace: 80 * time.Millisecond})
+	reply := mc.Respond(ctx, realtimetest.ResponseSpec{Items: []realtimetest.ItemSpec{{Audio: noise(6, 16000)}}, ChunkBytes: 800, Pace: 80 * time.Millisecond})
 	waitPlayed(ctx, t, c, 2000)
 	mc.SpeechStarted()
 	in := waitEvent[callevent.Interruption](ctx, t, rec, 1)
@@ -179,9 +180,9 @@ func TestBargeInCancelsWhenServerDoesNot(t *testing.T) {
 // Speech while the agent is silent interrupts nothing.
 func TestSpeechWhileSilentInterruptsNothing(t *testing.T) {
 	b := newBridge(t, bridgeConfig{})
-	tc := b.Start(sim.CallerOptions{})
+	tc := b.Start(twiliotest.CallerOptions{})
 	ctx, c, mc, rec := tc.Ctx, tc.Caller, tc.Model, tc.Rec
-	mc.Respond(ctx, sim.ResponseSpec{Items: []sim.ItemSpec{{Audio: noise(8, 800)}}}).Wait(ctx)
+	mc.Respond(ctx, realtimetest.ResponseSpec{Items: []realtimetest.ItemSpec{{Audio: noise(8, 800)}}}).Wait(ctx)
 	waitPlayed(ctx, t, c, 800)
 	if err := c.WaitFor(ctx, "the last mark", func() bool { return len(c.Echoed()) == 1 }); err != nil {
 		t.Fatal(err)
@@ -198,13 +199,13 @@ func TestSpeechWhileSilentInterruptsNothing(t *testing.T) {
 // Turn latency runs from the caller's speech stopping to the first agent audio sent.
 func TestTurnLatency(t *testing.T) {
 	b := newBridge(t, bridgeConfig{})
-	tc := b.Start(sim.CallerOptions{})
+	tc := b.Start(twiliotest.CallerOptions{})
 	ctx, mc, rec := tc.Ctx, tc.Model, tc.Rec
 	mc.SpeechStarted()
 	mc.SpeechStopped("What's the weather?")
 	waitEvent[callevent.SpeechStopped](ctx, t, rec, 1)
 	time.Sleep(40 * time.Millisecond) // the model thinks
-	mc.Respond(ctx, sim.ResponseSpec{Items: []sim.ItemSpec{{Audio: noise(9, 1600), Transcript: "Sunny"}}}).Wait(ctx)
+	mc.Respond(ctx, realtimetest.ResponseSpec{Items: []realtimetest.ItemSpec{{Audio: noise(9, 1600), Transcript: "Sunny"}}}).Wait(ctx)
 	lat := waitEvent[callevent.TurnLatency](ctx, t, rec, 1)
 	if lat.Latency < 40*time.Millisecond || lat.Latency > 5*time.Second {
 		t.Fatalf("turn latency %v", lat.Latency)

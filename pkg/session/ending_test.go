@@ -11,8 +11,9 @@ import (
 
 	"github.com/callagent/callagent/pkg/callevent"
 	"github.com/callagent/callagent/pkg/realtime"
+	"github.com/callagent/callagent/pkg/realtime/realtimetest"
 	"github.com/callagent/callagent/pkg/session"
-	"github.com/callagent/callagent/pkg/sim"
+	"github.com/callagent/callagent/pkg/twiliotransport/twiliotest"
 )
 
 // Every way a call can end closes both sockets and leaves no goroutine (newBridge
@@ -21,7 +22,7 @@ func TestEndings(t *testing.T) {
 	tests := []struct {
 		name       string
 		cfg        func(*bridgeConfig)
-		end        func(b *bridge, c *sim.Caller, mc *sim.ModelConn)
+		end        func(b *bridge, c *twiliotest.Caller, mc *realtimetest.ModelConn)
 		reason     callevent.EndReason
 		callerCode websocket.StatusCode // the close code the bridge sent the caller; 0: not checked
 		modelCode  websocket.StatusCode // the close code the bridge sent the model; 0: not checked
@@ -29,32 +30,32 @@ func TestEndings(t *testing.T) {
 	}{
 		{
 			// PROTOCOL 3: a stop ends the model session at once, with a normal close.
-			name: "caller hangs up", end: func(b *bridge, c *sim.Caller, mc *sim.ModelConn) { c.Hangup() },
+			name: "caller hangs up", end: func(b *bridge, c *twiliotest.Caller, mc *realtimetest.ModelConn) { c.Hangup() },
 			reason: callevent.EndCallerHangup, modelCode: websocket.StatusNormalClosure,
 			errCheck: func(err error) bool { return err == nil },
 		},
 		{
-			name: "caller closes without stop", end: func(b *bridge, c *sim.Caller, mc *sim.ModelConn) { c.Close() },
+			name: "caller closes without stop", end: func(b *bridge, c *twiliotest.Caller, mc *realtimetest.ModelConn) { c.Close() },
 			reason: callevent.EndCallerDisconnected, modelCode: websocket.StatusNormalClosure,
 		},
 		{
-			name: "caller connection drops", end: func(b *bridge, c *sim.Caller, mc *sim.ModelConn) { c.Drop() },
+			name: "caller connection drops", end: func(b *bridge, c *twiliotest.Caller, mc *realtimetest.ModelConn) { c.Drop() },
 			reason: callevent.EndCallerDisconnected, modelCode: websocket.StatusNormalClosure,
 		},
 		{
 			// PROTOCOL 2: the model vanishes: the caller is not left talking to nothing.
-			name: "model connection drops", end: func(b *bridge, c *sim.Caller, mc *sim.ModelConn) { mc.Drop() },
+			name: "model connection drops", end: func(b *bridge, c *twiliotest.Caller, mc *realtimetest.ModelConn) { mc.Drop() },
 			reason: callevent.EndModelDisconnected, callerCode: websocket.StatusNormalClosure,
 		},
 		{
-			name: "model closes with an error", end: func(b *bridge, c *sim.Caller, mc *sim.ModelConn) {
+			name: "model closes with an error", end: func(b *bridge, c *twiliotest.Caller, mc *realtimetest.ModelConn) {
 				mc.Close(websocket.StatusInternalError, "server error")
 			},
 			reason: callevent.EndModelDisconnected, callerCode: websocket.StatusNormalClosure,
 			errCheck: func(err error) bool { return isClose(err, 1011) && strings.Contains(err.Error(), "server error") },
 		},
 		{
-			name: "context cancelled", end: func(b *bridge, c *sim.Caller, mc *sim.ModelConn) { b.Cancel() },
+			name: "context cancelled", end: func(b *bridge, c *twiliotest.Caller, mc *realtimetest.ModelConn) { b.Cancel() },
 			reason: callevent.EndCancelled, callerCode: websocket.StatusNormalClosure, modelCode: websocket.StatusNormalClosure,
 		},
 		{
@@ -62,7 +63,7 @@ func TestEndings(t *testing.T) {
 			cfg: func(c *bridgeConfig) {
 				c.Options = func(o *session.Options) { o.CallerIdleTimeout = 300 * time.Millisecond }
 			},
-			end:    func(b *bridge, c *sim.Caller, mc *sim.ModelConn) {},
+			end:    func(b *bridge, c *twiliotest.Caller, mc *realtimetest.ModelConn) {},
 			reason: callevent.EndCallerTimeout, modelCode: websocket.StatusNormalClosure,
 		},
 	}
@@ -74,10 +75,10 @@ func TestEndings(t *testing.T) {
 			}
 			b := newBridge(t, cfg)
 			ctx := timeout(t, 10*time.Second)
-			c := b.Dial(sim.CallerOptions{})
+			c := b.Dial(twiliotest.CallerOptions{})
 			mc := b.ModelFor(ctx, c.CallSID())
-			c.Say(noise(1, 10*sim.FrameBytes))
-			if err := mc.WaitAudio(ctx, 10*sim.FrameBytes); err != nil {
+			c.Say(noise(1, 10*twiliotest.FrameBytes))
+			if err := mc.WaitAudio(ctx, 10*twiliotest.FrameBytes); err != nil {
 				t.Fatal(err)
 			}
 			tt.end(b, c, mc)
@@ -111,7 +112,7 @@ func TestEndings(t *testing.T) {
 func TestModelDialFails(t *testing.T) {
 	b := newBridge(t, bridgeConfig{Key: "sk-wrong-key-abcdef0123456789"})
 	ctx := timeout(t, 10*time.Second)
-	c := b.Dial(sim.CallerOptions{})
+	c := b.Dial(twiliotest.CallerOptions{})
 	ended := b.Ended(ctx, c.CallSID())
 	var de *realtime.DialError
 	if ended.Reason != callevent.EndModelDialFailed || !errors.As(ended.Err, &de) || de.StatusCode != 401 {
@@ -130,7 +131,7 @@ func TestModelDialFails(t *testing.T) {
 func TestErrorsAndMalformedFramesKeepTheCall(t *testing.T) {
 	b := newBridge(t, bridgeConfig{})
 	ctx := timeout(t, 10*time.Second)
-	c := b.Dial(sim.CallerOptions{})
+	c := b.Dial(twiliotest.CallerOptions{})
 	mc := b.ModelFor(ctx, c.CallSID())
 	rec := b.Events(c.CallSID())
 	waitEvent[callevent.ModelConnected](ctx, t, rec, 1)
@@ -147,13 +148,13 @@ func TestErrorsAndMalformedFramesKeepTheCall(t *testing.T) {
 	waitEvent[callevent.Warning](ctx, t, rec, 4)
 
 	// Audio still flows both ways.
-	audio := noise(2, 5*sim.FrameBytes)
+	audio := noise(2, 5*twiliotest.FrameBytes)
 	c.Say(audio)
 	if err := mc.WaitAudio(ctx, len(audio)); err != nil || !bytes.Equal(mc.AudioIn(), audio) {
 		t.Fatalf("caller audio after errors: %v", err)
 	}
 	agent := noise(3, 1600)
-	mc.Respond(ctx, sim.ResponseSpec{Items: []sim.ItemSpec{{Audio: agent}}})
+	mc.Respond(ctx, realtimetest.ResponseSpec{Items: []realtimetest.ItemSpec{{Audio: agent}}})
 	if err := c.WaitReceived(ctx, len(agent)); err != nil || !bytes.Equal(c.Received(), agent) {
 		t.Fatalf("agent audio after errors: %v", err)
 	}
@@ -165,14 +166,14 @@ func TestErrorsAndMalformedFramesKeepTheCall(t *testing.T) {
 
 // At the time limit the agent is first told to wrap up, then the call ends.
 func TestMaxDuration(t *testing.T) {
-	model := &sim.Model{AutoRespond: func(c *sim.ModelConn, req *realtime.ResponseCreate) sim.ResponseSpec {
-		return sim.ResponseSpec{Items: []sim.ItemSpec{{Audio: noise(1, 800), Transcript: "Goodbye!"}}}
+	model := &realtimetest.Model{AutoRespond: func(c *realtimetest.ModelConn, req *realtime.ResponseCreate) realtimetest.ResponseSpec {
+		return realtimetest.ResponseSpec{Items: []realtimetest.ItemSpec{{Audio: noise(1, 800), Transcript: "Goodbye!"}}}
 	}}
 	b := newBridge(t, bridgeConfig{Model: model, Options: func(o *session.Options) {
 		o.MaxDuration = 600 * time.Millisecond
 		o.WrapUpBefore = 300 * time.Millisecond
 	}})
-	tc := b.Start(sim.CallerOptions{})
+	tc := b.Start(twiliotest.CallerOptions{})
 	ended := b.Ended(tc.Ctx, tc.Caller.CallSID())
 	if ended.Reason != callevent.EndMaxDuration || ended.Duration < 600*time.Millisecond {
 		t.Fatalf("ended %s after %v", ended.Reason, ended.Duration)

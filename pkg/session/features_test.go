@@ -9,8 +9,9 @@ import (
 
 	"github.com/callagent/callagent/pkg/callevent"
 	"github.com/callagent/callagent/pkg/realtime"
+	"github.com/callagent/callagent/pkg/realtime/realtimetest"
 	"github.com/callagent/callagent/pkg/session"
-	"github.com/callagent/callagent/pkg/sim"
+	"github.com/callagent/callagent/pkg/twiliotransport/twiliotest"
 )
 
 func TestGreetingSpeaksFirst(t *testing.T) {
@@ -18,7 +19,7 @@ func TestGreetingSpeaksFirst(t *testing.T) {
 		o.Agent.Instructions = "You are Ada."
 		o.Greeting = "Say hello and ask how you can help."
 	}})
-	tc := b.Start(sim.CallerOptions{})
+	tc := b.Start(twiliotest.CallerOptions{})
 	ev, err := tc.Model.WaitEvent(tc.Ctx, realtime.TypeResponseCreate, 1)
 	if err != nil {
 		t.Fatal(err)
@@ -37,11 +38,11 @@ func TestGreetingSpeaksFirst(t *testing.T) {
 
 // A silent line: the agent asks whether anyone is there, then says goodbye and ends.
 func TestIdleTimeout(t *testing.T) {
-	model := &sim.Model{AutoRespond: func(c *sim.ModelConn, req *realtime.ResponseCreate) sim.ResponseSpec {
-		return sim.ResponseSpec{Items: []sim.ItemSpec{{Audio: noise(1, 800), Transcript: "Are you still there?"}}}
+	model := &realtimetest.Model{AutoRespond: func(c *realtimetest.ModelConn, req *realtime.ResponseCreate) realtimetest.ResponseSpec {
+		return realtimetest.ResponseSpec{Items: []realtimetest.ItemSpec{{Audio: noise(1, 800), Transcript: "Are you still there?"}}}
 	}}
 	b := newBridge(t, bridgeConfig{Model: model, Options: func(o *session.Options) { o.IdleTimeout = 300 * time.Millisecond }})
-	tc := b.Start(sim.CallerOptions{})
+	tc := b.Start(twiliotest.CallerOptions{})
 	ended := b.Ended(tc.Ctx, tc.Caller.CallSID())
 	if ended.Reason != callevent.EndIdle {
 		t.Fatalf("ended %s", ended.Reason)
@@ -60,7 +61,7 @@ func TestIdleTimeout(t *testing.T) {
 // Caller speech keeps an idle line alive.
 func TestIdleTimeoutResetBySpeech(t *testing.T) {
 	b := newBridge(t, bridgeConfig{Options: func(o *session.Options) { o.IdleTimeout = 400 * time.Millisecond }})
-	tc := b.Start(sim.CallerOptions{})
+	tc := b.Start(twiliotest.CallerOptions{})
 	for range 4 {
 		time.Sleep(200 * time.Millisecond)
 		tc.Model.SpeechStarted()
@@ -80,9 +81,9 @@ func TestGuardrailTrips(t *testing.T) {
 			return "no account numbers", strings.Contains(text, "1234-5678")
 		}
 	}})
-	tc := b.Start(sim.CallerOptions{})
+	tc := b.Start(twiliotest.CallerOptions{})
 	transcript := strings.Repeat("Let me look that up for you. ", 6) + "Your account number is 1234-5678 and " + strings.Repeat("more words ", 20)
-	reply := tc.Model.Respond(tc.Ctx, sim.ResponseSpec{Items: []sim.ItemSpec{{Audio: noise(2, 24000), Transcript: transcript}},
+	reply := tc.Model.Respond(tc.Ctx, realtimetest.ResponseSpec{Items: []realtimetest.ItemSpec{{Audio: noise(2, 24000), Transcript: transcript}},
 		ChunkBytes: 800, Pace: 20 * time.Millisecond})
 	g := waitEvent[callevent.GuardrailTripped](tc.Ctx, t, tc.Rec, 1)
 	if g.Rule != "no account numbers" || !strings.Contains(g.Text, "1234-5678") {
@@ -113,7 +114,7 @@ func TestGuardrailTrips(t *testing.T) {
 // hang-up tool's mechanism.
 func TestToolEndsCallAfterAudioPlayed(t *testing.T) {
 	var playedAtEnd int64
-	var c *sim.Caller
+	var c *twiliotest.Caller
 	hangUp := session.NewTool(session.ToolSpec{Name: "hang_up", Background: true},
 		func(ctx context.Context, _ json.RawMessage) (string, error) {
 			call, ok := session.CallFrom(ctx)
@@ -128,11 +129,11 @@ func TestToolEndsCallAfterAudioPlayed(t *testing.T) {
 			return "hung up", nil
 		})
 	b := newBridge(t, bridgeConfig{Options: func(o *session.Options) { o.Agent.Tools = []session.Tool{hangUp} }})
-	tc := b.Start(sim.CallerOptions{})
+	tc := b.Start(twiliotest.CallerOptions{})
 	c = tc.Caller
 	// The model says goodbye (1 s, generated fast) and calls hang_up in the same response.
-	tc.Model.Respond(tc.Ctx, sim.ResponseSpec{Items: []sim.ItemSpec{
-		{FunctionCall: &sim.FunctionCall{Name: "hang_up", Arguments: `{}`}},
+	tc.Model.Respond(tc.Ctx, realtimetest.ResponseSpec{Items: []realtimetest.ItemSpec{
+		{FunctionCall: &realtimetest.FunctionCall{Name: "hang_up", Arguments: `{}`}},
 		{Audio: noise(3, 8000), Transcript: "Goodbye!"},
 	}})
 	ended := b.Ended(tc.Ctx, tc.Caller.CallSID())
@@ -146,7 +147,7 @@ func TestToolEndsCallAfterAudioPlayed(t *testing.T) {
 
 func TestAgentChangedEvent(t *testing.T) {
 	b := newBridge(t, bridgeConfig{Options: func(o *session.Options) { o.Agent.Name = "front-desk" }})
-	tc := b.Start(sim.CallerOptions{})
+	tc := b.Start(twiliotest.CallerOptions{})
 	if err := tc.Session().SetAgent(session.Agent{Name: "billing", Instructions: "You handle billing."}); err != nil {
 		t.Fatal(err)
 	}

@@ -11,8 +11,9 @@ import (
 
 	"github.com/callagent/callagent/pkg/callevent"
 	"github.com/callagent/callagent/pkg/realtime"
+	"github.com/callagent/callagent/pkg/realtime/realtimetest"
 	"github.com/callagent/callagent/pkg/session"
-	"github.com/callagent/callagent/pkg/sim"
+	"github.com/callagent/callagent/pkg/twiliotransport/twiliotest"
 )
 
 // Several calls at once: every byte arrives, in order, on its own call only.
@@ -23,9 +24,9 @@ func TestAudioRelayedBothWaysConcurrently(t *testing.T) {
 	var wg sync.WaitGroup
 	for i := range calls {
 		wg.Go(func() {
-			callerAudio := noise(uint64(i)+1, 50*sim.FrameBytes+37) // 1 s and a partial frame
+			callerAudio := noise(uint64(i)+1, 50*twiliotest.FrameBytes+37) // 1 s and a partial frame
 			agentAudio := noise(uint64(i)+100, 12000)
-			c := b.Dial(sim.CallerOptions{CallSID: fmt.Sprintf("CA%032d", i)})
+			c := b.Dial(twiliotest.CallerOptions{CallSID: fmt.Sprintf("CA%032d", i)})
 			c.Say(callerAudio)
 			mc := b.ModelFor(ctx, c.CallSID())
 			want := padFrames(callerAudio)
@@ -36,7 +37,7 @@ func TestAudioRelayedBothWaysConcurrently(t *testing.T) {
 			if got := mc.AudioIn(); !bytes.Equal(got, want) {
 				t.Errorf("call %d: model heard %d bytes that differ from the %d the caller sent", i, len(got), len(want))
 			}
-			reply := mc.Respond(ctx, sim.ResponseSpec{Items: []sim.ItemSpec{{Audio: agentAudio, Transcript: "Hello there"}}, ChunkBytes: 700})
+			reply := mc.Respond(ctx, realtimetest.ResponseSpec{Items: []realtimetest.ItemSpec{{Audio: agentAudio, Transcript: "Hello there"}}, ChunkBytes: 700})
 			if err := c.WaitReceived(ctx, len(agentAudio)); err != nil {
 				t.Error(err)
 				return
@@ -66,10 +67,10 @@ func TestAudioRelayedBothWaysConcurrently(t *testing.T) {
 
 // PROTOCOL 4: frames that arrive while the model connects are delivered, not dropped.
 func TestCallerAudioBufferedWhileModelConnects(t *testing.T) {
-	b := newBridge(t, bridgeConfig{Model: &sim.Model{AcceptDelay: 300 * time.Millisecond}})
+	b := newBridge(t, bridgeConfig{Model: &realtimetest.Model{AcceptDelay: 300 * time.Millisecond}})
 	ctx := timeout(t, 10*time.Second)
-	c := b.Dial(sim.CallerOptions{})
-	audio := noise(7, 40*sim.FrameBytes)
+	c := b.Dial(twiliotest.CallerOptions{})
+	audio := noise(7, 40*twiliotest.FrameBytes)
 	c.Say(audio)
 	if err := c.WaitSent(ctx); err != nil {
 		t.Fatal(err)
@@ -98,8 +99,8 @@ func TestCallerAudioBufferedWhileModelConnects(t *testing.T) {
 func TestNoSilenceInsertedIntoGaps(t *testing.T) {
 	b := newBridge(t, bridgeConfig{})
 	ctx := timeout(t, 10*time.Second)
-	c := b.Dial(sim.CallerOptions{FrameInterval: 20 * time.Millisecond})
-	first, second := noise(11, 10*sim.FrameBytes), noise(12, 10*sim.FrameBytes)
+	c := b.Dial(twiliotest.CallerOptions{FrameInterval: 20 * time.Millisecond})
+	first, second := noise(11, 10*twiliotest.FrameBytes), noise(12, 10*twiliotest.FrameBytes)
 	c.Say(first)
 	c.WaitSent(ctx)
 	time.Sleep(1200 * time.Millisecond) // the caller's stream pauses
@@ -131,15 +132,15 @@ func TestEventsDoNotBlockAudio(t *testing.T) {
 	}})
 	defer once.Do(func() { close(release) })
 	ctx := timeout(t, 10*time.Second)
-	c := b.Dial(sim.CallerOptions{})
-	audio := noise(3, 30*sim.FrameBytes)
+	c := b.Dial(twiliotest.CallerOptions{})
+	audio := noise(3, 30*twiliotest.FrameBytes)
 	c.Say(audio)
 	mc := b.ModelFor(ctx, c.CallSID())
 	if err := mc.WaitAudio(ctx, len(audio)); err != nil {
 		t.Fatal(err)
 	}
 	agent := noise(4, 4000)
-	mc.Respond(ctx, sim.ResponseSpec{Items: []sim.ItemSpec{{Audio: agent, Transcript: "one two three four five six"}}, ChunkBytes: 160})
+	mc.Respond(ctx, realtimetest.ResponseSpec{Items: []realtimetest.ItemSpec{{Audio: agent, Transcript: "one two three four five six"}}, ChunkBytes: 160})
 	if err := c.WaitReceived(ctx, len(agent)); err != nil {
 		t.Fatal("agent audio stalled behind a stuck event sink:", err)
 	}
@@ -153,12 +154,12 @@ func TestEventsDoNotBlockAudio(t *testing.T) {
 func TestDebugFramesAndStats(t *testing.T) {
 	b := newBridge(t, bridgeConfig{Options: func(o *session.Options) { o.Debug = true }})
 	ctx := timeout(t, 10*time.Second)
-	c := b.Dial(sim.CallerOptions{})
-	c.Say(noise(5, 60*sim.FrameBytes))
+	c := b.Dial(twiliotest.CallerOptions{})
+	c.Say(noise(5, 60*twiliotest.FrameBytes))
 	mc := b.ModelFor(ctx, c.CallSID())
-	mc.WaitAudio(ctx, 60*sim.FrameBytes)
+	mc.WaitAudio(ctx, 60*twiliotest.FrameBytes)
 	stats := waitEvent[callevent.MediaStats](ctx, t, b.Events(c.CallSID()), 1)
-	if stats.InFrames != 60 || stats.InBytes != 60*sim.FrameBytes {
+	if stats.InFrames != 60 || stats.InBytes != 60*twiliotest.FrameBytes {
 		t.Errorf("MediaStats = %+v, want the 60 frames", stats)
 	}
 	c.Hangup()
@@ -186,9 +187,9 @@ func TestSetAgentKeepsFormatAndVoice(t *testing.T) {
 	b := newBridge(t, bridgeConfig{Options: func(o *session.Options) {
 		o.Agent = session.Agent{Instructions: "You are Ada.", Voice: "marin", Tools: []session.Tool{weatherTool(&calls)}}
 	}})
-	tc := b.Start(sim.CallerOptions{})
+	tc := b.Start(twiliotest.CallerOptions{})
 	s := tc.Session()
-	tc.Model.Respond(tc.Ctx, sim.ResponseSpec{Items: []sim.ItemSpec{{Audio: noise(1, 800)}}}).Wait(tc.Ctx)
+	tc.Model.Respond(tc.Ctx, realtimetest.ResponseSpec{Items: []realtimetest.ItemSpec{{Audio: noise(1, 800)}}}).Wait(tc.Ctx)
 	if err := tc.Caller.WaitReceived(tc.Ctx, 800); err != nil {
 		t.Fatal(err)
 	}
@@ -209,7 +210,7 @@ func TestSetAgentKeepsFormatAndVoice(t *testing.T) {
 		t.Errorf("second update: instructions %q, voice %q (must stay marin), tools %d", ups[1].Instructions, ups[1].Audio.Output.Voice, len(ups[1].Tools))
 	}
 	// The old agent's tool is gone: a call to it is an unknown tool now.
-	tc.Model.Respond(tc.Ctx, sim.ResponseSpec{Items: []sim.ItemSpec{{FunctionCall: &sim.FunctionCall{Name: "weather", Arguments: `{"city":"Rome"}`}}}})
+	tc.Model.Respond(tc.Ctx, realtimetest.ResponseSpec{Items: []realtimetest.ItemSpec{{FunctionCall: &realtimetest.FunctionCall{Name: "weather", Arguments: `{"city":"Rome"}`}}}})
 	if res := waitEvent[callevent.ToolResult](tc.Ctx, t, tc.Rec, 1); calls.Load() != 0 || res.Err == nil {
 		t.Fatalf("removed tool ran: %+v", res)
 	}

@@ -12,8 +12,9 @@ import (
 
 	"github.com/callagent/callagent/pkg/callevent"
 	"github.com/callagent/callagent/pkg/realtime"
+	"github.com/callagent/callagent/pkg/realtime/realtimetest"
 	"github.com/callagent/callagent/pkg/session"
-	"github.com/callagent/callagent/pkg/sim"
+	"github.com/callagent/callagent/pkg/twiliotransport/twiliotest"
 )
 
 var weatherSchema = json.RawMessage(`{"type":"object","properties":{"city":{"type":"string"}},"required":["city"]}`)
@@ -35,14 +36,14 @@ func weatherTool(calls *atomic.Int32) session.Tool {
 type toolCase struct {
 	tools    []session.Tool
 	approver session.Approver
-	call     sim.FunctionCall
+	call     realtimetest.FunctionCall
 	timeout  time.Duration
 }
 
-func runToolCall(t *testing.T, tcase toolCase) (realtime.Item, *recorder, *sim.ModelConn) {
+func runToolCall(t *testing.T, tcase toolCase) (realtime.Item, *recorder, *realtimetest.ModelConn) {
 	t.Helper()
-	model := &sim.Model{AutoRespond: func(c *sim.ModelConn, req *realtime.ResponseCreate) sim.ResponseSpec {
-		return sim.ResponseSpec{Items: []sim.ItemSpec{{Audio: noise(50, 800), Transcript: "Here you go"}}}
+	model := &realtimetest.Model{AutoRespond: func(c *realtimetest.ModelConn, req *realtime.ResponseCreate) realtimetest.ResponseSpec {
+		return realtimetest.ResponseSpec{Items: []realtimetest.ItemSpec{{Audio: noise(50, 800), Transcript: "Here you go"}}}
 	}}
 	b := newBridge(t, bridgeConfig{Model: model, Options: func(o *session.Options) {
 		o.Agent.Tools = tcase.tools
@@ -50,9 +51,9 @@ func runToolCall(t *testing.T, tcase toolCase) (realtime.Item, *recorder, *sim.M
 		o.ToolTimeout = tcase.timeout
 		o.Debug = true // callevent.RawFrame events show every event the bridge sent
 	}})
-	tc := b.Start(sim.CallerOptions{})
+	tc := b.Start(twiliotest.CallerOptions{})
 	ctx, c, mc, rec := tc.Ctx, tc.Caller, tc.Model, tc.Rec
-	reply := mc.Respond(ctx, sim.ResponseSpec{Items: []sim.ItemSpec{{FunctionCall: &tcase.call}}})
+	reply := mc.Respond(ctx, realtimetest.ResponseSpec{Items: []realtimetest.ItemSpec{{FunctionCall: &tcase.call}}})
 	res := waitEvent[callevent.ToolResult](ctx, t, rec, 1)
 	out := tc.FunctionOutput()
 	reply.Wait(ctx)
@@ -77,7 +78,7 @@ func TestToolRoundTrip(t *testing.T) {
 	var calls atomic.Int32
 	out, rec, mc := runToolCall(t, toolCase{
 		tools: []session.Tool{weatherTool(&calls)},
-		call:  sim.FunctionCall{Name: "weather", Arguments: `{"city":"Paris"}`},
+		call:  realtimetest.FunctionCall{Name: "weather", Arguments: `{"city":"Paris"}`},
 	})
 	if calls.Load() != 1 || out.Output != `{"city":"Paris","sky":"sunny"}` {
 		t.Fatalf("calls %d, output %q", calls.Load(), out.Output)
@@ -118,7 +119,7 @@ func TestFailingToolsReportToTheModel(t *testing.T) {
 			}
 			out, rec, _ := runToolCall(t, toolCase{
 				tools:   []session.Tool{session.NewTool(session.ToolSpec{Name: "lookup"}, tt.fn)},
-				call:    sim.FunctionCall{Name: name, Arguments: `{}`},
+				call:    realtimetest.FunctionCall{Name: name, Arguments: `{}`},
 				timeout: tt.timeout,
 			})
 			if out.Output != tt.want {
@@ -159,7 +160,7 @@ func TestToolApproval(t *testing.T) {
 			tool := session.NewTool(session.ToolSpec{Name: "refund", NeedsApproval: true},
 				func(context.Context, json.RawMessage) (string, error) { calls.Add(1); return "refunded", nil })
 			out, rec, _ := runToolCall(t, toolCase{tools: []session.Tool{tool}, approver: approver,
-				call: sim.FunctionCall{Name: "refund", Arguments: `{"amount":20}`}})
+				call: realtimetest.FunctionCall{Name: "refund", Arguments: `{"amount":20}`}})
 			if ran := calls.Load() == 1; ran != tt.runs {
 				t.Fatalf("tool ran: %v, want %v", ran, tt.runs)
 			}
@@ -183,7 +184,7 @@ func TestToolApproval(t *testing.T) {
 func TestBackgroundToolResult(t *testing.T) {
 	tool := session.NewTool(session.ToolSpec{Name: "log_note", Background: true},
 		func(context.Context, json.RawMessage) (string, error) { return "noted", nil })
-	out, rec, mc := runToolCall(t, toolCase{tools: []session.Tool{tool}, call: sim.FunctionCall{Name: "log_note", Arguments: `{}`}})
+	out, rec, mc := runToolCall(t, toolCase{tools: []session.Tool{tool}, call: realtimetest.FunctionCall{Name: "log_note", Arguments: `{}`}})
 	if out.Output != "noted" {
 		t.Fatalf("output %q", out.Output)
 	}
@@ -202,16 +203,16 @@ func TestBackgroundToolResult(t *testing.T) {
 // A tool result that arrives while the model is still speaking waits for response.done
 // before response.create: the API rejects a second active response.
 func TestResponseCreateWaitsForActiveResponse(t *testing.T) {
-	model := &sim.Model{AutoRespond: func(c *sim.ModelConn, req *realtime.ResponseCreate) sim.ResponseSpec {
-		return sim.ResponseSpec{Items: []sim.ItemSpec{{Audio: noise(60, 800)}}}
+	model := &realtimetest.Model{AutoRespond: func(c *realtimetest.ModelConn, req *realtime.ResponseCreate) realtimetest.ResponseSpec {
+		return realtimetest.ResponseSpec{Items: []realtimetest.ItemSpec{{Audio: noise(60, 800)}}}
 	}}
 	var calls atomic.Int32
 	b := newBridge(t, bridgeConfig{Model: model, Options: func(o *session.Options) { o.Agent.Tools = []session.Tool{weatherTool(&calls)} }})
-	tc := b.Start(sim.CallerOptions{})
+	tc := b.Start(twiliotest.CallerOptions{})
 	ctx, mc, rec := tc.Ctx, tc.Model, tc.Rec
 	// The function call comes first; the response goes on speaking for a while.
-	reply := mc.Respond(ctx, sim.ResponseSpec{Items: []sim.ItemSpec{
-		{FunctionCall: &sim.FunctionCall{Name: "weather", Arguments: `{"city":"Oslo"}`}},
+	reply := mc.Respond(ctx, realtimetest.ResponseSpec{Items: []realtimetest.ItemSpec{
+		{FunctionCall: &realtimetest.FunctionCall{Name: "weather", Arguments: `{"city":"Oslo"}`}},
 		{Audio: noise(61, 8000), Transcript: "Let me check that for you"},
 	}, ChunkBytes: 800, Pace: 30 * time.Millisecond})
 	waitEvent[callevent.ToolResult](ctx, t, rec, 1)
@@ -231,8 +232,8 @@ func TestResponseCreateWaitsForActiveResponse(t *testing.T) {
 }
 
 func TestMCPApproval(t *testing.T) {
-	model := &sim.Model{AutoRespond: func(c *sim.ModelConn, req *realtime.ResponseCreate) sim.ResponseSpec {
-		return sim.ResponseSpec{Items: []sim.ItemSpec{{Audio: noise(70, 800)}}}
+	model := &realtimetest.Model{AutoRespond: func(c *realtimetest.ModelConn, req *realtime.ResponseCreate) realtimetest.ResponseSpec {
+		return realtimetest.ResponseSpec{Items: []realtimetest.ItemSpec{{Audio: noise(70, 800)}}}
 	}}
 	var asked session.ApprovalRequest
 	b := newBridge(t, bridgeConfig{Model: model, Options: func(o *session.Options) {
@@ -242,9 +243,9 @@ func TestMCPApproval(t *testing.T) {
 			return true, nil
 		})
 	}})
-	tc := b.Start(sim.CallerOptions{})
+	tc := b.Start(twiliotest.CallerOptions{})
 	ctx, mc := tc.Ctx, tc.Model
-	reply := mc.Respond(ctx, sim.ResponseSpec{Items: []sim.ItemSpec{{MCPApproval: &sim.MCPApproval{ServerLabel: "crm", Name: "update_contact", Arguments: `{"id":7}`}}}})
+	reply := mc.Respond(ctx, realtimetest.ResponseSpec{Items: []realtimetest.ItemSpec{{MCPApproval: &realtimetest.MCPApproval{ServerLabel: "crm", Name: "update_contact", Arguments: `{"id":7}`}}}})
 	if _, err := mc.WaitEvent(ctx, realtime.TypeResponseCreate, 1); err != nil {
 		t.Fatal(err)
 	}
@@ -265,11 +266,11 @@ func TestMCPApproval(t *testing.T) {
 }
 
 func TestDTMFReachesTheModel(t *testing.T) {
-	model := &sim.Model{AutoRespond: func(c *sim.ModelConn, req *realtime.ResponseCreate) sim.ResponseSpec {
-		return sim.ResponseSpec{Items: []sim.ItemSpec{{Audio: noise(80, 800)}}}
+	model := &realtimetest.Model{AutoRespond: func(c *realtimetest.ModelConn, req *realtime.ResponseCreate) realtimetest.ResponseSpec {
+		return realtimetest.ResponseSpec{Items: []realtimetest.ItemSpec{{Audio: noise(80, 800)}}}
 	}}
 	b := newBridge(t, bridgeConfig{Model: model, Options: func(o *session.Options) { o.DTMFDebounce = 200 * time.Millisecond }})
-	tc := b.Start(sim.CallerOptions{})
+	tc := b.Start(twiliotest.CallerOptions{})
 	ctx, c, mc, rec := tc.Ctx, tc.Caller, tc.Model, tc.Rec
 	for _, d := range []string{"4", "2", "#", "7"} {
 		c.SendDTMF(d)
@@ -311,9 +312,9 @@ func TestInvalidTools(t *testing.T) {
 
 // Keys pressed while the model connects are delivered after the session is set up.
 func TestDTMFBeforeModelReady(t *testing.T) {
-	b := newBridge(t, bridgeConfig{Model: &sim.Model{AcceptDelay: 200 * time.Millisecond}})
+	b := newBridge(t, bridgeConfig{Model: &realtimetest.Model{AcceptDelay: 200 * time.Millisecond}})
 	ctx := timeout(t, 10*time.Second)
-	c := b.Dial(sim.CallerOptions{})
+	c := b.Dial(twiliotest.CallerOptions{})
 	c.SendDTMF("5")
 	c.SendDTMF("#")
 	mc := b.ModelFor(ctx, c.CallSID())
@@ -331,14 +332,14 @@ func TestDTMFBeforeModelReady(t *testing.T) {
 // While the model connects, a full buffer drops the oldest audio, never a key
 // press: the digits reach the model, and the kept audio is the newest.
 func TestDTMFKeptWhenTheBufferOverflows(t *testing.T) {
-	b := newBridge(t, bridgeConfig{Model: &sim.Model{AcceptDelay: 600 * time.Millisecond},
+	b := newBridge(t, bridgeConfig{Model: &realtimetest.Model{AcceptDelay: 600 * time.Millisecond},
 		Options: func(o *session.Options) { o.MaxBufferedAudio = 100 * time.Millisecond }})
 	ctx := timeout(t, 10*time.Second)
-	c := b.Dial(sim.CallerOptions{})
+	c := b.Dial(twiliotest.CallerOptions{})
 	c.SendDTMF("7")
 	c.SendDTMF("#") // delivered at once, not after the debounce: queued before the audio
 	time.Sleep(50 * time.Millisecond)
-	audio := noise(21, 20*sim.FrameBytes) // 400 ms; 100 ms of base64 holds 4 frames
+	audio := noise(21, 20*twiliotest.FrameBytes) // 400 ms; 100 ms of base64 holds 4 frames
 	c.Say(audio)
 	if err := c.WaitSent(ctx); err != nil {
 		t.Fatal(err)
@@ -354,7 +355,7 @@ func TestDTMFKeptWhenTheBufferOverflows(t *testing.T) {
 	if ev.BufferedFrames != 4 || ev.DroppedFrames != 16 {
 		t.Fatalf("ModelConnected %+v: want the 4 newest frames of 20 kept", ev)
 	}
-	if err := mc.WaitAudio(ctx, 4*sim.FrameBytes); err != nil || !bytes.Equal(mc.AudioIn()[:4*sim.FrameBytes], audio[16*sim.FrameBytes:]) {
+	if err := mc.WaitAudio(ctx, 4*twiliotest.FrameBytes); err != nil || !bytes.Equal(mc.AudioIn()[:4*twiliotest.FrameBytes], audio[16*twiliotest.FrameBytes:]) {
 		t.Fatalf("the audio kept is not the newest: %v", err)
 	}
 	c.Hangup()

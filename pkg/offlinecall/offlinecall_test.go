@@ -1,4 +1,4 @@
-package simulation
+package offlinecall
 
 import (
 	"bytes"
@@ -13,7 +13,6 @@ import (
 	"github.com/callagent/callagent/internal/leakcheck"
 	"github.com/callagent/callagent/pkg/audio"
 	"github.com/callagent/callagent/pkg/callevent"
-	"github.com/callagent/callagent/pkg/sim"
 )
 
 func kinds(evs []callevent.Event) string {
@@ -57,7 +56,7 @@ func TestDefaultSimulation(t *testing.T) {
 
 func TestScenarioPasses(t *testing.T) {
 	leakcheck.Check(t)
-	sc, err := sim.LoadScenario("testdata/pass.yaml")
+	sc, err := LoadScenario("testdata/pass.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -82,7 +81,7 @@ func TestScenarioPasses(t *testing.T) {
 // A caller who hangs up, and expectations that do not hold: each is reported.
 func TestScenarioFails(t *testing.T) {
 	leakcheck.Check(t)
-	sc, err := sim.LoadScenario("testdata/fail.yaml")
+	sc, err := LoadScenario("testdata/fail.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -118,7 +117,7 @@ func TestLoadScenarioErrors(t *testing.T) {
 		if err := os.WriteFile(path, []byte(body), 0o644); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := sim.LoadScenario(path); err == nil {
+		if _, err := LoadScenario(path); err == nil {
 			t.Errorf("%s: accepted", name)
 		}
 	}
@@ -128,7 +127,7 @@ func TestLoadScenarioErrors(t *testing.T) {
 func TestRecording(t *testing.T) {
 	leakcheck.Check(t)
 	path := t.TempDir() + "/call.wav"
-	sc := &sim.Scenario{Name: "short", Turns: []sim.Turn{{Say: "Hello."}, {Hangup: true}}}
+	sc := &Scenario{Name: "short", Turns: []Turn{{Say: "Hello."}, {Hangup: true}}}
 	res, err := Run(context.Background(), Options{Scenario: sc, RecordPath: path})
 	if err != nil {
 		t.Fatal(err)
@@ -146,11 +145,11 @@ func TestRecording(t *testing.T) {
 		t.Fatalf("the recording lasts %v, the call %v (more than a frame apart)", got, res.Ended.Duration)
 	}
 	left := audio.EncodeMulaw(ch[0])
-	speech := sim.CallerVoice.Speak("Hello.")
+	speech := CallerVoice.Speak("Hello.")
 	if !bytes.Contains(res.CallerAudio, speech) || !bytes.Contains(left, speech) {
 		t.Fatal("the caller's speech is not on the left channel")
 	}
-	if text, ok := sim.Transcribe(audio.EncodeMulaw(ch[1])); !ok || !strings.Contains(text, "You said: Hello") {
+	if text, ok := Transcribe(audio.EncodeMulaw(ch[1])); !ok || !strings.Contains(text, "You said: Hello") {
 		t.Fatalf("the agent's channel says %q", text)
 	}
 }

@@ -1,4 +1,4 @@
-package sim
+package offlinecall
 
 import (
 	"bytes"
@@ -15,6 +15,7 @@ import (
 
 	"github.com/callagent/callagent/pkg/audio"
 	"github.com/callagent/callagent/pkg/callevent"
+	"github.com/callagent/callagent/pkg/twiliotransport/twiliotest"
 )
 
 // Scenario scripts a simulated caller and what the call must show.
@@ -135,7 +136,7 @@ func AudioScenario(path string) *Scenario {
 
 // Runner drives a simulated caller through a scenario.
 type Runner struct {
-	Caller *Caller
+	Caller *twiliotest.Caller
 	// Speak renders a turn's say: text in the caller's voice (μ-law, 8 kHz). The
 	// default is simulated speech (CallerVoice), which only the simulated model
 	// understands; with the real model, a speech synthesizer.

@@ -1,9 +1,11 @@
-// Package simulation runs a whole call with no account and no network: the real
-// callagent server on loopback, a simulated Twilio caller that goes through the real
-// webhook and media stream (signed requests, real WebSockets), and the simulated
-// Realtime model (sim.Brain) or the real one. It is `callagent simulate`, and the way
-// to test an agent configuration against a scripted caller.
-package simulation
+// Package offlinecall runs one whole call with no account and no network: the real
+// callagent server on loopback, a scripted caller that goes through the real
+// webhook and media stream (twiliotest: signed requests, real WebSockets), and the
+// simulated model (Brain, a script for the realtimetest twin) or the real one. It
+// is `callagent simulate`, and the way to test an agent configuration against a
+// scripted caller: Scenario, Runner and Expect are the script and its checks, and
+// the tones of tones.go the simulated speech only Brain understands.
+package offlinecall
 
 import (
 	"context"
@@ -23,15 +25,15 @@ import (
 	"github.com/callagent/callagent/pkg/realtime"
 	"github.com/callagent/callagent/pkg/server"
 	"github.com/callagent/callagent/pkg/session"
-	"github.com/callagent/callagent/pkg/sim"
+	"github.com/callagent/callagent/pkg/twiliotransport/twiliotest"
 )
 
 // Options configure a simulated call.
 type Options struct {
 	// Agent is the configuration under test (agent.Default() for the built-in one).
 	Agent *agent.Config
-	// Scenario scripts the caller (sim.DefaultScenario() when nil).
-	Scenario *sim.Scenario
+	// Scenario scripts the caller (offlinecall.DefaultScenario() when nil).
+	Scenario *Scenario
 	// OpenAI, when its APIKey is set, makes the call with the real Realtime model
 	// instead of the simulated one.
 	OpenAI realtime.DialOptions
@@ -41,7 +43,7 @@ type Options struct {
 	// Debug records the Twilio and Realtime frames as debug events.
 	Debug bool
 	// Brain tunes the simulated model (pace, thinking time).
-	Brain *sim.Brain
+	Brain *Brain
 	// RecordPath records the call to a stereo WAV.
 	RecordPath string
 	// OnEvent receives every call event as it happens (the terminal renderer).
@@ -86,7 +88,7 @@ func Run(parent context.Context, opts Options) (*Result, error) {
 	}
 	sc := opts.Scenario
 	if sc == nil {
-		sc = sim.DefaultScenario()
+		sc = DefaultScenario()
 	}
 	timeout := sc.Timeout.D()
 	if timeout <= 0 {
@@ -95,7 +97,7 @@ func Run(parent context.Context, opts Options) (*Result, error) {
 	ctx, cancel := context.WithTimeout(parent, timeout)
 	defer cancel()
 
-	runner := &sim.Runner{Speak: opts.CallerSpeech}
+	runner := &Runner{Speak: opts.CallerSpeech}
 	if err := runner.Prepare(ctx, sc); err != nil {
 		return nil, err
 	}
@@ -152,7 +154,7 @@ func Run(parent context.Context, opts Options) (*Result, error) {
 
 	from, to := firstOf(opts.From, sc.From, "+15550100001"), firstOf(opts.To, sc.To, "+15550100002")
 	callSID := "CA" + randomHex(16)
-	caller, err := sim.PlaceCall(ctx, sim.CallOptions{Webhook: public + server.PathIncomingCall, AuthToken: token,
+	caller, err := twiliotest.PlaceCall(ctx, twiliotest.CallOptions{Webhook: public + server.PathIncomingCall, AuthToken: token,
 		CallSID: callSID, AccountSID: "AC" + randomHex(16), From: from, To: to})
 	if err != nil {
 		return nil, err
@@ -199,7 +201,7 @@ func startModel(opts Options) (*model, error) {
 	}
 	brain := opts.Brain
 	if brain == nil {
-		brain = &sim.Brain{}
+		brain = &Brain{}
 	}
 	m := brain.Model()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")

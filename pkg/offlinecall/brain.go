@@ -1,4 +1,4 @@
-package sim
+package offlinecall
 
 import (
 	"context"
@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/callagent/callagent/pkg/realtime"
+	"github.com/callagent/callagent/pkg/realtime/realtimetest"
 )
 
 // Brain is the simulated Realtime model behind `callagent simulate`: it hears the
@@ -27,12 +28,12 @@ type Brain struct {
 }
 
 // Model returns a fake Realtime server driven by the brain.
-func (b *Brain) Model() *Model {
-	return &Model{Script: b.script, AutoRespond: b.respond}
+func (b *Brain) Model() *realtimetest.Model {
+	return &realtimetest.Model{Script: b.script, AutoRespond: b.respond}
 }
 
 // script listens to the caller of one connection until it closes.
-func (b *Brain) script(ctx context.Context, c *ModelConn) error {
+func (b *Brain) script(ctx context.Context, c *realtimetest.ModelConn) error {
 	if _, err := c.WaitEvent(ctx, realtime.TypeSessionUpdate, 1); err != nil {
 		return nil
 	}
@@ -77,7 +78,7 @@ func (b *Brain) script(ctx context.Context, c *ModelConn) error {
 	}
 }
 
-func turnDetection(c *ModelConn) *realtime.TurnDetection {
+func turnDetection(c *realtimetest.ModelConn) *realtime.TurnDetection {
 	ups := c.SessionUpdates()
 	for i := len(ups) - 1; i >= 0; i-- {
 		if a := ups[i].Audio; a != nil && a.Input != nil && a.Input.TurnDetection != nil {
@@ -88,7 +89,7 @@ func turnDetection(c *ModelConn) *realtime.TurnDetection {
 }
 
 // tools returns the function tools of the current session.
-func tools(c *ModelConn) []realtime.Tool {
+func tools(c *realtimetest.ModelConn) []realtime.Tool {
 	ups := c.SessionUpdates()
 	if len(ups) == 0 {
 		return nil
@@ -102,7 +103,7 @@ func tools(c *ModelConn) []realtime.Tool {
 	return out
 }
 
-func hasTool(c *ModelConn, name string) (realtime.Tool, bool) {
+func hasTool(c *realtimetest.ModelConn, name string) (realtime.Tool, bool) {
 	for _, t := range tools(c) {
 		if t.Name == name {
 			return t, true
@@ -117,13 +118,15 @@ var (
 )
 
 // answerSpeech answers what the caller said (a server VAD turn).
-func (b *Brain) answerSpeech(ctx context.Context, c *ModelConn, text string, understood bool, spoke time.Duration) {
+func (b *Brain) answerSpeech(ctx context.Context, c *realtimetest.ModelConn, text string, understood bool, spoke time.Duration) {
 	lower := strings.ToLower(text)
-	var items []ItemSpec
-	say := func(s string) { items = append(items, ItemSpec{Audio: AgentVoice.Speak(s), Transcript: s}) }
+	var items []realtimetest.ItemSpec
+	say := func(s string) {
+		items = append(items, realtimetest.ItemSpec{Audio: AgentVoice.Speak(s), Transcript: s})
+	}
 	call := func(name string, args any) {
 		a, _ := json.Marshal(args)
-		items = append(items, ItemSpec{FunctionCall: &FunctionCall{Name: name, Arguments: string(a)}})
+		items = append(items, realtimetest.ItemSpec{FunctionCall: &realtimetest.FunctionCall{Name: name, Arguments: string(a)}})
 	}
 	switch {
 	case !understood:
@@ -158,14 +161,14 @@ func (b *Brain) answerSpeech(ctx context.Context, c *ModelConn, text string, und
 	b.reply(ctx, c, items)
 }
 
-func (b *Brain) has(c *ModelConn, name string) bool {
+func (b *Brain) has(c *realtimetest.ModelConn, name string) bool {
 	_, ok := hasTool(c, name)
 	return ok
 }
 
 // namedTool finds a tool the caller named ("check the order status" → order_status,
 // "billing" → transfer_to_billing).
-func namedTool(c *ModelConn, lower string) (string, bool) {
+func namedTool(c *realtimetest.ModelConn, lower string) (string, bool) {
 	for _, t := range tools(c) {
 		name := strings.TrimPrefix(t.Name, "transfer_to_")
 		if strings.Contains(lower, strings.ReplaceAll(name, "_", " ")) || strings.Contains(lower, strings.ReplaceAll(name, "-", " ")) {
@@ -203,7 +206,7 @@ func containsAny(s string, subs ...string) bool {
 
 // respond answers a response.create from the client: the greeting, a tool's result,
 // key presses, or a system instruction (idle prompt, wrap-up, guardrail correction).
-func (b *Brain) respond(c *ModelConn, req *realtime.ResponseCreate) ResponseSpec {
+func (b *Brain) respond(c *realtimetest.ModelConn, req *realtime.ResponseCreate) realtimetest.ResponseSpec {
 	text := ""
 	created := c.CreatedItems()
 	var last realtime.Item
@@ -225,7 +228,7 @@ func (b *Brain) respond(c *ModelConn, req *realtime.ResponseCreate) ResponseSpec
 	default:
 		text = "How can I help?"
 	}
-	return b.spec([]ItemSpec{{Audio: AgentVoice.Speak(text), Transcript: text}})
+	return b.spec([]realtimetest.ItemSpec{{Audio: AgentVoice.Speak(text), Transcript: text}})
 }
 
 var pressed = regexp.MustCompile(`pressed (.+) on the phone keypad`)
@@ -273,7 +276,7 @@ func describeResult(output string) string {
 }
 
 // reply streams a response after the brain's thinking time.
-func (b *Brain) reply(ctx context.Context, c *ModelConn, items []ItemSpec) {
+func (b *Brain) reply(ctx context.Context, c *realtimetest.ModelConn, items []realtimetest.ItemSpec) {
 	think := b.ThinkTime
 	if think == 0 {
 		think = 150 * time.Millisecond
@@ -288,10 +291,10 @@ func (b *Brain) reply(ctx context.Context, c *ModelConn, items []ItemSpec) {
 	c.Respond(ctx, b.spec(items))
 }
 
-func (b *Brain) spec(items []ItemSpec) ResponseSpec {
+func (b *Brain) spec(items []realtimetest.ItemSpec) realtimetest.ResponseSpec {
 	pace := b.Pace
 	if pace == 0 {
 		pace = 50 * time.Millisecond
 	}
-	return ResponseSpec{Items: items, ChunkBytes: 800, Pace: pace}
+	return realtimetest.ResponseSpec{Items: items, ChunkBytes: 800, Pace: pace}
 }

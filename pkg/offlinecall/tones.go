@@ -1,4 +1,4 @@
-package sim
+package offlinecall
 
 import (
 	"bytes"

@@ -1,4 +1,4 @@
-package sim
+package twiliotest
 
 import (
 	"bytes"
@@ -13,6 +13,7 @@ import (
 
 	"github.com/coder/websocket"
 
+	"github.com/callagent/callagent/internal/statewait"
 	"github.com/callagent/callagent/pkg/twiliotransport"
 )
 
@@ -57,7 +58,7 @@ type Caller struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 
-	changes   changes
+	changes   statewait.Changes
 	mu        sync.Mutex
 	sent      []byte // caller audio sent, in order
 	queued    int    // bytes of outgoing audio not yet sent
@@ -477,10 +478,10 @@ func (c *Caller) WaitFor(ctx context.Context, what string, cond func() bool) err
 }
 
 func (c *Caller) waitFor(ctx context.Context, what string, cond func() bool) error {
-	return c.changes.wait(ctx, "fake caller", what, cond)
+	return c.changes.Wait(ctx, "fake caller", what, cond)
 }
 
-func (c *Caller) notify() { c.changes.notify() }
+func (c *Caller) notify() { c.changes.Notify() }
 
 // SendRaw writes data as a text message as it is: a malformed frame, for tests.
 func (c *Caller) SendRaw(data []byte) error {

@@ -1,4 +1,4 @@
-package sim
+package realtimetest
 
 import (
 	"context"
@@ -7,12 +7,12 @@ import (
 	"github.com/callagent/callagent/pkg/realtime"
 )
 
-func (c *ModelConn) notify() { c.changes.notify() }
+func (c *ModelConn) notify() { c.changes.Notify() }
 
 // WaitFor waits until cond, evaluated after every change of the connection's state,
 // holds. what names the condition in the error.
 func (c *ModelConn) WaitFor(ctx context.Context, what string, cond func() bool) error {
-	return c.changes.wait(ctx, "model", what, cond)
+	return c.changes.Wait(ctx, "model", what, cond)
 }
 
 // WaitAudio waits until the model received at least n bytes of caller audio.

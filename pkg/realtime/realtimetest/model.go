@@ -1,4 +1,4 @@
-package sim
+package realtimetest
 
 import (
 	"context"
@@ -13,6 +13,7 @@ import (
 
 	"github.com/coder/websocket"
 
+	"github.com/callagent/callagent/internal/statewait"
 	"github.com/callagent/callagent/pkg/realtime"
 )
 
@@ -118,7 +119,7 @@ type ModelConn struct {
 	wmu sync.Mutex
 	wg  sync.WaitGroup // reader and responders
 
-	changes    changes
+	changes    statewait.Changes
 	mu         sync.Mutex
 	session    realtime.SessionConfig
 	updates    []realtime.SessionConfig

@@ -1,9 +1,10 @@
-// Package bridgetest runs calls through the real bridge for tests: a minimal media
-// stream server in front of session.Session, dialing the fake model (sim.Model) over
-// real WebSockets, and fake Twilio callers (sim.Caller). pkg/server does this for real;
+// Package sessiontest runs calls through the real bridge for tests: a minimal media
+// stream server in front of session.Session, dialing the Realtime twin
+// (realtimetest.Model) over real WebSockets, and Twilio twin callers
+// (twiliotest.Caller). pkg/server does this for real;
 // this keeps the session's and the agent's tests free of HTTP concerns. Every Bridge
 // checks, at cleanup, that no goroutine was left behind.
-package bridgetest
+package sessiontest
 
 import (
 	"context"
@@ -20,9 +21,10 @@ import (
 	"github.com/callagent/callagent/internal/leakcheck"
 	"github.com/callagent/callagent/pkg/callevent"
 	"github.com/callagent/callagent/pkg/realtime"
+	"github.com/callagent/callagent/pkg/realtime/realtimetest"
 	"github.com/callagent/callagent/pkg/session"
-	"github.com/callagent/callagent/pkg/sim"
 	"github.com/callagent/callagent/pkg/twiliotransport"
+	"github.com/callagent/callagent/pkg/twiliotransport/twiliotest"
 )
 
 const TestKey = "sk-test-harness-key-0123456789"
@@ -32,7 +34,7 @@ const TestKey = "sk-test-harness-key-0123456789"
 // session. pkg/server does this for real; this keeps the session's tests free of it.
 type Bridge struct {
 	t        *testing.T
-	model    *sim.Model
+	model    *realtimetest.Model
 	modelSrv *httptest.Server
 	srv      *httptest.Server
 	ctx      context.Context
@@ -41,7 +43,7 @@ type Bridge struct {
 
 	mu            sync.Mutex
 	calls         map[string]*call
-	models        map[string]*sim.ModelConn
+	models        map[string]*realtimetest.ModelConn
 	modelsChanged chan struct{}
 	wg            sync.WaitGroup
 }
@@ -55,7 +57,7 @@ type call struct {
 
 // Config configures a Bridge.
 type Config struct {
-	Model   *sim.Model             // the fake model (default: a plain one)
+	Model   *realtimetest.Model    // the fake model (default: a plain one)
 	Options func(*session.Options) // adjusts each call's session options
 	Key     string                 // the key the bridge dials with (default TestKey)
 }
@@ -64,7 +66,7 @@ func New(t *testing.T, cfg Config) *Bridge {
 	t.Helper()
 	leakcheck.Check(t)
 	if cfg.Model == nil {
-		cfg.Model = &sim.Model{}
+		cfg.Model = &realtimetest.Model{}
 	}
 	if cfg.Model.APIKey == "" {
 		cfg.Model.APIKey = TestKey
@@ -74,7 +76,7 @@ func New(t *testing.T, cfg Config) *Bridge {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	b := &Bridge{t: t, model: cfg.Model, ctx: ctx, Cancel: cancel, opts: cfg.Options, calls: map[string]*call{},
-		models: map[string]*sim.ModelConn{}, modelsChanged: make(chan struct{})}
+		models: map[string]*realtimetest.ModelConn{}, modelsChanged: make(chan struct{})}
 	cfg.Model.Script = b.registerModel
 	b.modelSrv = httptest.NewServer(cfg.Model)
 	b.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -133,7 +135,7 @@ func (b *Bridge) call(sid string) *call {
 func (b *Bridge) URL() string { return "ws" + strings.TrimPrefix(b.srv.URL, "http") + "/media-stream" }
 
 // Dial starts a fake caller against the bridge; it is closed at cleanup.
-func (b *Bridge) Dial(opts sim.CallerOptions) *sim.Caller {
+func (b *Bridge) Dial(opts twiliotest.CallerOptions) *twiliotest.Caller {
 	b.t.Helper()
 	opts.URL = b.URL()
 	if opts.FrameInterval == 0 {
@@ -145,7 +147,7 @@ func (b *Bridge) Dial(opts sim.CallerOptions) *sim.Caller {
 	if opts.Parameters == nil {
 		opts.Parameters = map[string]string{"From": "+15550001111", "To": "+15552223333"}
 	}
-	c, err := sim.DialCaller(context.Background(), opts)
+	c, err := twiliotest.DialCaller(context.Background(), opts)
 	if err != nil {
 		b.t.Fatal(err)
 	}
@@ -154,7 +156,7 @@ func (b *Bridge) Dial(opts sim.CallerOptions) *sim.Caller {
 }
 
 // ModelFor waits for the model connection of a call.
-func (b *Bridge) ModelFor(ctx context.Context, callSID string) *sim.ModelConn {
+func (b *Bridge) ModelFor(ctx context.Context, callSID string) *realtimetest.ModelConn {
 	b.t.Helper()
 	for {
 		b.mu.Lock()
@@ -174,7 +176,7 @@ func (b *Bridge) ModelFor(ctx context.Context, callSID string) *sim.ModelConn {
 
 // registerModel is the fake model's script: it files each connection under the call
 // it belongs to and keeps it open until a side closes it.
-func (b *Bridge) registerModel(ctx context.Context, mc *sim.ModelConn) error {
+func (b *Bridge) registerModel(ctx context.Context, mc *realtimetest.ModelConn) error {
 	b.mu.Lock()
 	b.models[mc.Request.Header.Get("X-Call-Sid")] = mc
 	close(b.modelsChanged)
@@ -282,10 +284,10 @@ func Noise(seed uint64, n int) []byte {
 
 // PadFrames pads audio with silence to whole 20 ms frames, as the fake caller sends it.
 func PadFrames(audio []byte) []byte {
-	if r := len(audio) % sim.FrameBytes; r != 0 {
-		audio = append(audio, make([]byte, sim.FrameBytes-r)...)
-		for i := len(audio) - (sim.FrameBytes - r); i < len(audio); i++ {
-			audio[i] = sim.Silence
+	if r := len(audio) % twiliotest.FrameBytes; r != 0 {
+		audio = append(audio, make([]byte, twiliotest.FrameBytes-r)...)
+		for i := len(audio) - (twiliotest.FrameBytes - r); i < len(audio); i++ {
+			audio[i] = twiliotest.Silence
 		}
 	}
 	return audio
@@ -316,13 +318,13 @@ type Call struct {
 	t      *testing.T
 	b      *Bridge
 	Ctx    context.Context
-	Caller *sim.Caller
-	Model  *sim.ModelConn
+	Caller *twiliotest.Caller
+	Model  *realtimetest.ModelConn
 	Rec    *Recorder
 }
 
 // Start places a call and waits until the model is connected and configured.
-func (b *Bridge) Start(opts sim.CallerOptions) *Call {
+func (b *Bridge) Start(opts twiliotest.CallerOptions) *Call {
 	b.t.Helper()
 	ctx := Timeout(b.t, 10*time.Second)
 	c := b.Dial(opts)
@@ -361,7 +363,7 @@ func (tc *Call) Hangup() callevent.CallEnded {
 }
 
 // NoModelErrors fails t if the fake model had to reject anything the bridge sent.
-func NoModelErrors(t *testing.T, mc *sim.ModelConn) {
+func NoModelErrors(t *testing.T, mc *realtimetest.ModelConn) {
 	t.Helper()
 	if errs := mc.ErrorsSent(); len(errs) > 0 {
 		t.Errorf("the model rejected events: %+v", errs)

@@ -1,4 +1,4 @@
-package sim
+package realtimetest
 
 import (
 	"context"

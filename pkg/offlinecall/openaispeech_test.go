@@ -1,4 +1,4 @@
-package simulation
+package offlinecall
 
 import (
 	"bytes"
@@ -17,7 +17,6 @@ import (
 	"github.com/callagent/callagent/internal/leakcheck"
 	"github.com/callagent/callagent/pkg/audio"
 	"github.com/callagent/callagent/pkg/callevent"
-	"github.com/callagent/callagent/pkg/sim"
 )
 
 const testKey = "sk-test-0123456789abcdef"
@@ -138,7 +137,7 @@ func TestOpenAISpeechErrors(t *testing.T) {
 func TestRealModelCallerSpeaks(t *testing.T) {
 	leakcheck.Check(t)
 	fake := &fakeSpeech{}
-	brain := (&sim.Brain{}).Model()
+	brain := (&Brain{}).Model()
 	brain.APIKey = testKey
 	defer brain.Close()
 	mux := http.NewServeMux()
@@ -148,7 +147,7 @@ func TestRealModelCallerSpeaks(t *testing.T) {
 	defer srv.Close()
 
 	speech := &OpenAISpeech{BaseURL: srv.URL + "/v1", APIKey: testKey}
-	sc := &sim.Scenario{Name: "tts", Turns: []sim.Turn{{Say: "Hi there."}, {Hangup: true}}}
+	sc := &Scenario{Name: "tts", Turns: []Turn{{Say: "Hi there."}, {Hangup: true}}}
 	opts := Options{Scenario: sc, CallerSpeech: speech.Speak}
 	opts.OpenAI.APIKey, opts.OpenAI.BaseURL = testKey, srv.URL+"/v1"
 	res, err := Run(context.Background(), opts)
