@@ -16,6 +16,7 @@ import (
 	"github.com/callagent/callagent/pkg/realtime"
 	"github.com/callagent/callagent/pkg/session"
 	"github.com/callagent/callagent/pkg/sim"
+	"github.com/callagent/callagent/pkg/twiliorest/twiliorestest"
 	"github.com/callagent/callagent/pkg/twiliotransport"
 )
 
@@ -359,8 +360,8 @@ tools:
       announcement: Connecting you now.
 `
 
-func fakeTwilio(t *testing.T) (*sim.TwilioAPI, *twiliotransport.CallControl) {
-	api := &sim.TwilioAPI{AccountSID: "AC00000000000000000000000000000001", AuthToken: "0123456789abcdef0123456789abcdef"}
+func fakeTwilio(t *testing.T) (*twiliorestest.API, *twiliotransport.CallControl) {
+	api := &twiliorestest.API{AccountSID: "AC00000000000000000000000000000001", AuthToken: "0123456789abcdef0123456789abcdef"}
 	srv := httptest.NewServer(api)
 	t.Cleanup(srv.Close)
 	cc, err := twiliotransport.NewCallControl(twiliotransport.RESTOptions{AccountSID: api.AccountSID, AuthToken: api.AuthToken, BaseURL: srv.URL})

@@ -12,7 +12,7 @@ import (
 	"testing"
 
 	"github.com/callagent/callagent/pkg/provision"
-	"github.com/callagent/callagent/pkg/sim"
+	"github.com/callagent/callagent/pkg/twiliorest/twiliorestest"
 )
 
 const (
@@ -21,13 +21,13 @@ const (
 	hook  = "https://abc.ngrok.app/incoming-call"
 )
 
-var original = sim.PhoneNumber{SID: "PN1", PhoneNumber: "+14155550100", FriendlyName: "Main line",
+var original = twiliorestest.PhoneNumber{SID: "PN1", PhoneNumber: "+14155550100", FriendlyName: "Main line",
 	VoiceURL: "https://demo.twilio.com/welcome/voice/", VoiceMethod: "GET",
 	VoiceFallbackURL: "https://example.com/fallback", VoiceFallbackMethod: "POST"}
 
-func setup(t *testing.T, numbers ...sim.PhoneNumber) (*sim.TwilioAPI, *provision.Provisioner, string) {
+func setup(t *testing.T, numbers ...twiliorestest.PhoneNumber) (*twiliorestest.API, *provision.Provisioner, string) {
 	t.Helper()
-	api := &sim.TwilioAPI{AccountSID: acct, AuthToken: token}
+	api := &twiliorestest.API{AccountSID: acct, AuthToken: token}
 	for _, n := range numbers {
 		api.AddNumber(n)
 	}
@@ -43,7 +43,7 @@ func setup(t *testing.T, numbers ...sim.PhoneNumber) (*sim.TwilioAPI, *provision
 
 func TestFind(t *testing.T) {
 	ctx := context.Background()
-	second := sim.PhoneNumber{SID: "PN2", PhoneNumber: "+14155550199"}
+	second := twiliorestest.PhoneNumber{SID: "PN2", PhoneNumber: "+14155550199"}
 	_, one, _ := setup(t, original)
 	if n, err := one.Find(ctx, ""); err != nil || n.SID != "PN1" || n.VoiceURL != original.VoiceURL {
 		t.Fatalf("only number: %+v %v", n, err)
@@ -101,7 +101,7 @@ func TestBoundNumbers(t *testing.T) {
 	ctx := context.Background()
 	app := original
 	app.VoiceApplicationSID = "AP123"
-	trunk := sim.PhoneNumber{SID: "PN3", PhoneNumber: "+14155550103", TrunkSID: "TK9"}
+	trunk := twiliorestest.PhoneNumber{SID: "PN3", PhoneNumber: "+14155550103", TrunkSID: "TK9"}
 	api, p, _ := setup(t, app, trunk)
 	n, _ := p.Find(ctx, app.PhoneNumber)
 	err := p.Point(ctx, n, hook, false)
@@ -146,7 +146,7 @@ func TestRESTFailuresChangeNothing(t *testing.T) {
 		}
 	}
 	// Wrong credentials are explained before anything is touched.
-	api := &sim.TwilioAPI{AccountSID: acct, AuthToken: "ffffffffffffffffffffffffffffffff"}
+	api := &twiliorestest.API{AccountSID: acct, AuthToken: "ffffffffffffffffffffffffffffffff"}
 	api.AddNumber(original)
 	srv := httptest.NewServer(api)
 	defer srv.Close()
@@ -240,7 +240,7 @@ func TestRestoreLeavesOthersChanges(t *testing.T) {
 	}
 }
 
-func setNumber(t *testing.T, api *sim.TwilioAPI, n sim.PhoneNumber) {
+func setNumber(t *testing.T, api *twiliorestest.API, n twiliorestest.PhoneNumber) {
 	t.Helper()
 	api.ReplaceNumber(n)
 }

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/callagent/callagent/pkg/sim"
+	"github.com/callagent/callagent/pkg/twiliorest/twiliorestest"
 	"github.com/callagent/callagent/pkg/twiliotransport"
 )
 
@@ -16,8 +16,8 @@ const (
 	token = "0123456789abcdef0123456789abcdef"
 )
 
-func fakeAPI(t *testing.T) (*sim.TwilioAPI, *twiliotransport.CallControl) {
-	api := &sim.TwilioAPI{AccountSID: acct, AuthToken: token}
+func fakeAPI(t *testing.T) (*twiliorestest.API, *twiliotransport.CallControl) {
+	api := &twiliorestest.API{AccountSID: acct, AuthToken: token}
 	srv := httptest.NewServer(api)
 	t.Cleanup(srv.Close)
 	cc, err := twiliotransport.NewCallControl(twiliotransport.RESTOptions{AccountSID: acct, AuthToken: token, BaseURL: srv.URL})
@@ -62,7 +62,7 @@ func TestRedirect(t *testing.T) {
 }
 
 func TestCallControlErrors(t *testing.T) {
-	api := &sim.TwilioAPI{AccountSID: acct, AuthToken: "fedcba9876543210fedcba9876543210"}
+	api := &twiliorestest.API{AccountSID: acct, AuthToken: "fedcba9876543210fedcba9876543210"}
 	srv := httptest.NewServer(api)
 	defer srv.Close()
 	cc, _ := twiliotransport.NewCallControl(twiliotransport.RESTOptions{AccountSID: acct, AuthToken: token, BaseURL: srv.URL})
