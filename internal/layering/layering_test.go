@@ -10,6 +10,7 @@ import (
 	"go/token"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -20,7 +21,13 @@ const module = "github.com/callagent/callagent"
 // package (under internal/) instead.
 var leaves = map[string]bool{
 	"pkg/realtime": true, "pkg/twiliotransport": true, "pkg/audio": true,
-	"pkg/tunnel": true, "pkg/provision": true,
+	"pkg/tunnel": true, "pkg/twiliorest": true,
+}
+
+// onlyImports lists the packages of pkg/ a near-leaf may import, and nothing else
+// of pkg/: provision does its REST through twiliorest.
+var onlyImports = map[string][]string{
+	"pkg/provision": {"pkg/twiliorest"},
 }
 
 // forbidden outside cmd/ and main: the command line and the terminal.
@@ -82,6 +89,13 @@ func TestLayering(t *testing.T) {
 			for _, imp := range p.Imports {
 				if strings.HasPrefix(imp, module+"/pkg/") {
 					t.Errorf("%s is a leaf but imports %s: move the shared shape to its own small package", rel, strings.TrimPrefix(imp, module+"/"))
+				}
+			}
+		}
+		if allowed, ok := onlyImports[rel]; ok {
+			for _, imp := range p.Imports {
+				if dep, mine := strings.CutPrefix(imp, module+"/"); mine && strings.HasPrefix(dep, "pkg/") && !slices.Contains(allowed, dep) {
+					t.Errorf("%s imports %s: of pkg/ it may import only %s", rel, dep, strings.Join(allowed, ", "))
 				}
 			}
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"os/exec"
@@ -12,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/callagent/callagent/pkg/provision"
+	"github.com/callagent/callagent/pkg/twiliorest"
 	"github.com/callagent/callagent/pkg/twiliorest/twiliorestest"
 )
 
@@ -34,11 +36,22 @@ func setup(t *testing.T, numbers ...twiliorestest.PhoneNumber) (*twiliorestest.A
 	srv := httptest.NewServer(api)
 	t.Cleanup(srv.Close)
 	dir := t.TempDir()
-	p, err := provision.New(provision.Options{AccountSID: acct, AuthToken: token, BaseURL: srv.URL, StateDir: dir})
+	return api, newProvisioner(t, srv.URL, dir), dir
+}
+
+// newProvisioner returns a Provisioner of account acct (auth token token) that
+// talks to the API at baseURL and keeps its state in dir.
+func newProvisioner(t *testing.T, baseURL, dir string) *provision.Provisioner {
+	t.Helper()
+	rest, err := twiliorest.New(twiliorest.Options{Credentials: twiliorest.Credentials{AccountSID: acct, AuthToken: token}, BaseURL: baseURL})
 	if err != nil {
 		t.Fatal(err)
 	}
-	return api, p, dir
+	p, err := provision.New(rest, provision.Options{StateDir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
 }
 
 func TestFind(t *testing.T) {
@@ -138,6 +151,9 @@ func TestRESTFailuresChangeNothing(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), "was not changed") || strings.Contains(err.Error(), token) {
 			t.Errorf("HTTP %d: %v", status, err)
 		}
+		if re := (*twiliorest.Error)(nil); !errors.As(err, &re) || re.Status != status || re.Op != "UpdateNumber" {
+			t.Errorf("HTTP %d: errors.As found no *twiliorest.Error of UpdateNumber with the status in %v", status, err)
+		}
 		if api.Number("PN1") != original {
 			t.Errorf("HTTP %d: the number changed", status)
 		}
@@ -150,9 +166,14 @@ func TestRESTFailuresChangeNothing(t *testing.T) {
 	api.AddNumber(original)
 	srv := httptest.NewServer(api)
 	defer srv.Close()
-	p, _ := provision.New(provision.Options{AccountSID: acct, AuthToken: token, BaseURL: srv.URL, StateDir: t.TempDir()})
-	if _, err := p.Find(ctx, ""); err == nil || !strings.Contains(err.Error(), "TWILIO_AUTH_TOKEN") {
+	p := newProvisioner(t, srv.URL, t.TempDir())
+	_, err := p.Find(ctx, "")
+	if err == nil || !strings.Contains(err.Error(), "TWILIO_AUTH_TOKEN") {
 		t.Fatalf("401 on list: %v", err)
+	}
+	var re *twiliorest.Error
+	if !errors.As(err, &re) || re.Status != http.StatusUnauthorized {
+		t.Fatalf("401 on list: errors.As found no *twiliorest.Error with HTTP 401 in %v", err)
 	}
 }
 
