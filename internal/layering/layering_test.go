@@ -30,6 +30,16 @@ var onlyImports = map[string][]string{
 	"pkg/provision": {"pkg/twiliorest"},
 }
 
+// notLinked are modules a package must not depend on, even indirectly, with why.
+var notLinked = map[string]map[string]string{
+	"pkg/session": {
+		"github.com/twilio/twilio-go": "Twilio's REST API belongs to pkg/twiliorest; a call only needs Media Streams",
+	},
+	"pkg/twiliotransport": {
+		"github.com/twilio/twilio-go": "it is Media Streams only; Twilio's REST API belongs to pkg/twiliorest",
+	},
+}
+
 // forbidden outside cmd/ and main: the command line and the terminal.
 var forbidden = []string{
 	module + "/cmd",
@@ -76,6 +86,15 @@ func TestLayering(t *testing.T) {
 	if len(pkgs) < 4 {
 		t.Fatalf("go list found %d packages", len(pkgs))
 	}
+	listed := map[string]bool{}
+	for _, p := range pkgs {
+		listed[strings.TrimPrefix(p.ImportPath, module+"/")] = true
+	}
+	for rel := range notLinked {
+		if !listed[rel] {
+			t.Errorf("%s has a rule but go list did not find it: update the rule", rel)
+		}
+	}
 	for _, p := range pkgs {
 		rel := strings.TrimPrefix(p.ImportPath, module+"/")
 		for _, dep := range p.Deps {
@@ -96,6 +115,13 @@ func TestLayering(t *testing.T) {
 			for _, imp := range p.Imports {
 				if dep, mine := strings.CutPrefix(imp, module+"/"); mine && strings.HasPrefix(dep, "pkg/") && !slices.Contains(allowed, dep) {
 					t.Errorf("%s imports %s: of pkg/ it may import only %s", rel, dep, strings.Join(allowed, ", "))
+				}
+			}
+		}
+		for mod, why := range notLinked[rel] {
+			for _, dep := range p.Deps {
+				if dep == mod || strings.HasPrefix(dep, mod+"/") {
+					t.Errorf("%s depends on %s: %s", rel, dep, why)
 				}
 			}
 		}
