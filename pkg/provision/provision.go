@@ -215,7 +215,9 @@ func (p *Provisioner) Point(ctx context.Context, n Number, webhookURL string, ta
 	if n.VoiceApplicationSID != "" {
 		update.ApplicationSID = new("")
 	}
-	if _, err := p.api.UpdateNumber(ctx, n.SID, update); err != nil {
+	// Once the state is saved the update is sent: a context ended now would leave a
+	// saved state for a number never changed.
+	if _, err := p.api.UpdateNumber(context.WithoutCancel(ctx), n.SID, update); err != nil {
 		return p.pointFailed(ctx, st, err)
 	}
 	return nil
@@ -272,6 +274,9 @@ func (p *Provisioner) restore(ctx context.Context, st saved) (Restored, error) {
 	if err := ctx.Err(); err != nil {
 		return Restored{}, err
 	}
+	// Checked once: a restore that has begun is not left between its look and its
+	// update (twilio-go cannot cancel a request in flight anyway).
+	ctx = context.WithoutCancel(ctx)
 	n := st.Number
 	cur, err := p.api.FetchNumber(ctx, n.SID)
 	if err != nil {
