@@ -22,7 +22,7 @@ import (
 	"github.com/callagent/callagent/internal/ngroktest"
 	"github.com/callagent/callagent/internal/syncbuf"
 	"github.com/callagent/callagent/pkg/offlinecall"
-	"github.com/callagent/callagent/pkg/sim"
+	"github.com/callagent/callagent/pkg/twiliorest/twiliorestest"
 	"github.com/callagent/callagent/pkg/twiliotransport/twiliotest"
 )
 
@@ -35,14 +35,14 @@ const (
 	devToken   = "0123456789abcdef0123456789abcdef"
 )
 
-var devNumber = sim.PhoneNumber{SID: "PN1", PhoneNumber: "+14155550100", FriendlyName: "Main line",
+var devNumber = twiliorestest.PhoneNumber{SID: "PN1", PhoneNumber: "+14155550100", FriendlyName: "Main line",
 	VoiceURL: "https://demo.twilio.com/welcome/voice/", VoiceMethod: "GET",
 	VoiceFallbackURL: "https://example.com/fallback", VoiceFallbackMethod: "POST"}
 
 type devEnv struct {
 	t        *testing.T
 	bin      string
-	api      *sim.TwilioAPI
+	api      *twiliorestest.API
 	apiURL   string
 	modelURL string
 	dir      string // working directory
@@ -52,7 +52,7 @@ type devEnv struct {
 
 func newDevEnv(t *testing.T) *devEnv {
 	t.Helper()
-	e := &devEnv{t: t, bin: buildBinary(t), api: &sim.TwilioAPI{AccountSID: devAccount, AuthToken: devToken},
+	e := &devEnv{t: t, bin: buildBinary(t), api: &twiliorestest.API{AccountSID: devAccount, AuthToken: devToken},
 		dir: t.TempDir(), state: t.TempDir()}
 	e.api.AddNumber(devNumber)
 	apiSrv := httptest.NewServer(e.api)

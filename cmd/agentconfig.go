@@ -12,7 +12,7 @@ import (
 	"github.com/callagent/callagent/pkg/agent"
 	"github.com/callagent/callagent/pkg/realtime"
 	"github.com/callagent/callagent/pkg/session"
-	"github.com/callagent/callagent/pkg/twiliotransport"
+	"github.com/callagent/callagent/pkg/twiliorest"
 )
 
 // loadAgentConfig loads path, or callagent.yaml from the working directory, or the
@@ -34,15 +34,11 @@ func loadAgentConfig(path string, env *Env) (*agent.Config, error) {
 
 // callControl returns Twilio REST call control when TWILIO_ACCOUNT_SID is set, for
 // hang-ups and transfers; nil otherwise (hang-up then closes the stream).
-func callControl(env *Env) (*twiliotransport.CallControl, error) {
+func callControl(env *Env) (*twiliorest.Client, error) {
 	if env.Get("TWILIO_ACCOUNT_SID") == "" {
 		return nil, nil
 	}
-	cc, err := twiliotransport.NewCallControl(twiliotransport.RESTOptions{
-		AccountSID: env.Get("TWILIO_ACCOUNT_SID"), AuthToken: env.Get("TWILIO_AUTH_TOKEN"),
-		APIKey: env.Get("TWILIO_API_KEY"), APISecret: env.Get("TWILIO_API_SECRET"),
-		BaseURL: env.Get("CALLAGENT_TWILIO_API_URL"),
-	})
+	cc, err := newTwilioREST(env)
 	if err != nil {
 		return nil, &UsageError{Err: err}
 	}

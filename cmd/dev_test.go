@@ -20,7 +20,7 @@ import (
 	"github.com/callagent/callagent/pkg/provision"
 	"github.com/callagent/callagent/pkg/realtime"
 	"github.com/callagent/callagent/pkg/realtime/realtimetest"
-	"github.com/callagent/callagent/pkg/sim"
+	"github.com/callagent/callagent/pkg/twiliorest/twiliorestest"
 	"github.com/callagent/callagent/pkg/twiliotransport/twiliotest"
 )
 
@@ -29,13 +29,13 @@ const (
 	devToken   = "0123456789abcdef0123456789abcdef"
 )
 
-var devNumber = sim.PhoneNumber{SID: "PN1", PhoneNumber: "+14155550100", VoiceURL: "https://demo.twilio.com/welcome/voice/", VoiceMethod: "GET"}
+var devNumber = twiliorestest.PhoneNumber{SID: "PN1", PhoneNumber: "+14155550100", VoiceURL: "https://demo.twilio.com/welcome/voice/", VoiceMethod: "GET"}
 
 // devHarness runs devRun in-process against a fake Twilio API and a fake model
 // that answers every response with a short greeting and records session.updates.
 type devHarness struct {
 	t       *testing.T
-	api     *sim.TwilioAPI
+	api     *twiliorestest.API
 	model   *realtimetest.Model
 	updates chan realtime.SessionConfig
 	env     map[string]string
@@ -48,7 +48,7 @@ type devHarness struct {
 
 func newDevHarness(t *testing.T) *devHarness {
 	t.Helper()
-	h := &devHarness{t: t, api: &sim.TwilioAPI{AccountSID: devAccount, AuthToken: devToken},
+	h := &devHarness{t: t, api: &twiliorestest.API{AccountSID: devAccount, AuthToken: devToken},
 		updates: make(chan realtime.SessionConfig, 16), out: &syncbuf.Buffer{}, errOut: &syncbuf.Buffer{}}
 	h.api.AddNumber(devNumber)
 	apiSrv := httptest.NewServer(h.api)

@@ -5,14 +5,20 @@ import (
 	"fmt"
 	"regexp"
 
-	"github.com/callagent/callagent/internal/twilioapi"
 	"github.com/callagent/callagent/pkg/provision"
+	"github.com/callagent/callagent/pkg/twiliorest"
 )
 
 // twilioCredentials reads the Twilio REST credentials from the environment.
-func twilioCredentials(env *Env) twilioapi.Credentials {
-	return twilioapi.Credentials{AccountSID: env.Get("TWILIO_ACCOUNT_SID"), AuthToken: env.Get("TWILIO_AUTH_TOKEN"),
+func twilioCredentials(env *Env) twiliorest.Credentials {
+	return twiliorest.Credentials{AccountSID: env.Get("TWILIO_ACCOUNT_SID"), AuthToken: env.Get("TWILIO_AUTH_TOKEN"),
 		APIKey: env.Get("TWILIO_API_KEY"), APISecret: env.Get("TWILIO_API_SECRET")}
+}
+
+// newTwilioREST builds the Twilio REST client from the environment: credentials and
+// CALLAGENT_TWILIO_API_URL. Its errors say what to set or fix.
+func newTwilioREST(env *Env) (*twiliorest.Client, error) {
+	return twiliorest.New(twiliorest.Options{Credentials: twilioCredentials(env), BaseURL: env.Get("CALLAGENT_TWILIO_API_URL")})
 }
 
 // chooseNumber turns Find's "several numbers" into a usage error naming the flag
@@ -29,16 +35,18 @@ func chooseNumber(err error, flag string) error {
 // CALLAGENT_TWILIO_API_URL and the state directory. Missing credentials are a usage
 // error that says what to set.
 func newProvisioner(env *Env) (*provision.Provisioner, error) {
-	c := twilioCredentials(env)
-	if err := c.Check(); err != nil {
+	if err := twilioCredentials(env).Check(); err != nil {
 		return nil, usageErrorf("%v (the Account SID and Auth Token are on https://console.twilio.com)", err)
 	}
 	dir, err := provision.StateDir(env.Get)
 	if err != nil {
 		return nil, err
 	}
-	p, err := provision.New(provision.Options{AccountSID: c.AccountSID, AuthToken: c.AuthToken, APIKey: c.APIKey,
-		APISecret: c.APISecret, BaseURL: env.Get("CALLAGENT_TWILIO_API_URL"), StateDir: dir})
+	rest, err := newTwilioREST(env)
+	if err != nil {
+		return nil, &UsageError{Err: err}
+	}
+	p, err := provision.New(rest, provision.Options{StateDir: dir})
 	if err != nil {
 		return nil, &UsageError{Err: err}
 	}

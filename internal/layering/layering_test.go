@@ -26,22 +26,32 @@ const module = "github.com/callagent/callagent"
 //
 //	0  internal/*: shapes two packages need (jsonscan, wsconn, atomicfile), test helpers
 //	1  leaves: one protocol, format or outside service each; no other pkg/
-//	2  the call and its record, beside the protocol twins (which must not depend on
-//	   the session they test)
+//	2  the call and its record, a number's provisioning, beside the protocol twins
+//	   (which must not depend on the session they test)
 //	3  what joins a call to the world: the agent config, the server, the session test kit
 //	4  a whole offline call
 var floors = map[string]int{
 	"pkg/callevent": 1, "pkg/realtime": 1, "pkg/twiliotransport": 1, "pkg/audio": 1,
-	"pkg/tunnel": 1, "pkg/provision": 1, "pkg/sim": 1,
-	"pkg/session": 2, "pkg/calllog": 2,
-	"pkg/realtime/realtimetest": 2, "pkg/twiliotransport/twiliotest": 2,
+	"pkg/tunnel": 1, "pkg/twiliorest": 1,
+	"pkg/session": 2, "pkg/calllog": 2, "pkg/provision": 2,
+	"pkg/realtime/realtimetest": 2, "pkg/twiliotransport/twiliotest": 2, "pkg/twiliorest/twiliorestest": 2,
 	"pkg/agent": 3, "pkg/server": 3, "pkg/session/sessiontest": 3,
 	"pkg/offlinecall": 4,
 }
 
 // twins are the simulated peers: they may not link the session they are used to
 // test, or a test of the session would be checking the session against itself.
-var twins = []string{"pkg/realtime/realtimetest", "pkg/twiliotransport/twiliotest"}
+var twins = []string{"pkg/realtime/realtimetest", "pkg/twiliotransport/twiliotest", "pkg/twiliorest/twiliorestest"}
+
+// notLinked are modules a package must not depend on, even indirectly, with why.
+var notLinked = map[string]map[string]string{
+	"pkg/session": {
+		"github.com/twilio/twilio-go": "Twilio's REST API belongs to pkg/twiliorest; a call only needs Media Streams",
+	},
+	"pkg/twiliotransport": {
+		"github.com/twilio/twilio-go": "it is Media Streams only; Twilio's REST API belongs to pkg/twiliorest",
+	},
+}
 
 // floor returns the floor of a package of the module, and whether it has one.
 func floor(rel string) (int, bool) {
@@ -98,6 +108,15 @@ func TestLayering(t *testing.T) {
 	if len(pkgs) < 4 {
 		t.Fatalf("go list found %d packages", len(pkgs))
 	}
+	listed := map[string]bool{}
+	for _, p := range pkgs {
+		listed[strings.TrimPrefix(p.ImportPath, module+"/")] = true
+	}
+	for rel := range notLinked {
+		if !listed[rel] {
+			t.Errorf("%s has a rule but go list did not find it: update the rule", rel)
+		}
+	}
 	for _, p := range pkgs {
 		rel := strings.TrimPrefix(p.ImportPath, module+"/")
 		for _, dep := range p.Deps {
@@ -114,6 +133,13 @@ func TestLayering(t *testing.T) {
 			for _, dep := range p.Deps {
 				if dep == module+"/pkg/session" {
 					t.Errorf("%s is a protocol twin but depends on pkg/session: a twin must not link what it tests", rel)
+				}
+			}
+		}
+		for mod, why := range notLinked[rel] {
+			for _, dep := range p.Deps {
+				if dep == mod || strings.HasPrefix(dep, mod+"/") {
+					t.Errorf("%s depends on %s: %s", rel, dep, why)
 				}
 			}
 		}

@@ -14,7 +14,7 @@ import (
 )
 
 // CallController changes a call through Twilio's REST API;
-// *twiliotransport.CallControl implements it.
+// *twiliorest.Client implements it.
 type CallController interface {
 	Hangup(ctx context.Context, callSID string) error
 	Redirect(ctx context.Context, callSID, twiml string) error

@@ -17,8 +17,8 @@ import (
 	"github.com/callagent/callagent/pkg/realtime/realtimetest"
 	"github.com/callagent/callagent/pkg/session"
 	"github.com/callagent/callagent/pkg/session/sessiontest"
-	"github.com/callagent/callagent/pkg/sim"
-	"github.com/callagent/callagent/pkg/twiliotransport"
+	"github.com/callagent/callagent/pkg/twiliorest"
+	"github.com/callagent/callagent/pkg/twiliorest/twiliorestest"
 	"github.com/callagent/callagent/pkg/twiliotransport/twiliotest"
 )
 
@@ -362,11 +362,14 @@ tools:
       announcement: Connecting you now.
 `
 
-func fakeTwilio(t *testing.T) (*sim.TwilioAPI, *twiliotransport.CallControl) {
-	api := &sim.TwilioAPI{AccountSID: "AC00000000000000000000000000000001", AuthToken: "0123456789abcdef0123456789abcdef"}
+// The REST client is what cmd gives the runtime for hang-ups and transfers.
+var _ agent.CallController = (*twiliorest.Client)(nil)
+
+func fakeTwilio(t *testing.T) (*twiliorestest.API, *twiliorest.Client) {
+	api := &twiliorestest.API{AccountSID: "AC00000000000000000000000000000001", AuthToken: "0123456789abcdef0123456789abcdef"}
 	srv := httptest.NewServer(api)
 	t.Cleanup(srv.Close)
-	cc, err := twiliotransport.NewCallControl(twiliotransport.RESTOptions{AccountSID: api.AccountSID, AuthToken: api.AuthToken, BaseURL: srv.URL})
+	cc, err := twiliorest.New(twiliorest.Options{Credentials: twiliorest.Credentials{AccountSID: api.AccountSID, AuthToken: api.AuthToken}, BaseURL: srv.URL})
 	if err != nil {
 		t.Fatal(err)
 	}

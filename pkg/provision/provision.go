@@ -3,8 +3,8 @@
 // voice webhook at PUBLIC/incoming-call, and restore it exactly on exit, or on the
 // next start after a crash (the saved state stays on disk until the number is back).
 //
-// It speaks Twilio's REST API through twilio-go with an injectable HTTP client and
-// base URL. It does not serve calls or open tunnels.
+// It speaks Twilio's REST API through a *twiliorest.Client (whose errors it wraps:
+// errors.As reaches the *twiliorest.Error). It does not serve calls or open tunnels.
 package provision
 
 import (
@@ -20,21 +20,12 @@ import (
 	"strings"
 	"time"
 
-	openapi "github.com/twilio/twilio-go/rest/api/v2010"
-
 	"github.com/callagent/callagent/internal/atomicfile"
-	"github.com/callagent/callagent/internal/twilioapi"
+	"github.com/callagent/callagent/pkg/twiliorest"
 )
 
 // Options configure a Provisioner.
 type Options struct {
-	AccountSID string
-	AuthToken  string
-	APIKey     string // with APISecret, instead of the auth token
-	APISecret  string
-	// BaseURL replaces https://api.twilio.com (CALLAGENT_TWILIO_API_URL).
-	BaseURL    string
-	HTTPClient *http.Client
 	// StateDir holds the saved configurations (default: the XDG state directory).
 	StateDir string
 	// Now is the clock (default time.Now).
@@ -43,23 +34,17 @@ type Options struct {
 
 // Provisioner configures phone numbers.
 type Provisioner struct {
-	api      *openapi.ApiService
+	api      *twiliorest.Client
 	account  string
 	stateDir string
 	now      func() time.Time
 }
 
-// New checks the credentials and returns a Provisioner.
-func New(opts Options) (*Provisioner, error) {
-	api, err := twilioapi.New(twilioapi.Options{
-		Credentials: twilioapi.Credentials{AccountSID: opts.AccountSID, AuthToken: opts.AuthToken, APIKey: opts.APIKey, APISecret: opts.APISecret},
-		BaseURL:     opts.BaseURL, HTTPClient: opts.HTTPClient,
-	})
-	if err != nil {
-		return nil, err
-	}
+// New returns a Provisioner that changes the numbers of api's account.
+func New(api *twiliorest.Client, opts Options) (*Provisioner, error) {
 	dir := opts.StateDir
 	if dir == "" {
+		var err error
 		if dir, err = DefaultStateDir(); err != nil {
 			return nil, err
 		}
@@ -68,7 +53,7 @@ func New(opts Options) (*Provisioner, error) {
 	if now == nil {
 		now = time.Now
 	}
-	return &Provisioner{api: api, account: opts.AccountSID, stateDir: filepath.Join(dir, "numbers"), now: now}, nil
+	return &Provisioner{api: api, account: api.AccountSID(), stateDir: filepath.Join(dir, "numbers"), now: now}, nil
 }
 
 // DefaultStateDir is $CALLAGENT_STATE_DIR, or $XDG_STATE_HOME/callagent, or
@@ -90,7 +75,9 @@ func StateDir(getenv func(string) string) (string, error) {
 	return filepath.Join(home, ".local", "state", "callagent"), nil
 }
 
-// Number is a phone number and where its calls go.
+// Number is a phone number and where its calls go, as the state file keeps it. It
+// has twiliorest.Number's fields, so each converts to the other; the JSON names
+// are the state file's and do not change with the REST API.
 type Number struct {
 	SID                 string `json:"sid"`
 	PhoneNumber         string `json:"phone_number"`
@@ -132,31 +119,18 @@ func (n Number) Pointable(takeOver bool) error {
 	return nil
 }
 
-func fromAPI(p openapi.ApiV2010IncomingPhoneNumber) Number {
-	s := func(p *string) string {
-		if p == nil {
-			return ""
-		}
-		return *p
-	}
-	return Number{SID: s(p.Sid), PhoneNumber: s(p.PhoneNumber), FriendlyName: s(p.FriendlyName), VoiceURL: s(p.VoiceUrl),
-		VoiceMethod: s(p.VoiceMethod), VoiceFallbackURL: s(p.VoiceFallbackUrl), VoiceFallbackMethod: s(p.VoiceFallbackMethod),
-		VoiceApplicationSID: s(p.VoiceApplicationSid), TrunkSID: s(p.TrunkSid)}
-}
-
 // List returns the account's phone numbers.
 func (p *Provisioner) List(ctx context.Context) ([]Number, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	size := 100
-	list, err := p.api.ListIncomingPhoneNumber((&openapi.ListIncomingPhoneNumberParams{}).SetPageSize(size))
+	list, err := p.api.ListNumbers(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("list phone numbers: %s", twilioapi.Describe(err))
+		return nil, fmt.Errorf("list phone numbers: %w", err)
 	}
 	out := make([]Number, len(list))
 	for i, n := range list {
-		out[i] = fromAPI(n)
+		out[i] = Number(n)
 	}
 	return out, nil
 }
@@ -237,11 +211,13 @@ func (p *Provisioner) Point(ctx context.Context, n Number, webhookURL string, ta
 	if err := p.save(st); err != nil {
 		return fmt.Errorf("save %s's configuration before changing it: %w", n.PhoneNumber, err)
 	}
-	params := (&openapi.UpdateIncomingPhoneNumberParams{}).SetVoiceUrl(webhookURL).SetVoiceMethod(http.MethodPost)
+	update := twiliorest.VoiceUpdate{URL: new(webhookURL), Method: new(http.MethodPost)}
 	if n.VoiceApplicationSID != "" {
-		params.SetVoiceApplicationSid("")
+		update.ApplicationSID = new("")
 	}
-	if _, err := p.api.UpdateIncomingPhoneNumber(n.SID, params); err != nil {
+	// Once the state is saved the update is sent: a context ended now would leave a
+	// saved state for a number never changed.
+	if _, err := p.api.UpdateNumber(context.WithoutCancel(ctx), n.SID, update); err != nil {
 		return p.pointFailed(ctx, st, err)
 	}
 	return nil
@@ -252,19 +228,28 @@ func (p *Provisioner) Point(ctx context.Context, n Number, webhookURL string, ta
 // been made: the number is looked at and put back if so; when that cannot be
 // known, the saved configuration is kept for the next start to restore.
 func (p *Provisioner) pointFailed(ctx context.Context, st saved, err error) error {
-	msg := fmt.Sprintf("point %s at %s: %s", st.Number.PhoneNumber, st.PointedTo, twilioapi.Describe(err))
-	if code := twilioapi.Status(err); code >= 400 && code < 500 {
+	n, to := st.Number.PhoneNumber, st.PointedTo
+	if code := status(err); code >= 400 && code < 500 {
 		_ = p.forget(st.Number.SID)
-		return errors.New(msg + " (the number was not changed)")
+		return fmt.Errorf("point %s at %s: %w (the number was not changed)", n, to, err)
 	}
 	r, rerr := p.restore(ctx, st)
 	switch {
 	case rerr != nil:
-		return fmt.Errorf("%s; Twilio may have made the change, and looking failed: %w", msg, rerr)
+		return fmt.Errorf("point %s at %s: %w; Twilio may have made the change, and looking failed: %w", n, to, err, rerr)
 	case r.Skipped != "":
-		return errors.New(msg + " (the number was not changed)")
+		return fmt.Errorf("point %s at %s: %w (the number was not changed)", n, to, err)
 	}
-	return errors.New(msg + " (Twilio had made the change after all: the number is put back)")
+	return fmt.Errorf("point %s at %s: %w (Twilio had made the change after all: the number is put back)", n, to, err)
+}
+
+// status is the HTTP status Twilio answered with, or 0.
+func status(err error) int {
+	var re *twiliorest.Error
+	if errors.As(err, &re) {
+		return re.Status
+	}
+	return 0
 }
 
 // Restored reports a number put back.
@@ -289,29 +274,31 @@ func (p *Provisioner) restore(ctx context.Context, st saved) (Restored, error) {
 	if err := ctx.Err(); err != nil {
 		return Restored{}, err
 	}
+	// Checked once: a restore that has begun is not left between its look and its
+	// update (twilio-go cannot cancel a request in flight anyway).
+	ctx = context.WithoutCancel(ctx)
 	n := st.Number
-	cur, err := p.api.FetchIncomingPhoneNumber(n.SID, nil)
+	cur, err := p.api.FetchNumber(ctx, n.SID)
 	if err != nil {
-		if twilioapi.Status(err) == http.StatusNotFound {
+		if status(err) == http.StatusNotFound {
 			_ = p.forget(n.SID)
 			return Restored{Number: n, Skipped: "the number is no longer in the account"}, nil
 		}
-		return Restored{Number: n}, fmt.Errorf("check %s before restoring it: %s (its saved configuration is kept; it will be restored on the next start)",
-			n.PhoneNumber, twilioapi.Describe(err))
+		return Restored{Number: n}, fmt.Errorf("check %s before restoring it: %w (its saved configuration is kept; it will be restored on the next start)",
+			n.PhoneNumber, err)
 	}
-	if now := fromAPI(*cur); now.VoiceURL != st.PointedTo {
+	if cur.VoiceURL != st.PointedTo {
 		_ = p.forget(n.SID)
-		return Restored{Number: n, Skipped: fmt.Sprintf("it was changed meanwhile (voice URL %q): left as it is", now.VoiceURL)}, nil
+		return Restored{Number: n, Skipped: fmt.Sprintf("it was changed meanwhile (voice URL %q): left as it is", cur.VoiceURL)}, nil
 	}
-	params := (&openapi.UpdateIncomingPhoneNumberParams{}).
-		SetVoiceUrl(n.VoiceURL).SetVoiceMethod(orDefault(n.VoiceMethod, http.MethodPost)).
-		SetVoiceFallbackUrl(n.VoiceFallbackURL).SetVoiceApplicationSid(n.VoiceApplicationSID)
+	update := twiliorest.VoiceUpdate{URL: new(n.VoiceURL), Method: new(orDefault(n.VoiceMethod, http.MethodPost)),
+		FallbackURL: new(n.VoiceFallbackURL), ApplicationSID: new(n.VoiceApplicationSID)}
 	if n.VoiceFallbackMethod != "" { // callagent never changes it; sending it only risks changing it
-		params.SetVoiceFallbackMethod(n.VoiceFallbackMethod)
+		update.FallbackMethod = new(n.VoiceFallbackMethod)
 	}
-	if _, err := p.api.UpdateIncomingPhoneNumber(n.SID, params); err != nil {
-		return Restored{Number: n}, fmt.Errorf("restore %s: %s (its saved configuration is kept; it will be restored on the next start)",
-			n.PhoneNumber, twilioapi.Describe(err))
+	if _, err := p.api.UpdateNumber(ctx, n.SID, update); err != nil {
+		return Restored{Number: n}, fmt.Errorf("restore %s: %w (its saved configuration is kept; it will be restored on the next start)",
+			n.PhoneNumber, err)
 	}
 	if err := p.forget(n.SID); err != nil {
 		return Restored{Number: n}, fmt.Errorf("%s is restored, but its saved state could not be removed: %w", n.PhoneNumber, err)
@@ -451,12 +438,9 @@ func (p *Provisioner) Call(ctx context.Context, from, to, webhookURL string) (st
 	if err := ctx.Err(); err != nil {
 		return "", err
 	}
-	c, err := p.api.CreateCall((&openapi.CreateCallParams{}).SetFrom(from).SetTo(to).SetUrl(webhookURL).SetMethod(http.MethodPost))
+	sid, err := p.api.CreateCall(ctx, from, to, webhookURL)
 	if err != nil {
-		return "", fmt.Errorf("call %s: %s", to, twilioapi.Describe(err))
+		return "", fmt.Errorf("call %s: %w", to, err)
 	}
-	if c.Sid == nil {
-		return "", nil
-	}
-	return *c.Sid, nil
+	return sid, nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"os/exec"
@@ -12,7 +13,8 @@ import (
 	"testing"
 
 	"github.com/callagent/callagent/pkg/provision"
-	"github.com/callagent/callagent/pkg/sim"
+	"github.com/callagent/callagent/pkg/twiliorest"
+	"github.com/callagent/callagent/pkg/twiliorest/twiliorestest"
 )
 
 const (
@@ -21,29 +23,40 @@ const (
 	hook  = "https://abc.ngrok.app/incoming-call"
 )
 
-var original = sim.PhoneNumber{SID: "PN1", PhoneNumber: "+14155550100", FriendlyName: "Main line",
+var original = twiliorestest.PhoneNumber{SID: "PN1", PhoneNumber: "+14155550100", FriendlyName: "Main line",
 	VoiceURL: "https://demo.twilio.com/welcome/voice/", VoiceMethod: "GET",
 	VoiceFallbackURL: "https://example.com/fallback", VoiceFallbackMethod: "POST"}
 
-func setup(t *testing.T, numbers ...sim.PhoneNumber) (*sim.TwilioAPI, *provision.Provisioner, string) {
+func setup(t *testing.T, numbers ...twiliorestest.PhoneNumber) (*twiliorestest.API, *provision.Provisioner, string) {
 	t.Helper()
-	api := &sim.TwilioAPI{AccountSID: acct, AuthToken: token}
+	api := &twiliorestest.API{AccountSID: acct, AuthToken: token}
 	for _, n := range numbers {
 		api.AddNumber(n)
 	}
 	srv := httptest.NewServer(api)
 	t.Cleanup(srv.Close)
 	dir := t.TempDir()
-	p, err := provision.New(provision.Options{AccountSID: acct, AuthToken: token, BaseURL: srv.URL, StateDir: dir})
+	return api, newProvisioner(t, srv.URL, dir), dir
+}
+
+// newProvisioner returns a Provisioner of account acct (auth token token) that
+// talks to the API at baseURL and keeps its state in dir.
+func newProvisioner(t *testing.T, baseURL, dir string) *provision.Provisioner {
+	t.Helper()
+	rest, err := twiliorest.New(twiliorest.Options{Credentials: twiliorest.Credentials{AccountSID: acct, AuthToken: token}, BaseURL: baseURL})
 	if err != nil {
 		t.Fatal(err)
 	}
-	return api, p, dir
+	p, err := provision.New(rest, provision.Options{StateDir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
 }
 
 func TestFind(t *testing.T) {
 	ctx := context.Background()
-	second := sim.PhoneNumber{SID: "PN2", PhoneNumber: "+14155550199"}
+	second := twiliorestest.PhoneNumber{SID: "PN2", PhoneNumber: "+14155550199"}
 	_, one, _ := setup(t, original)
 	if n, err := one.Find(ctx, ""); err != nil || n.SID != "PN1" || n.VoiceURL != original.VoiceURL {
 		t.Fatalf("only number: %+v %v", n, err)
@@ -101,7 +114,7 @@ func TestBoundNumbers(t *testing.T) {
 	ctx := context.Background()
 	app := original
 	app.VoiceApplicationSID = "AP123"
-	trunk := sim.PhoneNumber{SID: "PN3", PhoneNumber: "+14155550103", TrunkSID: "TK9"}
+	trunk := twiliorestest.PhoneNumber{SID: "PN3", PhoneNumber: "+14155550103", TrunkSID: "TK9"}
 	api, p, _ := setup(t, app, trunk)
 	n, _ := p.Find(ctx, app.PhoneNumber)
 	err := p.Point(ctx, n, hook, false)
@@ -138,6 +151,9 @@ func TestRESTFailuresChangeNothing(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), "was not changed") || strings.Contains(err.Error(), token) {
 			t.Errorf("HTTP %d: %v", status, err)
 		}
+		if re := (*twiliorest.Error)(nil); !errors.As(err, &re) || re.Status != status || re.Op != "UpdateNumber" {
+			t.Errorf("HTTP %d: errors.As found no *twiliorest.Error of UpdateNumber with the status in %v", status, err)
+		}
 		if api.Number("PN1") != original {
 			t.Errorf("HTTP %d: the number changed", status)
 		}
@@ -146,13 +162,18 @@ func TestRESTFailuresChangeNothing(t *testing.T) {
 		}
 	}
 	// Wrong credentials are explained before anything is touched.
-	api := &sim.TwilioAPI{AccountSID: acct, AuthToken: "ffffffffffffffffffffffffffffffff"}
+	api := &twiliorestest.API{AccountSID: acct, AuthToken: "ffffffffffffffffffffffffffffffff"}
 	api.AddNumber(original)
 	srv := httptest.NewServer(api)
 	defer srv.Close()
-	p, _ := provision.New(provision.Options{AccountSID: acct, AuthToken: token, BaseURL: srv.URL, StateDir: t.TempDir()})
-	if _, err := p.Find(ctx, ""); err == nil || !strings.Contains(err.Error(), "TWILIO_AUTH_TOKEN") {
+	p := newProvisioner(t, srv.URL, t.TempDir())
+	_, err := p.Find(ctx, "")
+	if err == nil || !strings.Contains(err.Error(), "TWILIO_AUTH_TOKEN") {
 		t.Fatalf("401 on list: %v", err)
+	}
+	var re *twiliorest.Error
+	if !errors.As(err, &re) || re.Status != http.StatusUnauthorized {
+		t.Fatalf("401 on list: errors.As found no *twiliorest.Error with HTTP 401 in %v", err)
 	}
 }
 
@@ -240,7 +261,7 @@ func TestRestoreLeavesOthersChanges(t *testing.T) {
 	}
 }
 
-func setNumber(t *testing.T, api *sim.TwilioAPI, n sim.PhoneNumber) {
+func setNumber(t *testing.T, api *twiliorestest.API, n twiliorestest.PhoneNumber) {
 	t.Helper()
 	api.ReplaceNumber(n)
 }

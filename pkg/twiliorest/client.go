@@ -1,9 +1,16 @@
-// Package twilioapi builds twilio-go REST clients for callagent's Twilio leaves (call
-// control in twiliotransport, number provisioning in provision): credentials from an
-// account SID with an auth token or an API key pair, an injectable HTTP client, and a
-// base URL override that sends every request to another host (a regional edge, or a
-// fake API on loopback in tests) while the real twilio-go client does the work.
-package twilioapi
+// Package twiliorest is callagent's use of Twilio's REST API: the client (account
+// SID with an auth token or an API key pair, an injectable HTTP client, a base URL
+// override for regional edges and fakes on loopback), calls in progress (Hangup,
+// Redirect for transfers), outbound calls (CreateCall) and the account's incoming
+// phone numbers (ListNumbers, FetchNumber, UpdateNumber: their voice settings).
+// Every failure Twilio answers comes back as an *Error that errors.As reaches through
+// any wrapping, with a short sentence for users that never holds a credential.
+//
+// The real twilio-go client does the HTTP work; this package keeps its types to
+// itself. It is not Media Streams (pkg/twiliotransport), webhook signatures or TwiML
+// (pkg/server), and it keeps no state: saving and restoring a number's settings is
+// pkg/provision's job. The fake API for tests is in twiliorestest.
+package twiliorest
 
 import (
 	"errors"
@@ -63,8 +70,15 @@ type Options struct {
 	HTTPClient *http.Client
 }
 
-// New returns the API v2010 service for opts.
-func New(opts Options) (*openapi.ApiService, error) {
+// Client speaks Twilio's REST API for one account. It is safe for concurrent use.
+type Client struct {
+	api     *openapi.ApiService
+	account string
+}
+
+// New checks the credentials and the base URL and returns a Client; its errors say
+// which variable to fix.
+func New(opts Options) (*Client, error) {
 	if err := opts.Check(); err != nil {
 		return nil, err
 	}
@@ -93,8 +107,11 @@ func New(opts Options) (*openapi.ApiService, error) {
 	}
 	c := &twclient.Client{Credentials: twclient.NewCredentials(user, pass), HTTPClient: hc}
 	c.SetAccountSid(opts.AccountSID)
-	return openapi.NewApiServiceWithClient(c), nil
+	return &Client{api: openapi.NewApiServiceWithClient(c), account: opts.AccountSID}, nil
 }
+
+// AccountSID is the account the client acts for.
+func (c *Client) AccountSID() string { return c.account }
 
 // rebase sends requests to another scheme and host, keeping path and query.
 type rebase struct {
@@ -109,29 +126,4 @@ func (r rebase) RoundTrip(req *http.Request) (*http.Response, error) {
 	out.URL.Path = strings.TrimSuffix(r.base.Path, "/") + req.URL.Path
 	out.Host = r.base.Host
 	return r.next.RoundTrip(out)
-}
-
-// Status returns the HTTP status of a twilio-go error, or 0.
-func Status(err error) int {
-	var re *twclient.TwilioRestError
-	if errors.As(err, &re) {
-		return re.Status
-	}
-	return 0
-}
-
-// Describe turns a twilio-go error into a short sentence for users, without the
-// request's credentials (twilio-go never puts them in errors; this keeps it that way).
-func Describe(err error) string {
-	var re *twclient.TwilioRestError
-	if errors.As(err, &re) {
-		switch re.Status {
-		case http.StatusUnauthorized:
-			return "Twilio rejected the credentials (HTTP 401): check TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN"
-		case http.StatusNotFound:
-			return fmt.Sprintf("not found on Twilio (HTTP 404): %s", re.Message)
-		}
-		return fmt.Sprintf("Twilio API error %d (HTTP %d): %s", re.Code, re.Status, re.Message)
-	}
-	return err.Error()
 }

@@ -1,4 +1,4 @@
-package twiliotransport_test
+package twiliorest_test
 
 import (
 	"context"
@@ -7,8 +7,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/callagent/callagent/pkg/sim"
-	"github.com/callagent/callagent/pkg/twiliotransport"
+	"github.com/callagent/callagent/pkg/twiliorest"
+	"github.com/callagent/callagent/pkg/twiliorest/twiliorestest"
 )
 
 const (
@@ -16,15 +16,22 @@ const (
 	token = "0123456789abcdef0123456789abcdef"
 )
 
-func fakeAPI(t *testing.T) (*sim.TwilioAPI, *twiliotransport.CallControl) {
-	api := &sim.TwilioAPI{AccountSID: acct, AuthToken: token}
+func fakeAPI(t *testing.T) (*twiliorestest.API, *twiliorest.Client) {
+	api := &twiliorestest.API{AccountSID: acct, AuthToken: token}
 	srv := httptest.NewServer(api)
 	t.Cleanup(srv.Close)
-	cc, err := twiliotransport.NewCallControl(twiliotransport.RESTOptions{AccountSID: acct, AuthToken: token, BaseURL: srv.URL})
+	return api, newClient(t, token, srv.URL)
+}
+
+// newClient returns a client of account acct with the given auth token, talking to
+// the API at baseURL.
+func newClient(t *testing.T, authToken, baseURL string) *twiliorest.Client {
+	t.Helper()
+	c, err := twiliorest.New(twiliorest.Options{Credentials: twiliorest.Credentials{AccountSID: acct, AuthToken: authToken}, BaseURL: baseURL})
 	if err != nil {
 		t.Fatal(err)
 	}
-	return api, cc
+	return c
 }
 
 func TestHangup(t *testing.T) {
@@ -56,21 +63,21 @@ func TestRedirect(t *testing.T) {
 	if f := api.Requests()[0].Form; f.Get("Twiml") != twiml {
 		t.Fatalf("form %v", f)
 	}
-	if err := cc.Redirect(context.Background(), "CA2", twiml); !errors.Is(err, twiliotransport.ErrCallOver) {
+	if err := cc.Redirect(context.Background(), "CA2", twiml); !errors.Is(err, twiliorest.ErrCallOver) {
 		t.Fatalf("redirecting a completed call: %v", err)
 	}
 }
 
-func TestCallControlErrors(t *testing.T) {
-	api := &sim.TwilioAPI{AccountSID: acct, AuthToken: "fedcba9876543210fedcba9876543210"}
+func TestCallErrors(t *testing.T) {
+	api := &twiliorestest.API{AccountSID: acct, AuthToken: "fedcba9876543210fedcba9876543210"}
 	srv := httptest.NewServer(api)
 	defer srv.Close()
-	cc, _ := twiliotransport.NewCallControl(twiliotransport.RESTOptions{AccountSID: acct, AuthToken: token, BaseURL: srv.URL})
+	cc := newClient(t, token, srv.URL)
 	err := cc.Hangup(context.Background(), "CA1")
 	if err == nil || !strings.Contains(err.Error(), "TWILIO_AUTH_TOKEN") || strings.Contains(err.Error(), token) {
 		t.Fatalf("401: %v", err)
 	}
-	if _, err := twiliotransport.NewCallControl(twiliotransport.RESTOptions{AuthToken: token}); err == nil || !strings.Contains(err.Error(), "TWILIO_ACCOUNT_SID") {
+	if _, err := twiliorest.New(twiliorest.Options{Credentials: twiliorest.Credentials{AuthToken: token}}); err == nil || !strings.Contains(err.Error(), "TWILIO_ACCOUNT_SID") {
 		t.Fatalf("missing account: %v", err)
 	}
 }

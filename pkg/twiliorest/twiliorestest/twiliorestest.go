@@ -1,4 +1,12 @@
-package sim
+// Package twiliorestest is a fake of Twilio's REST API (the parts callagent uses) for
+// tests, in the manner of net/http/httptest: an http.Handler to run on loopback with
+// httptest.NewServer, with the real twilio-go client pointed at it through a base URL
+// override. It checks Basic authentication, answers errors as Twilio does (status,
+// code, message), records every request, and can fail or lose answers on demand.
+//
+// It is not a Twilio simulator: only calls (create, update) and incoming phone
+// numbers (list, fetch, update) exist, and no webhook is ever requested.
+package twiliorestest
 
 import (
 	"encoding/json"
@@ -10,15 +18,16 @@ import (
 	"time"
 )
 
-// TwilioAPI is a fake Twilio REST API (the parts callagent uses), an http.Handler to
-// run on loopback: point the real twilio-go client at it with a base URL override.
-// It checks Basic authentication and records every request.
-type TwilioAPI struct {
+// API is a fake Twilio REST API, an http.Handler to run on loopback: point the real
+// twilio-go client at it with a base URL override. It checks Basic authentication
+// and records every request. The zero value with AccountSID and AuthToken set is
+// ready to use.
+type API struct {
 	AccountSID string
 	AuthToken  string
 
 	mu       sync.Mutex
-	requests []APIRequest
+	requests []Request
 	calls    map[string]string // call SID → status
 	fail     map[string]int    // path suffix → status to answer with
 	lose     map[string]int    // path suffix → status to answer the next POST with, once carried out
@@ -41,7 +50,7 @@ type PhoneNumber struct {
 }
 
 // AddNumber adds a phone number to the fake account.
-func (a *TwilioAPI) AddNumber(n PhoneNumber) {
+func (a *API) AddNumber(n PhoneNumber) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	c := n
@@ -49,7 +58,7 @@ func (a *TwilioAPI) AddNumber(n PhoneNumber) {
 }
 
 // ReplaceNumber changes a number as someone in the console would.
-func (a *TwilioAPI) ReplaceNumber(n PhoneNumber) {
+func (a *API) ReplaceNumber(n PhoneNumber) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	for _, x := range a.numbers {
@@ -60,7 +69,7 @@ func (a *TwilioAPI) ReplaceNumber(n PhoneNumber) {
 }
 
 // Number returns the current configuration of a number.
-func (a *TwilioAPI) Number(sid string) PhoneNumber {
+func (a *API) Number(sid string) PhoneNumber {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	for _, n := range a.numbers {
@@ -71,8 +80,8 @@ func (a *TwilioAPI) Number(sid string) PhoneNumber {
 	return PhoneNumber{}
 }
 
-// APIRequest is one request the fake received.
-type APIRequest struct {
+// Request is one request the fake received.
+type Request struct {
 	At     time.Time
 	Method string
 	Path   string
@@ -80,7 +89,7 @@ type APIRequest struct {
 }
 
 // SetCall declares a call and its status (in-progress, completed, ...).
-func (a *TwilioAPI) SetCall(sid, status string) {
+func (a *API) SetCall(sid, status string) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if a.calls == nil {
@@ -90,14 +99,14 @@ func (a *TwilioAPI) SetCall(sid, status string) {
 }
 
 // CallStatus returns a call's status.
-func (a *TwilioAPI) CallStatus(sid string) string {
+func (a *API) CallStatus(sid string) string {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	return a.calls[sid]
 }
 
 // Fail makes requests whose path ends with suffix answer with status.
-func (a *TwilioAPI) Fail(suffix string, status int) {
+func (a *API) Fail(suffix string, status int) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if a.fail == nil {
@@ -109,7 +118,7 @@ func (a *TwilioAPI) Fail(suffix string, status int) {
 // LoseNextAnswer makes the next POST whose path ends with suffix take effect, then
 // answer with status: a change Twilio made whose answer was lost on the way back
 // (a timeout, a proxy's 502).
-func (a *TwilioAPI) LoseNextAnswer(suffix string, status int) {
+func (a *API) LoseNextAnswer(suffix string, status int) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if a.lose == nil {
@@ -119,16 +128,16 @@ func (a *TwilioAPI) LoseNextAnswer(suffix string, status int) {
 }
 
 // Requests returns the requests received, in order.
-func (a *TwilioAPI) Requests() []APIRequest {
+func (a *API) Requests() []Request {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	return append([]APIRequest(nil), a.requests...)
+	return append([]Request(nil), a.requests...)
 }
 
-func (a *TwilioAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	_ = r.ParseForm()
 	a.mu.Lock()
-	a.requests = append(a.requests, APIRequest{At: time.Now(), Method: r.Method, Path: r.URL.Path, Form: r.PostForm})
+	a.requests = append(a.requests, Request{At: time.Now(), Method: r.Method, Path: r.URL.Path, Form: r.PostForm})
 	status, lost := 0, 0
 	for suffix, code := range a.fail {
 		if code != 0 && strings.HasSuffix(r.URL.Path, suffix) {
@@ -166,7 +175,7 @@ func (d discardWriter) Write(b []byte) (int, error) { return len(b), nil }
 func (d discardWriter) WriteHeader(int)             {}
 
 // serve carries out an authenticated request.
-func (a *TwilioAPI) serve(w http.ResponseWriter, r *http.Request) {
+func (a *API) serve(w http.ResponseWriter, r *http.Request) {
 	prefix := "/2010-04-01/Accounts/" + a.AccountSID + "/"
 	rest, found := strings.CutPrefix(r.URL.Path, prefix)
 	if !found {
@@ -190,7 +199,7 @@ func (a *TwilioAPI) serve(w http.ResponseWriter, r *http.Request) {
 	apiError(w, http.StatusNotFound, 20404, "The requested resource was not found")
 }
 
-func (a *TwilioAPI) listNumbers(w http.ResponseWriter, r *http.Request) {
+func (a *API) listNumbers(w http.ResponseWriter, r *http.Request) {
 	a.mu.Lock()
 	var list []PhoneNumber
 	for _, n := range a.numbers {
@@ -202,7 +211,7 @@ func (a *TwilioAPI) listNumbers(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, map[string]any{"incoming_phone_numbers": list, "page": 0, "page_size": 100, "next_page_uri": nil})
 }
 
-func (a *TwilioAPI) number(w http.ResponseWriter, r *http.Request, sid string) {
+func (a *API) number(w http.ResponseWriter, r *http.Request, sid string) {
 	a.mu.Lock()
 	var n *PhoneNumber
 	for _, x := range a.numbers {
@@ -229,7 +238,7 @@ func (a *TwilioAPI) number(w http.ResponseWriter, r *http.Request, sid string) {
 	writeJSON(w, cur)
 }
 
-func (a *TwilioAPI) createCall(w http.ResponseWriter, form url.Values) {
+func (a *API) createCall(w http.ResponseWriter, form url.Values) {
 	if form.Get("To") == "" || form.Get("From") == "" || (form.Get("Url") == "" && form.Get("Twiml") == "") {
 		apiError(w, http.StatusBadRequest, 21201, "To, From and Url are required")
 		return
@@ -247,7 +256,7 @@ func writeJSON(w http.ResponseWriter, v any) {
 	json.NewEncoder(w).Encode(v)
 }
 
-func (a *TwilioAPI) updateCall(w http.ResponseWriter, sid string, form url.Values) {
+func (a *API) updateCall(w http.ResponseWriter, sid string, form url.Values) {
 	a.mu.Lock()
 	status, known := a.calls[sid]
 	a.mu.Unlock()
