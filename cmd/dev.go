@@ -134,8 +134,8 @@ func (o *devOptions) resolve(cmd *cobra.Command, env *Env) error {
 		}
 	}
 	if o.PublicURL != "" {
-		if o.PublicURL, err = tunnel.ParsePublicURL(o.PublicURL); err != nil {
-			return commandLineError(err)
+		if o.PublicURL, err = parsePublicURL(o.PublicURL); err != nil {
+			return err
 		}
 		if o.Domain != "" {
 			return commandLineError(errors.New("--domain is an ngrok domain: drop it when you give --public-url"))

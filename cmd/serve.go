@@ -121,6 +121,9 @@ func (o *serveOptions) resolve(cmd *cobra.Command, env *Env) error {
 	if o.PublicURL == "" {
 		return usageErrorf("--public-url is not set: give the https URL Twilio reaches this server at (or set CALLAGENT_PUBLIC_URL)")
 	}
+	if o.PublicURL, err = parsePublicURL(o.PublicURL); err != nil {
+		return err
+	}
 	if o.DrainTimeout <= 0 {
 		return usageErrorf("--drain-timeout must be positive")
 	}
