@@ -148,8 +148,8 @@ func TestServeRun(t *testing.T) {
 	out := &syncbuf.Buffer{}
 	f.IO.Out = out
 	opts := &serveOptions{Addr: "127.0.0.1:0", PublicURL: "https://calls.example.com", agentOverrides: agentOverrides{Model: "gpt-realtime", Voice: "marin"},
-		DrainTimeout: time.Second, LogFormat: "auto", LogLevel: "info", APIKey: "sk-test", BaseURL: modelSrv.URL + "/v1", AuthToken: "tok",
-		callLog: callLogOptions{Dir: t.TempDir()}}
+		DrainTimeout: time.Second, LogFormat: "auto", LogLevel: "info", AuthToken: "tok",
+		commonOptions: commonOptions{APIKey: "sk-test", BaseURL: modelSrv.URL + "/v1", callLog: callLogOptions{Dir: t.TempDir()}}}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- serveRun(ctx, f, opts) }()
