@@ -115,7 +115,13 @@ func (o *serveOptions) resolve(cmd *cobra.Command, env *Env) error {
 	if o.MaxCalls < 0 {
 		return usageErrorf("--max-calls cannot be negative")
 	}
-	return nil
+	// Checked here as well as by newLogger, so that a mistake is found with the
+	// other flags' and before anything is loaded.
+	if _, err := parseLogLevel(o.LogLevel); err != nil {
+		return err
+	}
+	_, err = parseLogFormat(o.LogFormat)
+	return err
 }
 
 func serveRun(ctx context.Context, f *Factory, opts *serveOptions) error {
