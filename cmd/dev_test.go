@@ -219,15 +219,7 @@ func TestDevJSON(t *testing.T) {
 // parseDev resolves dev's flags and environment without starting anything.
 func parseDev(t *testing.T, env map[string]string, args ...string) (*devOptions, error) {
 	t.Helper()
-	f, _, _ := testFactory()
-	f.Env = &Env{Getenv: func(k string) string { return env[k] }, Path: "/nonexistent/.env"}
-	var got *devOptions
-	c := newDevCmd(f, func(_ context.Context, o *devOptions) error { got = o; return nil })
-	c.SetFlagErrorFunc(flagError) // as under the root command
-	c.SetArgs(args)
-	c.SetOut(&bytes.Buffer{})
-	c.SetErr(&bytes.Buffer{})
-	return got, c.Execute()
+	return parseOptions(t, newDevCmd, env, "/nonexistent/.env", args...)
 }
 
 func TestDevOptions(t *testing.T) {

@@ -1,11 +1,31 @@
 package cmd
 
 import (
+	"context"
 	"errors"
+	"io"
 	"maps"
 	"strings"
 	"testing"
+
+	"github.com/spf13/cobra"
 )
+
+// parseOptions runs the command newCmd builds with the environment env (and the
+// .env file at dotenv) up to its run function, and returns the options it resolved.
+func parseOptions[T any](t *testing.T, newCmd func(*Factory, func(context.Context, *T) error) *cobra.Command,
+	env map[string]string, dotenv string, args ...string) (*T, error) {
+	t.Helper()
+	f, _, _ := testFactory()
+	f.Env = &Env{Getenv: func(k string) string { return env[k] }, Path: dotenv}
+	var got *T
+	c := newCmd(f, func(_ context.Context, o *T) error { got = o; return nil })
+	c.SetFlagErrorFunc(flagError) // as under the root command
+	c.SetArgs(args)
+	c.SetOut(io.Discard)
+	c.SetErr(io.Discard)
+	return got, c.Execute()
+}
 
 // flagErrorCase is a command line (and environment) one of dev, serve or simulate
 // refuses; the error must name what is wrong: the flag, or the variable that set it.

@@ -33,16 +33,7 @@ func parseServe(t *testing.T, env map[string]string, dotenv string, args ...stri
 			t.Fatal(err)
 		}
 	}
-	f, _, _ := testFactory()
-	f.Env = &Env{Getenv: func(k string) string { return env[k] }, Path: path}
-	var got *serveOptions
-	c := newServeCmd(f, func(_ context.Context, o *serveOptions) error { got = o; return nil })
-	c.SetFlagErrorFunc(flagError) // as under the root command
-	c.SetArgs(args)
-	c.SetOut(io.Discard)
-	c.SetErr(io.Discard)
-	err := c.Execute()
-	return got, err
+	return parseOptions(t, newServeCmd, env, path, args...)
 }
 
 var baseEnv = map[string]string{"OPENAI_API_KEY": "sk-test", "CALLAGENT_PUBLIC_URL": "https://calls.example.com"}
