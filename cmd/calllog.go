@@ -14,7 +14,7 @@ import (
 	"github.com/callagent/callagent/pkg/provision"
 )
 
-// callLogOptions are the flags of the per-call logs (dev and serve).
+// callLogOptions are the flags of the per-call logs (dev, serve and simulate).
 type callLogOptions struct {
 	Dir     string
 	Off     bool

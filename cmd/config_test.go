@@ -73,7 +73,7 @@ func TestServeRejectsBadConfig(t *testing.T) {
 		os.WriteFile(filepath.Join(dir, "callagent.yaml"), []byte("agents:\n  - name: ada\n    instructions: Hi.\n    speed: 9\n"), 0o644)
 		f, _, _ := testFactory()
 		opts := &serveOptions{Addr: "127.0.0.1:0", PublicURL: "https://x.example", agentOverrides: agentOverrides{Model: "gpt-realtime"}, DrainTimeout: 1,
-			LogFormat: "json", LogLevel: "info", APIKey: "k", AuthToken: "t", callLog: callLogOptions{Off: true}}
+			LogFormat: "json", LogLevel: "info", AuthToken: "t", commonOptions: commonOptions{APIKey: "k", callLog: callLogOptions{Off: true}}}
 		err := serveRun(context.Background(), f, opts)
 		var ue *UsageError
 		if !errors.As(err, &ue) || !strings.Contains(err.Error(), "callagent.yaml:4:12: agents[ada]: speed 9") {

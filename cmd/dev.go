@@ -15,9 +15,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/callagent/callagent/pkg/callevent"
-	"github.com/callagent/callagent/pkg/calllog"
 	"github.com/callagent/callagent/pkg/provision"
-	"github.com/callagent/callagent/pkg/realtime"
 	"github.com/callagent/callagent/pkg/server"
 	"github.com/callagent/callagent/pkg/session"
 	"github.com/callagent/callagent/pkg/tunnel"
@@ -28,21 +26,16 @@ type devOptions struct {
 	PublicURL             string
 	Addr                  string
 	Domain                string
-	ConfigPath            string
 	RecordDir             string
-	Debug                 string
 	JSON                  bool
 	TakeOver              bool
 	NoProvision           bool
 	InsecureSkipSignature bool
 	NgrokTimeout          time.Duration
+	commonOptions
 	agentOverrides
-	callLog callLogOptions
-
-	filter calllog.Filter
 
 	// From the environment (or .env): secrets never come from flags.
-	APIKey, BaseURL string
 	AuthToken       string // TWILIO_AUTH_TOKEN: checks webhook signatures
 	NgrokToken      string
 	NgrokConnectURL string // CALLAGENT_NGROK_CONNECT_URL: self-hosted ngrok, tests
@@ -97,37 +90,30 @@ DEBUG (DEBUG=callagent:* shows every debug event), and CALLAGENT_<FLAG> for any 
 	fl.StringVar(&opts.PublicURL, "public-url", "", "use this public URL (Cloudflare Tunnel, a proxy) instead of ngrok; it must forward to --addr")
 	fl.StringVar(&opts.Addr, "addr", tunnel.DefaultAddr, "with --public-url: the loopback address to listen on")
 	fl.StringVar(&opts.Domain, "domain", "", "an ngrok domain reserved for your account (default: your account's ngrok domain)")
-	fl.StringVar(&opts.ConfigPath, "config", "", "agent configuration file (default callagent.yaml, else the built-in agent)")
+	opts.commonOptions.flags(fl, commonUsage{})
 	opts.agentOverrides.flags(fl)
-	fl.StringVar(&opts.Debug, "debug", "", debugFlagUsage)
 	fl.BoolVar(&opts.JSON, "json", false, "print call events as JSON lines on stdout instead of the transcript")
 	fl.StringVar(&opts.RecordDir, "record-dir", "", "record each call to DIR/<CallSid>.wav (stereo: caller left, agent right)")
 	fl.BoolVar(&opts.TakeOver, "take-over", false, "use a number bound to a TwiML App: unbind it while dev runs (bound again on exit)")
 	fl.BoolVar(&opts.NoProvision, "no-provision", false, "leave the number alone: print the webhook URL to set yourself")
 	fl.BoolVar(&opts.InsecureSkipSignature, "insecure-skip-signature", false, "accept webhooks without a valid X-Twilio-Signature (local experiments only)")
 	fl.DurationVar(&opts.NgrokTimeout, "ngrok-timeout", tunnel.DefaultNgrokTimeout, "give up opening the ngrok tunnel after this long")
-	opts.callLog.flags(fl)
 	flagEnvHelp(fl)
 	return c
 }
 
 func (o *devOptions) resolve(cmd *cobra.Command, env *Env) error {
-	if err := applyEnv(cmd, env); err != nil {
+	if err := o.commonOptions.resolve(cmd, env); err != nil {
 		return err
 	}
 	if err := o.agentOverrides.resolve(cmd); err != nil {
 		return err
 	}
-	var err error
-	if o.filter, err = debugFilter(o.Debug, env); err != nil {
-		return err
-	}
-	o.APIKey, o.BaseURL = env.Get("OPENAI_API_KEY"), env.Get("OPENAI_BASE_URL")
 	o.AuthToken = env.Get("TWILIO_AUTH_TOKEN")
 	o.NgrokToken = env.Get("NGROK_AUTHTOKEN")
 	o.NgrokConnectURL, o.NgrokCAFile = env.Get("CALLAGENT_NGROK_CONNECT_URL"), env.Get("CALLAGENT_NGROK_CA")
-	if o.APIKey == "" {
-		return usageErrorf("OPENAI_API_KEY is not set: export it or put it in .env (https://platform.openai.com/api-keys)")
+	if err := o.requireAPIKey(); err != nil {
+		return err
 	}
 	if o.Number != "" {
 		if err := checkE164("--number", o.Number); err != nil {
@@ -135,8 +121,9 @@ func (o *devOptions) resolve(cmd *cobra.Command, env *Env) error {
 		}
 	}
 	if o.PublicURL != "" {
-		if o.PublicURL, err = tunnel.ParsePublicURL(o.PublicURL); err != nil {
-			return commandLineError(err)
+		var err error
+		if o.PublicURL, err = parsePublicURL(o.PublicURL); err != nil {
+			return err
 		}
 		if o.Domain != "" {
 			return commandLineError(errors.New("--domain is an ngrok domain: drop it when you give --public-url"))
@@ -160,122 +147,21 @@ func (o *devOptions) resolve(cmd *cobra.Command, env *Env) error {
 	return nil
 }
 
-// devRun is one dev session: start-up steps, calls until a signal, then the number
-// put back and the calls drained.
+// devRun is one dev session in three phases: start (agents, numbers left behind,
+// the number, the tunnel, the server, the number pointed here), serve (calls until
+// a signal) and stop (the number put back, the calls drained, the tunnel closed).
+// A start that fails after the server runs is stopped the same way.
 func devRun(ctx context.Context, f *Factory, o *devOptions) error {
-	errOut := &syncWriter{w: f.IO.ErrOut}
-	st := newStyles(useColor(f.IO.ErrTTY, f.Env))
-	steps := &stepper{w: errOut, tty: f.IO.ErrTTY, st: st, now: f.Now}
-	approver := &terminalApprover{in: f.IO.In, out: errOut, tty: f.IO.ErrTTY}
-	agents := newAgentSource(o.ConfigPath, f.Env, o.agentOverrides, approver)
-	loaded, err := agents.load()
-	if err != nil {
-		return err
+	d := newDevSession(f, o)
+	defer func() { d.calls.close() }() // opened by start
+	err := d.start(ctx)
+	if d.served == nil {
+		return err // nothing serves: nothing to stop
 	}
-	if w := toolchainWarning(); w != "" {
-		steps.note(st.Error.Render("!"), w)
+	if err == nil {
+		d.serve(ctx)
 	}
-	if loaded.cfg.NeedsAsk() && !f.IO.ErrTTY {
-		steps.note(st.Error.Render("!"), "tools that need approval will be denied: there is no terminal to ask")
-	}
-
-	red := newRedactor(f.Env, loaded.cfg)
-	out := newEventOutput(f.IO.Out, newStyles(useColor(f.IO.OutTTY, f.Env)), f.IO.OutTTY, o.JSON, o.filter, red)
-	calls := o.callLog.open(f.Env, red, false, func(err error) { steps.note(st.Error.Render("!"), err.Error()) })
-	onEvent := out.event
-	if calls != nil {
-		defer calls.Close()
-		onEvent = func(ev callevent.Event) {
-			out.event(ev)
-			calls.Event(ev)
-		}
-	}
-	d := &devSession{f: f, o: o, st: st, steps: steps, errOut: errOut, agents: agents, red: red, logging: calls != nil}
-	if !o.NoProvision {
-		if err := d.findNumber(ctx); err != nil {
-			return err
-		}
-	}
-	if err := d.openTunnel(ctx); err != nil {
-		return err
-	}
-	srv, err := server.New(server.Config{
-		PublicURL:             d.tun.URL(),
-		AuthToken:             o.AuthToken,
-		InsecureSkipSignature: o.InsecureSkipSignature,
-		Dial:                  d.dial,
-		Session: func(call server.CallInfo, so *session.Options) error {
-			agents.current().rt.Setup(so)
-			// Frames are recorded for the call log (callagent logs --debug twilio)
-			// and shown when their namespace is enabled.
-			so.Debug = calls != nil || o.filter.Enabled(callevent.NSTwilio) || o.filter.Enabled(callevent.NSRealtime)
-			return nil
-		},
-		Logger:      newNSLogger(callevent.NSHTTP, errOut, st, o.filter, slog.LevelWarn),
-		EventLogger: slog.New(slog.DiscardHandler), // the terminal renders events itself
-		Redactor:    red,
-		OnEvent:     onEvent,
-		RecordPath:  recordPath(o.RecordDir),
-	})
-	if err != nil {
-		d.tun.Close()
-		return &UsageError{Err: err}
-	}
-	serveCtx, stopServing := context.WithCancel(context.WithoutCancel(ctx))
-	defer stopServing()
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve(serveCtx, d.tun, devDrainTimeout) }()
-
-	webhook := srv.PublicURL() + server.PathIncomingCall
-	if o.PublicURL != "" {
-		d.checkReachable(ctx, srv.PublicURL())
-	}
-	var pointErr error
-	if !o.NoProvision {
-		pointErr = steps.run("Pointing "+d.number.PhoneNumber+" at this machine", func() (string, error) {
-			if err := d.prov.Point(ctx, d.number, webhook, o.TakeOver); err != nil {
-				return "", err
-			}
-			d.pointed = true
-			return d.number.PhoneNumber + " → " + webhook, nil
-		})
-	}
-	if pointErr == nil {
-		d.banner(webhook)
-		watchCtx, stopWatching := context.WithCancel(serveCtx)
-		watched := make(chan struct{})
-		go func() {
-			defer close(watched)
-			agents.watch(watchCtx, devReloadInterval, d.reloaded, d.reloadFailed)
-		}()
-		select {
-		case <-ctx.Done():
-		case err = <-served:
-			served <- err // read again below
-		}
-		stopWatching()
-		<-watched // a reload in progress is not announced after the stop
-	}
-
-	// Stop: put the number back first, so new calls go where they went before, then
-	// let the calls in progress finish.
-	var errs []error
-	if pointErr != nil {
-		errs = append(errs, pointErr)
-	}
-	if ctx.Err() != nil {
-		fmt.Fprintln(errOut, st.Dim.Render("Stopping… (Ctrl-C again quits at once; the number would then be restored on the next start)"))
-	}
-	if d.pointed {
-		if err := d.restore(ctx); err != nil {
-			errs = append(errs, err)
-		}
-	}
-	stopServing()
-	if err := <-served; err != nil {
-		errs = append(errs, err)
-	}
-	return errors.Join(errs...)
+	return d.stop(ctx, err)
 }
 
 // devSession is the state of one dev run.
@@ -286,14 +172,148 @@ type devSession struct {
 	steps  *stepper
 	errOut io.Writer
 	agents *agentSource
-
-	red     *calllog.Redactor
-	logging bool // call logs are written
+	calls  callRecord
 
 	prov    *provision.Provisioner
 	number  provision.Number
 	pointed bool
 	tun     tunnel.Tunnel
+
+	srv         *server.Server
+	stopServing context.CancelFunc
+	served      chan error // Serve's result; nil until the server runs
+}
+
+func newDevSession(f *Factory, o *devOptions) *devSession {
+	errOut := &syncWriter{w: f.IO.ErrOut}
+	st := newStyles(useColor(f.IO.ErrTTY, f.Env))
+	approver := &terminalApprover{in: f.IO.In, out: errOut, tty: f.IO.ErrTTY}
+	return &devSession{f: f, o: o, st: st, errOut: errOut,
+		steps:  &stepper{w: errOut, tty: f.IO.ErrTTY, st: st, now: f.Now},
+		agents: newAgentSource(o.ConfigPath, f.Env, o.agentOverrides, approver)}
+}
+
+// start loads the agents, opens the call log, puts back numbers a killed dev left
+// pointed at itself, finds the number (failing before anything is opened), opens
+// the tunnel, starts the server on it and points the number at it. The server runs
+// once d.served is set, even when start then fails (pointing the number did).
+func (d *devSession) start(ctx context.Context) error {
+	o, st := d.o, d.st
+	loaded, err := d.agents.load()
+	if err != nil {
+		return err
+	}
+	if w := toolchainWarning(); w != "" {
+		d.steps.note(st.Error.Render("!"), w)
+	}
+	if loaded.cfg.NeedsAsk() && !d.f.IO.ErrTTY {
+		d.steps.note(st.Error.Render("!"), "tools that need approval will be denied: there is no terminal to ask")
+	}
+	d.calls = o.openCallRecord(d.f.Env, loaded.cfg, false, func(err error) { d.steps.note(st.Error.Render("!"), err.Error()) })
+	if !o.NoProvision {
+		if err := d.findNumber(ctx); err != nil {
+			return err
+		}
+	}
+	if err := d.openTunnel(ctx); err != nil {
+		return err
+	}
+	if err := d.startServer(ctx); err != nil {
+		return err
+	}
+	if o.PublicURL != "" {
+		d.checkReachable(ctx, d.srv.PublicURL())
+	}
+	if o.NoProvision {
+		return nil
+	}
+	webhook := d.webhook()
+	return d.steps.run("Pointing "+d.number.PhoneNumber+" at this machine", func() (string, error) {
+		if err := d.prov.Point(ctx, d.number, webhook, o.TakeOver); err != nil {
+			return "", err
+		}
+		d.pointed = true
+		return d.number.PhoneNumber + " → " + webhook, nil
+	})
+}
+
+// startServer serves calls on the tunnel until stop. The server's context is not
+// ctx: the signal that cancels ctx must first put the number back, then drain.
+func (d *devSession) startServer(ctx context.Context) error {
+	o := d.o
+	out := newEventOutput(d.f.IO.Out, newStyles(useColor(d.f.IO.OutTTY, d.f.Env)), d.f.IO.OutTTY, o.JSON, o.filter, d.calls.red)
+	srv, err := server.New(server.Config{
+		PublicURL:             d.tun.URL(),
+		AuthToken:             o.AuthToken,
+		InsecureSkipSignature: o.InsecureSkipSignature,
+		Dial:                  d.dial,
+		Session: func(call server.CallInfo, so *session.Options) error {
+			d.agents.current().rt.Setup(so)
+			// Frames are recorded for the call log (callagent logs --debug twilio)
+			// and shown when their namespace is enabled.
+			so.Debug = d.calls.log != nil || o.frames()
+			return nil
+		},
+		Logger:      newNSLogger(callevent.NSHTTP, d.errOut, d.st, o.filter, slog.LevelWarn),
+		EventLogger: slog.New(slog.DiscardHandler), // the terminal renders events itself
+		Redactor:    d.calls.red,
+		OnEvent:     d.calls.onEvent(out.event),
+		RecordPath:  recordPath(o.RecordDir),
+	})
+	if err != nil {
+		d.tun.Close()
+		return &UsageError{Err: err}
+	}
+	d.srv = srv
+	serveCtx, stopServing := context.WithCancel(context.WithoutCancel(ctx))
+	d.stopServing, d.served = stopServing, make(chan error, 1)
+	go func() { d.served <- srv.Serve(serveCtx, d.tun, devDrainTimeout) }()
+	return nil
+}
+
+// webhook is the number's voice URL while dev runs.
+func (d *devSession) webhook() string { return d.srv.PublicURL() + server.PathIncomingCall }
+
+// serve prints the banner and reloads the configuration when it changes, until
+// ctx ends (the signal) or the server stops on its own.
+func (d *devSession) serve(ctx context.Context) {
+	d.banner(d.webhook())
+	watchCtx, stopWatching := context.WithCancel(context.WithoutCancel(ctx))
+	watched := make(chan struct{})
+	go func() {
+		defer close(watched)
+		d.agents.watch(watchCtx, devReloadInterval, d.reloaded, d.reloadFailed)
+	}()
+	select {
+	case <-ctx.Done():
+	case err := <-d.served:
+		d.served <- err // stop reads it again
+	}
+	stopWatching()
+	<-watched // a reload in progress is not announced after the stop
+}
+
+// stop puts the number back first, so new calls go where they went before, then
+// lets the calls in progress finish (devDrainTimeout) and closes the tunnel: Serve
+// returns when both are done. startErr, if any, is reported with what stop finds.
+func (d *devSession) stop(ctx context.Context, startErr error) error {
+	var errs []error
+	if startErr != nil {
+		errs = append(errs, startErr)
+	}
+	if ctx.Err() != nil {
+		fmt.Fprintln(d.errOut, d.st.Dim.Render("Stopping… (Ctrl-C again quits at once; the number would then be restored on the next start)"))
+	}
+	if d.pointed {
+		if err := d.restore(ctx); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	d.stopServing()
+	if err := <-d.served; err != nil {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
 }
 
 // findNumber restores numbers a killed dev left behind, then finds the number to
@@ -374,8 +394,7 @@ func (d *devSession) openTunnel(ctx context.Context) error {
 // dial opens the model session of a call with the model of the current agents (a
 // reload may change it).
 func (d *devSession) dial(ctx context.Context, callSID string) (session.ModelLeg, error) {
-	return server.RealtimeDialer(realtime.DialOptions{BaseURL: d.o.BaseURL, APIKey: d.o.APIKey,
-		Model: d.agents.current().cfg.Model, Header: http.Header{"User-Agent": {"callagent/" + d.f.Build.Version}}})(ctx, callSID)
+	return server.RealtimeDialer(d.o.dialOptions(d.agents.current().cfg.Model, d.f.Build.Version))(ctx, callSID)
 }
 
 // checkReachable asks the public URL for /healthz: with --public-url, the proxy in
@@ -427,7 +446,7 @@ func (d *devSession) banner(webhook string) {
 	if d.o.RecordDir != "" {
 		b.WriteString(row("Records", d.o.RecordDir))
 	}
-	if d.logging {
+	if d.calls.log != nil {
 		b.WriteString(row("Logs", "callagent logs -f"+d.st.Dim.Render(" in another terminal; callagent logs lists past calls")))
 	}
 	if d.o.NoProvision {
@@ -439,7 +458,7 @@ func (d *devSession) banner(webhook string) {
 }
 
 func (d *devSession) reloaded(la *loadedAgents) {
-	updateRedactor(d.red, d.f.Env, la.cfg)
+	updateRedactor(d.calls.red, d.f.Env, la.cfg)
 	d.steps.note(d.st.OK.Render("↻"), fmt.Sprintf("%s reloaded: %s; the next call gets it", la.from, la.cfg.Contents()))
 }
 

@@ -218,16 +218,17 @@ func TestDevJSON(t *testing.T) {
 	}
 }
 
+// parseDev resolves dev's flags and environment without starting anything.
+func parseDev(t *testing.T, env map[string]string, args ...string) (*devOptions, error) {
+	t.Helper()
+	return parseOptions(t, newDevCmd, env, "/nonexistent/.env", args...)
+}
+
 func TestDevOptions(t *testing.T) {
 	var got *devOptions
-	run := func(env map[string]string, args ...string) error {
-		f, _, _ := testFactory()
-		f.Env = &Env{Getenv: func(k string) string { return env[k] }, Path: "/nonexistent/.env"}
-		c := newDevCmd(f, func(_ context.Context, o *devOptions) error { got = o; return nil })
-		c.SetArgs(args)
-		c.SetOut(&bytes.Buffer{})
-		c.SetErr(&bytes.Buffer{})
-		return c.Execute()
+	run := func(env map[string]string, args ...string) (err error) {
+		got, err = parseDev(t, env, args...)
+		return err
 	}
 	env := map[string]string{"OPENAI_API_KEY": "k", "TWILIO_ACCOUNT_SID": devAccount, "TWILIO_AUTH_TOKEN": devToken,
 		"NGROK_AUTHTOKEN": "n", "DEBUG": "callagent:http", "CALLAGENT_NUMBER": "+14155550100"}

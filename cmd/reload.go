@@ -21,9 +21,10 @@ type loadedAgents struct {
 	from string // the file, or "the built-in agent"
 }
 
-// agentSource holds the agents dev serves and reloads them when their file
-// changes: the next call gets the new agents, calls in progress keep theirs. A
-// file with problems is reported and the previous agents stay.
+// agentSource loads the agents dev and serve run (with the command line's
+// overrides) and, in dev, reloads them when their file changes: the next call gets
+// the new agents, calls in progress keep theirs. A file with problems is reported
+// and the previous agents stay.
 type agentSource struct {
 	path     string // the file watched: --config, or callagent.yaml (which may appear later)
 	explicit bool   // --config was given: the file must exist

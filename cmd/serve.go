@@ -4,15 +4,11 @@ import (
 	"context"
 	"fmt"
 	"net"
-	"net/http"
 	"path/filepath"
 	"time"
 
 	"github.com/spf13/cobra"
 
-	"github.com/callagent/callagent/pkg/callevent"
-	"github.com/callagent/callagent/pkg/calllog"
-	"github.com/callagent/callagent/pkg/realtime"
 	"github.com/callagent/callagent/pkg/server"
 	"github.com/callagent/callagent/pkg/session"
 	"github.com/callagent/callagent/pkg/tunnel"
@@ -21,23 +17,17 @@ import (
 type serveOptions struct {
 	Addr                  string
 	PublicURL             string
-	ConfigPath            string
 	MaxCalls              int
 	DrainTimeout          time.Duration
 	LogFormat             string
 	LogLevel              string
 	RecordDir             string
 	InsecureSkipSignature bool
-	Debug                 string
 	LogTranscripts        bool
+	commonOptions
 	agentOverrides
-	callLog callLogOptions
-
-	filter calllog.Filter
 
 	// From the environment (or .env), never from flags: secrets stay out of argv.
-	APIKey    string
-	BaseURL   string
 	AuthToken string
 }
 
@@ -80,7 +70,8 @@ Logs are JSON lines on stdout (text on a terminal); /healthz, /readyz and /metri
 	fl := c.Flags()
 	fl.StringVar(&opts.Addr, "addr", tunnel.DefaultAddr, "address to listen on (default loopback only; $PORT listens on all interfaces)")
 	fl.StringVar(&opts.PublicURL, "public-url", "", "the https URL Twilio reaches this server at (required)")
-	fl.StringVar(&opts.ConfigPath, "config", "", "agent configuration file (callagent.yaml)")
+	opts.commonOptions.flags(fl, commonUsage{config: "agent configuration file (callagent.yaml)",
+		debug: debugFlagUsage + "; twilio and realtime also record each call's frames"})
 	opts.agentOverrides.flags(fl)
 	fl.IntVar(&opts.MaxCalls, "max-calls", 0, "concurrent calls accepted; more are answered busy (0: no limit)")
 	fl.DurationVar(&opts.DrainTimeout, "drain-timeout", defaultDrainTimeout, "on shutdown, how long calls in progress may go on")
@@ -88,9 +79,7 @@ Logs are JSON lines on stdout (text on a terminal); /healthz, /readyz and /metri
 	fl.StringVar(&opts.LogLevel, "log-level", "info", "debug, info, warn or error")
 	fl.StringVar(&opts.RecordDir, "record-dir", "", "record each call to DIR/<CallSid>.wav (stereo: caller left, agent right)")
 	fl.BoolVar(&opts.InsecureSkipSignature, "insecure-skip-signature", false, "accept requests without a valid X-Twilio-Signature (never in production)")
-	fl.StringVar(&opts.Debug, "debug", "", debugFlagUsage+"; twilio and realtime also record each call's frames")
 	fl.BoolVar(&opts.LogTranscripts, "log-transcripts", true, "log what callers, agents and tools say (false: only that they spoke)")
-	opts.callLog.flags(fl)
 	flagEnvHelp(fl)
 	return c
 }
@@ -98,14 +87,10 @@ Logs are JSON lines on stdout (text on a terminal); /healthz, /readyz and /metri
 // resolve completes the options from the environment: CALLAGENT_* for unset flags,
 // PORT for the address, and the secrets.
 func (o *serveOptions) resolve(cmd *cobra.Command, env *Env) error {
-	if err := applyEnv(cmd, env); err != nil {
+	if err := o.commonOptions.resolve(cmd, env); err != nil {
 		return err
 	}
 	if err := o.agentOverrides.resolve(cmd); err != nil {
-		return err
-	}
-	var err error
-	if o.filter, err = debugFilter(o.Debug, env); err != nil {
 		return err
 	}
 	if !cmd.Flags().Changed("addr") && env.Get(envName("addr")) == "" {
@@ -113,14 +98,16 @@ func (o *serveOptions) resolve(cmd *cobra.Command, env *Env) error {
 			o.Addr = ":" + port // a platform that sets PORT routes to it from outside
 		}
 	}
-	o.APIKey = env.Get("OPENAI_API_KEY")
-	o.BaseURL = env.Get("OPENAI_BASE_URL")
 	o.AuthToken = env.Get("TWILIO_AUTH_TOKEN")
-	if o.APIKey == "" {
-		return usageErrorf("OPENAI_API_KEY is not set: export it or put it in .env")
+	if err := o.requireAPIKey(); err != nil {
+		return err
 	}
 	if o.PublicURL == "" {
 		return usageErrorf("--public-url is not set: give the https URL Twilio reaches this server at (or set CALLAGENT_PUBLIC_URL)")
+	}
+	var err error
+	if o.PublicURL, err = parsePublicURL(o.PublicURL); err != nil {
+		return err
 	}
 	if o.DrainTimeout <= 0 {
 		return usageErrorf("--drain-timeout must be positive")
@@ -128,7 +115,13 @@ func (o *serveOptions) resolve(cmd *cobra.Command, env *Env) error {
 	if o.MaxCalls < 0 {
 		return usageErrorf("--max-calls cannot be negative")
 	}
-	return nil
+	// Checked here as well as by newLogger, so that a mistake is found with the
+	// other flags' and before anything is loaded.
+	if _, err := parseLogLevel(o.LogLevel); err != nil {
+		return err
+	}
+	_, err = parseLogFormat(o.LogFormat)
+	return err
 }
 
 func serveRun(ctx context.Context, f *Factory, opts *serveOptions) error {
@@ -136,45 +129,35 @@ func serveRun(ctx context.Context, f *Factory, opts *serveOptions) error {
 	if err != nil {
 		return err
 	}
-	cfg, err := loadAgentConfig(opts.ConfigPath, f.Env)
+	loaded, err := newAgentSource(opts.ConfigPath, f.Env, opts.agentOverrides, nil).load()
 	if err != nil {
 		return err
 	}
-	opts.applyTo(cfg)
-	rt, err := newRuntime(cfg, f.Env, nil)
-	if err != nil {
-		return err
-	}
+	cfg := loaded.cfg
 	if w := toolchainWarning(); w != "" {
 		log.Warn(w)
 	}
 	if cfg.NeedsAsk() && cfg.Approval.Webhook == "" {
 		log.Warn("tools that need approval will be denied: set approval.webhook in the configuration (or approval.policy)")
 	}
-	red := newRedactor(f.Env, cfg)
-	calls := opts.callLog.open(f.Env, red, !opts.LogTranscripts, func(err error) { log.Warn(err.Error()) })
-	var onEvent func(callevent.Event)
-	if calls != nil {
-		defer calls.Close()
-		onEvent = calls.Event
-	}
-	frames := opts.filter.Enabled(callevent.NSTwilio) || opts.filter.Enabled(callevent.NSRealtime)
+	calls := opts.openCallRecord(f.Env, cfg, !opts.LogTranscripts, func(err error) { log.Warn(err.Error()) })
+	defer calls.close()
+	frames := opts.frames()
 	srv, err := server.New(server.Config{
 		PublicURL:             opts.PublicURL,
 		AuthToken:             opts.AuthToken,
 		InsecureSkipSignature: opts.InsecureSkipSignature,
-		Dial: server.RealtimeDialer(realtime.DialOptions{BaseURL: opts.BaseURL, APIKey: opts.APIKey, Model: cfg.Model,
-			Header: http.Header{"User-Agent": {"callagent/" + f.Build.Version}}}),
+		Dial:                  server.RealtimeDialer(opts.dialOptions(cfg.Model, f.Build.Version)),
 		Session: func(call server.CallInfo, so *session.Options) error {
-			rt.Setup(so)
+			loaded.rt.Setup(so)
 			so.Debug = frames
 			return nil
 		},
 		MaxCalls:        opts.MaxCalls,
 		Logger:          log,
-		Redactor:        red,
+		Redactor:        calls.red,
 		OmitTranscripts: !opts.LogTranscripts,
-		OnEvent:         onEvent,
+		OnEvent:         calls.onEvent(nil),
 		RecordPath:      recordPath(opts.RecordDir),
 	})
 	if err != nil {

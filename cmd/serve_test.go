@@ -33,16 +33,7 @@ func parseServe(t *testing.T, env map[string]string, dotenv string, args ...stri
 			t.Fatal(err)
 		}
 	}
-	f, _, _ := testFactory()
-	f.Env = &Env{Getenv: func(k string) string { return env[k] }, Path: path}
-	var got *serveOptions
-	c := newServeCmd(f, func(_ context.Context, o *serveOptions) error { got = o; return nil })
-	c.SetFlagErrorFunc(flagError) // as under the root command
-	c.SetArgs(args)
-	c.SetOut(io.Discard)
-	c.SetErr(io.Discard)
-	err := c.Execute()
-	return got, err
+	return parseOptions(t, newServeCmd, env, path, args...)
 }
 
 var baseEnv = map[string]string{"OPENAI_API_KEY": "sk-test", "CALLAGENT_PUBLIC_URL": "https://calls.example.com"}
@@ -148,8 +139,8 @@ func TestServeRun(t *testing.T) {
 	out := &syncbuf.Buffer{}
 	f.IO.Out = out
 	opts := &serveOptions{Addr: "127.0.0.1:0", PublicURL: "https://calls.example.com", agentOverrides: agentOverrides{Model: "gpt-realtime", Voice: "marin"},
-		DrainTimeout: time.Second, LogFormat: "auto", LogLevel: "info", APIKey: "sk-test", BaseURL: modelSrv.URL + "/v1", AuthToken: "tok",
-		callLog: callLogOptions{Dir: t.TempDir()}}
+		DrainTimeout: time.Second, LogFormat: "auto", LogLevel: "info", AuthToken: "tok",
+		commonOptions: commonOptions{APIKey: "sk-test", BaseURL: modelSrv.URL + "/v1", callLog: callLogOptions{Dir: t.TempDir()}}}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- serveRun(ctx, f, opts) }()

@@ -5,34 +5,23 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 
-	"github.com/spf13/cobra"
-
-	"github.com/callagent/callagent/pkg/callevent"
-	"github.com/callagent/callagent/pkg/calllog"
 	"github.com/callagent/callagent/pkg/offlinecall"
-	"github.com/callagent/callagent/pkg/realtime"
+	"github.com/spf13/cobra"
 )
 
 type simulateOptions struct {
 	ScenarioPath string
 	CallerAudio  string
-	ConfigPath   string
 	Model        string
 	RecordPath   string
-	Debug        string
 	CallerVoice  string
+	commonOptions
 
 	RealtimeModel string // CALLAGENT_MODEL, over the configuration's model
-
-	callLog callLogOptions
-	filter  calllog.Filter
-
-	APIKey, BaseURL string
 }
 
 // errExpectations is returned when a scenario's expectations do not hold (exit 1).
@@ -72,26 +61,19 @@ The call is logged like any other (callagent logs).`,
 	fl := c.Flags()
 	fl.StringVar(&opts.ScenarioPath, "scenario", "", "a scenario file: the caller's turns and what must happen")
 	fl.StringVar(&opts.CallerAudio, "caller-audio", "", "a WAV file the caller says (PCM 8/16/24/48 kHz or μ-law)")
-	fl.StringVar(&opts.ConfigPath, "config", "", "agent configuration file (default callagent.yaml, else the built-in agent)")
+	opts.commonOptions.flags(fl, commonUsage{})
 	fl.StringVar(&opts.Model, "model", "", "sim (the simulated model) or openai (default: openai when OPENAI_API_KEY is set; the Realtime model is the configuration's, or $CALLAGENT_MODEL)")
 	fl.SetAnnotation("model", noEnv, []string{"true"})
 	fl.StringVar(&opts.RecordPath, "record", "", "write the call to a stereo WAV file (caller left, agent right)")
-	fl.StringVar(&opts.Debug, "debug", "", debugFlagUsage)
 	fl.StringVar(&opts.CallerVoice, "caller-voice", offlinecall.DefaultCallerVoice, "the caller's voice with --model openai (an OpenAI speech voice)")
-	opts.callLog.flags(fl)
 	return c
 }
 
 func (o *simulateOptions) resolve(cmd *cobra.Command, env *Env) error {
-	if err := applyEnv(cmd, env); err != nil {
+	if err := o.commonOptions.resolve(cmd, env); err != nil {
 		return err
 	}
-	o.APIKey, o.BaseURL = env.Get("OPENAI_API_KEY"), env.Get("OPENAI_BASE_URL")
 	o.RealtimeModel = env.Get("CALLAGENT_MODEL")
-	var err error
-	if o.filter, err = debugFilter(o.Debug, env); err != nil {
-		return err
-	}
 	switch o.Model {
 	case "":
 		o.Model = "sim"
@@ -133,32 +115,22 @@ func simulateRun(ctx context.Context, f *Factory, opts *simulateOptions) error {
 		if opts.RealtimeModel != "" {
 			cfg.Model = opts.RealtimeModel
 		}
-		so.OpenAI = realtime.DialOptions{APIKey: opts.APIKey, BaseURL: opts.BaseURL, Model: cfg.Model,
-			Header: http.Header{"User-Agent": {"callagent/" + f.Build.Version}}}
+		so.OpenAI = opts.dialOptions(cfg.Model, f.Build.Version)
 		so.CallerSpeech = (&offlinecall.OpenAISpeech{BaseURL: opts.BaseURL, APIKey: opts.APIKey, Voice: opts.CallerVoice,
 			CacheDir: speechCacheDir(f.Env)}).Speak
 		model = "OpenAI " + cfg.Model
 	}
 	st := newStyles(useColor(f.IO.OutTTY, f.Env))
-	red := newRedactor(f.Env, cfg)
-	out := newEventOutput(f.IO.Out, st, f.IO.OutTTY, false, opts.filter, red)
-	calls := opts.callLog.open(f.Env, red, false, func(err error) {
+	calls := opts.openCallRecord(f.Env, cfg, false, func(err error) {
 		fmt.Fprintln(f.IO.ErrOut, st.Error.Render("! "+err.Error()))
 	})
-	so.OnEvent = out.event
-	if calls != nil {
-		so.OnEvent = func(ev callevent.Event) {
-			out.event(ev)
-			calls.Event(ev)
-		}
-	}
+	out := newEventOutput(f.IO.Out, st, f.IO.OutTTY, false, opts.filter, calls.red)
+	so.OnEvent = calls.onEvent(out.event)
 	// Frames go to the call log, as in dev, and to the terminal with --debug.
-	so.Debug = calls != nil || opts.filter.Enabled(callevent.NSTwilio) || opts.filter.Enabled(callevent.NSRealtime)
+	so.Debug = calls.log != nil || opts.frames()
 	fmt.Fprintf(f.IO.ErrOut, "simulating %q with %s and %s\n", scenario.Name, cfg.Summary(), model)
 	res, err := offlinecall.Run(ctx, so)
-	if calls != nil {
-		calls.Close()
-	}
+	calls.close()
 	if err != nil {
 		return err
 	}
@@ -166,7 +138,7 @@ func simulateRun(ctx context.Context, f *Factory, opts *simulateOptions) error {
 	if opts.RecordPath != "" {
 		fmt.Fprintf(f.IO.ErrOut, "recorded to %s\n", opts.RecordPath)
 	}
-	if calls != nil {
+	if calls.log != nil {
 		fmt.Fprintf(f.IO.ErrOut, "call log: callagent logs %s\n", res.CallSID)
 	}
 	if len(res.Failures) > 0 {

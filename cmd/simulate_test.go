@@ -5,7 +5,6 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"errors"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -20,15 +19,7 @@ import (
 
 func parseSimulate(t *testing.T, env map[string]string, args ...string) (*simulateOptions, error) {
 	t.Helper()
-	f, _, _ := testFactory()
-	f.Env = &Env{Getenv: func(k string) string { return env[k] }, Path: "/nonexistent/.env"}
-	var got *simulateOptions
-	c := newSimulateCmd(f, func(_ context.Context, o *simulateOptions) error { got = o; return nil })
-	c.SetFlagErrorFunc(flagError)
-	c.SetArgs(args)
-	c.SetOut(io.Discard)
-	c.SetErr(io.Discard)
-	return got, c.Execute()
+	return parseOptions(t, newSimulateCmd, env, "/nonexistent/.env", args...)
 }
 
 func TestSimulateOptions(t *testing.T) {
