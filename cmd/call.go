@@ -10,7 +10,6 @@ import (
 
 	"github.com/callagent/callagent/pkg/provision"
 	"github.com/callagent/callagent/pkg/server"
-	"github.com/callagent/callagent/pkg/tunnel"
 )
 
 type callOptions struct {
@@ -46,7 +45,7 @@ The call is placed from the number dev uses, or --from (a number of the account)
 				}
 			}
 			if opts.PublicURL != "" {
-				u, err := tunnel.ParsePublicURL(opts.PublicURL)
+				u, err := parsePublicURL(opts.PublicURL)
 				if err != nil {
 					return commandLineError(err)
 				}

@@ -16,7 +16,6 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -24,6 +23,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/callagent/callagent/internal/publicurl"
 	"github.com/callagent/callagent/pkg/callevent"
 	"github.com/callagent/callagent/pkg/calllog"
 	"github.com/callagent/callagent/pkg/realtime"
@@ -200,18 +200,11 @@ func parsePublicURL(raw string) (*url.URL, error) {
 	if raw == "" {
 		return nil, errors.New("the public URL is not set: pass --public-url (or CALLAGENT_PUBLIC_URL) with the https URL Twilio reaches this server at")
 	}
-	u, err := url.Parse(raw)
-	if err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
-		return nil, fmt.Errorf("public URL %q: want an absolute https URL such as https://example.ngrok.app", raw)
+	s, err := publicurl.Parse(raw)
+	if err != nil {
+		return nil, err
 	}
-	if u.User != nil { // it would be in the TwiML and the logs; Twilio signs without it
-		return nil, fmt.Errorf("public URL %q: remove the user info", u.Redacted())
-	}
-	if u.RawQuery != "" || u.Fragment != "" {
-		return nil, fmt.Errorf("public URL %q: remove the query and fragment", raw)
-	}
-	u.Path = strings.TrimSuffix(u.Path, "/")
-	return u, nil
+	return url.Parse(s)
 }
 
 // PublicURL returns the public base URL.

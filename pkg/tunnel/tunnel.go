@@ -8,8 +8,8 @@ import (
 	"context"
 	"fmt"
 	"net"
-	"net/url"
-	"strings"
+
+	"github.com/callagent/callagent/internal/publicurl"
 )
 
 // Tunnel is a listener whose connections come from a public URL.
@@ -25,7 +25,7 @@ const DefaultAddr = "127.0.0.1:5050"
 // Local listens on addr (DefaultAddr when empty) for a proxy the user runs, which
 // forwards publicURL to it.
 func Local(ctx context.Context, addr, publicURL string) (Tunnel, error) {
-	u, err := ParsePublicURL(publicURL)
+	u, err := publicurl.Parse(publicURL)
 	if err != nil {
 		return nil, err
 	}
@@ -46,20 +46,3 @@ type local struct {
 }
 
 func (l *local) URL() string { return l.url }
-
-// ParsePublicURL checks a public base URL and returns it without a trailing slash.
-// Twilio reaches it from the internet, so it must be absolute http(s) with a host;
-// a path is kept (a proxy may mount callagent under one).
-func ParsePublicURL(s string) (string, error) {
-	u, err := url.Parse(strings.TrimSpace(s))
-	if err != nil {
-		return "", fmt.Errorf("public URL %q: %w", s, err)
-	}
-	if u.Scheme != "https" && u.Scheme != "http" || u.Host == "" {
-		return "", fmt.Errorf("public URL %q: want an absolute https:// URL, like https://agent.example.com", s)
-	}
-	if u.RawQuery != "" || u.Fragment != "" || u.User != nil {
-		return "", fmt.Errorf("public URL %q: a base URL has no query, fragment or user info", u.Redacted())
-	}
-	return strings.TrimSuffix(u.String(), "/"), nil
-}

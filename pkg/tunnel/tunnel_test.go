@@ -245,33 +245,6 @@ func TestLocal(t *testing.T) {
 	}
 }
 
-func TestParsePublicURL(t *testing.T) {
-	for in, want := range map[string]string{
-		"https://agent.example.com":          "https://agent.example.com",
-		" https://agent.example.com/ ":       "https://agent.example.com",
-		"https://example.com/callagent/":     "https://example.com/callagent",
-		"http://localhost:8080":              "http://localhost:8080",
-		"agent.example.com":                  "",
-		"ftp://agent.example.com":            "",
-		"https://agent.example.com/?a=b":     "",
-		"https://user:pw@agent.example.com/": "",
-		"":                                   "",
-	} {
-		got, err := tunnel.ParsePublicURL(in)
-		if want == "" {
-			if err == nil {
-				t.Errorf("%q accepted as %q", in, got)
-			} else if strings.Contains(err.Error(), ":pw@") {
-				t.Errorf("the error shows the URL's password: %v", err)
-			}
-			continue
-		}
-		if err != nil || got != want {
-			t.Errorf("%q: got %q, %v; want %q", in, got, err, want)
-		}
-	}
-}
-
 func waitFor(t *testing.T, ok func() bool, what string) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
