@@ -243,7 +243,7 @@ func (s *Session) relayAgentAudio(e *realtime.ResponseOutputAudioDelta) {
 		s.spoke = true
 		s.mu.Unlock()
 	}
-	sent, err := s.caller.SendAudio(s.ioCtx, e.ResponseID, e.ItemID, e.Delta)
+	n, sent, err := s.caller.SendAudio(s.ioCtx, e.ResponseID, e.ItemID, e.Delta)
 	if err != nil {
 		if errors.Is(err, twiliotransport.ErrBadPayload) {
 			s.warn("skipped agent audio that is not base64 (item %s)", e.ItemID)
@@ -258,7 +258,6 @@ func (s *Session) relayAgentAudio(e *realtime.ResponseOutputAudioDelta) {
 	if s.opts.Recorder != nil {
 		s.opts.Recorder.AgentAudio(s.now(), e.Delta)
 	}
-	n := decodedLen(e.Delta)
 	s.outFrames.Add(1)
 	s.outBytes.Add(int64(n))
 	if now := s.now(); s.playEnd.Before(now) {
@@ -274,18 +273,6 @@ func (s *Session) relayAgentAudio(e *realtime.ResponseOutputAudioDelta) {
 			s.emit(callevent.TurnLatency{Header: s.hdr(), ResponseID: e.ResponseID, Latency: s.now().Sub(s.speechStoppedAt)})
 		}
 	}
-}
-
-// decodedLen is the byte length of padded base64 text.
-func decodedLen(b []byte) int {
-	n := len(b) / 4 * 3
-	if len(b) > 0 && b[len(b)-1] == '=' {
-		n--
-		if len(b) > 1 && b[len(b)-2] == '=' {
-			n--
-		}
-	}
-	return n
 }
 
 // greet makes the agent speak first: a response whose instructions are the agent's
