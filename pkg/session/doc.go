@@ -15,19 +15,6 @@
 // Everything the call does is published as typed events (package callevent) on a buffered
 // queue drained by one goroutine; a slow consumer loses events, never audio.
 //
-// The goroutines of a call, all joined before Run returns:
-//
-//   - caller pump: reads the caller leg; relays audio to the model; hands DTMF to the
-//     collector; ends the call on stop or when the leg fails.
-//   - model task: dials (or claims) the model, sends session.update, delivers queued
-//     caller input, then reads the model: relays audio to the caller, handles barge-in,
-//     transcripts, responses, tool calls and errors.
-//   - DTMF collector: batches key presses for the model.
-//   - watchdog: reports media statistics each second and ends a call whose caller leg
-//     went silent.
-//   - one goroutine per tool call or MCP approval in progress.
-//   - the event dispatcher, when Options.OnEvent is set.
-//
 // Endings: a Twilio stop or a closed stream closes the model socket at once; a model
 // error event is reported and the call goes on; a lost model socket ends the call by
 // closing the stream normally (Twilio then runs the TwiML after <Connect> or hangs
@@ -35,4 +22,43 @@
 //
 // The session does not know HTTP, TwiML or signatures (pkg/server does) nor how a
 // tool is configured (pkg/agent builds Tools).
+//
+// # Goroutines
+//
+// This is the one list of the goroutines of a call; other documents point here, and
+// a test checks it against every goroutine the package starts. Each is named by the
+// function it runs, or, for a closure, the function that starts it. All are joined
+// before Run returns.
+//
+//   - caller pump (callerPump), started by Run: reads the caller leg; relays caller
+//     audio to the model (into the input queue while the model connects); hands key
+//     presses to the DTMF collector. Ends on a stop, or when the leg fails or is
+//     closed.
+//   - model task (modelTask), started by Run: dials (or claims) the model, sends
+//     session.update (audio/pcmu both ways), delivers the queued caller input, asks for the greeting, then
+//     reads the model: relays agent audio to the caller, handles barge-in,
+//     transcripts, guardrails, responses, tool calls and errors. Ends when the dial
+//     fails, or when the leg fails or is closed.
+//   - DTMF collector (dtmfLoop), started by Run: batches key presses into one text
+//     message for the model. Ends with the call.
+//   - watchdog (watchdog), started by Run: reports media statistics each second;
+//     ends a call whose caller leg went silent, that reached MaxDuration (asking the
+//     agent to wrap up first) or whose line stayed silent (asking first whether the
+//     caller is there). Ends with the call.
+//   - tool call (runTool), one per function call, started by the model task:
+//     approval, timeout, panic recovery, output, response.create. Tools reach the
+//     call through CallFrom; their context ends with the call.
+//   - MCP approval (answerMCPApproval), one per hosted MCP approval request, started
+//     by the model task: asks the approver and answers the model.
+//   - idle goodbye (checkIdle), at most once, started by the watchdog: asks the model
+//     to say goodbye, waits until it is heard (15 s at most), ends the call.
+//   - event dispatcher (eventQueue.dispatch), when Options.OnEvent is set, started by
+//     Run: calls OnEvent in order from a bounded queue (an event that does not fit
+//     is dropped and counted). Ends after CallEnded.
+//   - leg closers (closeLegs), two, started by Run once the call has ended: close the
+//     caller and the model leg at the same time.
+//
+// Run joins the pumps, the collector and the watchdog, then the tool calls, MCP
+// approvals and the idle goodbye (only those it has just joined start them), then
+// the dispatcher; closeLegs joins the leg closers.
 package session

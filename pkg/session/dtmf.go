@@ -38,13 +38,9 @@ func (s *Session) dtmfLoop() {
 }
 
 func (s *Session) deliverDigits(digits string) {
-	s.mu.Lock()
-	if !s.ready.Load() {
-		s.queued = append(s.queued, queuedInput{digits: digits})
-		s.mu.Unlock()
+	if !s.ready.Load() && s.input.pushDigits(digits) {
 		return
 	}
-	s.mu.Unlock()
 	if err := s.sendDigits(digits); err != nil {
 		s.end(callevent.EndModelDisconnected, err)
 	}

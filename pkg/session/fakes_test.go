@@ -16,7 +16,9 @@ func (nopCaller) ReadFrame(ctx context.Context) (twiliotransport.Frame, error) {
 	<-ctx.Done()
 	return nil, errors.New("closed")
 }
-func (nopCaller) SendAudio(context.Context, string, string, []byte) (bool, error) { return true, nil }
+func (nopCaller) SendAudio(_ context.Context, _, _ string, p []byte) (int, bool, error) {
+	return len(p) / 4 * 3, true, nil
+}
 func (nopCaller) Interrupt(context.Context, string) (twiliotransport.Interruption, error) {
 	return twiliotransport.Interruption{}, nil
 }

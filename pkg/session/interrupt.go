@@ -21,7 +21,7 @@ func (s *Session) bargeIn() {
 		// its way, so a clear went out for safety): nothing was interrupted.
 		return
 	}
-	s.interruptions.Add(1)
+	s.stats.interruptions.Add(1)
 	s.emit(ev)
 }
 

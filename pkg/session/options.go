@@ -18,9 +18,10 @@ type CallerLeg interface {
 	// ReadFrame returns the next frame from the caller; *twiliotransport.DecodeError
 	// is a skipped frame, any other error the end of the leg.
 	ReadFrame(ctx context.Context) (twiliotransport.Frame, error)
-	// SendAudio plays a chunk of agent audio; false means it was refused as a late
-	// delta of an interrupted response.
-	SendAudio(ctx context.Context, responseID, itemID string, payload []byte) (bool, error)
+	// SendAudio plays a chunk of agent audio (base64) and returns the number of bytes
+	// it decodes to; sent false means it was refused as a late delta of an
+	// interrupted response.
+	SendAudio(ctx context.Context, responseID, itemID string, payload []byte) (n int, sent bool, err error)
 	// Interrupt stops agent audio and reports what the caller heard; responseID is the
 	// response in progress, whose further audio must be refused.
 	Interrupt(ctx context.Context, responseID string) (twiliotransport.Interruption, error)

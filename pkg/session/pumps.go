@@ -2,7 +2,6 @@ package session
 
 import (
 	"errors"
-	"slices"
 	"time"
 
 	"github.com/callagent/callagent/pkg/callevent"
@@ -23,14 +22,13 @@ func (s *Session) callerPump() {
 			s.end(callevent.EndCallerDisconnected, err)
 			return
 		}
-		s.lastCallerFrame.Store(s.now().UnixNano())
+		s.stats.callerFrame(s.now())
 		switch f := f.(type) {
 		case *twiliotransport.Media:
 			if f.Media.Track == "outbound" {
 				continue // only the caller's own audio goes to the model
 			}
-			s.inFrames.Add(1)
-			s.inBytes.Add(int64(f.Size))
+			s.stats.callerAudio(f.Size)
 			if s.opts.Recorder != nil {
 				s.opts.Recorder.CallerAudio(s.now(), f.Media.Payload)
 			}
@@ -54,38 +52,14 @@ func (s *Session) callerPump() {
 // relayCallerAudio passes a caller frame to the model, or queues it while the model
 // connects. This is the caller→model hot path: one atomic load and one write.
 func (s *Session) relayCallerAudio(payload []byte) {
-	if s.ready.Load() {
-		if err := s.model.AppendAudio(s.ioCtx, payload); err != nil {
-			s.end(callevent.EndModelDisconnected, err)
-		}
+	if !s.ready.Load() && s.input.pushAudio(payload) {
 		return
 	}
-	s.mu.Lock()
-	if s.ready.Load() { // became ready while we waited for the lock
-		s.mu.Unlock()
-		s.relayCallerAudio(payload)
-		return
+	// Ready, or the queue opened while we looked: the model task has delivered
+	// everything queued, and set s.model before that.
+	if err := s.model.AppendAudio(s.ioCtx, payload); err != nil {
+		s.end(callevent.EndModelDisconnected, err)
 	}
-	s.queued = append(s.queued, queuedInput{audio: append([]byte(nil), payload...)})
-	s.queuedFrames++
-	s.queuedBytes += len(payload)
-	limit := int(s.opts.MaxBufferedAudio.Milliseconds()) * twiliotransport.BytesPerMs * 4 / 3
-	for i := 0; s.queuedBytes > limit && i < len(s.queued); {
-		// Keep the newest audio: it is what the caller is saying now. Key presses
-		// are kept: they take no room and are what the caller meant.
-		if s.queued[i].audio == nil {
-			i++
-			continue
-		}
-		s.queuedBytes -= len(s.queued[i].audio)
-		if i == 0 {
-			s.queued = s.queued[1:]
-		} else {
-			s.queued = slices.Delete(s.queued, i, i+1)
-		}
-		s.droppedIn++
-	}
-	s.mu.Unlock()
 }
 
 // modelTask dials the model, configures it, delivers queued caller input, then runs
@@ -117,8 +91,8 @@ func (s *Session) modelTask() {
 		s.end(callevent.EndModelDisconnected, err)
 		return
 	}
+	buffered, dropped := s.input.counts()
 	s.mu.Lock()
-	buffered, dropped := s.queuedFrames-s.droppedIn, s.droppedIn
 	changed := s.agentVersion != version
 	cfg = s.agent.sessionConfig()
 	s.mu.Unlock()
@@ -142,18 +116,14 @@ func (s *Session) modelTask() {
 }
 
 // flushQueued sends the caller input that arrived before the model was ready, in
-// order, and then lets the caller pump write directly.
+// order, and then lets the caller pump and the DTMF collector write directly.
 func (s *Session) flushQueued(leg ModelLeg) error {
 	for {
-		s.mu.Lock()
-		batch := s.queued
-		s.queued, s.queuedBytes = nil, 0
-		if len(batch) == 0 {
+		batch := s.input.take()
+		if len(batch) == 0 { // the queue is open
 			s.ready.Store(true)
-			s.mu.Unlock()
 			return nil
 		}
-		s.mu.Unlock()
 		for _, in := range batch {
 			var err error
 			if in.audio != nil {
@@ -243,7 +213,7 @@ func (s *Session) relayAgentAudio(e *realtime.ResponseOutputAudioDelta) {
 		s.spoke = true
 		s.mu.Unlock()
 	}
-	sent, err := s.caller.SendAudio(s.ioCtx, e.ResponseID, e.ItemID, e.Delta)
+	n, sent, err := s.caller.SendAudio(s.ioCtx, e.ResponseID, e.ItemID, e.Delta)
 	if err != nil {
 		if errors.Is(err, twiliotransport.ErrBadPayload) {
 			s.warn("skipped agent audio that is not base64 (item %s)", e.ItemID)
@@ -258,9 +228,7 @@ func (s *Session) relayAgentAudio(e *realtime.ResponseOutputAudioDelta) {
 	if s.opts.Recorder != nil {
 		s.opts.Recorder.AgentAudio(s.now(), e.Delta)
 	}
-	n := decodedLen(e.Delta)
-	s.outFrames.Add(1)
-	s.outBytes.Add(int64(n))
+	s.stats.agentAudio(n)
 	if now := s.now(); s.playEnd.Before(now) {
 		s.playEnd = now
 	}
@@ -268,24 +236,12 @@ func (s *Session) relayAgentAudio(e *realtime.ResponseOutputAudioDelta) {
 	s.touch(s.playEnd)
 	if !s.answered[e.ResponseID] {
 		s.answered[e.ResponseID] = true
-		s.turns.Add(1)
+		s.stats.turns.Add(1)
 		if s.awaitingAudio {
 			s.awaitingAudio = false
 			s.emit(callevent.TurnLatency{Header: s.hdr(), ResponseID: e.ResponseID, Latency: s.now().Sub(s.speechStoppedAt)})
 		}
 	}
-}
-
-// decodedLen is the byte length of padded base64 text.
-func decodedLen(b []byte) int {
-	n := len(b) / 4 * 3
-	if len(b) > 0 && b[len(b)-1] == '=' {
-		n--
-		if len(b) > 1 && b[len(b)-2] == '=' {
-			n--
-		}
-	}
-	return n
 }
 
 // greet makes the agent speak first: a response whose instructions are the agent's

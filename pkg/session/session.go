@@ -12,32 +12,41 @@ import (
 )
 
 // Session is one call: it joins a caller leg and a model leg until either ends.
+//
+// Each field falls under one rule, by group below. The input queue, the event queue
+// and the statistics keep their own rules (see their types).
 type Session struct {
+	// Set by New, or by Run before it starts a goroutine; read-only after.
 	opts   Options
 	caller CallerLeg
 	start  twiliotransport.Start
 	now    func() time.Time
-
+	began  time.Time
+	dtmfc  chan string   // caller pump → DTMF collector
+	endc   chan struct{} // closed by end
 	// ioCtx is used for every read and write on the legs. It is never cancelled: the
 	// session closes the legs itself, so a close is always deliberate (a graceful
 	// close frame where possible) and no per-frame context work is needed.
 	ioCtx   context.Context
 	workCtx context.Context // tools, approvals and the dial; cancelled at the end
 
-	// model is set once, before ready is stored true; after that it is read freely.
+	// Set once by the model task, under mu, before it opens the input queue and
+	// before ready is stored true; whoever has seen either reads model freely.
 	model ModelLeg
 	ready atomic.Bool
 
+	input  inputQueue // caller input before the model is ready
+	events eventQueue // events on their way to Options.OnEvent
+	stats  relayStats // what the call relayed
+
 	mu           sync.Mutex // guards the fields below
 	ending       bool
+	endReason    callevent.EndReason
+	endErr       error
 	agent        Agent
 	tools        map[string]Tool // the agent's tools by name
 	spoke        bool            // the agent has produced audio: its voice is fixed
 	agentVersion int             // bumped by SetAgent, so a change during the dial is not lost
-	queued       []queuedInput   // caller input waiting for the model
-	queuedBytes  int
-	queuedFrames int
-	droppedIn    int
 	resp         responseState
 	respChanged  chan struct{} // closed and replaced when resp changes
 	interrupted  []string      // agent items cut off by a barge-in, newest last
@@ -48,36 +57,16 @@ type Session struct {
 	awaitingAudio   bool
 	answered        map[string]bool // responses whose audio reached the caller
 	produced        bool            // the model has produced audio (mirrors spoke, without the lock)
+	playEnd         time.Time       // when the audio sent so far will have played
 
-	dtmfc chan string
-	tasks sync.WaitGroup // tool calls and approvals
+	// Line activity, for the idle check: atomics, touched by the pumps and the watchdog.
+	lastActivity atomic.Int64 // unix ns: speech, keys, or when agent audio will have played
+	idlePrompted atomic.Bool  // the agent asked whether the caller is still there
+	idleEnding   bool         // watchdog only: the idle goodbye is under way
 
-	events   chan callevent.Event
-	evMu     sync.RWMutex // emit holds it to read; Run to close events
-	evClosed bool
-	dropped  atomic.Int64
-
-	endOnce   sync.Once
-	endc      chan struct{}
-	endReason callevent.EndReason
-	endErr    error
-
-	began                         time.Time
-	lastCallerFrame               atomic.Int64 // unix nanoseconds
-	inFrames, inBytes             atomic.Int64 // totals, caller → model
-	outFrames, outBytes           atomic.Int64 // totals, model → caller
-	turns, interruptions, toolRun atomic.Int64
-	lastActivity                  atomic.Int64 // unix ns: speech, keys, or when agent audio will have played
-	idlePrompted                  atomic.Bool  // the agent asked whether the caller is still there
-	idleEnding                    bool         // watchdog only: the idle goodbye is under way
-	playEnd                       time.Time    // model pump only: when the audio sent so far will have played
-	reported                      statsMark    // totals at the last callevent.MediaStats (watchdog, then Run)
-}
-
-// queuedInput is caller input that arrived before the model was ready.
-type queuedInput struct {
-	audio  []byte
-	digits string
+	// Joins and once-only work.
+	tasks   sync.WaitGroup // tool calls, MCP approvals, the idle goodbye: started by the model pump and the watchdog only
+	endOnce sync.Once
 }
 
 // New checks opts and returns a session ready to Run.
@@ -101,9 +90,8 @@ func New(opts Options) (*Session, error) {
 		dtmfc:       make(chan string, 64),
 		respChanged: make(chan struct{}),
 		endc:        make(chan struct{}),
-	}
-	if o.OnEvent != nil {
-		s.events = make(chan callevent.Event, o.EventBuffer)
+		input:       inputQueue{limit: int(o.MaxBufferedAudio.Milliseconds()) * twiliotransport.BytesPerMs * 4 / 3},
+		events:      newEventQueue(o.OnEvent, o.EventBuffer),
 	}
 	return s, nil
 }
@@ -124,26 +112,18 @@ func (s *Session) end(reason callevent.EndReason, err error) {
 	})
 }
 
-// Run relays the call until it ends and returns how it ended. Every goroutine it
-// starts has exited and both legs are closed when it returns.
-//
-// Goroutines of a call: the caller pump (reads Twilio, relays caller audio to the
-// model), the model task (dials, configures, then reads the model and relays its
-// audio to Twilio), the DTMF collector, the watchdog (idle check, media stats), one
-// per running tool call, and the event dispatcher when OnEvent is set.
+// Run relays the call until it ends and returns how it ended. Every goroutine of the
+// call (listed in the package documentation) has exited and both legs are closed when
+// it returns.
 func (s *Session) Run(ctx context.Context) callevent.CallEnded {
 	s.began = s.now()
-	s.reported.at = s.began
-	s.lastCallerFrame.Store(s.began.UnixNano())
+	s.stats.begin(s.began)
 	s.lastActivity.Store(s.began.UnixNano())
 	s.ioCtx = context.WithoutCancel(ctx)
 	workCtx, cancelWork := context.WithCancel(ctx)
 	s.workCtx = workCtx
 
-	var dispatch sync.WaitGroup
-	if s.events != nil {
-		dispatch.Go(s.dispatch)
-	}
+	s.events.start()
 	if s.opts.Debug {
 		s.caller.SetTrace(s.traceTwilio)
 	}
@@ -176,17 +156,10 @@ func (s *Session) Run(ctx context.Context) callevent.CallEnded {
 
 	ended := callevent.CallEnded{
 		Header: s.hdr(), Reason: reason, Err: endErr, Duration: s.now().Sub(s.began),
-		Turns: int(s.turns.Load()), Interruptions: int(s.interruptions.Load()), ToolCalls: int(s.toolRun.Load()),
-		InBytes: s.inBytes.Load(), OutBytes: s.outBytes.Load(), DroppedEvents: s.dropped.Load(),
+		DroppedEvents: s.events.dropped.Load(),
 	}
-	if s.events != nil {
-		s.events <- ended // the dispatcher is still draining: this one is never dropped
-		s.evMu.Lock()
-		s.evClosed = true // a SetAgent after the end emits nothing
-		close(s.events)
-		s.evMu.Unlock()
-		dispatch.Wait()
-	}
+	s.stats.totals(&ended)
+	s.events.finish(ended) // a SetAgent after the end emits nothing
 	return ended
 }
 
@@ -218,30 +191,10 @@ func (s *Session) hdr() callevent.Header {
 	return callevent.Header{Time: s.now(), CallSID: s.start.Start.CallSid}
 }
 
-func (s *Session) emit(ev callevent.Event) {
-	if s.events == nil {
-		return
-	}
-	s.evMu.RLock()
-	defer s.evMu.RUnlock()
-	if s.evClosed {
-		return
-	}
-	select {
-	case s.events <- ev:
-	default:
-		s.dropped.Add(1)
-	}
-}
-
-func (s *Session) dispatch() {
-	for ev := range s.events {
-		s.opts.OnEvent(ev)
-	}
-}
+func (s *Session) emit(ev callevent.Event) { s.events.emit(ev) }
 
 func (s *Session) warn(format string, args ...any) {
-	if s.events != nil {
+	if s.events.on() {
 		s.emit(callevent.Warning{Header: s.hdr(), Message: fmt.Sprintf(format, args...)})
 	}
 }

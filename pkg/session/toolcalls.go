@@ -20,7 +20,7 @@ func (s *Session) outputItemDone(e *realtime.ResponseOutputItemDone) {
 		if item.Status != "" && item.Status != realtime.StatusCompleted {
 			return
 		}
-		s.toolRun.Add(1)
+		s.stats.toolCalls.Add(1)
 		s.tasks.Go(func() { s.runTool(item) })
 	case realtime.ItemMCPApprovalRequest:
 		s.tasks.Go(func() { s.answerMCPApproval(item) })

@@ -8,11 +8,6 @@ import (
 	"github.com/callagent/callagent/pkg/callevent"
 )
 
-type statsMark struct {
-	at                   time.Time
-	inF, inB, outF, outB int64
-}
-
 // watchdog ends a call whose caller leg went silent or that reached MaxDuration
 // (telling the agent to wrap up first), and reports media statistics.
 func (s *Session) watchdog() {
@@ -36,12 +31,11 @@ func (s *Session) watchdog() {
 		case <-tick.C:
 		}
 		now := s.now()
-		if now.Sub(s.reported.at) >= statsInterval {
+		if s.stats.due(now) {
 			s.emitStats()
 		}
 		if idle := s.opts.CallerIdleTimeout; idle > 0 {
-			last := time.Unix(0, s.lastCallerFrame.Load())
-			if now.Sub(last) > idle {
+			if s.stats.callerSilence(now) > idle {
 				s.end(callevent.EndCallerTimeout, fmt.Errorf("no frames from Twilio for %s", idle))
 				return
 			}
@@ -118,13 +112,8 @@ func (s *Session) touch(until time.Time) {
 // emitStats reports the audio relayed since the last report, if any.
 func (s *Session) emitStats() {
 	now := s.now()
-	cur := statsMark{at: now, inF: s.inFrames.Load(), inB: s.inBytes.Load(), outF: s.outFrames.Load(), outB: s.outBytes.Load()}
-	last := s.reported
-	if cur.inF == last.inF && cur.outF == last.outF {
-		return
+	if ev, ok := s.stats.sinceReport(now); ok {
+		ev.Header = callevent.Header{Time: now, CallSID: s.CallSID()}
+		s.emit(ev)
 	}
-	s.reported = cur
-	s.emit(callevent.MediaStats{Header: callevent.Header{Time: now, CallSID: s.CallSID()}, Interval: now.Sub(last.at),
-		InFrames: int(cur.inF - last.inF), InBytes: int(cur.inB - last.inB),
-		OutFrames: int(cur.outF - last.outF), OutBytes: int(cur.outB - last.outB)})
 }

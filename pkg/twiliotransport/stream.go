@@ -202,29 +202,31 @@ func (s *Stream) checkMedia(m *Media) error {
 }
 
 // SendAudio sends a chunk of agent audio (base64 μ-law, passed through) followed by
-// its mark. It returns false without sending when the chunk belongs to a response
-// whose audio was interrupted: a late delta of a cancelled response.
-func (s *Stream) SendAudio(ctx context.Context, responseID, itemID string, payload []byte) (bool, error) {
+// its mark, and returns n, the number of bytes of audio the chunk decodes to (it is
+// measured to place the mark anyway). It returns sent false without sending when the
+// chunk belongs to a response whose audio was interrupted: a late delta of a
+// cancelled response.
+func (s *Stream) SendAudio(ctx context.Context, responseID, itemID string, payload []byte) (n int, sent bool, err error) {
 	n, ok := jsonscan.Base64Len(payload)
 	if !ok {
-		return false, ErrBadPayload
+		return 0, false, ErrBadPayload
 	}
 	s.sendMu.Lock()
 	defer s.sendMu.Unlock()
 	ref, ok := s.pb.Enqueue(responseID, itemID, n)
 	if !ok {
-		return false, nil
+		return n, false, nil
 	}
 	if err := s.conn.Write(ctx, func(dst []byte) []byte { return appendMedia(dst, s.sid, payload) }); err != nil {
-		return false, fmt.Errorf("send media: %w", closeError(err))
+		return n, false, fmt.Errorf("send media: %w", closeError(err))
 	}
-	err := s.conn.Write(ctx, func(dst []byte) []byte {
+	err = s.conn.Write(ctx, func(dst []byte) []byte {
 		return s.traced(EventMark, appendMark(dst, s.sid, ref.Gen, ref.ItemID, ref.Offset))
 	})
 	if err != nil {
-		return true, fmt.Errorf("send mark: %w", closeError(err))
+		return n, true, fmt.Errorf("send mark: %w", closeError(err))
 	}
-	return true, nil
+	return n, true, nil
 }
 
 // Interrupt cuts agent audio off: it ends the playback generation (refusing further

@@ -108,9 +108,9 @@ func TestSendAudioThenInterrupt(t *testing.T) {
 	var traced []string
 	s.SetTrace(func(sent bool, event string, raw []byte) { traced = append(traced, event) })
 
-	ok, err := s.SendAudio(ctx, "r1", "item_1", []byte("////////"))
-	if !ok || err != nil {
-		t.Fatalf("SendAudio = %v, %v", ok, err)
+	n, ok, err := s.SendAudio(ctx, "r1", "item_1", []byte("////////"))
+	if n != 6 || !ok || err != nil {
+		t.Fatalf("SendAudio = %d, %v, %v; want 6 bytes sent", n, ok, err)
 	}
 	if m, ok := readFrame(t, ws).(*Media); !ok || string(m.Media.Payload) != "////////" || m.StreamSid != "MZ1" {
 		t.Fatalf("expected the media first, got %#v", m)
@@ -119,7 +119,7 @@ func TestSendAudioThenInterrupt(t *testing.T) {
 	if !ok || mark.Mark.Name != "0:item_1:6" {
 		t.Fatalf("expected mark 0:item_1:6, got %#v", mark)
 	}
-	if _, err := s.SendAudio(ctx, "r1", "item_1", []byte("not base64!")); !errors.Is(err, ErrBadPayload) {
+	if _, _, err := s.SendAudio(ctx, "r1", "item_1", []byte("not base64!")); !errors.Is(err, ErrBadPayload) {
 		t.Fatalf("bad payload sent: %v", err)
 	}
 
@@ -130,7 +130,7 @@ func TestSendAudioThenInterrupt(t *testing.T) {
 	if _, ok := readFrame(t, ws).(*Clear); !ok {
 		t.Fatal("no clear sent")
 	}
-	if ok, _ := s.SendAudio(ctx, "r1", "item_1", []byte("AAAA")); ok {
+	if _, ok, _ := s.SendAudio(ctx, "r1", "item_1", []byte("AAAA")); ok {
 		t.Fatal("late delta of the interrupted response was sent")
 	}
 	// Nothing pending now: no second clear.
@@ -147,7 +147,7 @@ func TestReadFrameAppliesMarksAndSkipsBadFrames(t *testing.T) {
 	leakcheck.Check(t)
 	s, ws := streamPair(t, StreamOptions{}, wireStart)
 	ctx := context.Background()
-	if _, err := s.SendAudio(ctx, "r1", "item_1", []byte("AAAA")); err != nil {
+	if _, _, err := s.SendAudio(ctx, "r1", "item_1", []byte("AAAA")); err != nil {
 		t.Fatal(err)
 	}
 	readFrame(t, ws)
@@ -202,7 +202,7 @@ func TestStartDeadlineDoesNotOutliveHandshake(t *testing.T) {
 	s, ws := streamPair(t, StreamOptions{StartTimeout: 50 * time.Millisecond}, wireStart)
 	time.Sleep(150 * time.Millisecond)
 	ctx := context.Background()
-	if _, err := s.SendAudio(ctx, "r", "i", []byte("AAAA")); err != nil {
+	if _, _, err := s.SendAudio(ctx, "r", "i", []byte("AAAA")); err != nil {
 		t.Fatalf("stream closed after the start deadline: %v", err)
 	}
 	ws.Write(ctx, websocket.MessageText, []byte(wireDTMF))
