@@ -64,6 +64,9 @@ func TestServeOptions(t *testing.T) {
 			func(o *serveOptions) bool {
 				return o.Addr == ":9000" && o.MaxCalls == 7 && o.MaxCallDuration == 10*time.Minute && o.Voice == "cedar"
 			}},
+		{"transcripts logged by default", baseEnv, "", nil, func(o *serveOptions) bool { return o.LogTranscripts }},
+		{"--log-transcripts=false", baseEnv, "", []string{"--log-transcripts=false"},
+			func(o *serveOptions) bool { return !o.LogTranscripts }},
 		{"PORT listens on all interfaces", with(map[string]string{"PORT": "8080"}), "", nil,
 			func(o *serveOptions) bool { return o.Addr == ":8080" }},
 		{"--addr beats PORT", with(map[string]string{"PORT": "8080"}), "", []string{"--addr", "127.0.0.1:1"},

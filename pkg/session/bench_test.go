@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/coder/websocket"
 
@@ -62,7 +63,11 @@ func newBenchPeers(b *testing.B, mutate func(*session.Options)) *benchPeers {
 			b.Error(err)
 			return
 		}
-		opts := session.Options{Caller: stream, CallerIdleTimeout: -1,
+		// Audio that arrives before the model is ready is queued, up to
+		// MaxBufferedAudio, and the oldest dropped beyond it. A benchmark sends far
+		// faster than a phone (10 s of audio in a few ms), so a bounded queue could
+		// drop frames the reader then waits for forever: keep them all.
+		opts := session.Options{Caller: stream, CallerIdleTimeout: -1, MaxBufferedAudio: time.Hour,
 			Dial: func(ctx context.Context) (session.ModelLeg, error) {
 				return realtime.Dial(ctx, realtime.DialOptions{BaseURL: p.modelSrv.URL, APIKey: testKey})
 			}}
@@ -156,6 +161,14 @@ func benchCallerToModel(b *testing.B, mutate func(*session.Options)) {
 	model := <-p.model
 	// Wait for session.update: the session is configured and relaying directly.
 	if err := drain(model, []byte(`"session.update"`), 1); err != nil {
+		b.Fatal(err)
+	}
+	// One frame through before the clock starts, so the queue of audio that came
+	// before the model was ready is flushed by then, not measured.
+	if err := p.twilio.Write(context.Background(), websocket.MessageText, twilioMedia); err != nil {
+		b.Fatal(err)
+	}
+	if err := drain(model, []byte(`"input_audio_buffer.append"`), 1); err != nil {
 		b.Fatal(err)
 	}
 	errc := make(chan error, 1)
