@@ -337,6 +337,7 @@ func TestDevRESTFailuresLeaveTheNumber(t *testing.T) {
 			switch {
 			case tc.lose:
 				e.api.LoseNextAnswer(tc.fail, tc.status)
+				e.api.FailNext(http.MethodPost, tc.fail, tc.status, 2) // and the two retries fail
 			case tc.fail != "":
 				e.api.Fail(tc.fail, tc.status)
 			}
