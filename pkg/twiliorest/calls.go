@@ -53,10 +53,12 @@ func (c *Client) CreateCall(ctx context.Context, from, to, webhookURL string) (s
 	if err := ctx.Err(); err != nil {
 		return "", err
 	}
-	// Never retried: see never.
-	call, err := c.api.CreateCall((&openapi.CreateCallParams{}).SetFrom(from).SetTo(to).SetUrl(webhookURL).SetMethod(http.MethodPost))
-	if err != nil {
-		return "", fail("CreateCall", err)
+	var call *openapi.ApiV2010Call
+	if e := c.do(ctx, "CreateCall", never, func() (err error) {
+		call, err = c.api.CreateCall((&openapi.CreateCallParams{}).SetFrom(from).SetTo(to).SetUrl(webhookURL).SetMethod(http.MethodPost))
+		return err
+	}); e != nil {
+		return "", e
 	}
 	if call.Sid == nil {
 		return "", nil
