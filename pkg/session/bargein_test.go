@@ -153,12 +153,18 @@ func TestQueuedItemsTruncatedToZeroAndStaleMarksIgnored(t *testing.T) {
 	tc.Hangup()
 }
 
+// serverKeepsGenerating is a bridge whose agent turns interrupt_response off: the
+// server does not cancel a response on speech, the bridge must.
+func serverKeepsGenerating() bridgeConfig {
+	no := false
+	return bridgeConfig{Options: func(o *session.Options) {
+		o.Agent.TurnDetection = &realtime.TurnDetection{Type: realtime.ServerVAD, InterruptResponse: &no}
+	}}
+}
+
 // With interrupt_response off the server keeps generating: the bridge cancels.
 func TestBargeInCancelsWhenServerDoesNot(t *testing.T) {
-	no := false
-	b := newBridge(t, bridgeConfig{Options: func(o *session.Options) {
-		o.Agent.TurnDetection = &realtime.TurnDetection{Type: realtime.ServerVAD, InterruptResponse: &no}
-	}})
+	b := newBridge(t, serverKeepsGenerating())
 	tc := b.Start(twiliotest.CallerOptions{})
 	ctx, c, mc, rec := tc.Ctx, tc.Caller, tc.Model, tc.Rec
 	reply := mc.Respond(ctx, realtimetest.ResponseSpec{Items: []realtimetest.ItemSpec{{Audio: noise(6, 16000)}}, ChunkBytes: 800, Pace: 80 * time.Millisecond})
@@ -222,10 +228,7 @@ func TestTurnLatency(t *testing.T) {
 // then the words): that is one barge-in, with one response.cancel and one
 // interruption counted.
 func TestTwoSpeechStartsOneInterruption(t *testing.T) {
-	no := false
-	b := newBridge(t, bridgeConfig{Options: func(o *session.Options) {
-		o.Agent.TurnDetection = &realtime.TurnDetection{Type: realtime.ServerVAD, InterruptResponse: &no}
-	}})
+	b := newBridge(t, serverKeepsGenerating())
 	tc := b.Start(twiliotest.CallerOptions{})
 	ctx, c, mc, rec := tc.Ctx, tc.Caller, tc.Model, tc.Rec
 	reply := mc.Respond(ctx, realtimetest.ResponseSpec{Items: []realtimetest.ItemSpec{{Audio: noise(6, 16000)}}, ChunkBytes: 800, Pace: 80 * time.Millisecond})
