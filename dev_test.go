@@ -170,7 +170,7 @@ func (e *devEnv) checkRestored() {
 func (e *devEnv) startDev(args ...string) (*devProc, string) {
 	e.t.Helper()
 	addr := freeAddr(e.t)
-	p := e.run(append([]string{"dev", "--public-url", "http://" + addr, "--addr", addr}, args...)...)
+	p := e.run(append([]string{"dev", "--insecure-http-public-url", "--public-url", "http://" + addr, "--addr", addr}, args...)...)
 	p.waitFor(p.stderr, "Ready.", 20*time.Second)
 	return p, addr
 }
@@ -197,7 +197,7 @@ func placeCall(t *testing.T, webhook, callSID string) {
 func TestDevCallAndRestoreOnSIGINT(t *testing.T) {
 	e := newDevEnv(t)
 	addr := freeAddr(t)
-	p := e.run("dev", "--public-url", "http://"+addr, "--addr", addr)
+	p := e.run("dev", "--insecure-http-public-url", "--public-url", "http://"+addr, "--addr", addr)
 	p.waitFor(p.stderr, "Ready. Call +14155550100", 20*time.Second)
 
 	webhook := "http://" + addr + "/incoming-call"
@@ -337,11 +337,12 @@ func TestDevRESTFailuresLeaveTheNumber(t *testing.T) {
 			switch {
 			case tc.lose:
 				e.api.LoseNextAnswer(tc.fail, tc.status)
+				e.api.FailNext(http.MethodPost, tc.fail, tc.status, 2) // and the two retries fail
 			case tc.fail != "":
 				e.api.Fail(tc.fail, tc.status)
 			}
 			addr := freeAddr(t)
-			p := e.run(append([]string{"dev", "--public-url", "http://" + addr, "--addr", addr}, tc.args...)...)
+			p := e.run(append([]string{"dev", "--insecure-http-public-url", "--public-url", "http://" + addr, "--addr", addr}, tc.args...)...)
 			if code := p.exit(30 * time.Second); code != 1 {
 				t.Fatalf("exit %d\n%s", code, p.stderr.String())
 			}
@@ -511,7 +512,7 @@ func TestDevTerminal(t *testing.T) {
 	e := newDevEnv(t)
 	addr := freeAddr(t)
 	cmd := exec.Command("script", "-q", "-f", "-e", "-c",
-		fmt.Sprintf("exec %s dev --public-url http://%s --addr %s", e.bin, addr, addr), "/dev/null")
+		fmt.Sprintf("exec %s dev --insecure-http-public-url --public-url http://%s --addr %s", e.bin, addr, addr), "/dev/null")
 	cmd.Dir = e.dir
 	cmd.Env = append(e.environ(), "TERM=xterm-256color")
 	stdin, err := cmd.StdinPipe()

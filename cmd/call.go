@@ -45,7 +45,7 @@ The call is placed from the number dev uses, or --from (a number of the account)
 				}
 			}
 			if opts.PublicURL != "" {
-				u, err := parsePublicURL(opts.PublicURL)
+				u, err := parsePublicURL(opts.PublicURL, false)
 				if err != nil {
 					return commandLineError(err)
 				}

@@ -31,6 +31,7 @@ type devOptions struct {
 	TakeOver              bool
 	NoProvision           bool
 	InsecureSkipSignature bool
+	InsecureHTTPPublicURL bool
 	NgrokTimeout          time.Duration
 	commonOptions
 	agentOverrides
@@ -97,6 +98,7 @@ DEBUG (DEBUG=callagent:* shows every debug event), and CALLAGENT_<FLAG> for any 
 	fl.BoolVar(&opts.TakeOver, "take-over", false, "use a number bound to a TwiML App: unbind it while dev runs (bound again on exit)")
 	fl.BoolVar(&opts.NoProvision, "no-provision", false, "leave the number alone: print the webhook URL to set yourself")
 	fl.BoolVar(&opts.InsecureSkipSignature, "insecure-skip-signature", false, "accept webhooks without a valid X-Twilio-Signature (local experiments only)")
+	fl.BoolVar(&opts.InsecureHTTPPublicURL, insecureHTTPFlag, false, insecureHTTPUsage)
 	fl.DurationVar(&opts.NgrokTimeout, "ngrok-timeout", tunnel.DefaultNgrokTimeout, "give up opening the ngrok tunnel after this long")
 	flagEnvHelp(fl)
 	return c
@@ -122,7 +124,7 @@ func (o *devOptions) resolve(cmd *cobra.Command, env *Env) error {
 	}
 	if o.PublicURL != "" {
 		var err error
-		if o.PublicURL, err = parsePublicURL(o.PublicURL); err != nil {
+		if o.PublicURL, err = parsePublicURL(o.PublicURL, o.InsecureHTTPPublicURL); err != nil {
 			return err
 		}
 		if o.Domain != "" {
@@ -246,6 +248,7 @@ func (d *devSession) startServer(ctx context.Context) error {
 		PublicURL:             d.tun.URL(),
 		AuthToken:             o.AuthToken,
 		InsecureSkipSignature: o.InsecureSkipSignature,
+		InsecureHTTPPublicURL: o.InsecureHTTPPublicURL,
 		Dial:                  d.dial,
 		Session: func(call server.CallInfo, so *session.Options) error {
 			d.agents.current().rt.Setup(so)
@@ -352,7 +355,7 @@ func (d *devSession) openTunnel(ctx context.Context) error {
 	if o.PublicURL != "" {
 		return d.steps.run("Listening on "+o.Addr, func() (string, error) {
 			var err error
-			d.tun, err = tunnel.Local(ctx, o.Addr, o.PublicURL)
+			d.tun, err = tunnel.Local(ctx, o.Addr, o.PublicURL, o.InsecureHTTPPublicURL)
 			if err != nil {
 				return "", err
 			}

@@ -87,7 +87,7 @@ func (h *devHarness) start(args ...string) {
 		Build: BuildInfo{Version: "1.2.3"},
 	}
 	root := NewRootCmd(f)
-	root.SetArgs(append([]string{"dev", "--public-url", "http://" + h.addr, "--addr", h.addr}, args...))
+	root.SetArgs(append([]string{"dev", "--insecure-http-public-url", "--public-url", "http://" + h.addr, "--addr", h.addr}, args...))
 	ctx, cancel := context.WithCancel(context.Background())
 	h.cancel, h.done = cancel, make(chan error, 1)
 	go func() { h.done <- root.ExecuteContext(ctx) }()

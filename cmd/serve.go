@@ -23,6 +23,7 @@ type serveOptions struct {
 	LogLevel              string
 	RecordDir             string
 	InsecureSkipSignature bool
+	InsecureHTTPPublicURL bool
 	LogTranscripts        bool
 	commonOptions
 	agentOverrides
@@ -79,6 +80,7 @@ Logs are JSON lines on stdout (text on a terminal); /healthz, /readyz and /metri
 	fl.StringVar(&opts.LogLevel, "log-level", "info", "debug, info, warn or error")
 	fl.StringVar(&opts.RecordDir, "record-dir", "", "record each call to DIR/<CallSid>.wav (stereo: caller left, agent right)")
 	fl.BoolVar(&opts.InsecureSkipSignature, "insecure-skip-signature", false, "accept requests without a valid X-Twilio-Signature (never in production)")
+	fl.BoolVar(&opts.InsecureHTTPPublicURL, insecureHTTPFlag, false, insecureHTTPUsage)
 	fl.BoolVar(&opts.LogTranscripts, "log-transcripts", true, "log what callers, agents and tools say (false: only that they spoke)")
 	flagEnvHelp(fl)
 	return c
@@ -106,7 +108,7 @@ func (o *serveOptions) resolve(cmd *cobra.Command, env *Env) error {
 		return usageErrorf("--public-url is not set: give the https URL Twilio reaches this server at (or set CALLAGENT_PUBLIC_URL)")
 	}
 	var err error
-	if o.PublicURL, err = parsePublicURL(o.PublicURL); err != nil {
+	if o.PublicURL, err = parsePublicURL(o.PublicURL, o.InsecureHTTPPublicURL); err != nil {
 		return err
 	}
 	if o.DrainTimeout <= 0 {
@@ -147,6 +149,7 @@ func serveRun(ctx context.Context, f *Factory, opts *serveOptions) error {
 		PublicURL:             opts.PublicURL,
 		AuthToken:             opts.AuthToken,
 		InsecureSkipSignature: opts.InsecureSkipSignature,
+		InsecureHTTPPublicURL: opts.InsecureHTTPPublicURL,
 		Dial:                  server.RealtimeDialer(opts.dialOptions(cfg.Model, f.Build.Version)),
 		Session: func(call server.CallInfo, so *session.Options) error {
 			loaded.rt.Setup(so)

@@ -12,7 +12,8 @@ func TestParse(t *testing.T) {
 	}{
 		{in: "https://agent.example.com", want: "https://agent.example.com"},
 		{in: "https://agent.example.com/", want: "https://agent.example.com"},
-		{in: "http://127.0.0.1:5050", want: "http://127.0.0.1:5050"},
+		{in: "http://127.0.0.1:5050", err: "Twilio streams calls only to wss:// URLs"},
+		{in: "http://agent.example.com", err: "Twilio error 31920"},
 		{in: "https://example.com/callagent/", want: "https://example.com/callagent"},
 		{in: "HTTPS://agent.example.com", want: "https://agent.example.com"},
 		{in: " https://x", err: `public URL " https://x": remove the spaces around it`},
@@ -47,6 +48,25 @@ func TestParse(t *testing.T) {
 		}
 		if err != nil && strings.Contains(err.Error(), "hunter2") {
 			t.Errorf("%q: the error shows the password: %v", tt.in, err)
+		}
+	}
+}
+
+// http is refused unless asked for, and then only http: every other rule holds.
+func TestParseInsecureHTTP(t *testing.T) {
+	if got, err := ParseInsecureHTTP("http://127.0.0.1:5050/"); err != nil || got != "http://127.0.0.1:5050" {
+		t.Errorf("got %q, %v", got, err)
+	}
+	if got, err := ParseInsecureHTTP("https://agent.example.com"); err != nil || got != "https://agent.example.com" {
+		t.Errorf("got %q, %v", got, err)
+	}
+	var pe *Error
+	if _, err := Parse("http://127.0.0.1:5050"); !errors.As(err, &pe) || !pe.HTTP {
+		t.Errorf("Parse(http) = %v, want an *Error with HTTP set", err)
+	}
+	for _, in := range []string{"http://u:hunter2@127.0.0.1", "http://127.0.0.1?x=1", "ws://127.0.0.1", " http://127.0.0.1"} {
+		if _, err := ParseInsecureHTTP(in); !errors.As(err, &pe) || pe.HTTP || strings.Contains(err.Error(), "hunter2") {
+			t.Errorf("ParseInsecureHTTP(%q) = %v", in, err)
 		}
 	}
 }

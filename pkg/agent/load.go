@@ -203,11 +203,23 @@ func (v *validator) checkAgent(a *AgentSpec, tools, agents map[string]bool) {
 			v.issue(&td.Type, "%s: turn_detection.type %q: use server_vad or semantic_vad", path, td.Type)
 		}
 		if td.Eagerness != "" && td.Type != "semantic_vad" {
-			v.issue(&td.Eagerness, "%s: turn_detection.eagerness only applies to semantic_vad", path)
+			v.issue(&td.Eagerness, "%s: turn_detection.eagerness only applies to semantic_vad: remove it, or use type: semantic_vad", path)
 		} else if td.Eagerness != "" && !slices.Contains([]string{"low", "medium", "high", "auto"}, td.Eagerness) {
 			v.issue(&td.Eagerness, "%s: turn_detection.eagerness %q: use low, medium, high or auto", path, td.Eagerness)
 		}
-		if td.Threshold != nil && (*td.Threshold < 0 || *td.Threshold > 1) {
+		if td.Type == "semantic_vad" {
+			// The API rejects a parameter the type does not have, and with it the
+			// whole session.update: the call would stay on the wrong audio format.
+			for _, f := range []struct {
+				set  bool
+				p    any
+				name string
+			}{{td.Threshold != nil, td.Threshold, "threshold"}, {td.PrefixPaddingMs != nil, td.PrefixPaddingMs, "prefix_padding_ms"}, {td.SilenceDurationMs != nil, td.SilenceDurationMs, "silence_duration_ms"}} {
+				if f.set {
+					v.issue(f.p, "%s: turn_detection.%s only applies to server_vad (semantic_vad decides from the words; tune it with eagerness): remove it, or use type: server_vad", path, f.name)
+				}
+			}
+		} else if td.Threshold != nil && (*td.Threshold < 0 || *td.Threshold > 1) {
 			v.issue(td.Threshold, "%s: turn_detection.threshold %g: use a value from 0 to 1", path, *td.Threshold)
 		}
 		for _, ms := range []*int{td.PrefixPaddingMs, td.SilenceDurationMs} {

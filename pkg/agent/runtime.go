@@ -161,7 +161,10 @@ func (td *TurnDetection) realtime() *realtime.TurnDetection {
 
 func mcpTool(m *MCPSpec) realtime.Tool {
 	t := realtime.Tool{Type: "mcp", ServerLabel: m.ServerLabel, ServerURL: m.ServerURL, ServerDescription: m.ServerDescription,
-		Authorization: m.Authorization, Headers: m.Headers, AllowedTools: m.AllowedTools}
+		Authorization: m.Authorization, Headers: m.Headers}
+	if m.AllowedTools != nil {
+		t.AllowedTools, _ = json.Marshal(m.AllowedTools) // a []string always encodes
+	}
 	if m.RequireApproval != "" {
 		t.RequireApproval = json.RawMessage(`"` + m.RequireApproval + `"`)
 	}

@@ -121,8 +121,10 @@ func Run(parent context.Context, opts Options) (*Result, error) {
 	var ended chan callevent.CallEnded = make(chan callevent.CallEnded, 1)
 	srv, err := server.New(server.Config{
 		PublicURL: public,
-		AuthToken: token,
-		Dial:      server.RealtimeDialer(model.dial),
+		// The simulated caller reaches the server on loopback, without TLS.
+		InsecureHTTPPublicURL: true,
+		AuthToken:             token,
+		Dial:                  server.RealtimeDialer(model.dial),
 		Session: func(call server.CallInfo, so *session.Options) error {
 			rt.Setup(so)
 			so.Debug = opts.Debug

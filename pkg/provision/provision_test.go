@@ -11,7 +11,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/callagent/callagent/internal/retry"
 	"github.com/callagent/callagent/pkg/provision"
 	"github.com/callagent/callagent/pkg/twiliorest"
 	"github.com/callagent/callagent/pkg/twiliorest/twiliorestest"
@@ -43,7 +45,8 @@ func setup(t *testing.T, numbers ...twiliorestest.PhoneNumber) (*twiliorestest.A
 // talks to the API at baseURL and keeps its state in dir.
 func newProvisioner(t *testing.T, baseURL, dir string) *provision.Provisioner {
 	t.Helper()
-	rest, err := twiliorest.New(twiliorest.Options{Credentials: twiliorest.Credentials{AccountSID: acct, AuthToken: token}, BaseURL: baseURL})
+	rest, err := twiliorest.New(twiliorest.Options{Credentials: twiliorest.Credentials{AccountSID: acct, AuthToken: token}, BaseURL: baseURL,
+		Retry: retry.Policy{Sleep: func(context.Context, time.Duration) error { return nil }}}) // retries without the waits
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -185,6 +188,7 @@ func TestPointWithLostAnswer(t *testing.T) {
 	api, p, dir := setup(t, original)
 	n, _ := p.Find(ctx, "")
 	api.LoseNextAnswer("/IncomingPhoneNumbers/PN1.json", 502)
+	api.FailNext(http.MethodPost, "/IncomingPhoneNumbers/PN1.json", 502, 2) // and the retries fail
 	err := p.Point(ctx, n, hook, false)
 	if err == nil || !strings.Contains(err.Error(), "HTTP 502") || !strings.Contains(err.Error(), "Twilio had made the change after all: the number is put back") {
 		t.Fatalf("lost answer: %v", err)

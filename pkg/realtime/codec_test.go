@@ -46,7 +46,7 @@ func TestClientEventsRoundTrip(t *testing.T) {
 					Transcription: &Transcription{Model: "gpt-4o-mini-transcribe"},
 					TurnDetection: &TurnDetection{Type: ServerVAD, InterruptResponse: boolPtr(true)},
 				},
-				Output: &AudioOutput{Format: &AudioFormat{Type: FormatPCMU}, Voice: "marin"},
+				Output: &AudioOutput{Format: &AudioFormat{Type: FormatPCMU}, Voice: Str("marin")},
 			},
 			Tools: []Tool{
 				{Type: "function", Name: "weather", Description: "Weather", Parameters: json.RawMessage(`{"type":"object"}`)},
@@ -112,6 +112,14 @@ func TestDecodeServerEvents(t *testing.T) {
 			&MCPCallStatus{Type: TypeResponseMCPCallFailed, ItemID: "m"}},
 		{`{"type":"mcp_list_tools.completed","item_id":"l"}`,
 			&MCPListToolsStatus{Type: TypeMCPListToolsCompleted, ItemID: "l"}},
+		// Custom voices, a named tool choice and an MCP tool filter are objects.
+		{`{"type":"session.updated","session":{"type":"realtime","audio":{"output":{"voice":{"id":"voice_123"}}},"tool_choice":{"type":"function","name":"weather"},"tools":[{"type":"mcp","server_label":"crm","allowed_tools":{"read_only":true,"tool_names":["find"]}}]}}`,
+			&SessionUpdated{Session: SessionConfig{Type: "realtime", Audio: &AudioConfig{Output: &AudioOutput{Voice: StringOrObject{Object: json.RawMessage(`{"id":"voice_123"}`)}}},
+				ToolChoice: StringOrObject{Object: json.RawMessage(`{"type":"function","name":"weather"}`)},
+				Tools:      []Tool{{Type: "mcp", ServerLabel: "crm", AllowedTools: json.RawMessage(`{"read_only":true,"tool_names":["find"]}`)}}}}},
+		{`{"type":"session.created","session":{"type":"realtime","audio":{"output":{"voice":"marin"}},"tool_choice":"auto","tools":[{"type":"mcp","server_label":"crm","allowed_tools":["find"]}]}}`,
+			&SessionCreated{Session: SessionConfig{Type: "realtime", Audio: &AudioConfig{Output: &AudioOutput{Voice: Str("marin")}},
+				ToolChoice: Str("auto"), Tools: []Tool{{Type: "mcp", ServerLabel: "crm", AllowedTools: json.RawMessage(`["find"]`)}}}}},
 		{`{"type":"output_audio_buffer.started","response_id":"r"}`,
 			&UnknownEvent{Type: "output_audio_buffer.started", Raw: json.RawMessage(`{"type":"output_audio_buffer.started","response_id":"r"}`)}},
 	}
@@ -181,6 +189,7 @@ func FuzzDecodeServerEvent(f *testing.F) {
 	f.Add([]byte(`{"type":"error","error":{"message":"x"}}`))
 	f.Add([]byte(`{"type":"response.done","response":{"output":[{"type":"message","content":[{"type":"output_audio","transcript":"hi"}]}]}}`))
 	f.Add([]byte(`{"type":"session.created","session":{"type":"realtime","audio":{"input":{"format":{"type":"audio/pcmu"}}}}}`))
+	f.Add([]byte(`{"type":"session.updated","session":{"audio":{"output":{"voice":{"id":"voice_1"}}},"tool_choice":{"type":"mcp","server_label":"x"}}}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		slow, slowErr := DecodeServerEvent(data)
 		var d decoder

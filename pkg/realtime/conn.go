@@ -10,9 +10,11 @@ import (
 	"net/url"
 	"strings"
 	"sync/atomic"
+	"time"
 
 	"github.com/coder/websocket"
 
+	"github.com/callagent/callagent/internal/retry"
 	"github.com/callagent/callagent/internal/wsconn"
 )
 
@@ -39,6 +41,9 @@ type DialOptions struct {
 	Header http.Header
 	// ReadLimit is the largest server event accepted, in bytes (default DefaultReadLimit).
 	ReadLimit int64
+	// Retry bounds the handshakes retried after HTTP 429 or 5xx (nothing was opened,
+	// so a retry is safe), following Retry-After, within ctx's deadline.
+	Retry retry.Policy
 }
 
 // URL returns the Realtime WebSocket URL for an API base URL and a model.
@@ -100,13 +105,21 @@ func Dial(ctx context.Context, opts DialOptions) (*Conn, error) {
 		h[k] = append([]string(nil), v...)
 	}
 	h.Set("Authorization", "Bearer "+opts.APIKey)
-	ws, resp, err := websocket.Dial(ctx, u, &websocket.DialOptions{
-		HTTPClient:      opts.HTTPClient,
-		HTTPHeader:      h,
-		CompressionMode: websocket.CompressionDisabled,
-	})
-	if err != nil {
-		return nil, dialError(u, opts.APIKey, resp, err)
+	var ws *websocket.Conn
+	for n := 1; ; n++ {
+		var resp *http.Response
+		ws, resp, err = websocket.Dial(ctx, u, &websocket.DialOptions{
+			HTTPClient:      opts.HTTPClient,
+			HTTPHeader:      h,
+			CompressionMode: websocket.CompressionDisabled,
+		})
+		if err == nil {
+			break
+		}
+		derr := dialError(u, opts.APIKey, resp, err)
+		if resp == nil || !retry.Status(resp.StatusCode) || !opts.Retry.Wait(ctx, n, retry.RetryAfter(resp.Header, time.Now())) {
+			return nil, derr
+		}
 	}
 	limit := opts.ReadLimit
 	if limit <= 0 {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -14,6 +15,7 @@ import (
 	"github.com/coder/websocket"
 
 	"github.com/callagent/callagent/internal/leakcheck"
+	"github.com/callagent/callagent/internal/retry"
 )
 
 const testKey = "sk-test-0123456789abcdef"
@@ -332,5 +334,68 @@ func BenchmarkAppendAudio(b *testing.B) {
 		if err := c.AppendAudio(ctx, payload); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// A handshake answered 429 or 5xx opened nothing: Dial tries again, after the
+// server's Retry-After when it gives one, a bounded number of times. A 401 is not
+// retried.
+func TestDialRetriesRateLimitedHandshake(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		answers []int // statuses before the upgrade; 0 upgrades
+		retryAt string
+		ok      bool
+		tries   int
+		waits   []time.Duration
+	}{
+		{name: "429 then upgrade", answers: []int{429, 0}, retryAt: "2", ok: true, tries: 2, waits: []time.Duration{2 * time.Second}},
+		{name: "503 twice then upgrade", answers: []int{503, 502, 0}, ok: true, tries: 3, waits: []time.Duration{time.Millisecond, 2 * time.Millisecond}},
+		{name: "429 every time", answers: []int{429, 429, 429, 429}, tries: 3, waits: []time.Duration{time.Millisecond, 2 * time.Millisecond}},
+		{name: "401 at once", answers: []int{401, 0}, tries: 1},
+		{name: "Retry-After too long", answers: []int{429, 0}, retryAt: "3600", tries: 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var mu sync.Mutex
+			tries := 0
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				mu.Lock()
+				status := tc.answers[tries]
+				tries++
+				mu.Unlock()
+				if status != 0 {
+					if tc.retryAt != "" {
+						w.Header().Set("Retry-After", tc.retryAt)
+					}
+					w.Header().Set("Content-Type", "application/json")
+					w.WriteHeader(status)
+					w.Write([]byte(`{"error":{"message":"Too many requests","type":"rate_limit_error","code":"rate_limit_exceeded"}}`))
+					return
+				}
+				ws, err := websocket.Accept(w, r, nil)
+				if err == nil {
+					ws.Close(websocket.StatusNormalClosure, "")
+				}
+			}))
+			defer srv.Close()
+			var waits []time.Duration
+			policy := retry.Policy{Base: time.Millisecond, Sleep: func(ctx context.Context, d time.Duration) error {
+				waits = append(waits, d)
+				return nil
+			}}
+			c, err := Dial(context.Background(), DialOptions{BaseURL: srv.URL, APIKey: testKey, Retry: policy})
+			if c != nil {
+				c.CloseNow()
+			}
+			if (err == nil) != tc.ok {
+				t.Fatalf("Dial: %v", err)
+			}
+			if err != nil && strings.Contains(err.Error(), testKey) {
+				t.Fatalf("the key is in the error: %v", err)
+			}
+			if tries != tc.tries || !slices.Equal(waits, tc.waits) {
+				t.Errorf("%d tries after waits %v; want %d after %v", tries, waits, tc.tries, tc.waits)
+			}
+		})
 	}
 }

@@ -36,7 +36,7 @@ type SessionConfig struct {
 	OutputModalities []string        `json:"output_modalities,omitempty"`
 	Audio            *AudioConfig    `json:"audio,omitempty"`
 	Tools            []Tool          `json:"tools,omitempty"`
-	ToolChoice       string          `json:"tool_choice,omitempty"`
+	ToolChoice       StringOrObject  `json:"tool_choice,omitzero"`        // "auto", "none", "required" or a function/MCP tool
 	MaxOutputTokens  json.RawMessage `json:"max_output_tokens,omitempty"` // an integer or "inf"
 	Tracing          json.RawMessage `json:"tracing,omitempty"`
 	Truncation       json.RawMessage `json:"truncation,omitempty"`
@@ -66,9 +66,9 @@ type AudioInput struct {
 
 // AudioOutput configures what the model says.
 type AudioOutput struct {
-	Format *AudioFormat `json:"format,omitempty"`
-	Voice  string       `json:"voice,omitempty"`
-	Speed  float64      `json:"speed,omitempty"`
+	Format *AudioFormat   `json:"format,omitempty"`
+	Voice  StringOrObject `json:"voice,omitzero"` // "marin", or {"id": "voice_…"} for a custom voice
+	Speed  float64        `json:"speed,omitempty"`
 }
 
 // Transcription turns on transcripts of the caller's speech.
@@ -116,7 +116,7 @@ type Tool struct {
 	ConnectorID       string            `json:"connector_id,omitempty"`
 	Authorization     string            `json:"authorization,omitempty"`
 	Headers           map[string]string `json:"headers,omitempty"`
-	AllowedTools      []string          `json:"allowed_tools,omitempty"`
+	AllowedTools      json.RawMessage   `json:"allowed_tools,omitempty"`    // a list of names or a filter object
 	RequireApproval   json.RawMessage   `json:"require_approval,omitempty"` // "always", "never" or a filter object
 }
 
@@ -223,7 +223,7 @@ type ResponseParams struct {
 	Instructions     string          `json:"instructions,omitempty"`
 	OutputModalities []string        `json:"output_modalities,omitempty"`
 	Tools            []Tool          `json:"tools,omitempty"`
-	ToolChoice       string          `json:"tool_choice,omitempty"`
+	ToolChoice       StringOrObject  `json:"tool_choice,omitzero"`   // "auto", "none", "required" or a function/MCP tool
 	Conversation     string          `json:"conversation,omitempty"` // "none" for out-of-band
 	Input            []Item          `json:"input,omitempty"`
 	Metadata         json.RawMessage `json:"metadata,omitempty"`

@@ -126,6 +126,26 @@ func TestNoAuthTokenRefusesToStart(t *testing.T) {
 	}
 }
 
+// An http public URL gives <Stream url="ws://…">, which Twilio refuses: New says so
+// unless the opt-in for loopback tests and local experiments is set.
+func TestHTTPPublicURLRefusedWithoutOptIn(t *testing.T) {
+	var dial DialFunc = func(ctx context.Context, callSID string) (session.ModelLeg, error) {
+		return nil, errors.New("not dialed in this test")
+	}
+	_, err := New(Config{PublicURL: "http://calls.example.com", AuthToken: "t", Dial: dial})
+	if err == nil || !strings.Contains(err.Error(), "wss://") {
+		t.Fatalf("http public URL: %v", err)
+	}
+	srv, err := New(Config{PublicURL: "http://127.0.0.1:5050", AuthToken: "t", Dial: dial, InsecureHTTPPublicURL: true})
+	if err != nil || srv.PublicURL() != "http://127.0.0.1:5050" {
+		t.Fatalf("explicit opt-in refused: %v", err)
+	}
+	if _, err := New(Config{PublicURL: "http://u:s3cret-pw@127.0.0.1", AuthToken: "t", Dial: dial, InsecureHTTPPublicURL: true}); err == nil ||
+		strings.Contains(err.Error(), "s3cret-pw") {
+		t.Errorf("the opt-in let through a URL with user info, or showed its password: %v", err)
+	}
+}
+
 // Without a token (opted out) requests go through unsigned.
 func TestInsecureSkipSignature(t *testing.T) {
 	ts := newTestServer(t, func(c *Config) { c.AuthToken = ""; c.InsecureSkipSignature = true })

@@ -153,12 +153,18 @@ func TestQueuedItemsTruncatedToZeroAndStaleMarksIgnored(t *testing.T) {
 	tc.Hangup()
 }
 
+// serverKeepsGenerating is a bridge whose agent turns interrupt_response off: the
+// server does not cancel a response on speech, the bridge must.
+func serverKeepsGenerating() bridgeConfig {
+	no := false
+	return bridgeConfig{Options: func(o *session.Options) {
+		o.Agent.TurnDetection = &realtime.TurnDetection{Type: realtime.ServerVAD, InterruptResponse: &no}
+	}}
+}
+
 // With interrupt_response off the server keeps generating: the bridge cancels.
 func TestBargeInCancelsWhenServerDoesNot(t *testing.T) {
-	no := false
-	b := newBridge(t, bridgeConfig{Options: func(o *session.Options) {
-		o.Agent.TurnDetection = &realtime.TurnDetection{Type: realtime.ServerVAD, InterruptResponse: &no}
-	}})
+	b := newBridge(t, serverKeepsGenerating())
 	tc := b.Start(twiliotest.CallerOptions{})
 	ctx, c, mc, rec := tc.Ctx, tc.Caller, tc.Model, tc.Rec
 	reply := mc.Respond(ctx, realtimetest.ResponseSpec{Items: []realtimetest.ItemSpec{{Audio: noise(6, 16000)}}, ChunkBytes: 800, Pace: 80 * time.Millisecond})
@@ -216,4 +222,29 @@ func TestTurnLatency(t *testing.T) {
 	if e := tc.Hangup(); e.Turns != 1 {
 		t.Fatalf("turns = %d", e.Turns)
 	}
+}
+
+// Server VAD may report speech twice before the cancelled response is done (a cough,
+// then the words): that is one barge-in, with one response.cancel and one
+// interruption counted.
+func TestTwoSpeechStartsOneInterruption(t *testing.T) {
+	b := newBridge(t, serverKeepsGenerating())
+	tc := b.Start(twiliotest.CallerOptions{})
+	ctx, c, mc, rec := tc.Ctx, tc.Caller, tc.Model, tc.Rec
+	reply := mc.Respond(ctx, realtimetest.ResponseSpec{Items: []realtimetest.ItemSpec{{Audio: noise(6, 16000)}}, ChunkBytes: 800, Pace: 80 * time.Millisecond})
+	waitPlayed(ctx, t, c, 2000)
+	mc.SpeechStarted()
+	mc.SpeechStarted() // on the wire before the response.done that the first cancel brings
+	reply.Wait(ctx)
+	waitEvent[callevent.ResponseDone](ctx, t, rec, 1)
+	mc.SpeechStopped("wait")
+	waitEvent[callevent.CallerTranscript](ctx, t, rec, 1)
+	if n := len(mc.Received(realtime.TypeResponseCancel)); n != 1 {
+		t.Errorf("%d response.cancel for one barge-in", n)
+	}
+	if n := len(eventsOf[callevent.Interruption](rec)); n != 1 {
+		t.Errorf("%d interruptions for one barge-in", n)
+	}
+	noModelErrors(t, mc)
+	tc.Hangup()
 }

@@ -30,9 +30,13 @@ func (s *Session) bargeIn() {
 // caller did not hear in full. It reports false when the call is ending.
 func (s *Session) cutOff(cancel bool) (callevent.Interruption, bool) {
 	s.mu.Lock()
-	activeID := ""
+	activeID, again := "", false
 	if s.resp.active {
 		activeID = s.resp.activeID
+		// Server VAD can report speech twice before the cut-off response is done:
+		// one barge-in, so one cancel and one interruption.
+		again = s.resp.cutID == activeID
+		s.resp.cutID = activeID
 	}
 	s.mu.Unlock()
 
@@ -48,7 +52,10 @@ func (s *Session) cutOff(cancel bool) (callevent.Interruption, bool) {
 	// The event is stamped with the moment the heard audio was measured.
 	ev := callevent.Interruption{Header: callevent.Header{Time: in.At, CallSID: s.CallSID()}, ResponseID: activeID, Cleared: in.Pending,
 		HeardMs: int(in.HeardBytes / twiliotransport.BytesPerMs)}
-	if activeID != "" && cancel {
+	if again {
+		ev.ResponseID = "" // already cut off (and cancelled if it had to be)
+	}
+	if ev.ResponseID != "" && cancel {
 		if err := s.model.Send(s.ioCtx, &realtime.ResponseCancel{}); err != nil {
 			s.end(callevent.EndModelDisconnected, err)
 			return ev, false

@@ -216,11 +216,11 @@ func (a *Agent) sessionConfig() realtime.SessionConfig {
 			Input: in,
 			Output: &realtime.AudioOutput{
 				Format: &realtime.AudioFormat{Type: realtime.FormatPCMU},
-				Voice:  a.Voice,
+				Voice:  realtime.Str(a.Voice),
 				Speed:  a.Speed,
 			},
 		},
-		ToolChoice: a.ToolChoice,
+		ToolChoice: realtime.Str(a.ToolChoice),
 	}
 	for _, t := range a.Tools {
 		spec := t.Spec()

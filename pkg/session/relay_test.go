@@ -203,11 +203,11 @@ func TestSetAgentKeepsFormatAndVoice(t *testing.T) {
 	for _, u := range ups {
 		checkPCMU(t, u)
 	}
-	if ups[0].Instructions != "You are Ada." || ups[0].Audio.Output.Voice != "marin" || len(ups[0].Tools) != 1 {
+	if ups[0].Instructions != "You are Ada." || ups[0].Audio.Output.Voice.String != "marin" || len(ups[0].Tools) != 1 {
 		t.Errorf("first update %+v", ups[0])
 	}
-	if ups[1].Instructions != "You are Bob, from billing." || ups[1].Audio.Output.Voice != "marin" || len(ups[1].Tools) != 0 {
-		t.Errorf("second update: instructions %q, voice %q (must stay marin), tools %d", ups[1].Instructions, ups[1].Audio.Output.Voice, len(ups[1].Tools))
+	if ups[1].Instructions != "You are Bob, from billing." || ups[1].Audio.Output.Voice.String != "marin" || len(ups[1].Tools) != 0 {
+		t.Errorf("second update: instructions %q, voice %q (must stay marin), tools %d", ups[1].Instructions, ups[1].Audio.Output.Voice.String, len(ups[1].Tools))
 	}
 	// The old agent's tool is gone: a call to it is an unknown tool now.
 	tc.Model.Respond(tc.Ctx, realtimetest.ResponseSpec{Items: []realtimetest.ItemSpec{{FunctionCall: &realtimetest.FunctionCall{Name: "weather", Arguments: `{"city":"Rome"}`}}}})

@@ -14,7 +14,8 @@ type responseState struct {
 	activeID    string
 	requested   bool // response.create sent, response.created not yet seen
 	requestedAt time.Time
-	pending     bool // a response.create is owed once the active response is done
+	pending     bool   // a response.create is owed once the active response is done
+	cutID       string // the response a barge-in already cut off: not cancelled or counted again
 }
 
 // respChange wakes WaitPlayed. Caller holds s.mu.

@@ -106,12 +106,13 @@ func (s *Session) approve(callID, name, args string) (bool, string) {
 // answerMCPApproval answers a hosted MCP tool's approval request through the same
 // approver as function tools.
 func (s *Session) answerMCPApproval(item realtime.Item) {
-	approved, _ := s.approve(item.ID, item.ServerLabel+"."+item.Name, item.Arguments)
+	approved, why := s.approve(item.ID, item.ServerLabel+"."+item.Name, item.Arguments)
 	if s.workCtx.Err() != nil {
 		return
 	}
+	// The reason tells the model why, as the function tools' denial text does.
 	err := s.model.Send(s.ioCtx, &realtime.ConversationItemCreate{Item: realtime.Item{
-		Type: realtime.ItemMCPApprovalResponse, ApprovalRequestID: item.ID, Approve: &approved,
+		Type: realtime.ItemMCPApprovalResponse, ApprovalRequestID: item.ID, Approve: &approved, Reason: why,
 	}})
 	if err == nil {
 		err = s.requestResponse()

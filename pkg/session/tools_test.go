@@ -361,3 +361,34 @@ func TestDTMFKeptWhenTheBufferOverflows(t *testing.T) {
 	c.Hangup()
 	b.Ended(ctx, c.CallSID())
 }
+
+// A denied hosted MCP call tells the model why, in the approval response's reason,
+// and the decision event keeps the same reason.
+func TestMCPApprovalDeniedPassesReason(t *testing.T) {
+	model := &realtimetest.Model{AutoRespond: func(c *realtimetest.ModelConn, req *realtime.ResponseCreate) realtimetest.ResponseSpec {
+		return realtimetest.ResponseSpec{Items: []realtimetest.ItemSpec{{Audio: noise(71, 800)}}}
+	}}
+	b := newBridge(t, bridgeConfig{Model: model, Options: func(o *session.Options) {
+		o.Agent.HostedTools = []realtime.Tool{{Type: "mcp", ServerLabel: "crm", ServerURL: "https://mcp.example.com", RequireApproval: json.RawMessage(`"always"`)}}
+		o.Approver = session.ApproverFunc(func(ctx context.Context, r session.ApprovalRequest) (bool, error) {
+			return false, errors.New("contacts are read-only on weekends")
+		})
+	}})
+	tc := b.Start(twiliotest.CallerOptions{})
+	ctx, mc, rec := tc.Ctx, tc.Model, tc.Rec
+	mc.Respond(ctx, realtimetest.ResponseSpec{Items: []realtimetest.ItemSpec{{MCPApproval: &realtimetest.MCPApproval{ServerLabel: "crm", Name: "update_contact", Arguments: `{"id":7}`}}}}).Wait(ctx)
+	if _, err := mc.WaitEvent(ctx, realtime.TypeResponseCreate, 1); err != nil {
+		t.Fatal(err)
+	}
+	const why = "contacts are read-only on weekends"
+	items := mc.CreatedItems()
+	if len(items) != 1 || items[0].Type != realtime.ItemMCPApprovalResponse || items[0].Approve == nil || *items[0].Approve ||
+		items[0].Reason != why {
+		t.Fatalf("approval response %+v, want a denial with reason %q", items, why)
+	}
+	if d := waitEvent[callevent.ToolApprovalDecided](ctx, t, rec, 1); d.Approved || d.Reason != why {
+		t.Fatalf("decision %+v", d)
+	}
+	tc.Hangup()
+	noModelErrors(t, mc)
+}

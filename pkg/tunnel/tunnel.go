@@ -23,9 +23,14 @@ type Tunnel interface {
 const DefaultAddr = "127.0.0.1:5050"
 
 // Local listens on addr (DefaultAddr when empty) for a proxy the user runs, which
-// forwards publicURL to it.
-func Local(ctx context.Context, addr, publicURL string) (Tunnel, error) {
-	u, err := publicurl.Parse(publicURL)
+// forwards publicURL to it. publicURL must be https (Twilio streams only to wss://)
+// unless insecureHTTP is set, for local experiments with a simulated caller.
+func Local(ctx context.Context, addr, publicURL string, insecureHTTP bool) (Tunnel, error) {
+	parse := publicurl.Parse
+	if insecureHTTP {
+		parse = publicurl.ParseInsecureHTTP
+	}
+	u, err := parse(publicURL)
 	if err != nil {
 		return nil, err
 	}

@@ -228,7 +228,7 @@ func TestNgrokReconnectReported(t *testing.T) {
 
 func TestLocal(t *testing.T) {
 	leakcheck.Check(t)
-	tun, err := tunnel.Local(context.Background(), "127.0.0.1:0", "https://agent.example.com/")
+	tun, err := tunnel.Local(context.Background(), "127.0.0.1:0", "https://agent.example.com/", false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -240,9 +240,18 @@ func TestLocal(t *testing.T) {
 		t.Errorf("listening on %s", tun.Addr())
 	}
 	// The address in use: the error names the flag to change it.
-	if _, err := tunnel.Local(context.Background(), tun.Addr().String(), "https://x.example"); err == nil || !strings.Contains(err.Error(), "--addr") {
+	if _, err := tunnel.Local(context.Background(), tun.Addr().String(), "https://x.example", false); err == nil || !strings.Contains(err.Error(), "--addr") {
 		t.Errorf("address in use: %v", err)
 	}
+	// http only with the opt-in: Twilio cannot stream to ws://.
+	if _, err := tunnel.Local(context.Background(), "127.0.0.1:0", "http://127.0.0.1:5050", false); err == nil || !strings.Contains(err.Error(), "wss://") {
+		t.Errorf("http public URL: %v", err)
+	}
+	insecure, err := tunnel.Local(context.Background(), "127.0.0.1:0", "http://127.0.0.1:5050", true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	insecure.Close()
 }
 
 func waitFor(t *testing.T, ok func() bool, what string) {

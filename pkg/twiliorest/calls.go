@@ -15,9 +15,12 @@ func (c *Client) Hangup(ctx context.Context, callSID string) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	_, err := c.api.UpdateCall(callSID, (&openapi.UpdateCallParams{}).SetStatus("completed"))
-	if err != nil {
-		if e := fail("Hangup", err); !e.callOver() {
+	e := c.do(ctx, "Hangup", idempotent, func() error {
+		_, err := c.api.UpdateCall(callSID, (&openapi.UpdateCallParams{}).SetStatus("completed"))
+		return err
+	})
+	if e != nil {
+		if !e.callOver() {
 			return fmt.Errorf("hang up %s: %w", callSID, e)
 		}
 	}
@@ -30,9 +33,12 @@ func (c *Client) Redirect(ctx context.Context, callSID, twiml string) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	_, err := c.api.UpdateCall(callSID, (&openapi.UpdateCallParams{}).SetTwiml(twiml))
-	if err != nil {
-		if e := fail("Redirect", err); !e.callOver() {
+	e := c.do(ctx, "Redirect", rateLimited, func() error {
+		_, err := c.api.UpdateCall(callSID, (&openapi.UpdateCallParams{}).SetTwiml(twiml))
+		return err
+	})
+	if e != nil {
+		if !e.callOver() {
 			return fmt.Errorf("update %s: %w", callSID, e)
 		}
 		return ErrCallOver
@@ -47,9 +53,12 @@ func (c *Client) CreateCall(ctx context.Context, from, to, webhookURL string) (s
 	if err := ctx.Err(); err != nil {
 		return "", err
 	}
-	call, err := c.api.CreateCall((&openapi.CreateCallParams{}).SetFrom(from).SetTo(to).SetUrl(webhookURL).SetMethod(http.MethodPost))
-	if err != nil {
-		return "", fail("CreateCall", err)
+	var call *openapi.ApiV2010Call
+	if e := c.do(ctx, "CreateCall", never, func() (err error) {
+		call, err = c.api.CreateCall((&openapi.CreateCallParams{}).SetFrom(from).SetTo(to).SetUrl(webhookURL).SetMethod(http.MethodPost))
+		return err
+	}); e != nil {
+		return "", e
 	}
 	if call.Sid == nil {
 		return "", nil

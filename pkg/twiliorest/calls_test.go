@@ -6,7 +6,9 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/callagent/callagent/internal/retry"
 	"github.com/callagent/callagent/pkg/twiliorest"
 	"github.com/callagent/callagent/pkg/twiliorest/twiliorestest"
 )
@@ -27,7 +29,8 @@ func fakeAPI(t *testing.T) (*twiliorestest.API, *twiliorest.Client) {
 // the API at baseURL.
 func newClient(t *testing.T, authToken, baseURL string) *twiliorest.Client {
 	t.Helper()
-	c, err := twiliorest.New(twiliorest.Options{Credentials: twiliorest.Credentials{AccountSID: acct, AuthToken: authToken}, BaseURL: baseURL})
+	c, err := twiliorest.New(twiliorest.Options{Credentials: twiliorest.Credentials{AccountSID: acct, AuthToken: authToken}, BaseURL: baseURL,
+		Retry: retry.Policy{Sleep: func(context.Context, time.Duration) error { return nil }}}) // retries without the waits
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -22,6 +22,8 @@ import (
 
 	twclient "github.com/twilio/twilio-go/client"
 	openapi "github.com/twilio/twilio-go/rest/api/v2010"
+
+	"github.com/callagent/callagent/internal/retry"
 )
 
 // Credentials authenticate to Twilio's REST API: the account SID with either its
@@ -68,12 +70,16 @@ type Options struct {
 	BaseURL string
 	// HTTPClient sends the requests (default: 10 s timeout, no redirects).
 	HTTPClient *http.Client
+	// Retry bounds the retries after HTTP 429 or 5xx of the requests that are safe
+	// to repeat (reads and idempotent updates; never CreateCall).
+	Retry retry.Policy
 }
 
 // Client speaks Twilio's REST API for one account. It is safe for concurrent use.
 type Client struct {
 	api     *openapi.ApiService
 	account string
+	retry   retry.Policy
 }
 
 // New checks the credentials and the base URL and returns a Client; its errors say
@@ -107,7 +113,7 @@ func New(opts Options) (*Client, error) {
 	}
 	c := &twclient.Client{Credentials: twclient.NewCredentials(user, pass), HTTPClient: hc}
 	c.SetAccountSid(opts.AccountSID)
-	return &Client{api: openapi.NewApiServiceWithClient(c), account: opts.AccountSID}, nil
+	return &Client{api: openapi.NewApiServiceWithClient(c), account: opts.AccountSID, retry: opts.Retry}, nil
 }
 
 // AccountSID is the account the client acts for.

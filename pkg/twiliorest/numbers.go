@@ -47,9 +47,12 @@ func (c *Client) ListNumbers(ctx context.Context) ([]Number, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	list, err := c.api.ListIncomingPhoneNumber((&openapi.ListIncomingPhoneNumberParams{}).SetPageSize(100))
-	if err != nil {
-		return nil, fail("ListNumbers", err)
+	var list []openapi.ApiV2010IncomingPhoneNumber
+	if e := c.do(ctx, "ListNumbers", idempotent, func() (err error) {
+		list, err = c.api.ListIncomingPhoneNumber((&openapi.ListIncomingPhoneNumberParams{}).SetPageSize(100))
+		return err
+	}); e != nil {
+		return nil, e
 	}
 	out := make([]Number, len(list))
 	for i, n := range list {
@@ -63,9 +66,12 @@ func (c *Client) FetchNumber(ctx context.Context, sid string) (Number, error) {
 	if err := ctx.Err(); err != nil {
 		return Number{}, err
 	}
-	n, err := c.api.FetchIncomingPhoneNumber(sid, nil)
-	if err != nil {
-		return Number{}, fail("FetchNumber", err)
+	var n *openapi.ApiV2010IncomingPhoneNumber
+	if e := c.do(ctx, "FetchNumber", idempotent, func() (err error) {
+		n, err = c.api.FetchIncomingPhoneNumber(sid, nil)
+		return err
+	}); e != nil {
+		return Number{}, e
 	}
 	return fromAPI(*n), nil
 }
@@ -78,9 +84,12 @@ func (c *Client) UpdateNumber(ctx context.Context, sid string, u VoiceUpdate) (N
 	}
 	params := &openapi.UpdateIncomingPhoneNumberParams{VoiceUrl: u.URL, VoiceMethod: u.Method,
 		VoiceFallbackUrl: u.FallbackURL, VoiceFallbackMethod: u.FallbackMethod, VoiceApplicationSid: u.ApplicationSID}
-	n, err := c.api.UpdateIncomingPhoneNumber(sid, params)
-	if err != nil {
-		return Number{}, fail("UpdateNumber", err)
+	var n *openapi.ApiV2010IncomingPhoneNumber
+	if e := c.do(ctx, "UpdateNumber", idempotent, func() (err error) {
+		n, err = c.api.UpdateIncomingPhoneNumber(sid, params)
+		return err
+	}); e != nil {
+		return Number{}, e
 	}
 	return fromAPI(*n), nil
 }

@@ -31,6 +31,7 @@ type API struct {
 	calls    map[string]string // call SID → status
 	fail     map[string]int    // path suffix → status to answer with
 	lose     map[string]int    // path suffix → status to answer the next POST with, once carried out
+	failNext []failNext        // answers before the request is looked at, each used once
 	numbers  []*PhoneNumber
 	callSeq  int
 }
@@ -115,6 +116,22 @@ func (a *API) Fail(suffix string, status int) {
 	a.fail[suffix] = status
 }
 
+type failNext struct {
+	method, suffix string
+	status         int
+}
+
+// FailNext makes the next times requests with method whose path ends with suffix
+// answer with status and Twilio's error body, without being carried out: 429
+// (Twilio's error 20429, Too Many Requests) or 5xx, then the API answers again.
+func (a *API) FailNext(method, suffix string, status, times int) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	for range times {
+		a.failNext = append(a.failNext, failNext{method, suffix, status})
+	}
+}
+
 // LoseNextAnswer makes the next POST whose path ends with suffix take effect, then
 // answer with status: a change Twilio made whose answer was lost on the way back
 // (a timeout, a proxy's 502).
@@ -150,10 +167,23 @@ func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			delete(a.lose, suffix)
 		}
 	}
+	if lost == 0 {
+		for i, f := range a.failNext {
+			if f.method == r.Method && strings.HasSuffix(r.URL.Path, f.suffix) {
+				status = f.status
+				a.failNext = append(a.failNext[:i:i], a.failNext[i+1:]...)
+				break
+			}
+		}
+	}
 	a.mu.Unlock()
 	user, pass, ok := r.BasicAuth()
 	if !ok || user != a.AccountSID || pass != a.AuthToken {
 		apiError(w, http.StatusUnauthorized, 20003, "Authenticate")
+		return
+	}
+	if status == http.StatusTooManyRequests {
+		apiError(w, status, 20429, "Too Many Requests")
 		return
 	}
 	if status != 0 {
