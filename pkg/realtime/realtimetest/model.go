@@ -35,6 +35,9 @@ type Model struct {
 	AutoRespond func(c *ModelConn, req *realtime.ResponseCreate) ResponseSpec
 	// AcceptDelay delays the WebSocket handshake: a model that is slow to connect.
 	AcceptDelay time.Duration
+	// Unchecked marks the client events this model receives as deliberately invalid
+	// (a test of rejection): conformance recording (ConformanceDirEnv) skips them.
+	Unchecked bool
 
 	once     sync.Once
 	accepted chan *ModelConn
@@ -199,6 +202,9 @@ func (c *ModelConn) readLoop(ctx context.Context) {
 			c.sendError("invalid_request_error", "invalid_json", err.Error())
 			continue
 		}
+		if recorder != nil && !c.m.Unchecked {
+			recorder.record("client", data)
+		}
 		c.handle(ctx, ev)
 	}
 }
@@ -288,6 +294,9 @@ func (c *ModelConn) Send(ev realtime.ServerEvent) error {
 	if err != nil {
 		return err
 	}
+	if recorder != nil {
+		recorder.record("server", data)
+	}
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
 	return c.ws.Write(context.Background(), websocket.MessageText, data)
@@ -371,6 +380,7 @@ func (c *ModelConn) Close(code websocket.StatusCode, reason string) {
 }
 
 // SendRaw writes data as a text message as it is: a malformed event, for tests.
+// Conformance recording skips it.
 func (c *ModelConn) SendRaw(data []byte) error {
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
