@@ -12,9 +12,9 @@ import (
 func TestRejections(t *testing.T) {
 	recs := []record{{Dir: "server", typ: "session.created"}, {Dir: "client", typ: "conversation.item.create"}}
 	_, lines := generate(recs)
-	out := `generated/events.ts(4,111): error TS2353: Object literal may only specify known properties, and '"id"' does not exist in type 'RealtimeSessionCreateRequest'.
-generated/events.ts(5,111): error TS2353: Object literal may only specify known properties, and '"id"' does not exist in type '{ type?: "realtime" | undefined; }'.
-generated/events.ts(6,95): error TS2322: Type '{ approve: true; type: "mcp_approval_response"; }' is not assignable to type 'ConversationItem'.
+	out := `generated/events.ts(5,111): error TS2353: Object literal may only specify known properties, and '"id"' does not exist in type 'RealtimeSessionCreateRequest'.
+generated/events.ts(6,111): error TS2353: Object literal may only specify known properties, and '"id"' does not exist in type '{ type?: "realtime" | undefined; }'.
+generated/events.ts(8,95): error TS2322: Type '{ approve: true; type: "mcp_approval_response"; }' is not assignable to type 'ConversationItem'.
   Property 'id' is missing in type '{ approve: true; type: "mcp_approval_response"; }' but required in type 'RealtimeMcpApprovalResponse'.
 `
 	got, err := rejections([]byte(out), lines)
@@ -22,8 +22,8 @@ generated/events.ts(6,95): error TS2322: Type '{ approve: true; type: "mcp_appro
 		t.Fatal(err)
 	}
 	want := []string{
-		`client conversation.item.create: TS2322 Type '{…}' is not assignable to type 'ConversationItem'. — Property 'id' is missing in type '{…}' but required in type 'RealtimeMcpApprovalResponse'.`,
-		`server session.created: TS2353 Object literal may only specify known properties, and '"id"' does not exist in type 'RealtimeSessionCreateRequest'.`,
+		`client conversation.item.create: Property 'id' is missing in type '{…}' but required in type 'RealtimeMcpApprovalResponse'.`,
+		`server session.created: Object literal may only specify known properties, and '"id"' does not exist in type 'RealtimeSessionCreateRequest'.`,
 	}
 	if !slices.Equal(got, want) {
 		t.Errorf("got\n%q\nwant\n%q", got, want)
