@@ -34,6 +34,11 @@ func TestConformanceRecorderKeepsOneEventPerShape(t *testing.T) {
 	if len(lines[0]) > 250 || !strings.Contains(lines[0], `"audio":"AAAA`) {
 		t.Errorf("long audio not cut to a short string: %.300s", lines[0])
 	}
+	a := skeleton(nil, []byte(`{"type":"x","item_id":"item_1_23","audio":"`+long+`","n":12}`))
+	b := skeleton(nil, []byte(`{"type":"x","item_id":"item_4_5","audio":"AAAA`+long+`","n":7}`))
+	if string(a) != string(b) || len(a) > 60 {
+		t.Errorf("skeletons %s and %s", a, b)
+	}
 	if newRecorder("") != nil {
 		t.Error("a recorder without a directory")
 	}
