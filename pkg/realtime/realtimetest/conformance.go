@@ -18,8 +18,12 @@ import (
 // one nil check per event.
 const ConformanceDirEnv = "CALLAGENT_CONFORMANCE_DIR"
 
-// recorder is the process's conformance recorder, nil when recording is off.
-var recorder = newRecorder(os.Getenv(ConformanceDirEnv))
+// processRecorder is the process's conformance recorder, nil when recording is
+// off. The variable is read when the first Model starts, not at init: go test
+// then knows the tests read it, and a new directory is a new run, not a cached one.
+var processRecorder = sync.OnceValue(func() *conformanceRecorder {
+	return newRecorder(os.Getenv(ConformanceDirEnv))
+})
 
 // conformanceRecorder writes one JSON line per event shape not seen before in
 // this process: {"dir":"client"|"server","shape":KEY,"event":EVENT}.

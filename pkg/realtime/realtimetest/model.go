@@ -45,12 +45,14 @@ type Model struct {
 	mu       sync.Mutex
 	conns    map[*ModelConn]bool
 	seq      atomic.Int64
+	recorder *conformanceRecorder // nil unless CALLAGENT_CONFORMANCE_DIR is set
 }
 
 func (m *Model) init() {
 	m.once.Do(func() {
 		m.accepted = make(chan *ModelConn, 64)
 		m.conns = map[*ModelConn]bool{}
+		m.recorder = processRecorder()
 	})
 }
 
@@ -202,8 +204,8 @@ func (c *ModelConn) readLoop(ctx context.Context) {
 			c.sendError("invalid_request_error", "invalid_json", err.Error())
 			continue
 		}
-		if recorder != nil && !c.m.Unchecked {
-			recorder.record("client", data)
+		if c.m.recorder != nil && !c.m.Unchecked {
+			c.m.recorder.record("client", data)
 		}
 		c.handle(ctx, ev)
 	}
@@ -294,8 +296,8 @@ func (c *ModelConn) Send(ev realtime.ServerEvent) error {
 	if err != nil {
 		return err
 	}
-	if recorder != nil {
-		recorder.record("server", data)
+	if c.m.recorder != nil {
+		c.m.recorder.record("server", data)
 	}
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
