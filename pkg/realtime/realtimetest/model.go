@@ -35,6 +35,9 @@ type Model struct {
 	AutoRespond func(c *ModelConn, req *realtime.ResponseCreate) ResponseSpec
 	// AcceptDelay delays the WebSocket handshake: a model that is slow to connect.
 	AcceptDelay time.Duration
+	// Unchecked marks the client events this model receives as deliberately invalid
+	// (a test of rejection): conformance recording (ConformanceDirEnv) skips them.
+	Unchecked bool
 
 	once     sync.Once
 	accepted chan *ModelConn
@@ -42,12 +45,14 @@ type Model struct {
 	mu       sync.Mutex
 	conns    map[*ModelConn]bool
 	seq      atomic.Int64
+	recorder *conformanceRecorder // nil unless CALLAGENT_CONFORMANCE_DIR is set
 }
 
 func (m *Model) init() {
 	m.once.Do(func() {
 		m.accepted = make(chan *ModelConn, 64)
 		m.conns = map[*ModelConn]bool{}
+		m.recorder = processRecorder()
 	})
 }
 
@@ -199,6 +204,9 @@ func (c *ModelConn) readLoop(ctx context.Context) {
 			c.sendError("invalid_request_error", "invalid_json", err.Error())
 			continue
 		}
+		if c.m.recorder != nil && !c.m.Unchecked {
+			c.m.recorder.record("client", data)
+		}
 		c.handle(ctx, ev)
 	}
 }
@@ -288,6 +296,9 @@ func (c *ModelConn) Send(ev realtime.ServerEvent) error {
 	if err != nil {
 		return err
 	}
+	if c.m.recorder != nil {
+		c.m.recorder.record("server", data)
+	}
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
 	return c.ws.Write(context.Background(), websocket.MessageText, data)
@@ -371,6 +382,7 @@ func (c *ModelConn) Close(code websocket.StatusCode, reason string) {
 }
 
 // SendRaw writes data as a text message as it is: a malformed event, for tests.
+// Conformance recording skips it.
 func (c *ModelConn) SendRaw(data []byte) error {
 	c.wmu.Lock()
 	defer c.wmu.Unlock()

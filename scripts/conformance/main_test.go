@@ -1,0 +1,46 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"slices"
+	"testing"
+)
+
+// TestRejections: tsc's errors become one entry per distinct rejection, object
+// types shortened, the innermost reason kept, the deep partial's copy dropped.
+func TestRejections(t *testing.T) {
+	recs := []record{{Dir: "server", typ: "session.created"}, {Dir: "client", typ: "conversation.item.create"}}
+	_, lines := generate(recs)
+	out := `generated/events.ts(5,111): error TS2353: Object literal may only specify known properties, and '"id"' does not exist in type 'RealtimeSessionCreateRequest'.
+generated/events.ts(6,111): error TS2353: Object literal may only specify known properties, and '"id"' does not exist in type '{ type?: "realtime" | undefined; }'.
+generated/events.ts(8,95): error TS2322: Type '{ approve: true; type: "mcp_approval_response"; }' is not assignable to type 'ConversationItem'.
+  Property 'id' is missing in type '{ approve: true; type: "mcp_approval_response"; }' but required in type 'RealtimeMcpApprovalResponse'.
+`
+	got, err := rejections([]byte(out), lines)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{
+		`client conversation.item.create: Property 'id' is missing in type '{…}' but required in type 'RealtimeMcpApprovalResponse'.`,
+		`server session.created: Object literal may only specify known properties, and '"id"' does not exist in type 'RealtimeSessionCreateRequest'.`,
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("got\n%q\nwant\n%q", got, want)
+	}
+	if _, err := rejections([]byte("tsconfig.json(1,1): error TS5023: Unknown compiler option\n"), lines); err == nil {
+		t.Error("an error outside the events was not reported")
+	}
+}
+
+func TestAllowlistNeedsReasons(t *testing.T) {
+	name := filepath.Join(t.TempDir(), "known.txt")
+	os.WriteFile(name, []byte("# comment\nserver x: TS1 y # the twin is wrong\n"), 0o644)
+	if got, err := readAllowlist(name); err != nil || !slices.Equal(got, []string{"server x: TS1 y"}) {
+		t.Errorf("got %q, %v", got, err)
+	}
+	os.WriteFile(name, []byte("server x: TS1 y\n"), 0o644)
+	if _, err := readAllowlist(name); err == nil {
+		t.Error("an entry without a reason was accepted")
+	}
+}
