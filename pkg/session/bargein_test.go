@@ -217,3 +217,41 @@ func TestTurnLatency(t *testing.T) {
 		t.Fatalf("turns = %d", e.Turns)
 	}
 }
+
+// Issue 13, item 6: the caller hears audio one hop plus the jitter buffer after it was
+// sent. A barge-in soon after an answer starts from a drained queue must not claim the
+// caller heard what was still on its way: the estimate learns the delay from the
+// echoes of the first answer. The twin's record of what it played is the oracle.
+func TestTruncationLearnsPlaybackDelay(t *testing.T) {
+	b := newBridge(t, bridgeConfig{})
+	tc := b.Start(twiliotest.CallerOptions{PlayDelay: 80 * time.Millisecond})
+	ctx, c, mc, rec := tc.Ctx, tc.Caller, tc.Model, tc.Rec
+
+	// A first answer, heard in full: its marks teach the bridge the delay.
+	first := noise(1, 4000)
+	mc.Respond(ctx, realtimetest.ResponseSpec{Items: []realtimetest.ItemSpec{{Audio: first, Transcript: "Hello"}}, ChunkBytes: 800}).Wait(ctx)
+	if err := c.WaitFor(ctx, "the first answer played", func() bool { return len(c.Echoed()) >= 5 }); err != nil {
+		t.Fatal(err)
+	}
+	// The second starts from a drained queue, in one chunk (no echo before the end).
+	mc.Respond(ctx, realtimetest.ResponseSpec{Items: []realtimetest.ItemSpec{{Audio: noise(2, 16000), Transcript: "A long answer"}}, ChunkBytes: 16000})
+	if err := c.WaitReceived(ctx, 4000+16000); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(150 * time.Millisecond) // positions the barge-in; nothing is timed by it
+	mc.SpeechStarted()
+	in := waitEvent[callevent.Interruption](ctx, t, rec, 1)
+	if err := c.WaitClears(ctx, 1); err != nil {
+		t.Fatal(err)
+	}
+	if len(in.Truncations) != 1 {
+		t.Fatalf("interruption %+v", in)
+	}
+	heard := c.Clears()[0].Played - 4000 // of the second answer, when the clear arrived
+	diff := time.Duration(in.Truncations[0].AudioEndMs)*time.Millisecond - time.Duration(heard)*time.Millisecond/8
+	if diff > 5*time.Millisecond || diff < -tolerance {
+		t.Fatalf("truncated at %d ms; the caller had heard %d ms (error %v: must be within -20..+5 ms)",
+			in.Truncations[0].AudioEndMs, heard/8, diff)
+	}
+	tc.Hangup()
+}
