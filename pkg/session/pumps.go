@@ -22,7 +22,8 @@ func (s *Session) callerPump() {
 			s.end(callevent.EndCallerDisconnected, err)
 			return
 		}
-		s.stats.callerFrame(s.now())
+		now := s.now()
+		s.stats.callerFrame(now)
 		switch f := f.(type) {
 		case *twiliotransport.Media:
 			if f.Media.Track == "outbound" {
@@ -30,9 +31,9 @@ func (s *Session) callerPump() {
 			}
 			s.stats.callerAudio(f.Size)
 			if s.opts.Recorder != nil {
-				s.opts.Recorder.CallerAudio(s.now(), f.Media.Payload)
+				s.opts.Recorder.CallerAudio(now, f.Media.Payload)
 			}
-			s.relayCallerAudio(f.Media.Payload)
+			s.callerFrame(f, now)
 		case *twiliotransport.DTMF:
 			s.touch(s.now())
 			s.idlePrompted.Store(false)
@@ -161,11 +162,13 @@ func (s *Session) handleModelEvent(ev realtime.ServerEvent) {
 		s.relayAgentAudio(e)
 	case *realtime.InputAudioBufferSpeechStarted:
 		s.awaitingAudio = false
+		s.clock.speaking.Store(true)
 		s.touch(s.now())
 		s.idlePrompted.Store(false)
 		s.emit(callevent.SpeechStarted{Header: s.hdr(), ItemID: e.ItemID, AudioStartMs: e.AudioStartMs})
 		s.bargeIn()
 	case *realtime.InputAudioBufferSpeechStopped:
+		s.clock.speaking.Store(false)
 		s.speechStoppedAt, s.awaitingAudio = s.now(), true
 		s.touch(s.speechStoppedAt)
 		s.emit(callevent.SpeechStopped{Header: s.hdr(), ItemID: e.ItemID, AudioEndMs: e.AudioEndMs})

@@ -3,6 +3,7 @@ package session_test
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"fmt"
 	"sync"
 	"sync/atomic"
@@ -13,6 +14,7 @@ import (
 	"github.com/callagent/callagent/pkg/realtime"
 	"github.com/callagent/callagent/pkg/realtime/realtimetest"
 	"github.com/callagent/callagent/pkg/session"
+	"github.com/callagent/callagent/pkg/twiliotransport"
 	"github.com/callagent/callagent/pkg/twiliotransport/twiliotest"
 )
 
@@ -94,26 +96,101 @@ func TestCallerAudioBufferedWhileModelConnects(t *testing.T) {
 	b.Ended(ctx, c.CallSID())
 }
 
-// PROTOCOL 8: gaps in the caller's audio are not filled: the model gets exactly the
-// frames Twilio sent, however irregular.
-func TestNoSilenceInsertedIntoGaps(t *testing.T) {
+// PROTOCOL 11: a carrier that omits silent frames leaves gaps in media.timestamp; the
+// model hears the silence the caller made, exactly as long as the timestamps say.
+func TestOmittedSilenceFilled(t *testing.T) {
 	b := newBridge(t, bridgeConfig{})
 	ctx := timeout(t, 10*time.Second)
-	c := b.Dial(twiliotest.CallerOptions{FrameInterval: 20 * time.Millisecond})
+	c := b.Dial(twiliotest.CallerOptions{OmitSilence: true})
 	first, second := noise(11, 10*twiliotest.FrameBytes), noise(12, 10*twiliotest.FrameBytes)
-	c.Say(first)
-	c.WaitSent(ctx)
-	time.Sleep(1200 * time.Millisecond) // the caller's stream pauses
-	c.Say(second)
-	c.WaitSent(ctx)
+	quiet := bytes.Repeat([]byte{twiliotest.Silence}, 25*twiliotest.FrameBytes) // 500 ms
+	c.Say(bytes.Join([][]byte{first, quiet, second}, nil))
+	if err := c.WaitSent(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if c.Omitted() != 25 {
+		t.Fatalf("the caller omitted %d frames, want 25", c.Omitted())
+	}
 	mc := b.ModelFor(ctx, c.CallSID())
-	want := append(append([]byte(nil), first...), second...)
+	want := bytes.Join([][]byte{first, quiet, second}, nil)
 	if err := mc.WaitAudio(ctx, len(want)); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(50 * time.Millisecond) // anything extra would have arrived by now
 	if got := mc.AudioIn(); !bytes.Equal(got, want) {
-		t.Fatalf("model heard %d bytes, want exactly the %d sent", len(got), len(want))
+		t.Fatalf("model heard %d bytes, want the %d the caller made (silence included)", len(got), len(want))
+	}
+	c.Hangup()
+	b.Ended(ctx, c.CallSID())
+}
+
+// Frames are relayed as Twilio sent them; only a forward gap in the timestamps adds
+// silence, and at most MaxGapFillMs of it; repeated, backward and absurd timestamps
+// add nothing.
+func TestCallerTimestamps(t *testing.T) {
+	silenceMs := func(ms int) []byte { return bytes.Repeat([]byte{twiliotest.Silence}, ms*8) }
+	for _, tc := range []struct {
+		name string
+		ts   []string
+		fill map[int][]byte // silence expected before frame i
+	}{
+		{name: "contiguous", ts: []string{"0", "20", "40", "60"}},
+		{name: "backward and repeated", ts: []string{"100", "120", "40", "120", "140"}},
+		{name: "absurd", ts: []string{"0", "-20", "99999999999999", "20"}},
+		{name: "gap", ts: []string{"0", "20", "100", "120"}, fill: map[int][]byte{2: silenceMs(60)}},
+		{name: "gap bounded", ts: []string{"0", "600000", "600020"}, fill: map[int][]byte{1: silenceMs(twiliotransport.MaxGapFillMs)}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			b := newBridge(t, bridgeConfig{})
+			ctx := timeout(t, 10*time.Second)
+			c := b.Dial(twiliotest.CallerOptions{})
+			mc := b.ModelFor(ctx, c.CallSID())
+			var want []byte
+			for i, ts := range tc.ts {
+				frame := noise(uint64(i)+20, twiliotest.FrameBytes)
+				want = append(append(want, tc.fill[i]...), frame...)
+				raw := `{"event":"media","streamSid":"MZ1","media":{"track":"inbound","chunk":"` + fmt.Sprint(i+1) + `","timestamp":"` + ts +
+					`","payload":"` + base64.StdEncoding.EncodeToString(frame) + `"}}`
+				if err := c.SendRaw([]byte(raw)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := mc.WaitAudio(ctx, len(want)); err != nil {
+				t.Fatal(err)
+			}
+			c.Hangup()
+			b.Ended(ctx, c.CallSID())
+			if got := mc.AudioIn(); !bytes.Equal(got, want) {
+				t.Fatalf("model heard %d bytes, want %d", len(got), len(want))
+			}
+		})
+	}
+}
+
+// PROTOCOL 11: the caller stops talking and the carrier sends nothing at all. While
+// the model hears speech, silence is padded (bounded) so its VAD can hear the stop;
+// once it says the caller stopped, nothing more is added.
+func TestTrailingSilencePadded(t *testing.T) {
+	b := newBridge(t, bridgeConfig{})
+	ctx := timeout(t, 10*time.Second)
+	c := b.Dial(twiliotest.CallerOptions{OmitSilence: true})
+	speech := noise(13, 20*twiliotest.FrameBytes)
+	c.Say(speech)
+	mc := b.ModelFor(ctx, c.CallSID())
+	if err := mc.WaitAudio(ctx, len(speech)); err != nil {
+		t.Fatal(err)
+	}
+	mc.SpeechStarted()
+	// 500 ms of silence is what a server VAD needs by default.
+	if err := mc.WaitAudio(ctx, len(speech)+500*8); err != nil {
+		t.Fatal("no silence padded after the caller went quiet:", err)
+	}
+	mc.SpeechStopped("hello")
+	got := mc.AudioIn()
+	if !bytes.Equal(got[:len(speech)], speech) || !bytes.Equal(got[len(speech):], bytes.Repeat([]byte{twiliotest.Silence}, len(got)-len(speech))) {
+		t.Fatal("the pad is not silence after the caller's audio")
+	}
+	if pad := len(got) - len(speech); pad > 1000*8 {
+		t.Fatalf("padded %d ms, over the 1 s bound", pad/8)
 	}
 	c.Hangup()
 	b.Ended(ctx, c.CallSID())

@@ -35,9 +35,10 @@ type Session struct {
 	model ModelLeg
 	ready atomic.Bool
 
-	input  inputQueue // caller input before the model is ready
-	events eventQueue // events on their way to Options.OnEvent
-	stats  relayStats // what the call relayed
+	input  inputQueue  // caller input before the model is ready
+	events eventQueue  // events on their way to Options.OnEvent
+	stats  relayStats  // what the call relayed
+	clock  callerClock // the caller's audio clock: gaps and pads
 
 	mu           sync.Mutex // guards the fields below
 	ending       bool

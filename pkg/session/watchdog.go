@@ -21,6 +21,7 @@ func (s *Session) watchdog() {
 	if idle := s.opts.IdleTimeout; idle > 0 && idle/4 < interval {
 		interval = max(idle/4, 10*time.Millisecond)
 	}
+	interval = min(interval, padTick) // the silence pad needs a finer clock than the statistics
 	tick := time.NewTicker(interval)
 	defer tick.Stop()
 	wrapped := false
@@ -31,6 +32,7 @@ func (s *Session) watchdog() {
 		case <-tick.C:
 		}
 		now := s.now()
+		s.padSilence(now)
 		if s.stats.due(now) {
 			s.emitStats()
 		}

@@ -39,12 +39,28 @@ type CallerOptions struct {
 	// Continuous sends silence whenever there is nothing to say, as Twilio does for the
 	// whole call (only with a positive FrameInterval).
 	Continuous bool
+	// OmitSilence leaves out frames that are all silence, as a carrier with silence
+	// suppression does: media.timestamp then jumps over them. Timestamps are always
+	// the ms since the stream started of the audio a frame carries; with a positive
+	// FrameInterval that clock runs in real time (20 ms a tick, sent or not), so a
+	// caller that is not Continuous leaves gaps between what it says too.
+	OmitSilence bool
+	// PlayDelay is how long received audio waits in the phone leg (one network hop
+	// and the jitter buffer) before the caller hears it; marks are echoed when the
+	// audio before them has played, after this delay. Zero means DefaultPlayDelay, a
+	// negative value none.
+	PlayDelay time.Duration
 }
 
+// DefaultPlayDelay is the playback delay of a typical phone leg: a network hop of
+// ~20 ms plus a 60 ms jitter buffer (carriers use 40–120 ms).
+const DefaultPlayDelay = 80 * time.Millisecond
+
 // Caller is a fake Twilio Media Streams client: a real WebSocket peer that sends
-// connected, start, 20 ms μ-law media frames, DTMF and stop, and plays the audio it
-// receives in real time at 8000 bytes/s, echoing each mark when the audio before it
-// has played and every pending mark at once after a clear, as Twilio does.
+// connected, start, 20 ms μ-law media frames (optionally without the silent ones),
+// DTMF and stop, and plays the audio it receives in real time at 8000 bytes/s after
+// the phone leg's delay (PlayDelay), echoing each mark when the audio before it has
+// played and every pending mark at once after a clear, as Twilio does.
 type Caller struct {
 	opts  CallerOptions
 	ws    *websocket.Conn
@@ -61,6 +77,7 @@ type Caller struct {
 	changes   statewait.Changes
 	mu        sync.Mutex
 	sent      []byte // caller audio sent, in order
+	omitted   int    // silent frames left out (OmitSilence)
 	queued    int    // bytes of outgoing audio not yet sent
 	received  []byte // every agent byte received
 	runs      []run  // playback history
@@ -98,6 +115,9 @@ type ClearRecord struct {
 func DialCaller(ctx context.Context, opts CallerOptions) (*Caller, error) {
 	if opts.FrameInterval == 0 {
 		opts.FrameInterval = 20 * time.Millisecond
+	}
+	if opts.PlayDelay == 0 {
+		opts.PlayDelay = DefaultPlayDelay
 	}
 	id := fmt.Sprintf("%016x", time.Now().UnixNano())
 	if opts.CallSID == "" {
@@ -181,6 +201,7 @@ func (c *Caller) sendLoop() {
 	}
 	var pending []byte
 	chunk := 0
+	var clock int64 // ms of stream time: the next frame's timestamp
 	for {
 		if len(pending) == 0 {
 			if tick != nil && c.opts.Continuous {
@@ -206,12 +227,24 @@ func (c *Caller) sendLoop() {
 		frame := bytes.Repeat([]byte{Silence}, FrameBytes)
 		n := copy(frame, pending)
 		pending = pending[n:]
+		ts := clock
+		if tick != nil || n > 0 {
+			clock += FrameBytes / twiliotransport.BytesPerMs // the caller's clock runs, sent or not
+		}
 		if n == 0 && !c.opts.Continuous {
+			continue
+		}
+		if c.opts.OmitSilence && isSilence(frame) {
+			c.mu.Lock()
+			c.omitted++
+			c.queued = max(0, c.queued-n)
+			c.mu.Unlock()
+			c.notify()
 			continue
 		}
 		chunk++
 		err := c.write(&twiliotransport.Media{SequenceNumber: c.nextSeq(), StreamSid: c.opts.StreamSID, Media: twiliotransport.MediaPayload{
-			Track: "inbound", Chunk: twiliotransport.Counter(chunk), Timestamp: twiliotransport.Counter(time.Since(c.start).Milliseconds()),
+			Track: "inbound", Chunk: twiliotransport.Counter(chunk), Timestamp: twiliotransport.Counter(ts),
 			Payload: twiliotransport.Payload(base64.StdEncoding.EncodeToString(frame)),
 		}})
 		if err != nil {
@@ -223,6 +256,22 @@ func (c *Caller) sendLoop() {
 		c.mu.Unlock()
 		c.notify()
 	}
+}
+
+func isSilence(frame []byte) bool {
+	for _, b := range frame {
+		if b != Silence {
+			return false
+		}
+	}
+	return true
+}
+
+// Omitted returns how many silent frames OmitSilence left out.
+func (c *Caller) Omitted() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.omitted
 }
 
 // SendDTMF sends a key press.
@@ -302,9 +351,9 @@ func (c *Caller) receive(audio []byte) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.received = append(c.received, audio...)
-	if c.playedLocked(now) >= c.queuedEnd {
-		// Idle: this audio starts playing now.
-		c.runs = append(c.runs, run{start: now, base: c.queuedEnd})
+	if c.playedLocked(now) >= c.queuedEnd && (len(c.runs) == 0 || !c.runs[len(c.runs)-1].start.After(now)) {
+		// Idle: this audio starts playing once it has crossed the leg and the jitter buffer.
+		c.runs = append(c.runs, run{start: now.Add(max(c.opts.PlayDelay, 0)), base: c.queuedEnd})
 	}
 	c.queuedEnd += int64(len(audio))
 	c.runs[len(c.runs)-1].end = c.queuedEnd

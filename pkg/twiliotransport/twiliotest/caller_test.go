@@ -1,6 +1,7 @@
 package twiliotest
 
 import (
+	"bytes"
 	"context"
 	"encoding/base64"
 	"net/http"
@@ -81,23 +82,27 @@ func TestCallerPlaysInRealTimeAndEchoesMarks(t *testing.T) {
 		t.Fatalf("start %+v", st)
 	}
 
-	// 200 ms of audio, then a mark: the echo comes once it has played, not before.
+	// 200 ms of audio, then a mark: the echo comes once it has played, after the
+	// phone leg's delay, not before.
 	sent := time.Now()
 	audio := make([]byte, 1600)
 	writeTwilio(t, ws, &twiliotransport.Media{Media: twiliotransport.MediaPayload{Payload: twiliotransport.Payload(base64.StdEncoding.EncodeToString(audio))}})
 	writeTwilio(t, ws, &twiliotransport.Mark{Mark: twiliotransport.MarkInfo{Name: "m1"}})
 	echo := readTwilio(t, ws).(*twiliotransport.Mark)
-	if echo.Mark.Name != "m1" || time.Since(sent) < 190*time.Millisecond {
+	if echo.Mark.Name != "m1" || time.Since(sent) < 190*time.Millisecond+DefaultPlayDelay {
 		t.Fatalf("mark %q echoed after %v, before its audio played", echo.Mark.Name, time.Since(sent))
 	}
 	if got := c.PlayedAt(time.Now()); got != 1600 {
 		t.Fatalf("played %d bytes, want 1600", got)
 	}
+	if got := c.PlayedAt(sent.Add(DefaultPlayDelay - 5*time.Millisecond)); got != 0 {
+		t.Fatalf("played %d bytes before the audio crossed the leg", got)
+	}
 
 	// A clear drops the queue and echoes pending marks at once.
 	writeTwilio(t, ws, &twiliotransport.Media{Media: twiliotransport.MediaPayload{Payload: twiliotransport.Payload(base64.StdEncoding.EncodeToString(make([]byte, 8000)))}})
 	writeTwilio(t, ws, &twiliotransport.Mark{Mark: twiliotransport.MarkInfo{Name: "m2"}})
-	time.Sleep(100 * time.Millisecond)
+	time.Sleep(DefaultPlayDelay + 100*time.Millisecond)
 	cleared := time.Now()
 	writeTwilio(t, ws, &twiliotransport.Clear{})
 	if echo := readTwilio(t, ws).(*twiliotransport.Mark); echo.Mark.Name != "m2" || time.Since(cleared) > 500*time.Millisecond {
@@ -116,11 +121,11 @@ func TestCallerPlaysInRealTimeAndEchoesMarks(t *testing.T) {
 
 	// Outgoing audio: 20 ms frames, the last one padded with silence.
 	c.Say(make([]byte, 200))
-	for _, want := range []int{160, 160} {
+	for i, want := range []int{160, 160} {
 		m := readTwilio(t, ws).(*twiliotransport.Media)
 		b, _ := base64.StdEncoding.DecodeString(string(m.Media.Payload))
-		if len(b) != want || m.Media.Track != "inbound" {
-			t.Fatalf("media frame of %d bytes on track %q", len(b), m.Media.Track)
+		if len(b) != want || m.Media.Track != "inbound" || m.Media.Timestamp != twiliotransport.Counter(20*i) {
+			t.Fatalf("media frame of %d bytes on track %q at %d ms", len(b), m.Media.Track, m.Media.Timestamp)
 		}
 	}
 	if err := c.WaitSent(ctxT(t)); err != nil {
@@ -128,5 +133,32 @@ func TestCallerPlaysInRealTimeAndEchoesMarks(t *testing.T) {
 	}
 	if s := c.Sent(); len(s) != 320 || s[200] != Silence || s[199] != 0 {
 		t.Fatalf("sent %d bytes, padding wrong", len(s))
+	}
+}
+
+// With OmitSilence, silent frames are not sent and the timestamps jump over them.
+func TestCallerOmitsSilence(t *testing.T) {
+	leakcheck.Check(t)
+	srv, conns := twilioServer(t)
+	c, err := DialCaller(ctxT(t), CallerOptions{URL: "ws" + strings.TrimPrefix(srv.URL, "http"), FrameInterval: -1, OmitSilence: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	ws := <-conns
+	defer ws.CloseNow()
+	readTwilio(t, ws) // connected
+	readTwilio(t, ws) // start
+	voice := make([]byte, FrameBytes)
+	quiet := bytes.Repeat([]byte{Silence}, 3*FrameBytes)
+	c.Say(bytes.Join([][]byte{voice, quiet, voice}, nil))
+	for _, want := range []twiliotransport.Counter{0, 80} {
+		m := readTwilio(t, ws).(*twiliotransport.Media)
+		if m.Media.Timestamp != want {
+			t.Fatalf("frame at %d ms, want %d", m.Media.Timestamp, want)
+		}
+	}
+	if err := c.WaitSent(ctxT(t)); err != nil || c.Omitted() != 3 {
+		t.Fatalf("omitted %d frames (%v), want 3", c.Omitted(), err)
 	}
 }

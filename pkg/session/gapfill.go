@@ -1,0 +1,99 @@
+package session
+
+import (
+	"bytes"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/callagent/callagent/pkg/twiliotransport"
+)
+
+// Some calls arrive with the caller's silent frames omitted (a carrier's silence
+// suppression): Twilio's media.timestamp then jumps, and a relay of only what arrives
+// starves the model's voice activity detection of the silence that ends a turn. The
+// caller pump fills each gap the timestamps show with μ-law silence (bounded), and the
+// watchdog pads silence while the model reports the caller speaking and no frame
+// arrives, so the turn can end although the carrier sends nothing. The gap logic is in
+// the session rather than in twiliotransport.Stream because filling means writing to
+// the model (in order with the frames, through the input queue while the model
+// connects), and the pad depends on the model's speech events; the arithmetic is
+// twiliotransport.Timeline's.
+const (
+	// padHold is how long no frame may arrive, while the caller speaks, before the
+	// pad starts: longer than network jitter, so late frames are not covered.
+	padHold = 300 * time.Millisecond
+	// padLimitMs bounds the pad of one silence: a server VAD's silence duration
+	// (500 ms by default) with room to spare.
+	padLimitMs = 1000
+	// padTick is the watchdog's interval while the pad may be needed.
+	padTick = 50 * time.Millisecond
+)
+
+// silenceB64 holds base64 μ-law silence (0xFF bytes: "////" per three), long enough
+// for the largest fill, ending in each of the three possible tails (none, one byte,
+// two bytes); a fill is a suffix of one of them, so filling allocates nothing.
+var silenceB64 = func() (b [3][]byte) {
+	body := bytes.Repeat([]byte("////"), twiliotransport.MaxGapFillMs*twiliotransport.BytesPerMs/3+1)
+	for r, tail := range []string{"", "/w==", "//8="} {
+		b[r] = append(append([]byte(nil), body...), tail...)
+	}
+	return b
+}()
+
+// silence returns base64 of ms of μ-law silence, exactly ms*8 bytes (ms at most
+// MaxGapFillMs).
+func silence(ms int64) []byte {
+	n := min(ms, twiliotransport.MaxGapFillMs) * twiliotransport.BytesPerMs
+	b := silenceB64[n%3]
+	size := 4 * ((n + 2) / 3) // base64 length of n bytes, padded
+	return b[int64(len(b))-size:]
+}
+
+// callerClock follows the caller's audio clock. The caller pump and the watchdog
+// share it; mu also keeps fills, pads and frames in order on their way to the model.
+type callerClock struct {
+	speaking atomic.Bool // the model reports caller speech (model pump writes)
+
+	mu        sync.Mutex
+	tl        twiliotransport.Timeline
+	lastFrame time.Time // when the last frame arrived
+	noPad     bool      // a pad met late real audio: no more pads on this call
+}
+
+// callerFrame relays a caller media frame, after the silence its timestamp shows was
+// omitted. Contiguous frames go through untouched.
+func (s *Session) callerFrame(f *twiliotransport.Media, now time.Time) {
+	c := &s.clock
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.lastFrame = now
+	r := c.tl.Frame(int64(f.Media.Timestamp), f.Size)
+	if r.Overlap && !c.noPad {
+		c.noPad = true
+		s.warn("caller audio arrived late, inside silence padded for it: no more padding on this call")
+	}
+	if r.FillMs > 0 {
+		s.relayCallerAudio(silence(r.FillMs))
+	}
+	s.relayCallerAudio(f.Media.Payload)
+}
+
+// padSilence pads the caller's audio with silence when the model hears the caller
+// speaking and no frame has arrived for padHold, up to padLimitMs per silence. The
+// pad sits on the caller's audio clock: the next frame's gap is filled only beyond it.
+func (s *Session) padSilence(now time.Time) {
+	c := &s.clock
+	if !c.speaking.Load() || !s.ready.Load() {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.noPad || c.lastFrame.IsZero() {
+		return
+	}
+	want := (now.Sub(c.lastFrame) - padHold).Milliseconds() - c.tl.Padded()
+	if ms := c.tl.Pad(want, padLimitMs); ms > 0 {
+		s.relayCallerAudio(silence(ms))
+	}
+}
