@@ -14,7 +14,13 @@ import (
 // starves the model's voice activity detection of the silence that ends a turn. The
 // caller pump fills each gap the timestamps show with μ-law silence (bounded), and the
 // watchdog pads silence while the model reports the caller speaking and no frame
-// arrives, so the turn can end although the carrier sends nothing. The gap logic is in
+// arrives, so the turn can end although the carrier sends nothing. The pad is a
+// guess made on the wall clock, and frames that are only late (a loaded machine, a
+// slow network) must never be covered by it, so it runs only on a call whose
+// timestamps have already shown a gap: a carrier that suppresses silence. Calls
+// whose frames all come contiguously are never padded. (A call with suppression has
+// such a gap before the caller's first turn ends in practice: the silence while the
+// agent greets, or before the caller's first word.) The gap logic is in
 // the session rather than in twiliotransport.Stream because filling means writing to
 // the model (in order with the frames, through the input queue while the model
 // connects), and the pad depends on the model's speech events; the arithmetic is
@@ -55,10 +61,11 @@ func silence(ms int64) []byte {
 type callerClock struct {
 	speaking atomic.Bool // the model reports caller speech (model pump writes)
 
-	mu        sync.Mutex
-	tl        twiliotransport.Timeline
-	lastFrame time.Time // when the last frame arrived
-	noPad     bool      // a pad met late real audio: no more pads on this call
+	mu         sync.Mutex
+	tl         twiliotransport.Timeline
+	lastFrame  time.Time // when the last frame arrived
+	suppressed bool      // the timestamps showed omitted silence: padding may be needed
+	noPad      bool      // a pad met late real audio: no more pads on this call
 }
 
 // callerFrame relays a caller media frame, after the silence its timestamp shows was
@@ -74,6 +81,7 @@ func (s *Session) callerFrame(f *twiliotransport.Media, now time.Time) {
 		s.warn("caller audio arrived late, inside silence padded for it: no more padding on this call")
 	}
 	if r.FillMs > 0 {
+		c.suppressed = true
 		s.relayCallerAudio(silence(r.FillMs))
 	}
 	s.relayCallerAudio(f.Media.Payload)
@@ -89,7 +97,7 @@ func (s *Session) padSilence(now time.Time) {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.noPad || c.lastFrame.IsZero() {
+	if !c.suppressed || c.noPad || c.lastFrame.IsZero() {
 		return
 	}
 	want := (now.Sub(c.lastFrame) - padHold).Milliseconds() - c.tl.Padded()

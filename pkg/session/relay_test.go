@@ -173,24 +173,63 @@ func TestTrailingSilencePadded(t *testing.T) {
 	b := newBridge(t, bridgeConfig{})
 	ctx := timeout(t, 10*time.Second)
 	c := b.Dial(twiliotest.CallerOptions{OmitSilence: true})
-	speech := noise(13, 20*twiliotest.FrameBytes)
+	// The caller pauses mid-sentence and the carrier omits the pause: the gap shows
+	// the call has suppression (in practice there is one before a turn ends: the
+	// silence while the agent greets, or between the caller's words).
+	quiet := bytes.Repeat([]byte{twiliotest.Silence}, 10*twiliotest.FrameBytes)
+	said := append(append(noise(13, 10*twiliotest.FrameBytes), quiet...), noise(14, 10*twiliotest.FrameBytes)...)
+	c.Say(said)
+	heard := len(said) // the pause is filled back in
+	mc := b.ModelFor(ctx, c.CallSID())
+	if err := mc.WaitAudio(ctx, heard); err != nil {
+		t.Fatal(err)
+	}
+	mc.SpeechStarted()
+	// 500 ms of silence is what a server VAD needs by default.
+	if err := mc.WaitAudio(ctx, heard+500*8); err != nil {
+		t.Fatal("no silence padded after the caller went quiet:", err)
+	}
+	mc.SpeechStopped("hello")
+	got := mc.AudioIn()
+	if !bytes.Equal(got[:heard], said) || !bytes.Equal(got[heard:], bytes.Repeat([]byte{twiliotest.Silence}, len(got)-heard)) {
+		t.Fatal("the model did not hear the caller's words with the pause filled, then silence")
+	}
+	speech := said // for the bound below
+	if pad := len(got) - len(speech); pad > 1000*8 {
+		t.Fatalf("padded %d ms, over the 1 s bound", pad/8)
+	}
+	c.Hangup()
+	b.Ended(ctx, c.CallSID())
+}
+
+// A call whose frames have all come contiguously is never padded: a stall there is
+// late audio (a loaded machine, a slow network), and silence inserted for it would
+// sit where the caller was speaking.
+func TestNoPadWithoutSuppression(t *testing.T) {
+	b := newBridge(t, bridgeConfig{})
+	ctx := timeout(t, 10*time.Second)
+	c := b.Dial(twiliotest.CallerOptions{})
+	speech := noise(17, 10*twiliotest.FrameBytes)
 	c.Say(speech)
 	mc := b.ModelFor(ctx, c.CallSID())
 	if err := mc.WaitAudio(ctx, len(speech)); err != nil {
 		t.Fatal(err)
 	}
 	mc.SpeechStarted()
-	// 500 ms of silence is what a server VAD needs by default.
-	if err := mc.WaitAudio(ctx, len(speech)+500*8); err != nil {
-		t.Fatal("no silence padded after the caller went quiet:", err)
+	// The caller's frames stop (delayed, not omitted) for longer than the pad's
+	// hold and bound; then they resume, contiguous.
+	wctx, cancel := context.WithTimeout(ctx, 1500*time.Millisecond)
+	defer cancel()
+	if err := mc.WaitAudio(wctx, len(speech)+1); err == nil {
+		t.Fatalf("padded %d bytes on a call without suppression", len(mc.AudioIn())-len(speech))
 	}
-	mc.SpeechStopped("hello")
-	got := mc.AudioIn()
-	if !bytes.Equal(got[:len(speech)], speech) || !bytes.Equal(got[len(speech):], bytes.Repeat([]byte{twiliotest.Silence}, len(got)-len(speech))) {
-		t.Fatal("the pad is not silence after the caller's audio")
+	more := noise(19, 5*twiliotest.FrameBytes)
+	c.Say(more)
+	if err := mc.WaitAudio(ctx, len(speech)+len(more)); err != nil {
+		t.Fatal(err)
 	}
-	if pad := len(got) - len(speech); pad > 1000*8 {
-		t.Fatalf("padded %d ms, over the 1 s bound", pad/8)
+	if got := mc.AudioIn(); !bytes.Equal(got, append(append([]byte(nil), speech...), more...)) {
+		t.Fatalf("the model heard %d bytes, not exactly the caller's %d", len(got), len(speech)+len(more))
 	}
 	c.Hangup()
 	b.Ended(ctx, c.CallSID())
