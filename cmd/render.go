@@ -89,6 +89,7 @@ var endReasons = map[callevent.EndReason]string{
 	callevent.EndCallerTimeout:      "the caller's stream went silent",
 	callevent.EndModelDisconnected:  "the model connection was lost",
 	callevent.EndModelDialFailed:    "the model could not be reached",
+	callevent.EndModelRejected:      "the model refused the session's configuration",
 	callevent.EndCancelled:          "stopped",
 	callevent.EndAgentHangup:        "the agent hung up",
 	callevent.EndMaxDuration:        "the time limit was reached",

@@ -129,6 +129,9 @@ type ModelConn struct {
 	spoke      bool                   // assistant audio was produced: the voice is fixed
 	updates    []realtime.SessionConfig
 	events     atomic.Int64           // server event ids
+	noID       []string               // types of client events that came without an event_id
+	hold       chan struct{}          // while set, session.update waits: HoldUpdates
+	held       int                    // session.updates waiting on hold
 	received   []realtime.ClientEvent // everything but audio appends
 	audio      []byte                 // caller audio, decoded
 	items      map[string]*itemAudio  // assistant items with audio
@@ -210,7 +213,15 @@ func (c *ModelConn) readLoop(ctx context.Context) {
 			c.sendError(paramError{"invalid_json", "", err.Error()}, "")
 			continue
 		}
+		if v, err := jsonscan.Lookup(data, "event_id"); err != nil || v == nil {
+			c.mu.Lock()
+			if !slices.Contains(c.noID, ev.EventType()) {
+				c.noID = append(c.noID, ev.EventType())
+			}
+			c.mu.Unlock()
+		}
 		if u, ok := ev.(*realtime.SessionUpdate); ok {
+			c.waitHold(ctx)
 			c.sessionUpdate(u, data)
 			continue
 		}
@@ -485,4 +496,61 @@ func (c *ModelConn) listMCPTools(label string) {
 	c.Send(&realtime.MCPListToolsStatus{Type: realtime.TypeMCPListToolsInProgress, ItemID: id})
 	c.Send(&realtime.MCPListToolsStatus{Type: realtime.TypeMCPListToolsCompleted, ItemID: id})
 	c.Send(&realtime.ConversationItemDone{Item: item})
+}
+
+// HoldUpdates makes the server slow to apply session.update: from now on each waits,
+// and every client event after it with it (the server handles events in order),
+// until ReleaseUpdates. Tests use it to see what a client believes while an update is
+// in flight.
+func (c *ModelConn) HoldUpdates() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.hold == nil {
+		c.hold = make(chan struct{})
+	}
+}
+
+// ReleaseUpdates lets held session.updates through.
+func (c *ModelConn) ReleaseUpdates() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.hold != nil {
+		close(c.hold)
+		c.hold = nil
+	}
+}
+
+// HeldUpdates is how many session.updates are waiting on HoldUpdates.
+func (c *ModelConn) HeldUpdates() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.held
+}
+
+func (c *ModelConn) waitHold(ctx context.Context) {
+	c.mu.Lock()
+	h := c.hold
+	if h != nil {
+		c.held++
+	}
+	c.mu.Unlock()
+	if h == nil {
+		return
+	}
+	c.notify()
+	select {
+	case <-h:
+	case <-ctx.Done():
+	}
+	c.mu.Lock()
+	c.held--
+	c.mu.Unlock()
+}
+
+// MissingEventIDs returns the types of the client events that came without an
+// event_id (audio appends included), each once.
+func (c *ModelConn) MissingEventIDs() []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return slices.Clone(c.noID)
 }
