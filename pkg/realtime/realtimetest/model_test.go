@@ -170,7 +170,7 @@ func TestModelSessionUpdateMerges(t *testing.T) {
 	// Once audio was produced the voice cannot change.
 	mc.Respond(ctxT(t), ResponseSpec{Items: []ItemSpec{{Audio: make([]byte, 160)}}}).Wait(ctxT(t))
 	sendRaw(t, conn, `{"type":"session.update","event_id":"u6","session":{"type":"realtime","audio":{"output":{"voice":"cedar"}}}}`)
-	if e := next(t, conn, realtime.TypeError).(*realtime.ErrorEvent); e.Error.EventID != "u6" || e.Error.Param != "session.audio.output.voice" {
+	if e := next(t, conn, realtime.TypeError).(*realtime.ErrorEvent); e.Error.EventID != "u6" || e.Error.Code != "cannot_update_voice" {
 		t.Fatalf("voice change: %+v", e)
 	}
 	if v := mc.Session().Audio.Output.Voice; v != "marin" {

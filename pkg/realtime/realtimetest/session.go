@@ -264,8 +264,8 @@ func applyUpdate(cur map[string]any, raw []byte, spoke bool) (map[string]any, *p
 		return nil, err
 	}
 	if v, ok := lookup(upd, "audio.output.voice").(string); ok && spoke && v != lookup(cur, "audio.output.voice") {
-		return nil, &paramError{"cannot_update_voice", "session.audio.output.voice",
-			"Cannot update a conversation's voice if assistant audio is present."}
+		// As the API words it (openai-agents-python#1661); it names no param.
+		return nil, &paramError{"cannot_update_voice", "", "Cannot update a conversation's voice if assistant audio is present."}
 	}
 	next := clone(cur)
 	merge(next, upd, "session")
