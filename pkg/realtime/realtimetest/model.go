@@ -432,6 +432,11 @@ func (c *ModelConn) SpeechStopped(transcript string) {
 	c.mu.Unlock()
 	c.Send(&realtime.InputAudioBufferSpeechStopped{AudioEndMs: ms, ItemID: item})
 	c.Send(&realtime.InputAudioBufferCommitted{ItemID: item})
+	// The committed audio becomes a user message in the conversation.
+	msg := realtime.Item{ID: item, Type: realtime.ItemMessage, Object: "realtime.item", Role: "user", Status: realtime.StatusCompleted,
+		Content: []realtime.ContentPart{{Type: "input_audio"}}}
+	c.Send(&realtime.ConversationItemAdded{Item: msg})
+	c.Send(&realtime.ConversationItemDone{Item: msg})
 	if transcript != "" {
 		// Word by word, as the transcription models stream it.
 		for i, w := range strings.Split(transcript, " ") {

@@ -221,10 +221,14 @@ func TestModelEmitsWhatTheAPIEmits(t *testing.T) {
 	read(realtime.TypeConversationItemDone) // the mcp_list_tools item
 	conn.Send(ctx, &realtime.ConversationItemCreate{Item: realtime.Item{Type: realtime.ItemMessage, Role: "user", Content: []realtime.ContentPart{{Type: "input_text", Text: "hi"}}}})
 	read(realtime.TypeConversationItemDone)
-	mc.Respond(ctx, ResponseSpec{Items: []ItemSpec{{Audio: make([]byte, 1600), Transcript: "hello"}, {FunctionCall: &FunctionCall{Name: "f", Arguments: "{}"}}}})
+	mc.SpeechStopped("")
+	read(realtime.TypeConversationItemDone)
+	mc.Respond(ctx, ResponseSpec{Items: []ItemSpec{{Audio: make([]byte, 1600), Transcript: "hello"}, {FunctionCall: &FunctionCall{Name: "f", Arguments: "{}"}},
+		{MCPCall: &MCPCall{ServerLabel: "docs", Name: "search", Arguments: `{"q":"x"}`, Output: "found"}}}})
 	read(realtime.TypeResponseDone)
 	for typ, n := range map[string]int{realtime.TypeMCPListToolsInProgress: 1, realtime.TypeRateLimitsUpdated: 1,
-		realtime.TypeConversationItemAdded: 4, realtime.TypeConversationItemDone: 4, realtime.TypeSessionUpdated: 1} {
+		realtime.TypeConversationItemAdded: 6, realtime.TypeConversationItemDone: 6, realtime.TypeSessionUpdated: 1,
+		realtime.TypeResponseMCPCallCompleted: 1, realtime.TypeResponseMCPCallArgumentsDone: 1} {
 		if types[typ] != n {
 			t.Errorf("%s: %d events, want %d (%v)", typ, types[typ], n, types)
 		}

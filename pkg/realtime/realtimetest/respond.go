@@ -30,6 +30,16 @@ type ItemSpec struct {
 
 	FunctionCall *FunctionCall
 	MCPApproval  *MCPApproval
+	MCPCall      *MCPCall
+}
+
+// MCPCall is a hosted MCP tool call the server makes itself (an mcp_call item), with
+// the events the API sends about it.
+type MCPCall struct {
+	ServerLabel string
+	Name        string
+	Arguments   string
+	Output      string
 }
 
 // FunctionCall is a function call item.
@@ -148,6 +158,17 @@ func (c *ModelConn) stream(ctx context.Context, r *response, reply *Reply, spec 
 			c.Send(&realtime.ResponseFunctionCallArgumentsDelta{ResponseID: r.id, ItemID: itemID, OutputIndex: i, CallID: fc.CallID, Delta: fc.Arguments})
 			c.Send(&realtime.ResponseFunctionCallArgumentsDone{ResponseID: r.id, ItemID: itemID, OutputIndex: i, CallID: fc.CallID, Name: fc.Name, Arguments: fc.Arguments})
 			item.Status, item.Arguments = realtime.StatusCompleted, fc.Arguments
+			c.outputItemDone(r.id, i, item)
+			output = append(output, item)
+		case it.MCPCall != nil:
+			m := it.MCPCall
+			item := realtime.Item{ID: itemID, Type: realtime.ItemMCPCall, Object: "realtime.item", ServerLabel: m.ServerLabel, Name: m.Name}
+			c.outputItemAdded(r.id, i, item)
+			c.Send(&realtime.ResponseMCPCallArgumentsDelta{ResponseID: r.id, ItemID: itemID, OutputIndex: i, Delta: m.Arguments})
+			c.Send(&realtime.ResponseMCPCallArgumentsDone{ResponseID: r.id, ItemID: itemID, OutputIndex: i, Arguments: m.Arguments})
+			c.Send(&realtime.MCPCallStatus{Type: realtime.TypeResponseMCPCallInProgress, ItemID: itemID, OutputIndex: i})
+			c.Send(&realtime.MCPCallStatus{Type: realtime.TypeResponseMCPCallCompleted, ItemID: itemID, OutputIndex: i})
+			item.Arguments, item.Output = m.Arguments, m.Output
 			c.outputItemDone(r.id, i, item)
 			output = append(output, item)
 		case it.MCPApproval != nil:
