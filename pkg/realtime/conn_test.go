@@ -334,3 +334,61 @@ func BenchmarkAppendAudio(b *testing.B) {
 		}
 	}
 }
+
+// Every client event gets a unique event_id that names its type, audio appends
+// included, so an error echoing it says which event failed. One the caller set is
+// kept.
+func TestSendGivesEveryEventAnID(t *testing.T) {
+	leakcheck.Check(t)
+	received := make(chan []byte, 8)
+	srv := peer(t, func(r *http.Request, ws *websocket.Conn) {
+		for {
+			_, data, err := ws.Read(context.Background())
+			if err != nil {
+				close(received)
+				return
+			}
+			received <- data
+		}
+	})
+	c := dialPeer(t, srv)
+	ctx := context.Background()
+	c.Send(ctx, &ResponseCreate{})
+	c.AppendAudio(ctx, []byte("AAAA"))
+	c.Send(ctx, &SessionUpdate{Session: SessionConfig{Type: "realtime", Tools: []Tool{},
+		Audio: &AudioConfig{Input: &AudioInput{Off: OffTurnDetection | OffNoiseReduction}}}})
+	c.Send(ctx, &ResponseCancel{EventID: "mine"})
+	c.Close()
+	var ids []string
+	var raws []string
+	for data := range received {
+		raws = append(raws, string(data))
+		ev, err := DecodeClientEvent(data)
+		if err != nil {
+			t.Fatalf("%s: %v", data, err)
+		}
+		id := ""
+		switch e := ev.(type) {
+		case *ResponseCreate:
+			id = e.EventID
+		case *InputAudioBufferAppend:
+			id = e.EventID
+		case *SessionUpdate:
+			id = e.EventID
+		case *ResponseCancel:
+			id = e.EventID
+		}
+		ids = append(ids, id)
+		if typ, ok := EventIDType(id); id != "mine" && (!ok || typ != ev.EventType()) {
+			t.Errorf("%s: event_id %q does not name its type", ev.EventType(), id)
+		}
+	}
+	if len(ids) != 4 || ids[0] == ids[1] || ids[3] != "mine" {
+		t.Fatalf("event ids %q", ids)
+	}
+	// An update says what it clears: null for input settings, [] for tools.
+	if !strings.Contains(raws[2], `"turn_detection":null`) || !strings.Contains(raws[2], `"noise_reduction":null`) ||
+		strings.Contains(raws[2], `"transcription"`) || !strings.Contains(raws[2], `"tools":[]`) {
+		t.Fatalf("session.update %s", raws[2])
+	}
+}
