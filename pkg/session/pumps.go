@@ -200,6 +200,9 @@ func (s *Session) handleModelEvent(ev realtime.ServerEvent) {
 		if a := e.Session.Audio; a != nil && a.Input != nil {
 			s.serverNoInterrupt = !serverInterrupts(e.Session)
 		}
+		if a := e.Session.Audio; a != nil && a.Output != nil {
+			s.serverVoice = a.Output.Voice
+		}
 	case *realtime.SessionUpdated:
 		s.sessionUpdated(e)
 	case *realtime.MCPCallStatus:

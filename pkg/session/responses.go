@@ -53,6 +53,21 @@ func (s *Session) modelError(e *realtime.ErrorEvent) {
 	failed, _ := realtime.EventIDType(e.Error.EventID)
 	s.emit(callevent.ModelError{Header: s.hdr(), Type: e.Error.Type, Code: e.Error.Code, Message: e.Error.Message, Param: e.Error.Param,
 		ClientEvent: failed, ClientEventID: e.Error.EventID})
+	if failed == realtime.TypeSessionUpdate && e.Error.Code == codeCannotUpdateVoice {
+		// The server had produced audio we had not relayed yet when a handoff asked
+		// for a new voice. Not worth ending the call: keep the voice it has and say
+		// the rest again.
+		s.warn("the model kept its voice: %s", e.Error.Message)
+		s.mu.Lock()
+		s.spoke = true
+		s.agent.Voice = s.serverVoice
+		cfg := s.agent.sessionConfig()
+		s.mu.Unlock()
+		if err := s.model.Send(s.ioCtx, &realtime.SessionUpdate{Session: cfg}); err != nil {
+			s.end(callevent.EndModelDisconnected, err)
+		}
+		return
+	}
 	if failed == realtime.TypeSessionUpdate {
 		// The whole update was refused: the server keeps what it had, at worst its
 		// 24 kHz PCM default, which is noise on a phone line. Better an apology.
@@ -104,4 +119,10 @@ func (s *Session) sessionUpdated(e *realtime.SessionUpdated) {
 		return
 	}
 	s.serverNoInterrupt = !serverInterrupts(e.Session)
+	if e.Session.Audio.Output != nil {
+		s.serverVoice = e.Session.Audio.Output.Voice
+	}
 }
+
+// codeCannotUpdateVoice is the API's error for a voice change after audio was produced.
+const codeCannotUpdateVoice = "cannot_update_voice"

@@ -62,6 +62,7 @@ type Session struct {
 	// session.created/updated says (turn detection off or interrupt_response false);
 	// false until then, as the API's default interrupts.
 	serverNoInterrupt bool
+	serverVoice       string // the voice the server last confirmed
 
 	// Line activity, for the idle check: atomics, touched by the pumps and the watchdog.
 	lastActivity atomic.Int64 // unix ns: speech, keys, or when agent audio will have played

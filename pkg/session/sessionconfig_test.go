@@ -176,3 +176,43 @@ func TestBargeInFollowsTheConfirmedTurnDetection(t *testing.T) {
 	}
 	tc.Hangup()
 }
+
+// The server may have produced audio callagent has not relayed yet when a handoff
+// asks for a new voice: the API refuses that update (cannot_update_voice). That is no
+// reason to end the call: the update is sent again with the voice the server has.
+func TestRefusedVoiceChangeKeepsTheCall(t *testing.T) {
+	b := newBridge(t, bridgeConfig{Options: func(o *session.Options) { o.Agent = session.Agent{Voice: "marin"} }})
+	tc := b.Start(twiliotest.CallerOptions{})
+	if err := tc.Model.WaitFor(tc.Ctx, "the first update applied", func() bool { return tc.Model.Session().Audio.Output.Voice == "marin" }); err != nil {
+		t.Fatal(err)
+	}
+	tc.Model.HoldUpdates()
+	if err := tc.Session().SetAgent(session.Agent{Instructions: "Bob", Voice: "cedar"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := tc.Model.WaitFor(tc.Ctx, "the handoff's update held", func() bool { return tc.Model.HeldUpdates() == 1 }); err != nil {
+		t.Fatal(err)
+	}
+	// The server speaks before it reads the update.
+	tc.Model.Respond(tc.Ctx, realtimetest.ResponseSpec{Items: []realtimetest.ItemSpec{{Audio: noise(1, 800)}}}).Wait(tc.Ctx)
+	if err := tc.Caller.WaitReceived(tc.Ctx, 800); err != nil {
+		t.Fatal(err)
+	}
+	tc.Model.ReleaseUpdates()
+	ev, err := tc.Model.WaitEvent(tc.Ctx, realtime.TypeSessionUpdate, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if u := ev.(*realtime.SessionUpdate).Session; u.Instructions != "Bob" || u.Audio.Output.Voice != "marin" {
+		t.Fatalf("the update again: instructions %q, voice %q", u.Instructions, u.Audio.Output.Voice)
+	}
+	if err := tc.Model.WaitFor(tc.Ctx, "the handoff applied", func() bool { return tc.Model.Session().Instructions == "Bob" }); err != nil {
+		t.Fatal(err)
+	}
+	if errs := tc.Model.ErrorsSent(); len(errs) != 1 || errs[0].Code != "cannot_update_voice" {
+		t.Fatalf("model errors %+v", errs)
+	}
+	if ended := tc.Hangup(); ended.Reason != callevent.EndCallerHangup {
+		t.Fatalf("ended %s: %v", ended.Reason, ended.Err)
+	}
+}
