@@ -165,6 +165,7 @@ func (c *ModelConn) run() {
 	defer cancel()
 	c.mu.Lock()
 	c.sess = defaultSession(fmt.Sprintf("sess_%d", c.ID))
+	c.sess["model"] = c.Request.URL.Query().Get("model")
 	c.session = typed(c.sess)
 	created := clone(c.sess)
 	c.mu.Unlock()

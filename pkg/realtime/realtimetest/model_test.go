@@ -161,6 +161,15 @@ func TestModelSessionUpdateMerges(t *testing.T) {
 	if s := mc.Session(); s.Instructions != "Bob" || s.Audio.Input.TurnDetection != nil {
 		t.Fatalf("a refused update changed the session: %+v", s)
 	}
+	// Neither the model nor an unknown tool choice can be set.
+	sendRaw(t, conn, `{"type":"session.update","event_id":"u5","session":{"type":"realtime","model":"gpt-realtime-mini"}}`)
+	if e := next(t, conn, realtime.TypeError).(*realtime.ErrorEvent); e.Error.Param != "session.model" {
+		t.Fatalf("model change: %+v", e.Error)
+	}
+	sendRaw(t, conn, `{"type":"session.update","event_id":"u5","session":{"type":"realtime","tool_choice":"any"}}`)
+	if e := next(t, conn, realtime.TypeError).(*realtime.ErrorEvent); e.Error.Param != "session.tool_choice" {
+		t.Fatalf("tool choice: %+v", e.Error)
+	}
 	// A new turn detection type starts from its defaults.
 	sendRaw(t, conn, `{"type":"session.update","session":{"type":"realtime","audio":{"input":{"turn_detection":{"type":"semantic_vad","eagerness":"low"}}}}}`)
 	next(t, conn, realtime.TypeSessionUpdated)

@@ -178,6 +178,17 @@ var tool = byType(map[string]map[string]check{
 		"require_approval": nullable(anything)},
 })
 
+// toolChoice is auto, none, required, or a function or MCP tool by name.
+func toolChoice(path string, v any) *paramError {
+	if _, ok := v.(string); ok {
+		return str("auto", "none", "required")(path, v)
+	}
+	return byType(map[string]map[string]check{
+		"function": {"type": anything, "name": str()},
+		"mcp":      {"type": anything, "server_label": str(), "name": nullable(str())},
+	})(path, v)
+}
+
 // sessionUpdate checks the session object of a session.update.
 var sessionUpdate = object(map[string]check{
 	"type": str("realtime"), "model": str(), "instructions": str(),
@@ -191,7 +202,7 @@ var sessionUpdate = object(map[string]check{
 		}),
 		"output": object(map[string]check{"format": audioFormat, "voice": anything, "speed": num(0.25, 1.5)}),
 	}),
-	"tools": array(tool), "tool_choice": anything, "max_output_tokens": anything, "tracing": anything,
+	"tools": array(tool), "tool_choice": toolChoice, "max_output_tokens": anything, "tracing": anything,
 	"truncation": anything, "prompt": anything, "include": nullable(array(str("item.input_audio_transcription.logprobs"))),
 	"reasoning": anything, "parallel_tool_calls": boolean,
 })
@@ -262,6 +273,9 @@ func applyUpdate(cur map[string]any, raw []byte, spoke bool) (map[string]any, *p
 	}
 	if err := sessionUpdate("session", upd); err != nil {
 		return nil, err
+	}
+	if m, ok := upd["model"]; ok && m != cur["model"] {
+		return nil, invalid("session.model", "the model of a session cannot change.")
 	}
 	if v, ok := lookup(upd, "audio.output.voice").(string); ok && spoke && v != lookup(cur, "audio.output.voice") {
 		// As the API words it (openai-agents-python#1661); it names no param.
