@@ -181,7 +181,11 @@ func render(ev callevent.Event, st Styles, debug bool) string {
 	case callevent.AgentChanged:
 		return st.System.Render(fmt.Sprintf("● handed to %s", e.To)) + "\n"
 	case callevent.ModelError:
-		return label(st.Error, "error") + st.Error.Render(sanitize(strings.TrimSpace(e.Code+" "+e.Message))) + "\n"
+		text := strings.TrimSpace(e.Code + " " + e.Message)
+		if e.ClientEvent != "" {
+			text += " (refused: " + e.ClientEvent + ")"
+		}
+		return label(st.Error, "error") + st.Error.Render(sanitize(text)) + "\n"
 	case callevent.Warning:
 		return label(st.Error, "warn") + sanitize(e.Message) + "\n"
 	case callevent.CallEnded:
