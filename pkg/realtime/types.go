@@ -197,6 +197,40 @@ type Item struct {
 	Tools             json.RawMessage `json:"tools,omitempty"`
 }
 
+// requiredItemMembers are the members the API's item types require, written even
+// when empty (the struct's omitempty would drop them): a function_call announced
+// before its arguments has "arguments": "", a message before its content "content": [].
+var requiredItemMembers = map[string][]string{
+	ItemMessage:             {"content"},
+	ItemFunctionCall:        {"name", "arguments"},
+	ItemFunctionCallOutput:  {"call_id", "output"},
+	ItemMCPCall:             {"server_label", "name", "arguments"},
+	ItemMCPApprovalRequest:  {"server_label", "name", "arguments"},
+	ItemMCPListTools:        {"server_label", "tools"},
+	ItemMCPApprovalResponse: {"approval_request_id"},
+}
+
+// MarshalJSON writes the item with the members its type requires.
+func (it Item) MarshalJSON() ([]byte, error) {
+	type plain Item
+	b, err := json.Marshal(plain(it))
+	if err != nil {
+		return nil, err
+	}
+	for _, k := range requiredItemMembers[it.Type] {
+		if v, err := jsonscan.Lookup(b, k); err == nil && v != nil {
+			continue
+		}
+		empty := `""`
+		if k == "content" || k == "tools" {
+			empty = `[]`
+		}
+		b = append(append(append(append(b[:len(b)-1], `,"`...), k...), `":`...), empty...)
+		b = append(b, '}')
+	}
+	return b, nil
+}
+
 // ContentPart is one part of a message item.
 type ContentPart struct {
 	Type       string `json:"type"` // input_text, input_audio, output_text, output_audio

@@ -253,7 +253,9 @@ func (c *ModelConn) handle(ctx context.Context, ev realtime.ClientEvent) {
 		c.mu.Lock()
 		c.counter++
 		item.ID = fmt.Sprintf("item_c%d_%d", c.ID, c.counter)
-		item.Object = "realtime.item"
+		if item.Type == realtime.ItemMessage || item.Type == realtime.ItemFunctionCall || item.Type == realtime.ItemFunctionCallOutput {
+			item.Object = "realtime.item" // the MCP item types have no object member
+		}
 		c.outputs = append(c.outputs, item)
 		c.mu.Unlock()
 		c.Send(&realtime.ConversationItemAdded{PreviousItemID: e.PreviousItemID, Item: item})

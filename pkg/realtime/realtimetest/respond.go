@@ -162,7 +162,7 @@ func (c *ModelConn) stream(ctx context.Context, r *response, reply *Reply, spec 
 			output = append(output, item)
 		case it.MCPCall != nil:
 			m := it.MCPCall
-			item := realtime.Item{ID: itemID, Type: realtime.ItemMCPCall, Object: "realtime.item", ServerLabel: m.ServerLabel, Name: m.Name}
+			item := realtime.Item{ID: itemID, Type: realtime.ItemMCPCall, ServerLabel: m.ServerLabel, Name: m.Name}
 			c.outputItemAdded(r.id, i, item)
 			c.Send(&realtime.ResponseMCPCallArgumentsDelta{ResponseID: r.id, ItemID: itemID, OutputIndex: i, Delta: m.Arguments})
 			c.Send(&realtime.ResponseMCPCallArgumentsDone{ResponseID: r.id, ItemID: itemID, OutputIndex: i, Arguments: m.Arguments})
@@ -173,7 +173,7 @@ func (c *ModelConn) stream(ctx context.Context, r *response, reply *Reply, spec 
 			output = append(output, item)
 		case it.MCPApproval != nil:
 			a := it.MCPApproval
-			item := realtime.Item{ID: itemID, Type: realtime.ItemMCPApprovalRequest, Object: "realtime.item", ServerLabel: a.ServerLabel, Name: a.Name, Arguments: a.Arguments}
+			item := realtime.Item{ID: itemID, Type: realtime.ItemMCPApprovalRequest, ServerLabel: a.ServerLabel, Name: a.Name, Arguments: a.Arguments}
 			c.outputItemAdded(r.id, i, item)
 			c.outputItemDone(r.id, i, item)
 			output = append(output, item)
