@@ -35,6 +35,25 @@ func peer(t *testing.T, fn func(r *http.Request, ws *websocket.Conn)) *httptest.
 	return srv
 }
 
+// recordingPeer dials a peer that delivers every message it reads (up to n) on the
+// channel, closed when the connection ends.
+func recordingPeer(t *testing.T, n int) (*Conn, <-chan []byte) {
+	t.Helper()
+	received := make(chan []byte, n)
+	srv := peer(t, func(r *http.Request, ws *websocket.Conn) {
+		ws.SetReadLimit(1 << 20)
+		for {
+			_, data, err := ws.Read(context.Background())
+			if err != nil {
+				close(received)
+				return
+			}
+			received <- data
+		}
+	})
+	return dialPeer(t, srv), received
+}
+
 func dialPeer(t *testing.T, srv *httptest.Server) *Conn {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -166,19 +185,7 @@ func TestMalformedEventKeepsConnection(t *testing.T) {
 func TestConcurrentSendsStayWhole(t *testing.T) {
 	leakcheck.Check(t)
 	const writers, each = 8, 50
-	received := make(chan []byte, writers*each)
-	srv := peer(t, func(r *http.Request, ws *websocket.Conn) {
-		ws.SetReadLimit(1 << 20)
-		for {
-			_, data, err := ws.Read(context.Background())
-			if err != nil {
-				close(received)
-				return
-			}
-			received <- data
-		}
-	})
-	c := dialPeer(t, srv)
+	c, received := recordingPeer(t, writers*each)
 	var wg sync.WaitGroup
 	for w := range writers {
 		wg.Add(1)
@@ -340,18 +347,7 @@ func BenchmarkAppendAudio(b *testing.B) {
 // kept.
 func TestSendGivesEveryEventAnID(t *testing.T) {
 	leakcheck.Check(t)
-	received := make(chan []byte, 8)
-	srv := peer(t, func(r *http.Request, ws *websocket.Conn) {
-		for {
-			_, data, err := ws.Read(context.Background())
-			if err != nil {
-				close(received)
-				return
-			}
-			received <- data
-		}
-	})
-	c := dialPeer(t, srv)
+	c, received := recordingPeer(t, 8)
 	ctx := context.Background()
 	c.Send(ctx, &ResponseCreate{})
 	c.AppendAudio(ctx, []byte("AAAA"))
