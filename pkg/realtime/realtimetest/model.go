@@ -221,6 +221,12 @@ func (c *ModelConn) readLoop(ctx context.Context) {
 			}
 			c.mu.Unlock()
 		}
+		if _, audio := ev.(*realtime.InputAudioBufferAppend); !audio {
+			if perr := strictFields(data, ev); perr != nil {
+				c.sendError(*perr, clientEventID(data))
+				continue
+			}
+		}
 		if u, ok := ev.(*realtime.SessionUpdate); ok {
 			c.waitHold(ctx)
 			c.sessionUpdate(u, data)

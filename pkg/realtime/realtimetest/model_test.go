@@ -170,6 +170,11 @@ func TestModelSessionUpdateMerges(t *testing.T) {
 	if e := next(t, conn, realtime.TypeError).(*realtime.ErrorEvent); e.Error.Param != "session.tool_choice" {
 		t.Fatalf("tool choice: %+v", e.Error)
 	}
+	// Other events are refused for an unknown member too.
+	sendRaw(t, conn, `{"type":"response.create","event_id":"r1","response":{"voice_speed":2}}`)
+	if e := next(t, conn, realtime.TypeError).(*realtime.ErrorEvent); e.Error.Code != "unknown_parameter" || e.Error.EventID != "r1" {
+		t.Fatalf("response.create with an unknown member: %+v", e.Error)
+	}
 	// A new turn detection type starts from its defaults.
 	sendRaw(t, conn, `{"type":"session.update","session":{"type":"realtime","audio":{"input":{"turn_detection":{"type":"semantic_vad","eagerness":"low"}}}}}`)
 	next(t, conn, realtime.TypeSessionUpdated)

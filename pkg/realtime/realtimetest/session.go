@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"maps"
+	"reflect"
 	"slices"
 	"strings"
 
@@ -292,4 +293,39 @@ func typed(m map[string]any) realtime.SessionConfig {
 	var cfg realtime.SessionConfig
 	_ = json.Unmarshal(b, &cfg)
 	return cfg
+}
+
+// strictFields refuses a client event with a member its type does not have, as the
+// API refuses unknown parameters. (session.update is checked in full by
+// sessionUpdate; here items are checked against the union of item members only.)
+func strictFields(data []byte, ev realtime.ClientEvent) *paramError {
+	if _, ok := ev.(*realtime.UnknownEvent); ok {
+		return nil // a type this package has no struct for: nothing to check against
+	}
+	var members map[string]json.RawMessage
+	if err := json.Unmarshal(data, &members); err != nil {
+		return &paramError{"invalid_json", "", err.Error()}
+	}
+	delete(members, "type")
+	if _, ok := ev.(*realtime.SessionUpdate); ok {
+		delete(members, "session")
+	}
+	b, _ := json.Marshal(members)
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(reflect.New(reflect.TypeOf(ev).Elem()).Interface()); err != nil {
+		if f, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
+			return unknownParam(strings.Trim(f, `"`))
+		}
+	}
+	return nil
+}
+
+// clientEventID is the event_id of a client event, or "".
+func clientEventID(data []byte) string {
+	var ev struct {
+		EventID string `json:"event_id"`
+	}
+	_ = json.Unmarshal(data, &ev)
+	return ev.EventID
 }
