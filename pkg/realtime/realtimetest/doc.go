@@ -6,7 +6,7 @@
 // session as the GA API's does (omitted fields kept, null or [] clears; Session
 // returns the result), and an unknown or invalid parameter anywhere refuses the whole
 // update with the API's error (invalid_request_error, param, the client's event_id);
-// the voice and the model cannot change once set. Every other client event with a member its type does not have is refused too. It rejects a truncate past an
+// the voice cannot change once audio was produced, nor the model at all. Every other client event with a member its type does not have is refused too. It rejects a truncate past an
 // item's audio, a response.create during an active response and a cancel with
 // nothing active, and cancels a response when speech starts (unless turn detection
 // is off or interrupt_response false). Every server event carries an event_id, items
