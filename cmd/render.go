@@ -89,6 +89,7 @@ var endReasons = map[callevent.EndReason]string{
 	callevent.EndCallerTimeout:      "the caller's stream went silent",
 	callevent.EndModelDisconnected:  "the model connection was lost",
 	callevent.EndModelDialFailed:    "the model could not be reached",
+	callevent.EndModelRejected:      "the model refused the session's configuration",
 	callevent.EndCancelled:          "stopped",
 	callevent.EndAgentHangup:        "the agent hung up",
 	callevent.EndMaxDuration:        "the time limit was reached",
@@ -180,7 +181,11 @@ func render(ev callevent.Event, st Styles, debug bool) string {
 	case callevent.AgentChanged:
 		return st.System.Render(fmt.Sprintf("● handed to %s", e.To)) + "\n"
 	case callevent.ModelError:
-		return label(st.Error, "error") + st.Error.Render(sanitize(strings.TrimSpace(e.Code+" "+e.Message))) + "\n"
+		text := strings.TrimSpace(e.Code + " " + e.Message)
+		if e.ClientEvent != "" {
+			text += " (refused: " + e.ClientEvent + ")"
+		}
+		return label(st.Error, "error") + st.Error.Render(sanitize(text)) + "\n"
 	case callevent.Warning:
 		return label(st.Error, "warn") + sanitize(e.Message) + "\n"
 	case callevent.CallEnded:

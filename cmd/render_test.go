@@ -44,6 +44,7 @@ func everyEvent() []callevent.Event {
 		callevent.GuardrailTripped{Header: h, Rule: "guaranteed returns", HeardMs: 300},
 		callevent.AgentChanged{Header: h, From: "front-desk", To: "billing"},
 		callevent.ModelError{Header: h, Code: "rate_limit_exceeded", Message: "Rate limit reached"},
+		callevent.ModelError{Header: h, Code: "unknown_parameter", Message: "Unknown parameter: 'session.x'.", ClientEvent: "session.update", ClientEventID: "ca-7-session.update"},
 		callevent.Warning{Header: h, Message: "skipped a malformed Twilio frame"},
 		callevent.MediaStats{Header: h, InFrames: 50, InBytes: 8000, OutFrames: 49, OutBytes: 7840},
 		callevent.RawFrame{Header: h, Source: callevent.SourceTwilio, Sent: true, Type: "mark", Data: []byte(`{"event":"mark"}`)},

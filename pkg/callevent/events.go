@@ -200,13 +200,18 @@ type DTMF struct {
 	Digit string `json:"digit,omitempty"`
 }
 
-// ModelError is an error event from the model. The call goes on.
+// ModelError is an error event from the model. The call goes on, unless the event
+// that failed was a session.update (then the call ends with EndModelRejected).
 type ModelError struct {
 	Header
 	Type    string `json:"type,omitempty"`
 	Code    string `json:"code,omitempty"`
 	Message string `json:"message,omitempty"`
 	Param   string `json:"param,omitempty"`
+	// ClientEvent is the type of callagent's event that failed, and ClientEventID its
+	// event_id, when the error names one.
+	ClientEvent   string `json:"client_event,omitempty"`
+	ClientEventID string `json:"client_event_id,omitempty"`
 }
 
 // Warning is a problem the call survived: a malformed frame, a full buffer.
@@ -264,6 +269,7 @@ const (
 	EndCallerTimeout      EndReason = "caller_timeout"      // no frames from Twilio for CallerIdleTimeout
 	EndModelDisconnected  EndReason = "model_disconnected"  // the model socket closed or failed
 	EndModelDialFailed    EndReason = "model_dial_failed"   // the model could not be reached
+	EndModelRejected      EndReason = "model_rejected"      // the model refused the session's configuration
 	EndCancelled          EndReason = "cancelled"           // the context was cancelled (shutdown)
 	EndAgentHangup        EndReason = "agent_hangup"        // ended through Session.End by the agent
 	EndMaxDuration        EndReason = "max_duration"        // Options.MaxDuration was reached

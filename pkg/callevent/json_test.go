@@ -32,7 +32,7 @@ func TestEventJSONRoundTrip(t *testing.T) {
 		ToolResult{h, "call1", "get_weather", `{"temp":3}`, errors.New("timed out"), 2 * time.Second, true},
 		MCPEvent{h, "response.mcp_call.completed", "item4"},
 		DTMF{h, "5"},
-		ModelError{h, "invalid_request_error", "bad", "nope", "x"},
+		ModelError{h, "invalid_request_error", "bad", "nope", "x", "session.update", "ca-1-session.update"},
 		Warning{h, "malformed frame"},
 		RawFrame{h, SourceTwilio, false, "start", []byte(`{"event":"start"}`)},
 		RawFrame{h, SourceRealtime, true, "x", []byte("not json")},

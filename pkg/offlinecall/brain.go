@@ -78,24 +78,19 @@ func (b *Brain) script(ctx context.Context, c *realtimetest.ModelConn) error {
 	}
 }
 
+// turnDetection is the session's turn detection as the server holds it (every update
+// merged in); nil when it is off.
 func turnDetection(c *realtimetest.ModelConn) *realtime.TurnDetection {
-	ups := c.SessionUpdates()
-	for i := len(ups) - 1; i >= 0; i-- {
-		if a := ups[i].Audio; a != nil && a.Input != nil && a.Input.TurnDetection != nil {
-			return a.Input.TurnDetection
-		}
+	if a := c.Session().Audio; a != nil && a.Input != nil {
+		return a.Input.TurnDetection
 	}
 	return nil
 }
 
 // tools returns the function tools of the current session.
 func tools(c *realtimetest.ModelConn) []realtime.Tool {
-	ups := c.SessionUpdates()
-	if len(ups) == 0 {
-		return nil
-	}
 	var out []realtime.Tool
-	for _, t := range ups[len(ups)-1].Tools {
+	for _, t := range c.Session().Tools {
 		if t.Type == "function" {
 			out = append(out, t)
 		}

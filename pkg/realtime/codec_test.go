@@ -291,3 +291,22 @@ func BenchmarkEncodeAppend(b *testing.B) {
 		buf = AppendAudioAppend(buf[:0], audio)
 	}
 }
+
+// Items carry the members their type requires even when empty, as OpenAI's types
+// declare them: a function call announced before its arguments, a message before
+// its content.
+func TestItemRequiredMembers(t *testing.T) {
+	for _, tc := range []struct {
+		item Item
+		want string
+	}{
+		{Item{ID: "i", Type: ItemFunctionCall, CallID: "c"}, `{"id":"i","type":"function_call","call_id":"c","name":"","arguments":""}`},
+		{Item{Type: ItemMessage, Role: "assistant"}, `{"type":"message","role":"assistant","content":[]}`},
+		{Item{Type: ItemFunctionCallOutput, CallID: "c", Output: "ok"}, `{"type":"function_call_output","call_id":"c","output":"ok"}`},
+	} {
+		got, err := json.Marshal(tc.item)
+		if err != nil || string(got) != tc.want {
+			t.Errorf("%s: got %s (%v), want %s", tc.item.Type, got, err, tc.want)
+		}
+	}
+}

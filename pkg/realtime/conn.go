@@ -8,6 +8,8 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -15,6 +17,7 @@ import (
 	"github.com/coder/websocket"
 
 	"github.com/callagent/callagent/internal/retry"
+	"github.com/callagent/callagent/internal/jsonscan"
 	"github.com/callagent/callagent/internal/wsconn"
 )
 
@@ -89,6 +92,29 @@ type Conn struct {
 	ws    *wsconn.Conn
 	dec   decoder
 	trace atomic.Pointer[TraceFunc]
+	ids   atomic.Uint64 // client event ids
+}
+
+// Client event ids are "ca-N-TYPE": unique on the connection, and an error event that
+// echoes one says which kind of event failed without a lookup table (EventIDType).
+const eventIDPrefix = "ca-"
+
+// EventIDType returns the event type an event_id of Conn's names, and whether id is
+// one of Conn's.
+func EventIDType(id string) (string, bool) {
+	rest, ok := strings.CutPrefix(id, eventIDPrefix)
+	if !ok {
+		return "", false
+	}
+	_, typ, ok := strings.Cut(rest, "-")
+	return typ, ok && typ != ""
+}
+
+func (c *Conn) appendID(dst []byte, typ string) []byte {
+	dst = append(dst, eventIDPrefix...)
+	dst = strconv.AppendUint(dst, c.ids.Add(1), 10)
+	dst = append(dst, '-')
+	return append(dst, typ...)
 }
 
 // Dial connects to the Realtime API. The API key never appears in errors.
@@ -192,11 +218,17 @@ func (c *Conn) ReadEvent(ctx context.Context) (ServerEvent, error) {
 	return ev, err
 }
 
-// Send writes a client event. Cancelling ctx closes the connection.
+// Send writes a client event. An event without an event_id is given one (see
+// EventIDType), so an error the server sends about it can be tied to it. Cancelling
+// ctx closes the connection.
 func (c *Conn) Send(ctx context.Context, ev ClientEvent) error {
 	var encErr error
 	err := c.ws.Write(ctx, func(dst []byte) []byte {
+		start := len(dst)
 		dst, encErr = AppendEvent(dst, ev)
+		if encErr == nil {
+			dst = c.withEventID(dst, start, ev.EventType())
+		}
 		if t := c.trace.Load(); t != nil && encErr == nil && ev.EventType() != TypeInputAudioBufferAppend {
 			(*t)(true, ev.EventType(), dst)
 		}
@@ -211,10 +243,28 @@ func (c *Conn) Send(ctx context.Context, ev ClientEvent) error {
 	return nil
 }
 
+// withEventID gives the event encoded at dst[start:] an event_id when it has none,
+// right after its leading "type" member.
+func (c *Conn) withEventID(dst []byte, start int, typ string) []byte {
+	if v, err := jsonscan.Lookup(dst[start:], "event_id"); err == nil && v != nil {
+		return dst
+	}
+	at := start + len(`{"type":"`) + len(typ) + 1
+	id := append(append([]byte(`,"event_id":"`), c.appendID(nil, typ)...), '"')
+	return slices.Insert(dst, at, id...)
+}
+
 // AppendAudio sends input_audio_buffer.append with audio, base64 text passed through
-// as is. The caller guarantees it is valid base64 (see twiliotransport).
+// as is, and an event_id like every client event. The caller guarantees it is valid
+// base64 (see twiliotransport).
 func (c *Conn) AppendAudio(ctx context.Context, audio []byte) error {
-	err := c.ws.Write(ctx, func(dst []byte) []byte { return AppendAudioAppend(dst, audio) })
+	err := c.ws.Write(ctx, func(dst []byte) []byte {
+		dst = append(dst, `{"type":"input_audio_buffer.append","event_id":"`...)
+		dst = c.appendID(dst, TypeInputAudioBufferAppend)
+		dst = append(dst, `","audio":"`...)
+		dst = append(dst, audio...)
+		return append(dst, `"}`...)
+	})
 	if err != nil {
 		return fmt.Errorf("send %s: %w", TypeInputAudioBufferAppend, closeError(err))
 	}

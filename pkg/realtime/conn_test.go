@@ -37,6 +37,25 @@ func peer(t *testing.T, fn func(r *http.Request, ws *websocket.Conn)) *httptest.
 	return srv
 }
 
+// recordingPeer dials a peer that delivers every message it reads (up to n) on the
+// channel, closed when the connection ends.
+func recordingPeer(t *testing.T, n int) (*Conn, <-chan []byte) {
+	t.Helper()
+	received := make(chan []byte, n)
+	srv := peer(t, func(r *http.Request, ws *websocket.Conn) {
+		ws.SetReadLimit(1 << 20)
+		for {
+			_, data, err := ws.Read(context.Background())
+			if err != nil {
+				close(received)
+				return
+			}
+			received <- data
+		}
+	})
+	return dialPeer(t, srv), received
+}
+
 func dialPeer(t *testing.T, srv *httptest.Server) *Conn {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -168,19 +187,7 @@ func TestMalformedEventKeepsConnection(t *testing.T) {
 func TestConcurrentSendsStayWhole(t *testing.T) {
 	leakcheck.Check(t)
 	const writers, each = 8, 50
-	received := make(chan []byte, writers*each)
-	srv := peer(t, func(r *http.Request, ws *websocket.Conn) {
-		ws.SetReadLimit(1 << 20)
-		for {
-			_, data, err := ws.Read(context.Background())
-			if err != nil {
-				close(received)
-				return
-			}
-			received <- data
-		}
-	})
-	c := dialPeer(t, srv)
+	c, received := recordingPeer(t, writers*each)
 	var wg sync.WaitGroup
 	for w := range writers {
 		wg.Add(1)
@@ -397,5 +404,52 @@ func TestDialRetriesRateLimitedHandshake(t *testing.T) {
 				t.Errorf("%d tries after waits %v; want %d after %v", tries, waits, tc.tries, tc.waits)
 			}
 		})
+	}
+}
+
+// Every client event gets a unique event_id that names its type, audio appends
+// included, so an error echoing it says which event failed. One the caller set is
+// kept.
+func TestSendGivesEveryEventAnID(t *testing.T) {
+	leakcheck.Check(t)
+	c, received := recordingPeer(t, 8)
+	ctx := context.Background()
+	c.Send(ctx, &ResponseCreate{})
+	c.AppendAudio(ctx, []byte("AAAA"))
+	c.Send(ctx, &SessionUpdate{Session: SessionConfig{Type: "realtime", Tools: []Tool{},
+		Audio: &AudioConfig{Input: &AudioInput{Off: OffTurnDetection | OffNoiseReduction}}}})
+	c.Send(ctx, &ResponseCancel{EventID: "mine"})
+	c.Close()
+	var ids []string
+	var raws []string
+	for data := range received {
+		raws = append(raws, string(data))
+		ev, err := DecodeClientEvent(data)
+		if err != nil {
+			t.Fatalf("%s: %v", data, err)
+		}
+		id := ""
+		switch e := ev.(type) {
+		case *ResponseCreate:
+			id = e.EventID
+		case *InputAudioBufferAppend:
+			id = e.EventID
+		case *SessionUpdate:
+			id = e.EventID
+		case *ResponseCancel:
+			id = e.EventID
+		}
+		ids = append(ids, id)
+		if typ, ok := EventIDType(id); id != "mine" && (!ok || typ != ev.EventType()) {
+			t.Errorf("%s: event_id %q does not name its type", ev.EventType(), id)
+		}
+	}
+	if len(ids) != 4 || ids[0] == ids[1] || ids[3] != "mine" {
+		t.Fatalf("event ids %q", ids)
+	}
+	// An update says what it clears: null for input settings, [] for tools.
+	if !strings.Contains(raws[2], `"turn_detection":null`) || !strings.Contains(raws[2], `"noise_reduction":null`) ||
+		strings.Contains(raws[2], `"transcription"`) || !strings.Contains(raws[2], `"tools":[]`) {
+		t.Fatalf("session.update %s", raws[2])
 	}
 }

@@ -13,6 +13,10 @@
 // Conn is the client: Dial derives the WebSocket URL from an API base URL
 // (OPENAI_BASE_URL; http→ws, https→wss, + /realtime?model=), authenticates with a
 // bearer key, raises the read limit, serializes writes, and reports how the connection
-// ended as a *CloseError. It is not a session manager: callagent's pkg/session decides
+// ended as a *CloseError. Every client event it sends carries an event_id
+// ("ca-N-TYPE", written without allocating on the audio path), so an error event that
+// echoes it names the failed event (EventIDType). A session.update merges into the
+// server's session: AudioInput.Off and an empty non-nil SessionConfig.Tools say what
+// an update clears. It is not a session manager: callagent's pkg/session decides
 // what to send and when.
 package realtime

@@ -32,10 +32,10 @@ type SessionConfig struct {
 	Object           string          `json:"object,omitempty"`
 	ExpiresAt        int64           `json:"expires_at,omitempty"`
 	Model            string          `json:"model,omitempty"`
-	Instructions     string          `json:"instructions,omitempty"`
+	Instructions     string          `json:"instructions"` // always stated: "" clears the previous agent's
 	OutputModalities []string        `json:"output_modalities,omitempty"`
 	Audio            *AudioConfig    `json:"audio,omitempty"`
-	Tools            []Tool          `json:"tools,omitempty"`
+	Tools            []Tool          `json:"tools,omitzero"` // nil: left out; empty: "tools": [], which removes every tool
 	ToolChoice       StringOrObject  `json:"tool_choice,omitzero"`        // "auto", "none", "required" or a function/MCP tool
 	MaxOutputTokens  json.RawMessage `json:"max_output_tokens,omitempty"` // an integer or "inf"
 	Tracing          json.RawMessage `json:"tracing,omitempty"`
@@ -56,12 +56,51 @@ type AudioFormat struct {
 	Rate int    `json:"rate,omitempty"`
 }
 
-// AudioInput configures what the model hears.
+// AudioInput configures what the model hears. An update merges into the session:
+// a nil setting is left as the server has it unless Off names it, in which case it is
+// sent as an explicit null, which turns it off.
 type AudioInput struct {
 	Format         *AudioFormat    `json:"format,omitempty"`
 	Transcription  *Transcription  `json:"transcription,omitempty"`
 	TurnDetection  *TurnDetection  `json:"turn_detection,omitempty"`
 	NoiseReduction *NoiseReduction `json:"noise_reduction,omitempty"`
+	Off            InputSettings   `json:"-"`
+}
+
+// InputSettings names settings of AudioInput, for AudioInput.Off.
+type InputSettings uint8
+
+// The settings an update can turn off with null.
+const (
+	OffTranscription InputSettings = 1 << iota
+	OffTurnDetection
+	OffNoiseReduction
+)
+
+// MarshalJSON writes the input settings, with null for those Off names and nil.
+func (in AudioInput) MarshalJSON() ([]byte, error) {
+	type plain AudioInput
+	b, err := json.Marshal(plain(in))
+	if err != nil || in.Off == 0 {
+		return b, err
+	}
+	for _, f := range []struct {
+		bit  InputSettings
+		set  bool
+		name string
+	}{{OffTranscription, in.Transcription != nil, "transcription"}, {OffTurnDetection, in.TurnDetection != nil, "turn_detection"},
+		{OffNoiseReduction, in.NoiseReduction != nil, "noise_reduction"}} {
+		if in.Off&f.bit == 0 || f.set {
+			continue
+		}
+		if len(b) > 2 {
+			b = append(b[:len(b)-1], ',')
+		} else {
+			b = b[:len(b)-1]
+		}
+		b = append(append(append(b, '"'), f.name...), `":null}`...)
+	}
+	return b, nil
 }
 
 // AudioOutput configures what the model says.
@@ -158,6 +197,40 @@ type Item struct {
 	Tools             json.RawMessage `json:"tools,omitempty"`
 }
 
+// requiredItemMembers are the members the API's item types require, written even
+// when empty (the struct's omitempty would drop them): a function_call announced
+// before its arguments has "arguments": "", a message before its content "content": [].
+var requiredItemMembers = map[string][]string{
+	ItemMessage:             {"content"},
+	ItemFunctionCall:        {"name", "arguments"},
+	ItemFunctionCallOutput:  {"call_id", "output"},
+	ItemMCPCall:             {"server_label", "name", "arguments"},
+	ItemMCPApprovalRequest:  {"server_label", "name", "arguments"},
+	ItemMCPListTools:        {"server_label", "tools"},
+	ItemMCPApprovalResponse: {"approval_request_id"},
+}
+
+// MarshalJSON writes the item with the members its type requires.
+func (it Item) MarshalJSON() ([]byte, error) {
+	type plain Item
+	b, err := json.Marshal(plain(it))
+	if err != nil {
+		return nil, err
+	}
+	for _, k := range requiredItemMembers[it.Type] {
+		if v, err := jsonscan.Lookup(b, k); err == nil && v != nil {
+			continue
+		}
+		empty := `""`
+		if k == "content" || k == "tools" {
+			empty = `[]`
+		}
+		b = append(append(append(append(b[:len(b)-1], `,"`...), k...), `":`...), empty...)
+		b = append(b, '}')
+	}
+	return b, nil
+}
+
 // ContentPart is one part of a message item.
 type ContentPart struct {
 	Type       string `json:"type"` // input_text, input_audio, output_text, output_audio
@@ -222,7 +295,7 @@ const (
 type ResponseParams struct {
 	Instructions     string          `json:"instructions,omitempty"`
 	OutputModalities []string        `json:"output_modalities,omitempty"`
-	Tools            []Tool          `json:"tools,omitempty"`
+	Tools            []Tool          `json:"tools,omitzero"` // nil: left out; empty: "tools": [], which removes every tool
 	ToolChoice       StringOrObject  `json:"tool_choice,omitzero"`   // "auto", "none", "required" or a function/MCP tool
 	Conversation     string          `json:"conversation,omitempty"` // "none" for out-of-band
 	Input            []Item          `json:"input,omitempty"`

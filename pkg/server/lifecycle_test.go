@@ -15,6 +15,7 @@ import (
 
 	"github.com/callagent/callagent/pkg/audio"
 	"github.com/callagent/callagent/pkg/callevent"
+	"github.com/callagent/callagent/pkg/realtime"
 	"github.com/callagent/callagent/pkg/realtime/realtimetest"
 	"github.com/callagent/callagent/pkg/session"
 )
@@ -329,5 +330,37 @@ func TestRecordPath(t *testing.T) {
 	}
 	if !bytes.Contains(audio.EncodeMulaw(ch[1]), bytes.Repeat([]byte{0x40}, 1600)) {
 		t.Fatal("the agent's audio is not on the right channel")
+	}
+}
+
+// PROTOCOL 13: an option the API does not accept refuses the whole session.update and
+// the model stays on 24 kHz PCM. The call ends at once, with the apology, and the log
+// says which update failed and why.
+func TestApologyAfterRejectedSessionUpdate(t *testing.T) {
+	thr := 0.4
+	ts := newTestServer(t, func(c *Config) {
+		c.Session = func(call CallInfo, o *session.Options) error {
+			o.CallerIdleTimeout = -1
+			o.Agent.TurnDetection = &realtime.TurnDetection{Type: realtime.SemanticVAD, Threshold: &thr}
+			return nil
+		}
+	})
+	ctx := ctxFor(t)
+	ts.webhook("CAbadcfg", nil)
+	c, err := ts.caller("CAbadcfg", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	e := ts.waitEnded(ctx, "CAbadcfg")
+	if e.Reason != callevent.EndModelRejected || e.Err == nil || !strings.Contains(e.Err.Error(), "turn_detection.threshold") {
+		t.Fatalf("ended %s: %v", e.Reason, e.Err)
+	}
+	if err := c.WaitClosed(ctx); err != nil {
+		t.Fatal(err)
+	}
+	d := parseTwiML(t, ts.action(t, "CAbadcfg"))
+	if !strings.Contains(d.Say, "Sorry") || d.Hangup == nil {
+		t.Fatalf("after a refused session.update: %+v", d)
 	}
 }

@@ -84,7 +84,7 @@ func (s *Server) streamEnded(w http.ResponseWriter, r *http.Request) {
 	s.mu.Unlock()
 	verbs, answer := []twiml.Element{twiml.VoiceHangup{}}, "hang up"
 	switch reason {
-	case callevent.EndModelDisconnected, callevent.EndModelDialFailed, callevent.EndServerShutdown:
+	case callevent.EndModelDisconnected, callevent.EndModelDialFailed, callevent.EndModelRejected, callevent.EndServerShutdown:
 		if s.cfg.ApologyMessage != "-" {
 			verbs, answer = []twiml.Element{twiml.VoiceSay{Message: s.cfg.ApologyMessage}, twiml.VoiceHangup{}}, "apologize, then hang up"
 		}

@@ -10,8 +10,11 @@ import (
 )
 
 // SetAgent changes what the model is told mid-call (a handoff, a new set of tools)
-// with a session.update, which, like every update, carries audio/pcmu both ways.
-// The voice cannot change once the agent has spoken: the previous voice is kept.
+// with a session.update which, like every update, states the whole session (the API
+// merges updates, so whatever the previous agent had and a is without is cleared)
+// and carries audio/pcmu both ways. The voice cannot change once the agent has
+// spoken: the previous voice is kept. What the server does (who cancels on
+// barge-in) changes when it confirms the update, not here.
 // Before the model is connected the new agent is simply what it will be told.
 func (s *Session) SetAgent(a Agent) error {
 	tools, err := checkTools(a.Tools)

@@ -35,9 +35,11 @@
 //     presses to the DTMF collector. Ends on a stop, or when the leg fails or is
 //     closed.
 //   - model task (modelTask), started by Run: dials (or claims) the model, sends
-//     session.update (audio/pcmu both ways), delivers the queued caller input, asks for the greeting, then
-//     reads the model: relays agent audio to the caller, handles barge-in,
-//     transcripts, guardrails, responses, tool calls and errors. Ends when the dial
+//     session.update (the whole session, audio/pcmu both ways), delivers the queued
+//     caller input, asks for the greeting, then reads the model: relays agent audio
+//     to the caller, handles barge-in (who cancels follows the turn detection the
+//     server confirmed in session.updated), transcripts, guardrails, responses, tool
+//     calls and errors (a refused session.update ends the call). Ends when the dial
 //     fails, or when the leg fails or is closed.
 //   - DTMF collector (dtmfLoop), started by Run: batches key presses into one text
 //     message for the model. Ends with the call.

@@ -12,10 +12,9 @@ import (
 // 0), so the model's memory matches the call. This runs whether the model is still
 // generating or has finished and Twilio is still playing.
 func (s *Session) bargeIn() {
-	s.mu.Lock()
-	serverCancels := s.agent.serverInterrupts()
-	s.mu.Unlock()
-	ev, ok := s.cutOff(!serverCancels)
+	// What the server confirmed, not what the agent asks for: an update not yet
+	// confirmed (or refused) has not changed what the server does.
+	ev, ok := s.cutOff(s.serverNoInterrupt)
 	if !ok || (ev.ResponseID == "" && len(ev.Truncations) == 0) {
 		// The caller had heard everything (at most the last mark's echo was still on
 		// its way, so a clear went out for safety): nothing was interrupted.

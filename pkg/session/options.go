@@ -3,6 +3,7 @@ package session
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/callagent/callagent/pkg/callevent"
@@ -67,9 +68,9 @@ type Agent struct {
 	Name         string // for events and handoffs; not sent to the model
 	Instructions string
 	Voice        string  // cannot change once the agent has spoken
-	Speed        float64 // 0 leaves the server default
-	// TurnDetection nil leaves the server default (server VAD that interrupts
-	// responses itself).
+	Speed        float64 // 0 means the API's default, 1.0
+	// TurnDetection nil means the API's default: server VAD that interrupts responses
+	// itself. Options left nil are sent as the API's defaults for the type.
 	TurnDetection *realtime.TurnDetection
 	// Transcription turns on caller transcripts; nil leaves them off.
 	Transcription  *realtime.Transcription
@@ -196,17 +197,31 @@ func (o *Options) withDefaults() (Options, error) {
 	return c, nil
 }
 
-// sessionConfig is the session.update for an agent. The audio formats are set here
-// and nowhere else, so every update carries audio/pcmu both ways: an update without
-// them has given callers static noise in other bridges.
+// sessionConfig is the session.update for an agent. It states the whole session,
+// because an update merges into what the server has: whatever the agent does not
+// have is cleared explicitly (no tools is "tools": [], no transcription or noise
+// reduction is null, turn detection is stated in full with the API's defaults, the
+// speed and tool choice are stated), so a handoff leaves nothing of the previous
+// agent in force. The audio formats are set here and nowhere else, so every update
+// carries audio/pcmu both ways: an update without them has given callers static
+// noise in other bridges.
 func (a *Agent) sessionConfig() realtime.SessionConfig {
 	in := &realtime.AudioInput{
 		Format:        &realtime.AudioFormat{Type: realtime.FormatPCMU},
 		Transcription: a.Transcription,
-		TurnDetection: a.TurnDetection,
+		TurnDetection: fullTurnDetection(a.TurnDetection),
+		Off:           realtime.OffTranscription | realtime.OffNoiseReduction,
 	}
 	if a.NoiseReduction != "" {
 		in.NoiseReduction = &realtime.NoiseReduction{Type: a.NoiseReduction}
+	}
+	speed := a.Speed
+	if speed == 0 {
+		speed = defaultSpeed
+	}
+	choice := a.ToolChoice
+	if choice == "" {
+		choice = "auto"
 	}
 	cfg := realtime.SessionConfig{
 		Type:             "realtime",
@@ -217,10 +232,11 @@ func (a *Agent) sessionConfig() realtime.SessionConfig {
 			Output: &realtime.AudioOutput{
 				Format: &realtime.AudioFormat{Type: realtime.FormatPCMU},
 				Voice:  realtime.Str(a.Voice),
-				Speed:  a.Speed,
+				Speed:  speed,
 			},
 		},
-		ToolChoice: realtime.Str(a.ToolChoice),
+		Tools:      []realtime.Tool{}, // stated even when empty: an update keeps tools it omits
+		ToolChoice: realtime.Str(choice),
 	}
 	for _, t := range a.Tools {
 		spec := t.Spec()
@@ -236,9 +252,81 @@ func (a *Agent) sessionConfig() realtime.SessionConfig {
 	return cfg
 }
 
-// serverInterrupts reports whether the server cancels a response itself when the
-// caller starts speaking (turn_detection.interrupt_response, true by default).
-func (a *Agent) serverInterrupts() bool {
-	td := a.TurnDetection
-	return td == nil || td.InterruptResponse == nil || *td.InterruptResponse
+// The API's defaults, stated in every update so that none of a previous agent's
+// values survive a handoff.
+const (
+	defaultSpeed             = 1.0
+	defaultThreshold         = 0.5
+	defaultPrefixPaddingMs   = 300
+	defaultSilenceDurationMs = 500
+	defaultEagerness         = "auto"
+)
+
+// fullTurnDetection states every option of td's type, the API's default where td has
+// none (nil td is server VAD); options the type does not have are left out, as the
+// API refuses them. idle_timeout_ms is left to the server unless set.
+func fullTurnDetection(td *realtime.TurnDetection) *realtime.TurnDetection {
+	var out realtime.TurnDetection
+	if td != nil {
+		out = *td
+	}
+	if out.Type == "" {
+		out.Type = realtime.ServerVAD
+	}
+	yes := true
+	if out.CreateResponse == nil {
+		out.CreateResponse = &yes
+	}
+	if out.InterruptResponse == nil {
+		out.InterruptResponse = &yes
+	}
+	switch out.Type {
+	case realtime.SemanticVAD:
+		if out.Eagerness == "" {
+			out.Eagerness = defaultEagerness
+		}
+	case realtime.ServerVAD:
+		if out.Threshold == nil {
+			v := defaultThreshold
+			out.Threshold = &v
+		}
+		if out.PrefixPaddingMs == nil {
+			v := defaultPrefixPaddingMs
+			out.PrefixPaddingMs = &v
+		}
+		if out.SilenceDurationMs == nil {
+			v := defaultSilenceDurationMs
+			out.SilenceDurationMs = &v
+		}
+	}
+	return &out
+}
+
+// serverInterrupts reports whether a session as the server confirmed it cancels a
+// response itself when the caller starts speaking: turn detection on, with
+// interrupt_response true (the API's default).
+func serverInterrupts(cfg realtime.SessionConfig) bool {
+	if cfg.Audio == nil || cfg.Audio.Input == nil || cfg.Audio.Input.TurnDetection == nil {
+		return false
+	}
+	td := cfg.Audio.Input.TurnDetection
+	return td.InterruptResponse == nil || *td.InterruptResponse
+}
+
+// checkPCMU says what is wrong when a session the server confirmed is not on
+// audio/pcmu both ways: a phone line would hear noise.
+func checkPCMU(cfg realtime.SessionConfig) error {
+	var in, out string
+	if a := cfg.Audio; a != nil {
+		if a.Input != nil && a.Input.Format != nil {
+			in = a.Input.Format.Type
+		}
+		if a.Output != nil && a.Output.Format != nil {
+			out = a.Output.Format.Type
+		}
+	}
+	if in != realtime.FormatPCMU || out != realtime.FormatPCMU {
+		return fmt.Errorf("%w: the model confirmed input %q and output %q, not %s both ways", ErrSessionRejected, in, out, realtime.FormatPCMU)
+	}
+	return nil
 }

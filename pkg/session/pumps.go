@@ -199,6 +199,15 @@ func (s *Session) handleModelEvent(ev realtime.ServerEvent) {
 		s.outputItemDone(e)
 	case *realtime.ErrorEvent:
 		s.modelError(e)
+	case *realtime.SessionCreated:
+		if a := e.Session.Audio; a != nil && a.Input != nil {
+			s.serverNoInterrupt = !serverInterrupts(e.Session)
+		}
+		if a := e.Session.Audio; a != nil && a.Output != nil {
+			s.serverVoice = a.Output.Voice.String
+		}
+	case *realtime.SessionUpdated:
+		s.sessionUpdated(e)
 	case *realtime.MCPCallStatus:
 		s.emit(callevent.MCPEvent{Header: s.hdr(), Type: e.Type, ItemID: e.ItemID})
 	case *realtime.MCPListToolsStatus:

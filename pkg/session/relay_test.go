@@ -6,7 +6,6 @@ import (
 	"encoding/base64"
 	"fmt"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -295,48 +294,3 @@ func TestDebugFramesAndStats(t *testing.T) {
 }
 
 var _ = context.Background
-
-// Every session.update carries audio/pcmu both ways, the voice stays once the agent
-// has spoken, and tools change with the agent.
-func TestSetAgentKeepsFormatAndVoice(t *testing.T) {
-	var calls atomic.Int32
-	b := newBridge(t, bridgeConfig{Options: func(o *session.Options) {
-		o.Agent = session.Agent{Instructions: "You are Ada.", Voice: "marin", Tools: []session.Tool{weatherTool(&calls)}}
-	}})
-	tc := b.Start(twiliotest.CallerOptions{})
-	s := tc.Session()
-	tc.Model.Respond(tc.Ctx, realtimetest.ResponseSpec{Items: []realtimetest.ItemSpec{{Audio: noise(1, 800)}}}).Wait(tc.Ctx)
-	if err := tc.Caller.WaitReceived(tc.Ctx, 800); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.SetAgent(session.Agent{Instructions: "You are Bob, from billing.", Voice: "cedar"}); err != nil {
-		t.Fatal(err)
-	}
-	if err := tc.Model.WaitFor(tc.Ctx, "a second session.update", func() bool { return len(tc.Model.SessionUpdates()) == 2 }); err != nil {
-		t.Fatal(err)
-	}
-	ups := tc.Model.SessionUpdates()
-	for _, u := range ups {
-		checkPCMU(t, u)
-	}
-	if ups[0].Instructions != "You are Ada." || ups[0].Audio.Output.Voice.String != "marin" || len(ups[0].Tools) != 1 {
-		t.Errorf("first update %+v", ups[0])
-	}
-	if ups[1].Instructions != "You are Bob, from billing." || ups[1].Audio.Output.Voice.String != "marin" || len(ups[1].Tools) != 0 {
-		t.Errorf("second update: instructions %q, voice %q (must stay marin), tools %d", ups[1].Instructions, ups[1].Audio.Output.Voice.String, len(ups[1].Tools))
-	}
-	// The old agent's tool is gone: a call to it is an unknown tool now.
-	tc.Model.Respond(tc.Ctx, realtimetest.ResponseSpec{Items: []realtimetest.ItemSpec{{FunctionCall: &realtimetest.FunctionCall{Name: "weather", Arguments: `{"city":"Rome"}`}}}})
-	if res := waitEvent[callevent.ToolResult](tc.Ctx, t, tc.Rec, 1); calls.Load() != 0 || res.Err == nil {
-		t.Fatalf("removed tool ran: %+v", res)
-	}
-	if err := s.SetAgent(session.Agent{Tools: []session.Tool{weatherTool(&calls), weatherTool(&calls)}}); err == nil {
-		t.Fatal("duplicate tools accepted")
-	}
-	tc.Hangup() // Run has returned
-	// A handoff that lands after the end (a tool finishing late) emits nothing and
-	// does not panic on the closed event stream.
-	if err := s.SetAgent(session.Agent{Name: "late", Instructions: "Too late."}); err != nil {
-		t.Fatal(err)
-	}
-}

@@ -1,6 +1,7 @@
 package session
 
 import (
+	"fmt"
 	"time"
 
 	"github.com/callagent/callagent/pkg/callevent"
@@ -50,7 +51,31 @@ func (s *Session) responseDone(e *realtime.ResponseDone) {
 }
 
 func (s *Session) modelError(e *realtime.ErrorEvent) {
-	s.emit(callevent.ModelError{Header: s.hdr(), Type: e.Error.Type, Code: e.Error.Code, Message: e.Error.Message, Param: e.Error.Param})
+	failed, _ := realtime.EventIDType(e.Error.EventID)
+	s.emit(callevent.ModelError{Header: s.hdr(), Type: e.Error.Type, Code: e.Error.Code, Message: e.Error.Message, Param: e.Error.Param,
+		ClientEvent: failed, ClientEventID: e.Error.EventID})
+	if failed == realtime.TypeSessionUpdate && e.Error.Code == codeCannotUpdateVoice {
+		// The server had produced audio we had not relayed yet when a handoff asked
+		// for a new voice. Not worth ending the call: keep the voice it has and say
+		// the rest again.
+		s.warn("the model kept its voice: %s", e.Error.Message)
+		s.mu.Lock()
+		s.spoke = true
+		s.agent.Voice = s.serverVoice
+		cfg := s.agent.sessionConfig()
+		s.mu.Unlock()
+		if err := s.model.Send(s.ioCtx, &realtime.SessionUpdate{Session: cfg}); err != nil {
+			s.end(callevent.EndModelDisconnected, err)
+		}
+		return
+	}
+	if failed == realtime.TypeSessionUpdate {
+		// The whole update was refused: the server keeps what it had, at worst its
+		// 24 kHz PCM default, which is noise on a phone line. Better an apology.
+		s.end(callevent.EndModelRejected, fmt.Errorf("%w: session.update %s: %s (param %q): %s",
+			ErrSessionRejected, e.Error.EventID, e.Error.Code, e.Error.Param, e.Error.Message))
+		return
+	}
 	if e.Error.Code == realtime.CodeActiveResponse {
 		// Our response.create met a response the server started itself: ask again
 		// when that one is done.
@@ -85,3 +110,20 @@ func usage(u *realtime.Usage) *callevent.Usage {
 	return &callevent.Usage{TotalTokens: u.TotalTokens, InputTokens: u.InputTokens, OutputTokens: u.OutputTokens,
 		InputTokenDetails: u.InputTokenDetails, OutputTokenDetails: u.OutputTokenDetails}
 }
+
+// sessionUpdated takes the server's word for the session: its turn detection decides
+// who cancels a response on barge-in, and anything but audio/pcmu both ways ends the
+// call, since the caller would hear noise.
+func (s *Session) sessionUpdated(e *realtime.SessionUpdated) {
+	if err := checkPCMU(e.Session); err != nil {
+		s.end(callevent.EndModelRejected, err)
+		return
+	}
+	s.serverNoInterrupt = !serverInterrupts(e.Session)
+	if e.Session.Audio.Output != nil {
+		s.serverVoice = e.Session.Audio.Output.Voice.String
+	}
+}
+
+// codeCannotUpdateVoice is the API's error for a voice change after audio was produced.
+const codeCannotUpdateVoice = "cannot_update_voice"

@@ -59,6 +59,11 @@ type Session struct {
 	answered        map[string]bool // responses whose audio reached the caller
 	produced        bool            // the model has produced audio (mirrors spoke, without the lock)
 	playEnd         time.Time       // when the audio sent so far will have played
+	// The server does not cancel a response when the caller speaks, as its last
+	// session.created/updated says (turn detection off or interrupt_response false);
+	// false until then, as the API's default interrupts.
+	serverNoInterrupt bool
+	serverVoice       string // the voice the server last confirmed (empty for a custom voice {id}: an update that omits the voice keeps it)
 
 	// Line activity, for the idle check: atomics, touched by the pumps and the watchdog.
 	lastActivity atomic.Int64 // unix ns: speech, keys, or when agent audio will have played

@@ -3,9 +3,11 @@ package realtimetest
 import (
 	"context"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -13,6 +15,7 @@ import (
 
 	"github.com/coder/websocket"
 
+	"github.com/callagent/callagent/internal/jsonscan"
 	"github.com/callagent/callagent/internal/statewait"
 	"github.com/callagent/callagent/pkg/realtime"
 )
@@ -126,8 +129,14 @@ type ModelConn struct {
 
 	changes    statewait.Changes
 	mu         sync.Mutex
-	session    realtime.SessionConfig
+	session    realtime.SessionConfig // sess, typed
+	sess       map[string]any         // the session as the server keeps it
+	spoke      bool                   // assistant audio was produced: the voice is fixed
 	updates    []realtime.SessionConfig
+	events     atomic.Int64           // server event ids
+	noID       []string               // types of client events that came without an event_id
+	hold       chan struct{}          // while set, session.update waits: HoldUpdates
+	held       int                    // session.updates waiting on hold
 	received   []realtime.ClientEvent // everything but audio appends
 	audio      []byte                 // caller audio, decoded
 	items      map[string]*itemAudio  // assistant items with audio
@@ -159,7 +168,13 @@ func newModelConn(m *Model, ws *websocket.Conn, r *http.Request, id int64) *Mode
 func (c *ModelConn) run() {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	c.Send(&realtime.SessionCreated{Session: realtime.SessionConfig{Type: "realtime", ID: fmt.Sprintf("sess_%d", c.ID), Object: "realtime.session"}})
+	c.mu.Lock()
+	c.sess = defaultSession(fmt.Sprintf("sess_%d", c.ID))
+	c.sess["model"] = c.Request.URL.Query().Get("model")
+	c.session = typed(c.sess)
+	created := clone(c.sess)
+	c.mu.Unlock()
+	c.sendObject(map[string]any{"type": realtime.TypeSessionCreated, "session": created})
 	c.wg.Go(func() { c.readLoop(ctx) })
 	c.wg.Go(func() {
 		// A script waiting for the client must not outlive the connection.
@@ -201,7 +216,25 @@ func (c *ModelConn) readLoop(ctx context.Context) {
 		}
 		ev, err := realtime.DecodeClientEvent(data)
 		if err != nil {
-			c.sendError("invalid_request_error", "invalid_json", err.Error())
+			c.sendError(paramError{"invalid_json", "", err.Error()}, "")
+			continue
+		}
+		if v, err := jsonscan.Lookup(data, "event_id"); err != nil || v == nil {
+			c.mu.Lock()
+			if !slices.Contains(c.noID, ev.EventType()) {
+				c.noID = append(c.noID, ev.EventType())
+			}
+			c.mu.Unlock()
+		}
+		if _, audio := ev.(*realtime.InputAudioBufferAppend); !audio {
+			if perr := strictFields(data, ev); perr != nil {
+				c.sendError(*perr, clientEventID(data))
+				continue
+			}
+		}
+		if u, ok := ev.(*realtime.SessionUpdate); ok {
+			c.waitHold(ctx)
+			c.sessionUpdate(u, data)
 			continue
 		}
 		if c.m.recorder != nil && !c.m.Unchecked {
@@ -216,7 +249,7 @@ func (c *ModelConn) handle(ctx context.Context, ev realtime.ClientEvent) {
 	case *realtime.InputAudioBufferAppend:
 		b, err := base64.StdEncoding.DecodeString(string(e.Audio))
 		if err != nil {
-			c.sendError("invalid_request_error", "invalid_value", "Invalid 'audio'. Expected base64-encoded audio.")
+			c.sendError(paramError{"invalid_value", "audio", "Invalid 'audio'. Expected base64-encoded audio."}, e.EventID)
 			return
 		}
 		c.mu.Lock()
@@ -229,27 +262,25 @@ func (c *ModelConn) handle(ctx context.Context, ev realtime.ClientEvent) {
 	c.received = append(c.received, ev)
 	c.mu.Unlock()
 	switch e := ev.(type) {
-	case *realtime.SessionUpdate:
-		c.mu.Lock()
-		c.session = e.Session
-		c.updates = append(c.updates, e.Session)
-		c.mu.Unlock()
-		c.Send(&realtime.SessionUpdated{Session: e.Session})
 	case *realtime.ConversationItemCreate:
 		item := e.Item
 		c.mu.Lock()
 		c.counter++
 		item.ID = fmt.Sprintf("item_c%d_%d", c.ID, c.counter)
+		if item.Type == realtime.ItemMessage || item.Type == realtime.ItemFunctionCall || item.Type == realtime.ItemFunctionCallOutput {
+			item.Object = "realtime.item" // the MCP item types have no object member
+		}
 		c.outputs = append(c.outputs, item)
 		c.mu.Unlock()
-		c.Send(&realtime.ConversationItemAdded{Item: item})
+		c.Send(&realtime.ConversationItemAdded{PreviousItemID: e.PreviousItemID, Item: item})
+		c.Send(&realtime.ConversationItemDone{PreviousItemID: e.PreviousItemID, Item: item})
 	case *realtime.ConversationItemTruncate:
 		c.truncate(e)
 	case *realtime.ResponseCreate:
 		c.responseCreate(ctx, e)
 	case *realtime.ResponseCancel:
 		if !c.cancelActive("client_cancelled") {
-			c.sendError("invalid_request_error", "response_cancel_not_active", "Cancellation failed: no active response found.")
+			c.sendError(paramError{"response_cancel_not_active", "", "Cancellation failed: no active response found."}, e.EventID)
 		}
 	}
 	c.notify()
@@ -262,10 +293,10 @@ func (c *ModelConn) truncate(e *realtime.ConversationItemTruncate) {
 	c.mu.Unlock()
 	switch {
 	case !ok:
-		c.sendError("invalid_request_error", "item_not_found", fmt.Sprintf("Item with item_id not found: %s", e.ItemID))
+		c.sendError(paramError{"item_not_found", "item_id", fmt.Sprintf("Item with item_id not found: %s", e.ItemID)}, e.EventID)
 	case e.AudioEndMs*8 > it.bytes:
-		c.sendError("invalid_request_error", "invalid_value",
-			fmt.Sprintf("Audio content of %dms is already shorter than %dms", it.bytes/8, e.AudioEndMs))
+		c.sendError(paramError{"invalid_value", "audio_end_ms",
+			fmt.Sprintf("Audio content of %dms is already shorter than %dms", it.bytes/8, e.AudioEndMs)}, e.EventID)
 	default:
 		c.mu.Lock()
 		it.bytes = e.AudioEndMs * 8
@@ -279,8 +310,8 @@ func (c *ModelConn) responseCreate(ctx context.Context, e *realtime.ResponseCrea
 	busy := c.active != nil
 	c.mu.Unlock()
 	if busy {
-		c.sendError("invalid_request_error", realtime.CodeActiveResponse,
-			"Conversation already has an active response in progress. Wait until the response is finished before creating a new one.")
+		c.sendError(paramError{realtime.CodeActiveResponse, "",
+			"Conversation already has an active response in progress. Wait until the response is finished before creating a new one."}, e.EventID)
 		return
 	}
 	spec := ResponseSpec{}
@@ -290,12 +321,39 @@ func (c *ModelConn) responseCreate(ctx context.Context, e *realtime.ResponseCrea
 	c.Respond(ctx, spec)
 }
 
-// Send writes a server event.
+// Send writes a server event. Like every event of the API's it carries a unique
+// event_id (one is given when the event has none).
 func (c *ModelConn) Send(ev realtime.ServerEvent) error {
 	data, err := realtime.Marshal(ev)
 	if err != nil {
 		return err
 	}
+	return c.write(c.withEventID(data))
+}
+
+// withEventID adds "event_id" after the leading "type" member when data has none.
+func (c *ModelConn) withEventID(data []byte) []byte {
+	if v, err := jsonscan.Lookup(data, "event_id"); err == nil && v != nil {
+		return data
+	}
+	id := fmt.Sprintf(`"event_id":"event_%d_%d",`, c.ID, c.events.Add(1))
+	return slices.Insert(data, 1, []byte(id)...)
+}
+
+// sendObject sends an event built as a JSON object (session events, whose explicit
+// nulls the typed structs cannot say).
+func (c *ModelConn) sendObject(ev map[string]any) error {
+	ev["event_id"] = fmt.Sprintf("event_%d_%d", c.ID, c.events.Add(1))
+	data, err := json.Marshal(ev)
+	if err != nil {
+		return err
+	}
+	return c.write(data)
+}
+
+// write sends data, the one way every server event leaves the twin (so the
+// conformance recorder sees them all).
+func (c *ModelConn) write(data []byte) error {
 	if c.m.recorder != nil {
 		c.m.recorder.record("server", data)
 	}
@@ -304,8 +362,10 @@ func (c *ModelConn) Send(ev realtime.ServerEvent) error {
 	return c.ws.Write(context.Background(), websocket.MessageText, data)
 }
 
-func (c *ModelConn) sendError(typ, code, msg string) {
-	info := realtime.ErrorInfo{Type: typ, Code: code, Message: msg}
+// sendError sends the API's error event: an invalid_request_error naming the param
+// and echoing the event_id of the client event that caused it.
+func (c *ModelConn) sendError(e paramError, clientEventID string) {
+	info := realtime.ErrorInfo{Type: "invalid_request_error", Code: e.code, Message: e.msg, Param: e.param, EventID: clientEventID}
 	c.mu.Lock()
 	c.errorsSent = append(c.errorsSent, info)
 	c.mu.Unlock()
@@ -314,7 +374,40 @@ func (c *ModelConn) sendError(typ, code, msg string) {
 }
 
 // SendError sends an error event, as the API does for rate limits and bad requests.
-func (c *ModelConn) SendError(code, msg string) { c.sendError("invalid_request_error", code, msg) }
+func (c *ModelConn) SendError(code, msg string) { c.sendError(paramError{code: code, msg: msg}, "") }
+
+// sessionUpdate merges a session.update into the session, or refuses all of it.
+func (c *ModelConn) sessionUpdate(u *realtime.SessionUpdate, raw []byte) {
+	c.mu.Lock()
+	c.received = append(c.received, u)
+	c.updates = append(c.updates, u.Session)
+	next, perr := applyUpdate(c.sess, raw, c.spoke)
+	var updated map[string]any
+	var newMCP []string
+	if perr == nil {
+		newMCP = mcpLabels(next, c.sess)
+		c.sess = next
+		c.session = typed(next)
+		updated = clone(next)
+	}
+	c.mu.Unlock()
+	if perr != nil {
+		c.sendError(*perr, u.EventID)
+		return
+	}
+	c.sendObject(map[string]any{"type": realtime.TypeSessionUpdated, "session": updated})
+	for _, label := range newMCP {
+		c.listMCPTools(label)
+	}
+	c.notify()
+}
+
+// Session returns the session as the server holds it now: every update merged in.
+func (c *ModelConn) Session() realtime.SessionConfig {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return typed(c.sess)
+}
 
 func (c *ModelConn) nextID(prefix string) string {
 	c.mu.Lock()
@@ -336,9 +429,9 @@ func (c *ModelConn) SpeechStarted() {
 	item := c.nextID("item_in")
 	c.mu.Lock()
 	c.speechItem = item
-	interrupt := true
-	if in := c.session.Audio; in != nil && in.Input != nil && in.Input.TurnDetection != nil && in.Input.TurnDetection.InterruptResponse != nil {
-		interrupt = *in.Input.TurnDetection.InterruptResponse
+	interrupt := false // turn detection off: nothing is cancelled for the client
+	if td, ok := lookup(c.sess, "audio.input.turn_detection").(map[string]any); ok {
+		interrupt = td["interrupt_response"] != false
 	}
 	ms := len(c.audio) / 8
 	c.mu.Unlock()
@@ -361,6 +454,11 @@ func (c *ModelConn) SpeechStopped(transcript string) {
 	c.mu.Unlock()
 	c.Send(&realtime.InputAudioBufferSpeechStopped{AudioEndMs: ms, ItemID: item})
 	c.Send(&realtime.InputAudioBufferCommitted{ItemID: item})
+	// The committed audio becomes a user message in the conversation.
+	msg := realtime.Item{ID: item, Type: realtime.ItemMessage, Object: "realtime.item", Role: "user", Status: realtime.StatusCompleted,
+		Content: []realtime.ContentPart{{Type: "input_audio"}}}
+	c.Send(&realtime.ConversationItemAdded{Item: msg})
+	c.Send(&realtime.ConversationItemDone{Item: msg})
 	if transcript != "" {
 		// Word by word, as the transcription models stream it.
 		for i, w := range strings.Split(transcript, " ") {
@@ -387,4 +485,100 @@ func (c *ModelConn) SendRaw(data []byte) error {
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
 	return c.ws.Write(context.Background(), websocket.MessageText, data)
+}
+
+// mcpLabels returns the server labels of MCP tools in next that cur did not have:
+// the server lists their tools when they are configured.
+func mcpLabels(next, cur map[string]any) []string {
+	have := map[string]bool{}
+	for _, t := range toolList(cur) {
+		have[t] = true
+	}
+	var out []string
+	for _, t := range toolList(next) {
+		if !have[t] {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+func toolList(sess map[string]any) []string {
+	tools, _ := sess["tools"].([]any)
+	var out []string
+	for _, t := range tools {
+		if m, ok := t.(map[string]any); ok && m["type"] == "mcp" {
+			label, _ := m["server_label"].(string)
+			out = append(out, label)
+		}
+	}
+	return out
+}
+
+// listMCPTools emits what the API emits when an MCP server is configured: the
+// mcp_list_tools item added, listing in progress, completed, and the item done.
+func (c *ModelConn) listMCPTools(label string) {
+	id := c.nextID("item_mcp")
+	item := realtime.Item{ID: id, Type: realtime.ItemMCPListTools, ServerLabel: label, Tools: json.RawMessage(`[]`)}
+	c.Send(&realtime.ConversationItemAdded{Item: item})
+	c.Send(&realtime.MCPListToolsStatus{Type: realtime.TypeMCPListToolsInProgress, ItemID: id})
+	c.Send(&realtime.MCPListToolsStatus{Type: realtime.TypeMCPListToolsCompleted, ItemID: id})
+	c.Send(&realtime.ConversationItemDone{Item: item})
+}
+
+// HoldUpdates makes the server slow to apply session.update: from now on each waits,
+// and every client event after it with it (the server handles events in order),
+// until ReleaseUpdates. Tests use it to see what a client believes while an update is
+// in flight.
+func (c *ModelConn) HoldUpdates() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.hold == nil {
+		c.hold = make(chan struct{})
+	}
+}
+
+// ReleaseUpdates lets held session.updates through.
+func (c *ModelConn) ReleaseUpdates() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.hold != nil {
+		close(c.hold)
+		c.hold = nil
+	}
+}
+
+// HeldUpdates is how many session.updates are waiting on HoldUpdates.
+func (c *ModelConn) HeldUpdates() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.held
+}
+
+func (c *ModelConn) waitHold(ctx context.Context) {
+	c.mu.Lock()
+	h := c.hold
+	if h != nil {
+		c.held++
+	}
+	c.mu.Unlock()
+	if h == nil {
+		return
+	}
+	c.notify()
+	select {
+	case <-h:
+	case <-ctx.Done():
+	}
+	c.mu.Lock()
+	c.held--
+	c.mu.Unlock()
+}
+
+// MissingEventIDs returns the types of the client events that came without an
+// event_id (audio appends included), each once.
+func (c *ModelConn) MissingEventIDs() []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return slices.Clone(c.noID)
 }

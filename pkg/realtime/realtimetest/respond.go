@@ -30,6 +30,16 @@ type ItemSpec struct {
 
 	FunctionCall *FunctionCall
 	MCPApproval  *MCPApproval
+	MCPCall      *MCPCall
+}
+
+// MCPCall is a hosted MCP tool call the server makes itself (an mcp_call item), with
+// the events the API sends about it.
+type MCPCall struct {
+	ServerLabel string
+	Name        string
+	Arguments   string
+	Output      string
 }
 
 // FunctionCall is a function call item.
@@ -82,6 +92,9 @@ func (c *ModelConn) Respond(ctx context.Context, spec ResponseSpec) *Reply {
 		<-prev.done
 	}
 	c.Send(&realtime.ResponseCreated{Response: realtime.Response{ID: r.id, Object: "realtime.response", Status: realtime.StatusInProgress}})
+	c.Send(&realtime.RateLimitsUpdated{RateLimits: []realtime.RateLimit{
+		{Name: "requests", Limit: 5000, Remaining: 4999, ResetSeconds: 0.012},
+		{Name: "tokens", Limit: 40000, Remaining: 39000, ResetSeconds: 1.5}}})
 	c.wg.Go(func() {
 		defer close(reply.done)
 		c.stream(ctx, r, reply, spec)
@@ -140,18 +153,29 @@ func (c *ModelConn) stream(ctx context.Context, r *response, reply *Reply, spec 
 				fc.CallID = c.nextID("call")
 			}
 			reply.CallIDs = append(reply.CallIDs, fc.CallID)
-			item := realtime.Item{ID: itemID, Type: realtime.ItemFunctionCall, Status: realtime.StatusInProgress, CallID: fc.CallID, Name: fc.Name}
-			c.Send(&realtime.ResponseOutputItemAdded{ResponseID: r.id, OutputIndex: i, Item: item})
+			item := realtime.Item{ID: itemID, Type: realtime.ItemFunctionCall, Object: "realtime.item", Status: realtime.StatusInProgress, CallID: fc.CallID, Name: fc.Name}
+			c.outputItemAdded(r.id, i, item)
 			c.Send(&realtime.ResponseFunctionCallArgumentsDelta{ResponseID: r.id, ItemID: itemID, OutputIndex: i, CallID: fc.CallID, Delta: fc.Arguments})
 			c.Send(&realtime.ResponseFunctionCallArgumentsDone{ResponseID: r.id, ItemID: itemID, OutputIndex: i, CallID: fc.CallID, Name: fc.Name, Arguments: fc.Arguments})
 			item.Status, item.Arguments = realtime.StatusCompleted, fc.Arguments
-			c.Send(&realtime.ResponseOutputItemDone{ResponseID: r.id, OutputIndex: i, Item: item})
+			c.outputItemDone(r.id, i, item)
+			output = append(output, item)
+		case it.MCPCall != nil:
+			m := it.MCPCall
+			item := realtime.Item{ID: itemID, Type: realtime.ItemMCPCall, ServerLabel: m.ServerLabel, Name: m.Name}
+			c.outputItemAdded(r.id, i, item)
+			c.Send(&realtime.ResponseMCPCallArgumentsDelta{ResponseID: r.id, ItemID: itemID, OutputIndex: i, Delta: m.Arguments})
+			c.Send(&realtime.ResponseMCPCallArgumentsDone{ResponseID: r.id, ItemID: itemID, OutputIndex: i, Arguments: m.Arguments})
+			c.Send(&realtime.MCPCallStatus{Type: realtime.TypeResponseMCPCallInProgress, ItemID: itemID, OutputIndex: i})
+			c.Send(&realtime.MCPCallStatus{Type: realtime.TypeResponseMCPCallCompleted, ItemID: itemID, OutputIndex: i})
+			item.Arguments, item.Output = m.Arguments, m.Output
+			c.outputItemDone(r.id, i, item)
 			output = append(output, item)
 		case it.MCPApproval != nil:
 			a := it.MCPApproval
 			item := realtime.Item{ID: itemID, Type: realtime.ItemMCPApprovalRequest, ServerLabel: a.ServerLabel, Name: a.Name, Arguments: a.Arguments}
-			c.Send(&realtime.ResponseOutputItemAdded{ResponseID: r.id, OutputIndex: i, Item: item})
-			c.Send(&realtime.ResponseOutputItemDone{ResponseID: r.id, OutputIndex: i, Item: item})
+			c.outputItemAdded(r.id, i, item)
+			c.outputItemDone(r.id, i, item)
 			output = append(output, item)
 		default:
 			item, _ := c.streamAudio(r.id, itemID, i, it, chunk, spec.Pace, check)
@@ -179,8 +203,8 @@ func (c *ModelConn) stream(ctx context.Context, r *response, reply *Reply, spec 
 
 // streamAudio sends one audio item in chunks with a proportional transcript.
 func (c *ModelConn) streamAudio(respID, itemID string, index int, it ItemSpec, chunk int, pace time.Duration, stop func() bool) (realtime.Item, bool) {
-	item := realtime.Item{ID: itemID, Type: realtime.ItemMessage, Role: "assistant", Status: realtime.StatusInProgress}
-	c.Send(&realtime.ResponseOutputItemAdded{ResponseID: respID, OutputIndex: index, Item: item})
+	item := realtime.Item{ID: itemID, Type: realtime.ItemMessage, Object: "realtime.item", Role: "assistant", Status: realtime.StatusInProgress, Content: []realtime.ContentPart{}}
+	c.outputItemAdded(respID, index, item)
 	c.Send(&realtime.ResponseContentPartAdded{ResponseID: respID, ItemID: itemID, OutputIndex: index, Part: realtime.ContentPart{Type: "output_audio"}})
 	c.mu.Lock()
 	c.items[itemID] = &itemAudio{}
@@ -196,6 +220,7 @@ func (c *ModelConn) streamAudio(respID, itemID string, index int, it ItemSpec, c
 		end := min(off+chunk, len(it.Audio))
 		c.mu.Lock()
 		c.items[itemID].bytes = end
+		c.spoke = true
 		c.mu.Unlock()
 		c.Send(&realtime.ResponseOutputAudioDelta{ResponseID: respID, ItemID: itemID, OutputIndex: index,
 			Delta: realtime.Audio(base64.StdEncoding.EncodeToString(it.Audio[off:end]))})
@@ -219,7 +244,7 @@ func (c *ModelConn) streamAudio(respID, itemID string, index int, it ItemSpec, c
 		item.Status = realtime.StatusIncomplete
 	}
 	item.Content = []realtime.ContentPart{{Type: "output_audio", Transcript: said}}
-	c.Send(&realtime.ResponseOutputItemDone{ResponseID: respID, OutputIndex: index, Item: item})
+	c.outputItemDone(respID, index, item)
 	return item, halted
 }
 
@@ -241,4 +266,17 @@ func splitTranscript(text string, n int) []string {
 		out[i*n/len(words)] += w
 	}
 	return out
+}
+
+// outputItemAdded announces an output item as the API does: in the response and in
+// the conversation.
+func (c *ModelConn) outputItemAdded(respID string, index int, item realtime.Item) {
+	c.Send(&realtime.ResponseOutputItemAdded{ResponseID: respID, OutputIndex: index, Item: item})
+	c.Send(&realtime.ConversationItemAdded{Item: item})
+}
+
+// outputItemDone completes an output item in the response and in the conversation.
+func (c *ModelConn) outputItemDone(respID string, index int, item realtime.Item) {
+	c.Send(&realtime.ResponseOutputItemDone{ResponseID: respID, OutputIndex: index, Item: item})
+	c.Send(&realtime.ConversationItemDone{Item: item})
 }
