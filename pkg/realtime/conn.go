@@ -16,8 +16,8 @@ import (
 
 	"github.com/coder/websocket"
 
-	"github.com/callagent/callagent/internal/retry"
 	"github.com/callagent/callagent/internal/jsonscan"
+	"github.com/callagent/callagent/internal/retry"
 	"github.com/callagent/callagent/internal/wsconn"
 )
 

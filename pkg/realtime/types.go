@@ -35,7 +35,7 @@ type SessionConfig struct {
 	Instructions     string          `json:"instructions"` // always stated: "" clears the previous agent's
 	OutputModalities []string        `json:"output_modalities,omitempty"`
 	Audio            *AudioConfig    `json:"audio,omitempty"`
-	Tools            []Tool          `json:"tools,omitzero"` // nil: left out; empty: "tools": [], which removes every tool
+	Tools            []Tool          `json:"tools,omitzero"`              // nil: left out; empty: "tools": [], which removes every tool
 	ToolChoice       StringOrObject  `json:"tool_choice,omitzero"`        // "auto", "none", "required" or a function/MCP tool
 	MaxOutputTokens  json.RawMessage `json:"max_output_tokens,omitempty"` // an integer or "inf"
 	Tracing          json.RawMessage `json:"tracing,omitempty"`
@@ -295,7 +295,7 @@ const (
 type ResponseParams struct {
 	Instructions     string          `json:"instructions,omitempty"`
 	OutputModalities []string        `json:"output_modalities,omitempty"`
-	Tools            []Tool          `json:"tools,omitzero"` // nil: left out; empty: "tools": [], which removes every tool
+	Tools            []Tool          `json:"tools,omitzero"`         // nil: left out; empty: "tools": [], which removes every tool
 	ToolChoice       StringOrObject  `json:"tool_choice,omitzero"`   // "auto", "none", "required" or a function/MCP tool
 	Conversation     string          `json:"conversation,omitempty"` // "none" for out-of-band
 	Input            []Item          `json:"input,omitempty"`
