@@ -211,7 +211,7 @@ func (c *ModelConn) readLoop(ctx context.Context) {
 			c.mu.Lock()
 			c.closeErr = err
 			c.mu.Unlock()
-			c.cancelActive("client_disconnected")
+			c.cancelActive(clientGone)
 			return
 		}
 		ev, err := realtime.DecodeClientEvent(data)

@@ -117,6 +117,10 @@ func (c *ModelConn) cancelActive(reason string) bool {
 	return true
 }
 
+// clientGone is the cancel reason of a response whose client disconnected: the
+// twin's own, never sent.
+const clientGone = "client_disconnected"
+
 // stream sends a response's events. It runs on its own goroutine.
 func (c *ModelConn) stream(ctx context.Context, r *response, reply *Reply, spec ResponseSpec) {
 	chunk := spec.ChunkBytes
@@ -137,7 +141,7 @@ func (c *ModelConn) stream(ctx context.Context, r *response, reply *Reply, spec 
 			cancelled = true
 			return spec.LateDeltas == 0
 		case <-ctx.Done():
-			cancelled, reason = true, "client_disconnected"
+			cancelled, reason = true, clientGone
 			return true
 		default:
 			return false
@@ -195,8 +199,12 @@ func (c *ModelConn) stream(ctx context.Context, r *response, reply *Reply, spec 
 	c.active = nil
 	c.mu.Unlock()
 	reply.Status = status
-	c.Send(&realtime.ResponseDone{Response: realtime.Response{ID: r.id, Object: "realtime.response", Status: status,
-		StatusDetails: details, Output: output, Usage: &realtime.Usage{TotalTokens: 10, InputTokens: 4, OutputTokens: 6}}})
+	// A client that is gone hears nothing more: the server has no socket to tell it
+	// the response ended (and the API has no reason for it).
+	if reason != clientGone {
+		c.Send(&realtime.ResponseDone{Response: realtime.Response{ID: r.id, Object: "realtime.response", Status: status,
+			StatusDetails: details, Output: output, Usage: &realtime.Usage{TotalTokens: 10, InputTokens: 4, OutputTokens: 6}}})
+	}
 	close(r.done)
 	c.notify()
 }
@@ -205,7 +213,7 @@ func (c *ModelConn) stream(ctx context.Context, r *response, reply *Reply, spec 
 func (c *ModelConn) streamAudio(respID, itemID string, index int, it ItemSpec, chunk int, pace time.Duration, stop func() bool) (realtime.Item, bool) {
 	item := realtime.Item{ID: itemID, Type: realtime.ItemMessage, Object: "realtime.item", Role: "assistant", Status: realtime.StatusInProgress, Content: []realtime.ContentPart{}}
 	c.outputItemAdded(respID, index, item)
-	c.Send(&realtime.ResponseContentPartAdded{ResponseID: respID, ItemID: itemID, OutputIndex: index, Part: realtime.ContentPart{Type: "output_audio"}})
+	c.Send(&realtime.ResponseContentPartAdded{ResponseID: respID, ItemID: itemID, OutputIndex: index, Part: realtime.ContentPart{Type: "audio"}}) // content_part.added says "audio" (OpenAI's types), the item's content "output_audio"
 	c.mu.Lock()
 	c.items[itemID] = &itemAudio{}
 	c.mu.Unlock()
