@@ -174,7 +174,7 @@ func (c *ModelConn) run() {
 	c.session = typed(c.sess)
 	created := clone(c.sess)
 	c.mu.Unlock()
-	c.sendObject(map[string]any{"type": realtime.TypeSessionCreated, "session": created})
+	c.sendObject(map[string]any{"type": realtime.TypeSessionCreated, "session": published(created)})
 	c.wg.Go(func() { c.readLoop(ctx) })
 	c.wg.Go(func() {
 		// A script waiting for the client must not outlive the connection.
@@ -234,12 +234,12 @@ func (c *ModelConn) readLoop(ctx context.Context) {
 		}
 		if u, ok := ev.(*realtime.SessionUpdate); ok {
 			c.waitHold(ctx)
-			c.sessionUpdate(u, data)
+			c.sessionUpdate(u, data) // recorded there once accepted
 			continue
 		}
-		if c.m.recorder != nil && !c.m.Unchecked {
-			c.m.recorder.record("client", data)
-		}
+		// Recorded once it passed the strict check: a refused event is a test's
+		// deliberate mistake, or a failing test.
+		c.record(data)
 		c.handle(ctx, ev)
 	}
 }
@@ -351,6 +351,13 @@ func (c *ModelConn) sendObject(ev map[string]any) error {
 	return c.write(data)
 }
 
+// record hands a client event the twin accepted to the conformance recorder.
+func (c *ModelConn) record(data []byte) {
+	if c.m.recorder != nil && !c.m.Unchecked {
+		c.m.recorder.record("client", data)
+	}
+}
+
 // write sends data, the one way every server event leaves the twin (so the
 // conformance recorder sees them all).
 func (c *ModelConn) write(data []byte) error {
@@ -395,7 +402,8 @@ func (c *ModelConn) sessionUpdate(u *realtime.SessionUpdate, raw []byte) {
 		c.sendError(*perr, u.EventID)
 		return
 	}
-	c.sendObject(map[string]any{"type": realtime.TypeSessionUpdated, "session": updated})
+	c.record(raw)
+	c.sendObject(map[string]any{"type": realtime.TypeSessionUpdated, "session": published(updated)})
 	for _, label := range newMCP {
 		c.listMCPTools(label)
 	}
@@ -467,7 +475,8 @@ func (c *ModelConn) SpeechStopped(transcript string) {
 			}
 			c.Send(&realtime.InputAudioTranscriptionDelta{ItemID: item, Delta: w})
 		}
-		c.Send(&realtime.InputAudioTranscriptionCompleted{ItemID: item, Transcript: transcript})
+		c.Send(&realtime.InputAudioTranscriptionCompleted{ItemID: item, Transcript: transcript,
+			Usage: json.RawMessage(`{"type":"duration","seconds":1}`)})
 	}
 }
 

@@ -219,6 +219,8 @@ func merge(cur, upd map[string]any, path string) {
 			cur[k] = nil // off: the client triggers responses
 		case v == nil:
 			cur[k] = nil
+		case uobj && k == "format" && (!cobj || cm["type"] != um["type"]):
+			cur[k] = um // another format: its members are the new type's (pcmu has no rate)
 		case uobj && p == "session.audio.input.turn_detection" && (!cobj || cm["type"] != um["type"]):
 			td := turnDefaults(um["type"].(string))
 			merge(td, um, p)
@@ -229,6 +231,26 @@ func merge(cur, upd map[string]any, path string) {
 			cur[k] = v
 		}
 	}
+}
+
+// published is a session as session.created and session.updated show it: a setting
+// that is off is left out, as OpenAI's types have it (the docs speak of null; the
+// types allow null for turn_detection only).
+func published(m map[string]any) map[string]any {
+	out := make(map[string]any, len(m))
+	for k, v := range m {
+		switch v := v.(type) {
+		case nil:
+			if k == "turn_detection" {
+				out[k] = nil
+			}
+		case map[string]any:
+			out[k] = published(v)
+		default:
+			out[k] = v
+		}
+	}
+	return out
 }
 
 // lookup returns the member at a dotted path of a session, or nil.
