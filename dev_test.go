@@ -181,7 +181,7 @@ func placeCall(t *testing.T, webhook, callSID string) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	caller, err := twiliotest.PlaceCall(ctx, twiliotest.CallOptions{Webhook: webhook, AuthToken: devToken, CallSID: callSID,
+	caller, err := twiliotest.PlaceCall(ctx, twiliotest.CallOptions{Webhook: webhook, AuthToken: devToken, CallSID: callSID, AllowInsecureStream: true,
 		AccountSID: devAccount, From: "+15550100001", To: devNumber.PhoneNumber})
 	if err != nil {
 		t.Fatal(err)

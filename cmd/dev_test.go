@@ -140,7 +140,7 @@ func (h *devHarness) callUntil(sid, ended string) string {
 	h.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	caller, err := twiliotest.PlaceCall(ctx, twiliotest.CallOptions{Webhook: "http://" + h.addr + "/incoming-call", AuthToken: devToken,
+	caller, err := twiliotest.PlaceCall(ctx, twiliotest.CallOptions{Webhook: "http://" + h.addr + "/incoming-call", AuthToken: devToken, AllowInsecureStream: true,
 		CallSID: sid, AccountSID: devAccount, From: "+15550100001", To: devNumber.PhoneNumber})
 	if err != nil {
 		h.t.Fatal(err)

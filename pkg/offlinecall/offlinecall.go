@@ -156,7 +156,7 @@ func Run(parent context.Context, opts Options) (*Result, error) {
 
 	from, to := firstOf(opts.From, sc.From, "+15550100001"), firstOf(opts.To, sc.To, "+15550100002")
 	callSID := "CA" + randomHex(16)
-	caller, err := twiliotest.PlaceCall(ctx, twiliotest.CallOptions{Webhook: public + server.PathIncomingCall, AuthToken: token,
+	caller, err := twiliotest.PlaceCall(ctx, twiliotest.CallOptions{Webhook: public + server.PathIncomingCall, AuthToken: token, AllowInsecureStream: true,
 		CallSID: callSID, AccountSID: "AC" + randomHex(16), From: from, To: to})
 	if err != nil {
 		return nil, err

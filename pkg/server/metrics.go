@@ -19,6 +19,7 @@ type metrics struct {
 	toolCalls    *prometheus.CounterVec // by result
 	modelDial    prometheus.Histogram
 	predials     *prometheus.CounterVec // by outcome
+	streamErrors *prometheus.CounterVec // by Twilio error code
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -47,9 +48,11 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2, 5}}),
 		predials: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "callagent_predials_total",
 			Help: "Model sessions dialed while answering the webhook, by outcome (claimed, expired, failed)."}, []string{"outcome"}),
+		streamErrors: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "callagent_stream_errors_total",
+			Help: "Stream errors Twilio reported to the <Stream> statusCallback, by Twilio error code."}, []string{"code"}),
 	}
 	reg.MustRegister(m.active, m.calls, m.frames, m.audioBytes, m.rejected, m.turnLatency, m.bargeInHeard,
-		m.modelErrors, m.toolCalls, m.modelDial, m.predials)
+		m.modelErrors, m.toolCalls, m.modelDial, m.predials, m.streamErrors)
 	return m
 }
 

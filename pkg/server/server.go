@@ -35,6 +35,7 @@ const (
 	PathIncomingCall = "/incoming-call"
 	PathMediaStream  = "/media-stream"
 	PathStreamEnded  = "/stream-ended"
+	PathStreamStatus = "/stream-status"
 	PathHealth       = "/healthz"
 	PathReady        = "/readyz"
 	PathMetrics      = "/metrics"
@@ -225,6 +226,8 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("POST "+PathIncomingCall, s.incomingCall)
 	mux.HandleFunc("GET "+PathStreamEnded, s.streamEnded)
 	mux.HandleFunc("POST "+PathStreamEnded, s.streamEnded)
+	mux.HandleFunc("GET "+PathStreamStatus, s.streamStatus)
+	mux.HandleFunc("POST "+PathStreamStatus, s.streamStatus)
 	mux.HandleFunc("GET "+PathMediaStream, s.mediaStream)
 	mux.HandleFunc("GET "+PathHealth, func(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprintln(w, "ok")

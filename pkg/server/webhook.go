@@ -4,7 +4,9 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"strings"
 	"time"
+	"unicode"
 
 	"github.com/callagent/callagent/pkg/callevent"
 	"github.com/twilio/twilio-go/twiml"
@@ -43,11 +45,12 @@ func (s *Server) incomingCall(w http.ResponseWriter, r *http.Request) {
 		s.writeTwiML(w, twiml.VoiceReject{Reason: "busy"})
 		return
 	}
-	stream := twiml.VoiceStream{Url: s.url(true, PathMediaStream), InnerElements: []twiml.Element{
-		twiml.VoiceParameter{Name: "CallSid", Value: callSID},
-		twiml.VoiceParameter{Name: "From", Value: params.Get("From")},
-		twiml.VoiceParameter{Name: "To", Value: params.Get("To")},
-	}}
+	stream := twiml.VoiceStream{Url: s.url(true, PathMediaStream),
+		StatusCallback: s.url(false, PathStreamStatus), StatusCallbackMethod: http.MethodPost, InnerElements: []twiml.Element{
+			twiml.VoiceParameter{Name: "CallSid", Value: callSID},
+			twiml.VoiceParameter{Name: "From", Value: params.Get("From")},
+			twiml.VoiceParameter{Name: "To", Value: params.Get("To")},
+		}}
 	if s.verify != nil {
 		stream.InnerElements = append(stream.InnerElements, twiml.VoiceParameter{Name: StreamTokenParameter, Value: s.verify.streamToken(callSID)})
 	}
@@ -92,6 +95,64 @@ func (s *Server) streamEnded(w http.ResponseWriter, r *http.Request) {
 	if s.writeTwiML(w, verbs...) && callSID != "" {
 		s.requestEvent(w, r, callSID, params, answer, start)
 	}
+}
+
+// streamStatus is the <Stream>'s statusCallback: Twilio posts stream-started,
+// stream-stopped and stream-error (with StreamError) there. A stream that fails on
+// Twilio's side (a URL Twilio refuses, a handshake our server did not answer) is
+// known only from this, so a stream-error becomes a warning of the call.
+func (s *Server) streamStatus(w http.ResponseWriter, r *http.Request) {
+	start := s.now()
+	params, ok := s.webhookParams(w, r)
+	if !ok {
+		return
+	}
+	callSID, event := params.Get("CallSid"), params.Get("StreamEvent")
+	if callSID == "" || event == "" {
+		s.reject(w, "bad_request", http.StatusBadRequest, "CallSid or StreamEvent is missing: this endpoint is a <Stream> statusCallback")
+		return
+	}
+	answer := event
+	if event == "stream-error" {
+		text := sanitizeStreamError(params.Get("StreamError"))
+		code := streamErrorCode(text)
+		s.metrics.streamErrors.WithLabelValues(code).Inc()
+		answer = "stream-error " + code
+		s.emit(callevent.Warning{Header: callevent.Header{Time: s.now(), CallSID: callSID},
+			Message: "Twilio reports a stream error: " + text + " (see https://www.twilio.com/docs/api/errors/" + code + ")"})
+	}
+	s.requestEvent(w, r, callSID, params, answer, start)
+}
+
+// sanitizeStreamError bounds Twilio's StreamError text and drops control characters:
+// it goes into logs.
+func sanitizeStreamError(text string) string {
+	text = strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) {
+			return -1
+		}
+		return r
+	}, text)
+	if len(text) > 300 {
+		text = text[:300] + "…"
+	}
+	if text == "" {
+		return "(no StreamError given)"
+	}
+	return text
+}
+
+// streamErrorCode is the Twilio error code StreamError starts with (31920, 31923…),
+// or "unknown".
+func streamErrorCode(text string) string {
+	i := 0
+	for i < len(text) && text[i] >= '0' && text[i] <= '9' {
+		i++
+	}
+	if i != 5 {
+		return "unknown"
+	}
+	return text[:i]
 }
 
 // webhookParams reads and verifies a webhook request and returns its parameters
