@@ -190,7 +190,9 @@ func TestSpeechWhileSilentInterruptsNothing(t *testing.T) {
 	ctx, c, mc, rec := tc.Ctx, tc.Caller, tc.Model, tc.Rec
 	mc.Respond(ctx, realtimetest.ResponseSpec{Items: []realtimetest.ItemSpec{{Audio: noise(8, 800)}}}).Wait(ctx)
 	waitPlayed(ctx, t, c, 800)
-	if err := c.WaitFor(ctx, "the last mark", func() bool { return len(c.Echoed()) == 1 }); err != nil {
+	// Until the bridge has read the last mark's echo it cannot know the caller heard the
+	// end (the echo may be in flight): wait for the bridge, not for the caller.
+	if err := tc.Session().WaitPlayed(ctx); err != nil {
 		t.Fatal(err)
 	}
 	mc.SpeechStarted()
@@ -246,5 +248,47 @@ func TestTwoSpeechStartsOneInterruption(t *testing.T) {
 		t.Errorf("%d interruptions for one barge-in", n)
 	}
 	noModelErrors(t, mc)
+	tc.Hangup()
+}
+
+// Issue 13, item 6: the caller hears audio one hop plus the jitter buffer after it was
+// sent. A barge-in soon after an answer starts from a drained queue must not claim the
+// caller heard what was still on its way: the estimate learns the delay from the
+// echoes of the first answer. The twin's record of what it played is the oracle.
+func TestTruncationLearnsPlaybackDelay(t *testing.T) {
+	b := newBridge(t, bridgeConfig{})
+	tc := b.Start(twiliotest.CallerOptions{PlayDelay: 80 * time.Millisecond})
+	ctx, c, mc, rec := tc.Ctx, tc.Caller, tc.Model, tc.Rec
+
+	// A first answer, heard in full: its marks teach the bridge the delay.
+	first := noise(1, 4000)
+	mc.Respond(ctx, realtimetest.ResponseSpec{Items: []realtimetest.ItemSpec{{Audio: first, Transcript: "Hello"}}, ChunkBytes: 800}).Wait(ctx)
+	if err := c.WaitFor(ctx, "the first answer played", func() bool { return len(c.Echoed()) >= 5 }); err != nil {
+		t.Fatal(err)
+	}
+	// The second starts from a drained queue, generated at once in 100 ms deltas: the
+	// barge-in comes before its first mark can echo, so only the learnt delay tells the
+	// bridge that the caller has not heard 150 ms of it. (One 2 s delta would also
+	// measure how much longer the twin takes to decode a 21 kB frame than a 1 kB one:
+	// under -race that is ~8 ms more of hop than the echoes taught.)
+	mc.Respond(ctx, realtimetest.ResponseSpec{Items: []realtimetest.ItemSpec{{Audio: noise(2, 16000), Transcript: "A long answer"}}, ChunkBytes: 800})
+	if err := c.WaitReceived(ctx, 4000+16000); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(150 * time.Millisecond) // positions the barge-in; nothing is timed by it
+	mc.SpeechStarted()
+	in := waitEvent[callevent.Interruption](ctx, t, rec, 1)
+	if err := c.WaitClears(ctx, 1); err != nil {
+		t.Fatal(err)
+	}
+	if len(in.Truncations) != 1 {
+		t.Fatalf("interruption %+v", in)
+	}
+	heard := c.Clears()[0].Played - 4000 // of the second answer, when the clear arrived
+	diff := time.Duration(in.Truncations[0].AudioEndMs)*time.Millisecond - time.Duration(heard)*time.Millisecond/8
+	if diff > 5*time.Millisecond || diff < -tolerance {
+		t.Fatalf("truncated at %d ms; the caller had heard %d ms (error %v: must be within -20..+5 ms)",
+			in.Truncations[0].AudioEndMs, heard/8, diff)
+	}
 	tc.Hangup()
 }

@@ -19,7 +19,12 @@ const BytesPerMs = 8
 // item and the item's byte offset at the end of the chunk. Twilio echoes a mark when
 // the audio before it has played, so an echo pins the playback position at that
 // moment; between echoes the position advances at 8 bytes/ms, never past what was
-// sent. A clear starts a new generation: echoes of older marks (Twilio echoes every
+// sent. The caller hears audio one network hop plus Twilio's jitter buffer after it
+// was sent: Playback learns that delay from the echoes (each echo, minus the time its
+// audio would have finished playing had it started when sent, is an upper bound of it;
+// the estimate is the smallest of the recent ones, before any echo AssumedDelay), and
+// audio sent to a queue that had run dry starts playing only after it. Every error is
+// on the side of having heard less. A clear starts a new generation: echoes of older marks (Twilio echoes every
 // pending mark at once after a clear) are ignored, and deltas that still arrive for
 // the responses whose audio was cleared are refused.
 //
@@ -35,13 +40,69 @@ type Playback struct {
 	// to a queue that had run dry.
 	anchorPos int64
 	anchorAt  time.Time
-	items     []span   // the items of this generation, in the order they were sent
-	live      []string // response IDs with audio in this generation
+	items     []span // the items of this generation, in the order they were sent
+
+	// The playback delay, learnt from echoes. schedEnd is when everything sent would
+	// have finished playing had each chunk started when sent (or after the one before);
+	// pend holds that time for the latest marks, to compare with their echoes.
+	schedEnd time.Time
+	runPos   int64     // where the current run of the send schedule began: audio sent
+	runAt    time.Time // to a queue that had (on that schedule) run dry, and when
+	pend     [32]pendingMark
+	pendN    int // marks in pend (the newest pendN, ring indexed by pendNext)
+	pendNext int
+	samples  [16]time.Duration // recent delay samples, ring
+	sampleN  int
+
+	live []string // response IDs with audio in this generation
 
 	stale     [16]string // responses whose audio was cleared, newest last
 	staleNext int
 
 	idle chan struct{} // closed when everything sent has been played (or cleared)
+}
+
+type pendingMark struct {
+	pos    int64
+	finish time.Time
+}
+
+// AssumedDelay is the playback delay assumed before the first echo: a phone leg's
+// hop and jitter buffer, on the long side so that the first estimate errs low.
+const AssumedDelay = 100 * time.Millisecond
+
+// delay is the learnt playback delay. Caller holds p.mu.
+func (p *Playback) delay() time.Duration {
+	if p.sampleN == 0 {
+		return AssumedDelay
+	}
+	d := p.samples[0]
+	for _, s := range p.samples[1:min(p.sampleN, len(p.samples))] {
+		d = min(d, s)
+	}
+	return d
+}
+
+// learn compares the echo of the mark at pos, at now, with when its audio would have
+// finished playing from the send. Caller holds p.mu.
+func (p *Playback) learn(pos int64, now time.Time) {
+	for k := 0; k < p.pendN; k++ {
+		i := (p.pendNext - p.pendN + k + len(p.pend)) % len(p.pend)
+		if p.pend[i].pos != pos {
+			continue
+		}
+		p.samples[p.sampleN%len(p.samples)] = max(now.Sub(p.pend[i].finish), 0)
+		p.sampleN++
+		p.pendN -= k + 1 // this mark and the older ones are done
+		return
+	}
+}
+
+// DelayEstimate is the playback delay Playback currently assumes.
+func (p *Playback) DelayEstimate() time.Duration {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.delay()
 }
 
 type span struct {
@@ -68,9 +129,15 @@ func (p *Playback) Enqueue(responseID, itemID string, n int) (m MarkRef, ok bool
 	}
 	now := p.now()
 	if p.positionAt(now) >= p.sent {
-		// Twilio's queue has run dry: this audio starts playing now.
-		p.anchorPos, p.anchorAt = p.sent, now
+		// Twilio's queue has run dry: this audio starts playing once it has crossed
+		// the phone leg.
+		p.anchorPos, p.anchorAt = p.sent, now.Add(p.delay())
 	}
+	if p.schedEnd.Before(now) {
+		p.schedEnd = now
+		p.runPos, p.runAt = p.sent, now
+	}
+	p.schedEnd = p.schedEnd.Add(time.Duration(n) * time.Millisecond / BytesPerMs)
 	var s *span
 	if k := len(p.items); k > 0 && p.items[k-1].itemID == itemID {
 		s = &p.items[k-1]
@@ -83,6 +150,9 @@ func (p *Playback) Enqueue(responseID, itemID string, n int) (m MarkRef, ok bool
 	}
 	p.sent += int64(n)
 	s.end = p.sent
+	p.pend[p.pendNext] = pendingMark{pos: p.sent, finish: p.schedEnd}
+	p.pendNext = (p.pendNext + 1) % len(p.pend)
+	p.pendN = min(p.pendN+1, len(p.pend))
 	p.busy()
 	return MarkRef{Gen: p.gen, ItemID: itemID, Offset: s.end - s.start}, true
 }
@@ -108,8 +178,10 @@ func (p *Playback) Ack(name string) bool {
 		if ref.Offset < 0 || pos > s.end || pos < p.acked {
 			return false
 		}
+		now := p.now()
+		p.learn(pos, now)
 		p.acked = pos
-		p.anchorPos, p.anchorAt = pos, p.now()
+		p.anchorPos, p.anchorAt = pos, now
 		p.prune()
 		if p.acked == p.sent {
 			p.drained()
@@ -137,6 +209,15 @@ func (p *Playback) positionAt(t time.Time) int64 {
 	if d := t.Sub(p.anchorAt); !p.anchorAt.IsZero() && d > 0 {
 		// Microseconds, so the estimate is not quantized to whole milliseconds.
 		pos += d.Microseconds() * BytesPerMs / 1000
+	}
+	if !p.runAt.IsZero() {
+		// Never ahead of the send schedule delayed by the phone leg: an echo can
+		// only prove what played before the queue last ran dry.
+		bound := p.runPos
+		if d := t.Sub(p.runAt) - p.delay(); d > 0 {
+			bound += d.Microseconds() * BytesPerMs / 1000
+		}
+		pos = min(pos, max(bound, p.acked))
 	}
 	return min(pos, p.sent)
 }
@@ -186,6 +267,7 @@ func (p *Playback) Interrupt(responseID string) Interruption {
 	}
 	p.gen++
 	p.sent, p.acked, p.anchorPos, p.anchorAt = 0, 0, 0, time.Time{}
+	p.schedEnd, p.pendN, p.runPos, p.runAt = time.Time{}, 0, 0, time.Time{}
 	p.items, p.live = p.items[:0], p.live[:0]
 	p.drained()
 	return in

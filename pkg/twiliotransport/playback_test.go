@@ -37,13 +37,18 @@ func TestHeardBetweenMarks(t *testing.T) {
 	if m1.Offset != 1600 || m2.Offset != 3200 || m1.Gen != 0 {
 		t.Fatalf("mark refs %+v %+v", m1, m2)
 	}
+	// Before any echo the phone leg's delay is assumed: nothing is heard during it.
+	c.advance(AssumedDelay)
+	if in := p.snapshot(); in != 0 {
+		t.Fatalf("heard before the audio crossed the leg = %d bytes, want 0", in)
+	}
 	c.advance(50 * time.Millisecond)
 	if in := p.snapshot(); in != 400 {
-		t.Fatalf("heard after 50 ms = %d bytes, want 400", in)
+		t.Fatalf("heard 50 ms after the delay = %d bytes, want 400", in)
 	}
 	// The first mark echoes late (Twilio's jitter buffer): the position is corrected
 	// down to the mark and advances from the moment of the echo.
-	c.advance(230 * time.Millisecond)
+	c.advance(300*time.Millisecond - AssumedDelay)
 	if !p.Ack(markName(m1)) {
 		t.Fatal("echo not counted")
 	}
@@ -80,9 +85,42 @@ func TestAudioAfterDrainStartsNow(t *testing.T) {
 	mustEnqueue(t, p, "r1", "i1", 800) // 100 ms
 	c.advance(300 * time.Millisecond)  // played out; its echo is still in flight
 	mustEnqueue(t, p, "r2", "i2", 800)
+	c.advance(AssumedDelay)
+	if got := p.snapshot(); got != 800 {
+		t.Fatalf("heard = %d, want 800: new audio after a drained queue is not heard before the leg's delay", got)
+	}
 	c.advance(20 * time.Millisecond)
 	if got := p.snapshot(); got != 800+160 {
-		t.Fatalf("heard = %d, want %d: new audio after a drained queue starts when sent", got, 800+160)
+		t.Fatalf("heard = %d, want %d: new audio after a drained queue starts after the leg's delay", got, 800+160)
+	}
+}
+
+// The playback delay is learnt from echoes: the smallest recent gap between an echo
+// and when its audio would have finished had it played from the send.
+func TestDelayLearntFromEchoes(t *testing.T) {
+	p, c := newTestPlayback()
+	m1 := mustEnqueue(t, p, "r1", "i1", 800) // 100 ms
+	m2 := mustEnqueue(t, p, "r1", "i1", 800)
+	c.advance(100*time.Millisecond + 70*time.Millisecond)
+	p.Ack(markName(m1))
+	if d := p.DelayEstimate(); d != 70*time.Millisecond {
+		t.Fatalf("delay %v after one echo, want 70ms", d)
+	}
+	c.advance(100*time.Millisecond + 20*time.Millisecond) // a late echo: an outlier up
+	p.Ack(markName(m2))
+	if d := p.DelayEstimate(); d != 70*time.Millisecond {
+		t.Fatalf("delay %v, want the smallest sample, 70ms", d)
+	}
+	c.advance(time.Second) // drained
+	mustEnqueue(t, p, "r2", "i2", 800)
+	c.advance(70*time.Millisecond + 10*time.Millisecond)
+	if got := p.snapshot(); got != 1600+80 {
+		t.Fatalf("heard %d, want %d: new audio starts after the learnt delay", got, 1600+80)
+	}
+	// A clear keeps what was learnt: the delay belongs to the call.
+	p.Interrupt("")
+	if d := p.DelayEstimate(); d != 70*time.Millisecond {
+		t.Fatalf("delay %v after a clear", d)
 	}
 }
 
@@ -91,7 +129,7 @@ func TestInterruptTruncatesEachItem(t *testing.T) {
 	a := mustEnqueue(t, p, "r1", "A", 2400) // 300 ms
 	mustEnqueue(t, p, "r1", "B", 800)
 	mustEnqueue(t, p, "r2", "C", 800)
-	c.advance(100 * time.Millisecond)
+	c.advance(AssumedDelay + 100*time.Millisecond)
 	in := p.Interrupt("r3")
 	if !in.Pending || in.SentBytes != 4000 || in.HeardBytes != 800 {
 		t.Fatalf("interruption %+v", in)
@@ -126,7 +164,7 @@ func TestInterruptTruncatesEachItem(t *testing.T) {
 	if m.Gen != 1 || m.Offset != 160 {
 		t.Fatalf("new generation mark %+v", m)
 	}
-	c.advance(10 * time.Millisecond)
+	c.advance(AssumedDelay + 10*time.Millisecond)
 	if got := p.snapshot(); got != 80 {
 		t.Fatalf("new generation heard %d, want 80", got)
 	}
