@@ -20,7 +20,8 @@ import (
 // timestamps have already shown a gap: a carrier that suppresses silence. Calls
 // whose frames all come contiguously are never padded. (A call with suppression has
 // such a gap before the caller's first turn ends in practice: the silence while the
-// agent greets, or before the caller's first word.) The gap logic is in
+// agent greets, or before the caller's first word, which makes the first frame start
+// late.) The gap logic is in
 // the session rather than in twiliotransport.Stream because filling means writing to
 // the model (in order with the frames, through the input queue while the model
 // connects), and the pad depends on the model's speech events; the arithmetic is
@@ -80,8 +81,10 @@ func (s *Session) callerFrame(f *twiliotransport.Media, now time.Time) {
 		c.noPad = true
 		s.warn("caller audio arrived late, inside silence padded for it: no more padding on this call")
 	}
-	if r.FillMs > 0 {
+	if r.Omitted {
 		c.suppressed = true
+	}
+	if r.FillMs > 0 {
 		s.relayCallerAudio(silence(r.FillMs))
 	}
 	s.relayCallerAudio(f.Media.Payload)

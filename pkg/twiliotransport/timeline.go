@@ -38,7 +38,16 @@ type FrameResult struct {
 	// Overlap is true when the frame lies inside time already padded: a pad inserted
 	// silence where real audio later arrived.
 	Overlap bool
+	// Omitted is true when the timestamps show silence was left out before this
+	// frame: a gap, or a first frame that starts well after the stream did (a
+	// carrier with silence suppression; Twilio's first frame otherwise comes at
+	// about 20 ms).
+	Omitted bool
 }
+
+// firstFrameLateMs is how late a stream's first frame may start before the
+// silence before it counts as omitted.
+const firstFrameLateMs = 200
 
 // Frame accounts for a frame carrying size bytes of μ-law at timestamp ts (ms) and
 // reports the silence to insert before it.
@@ -49,7 +58,7 @@ func (t *Timeline) Frame(ts int64, size int) FrameResult {
 	end := ts + int64(size)/BytesPerMs
 	if !t.started {
 		t.started, t.next, t.padded = true, end, 0
-		return FrameResult{}
+		return FrameResult{Omitted: ts >= firstFrameLateMs}
 	}
 	gap := ts - t.next
 	padded := t.padded
@@ -62,7 +71,7 @@ func (t *Timeline) Frame(ts int64, size int) FrameResult {
 	if gap < MinGapMs {
 		return FrameResult{}
 	}
-	return FrameResult{FillMs: min(gap, max(MaxGapFillMs-padded, 0))}
+	return FrameResult{FillMs: min(gap, max(MaxGapFillMs-padded, 0)), Omitted: true}
 }
 
 // Pad records ms of silence inserted while no frame arrived, and returns how much may

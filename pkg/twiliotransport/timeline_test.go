@@ -9,13 +9,17 @@ func TestTimeline(t *testing.T) {
 		want     FrameResult
 		wantPad  int64
 	}
-	frame := func(ts int64, fill int64) step { return step{ts: ts, size: 160, want: FrameResult{FillMs: fill}} }
+	frame := func(ts int64, fill int64) step {
+		return step{ts: ts, size: 160, want: FrameResult{FillMs: fill, Omitted: fill > 0}}
+	}
+	late := func(ts int64) step { return step{ts: ts, size: 160, want: FrameResult{Omitted: true}} }
 	for _, tc := range []struct {
 		name  string
 		steps []step
 	}{
 		{"contiguous", []step{frame(0, 0), frame(20, 0), frame(40, 0), frame(60, 0)}},
-		{"first frame late: no fill before it", []step{frame(5000, 0), frame(5020, 0)}},
+		{"first frame late: no fill before it, but silence was omitted", []step{late(5000), frame(5020, 0)}},
+		{"first frame on time", []step{frame(20, 0), frame(40, 0)}},
 		{"gap of omitted frames", []step{frame(0, 0), frame(20, 0), frame(500, 460), frame(520, 0)}},
 		{"jitter below a frame is not a gap", []step{frame(0, 0), frame(25, 0), frame(44, 0)}},
 		{"gap bounded", []step{frame(0, 0), frame(60_000, MaxGapFillMs), frame(60_020, 0)}},

@@ -32,6 +32,8 @@ type CallOptions struct {
 	// wss:// URLs: without this PlaceCall refuses ws:// as a stream error
 	// (ErrStreamMalformedURL), as Twilio does.
 	AllowInsecureStream bool
+	// OmitSilence makes the caller's carrier suppress silence (CallerOptions).
+	OmitSilence bool
 }
 
 // Media Streams error codes PlaceCall reports, with Twilio's names for them
@@ -145,6 +147,7 @@ func PlaceCall(ctx context.Context, o CallOptions) (*Caller, error) {
 		Parameters:    params,
 		FrameInterval: 20 * time.Millisecond,
 		Continuous:    true,
+		OmitSilence:   o.OmitSilence,
 	})
 	if err != nil {
 		serr := &StreamError{Code: ErrStreamConnectionRefused, Message: "Stream - WebSocket - Connection Refused", Err: err}
