@@ -200,11 +200,14 @@ func (r *Runner) Run(ctx context.Context, s *Scenario) error {
 			} else if err := r.waitAgentDone(ctx, heard); err != nil {
 				return err
 			}
-			heard = len(c.Received())
 			c.Say(speech)
 			if err := c.WaitSent(ctx); err != nil {
 				return err
 			}
+			// What the agent says next counts from the end of this line: audio of an
+			// answer the line cut off, still arriving while it was spoken, is not an
+			// answer to it.
+			heard = len(c.Received())
 		case t.DTMF != "":
 			for _, d := range t.DTMF {
 				if err := c.SendDTMF(string(d)); err != nil {
