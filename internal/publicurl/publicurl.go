@@ -26,7 +26,7 @@ func (e *Error) Error() string { return fmt.Sprintf("public URL %q: %s", e.Input
 
 // ReasonHTTP is why an http public URL is refused.
 const ReasonHTTP = "Twilio streams calls only to wss:// URLs, and an http public URL makes the stream URL ws:// " +
-	"(Twilio error 31920: every call would fail at the stream): use the https URL of your tunnel or proxy"
+	"(every call would fail at the stream): use the https URL of your tunnel or proxy"
 
 // Parse checks a public base URL and returns it without a trailing slash. Twilio
 // reaches it from the internet and signs its requests over it, so it must be

@@ -13,7 +13,7 @@ func TestParse(t *testing.T) {
 		{in: "https://agent.example.com", want: "https://agent.example.com"},
 		{in: "https://agent.example.com/", want: "https://agent.example.com"},
 		{in: "http://127.0.0.1:5050", err: "Twilio streams calls only to wss:// URLs"},
-		{in: "http://agent.example.com", err: "Twilio error 31920"},
+		{in: "http://agent.example.com", err: "Twilio streams calls only to wss:// URLs"},
 		{in: "https://example.com/callagent/", want: "https://example.com/callagent"},
 		{in: "HTTPS://agent.example.com", want: "https://agent.example.com"},
 		{in: " https://x", err: `public URL " https://x": remove the spaces around it`},
