@@ -46,7 +46,8 @@ type Options struct {
 	Brain *Brain
 	// RecordPath records the call to a stereo WAV.
 	RecordPath string
-	// OnEvent receives every call event as it happens (the terminal renderer).
+	// OnEvent receives every call event as it happens (the terminal renderer), one
+	// at a time.
 	OnEvent func(callevent.Event)
 	// Approver answers approvals under policy ask.
 	Approver session.Approver
@@ -118,6 +119,7 @@ func Run(parent context.Context, opts Options) (*Result, error) {
 	}
 	public := "http://" + ln.Addr().String()
 	rec := &recorder{}
+	var onEventMu sync.Mutex // opts.OnEvent is called one event at a time
 	var ended chan callevent.CallEnded = make(chan callevent.CallEnded, 1)
 	srv, err := server.New(server.Config{
 		PublicURL: public,
@@ -134,7 +136,11 @@ func Run(parent context.Context, opts Options) (*Result, error) {
 		OnEvent: func(ev callevent.Event) {
 			rec.add(ev)
 			if opts.OnEvent != nil {
+				// The session's events and the server's own (the webhooks, the
+				// stream's status callbacks) come from different goroutines.
+				onEventMu.Lock()
 				opts.OnEvent(ev)
+				onEventMu.Unlock()
 			}
 			if e, ok := ev.(callevent.CallEnded); ok {
 				ended <- e

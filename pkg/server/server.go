@@ -106,7 +106,9 @@ type Config struct {
 	// /metrics either way).
 	Registry *prometheus.Registry
 	// OnEvent receives every call event after the server's own handling (the dev
-	// terminal, the call log). It runs on the call's event goroutine.
+	// terminal, the call log). It runs on the call's event goroutine, or for the
+	// server's own events (webhooks, stream status callbacks) on the request's: it
+	// is called concurrently and must be safe for that.
 	OnEvent func(callevent.Event)
 	// RecordPath, when set, names the WAV file each call is recorded to ("" for none):
 	// stereo, caller left and agent right, as heard.
