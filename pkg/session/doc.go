@@ -46,7 +46,8 @@
 //   - watchdog (watchdog), started by Run: reports media statistics each second;
 //     ends a call whose caller leg went silent, that reached MaxDuration (asking the
 //     agent to wrap up first) or whose line stayed silent (asking first whether the
-//     caller is there). Ends with the call.
+//     caller is there); on a call whose carrier suppresses silence it also pads the
+//     caller's trailing silence, ticking every 50 ms from then on. Ends with the call.
 //   - tool call (runTool), one per function call, started by the model task:
 //     approval, timeout, panic recovery, output, response.create. Tools reach the
 //     call through CallFrom; their context ends with the call.

@@ -61,12 +61,14 @@ func silence(ms int64) []byte {
 // share it; mu also keeps fills, pads and frames in order on their way to the model.
 type callerClock struct {
 	speaking atomic.Bool // the model reports caller speech (model pump writes)
+	// suppressed: the timestamps showed omitted silence, so padding may be needed
+	// (and the watchdog ticks finely). Set once, by the caller pump.
+	suppressed atomic.Bool
 
-	mu         sync.Mutex
-	tl         twiliotransport.Timeline
-	lastFrame  time.Time // when the last frame arrived
-	suppressed bool      // the timestamps showed omitted silence: padding may be needed
-	noPad      bool      // a pad met late real audio: no more pads on this call
+	mu        sync.Mutex
+	tl        twiliotransport.Timeline
+	lastFrame time.Time // when the last frame arrived
+	noPad     bool      // a pad met late real audio: no more pads on this call
 }
 
 // callerFrame relays a caller media frame, after the silence its timestamp shows was
@@ -81,8 +83,8 @@ func (s *Session) callerFrame(f *twiliotransport.Media, now time.Time) {
 		c.noPad = true
 		s.warn("caller audio arrived late, inside silence padded for it: no more padding on this call")
 	}
-	if r.Omitted {
-		c.suppressed = true
+	if r.Omitted && !c.suppressed.Load() {
+		c.suppressed.Store(true)
 	}
 	if r.FillMs > 0 {
 		s.relayCallerAudio(silence(r.FillMs))
@@ -100,7 +102,7 @@ func (s *Session) padSilence(now time.Time) {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if !c.suppressed || c.noPad || c.lastFrame.IsZero() {
+	if !c.suppressed.Load() || c.noPad || c.lastFrame.IsZero() {
 		return
 	}
 	want := (now.Sub(c.lastFrame) - padHold).Milliseconds() - c.tl.Padded()

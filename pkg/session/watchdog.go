@@ -21,15 +21,20 @@ func (s *Session) watchdog() {
 	if idle := s.opts.IdleTimeout; idle > 0 && idle/4 < interval {
 		interval = max(idle/4, 10*time.Millisecond)
 	}
-	interval = min(interval, padTick) // the silence pad needs a finer clock than the statistics
 	tick := time.NewTicker(interval)
 	defer tick.Stop()
-	wrapped := false
+	wrapped, fine := false, false
 	for {
 		select {
 		case <-s.workCtx.Done():
 			return
 		case <-tick.C:
+		}
+		if !fine && s.clock.suppressed.Load() && padTick < interval {
+			// The carrier suppresses silence: the pad needs a finer clock than the
+			// statistics. Other calls keep the slow tick (one wake-up a second).
+			fine = true
+			tick.Reset(padTick)
 		}
 		now := s.now()
 		s.padSilence(now)
