@@ -115,6 +115,22 @@ type Config struct {
 	RecordPath func(call CallInfo) string
 	// Now is the clock (default time.Now).
 	Now func() time.Time
+
+	// ReadHeaderTimeout bounds reading a request's headers, the WebSocket upgrade
+	// request included (default 10s).
+	ReadHeaderTimeout time.Duration
+	// BodyReadTimeout bounds reading the rest of a request, its body, from the end
+	// of its headers (default 10s). Twilio's webhooks are a few hundred bytes; a
+	// client that stalls is cut off. It ends at a WebSocket upgrade: the media
+	// stream then waits at most 10s for its start message and is the call's after.
+	BodyReadTimeout time.Duration
+	// IdleTimeout closes a keep-alive connection that sends no new request
+	// (default 75s: longer than a load balancer's usual 60s, so the balancer, which
+	// reuses the connection, is the side that closes it).
+	IdleTimeout time.Duration
+	// MaxWebhookBody bounds a webhook's body in bytes (default 64 KiB); a larger
+	// one is refused with 413.
+	MaxWebhookBody int64
 }
 
 const (
@@ -122,15 +138,16 @@ const (
 	// actionGrace keeps the listener open after the last call of a drain for
 	// Twilio's request about how the call goes on; shutdownTimeout bounds the
 	// ordinary requests still running then.
-	actionGrace           = 2 * time.Second
-	shutdownTimeout       = 5 * time.Second
-	defaultApology        = "Sorry, the assistant ran into a problem. Please call again in a moment. Goodbye."
-	maxWebhookBody        = 64 << 10
-	endedReasonsKept      = 1024
-	webhookReadTimeout    = 10 * time.Second
-	streamHandshakeLimit  = 10 * time.Second
-	readHeaderTimeout     = 10 * time.Second
-	predialFailureCleanup = time.Minute
+	actionGrace              = 2 * time.Second
+	shutdownTimeout          = 5 * time.Second
+	defaultApology           = "Sorry, the assistant ran into a problem. Please call again in a moment. Goodbye."
+	defaultMaxWebhookBody    = 64 << 10
+	endedReasonsKept         = 1024
+	defaultBodyReadTimeout   = 10 * time.Second
+	streamHandshakeLimit     = 10 * time.Second
+	defaultReadHeaderTimeout = 10 * time.Second
+	defaultIdleTimeout       = 75 * time.Second
+	predialFailureCleanup    = time.Minute
 )
 
 // Server serves calls. Create it with New, then Serve or mount Handler.
@@ -180,6 +197,18 @@ func New(cfg Config) (*Server, error) {
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
+	}
+	if cfg.ReadHeaderTimeout <= 0 {
+		cfg.ReadHeaderTimeout = defaultReadHeaderTimeout
+	}
+	if cfg.BodyReadTimeout <= 0 {
+		cfg.BodyReadTimeout = defaultBodyReadTimeout
+	}
+	if cfg.IdleTimeout <= 0 {
+		cfg.IdleTimeout = defaultIdleTimeout
+	}
+	if cfg.MaxWebhookBody <= 0 {
+		cfg.MaxWebhookBody = defaultMaxWebhookBody
 	}
 	log := cfg.Logger
 	if log == nil {
@@ -242,7 +271,21 @@ func (s *Server) Handler() http.Handler {
 		fmt.Fprintln(w, "ready")
 	})
 	mux.Handle("GET "+PathMetrics, promhttp.HandlerFor(s.reg, promhttp.HandlerOpts{Registry: s.reg}))
-	return s.logRequests(mux)
+	return s.logRequests(s.boundReads(mux))
+}
+
+// boundReads gives every request BodyReadTimeout to send the rest of itself after
+// its headers: a body that stalls (slowloris) gets its connection closed, on every
+// route, including bodies no handler reads (net/http discards them after the
+// handler). The media stream's upgrade hijacks the connection, which clears the
+// deadline: a call is never cut by it. Webhooks clear it once their body is read.
+func (s *Server) boundReads(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// An error means a ResponseWriter without deadlines (a test recorder, an
+		// HTTP/2 stream mounted elsewhere): nothing to bound there.
+		_ = http.NewResponseController(w).SetReadDeadline(time.Now().Add(s.cfg.BodyReadTimeout)) // the wall clock: Config.Now may be a test's
+		next.ServeHTTP(w, r)
+	})
 }
 
 // ActiveCalls returns the number of calls in progress (streams running).
@@ -262,7 +305,8 @@ func (s *Server) ActiveCalls() int {
 func (s *Server) Serve(ctx context.Context, ln net.Listener, drainTimeout time.Duration) error {
 	hs := &http.Server{
 		Handler:           s.Handler(),
-		ReadHeaderTimeout: readHeaderTimeout,
+		ReadHeaderTimeout: s.cfg.ReadHeaderTimeout,
+		IdleTimeout:       s.cfg.IdleTimeout,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
 	}
 	errc := make(chan error, 1)

@@ -91,6 +91,12 @@ var drainTimeout = 5 * time.Second
 
 func newTestServer(t *testing.T, mutate func(*Config)) *testServer {
 	t.Helper()
+	return newTestServerOn(t, mutate, nil)
+}
+
+// newTestServerOn is newTestServer with its listener passed through wrap (nil: as is).
+func newTestServerOn(t *testing.T, mutate func(*Config), wrap func(net.Listener) net.Listener) *testServer {
+	t.Helper()
 	leakcheck.Check(t)
 	ts := &testServer{t: t, model: &realtimetest.Model{APIKey: testAPIKey}, conns: make(chan *realtimetest.ModelConn, 512), events: &eventLog{},
 		client: &http.Client{Transport: &http.Transport{}}}
@@ -127,6 +133,9 @@ func newTestServer(t *testing.T, mutate func(*Config)) *testServer {
 		t.Fatal(err)
 	}
 	ts.url = "http://" + ln.Addr().String()
+	if wrap != nil {
+		ln = wrap(ln)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	ts.cancel = cancel
 	ts.served = make(chan error, 1)

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"errors"
 	"io"
 	"net/http"
 	"net/url"
@@ -162,12 +163,19 @@ func (s *Server) webhookParams(w http.ResponseWriter, r *http.Request) (url.Valu
 	var body []byte
 	if r.Method == http.MethodPost {
 		var err error
-		body, err = io.ReadAll(http.MaxBytesReader(w, r.Body, maxWebhookBody))
+		body, err = io.ReadAll(http.MaxBytesReader(w, r.Body, s.cfg.MaxWebhookBody))
+		if tooBig := (*http.MaxBytesError)(nil); errors.As(err, &tooBig) {
+			s.reject(w, "bad_request", http.StatusRequestEntityTooLarge, "the request body is too large for a Twilio webhook")
+			return nil, false
+		}
 		if err != nil {
 			s.reject(w, "bad_request", http.StatusBadRequest, "the request body could not be read")
 			return nil, false
 		}
 	}
+	// The request is in (within BodyReadTimeout, see boundReads): the answer may
+	// take its time without the connection's read deadline cutting it.
+	_ = http.NewResponseController(w).SetReadDeadline(time.Time{})
 	if s.verify != nil && !s.verify.webhook(r, body) {
 		s.rejectSignature(w, r)
 		return nil, false
