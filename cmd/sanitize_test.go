@@ -48,7 +48,7 @@ func fillHostile(v reflect.Value) {
 		fillHostile(p.Elem())
 		v.Set(p)
 	case reflect.Interface:
-		if v.Type() == errorType {
+		if v.Type() == reflect.TypeFor[error]() {
 			v.Set(reflect.ValueOf(errors.New(hostile)))
 		}
 	}
