@@ -329,10 +329,10 @@ func (d *devSession) findNumber(ctx context.Context) error {
 	restored, err := d.prov.RecoverCrashed(ctx)
 	for _, r := range restored {
 		if r.Skipped != "" {
-			d.steps.note(d.st.Dim.Render("·"), fmt.Sprintf("%s was left pointed at callagent by a dev that did not stop cleanly; %s", r.Number.PhoneNumber, r.Skipped))
+			d.steps.note(d.st.Dim.Render("·"), fmt.Sprintf("%s was left pointed at callagent by a dev that did not stop cleanly; %s", sanitize(r.Number.PhoneNumber), sanitize(r.Skipped)))
 			continue
 		}
-		d.steps.note(d.st.OK.Render("✓"), fmt.Sprintf("Put %s back (%s): a previous dev did not stop cleanly", r.Number.PhoneNumber, r.Number.Destination()))
+		d.steps.note(d.st.OK.Render("✓"), fmt.Sprintf("Put %s back (%s): a previous dev did not stop cleanly", sanitize(r.Number.PhoneNumber), sanitize(r.Number.Destination())))
 	}
 	if err != nil {
 		d.steps.note(d.st.Error.Render("!"), err.Error())
@@ -346,7 +346,7 @@ func (d *devSession) findNumber(ctx context.Context) error {
 			return "", err
 		}
 		d.number = n
-		return fmt.Sprintf("Using %s (it now goes to %s)", n.PhoneNumber, n.Destination()), nil
+		return fmt.Sprintf("Using %s (it now goes to %s)", sanitize(n.PhoneNumber), sanitize(n.Destination())), nil
 	})
 }
 
@@ -482,8 +482,8 @@ func (d *devSession) restore(ctx context.Context) error {
 			return "", err
 		}
 		if r.Skipped != "" {
-			return fmt.Sprintf("Left %s as it is: %s", n.PhoneNumber, r.Skipped), nil
+			return fmt.Sprintf("Left %s as it is: %s", sanitize(n.PhoneNumber), sanitize(r.Skipped)), nil
 		}
-		return fmt.Sprintf("%s goes to %s again", n.PhoneNumber, n.Destination()), nil
+		return fmt.Sprintf("%s goes to %s again", sanitize(n.PhoneNumber), sanitize(n.Destination())), nil
 	})
 }

@@ -59,9 +59,9 @@ func numbersRun(ctx context.Context, f *Factory, o *numbersOptions) error {
 	if o.Restore {
 		restored, err := p.RecoverCrashed(ctx)
 		for _, r := range restored {
-			msg := fmt.Sprintf("%s goes to %s again", r.Number.PhoneNumber, r.Number.Destination())
+			msg := fmt.Sprintf("%s goes to %s again", sanitize(r.Number.PhoneNumber), sanitize(r.Number.Destination()))
 			if r.Skipped != "" {
-				msg = fmt.Sprintf("%s left as it is: %s", r.Number.PhoneNumber, r.Skipped)
+				msg = fmt.Sprintf("%s left as it is: %s", sanitize(r.Number.PhoneNumber), sanitize(r.Skipped))
 			}
 			fmt.Fprintln(f.IO.ErrOut, st.OK.Render("✓")+" "+msg)
 		}
@@ -107,7 +107,7 @@ func numbersRun(ctx context.Context, f *Factory, o *numbersOptions) error {
 	tw := tabwriter.NewWriter(f.IO.Out, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "NUMBER\tNAME\tCALLS GO TO\tCALLAGENT")
 	for _, r := range rows {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", r.PhoneNumber, sanitize(r.FriendlyName), sanitize(r.Destination), orDash(r.Callagent))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", sanitize(r.PhoneNumber), sanitize(r.FriendlyName), sanitize(r.Destination), orDash(sanitize(r.Callagent)))
 	}
 	return tw.Flush()
 }

@@ -3,7 +3,6 @@ package cmd
 import (
 	"fmt"
 	"io"
-	"regexp"
 	"strings"
 	"time"
 
@@ -52,21 +51,6 @@ func label(st lipgloss.Style, s string) string {
 
 const indent = "        "
 
-var ansiEscape = regexp.MustCompile(`\x1b(\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(\x07|\x1b\\)|[@-Z\\-_])`)
-
-// sanitize makes untrusted text (what the caller or the model said, tool output)
-// safe for a terminal: escape sequences are removed and control characters become
-// spaces, so nobody can move the cursor or change the title by speaking.
-func sanitize(s string) string {
-	s = ansiEscape.ReplaceAllString(s, "")
-	return strings.Map(func(r rune) rune {
-		if r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) {
-			return ' '
-		}
-		return r
-	}, s)
-}
-
 // clip shortens s to n runes with an ellipsis.
 func clip(s string, n int) string {
 	r := []rune(s)
@@ -101,8 +85,15 @@ var endReasons = map[callevent.EndReason]string{
 // render returns the text an event prints, with its newline, or "" for events that
 // print nothing. Debug events (raw frames, speech detection, media statistics,
 // response ends, hosted MCP progress) print only when debug is set: their
-// namespace is enabled. It is pure.
+// namespace is enabled. It is pure. Every string of the event goes through
+// sanitize first, fields added later included.
 func render(ev callevent.Event, st Styles, debug bool) string {
+	return renderClean(sanitizeEvent(ev), st, debug)
+}
+
+// renderClean is render for an event sanitizeEvent has cleaned: it interpolates
+// the event's fields as they are.
+func renderClean(ev callevent.Event, st Styles, debug bool) string {
 	switch e := ev.(type) {
 	case callevent.SpeechStarted:
 		if debug {
@@ -114,9 +105,9 @@ func render(ev callevent.Event, st Styles, debug bool) string {
 		}
 	case callevent.ResponseDone:
 		if debug {
-			s := "· response " + sanitize(e.Status)
+			s := "· response " + e.Status
 			if e.Reason != "" {
-				s += " (" + sanitize(e.Reason) + ")"
+				s += " (" + e.Reason + ")"
 			}
 			if e.Usage != nil && e.Usage.TotalTokens > 0 {
 				s += fmt.Sprintf(", %d tokens", e.Usage.TotalTokens)
@@ -136,11 +127,11 @@ func render(ev callevent.Event, st Styles, debug bool) string {
 		}
 		return indent + st.Dim.Render(s) + "\n"
 	case callevent.CallerTranscript:
-		return label(st.Caller, "caller") + strings.TrimSpace(sanitize(e.Text)) + "\n"
+		return label(st.Caller, "caller") + strings.TrimSpace(e.Text) + "\n"
 	case callevent.DTMF:
-		return label(st.Caller, "caller") + st.Dim.Render("pressed "+sanitize(e.Digit)) + "\n"
+		return label(st.Caller, "caller") + st.Dim.Render("pressed "+e.Digit) + "\n"
 	case callevent.AgentTranscript:
-		s := label(st.Agent, "agent") + strings.TrimSpace(sanitize(e.Text))
+		s := label(st.Agent, "agent") + strings.TrimSpace(e.Text)
 		if e.Interrupted {
 			s += " " + st.Dim.Render("(cut off)")
 		}
@@ -158,20 +149,20 @@ func render(ev callevent.Event, st Styles, debug bool) string {
 	case callevent.TurnLatency:
 		return indent + st.Dim.Render("⏱ answered in "+ms(e.Latency)) + "\n"
 	case callevent.ToolCall:
-		return label(st.Tool, "tool") + st.Tool.Render(e.Name) + " " + clip(sanitize(e.Arguments), 200) + "\n"
+		return label(st.Tool, "tool") + st.Tool.Render(e.Name) + " " + clip(e.Arguments, 200) + "\n"
 	case callevent.ToolApprovalRequested:
 		return label(st.Tool, "tool") + st.Tool.Render(e.Name) + " waits for approval\n"
 	case callevent.ToolApprovalDecided:
 		if e.Approved {
 			return indent + st.Tool.Render("✓ approved") + "\n"
 		}
-		return indent + st.Error.Render("✗ denied") + st.Dim.Render(": "+sanitize(e.Reason)) + "\n"
+		return indent + st.Error.Render("✗ denied") + st.Dim.Render(": "+e.Reason) + "\n"
 	case callevent.ToolResult:
 		took := st.Dim.Render(" (" + ms(e.Duration) + ")")
 		if e.Err != nil {
-			return indent + st.Error.Render("↳ "+clip(sanitize(e.Output), 200)) + took + "\n"
+			return indent + st.Error.Render("↳ "+clip(e.Output, 200)) + took + "\n"
 		}
-		return indent + "↳ " + clip(sanitize(e.Output), 200) + took + "\n"
+		return indent + "↳ " + clip(e.Output, 200) + took + "\n"
 	case callevent.MCPEvent:
 		if debug {
 			return indent + st.Dim.Render("mcp: "+mcpWords.Replace(e.Type)) + "\n"
@@ -185,18 +176,18 @@ func render(ev callevent.Event, st Styles, debug bool) string {
 		if e.ClientEvent != "" {
 			text += " (refused: " + e.ClientEvent + ")"
 		}
-		return label(st.Error, "error") + st.Error.Render(sanitize(text)) + "\n"
+		return label(st.Error, "error") + st.Error.Render(text) + "\n"
 	case callevent.Warning:
-		return label(st.Error, "warn") + sanitize(e.Message) + "\n"
+		return label(st.Error, "warn") + e.Message + "\n"
 	case callevent.CallEnded:
 		s := st.System.Render(fmt.Sprintf("● call ended after %s: %s", ms(e.Duration), endReasons[e.Reason]))
 		if e.Err != nil {
-			s += st.Error.Render(": " + sanitize(e.Err.Error()))
+			s += st.Error.Render(": " + e.Err.Error())
 		}
 		return s + "\n"
 	case callevent.HTTPRequest:
 		if debug {
-			return indent + st.Dim.Render(fmt.Sprintf("· %s %s → %d: %s (%s)", sanitize(e.Method), sanitize(e.Path), e.Status, sanitize(e.Answer), ms(e.Duration))) + "\n"
+			return indent + st.Dim.Render(fmt.Sprintf("· %s %s → %d: %s (%s)", e.Method, e.Path, e.Status, e.Answer, ms(e.Duration))) + "\n"
 		}
 	case callevent.RawFrame:
 		if !debug {
@@ -206,7 +197,7 @@ func render(ev callevent.Event, st Styles, debug bool) string {
 		if !e.Sent {
 			dir = "←"
 		}
-		return indent + st.Dim.Render(fmt.Sprintf("%s %s %s %s", e.Source, dir, e.Type, clip(sanitize(string(e.Data)), 160))) + "\n"
+		return indent + st.Dim.Render(fmt.Sprintf("%s %s %s %s", e.Source, dir, e.Type, clip(string(e.Data), 160))) + "\n"
 	}
 	return ""
 }
@@ -244,6 +235,7 @@ func newPrinter(w io.Writer, st Styles, live bool, filter calllog.Filter) *print
 }
 
 func (p *printer) print(ev callevent.Event) {
+	ev = sanitizeEvent(ev) // the one place where printed events are cleaned
 	sid := ev.EventHeader().CallSID
 	switch ev.(type) {
 	case callevent.CallStarted:
@@ -276,7 +268,7 @@ func (p *printer) print(ev callevent.Event) {
 	case callevent.AgentTranscript:
 		if shown, ok := p.cut[e.ItemID]; ok {
 			delete(p.cut, e.ItemID)
-			if shown == strings.TrimSpace(sanitize(e.Text)) {
+			if shown == strings.TrimSpace(e.Text) {
 				return // on screen already, cut off
 			}
 		}
@@ -288,7 +280,7 @@ func (p *printer) print(ev callevent.Event) {
 			return
 		}
 	}
-	line := render(ev, p.st, p.filter.Enabled(callevent.Namespace(ev)))
+	line := renderClean(ev, p.st, p.filter.Enabled(callevent.Namespace(ev)))
 	if line == "" {
 		return
 	}
@@ -312,7 +304,6 @@ func (p *printer) stream(item, delta, lbl string, oneCall, mayStart bool) {
 		p.open = item
 		delta = strings.TrimLeft(delta, " ")
 	}
-	delta = sanitize(delta)
 	p.shown.WriteString(delta)
 	fmt.Fprint(p.w, delta)
 }
@@ -324,7 +315,7 @@ func (p *printer) finish(item, text string, interrupted bool) bool {
 	if p.open != item || item == "" {
 		return false
 	}
-	final := strings.TrimSpace(sanitize(text))
+	final := strings.TrimSpace(text)
 	shown := strings.TrimSpace(p.shown.String())
 	rest, ok := strings.CutPrefix(final, shown)
 	if !ok {

@@ -106,7 +106,16 @@ func TestSanitize(t *testing.T) {
 		"a\x1b[31mred\x1b[0m":       "ared",
 		"title\x1b]0;pwned\x07done": "titledone",
 		"bell\x07 nl\n tab\t":       "bell  nl  tab ",
-		"c1\u009bcontrol":           "c1 control",
+		"c1\u0085control":           "c1 control",
+		"csi8\u009b2Jbit":           "csi8bit",
+		"osc\x1b]0;t\x1b\\st":       "oscst",
+		"osc8\u009d0;t\u009cbit":    "osc8bit",
+		"dcs\x1bPq#0\x1b\\end":      "dcsend",
+		"apc\x1b_x\x07end":          "apcend",
+		"charset\x1b(Bok":           "charsetok",
+		"cut\x1b]0;pwned":           "cut",
+		"tail esc\x1b":              "tail esc ",
+		"bad\xffutf8":               "bad\ufffdutf8",
 		"emoji 😀 ok":                "emoji 😀 ok",
 	} {
 		if got := sanitize(in); got != want {

@@ -1,0 +1,119 @@
+package cmd
+
+import (
+	"errors"
+	"reflect"
+	"regexp"
+	"strings"
+
+	"github.com/callagent/callagent/pkg/callevent"
+)
+
+// ansiEscape matches the escape sequences a terminal acts on: CSI (7-bit and
+// C1), the string commands OSC, DCS, SOS, PM and APC up to their BEL or ST
+// terminator (or the end of the text, where a terminal would keep swallowing),
+// and the other ESC-initiated sequences (ESC, intermediates, final byte).
+var ansiEscape = regexp.MustCompile(`(?s)` +
+	`(?:\x1b\[|\x{9b})[0-?]*[ -/]*[@-~]` +
+	`|(?:\x1b[\]PX^_]|[\x{9d}\x{90}\x{98}\x{9e}\x{9f}]).*?(?:\x07|\x1b\\|\x{9c}|$)` +
+	`|\x1b[ -/]*[0-~]`)
+
+// sanitize makes untrusted text safe for a terminal: what the caller or the
+// model said, tool names, arguments and output, call SIDs and numbers, agent
+// names, error messages, names from the Twilio API. Escape sequences are
+// removed and the remaining C0 and C1 control characters (tabs and newlines
+// too: every field prints on one line) become spaces, so nobody can move the
+// cursor, clear the screen or change the title by speaking or by naming
+// something. Invalid UTF-8 becomes U+FFFD. Printable Unicode is kept.
+//
+// It is the only sanitiser: the event printer applies it to every string of
+// an event (sanitizeEvent), the other commands to each value they print.
+// JSON output is never sanitised: its encoder escapes control characters.
+func sanitize(s string) string {
+	s = ansiEscape.ReplaceAllString(s, "")
+	return strings.Map(func(r rune) rune {
+		if r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) {
+			return ' '
+		}
+		return r
+	}, s)
+}
+
+var errorType = reflect.TypeFor[error]()
+
+// sanitizeEvent returns a copy of ev whose every string (in nested structs,
+// slices, maps and pointers too), byte slice and error message has been
+// through sanitize, so a field added to an event later cannot reach the
+// terminal raw. Errors become plain errors with the sanitized message.
+func sanitizeEvent(ev callevent.Event) callevent.Event {
+	if ev == nil {
+		return nil
+	}
+	out, ok := sanitizeValue(reflect.ValueOf(ev)).Interface().(callevent.Event)
+	if !ok {
+		return ev
+	}
+	return out
+}
+
+func sanitizeValue(v reflect.Value) reflect.Value {
+	t := v.Type()
+	switch t.Kind() {
+	case reflect.String:
+		return reflect.ValueOf(sanitize(v.String())).Convert(t)
+	case reflect.Struct:
+		c := reflect.New(t).Elem()
+		c.Set(v)
+		for i := range c.NumField() {
+			if f := c.Field(i); f.CanSet() {
+				f.Set(sanitizeValue(v.Field(i)))
+			}
+		}
+		return c
+	case reflect.Slice:
+		if v.IsNil() {
+			return v
+		}
+		if t.Elem().Kind() == reflect.Uint8 {
+			return reflect.ValueOf([]byte(sanitize(string(v.Bytes())))).Convert(t)
+		}
+		c := reflect.MakeSlice(t, v.Len(), v.Len())
+		for i := range v.Len() {
+			c.Index(i).Set(sanitizeValue(v.Index(i)))
+		}
+		return c
+	case reflect.Array:
+		c := reflect.New(t).Elem()
+		for i := range v.Len() {
+			c.Index(i).Set(sanitizeValue(v.Index(i)))
+		}
+		return c
+	case reflect.Map:
+		if v.IsNil() {
+			return v
+		}
+		c := reflect.MakeMapWithSize(t, v.Len())
+		for it := v.MapRange(); it.Next(); {
+			c.SetMapIndex(sanitizeValue(it.Key()), sanitizeValue(it.Value()))
+		}
+		return c
+	case reflect.Pointer:
+		if v.IsNil() {
+			return v
+		}
+		c := reflect.New(t.Elem())
+		c.Elem().Set(sanitizeValue(v.Elem()))
+		return c
+	case reflect.Interface:
+		if v.IsNil() {
+			return v
+		}
+		if t == errorType {
+			return reflect.ValueOf(errors.New(sanitize(v.Interface().(error).Error())))
+		}
+		c := reflect.New(t).Elem()
+		c.Set(sanitizeValue(v.Elem()))
+		return c
+	}
+	return v
+}
