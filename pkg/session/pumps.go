@@ -41,7 +41,7 @@ func (s *Session) callerPump() {
 			select {
 			case s.dtmfc <- f.DTMF.Digit:
 			default:
-				s.warn("dropped callevent.DTMF digit %q: too many queued", f.DTMF.Digit)
+				s.warn("dropped DTMF digit %q: too many queued", f.DTMF.Digit)
 			}
 		case *twiliotransport.Stop:
 			s.end(callevent.EndCallerHangup, nil)

@@ -289,7 +289,7 @@ func TestDTMFReachesTheModel(t *testing.T) {
 		t.Fatal(err)
 	}
 	if d := eventsOf[callevent.DTMF](rec); len(d) != 4 {
-		t.Fatalf("%d callevent.DTMF events", len(d))
+		t.Fatalf("%d DTMF events", len(d))
 	}
 	tc.Hangup()
 	noModelErrors(t, mc)
@@ -318,7 +318,7 @@ func TestDTMFBeforeModelReady(t *testing.T) {
 	c.SendDTMF("5")
 	c.SendDTMF("#")
 	mc := b.ModelFor(ctx, c.CallSID())
-	if err := mc.WaitFor(ctx, "the callevent.DTMF message", func() bool { return len(mc.CreatedItems()) == 1 }); err != nil {
+	if err := mc.WaitFor(ctx, "the DTMF message", func() bool { return len(mc.CreatedItems()) == 1 }); err != nil {
 		t.Fatal(err)
 	}
 	evs := mc.Received("")
@@ -345,7 +345,7 @@ func TestDTMFKeptWhenTheBufferOverflows(t *testing.T) {
 		t.Fatal(err)
 	}
 	mc := b.ModelFor(ctx, c.CallSID())
-	if err := mc.WaitFor(ctx, "the callevent.DTMF message", func() bool { return len(mc.CreatedItems()) == 1 }); err != nil {
+	if err := mc.WaitFor(ctx, "the DTMF message", func() bool { return len(mc.CreatedItems()) == 1 }); err != nil {
 		t.Fatal(err)
 	}
 	if !strings.Contains(mc.CreatedItems()[0].Content[0].Text, "pressed 7 #") {
