@@ -179,6 +179,9 @@ func (s *Server) mediaStream(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	opts.Caller, opts.Dial, opts.OnEvent = stream, dial, s.emit
+	// The reason is known before the stream closes: Twilio's request to the
+	// Connect action, which follows the close at once, finds it (the apology).
+	opts.OnEnd = func(reason callevent.EndReason) { s.recordEnding(callSID, reason) }
 	var rec *audio.Recording
 	path := ""
 	if s.cfg.RecordPath != nil {
@@ -258,14 +261,28 @@ func (s *Server) register(callSID string, sess *session.Session, pre *predial) s
 func (s *Server) unregister(callSID string, reason callevent.EndReason) {
 	s.mu.Lock()
 	delete(s.calls, callSID)
+	s.recordEndingLocked(callSID, reason)
+	s.mu.Unlock()
+	s.metrics.active.Dec()
+}
+
+// recordEnding keeps why a call ended for the Connect action (streamEnded), the
+// last endedReasonsKept calls.
+func (s *Server) recordEnding(callSID string, reason callevent.EndReason) {
+	s.mu.Lock()
+	s.recordEndingLocked(callSID, reason)
+	s.mu.Unlock()
+}
+
+func (s *Server) recordEndingLocked(callSID string, reason callevent.EndReason) {
+	if _, known := s.ended[callSID]; !known {
+		s.endedLog = append(s.endedLog, callSID)
+	}
 	s.ended[callSID] = reason
-	s.endedLog = append(s.endedLog, callSID)
 	if len(s.endedLog) > endedReasonsKept {
 		delete(s.ended, s.endedLog[0])
 		s.endedLog = s.endedLog[1:]
 	}
-	s.mu.Unlock()
-	s.metrics.active.Dec()
 }
 
 // abandon closes a stream that will not become a call, and its pre-dial.

@@ -154,6 +154,9 @@ func (s *Session) Run(ctx context.Context) callevent.CallEnded {
 	reason, endErr := s.endReason, s.endErr
 	model := s.model
 	s.mu.Unlock()
+	if s.opts.OnEnd != nil {
+		s.opts.OnEnd(reason) // before the close that makes Twilio ask what next
+	}
 	cancelWork()
 	s.closeLegs(reason, model)
 	wg.Wait()

@@ -1,0 +1,175 @@
+package server
+
+import (
+	"context"
+	"net"
+	"net/http/httptest"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/callagent/callagent/internal/leakcheck"
+	"github.com/callagent/callagent/pkg/callevent"
+	"github.com/callagent/callagent/pkg/realtime"
+	"github.com/callagent/callagent/pkg/realtime/realtimetest"
+	"github.com/callagent/callagent/pkg/session"
+	"github.com/callagent/callagent/pkg/twiliotransport/twiliotest"
+)
+
+// opsSoak scales n by CALLAGENT_SOAK (a multiplier, set by scripts/soak; 1 unset).
+func opsSoak(n int) int {
+	if k, err := strconv.Atoi(os.Getenv("CALLAGENT_SOAK")); err == nil && k > 1 {
+		return n * k
+	}
+	return n
+}
+
+// loopServer is a Server whose public URL is its own loopback address, so that
+// the Twilio twin (PlaceCall) reaches every URL of the TwiML as Twilio would,
+// in front of a realtimetest model.
+type loopServer struct {
+	t      *testing.T
+	srv    *Server
+	public string
+	conns  chan *realtimetest.ModelConn
+	events *eventLog
+}
+
+func newLoopServer(t *testing.T, mutate func(*Config)) *loopServer {
+	t.Helper()
+	leakcheck.Check(t)
+	ls := &loopServer{t: t, conns: make(chan *realtimetest.ModelConn, 64), events: &eventLog{}}
+	model := &realtimetest.Model{APIKey: testAPIKey}
+	model.Script = func(ctx context.Context, c *realtimetest.ModelConn) error {
+		ls.conns <- c
+		<-c.Done()
+		return nil
+	}
+	modelSrv := httptest.NewServer(model)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ls.public = "http://" + ln.Addr().String()
+	cfg := Config{
+		PublicURL: ls.public, InsecureHTTPPublicURL: true, AuthToken: testToken,
+		Dial: func(ctx context.Context, callSID string) (session.ModelLeg, error) {
+			return realtime.Dial(ctx, realtime.DialOptions{BaseURL: modelSrv.URL + "/v1", APIKey: testAPIKey})
+		},
+		Session: func(call CallInfo, o *session.Options) error {
+			o.CallerIdleTimeout = -1
+			return nil
+		},
+		OnEvent: ls.events.add,
+	}
+	if mutate != nil {
+		mutate(&cfg)
+	}
+	srv, err := New(cfg)
+	if err != nil {
+		ln.Close()
+		t.Fatal(err)
+	}
+	ls.srv = srv
+	ctx, cancel := context.WithCancel(context.Background())
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ctx, ln, time.Second) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-served; err != nil {
+			t.Error(err)
+		}
+		model.Close()
+		modelSrv.Close()
+	})
+	return ls
+}
+
+// place makes a call with the Twilio twin, which follows the <Connect> action.
+func (ls *loopServer) place(ctx context.Context, callSID string) *twiliotest.Caller {
+	ls.t.Helper()
+	c, err := twiliotest.PlaceCall(ctx, twiliotest.CallOptions{Webhook: ls.public + PathIncomingCall, AuthToken: testToken,
+		CallSID: callSID, AccountSID: "AC1", From: "+15550001111", To: "+15552223333", AllowInsecureStream: true, FollowAction: true})
+	if err != nil {
+		ls.t.Fatal(err)
+	}
+	return c
+}
+
+func (ls *loopServer) modelConn(ctx context.Context) *realtimetest.ModelConn {
+	ls.t.Helper()
+	select {
+	case mc := <-ls.conns:
+		return mc
+	case <-ctx.Done():
+		ls.t.Fatal("no model connection")
+		return nil
+	}
+}
+
+// Issue 14, item 8: Twilio requests the <Connect> action the moment the stream
+// closes. When the model failed, that request must find the reason and answer with
+// the apology, however the teardown behind the close is going: at once (the race
+// lost 4 times in 20), and with a slow event consumer (a call log on a slow disk)
+// holding the teardown until the action was answered.
+func TestFaultApologyBeatsTeardown(t *testing.T) {
+	t.Run("slow event consumer", func(t *testing.T) {
+		answered := make(chan struct{})
+		var once sync.Once
+		ls := newLoopServer(t, func(c *Config) {
+			next := c.OnEvent
+			c.OnEvent = func(ev callevent.Event) {
+				next(ev)
+				switch e := ev.(type) {
+				case callevent.HTTPRequest:
+					if e.Path == PathStreamEnded {
+						once.Do(func() { close(answered) })
+					}
+				case callevent.CallEnded:
+					select { // bounded: the new code never waits here
+					case <-answered:
+					case <-time.After(3 * time.Second):
+					}
+				}
+			}
+		})
+		ctx := ctxFor(t)
+		c := ls.place(ctx, "CAslow")
+		defer c.Close()
+		mc := ls.modelConn(ctx)
+		mc.Drop()
+		r, err := c.WaitAction(ctx)
+		if err != nil || r.Err != nil {
+			t.Fatalf("action: %+v %v", r, err)
+		}
+		if !strings.Contains(r.TwiML, "<Say>") {
+			t.Fatalf("model failed, Twilio asked at once, and got no apology: %s", r.TwiML)
+		}
+	})
+	t.Run("at once", func(t *testing.T) {
+		ls := newLoopServer(t, nil)
+		ctx, cancel := context.WithTimeout(context.Background(), time.Duration(opsSoak(1))*60*time.Second)
+		defer cancel()
+		n, missed := opsSoak(20), 0
+		for i := range n {
+			c := ls.place(ctx, "CAonce"+strconv.Itoa(i))
+			mc := ls.modelConn(ctx)
+			mc.Drop()
+			r, err := c.WaitAction(ctx)
+			c.Close()
+			if err != nil || r.Err != nil {
+				t.Fatalf("call %d: action: %+v %v", i, r, err)
+			}
+			if !strings.Contains(r.TwiML, "<Say>") {
+				missed++
+			}
+		}
+		if missed > 0 {
+			t.Fatalf("the apology was skipped on %d of %d calls whose model failed", missed, n)
+		}
+	})
+}
+
