@@ -172,4 +172,3 @@ func TestFaultApologyBeatsTeardown(t *testing.T) {
 		}
 	})
 }
-
