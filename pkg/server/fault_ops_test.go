@@ -2,8 +2,11 @@ package server
 
 import (
 	"context"
+	"io"
 	"net"
+	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"strconv"
 	"strings"
@@ -171,4 +174,88 @@ func TestFaultApologyBeatsTeardown(t *testing.T) {
 			t.Fatalf("the apology was skipped on %d of %d calls whose model failed", missed, n)
 		}
 	})
+}
+
+// pollUntil checks cond every few milliseconds until it holds or ctx ends.
+func pollUntil(ctx context.Context, cond func() bool) error {
+	for !cond() {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
+	return nil
+}
+
+// series counts the series of a metric family, and sums their values.
+func (ls *loopServer) series(name string) (n int, sum float64) {
+	ls.t.Helper()
+	fams, err := ls.srv.reg.Gather()
+	if err != nil {
+		ls.t.Fatal(err)
+	}
+	for _, f := range fams {
+		if f.GetName() == name {
+			for _, m := range f.GetMetric() {
+				n++
+				sum += m.GetCounter().GetValue()
+			}
+		}
+	}
+	return n, sum
+}
+
+// postStreamStatus posts a signed statusCallback as Twilio would.
+func (ls *loopServer) postStreamStatus(client *http.Client, form url.Values) {
+	ls.t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, ls.public+PathStreamStatus, strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set(SignatureHeader, sign(testToken, ls.public+PathStreamStatus, form))
+	resp, err := client.Do(req)
+	if err != nil {
+		ls.t.Fatal(err)
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+}
+
+// Issue 14, item 8: label values that come from the network are bounded. A model
+// that sends 1,000 distinct error codes and 1,000 stream errors with distinct codes
+// make a handful of series, not 2,000; every error is still counted.
+func TestFaultMetricLabelsBounded(t *testing.T) {
+	ls := newLoopServer(t, nil)
+	ctx := ctxFor(t)
+	c := ls.place(ctx, "CAlabels")
+	defer c.Close()
+	mc := ls.modelConn(ctx)
+	n := opsSoak(1000)
+	for i := range n {
+		mc.SendError("made_up_code_"+strconv.Itoa(i), "no such error")
+	}
+	mc.SendError("rate_limit_exceeded", "Rate limit reached")
+	err := pollUntil(ctx, func() bool {
+		_, sum := ls.series("callagent_model_errors_total")
+		return int(sum) == n+1
+	})
+	if err != nil {
+		_, sum := ls.series("callagent_model_errors_total")
+		t.Fatalf("%v: %v of %d", err, sum, n+1)
+	}
+	if series, _ := ls.series("callagent_model_errors_total"); series > 2 {
+		t.Errorf("callagent_model_errors_total has %d series for %d distinct codes: want other and rate_limit_exceeded", series, n+1)
+	}
+
+	client := &http.Client{Transport: &http.Transport{}}
+	defer client.CloseIdleConnections()
+	for i := range n {
+		ls.postStreamStatus(client, url.Values{"CallSid": {"CAlabels"}, "AccountSid": {"AC1"}, "StreamSid": {"MZ1"},
+			"StreamEvent": {"stream-error"}, "StreamError": {strconv.Itoa(10000+i) + " Stream - made up"}})
+	}
+	ls.postStreamStatus(client, url.Values{"CallSid": {"CAlabels"}, "AccountSid": {"AC1"}, "StreamSid": {"MZ1"},
+		"StreamEvent": {"stream-error"}, "StreamError": {"31920 Stream - WebSocket - Handshake Error"}})
+	series, sum := ls.series("callagent_stream_errors_total")
+	if int(sum) != n+1 || series > 2 {
+		t.Errorf("callagent_stream_errors_total: %d series, %v errors; want at most 2 series (other, 31920) and %d errors", series, sum, n+1)
+	}
 }
