@@ -259,3 +259,53 @@ func TestFaultMetricLabelsBounded(t *testing.T) {
 		t.Errorf("callagent_stream_errors_total: %d series, %v errors; want at most 2 series (other, 31920) and %d errors", series, sum, n+1)
 	}
 }
+
+func getStatus(t *testing.T, u string) (int, string) {
+	t.Helper()
+	client := &http.Client{Transport: &http.Transport{}}
+	defer client.CloseIdleConnections()
+	resp, err := client.Get(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+// Issue 14, item 8: /metrics is not served on the public listener (dev's is the
+// tunnel) unless asked for (serve without --metrics-addr); with a metrics listener
+// it is served there and only there.
+func TestFaultMetricsOffThePublicListener(t *testing.T) {
+	t.Run("default", func(t *testing.T) {
+		ls := newLoopServer(t, nil)
+		if code, _ := getStatus(t, ls.public+PathMetrics); code != http.StatusNotFound {
+			t.Fatalf("public /metrics: %d, want 404", code)
+		}
+		if code, _ := getStatus(t, ls.public+PathHealth); code != http.StatusOK {
+			t.Fatalf("public /healthz: %d", code)
+		}
+	})
+	t.Run("metrics listener", func(t *testing.T) {
+		mln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		ls := newLoopServer(t, func(c *Config) { c.MetricsListener, c.PublicMetrics = mln, true })
+		if code, _ := getStatus(t, ls.public+PathMetrics); code != http.StatusNotFound {
+			t.Fatalf("public /metrics: %d, want 404 with a metrics listener", code)
+		}
+		if code, body := getStatus(t, "http://"+mln.Addr().String()+PathMetrics); code != http.StatusOK || !strings.Contains(body, "callagent_calls_active 0") {
+			t.Fatalf("metrics listener /metrics: %d %.200s", code, body)
+		}
+		if code, _ := getStatus(t, "http://"+mln.Addr().String()+PathIncomingCall); code != http.StatusNotFound {
+			t.Fatalf("the metrics listener serves the webhook: %d", code)
+		}
+	})
+	t.Run("public metrics", func(t *testing.T) {
+		ls := newLoopServer(t, func(c *Config) { c.PublicMetrics = true })
+		if code, body := getStatus(t, ls.public+PathMetrics); code != http.StatusOK || !strings.Contains(body, "callagent_calls_active") {
+			t.Fatalf("public /metrics with PublicMetrics: %d", code)
+		}
+	})
+}
