@@ -57,7 +57,7 @@ func (s *Server) startPredial(callSID string) {
 			// that does not pass WebSockets. Behind a load balancer the stream
 			// may have gone to another instance, which serves the call: so this
 			// is a warning, not the call's end.
-			s.emit(callevent.Warning{Header: callevent.Header{Time: s.now(), CallSID: callSID},
+			s.emit(callevent.Warning{Header: callevent.Header{Time: s.now(), CallSID: callSID}, Code: callevent.WarnNoMediaStream,
 				Message: fmt.Sprintf("no media stream came within %v of the webhook: check that %s accepts WebSockets (behind a load balancer, another instance may have taken it)",
 					s.cfg.PredialTTL, s.url(true, PathMediaStream))})
 		}

@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -15,6 +16,7 @@ import (
 	"time"
 
 	"github.com/callagent/callagent/internal/leakcheck"
+	"github.com/callagent/callagent/internal/syncbuf"
 	"github.com/callagent/callagent/pkg/callevent"
 	"github.com/callagent/callagent/pkg/realtime"
 	"github.com/callagent/callagent/pkg/realtime/realtimetest"
@@ -308,4 +310,61 @@ func TestFaultMetricsOffThePublicListener(t *testing.T) {
 			t.Fatalf("public /metrics with PublicMetrics: %d", code)
 		}
 	})
+}
+
+// Issue 14, item 8: a caller that sends 20,000 malformed frames made 20,000 WARN
+// lines (2.2 MB) and overflowed the call's event queue (13,676 events lost).
+// Repeated warnings are rate-limited and summarised: a handful of lines, every
+// frame counted in callagent_call_warnings_total, no event dropped.
+func TestFaultMalformedFrameFlood(t *testing.T) {
+	logs := &syncbuf.Buffer{}
+	ls := newLoopServer(t, func(c *Config) {
+		c.Logger = slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), time.Duration(opsSoak(1))*60*time.Second)
+	defer cancel()
+	c := ls.place(ctx, "CAflood")
+	defer c.Close()
+	ls.modelConn(ctx)
+	n := opsSoak(20000)
+	for i := range n {
+		frame := `{"event":"media","media":{"payload":"@@@@"}}` // not base64
+		if i%2 == 1 {
+			frame = `garbage ` + strconv.Itoa(i)
+		}
+		if err := c.SendRaw([]byte(frame)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c.Hangup() // after the frames, in order: the call reads them all first
+	var ended callevent.CallEnded
+	if err := pollUntil(ctx, func() bool {
+		var ok bool
+		ended, ok = ls.events.ended("CAflood")
+		return ok
+	}); err != nil {
+		t.Fatal("the call did not end")
+	}
+	if ended.Reason != callevent.EndCallerHangup || ended.DroppedEvents != 0 {
+		t.Errorf("ended %s with %d events dropped", ended.Reason, ended.DroppedEvents)
+	}
+	warnings := len(ls.events.warnings("CAflood"))
+	lines := strings.Count(logs.String(), `"type":"call.warning"`)
+	t.Logf("%d malformed frames: %d warnings, %d WARN log lines", n, warnings, lines)
+	if warnings > 20 || lines > 20 {
+		t.Errorf("%d malformed frames made %d warnings and %d WARN log lines (%d bytes): want at most 20", n, warnings, lines, len(logs.String()))
+	}
+	counted := 0.0
+	if fams, err := ls.srv.reg.Gather(); err == nil {
+		for _, f := range fams {
+			for _, m := range f.GetMetric() {
+				if f.GetName() == "callagent_call_warnings_total" && len(m.GetLabel()) == 1 && m.GetLabel()[0].GetValue() == callevent.WarnMalformedTwilioFrame {
+					counted = m.GetCounter().GetValue()
+				}
+			}
+		}
+	}
+	if int(counted) != n {
+		t.Errorf("callagent_call_warnings_total{code=%q} = %v, want %d", callevent.WarnMalformedTwilioFrame, counted, n)
+	}
 }

@@ -1,6 +1,8 @@
 package server
 
 import (
+	"slices"
+
 	"github.com/callagent/callagent/pkg/callevent"
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -24,6 +26,7 @@ type metrics struct {
 	modelDial    prometheus.Histogram
 	predials     *prometheus.CounterVec // by outcome
 	streamErrors *prometheus.CounterVec // by Twilio error code
+	warnings     *prometheus.CounterVec // by callevent warning code
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -54,9 +57,12 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Help: "Model sessions dialed while answering the webhook, by outcome (claimed, expired, failed)."}, []string{"outcome"}),
 		streamErrors: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "callagent_stream_errors_total",
 			Help: "Stream errors Twilio reported to the <Stream> statusCallback, by Twilio error code."}, []string{"code"}),
+		warnings: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "callagent_call_warnings_total",
+			Help: "Problems calls survived, by kind (malformed_twilio_frame, malformed_model_event, bad_agent_audio, " +
+				"dtmf_dropped, stream_error, no_media_stream, other): every occurrence, also those whose warning was summarised."}, []string{"code"}),
 	}
 	reg.MustRegister(m.active, m.calls, m.frames, m.audioBytes, m.rejected, m.turnLatency, m.bargeInHeard,
-		m.modelErrors, m.toolCalls, m.modelDial, m.predials, m.streamErrors)
+		m.modelErrors, m.toolCalls, m.modelDial, m.predials, m.streamErrors, m.warnings)
 	return m
 }
 
@@ -72,6 +78,12 @@ func (m *metrics) observe(ev callevent.Event) {
 		m.turnLatency.Observe(e.Latency.Seconds())
 	case callevent.Interruption:
 		m.bargeInHeard.Observe(float64(e.HeardMs) / 1000)
+	case callevent.Warning:
+		code := "other"
+		if slices.Contains(callevent.WarningCodes, e.Code) {
+			code = e.Code
+		}
+		m.warnings.WithLabelValues(code).Add(float64(e.Occurrences()))
 	case callevent.ModelError:
 		m.modelErrors.WithLabelValues(modelErrorLabel(e.Code)).Inc()
 	case callevent.ToolResult:
