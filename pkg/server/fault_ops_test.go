@@ -227,7 +227,8 @@ func (ls *loopServer) postStreamStatus(client *http.Client, form url.Values) {
 // make a handful of series, not 2,000; every error is still counted.
 func TestFaultMetricLabelsBounded(t *testing.T) {
 	ls := newLoopServer(t, nil)
-	ctx := ctxFor(t)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Duration(opsSoak(1))*30*time.Second)
+	defer cancel()
 	c := ls.place(ctx, "CAlabels")
 	defer c.Close()
 	mc := ls.modelConn(ctx)
