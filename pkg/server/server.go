@@ -288,8 +288,9 @@ func (s *Server) metricsHandler() http.Handler {
 }
 
 // serveMetrics serves /metrics on Config.MetricsListener until the returned stop
-// is called, which closes the listener and waits for its goroutine. Scrapes are GETs without a
-// body: headers and the whole request are bounded like the public listener's.
+// is called, which closes the listener and waits for its goroutine. Scrapes are
+// GETs without a body: headers and the whole request are bounded like the public
+// listener's.
 func (s *Server) serveMetrics() (stop func()) {
 	ln := s.cfg.MetricsListener
 	if ln == nil {
