@@ -3,6 +3,7 @@ package cmd
 import (
 	"context"
 	"os"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -19,11 +20,18 @@ func TestKubernetesExample(t *testing.T) {
 	var dep struct {
 		Spec struct {
 			Template struct {
+				Metadata struct {
+					Annotations map[string]string `yaml:"annotations"`
+				} `yaml:"metadata"`
 				Spec struct {
 					TerminationGracePeriodSeconds int `yaml:"terminationGracePeriodSeconds"`
 					Containers                    []struct {
-						Args []string `yaml:"args"`
-						Env  []struct {
+						Args  []string `yaml:"args"`
+						Ports []struct {
+							Name          string `yaml:"name"`
+							ContainerPort int    `yaml:"containerPort"`
+						} `yaml:"ports"`
+						Env []struct {
 							Name  string `yaml:"name"`
 							Value string `yaml:"value"`
 						} `yaml:"env"`
@@ -74,6 +82,33 @@ func TestKubernetesExample(t *testing.T) {
 	}
 	if got.Addr != ":8080" || got.PublicURL == "" {
 		t.Errorf("listens on %q for %q", got.Addr, got.PublicURL)
+	}
+	// Prometheus scrapes the metrics port, which is --metrics-addr; the Service
+	// (and so the Ingress) routes only the http port, where /metrics answers 404.
+	ports := map[string]int{}
+	for _, p := range c.Ports {
+		ports[p.Name] = p.ContainerPort
+	}
+	ann := dep.Spec.Template.Metadata.Annotations
+	if got.MetricsAddr != ":"+strconv.Itoa(ports["metrics"]) || ann["prometheus.io/port"] != strconv.Itoa(ports["metrics"]) ||
+		ann["prometheus.io/path"] != "/metrics" || got.Addr != ":"+strconv.Itoa(ports["http"]) {
+		t.Errorf("metrics on %q, ports %v, annotations %v", got.MetricsAddr, ports, ann)
+	}
+	var svc struct {
+		Spec struct {
+			Ports []struct {
+				TargetPort string `yaml:"targetPort"`
+			} `yaml:"ports"`
+		} `yaml:"spec"`
+	}
+	data, _ = os.ReadFile("../deploy/kubernetes/service.yaml")
+	if err := yaml.Unmarshal(data, &svc); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range svc.Spec.Ports {
+		if p.TargetPort != "http" {
+			t.Errorf("the Service exposes port %q: only http should reach the load balancer", p.TargetPort)
+		}
 	}
 	if grace := time.Duration(pod.TerminationGracePeriodSeconds) * time.Second; grace <= got.DrainTimeout {
 		t.Errorf("terminationGracePeriodSeconds %v does not outlast --drain-timeout %v", grace, got.DrainTimeout)

@@ -16,6 +16,7 @@ import (
 
 type serveOptions struct {
 	Addr                  string
+	MetricsAddr           string
 	PublicURL             string
 	MaxCalls              int
 	DrainTimeout          time.Duration
@@ -34,6 +35,9 @@ type serveOptions struct {
 
 const defaultDrainTimeout = 30 * time.Second
 
+// metricsOff is the --metrics-addr that serves no metrics.
+const metricsOff = "off"
+
 // newServeCmd builds the serve command; runF, when not nil, replaces serveRun (tests
 // check argv → options with it).
 func newServeCmd(f *Factory, runF func(context.Context, *serveOptions) error) *cobra.Command {
@@ -50,13 +54,15 @@ reports not ready on /readyz, lets calls in progress finish (up to --drain-timeo
 
 Environment: OPENAI_API_KEY (required), OPENAI_BASE_URL, TWILIO_AUTH_TOKEN, PORT, and
 CALLAGENT_<FLAG> for any flag. A .env file in the working directory is read too.
-Logs are JSON lines on stdout (text on a terminal); /healthz, /readyz and /metrics are served.`,
+Logs are JSON lines on stdout (text on a terminal); /healthz and /readyz are served, and
+/metrics (Prometheus) on --addr too unless --metrics-addr moves it to a listener of its own
+(then /metrics on --addr answers 404) or turns it off.`,
 		Example: `  # behind https://calls.example.com, signatures checked
   export OPENAI_API_KEY=sk-... TWILIO_AUTH_TOKEN=...
   callagent serve --public-url https://calls.example.com --addr :5050 --max-calls 50
 
-  # in a container: listens on $PORT
-  PORT=8080 CALLAGENT_PUBLIC_URL=https://calls.example.com callagent serve`,
+  # in a container: listens on $PORT; metrics on a port the load balancer does not route
+  PORT=8080 CALLAGENT_PUBLIC_URL=https://calls.example.com callagent serve --metrics-addr :9090`,
 		Args: usageArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := opts.resolve(cmd, f.Env); err != nil {
@@ -70,6 +76,8 @@ Logs are JSON lines on stdout (text on a terminal); /healthz, /readyz and /metri
 	}
 	fl := c.Flags()
 	fl.StringVar(&opts.Addr, "addr", tunnel.DefaultAddr, "address to listen on (default loopback only; $PORT listens on all interfaces)")
+	fl.StringVar(&opts.MetricsAddr, "metrics-addr", "", "serve /metrics on this address only, e.g. 127.0.0.1:9090 or :9090 for a scraper on the pod network\n"+
+		"(default: on --addr, beside the webhooks, as before; \"off\": not at all)")
 	fl.StringVar(&opts.PublicURL, "public-url", "", "the https URL Twilio reaches this server at (required)")
 	opts.commonOptions.flags(fl, commonUsage{config: "agent configuration file (callagent.yaml)",
 		debug: debugFlagUsage + "; twilio and realtime also record each call's frames"})
@@ -117,6 +125,14 @@ func (o *serveOptions) resolve(cmd *cobra.Command, env *Env) error {
 	if o.MaxCalls < 0 {
 		return usageErrorf("--max-calls cannot be negative")
 	}
+	if o.MetricsAddr != "" && o.MetricsAddr != metricsOff {
+		if _, _, err := net.SplitHostPort(o.MetricsAddr); err != nil {
+			return usageErrorf("--metrics-addr %q is not host:port (say 127.0.0.1:9090 or :9090), or \"off\"", o.MetricsAddr)
+		}
+		if o.MetricsAddr == o.Addr {
+			return usageErrorf("--metrics-addr is --addr: leave it unset to serve /metrics beside the webhooks, or give another port")
+		}
+	}
 	// Checked here as well as by newLogger, so that a mistake is found with the
 	// other flags' and before anything is loaded.
 	if _, err := parseLogLevel(o.LogLevel); err != nil {
@@ -145,6 +161,12 @@ func serveRun(ctx context.Context, f *Factory, opts *serveOptions) error {
 	calls := opts.openCallRecord(f.Env, cfg, !opts.LogTranscripts, func(err error) { log.Warn(err.Error()) })
 	defer calls.close()
 	frames := opts.frames()
+	var mln net.Listener // --metrics-addr: /metrics there, not on --addr
+	if opts.MetricsAddr != "" && opts.MetricsAddr != metricsOff {
+		if mln, err = net.Listen("tcp", opts.MetricsAddr); err != nil {
+			return fmt.Errorf("listen on %s (--metrics-addr): %w", opts.MetricsAddr, err)
+		}
+	}
 	srv, err := server.New(server.Config{
 		PublicURL:             opts.PublicURL,
 		AuthToken:             opts.AuthToken,
@@ -157,6 +179,8 @@ func serveRun(ctx context.Context, f *Factory, opts *serveOptions) error {
 			return nil
 		},
 		MaxCalls:        opts.MaxCalls,
+		PublicMetrics:   opts.MetricsAddr == "",
+		MetricsListener: mln,
 		Logger:          log,
 		Redactor:        calls.red,
 		OmitTranscripts: !opts.LogTranscripts,
@@ -164,6 +188,9 @@ func serveRun(ctx context.Context, f *Factory, opts *serveOptions) error {
 		RecordPath:      recordPath(opts.RecordDir),
 	})
 	if err != nil {
+		if mln != nil {
+			mln.Close()
+		}
 		return &UsageError{Err: err}
 	}
 	if opts.InsecureSkipSignature {
@@ -173,9 +200,19 @@ func serveRun(ctx context.Context, f *Factory, opts *serveOptions) error {
 	}
 	ln, err := net.Listen("tcp", opts.Addr)
 	if err != nil {
+		if mln != nil {
+			mln.Close()
+		}
 		return fmt.Errorf("listen on %s: %w", opts.Addr, err)
 	}
-	log.Info("callagent serving", "version", f.Build.Version, "listen", ln.Addr().String(),
+	metrics := "http://" + ln.Addr().String() + server.PathMetrics
+	switch {
+	case mln != nil:
+		metrics = "http://" + mln.Addr().String() + server.PathMetrics
+	case opts.MetricsAddr == metricsOff:
+		metrics = "off"
+	}
+	log.Info("callagent serving", "version", f.Build.Version, "listen", ln.Addr().String(), "metrics", metrics,
 		"voice_webhook", srv.PublicURL()+server.PathIncomingCall, "model", cfg.Model, "agents", cfg.Summary(),
 		"max_calls", opts.MaxCalls, "signatures", !opts.InsecureSkipSignature)
 	return srv.Serve(ctx, ln, opts.DrainTimeout)

@@ -215,10 +215,35 @@ type ModelError struct {
 }
 
 // Warning is a problem the call survived: a malformed frame, a full buffer.
+// A problem that repeats is reported once, then summarised (at most one warning of
+// a kind every few seconds, and one at the end of the call for the rest): Count
+// says how many occurrences the warning stands for, so that adding the Counts of
+// a kind gives the exact number.
 type Warning struct {
 	Header
 	Message string `json:"message,omitempty"`
+	// Code is the kind of problem (one of the Warn... constants), empty for others.
+	Code string `json:"code,omitempty"`
+	// Count is the occurrences this warning reports (0 means 1).
+	Count int64 `json:"count,omitempty"`
 }
+
+// Warning codes: the kinds of problem a call can meet many times.
+const (
+	WarnMalformedTwilioFrame = "malformed_twilio_frame" // a Twilio message skipped
+	WarnMalformedModelEvent  = "malformed_model_event"  // a Realtime event skipped
+	WarnBadAgentAudio        = "bad_agent_audio"        // agent audio that is not base64, skipped
+	WarnDTMFDropped          = "dtmf_dropped"           // a key press that did not fit the queue
+	WarnStreamError          = "stream_error"           // Twilio reported a stream error
+	WarnNoMediaStream        = "no_media_stream"        // a webhook whose stream never came
+)
+
+// WarningCodes lists the Warn... codes.
+var WarningCodes = []string{WarnMalformedTwilioFrame, WarnMalformedModelEvent, WarnBadAgentAudio, WarnDTMFDropped,
+	WarnStreamError, WarnNoMediaStream}
+
+// Occurrences is how many occurrences w reports: Count, or 1.
+func (w Warning) Occurrences() int64 { return max(w.Count, 1) }
 
 // HTTPRequest is a request Twilio made about the call to callagent's server (the
 // voice webhook, the end of the stream) and what it was answered, for debugging.

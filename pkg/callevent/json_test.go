@@ -33,7 +33,7 @@ func TestEventJSONRoundTrip(t *testing.T) {
 		MCPEvent{h, "response.mcp_call.completed", "item4"},
 		DTMF{h, "5"},
 		ModelError{h, "invalid_request_error", "bad", "nope", "x", "session.update", "ca-1-session.update"},
-		Warning{h, "malformed frame"},
+		Warning{h, "malformed frame", WarnMalformedTwilioFrame, 3},
 		RawFrame{h, SourceTwilio, false, "start", []byte(`{"event":"start"}`)},
 		RawFrame{h, SourceRealtime, true, "x", []byte("not json")},
 		HTTPRequest{h, "POST", "/incoming-call", 200, "connect", 3 * time.Millisecond, "+14155550100", "+14155550199"},

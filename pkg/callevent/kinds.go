@@ -65,7 +65,7 @@ var kinds = table(
 	def(spec[MCPEvent]{NS: NSTool, Level: slog.LevelDebug, Plain: []string{"Type", "ItemID"}}),
 	def(spec[DTMF]{NS: NSSession, Level: slog.LevelInfo, Plain: []string{"Digit"}}),
 	def(spec[ModelError]{NS: NSSession, Level: slog.LevelWarn, Plain: []string{"Type", "Code", "Message", "Param", "ClientEvent", "ClientEventID"}}),
-	def(spec[Warning]{NS: NSSession, Level: slog.LevelWarn, Plain: []string{"Message"}}),
+	def(spec[Warning]{NS: NSSession, Level: slog.LevelWarn, Plain: []string{"Message", "Code"}}),
 	def(spec[RawFrame]{NS: NSRealtime, Level: slog.LevelDebug,
 		NSOf: func(e RawFrame) string {
 			if e.Source == SourceTwilio {

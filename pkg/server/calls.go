@@ -57,7 +57,7 @@ func (s *Server) startPredial(callSID string) {
 			// that does not pass WebSockets. Behind a load balancer the stream
 			// may have gone to another instance, which serves the call: so this
 			// is a warning, not the call's end.
-			s.emit(callevent.Warning{Header: callevent.Header{Time: s.now(), CallSID: callSID},
+			s.emit(callevent.Warning{Header: callevent.Header{Time: s.now(), CallSID: callSID}, Code: callevent.WarnNoMediaStream,
 				Message: fmt.Sprintf("no media stream came within %v of the webhook: check that %s accepts WebSockets (behind a load balancer, another instance may have taken it)",
 					s.cfg.PredialTTL, s.url(true, PathMediaStream))})
 		}
@@ -179,6 +179,9 @@ func (s *Server) mediaStream(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	opts.Caller, opts.Dial, opts.OnEvent = stream, dial, s.emit
+	// The reason is known before the stream closes: Twilio's request to the
+	// Connect action, which follows the close at once, finds it (the apology).
+	opts.OnEnd = func(reason callevent.EndReason) { s.recordEnding(callSID, reason) }
 	var rec *audio.Recording
 	path := ""
 	if s.cfg.RecordPath != nil {
@@ -258,14 +261,28 @@ func (s *Server) register(callSID string, sess *session.Session, pre *predial) s
 func (s *Server) unregister(callSID string, reason callevent.EndReason) {
 	s.mu.Lock()
 	delete(s.calls, callSID)
+	s.recordEndingLocked(callSID, reason)
+	s.mu.Unlock()
+	s.metrics.active.Dec()
+}
+
+// recordEnding keeps why a call ended for the Connect action (streamEnded), the
+// last endedReasonsKept calls.
+func (s *Server) recordEnding(callSID string, reason callevent.EndReason) {
+	s.mu.Lock()
+	s.recordEndingLocked(callSID, reason)
+	s.mu.Unlock()
+}
+
+func (s *Server) recordEndingLocked(callSID string, reason callevent.EndReason) {
+	if _, known := s.ended[callSID]; !known {
+		s.endedLog = append(s.endedLog, callSID)
+	}
 	s.ended[callSID] = reason
-	s.endedLog = append(s.endedLog, callSID)
 	if len(s.endedLog) > endedReasonsKept {
 		delete(s.ended, s.endedLog[0])
 		s.endedLog = s.endedLog[1:]
 	}
-	s.mu.Unlock()
-	s.metrics.active.Dec()
 }
 
 // abandon closes a stream that will not become a call, and its pre-dial.

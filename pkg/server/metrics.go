@@ -1,12 +1,18 @@
 package server
 
 import (
+	"slices"
+
 	"github.com/callagent/callagent/pkg/callevent"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
 // metrics are the server's Prometheus series. They are fed from call events (media
 // from the per-second MediaStats), so the audio path does no metric work per frame.
+//
+// Every label value is from a fixed set: the ones that come from a peer (the
+// model's error codes, Twilio's stream error codes) are mapped onto known values
+// and "other", so nobody on the network can make a series per request.
 type metrics struct {
 	active       prometheus.Gauge
 	calls        *prometheus.CounterVec // by end reason
@@ -20,6 +26,7 @@ type metrics struct {
 	modelDial    prometheus.Histogram
 	predials     *prometheus.CounterVec // by outcome
 	streamErrors *prometheus.CounterVec // by Twilio error code
+	warnings     *prometheus.CounterVec // by callevent warning code
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -50,9 +57,12 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Help: "Model sessions dialed while answering the webhook, by outcome (claimed, expired, failed)."}, []string{"outcome"}),
 		streamErrors: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "callagent_stream_errors_total",
 			Help: "Stream errors Twilio reported to the <Stream> statusCallback, by Twilio error code."}, []string{"code"}),
+		warnings: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "callagent_call_warnings_total",
+			Help: "Problems calls survived, by kind (malformed_twilio_frame, malformed_model_event, bad_agent_audio, " +
+				"dtmf_dropped, stream_error, no_media_stream, other): every occurrence, also those whose warning was summarised."}, []string{"code"}),
 	}
 	reg.MustRegister(m.active, m.calls, m.frames, m.audioBytes, m.rejected, m.turnLatency, m.bargeInHeard,
-		m.modelErrors, m.toolCalls, m.modelDial, m.predials, m.streamErrors)
+		m.modelErrors, m.toolCalls, m.modelDial, m.predials, m.streamErrors, m.warnings)
 	return m
 }
 
@@ -68,12 +78,14 @@ func (m *metrics) observe(ev callevent.Event) {
 		m.turnLatency.Observe(e.Latency.Seconds())
 	case callevent.Interruption:
 		m.bargeInHeard.Observe(float64(e.HeardMs) / 1000)
-	case callevent.ModelError:
-		code := e.Code
-		if code == "" {
-			code = "unknown"
+	case callevent.Warning:
+		code := "other"
+		if slices.Contains(callevent.WarningCodes, e.Code) {
+			code = e.Code
 		}
-		m.modelErrors.WithLabelValues(code).Inc()
+		m.warnings.WithLabelValues(code).Add(float64(e.Occurrences()))
+	case callevent.ModelError:
+		m.modelErrors.WithLabelValues(modelErrorLabel(e.Code)).Inc()
 	case callevent.ToolResult:
 		result := "ok"
 		if e.Err != nil {
@@ -85,4 +97,46 @@ func (m *metrics) observe(ev callevent.Event) {
 	case callevent.CallEnded:
 		m.calls.WithLabelValues(string(e.Reason)).Inc()
 	}
+}
+
+// modelErrorCodes are the error codes the Realtime API is known to send in its
+// error events (error.code; error.type is invalid_request_error or server_error):
+// its schema's example (invalid_event), the parameter checks of a session.update
+// and other client events (PROTOCOL.md and the twin), the conflicts a bridge runs
+// into, and the account's limits. Any other code is counted as "other".
+var modelErrorCodes = map[string]bool{
+	"invalid_event": true, "invalid_json": true, "unknown_parameter": true, "invalid_value": true,
+	"invalid_type": true, "missing_required_parameter": true, "decimal_below_min_value": true,
+	"decimal_above_max_value": true, "integer_below_min_value": true, "integer_above_max_value": true,
+	"string_above_max_length": true, "conversation_already_has_active_response": true,
+	"response_cancel_not_active": true, "item_not_found": true,
+	"input_audio_buffer_commit_empty": true, "cannot_update_voice": true, "session_expired": true,
+	"rate_limit_exceeded": true, "insufficient_quota": true, "invalid_api_key": true, "server_error": true,
+}
+
+// modelErrorLabel is the model_errors_total label of an error code: the code when
+// it is a known one, "unknown" when there is none, "other" otherwise.
+func modelErrorLabel(code string) string {
+	switch {
+	case code == "":
+		return "unknown"
+	case modelErrorCodes[code]:
+		return code
+	}
+	return "other"
+}
+
+// streamErrorLabel is the stream_errors_total label of a Twilio error code: the
+// code when it is a Media Streams one (319xx: 31901 connection timeout, 31920
+// handshake, 31924 protocol error…), "unknown" when the StreamError named none,
+// "other" otherwise. At most 102 values, whatever Twilio (or a holder of the auth
+// token) posts.
+func streamErrorLabel(code string) string {
+	switch {
+	case code == "unknown":
+		return code
+	case len(code) == 5 && code[:3] == "319":
+		return code
+	}
+	return "other"
 }

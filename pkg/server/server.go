@@ -102,9 +102,15 @@ type Config struct {
 	Redactor *calllog.Redactor
 	// OmitTranscripts keeps what callers, agents and tools said out of event lines.
 	OmitTranscripts bool
-	// Registerer receives the server's metrics (default: a new registry, served on
-	// /metrics either way).
+	// Registerer receives the server's metrics (default: a new registry).
 	Registry *prometheus.Registry
+	// MetricsListener, when set, is where Serve serves /metrics (and only that),
+	// until it returns: a port the load balancer or tunnel does not reach.
+	MetricsListener net.Listener
+	// PublicMetrics serves /metrics on the public listener too, beside the
+	// webhooks (serve without --metrics-addr, as before). Off by default: dev's
+	// listener is the tunnel, which anyone who finds its URL reaches.
+	PublicMetrics bool
 	// OnEvent receives every call event after the server's own handling (the dev
 	// terminal, the call log). It runs on the call's event goroutine, or for the
 	// server's own events (webhooks, stream status callbacks) on the request's: it
@@ -270,8 +276,41 @@ func (s *Server) Handler() http.Handler {
 		}
 		fmt.Fprintln(w, "ready")
 	})
-	mux.Handle("GET "+PathMetrics, promhttp.HandlerFor(s.reg, promhttp.HandlerOpts{Registry: s.reg}))
+	if s.cfg.PublicMetrics && s.cfg.MetricsListener == nil {
+		mux.Handle("GET "+PathMetrics, s.metricsHandler())
+	}
 	return s.logRequests(s.boundReads(mux))
+}
+
+// metricsHandler serves the registry in Prometheus' text format.
+func (s *Server) metricsHandler() http.Handler {
+	return promhttp.HandlerFor(s.reg, promhttp.HandlerOpts{Registry: s.reg})
+}
+
+// serveMetrics serves /metrics on Config.MetricsListener until the returned stop
+// is called, which closes the listener and waits for its goroutine. Scrapes are
+// GETs without a body: headers and the whole request are bounded like the public
+// listener's.
+func (s *Server) serveMetrics() (stop func()) {
+	ln := s.cfg.MetricsListener
+	if ln == nil {
+		return func() {}
+	}
+	mux := http.NewServeMux()
+	mux.Handle("GET "+PathMetrics, s.metricsHandler())
+	hs := &http.Server{Handler: mux, ReadHeaderTimeout: s.cfg.ReadHeaderTimeout, ReadTimeout: s.cfg.BodyReadTimeout,
+		IdleTimeout: s.cfg.IdleTimeout, ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelDebug)}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if err := hs.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			s.log.Warn("metrics listener stopped", "addr", ln.Addr().String(), "error", err)
+		}
+	}()
+	return func() {
+		_ = hs.Close() // a scrape in flight is cut: the process is leaving
+		<-done
+	}
 }
 
 // boundReads gives every request BodyReadTimeout to send the rest of itself after
@@ -309,6 +348,8 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener, drainTimeout time.D
 		IdleTimeout:       s.cfg.IdleTimeout,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
 	}
+	stopMetrics := s.serveMetrics() // through the drain: the drain shows in the metrics
+	defer stopMetrics()
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
 	var serveErr error

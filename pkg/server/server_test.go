@@ -118,7 +118,8 @@ func newTestServerOn(t *testing.T, mutate func(*Config), wrap func(net.Listener)
 			o.Agent.Instructions = "Test agent for " + call.From
 			return nil
 		},
-		OnEvent: ts.events.add,
+		OnEvent:       ts.events.add,
+		PublicMetrics: true, // as serve without --metrics-addr: metricsText reads them there
 	}
 	if mutate != nil {
 		mutate(&cfg)

@@ -117,9 +117,9 @@ func (s *Server) streamStatus(w http.ResponseWriter, r *http.Request) {
 	if event == "stream-error" {
 		text := sanitizeStreamError(params.Get("StreamError"))
 		code := streamErrorCode(text)
-		s.metrics.streamErrors.WithLabelValues(code).Inc()
+		s.metrics.streamErrors.WithLabelValues(streamErrorLabel(code)).Inc()
 		answer = "stream-error " + code
-		s.emit(callevent.Warning{Header: callevent.Header{Time: s.now(), CallSID: callSID},
+		s.emit(callevent.Warning{Header: callevent.Header{Time: s.now(), CallSID: callSID}, Code: callevent.WarnStreamError,
 			Message: "Twilio reports a stream error: " + text + " (see https://www.twilio.com/docs/api/errors/" + code + ")"})
 	}
 	s.requestEvent(w, r, callSID, params, answer, start)

@@ -211,3 +211,38 @@ func benchModelToCaller(b *testing.B, mutate func(*session.Options)) {
 		b.Fatal(err)
 	}
 }
+
+// BenchmarkRelayMalformedFrames is a caller that sends a malformed frame before
+// each good one, with the call log as serve runs it: the cost of a flood of bad
+// frames per pair (each bad frame is counted; its warning is rate-limited).
+func BenchmarkRelayMalformedFrames(b *testing.B) {
+	p := newBenchPeers(b, sinks(b)["calllog"])
+	defer p.close()
+	model := <-p.model
+	if err := drain(model, []byte(`"session.update"`), 1); err != nil {
+		b.Fatal(err)
+	}
+	bad := []byte(`{"event":"media","media":{"payload":"@@@@"}}`)
+	ctx := context.Background()
+	if err := p.twilio.Write(ctx, websocket.MessageText, twilioMedia); err != nil {
+		b.Fatal(err)
+	}
+	if err := drain(model, []byte(`"input_audio_buffer.append"`), 1); err != nil {
+		b.Fatal(err)
+	}
+	errc := make(chan error, 1)
+	b.ReportAllocs()
+	b.ResetTimer()
+	go func() { errc <- drain(model, []byte(`"input_audio_buffer.append"`), b.N) }()
+	for range b.N {
+		if err := p.twilio.Write(ctx, websocket.MessageText, bad); err != nil {
+			b.Fatal(err)
+		}
+		if err := p.twilio.Write(ctx, websocket.MessageText, twilioMedia); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if err := <-errc; err != nil {
+		b.Fatal(err)
+	}
+}

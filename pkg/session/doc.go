@@ -13,7 +13,12 @@
 // response is active.
 //
 // Everything the call does is published as typed events (package callevent) on a buffered
-// queue drained by one goroutine; a slow consumer loses events, never audio.
+// queue drained by one goroutine; a slow consumer loses events, never audio. A
+// problem that can repeat at frame rate (a malformed frame from either side, agent
+// audio that is not base64, a dropped key press) is warned about once, then at most
+// once every 10 s with the count since, and the rest in a summary before CallEnded:
+// every occurrence is in exactly one warning's Count, and a flood cannot fill the
+// queue or the logs.
 //
 // Endings: a Twilio stop or a closed stream closes the model socket at once; a model
 // error event is reported and the call goes on; a lost model socket ends the call by

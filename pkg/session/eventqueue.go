@@ -46,29 +46,34 @@ func (q *eventQueue) dispatch() {
 }
 
 // emit queues ev without waiting; a full queue drops it. After finish it does nothing.
-func (q *eventQueue) emit(ev callevent.Event) {
+// It reports whether ev was queued (true too when nobody listens: nothing is lost).
+func (q *eventQueue) emit(ev callevent.Event) bool {
 	if q.ch == nil {
-		return
+		return true
 	}
 	q.mu.RLock()
 	defer q.mu.RUnlock()
 	if q.closed {
-		return
+		return false
 	}
 	select {
 	case q.ch <- ev:
+		return true
 	default:
 		q.dropped.Add(1)
+		return false
 	}
 }
 
-// finish queues last, which is never dropped (it waits for room), closes the queue
-// and waits until the dispatcher has delivered everything.
-func (q *eventQueue) finish(last callevent.Event) {
+// finish queues last, which is never dropped (each waits for room), closes the
+// queue and waits until the dispatcher has delivered everything.
+func (q *eventQueue) finish(last ...callevent.Event) {
 	if q.ch == nil {
 		return
 	}
-	q.ch <- last // the dispatcher is still draining
+	for _, ev := range last {
+		q.ch <- ev // the dispatcher is still draining
+	}
 	q.mu.Lock()
 	q.closed = true
 	close(q.ch)

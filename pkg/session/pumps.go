@@ -2,6 +2,7 @@ package session
 
 import (
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/callagent/callagent/pkg/callevent"
@@ -16,7 +17,9 @@ func (s *Session) callerPump() {
 		if err != nil {
 			var de *twiliotransport.DecodeError
 			if errors.As(err, &de) {
-				s.warn("skipped a malformed Twilio frame: %v", err)
+				if n, now := s.noteWarning(warnTwilioFrame); n > 0 {
+					s.emitWarning(warnTwilioFrame, n, now, fmt.Sprintf("skipped a malformed Twilio frame: %v", err))
+				}
 				continue
 			}
 			s.end(callevent.EndCallerDisconnected, err)
@@ -41,7 +44,9 @@ func (s *Session) callerPump() {
 			select {
 			case s.dtmfc <- f.DTMF.Digit:
 			default:
-				s.warn("dropped DTMF digit %q: too many queued", f.DTMF.Digit)
+				if n, now := s.noteWarning(warnDTMF); n > 0 {
+					s.emitWarning(warnDTMF, n, now, fmt.Sprintf("dropped DTMF digit %q: too many queued", f.DTMF.Digit))
+				}
 			}
 		case *twiliotransport.Stop:
 			s.end(callevent.EndCallerHangup, nil)
@@ -146,7 +151,9 @@ func (s *Session) modelPump(leg ModelLeg) {
 		if err != nil {
 			var de *realtime.DecodeError
 			if errors.As(err, &de) {
-				s.warn("skipped a malformed model event: %v", err)
+				if n, now := s.noteWarning(warnModelEvent); n > 0 {
+					s.emitWarning(warnModelEvent, n, now, fmt.Sprintf("skipped a malformed model event: %v", err))
+				}
 				continue
 			}
 			s.end(callevent.EndModelDisconnected, err)
@@ -228,7 +235,9 @@ func (s *Session) relayAgentAudio(e *realtime.ResponseOutputAudioDelta) {
 	n, sent, err := s.caller.SendAudio(s.ioCtx, e.ResponseID, e.ItemID, e.Delta)
 	if err != nil {
 		if errors.Is(err, twiliotransport.ErrBadPayload) {
-			s.warn("skipped agent audio that is not base64 (item %s)", e.ItemID)
+			if n, now := s.noteWarning(warnAgentAudio); n > 0 {
+				s.emitWarning(warnAgentAudio, n, now, fmt.Sprintf("skipped agent audio that is not base64 (item %s)", e.ItemID))
+			}
 			return
 		}
 		s.end(callevent.EndCallerDisconnected, err)

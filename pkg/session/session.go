@@ -39,6 +39,7 @@ type Session struct {
 	events eventQueue  // events on their way to Options.OnEvent
 	stats  relayStats  // what the call relayed
 	clock  callerClock // the caller's audio clock: gaps and pads
+	warns  warnLimiter // repeated warnings, counted and summarised
 
 	mu           sync.Mutex // guards the fields below
 	ending       bool
@@ -154,6 +155,9 @@ func (s *Session) Run(ctx context.Context) callevent.CallEnded {
 	reason, endErr := s.endReason, s.endErr
 	model := s.model
 	s.mu.Unlock()
+	if s.opts.OnEnd != nil {
+		s.opts.OnEnd(reason) // before the close that makes Twilio ask what next
+	}
 	cancelWork()
 	s.closeLegs(reason, model)
 	wg.Wait()
@@ -165,7 +169,9 @@ func (s *Session) Run(ctx context.Context) callevent.CallEnded {
 		DroppedEvents: s.events.dropped.Load(),
 	}
 	s.stats.totals(&ended)
-	s.events.finish(ended) // a SetAgent after the end emits nothing
+	// The rest of each repeated warning, then the end: never dropped. A SetAgent
+	// after the end emits nothing.
+	s.events.finish(append(s.flushWarnings(s.now(), true), ended)...)
 	return ended
 }
 

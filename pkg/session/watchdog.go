@@ -41,6 +41,7 @@ func (s *Session) watchdog() {
 		if s.stats.due(now) {
 			s.emitStats()
 		}
+		s.flushWarnings(now, false)
 		if idle := s.opts.CallerIdleTimeout; idle > 0 {
 			if s.stats.callerSilence(now) > idle {
 				s.end(callevent.EndCallerTimeout, fmt.Errorf("no frames from Twilio for %s", idle))

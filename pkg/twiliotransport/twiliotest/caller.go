@@ -66,6 +66,7 @@ type Caller struct {
 	ws    *websocket.Conn
 	start time.Time
 	seq   atomic.Int64
+	local atomic.Bool // the caller ended the stream (hung up, closed or dropped it)
 
 	wmu sync.Mutex // serializes writes
 
@@ -87,6 +88,7 @@ type Caller struct {
 	echoed    []string
 	readErr   error
 	closed    bool
+	action    *ActionResult // what the <Connect> action answered (PlaceCall with FollowAction)
 	done      chan struct{}
 	wake      chan struct{}
 }
@@ -282,6 +284,7 @@ func (c *Caller) SendDTMF(digit string) error {
 
 // Hangup sends stop and closes the WebSocket, as Twilio does when the caller hangs up.
 func (c *Caller) Hangup() error {
+	c.local.Store(true)
 	err := c.write(&twiliotransport.Stop{SequenceNumber: c.nextSeq(), StreamSid: c.opts.StreamSID,
 		Stop: twiliotransport.StopInfo{AccountSid: c.opts.AccountSID, CallSid: c.opts.CallSID}})
 	c.Close()
@@ -290,6 +293,7 @@ func (c *Caller) Hangup() error {
 
 // Close closes the WebSocket normally, without a stop message.
 func (c *Caller) Close() {
+	c.local.Store(true)
 	c.cancel()
 	c.ws.Close(websocket.StatusNormalClosure, "")
 	c.wg.Wait()
@@ -297,6 +301,7 @@ func (c *Caller) Close() {
 
 // Drop drops the TCP connection without a close frame.
 func (c *Caller) Drop() {
+	c.local.Store(true)
 	c.cancel()
 	c.ws.CloseNow()
 	c.wg.Wait()
@@ -531,6 +536,28 @@ func (c *Caller) waitFor(ctx context.Context, what string, cond func() bool) err
 }
 
 func (c *Caller) notify() { c.changes.Notify() }
+
+func (c *Caller) setAction(r ActionResult) {
+	c.mu.Lock()
+	c.action = &r
+	c.mu.Unlock()
+	c.notify()
+}
+
+// WaitAction waits until the <Connect> action was requested after the bridge
+// closed the stream (PlaceCall with FollowAction) and returns its answer.
+func (c *Caller) WaitAction(ctx context.Context) (ActionResult, error) {
+	var r ActionResult
+	err := c.waitFor(ctx, "the <Connect> action's answer", func() bool {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		if c.action != nil {
+			r = *c.action
+		}
+		return c.action != nil
+	})
+	return r, err
+}
 
 // SendRaw writes data as a text message as it is: a malformed frame, for tests.
 func (c *Caller) SendRaw(data []byte) error {

@@ -34,6 +34,13 @@ type CallOptions struct {
 	AllowInsecureStream bool
 	// OmitSilence makes the caller's carrier suppress silence (CallerOptions).
 	OmitSilence bool
+	// FollowAction makes the twin do what Twilio does when the bridge closes a
+	// <Connect><Stream>: request the <Connect>'s action URL at once (signed, with
+	// the call's parameters and the action's method, POST by default) and keep the
+	// TwiML it answers (Caller.WaitAction). A caller that hangs up (or is closed
+	// by the test) ends the call: no action is requested then. Off by default, so
+	// that callers of PlaceCall that do not serve an action see no extra request.
+	FollowAction bool
 }
 
 // Media Streams error codes PlaceCall reports, with Twilio's names for them
@@ -102,6 +109,8 @@ func PlaceCall(ctx context.Context, o CallOptions) (*Caller, error) {
 	resp.Body.Close()
 	var twiml struct {
 		Connect struct {
+			Action string `xml:"action,attr"`
+			Method string `xml:"method,attr"`
 			Stream struct {
 				URL                  string `xml:"url,attr"`
 				Name                 string `xml:"name,attr"`
@@ -159,13 +168,66 @@ func PlaceCall(ctx context.Context, o CallOptions) (*Caller, error) {
 		return nil, serr
 	}
 	status.post(ctx, "stream-started", nil)
+	action := twiml.Connect.Action
+	if !o.FollowAction {
+		action = ""
+	}
+	callForm := url.Values{"CallSid": {o.CallSID}, "AccountSid": {o.AccountSID}, "From": {o.From}, "To": {o.To},
+		"CallStatus": {"in-progress"}, "Direction": {dir}}
 	caller.wg.Go(func() {
 		<-caller.done
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
+		if action != "" && !caller.local.Load() {
+			// The bridge ended the stream: the call goes on with the action's
+			// TwiML, requested with no delay (the race a bridge must win).
+			caller.setAction(requestAction(ctx, action, twiml.Connect.Method, o.AuthToken, callForm))
+		}
 		status.post(ctx, "stream-stopped", nil)
 	})
 	return caller, nil
+}
+
+// ActionResult is what the <Connect> action answered.
+type ActionResult struct {
+	Status int
+	TwiML  string
+	Err    error
+}
+
+// requestAction requests a <Connect> action URL as Twilio does once the stream
+// ends: signed, with the call's parameters, by method (POST by default).
+func requestAction(ctx context.Context, action, method, token string, form url.Values) ActionResult {
+	var req *http.Request
+	var err error
+	if strings.EqualFold(method, http.MethodGet) {
+		u := action + "?" + form.Encode()
+		if strings.Contains(action, "?") {
+			u = action + "&" + form.Encode()
+		}
+		req, err = http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+		if err == nil {
+			req.Header.Set("X-Twilio-Signature", Sign(token, u, nil))
+		}
+	} else {
+		req, err = http.NewRequestWithContext(ctx, http.MethodPost, action, strings.NewReader(form.Encode()))
+		if err == nil {
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			req.Header.Set("X-Twilio-Signature", Sign(token, action, form))
+		}
+	}
+	if err != nil {
+		return ActionResult{Err: err}
+	}
+	client := &http.Client{Transport: &http.Transport{}}
+	defer client.CloseIdleConnections()
+	resp, err := client.Do(req)
+	if err != nil {
+		return ActionResult{Err: fmt.Errorf("connect action: %w", err)}
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	return ActionResult{Status: resp.StatusCode, TwiML: string(body), Err: err}
 }
 
 // streamStatus posts a stream's events to its statusCallback as Twilio does.
