@@ -38,6 +38,10 @@ func (o *eventOutput) event(ev callevent.Event) {
 			f.Data = o.red.Redact(f.Data)
 			ev = f
 		}
+		if s := o.red.Secrets(); s.Len() > 0 {
+			// Before the printer's sanitiser, which would change some encodings.
+			ev = mapEventStrings(ev, s.ReplaceString)
+		}
 		o.p.print(ev)
 		return
 	}

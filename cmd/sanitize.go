@@ -46,27 +46,36 @@ var errorType = reflect.TypeFor[error]()
 // through sanitize, so a field added to an event later cannot reach the
 // terminal raw. Errors become plain errors with the sanitized message.
 func sanitizeEvent(ev callevent.Event) callevent.Event {
+	return mapEventStrings(ev, sanitize)
+}
+
+// mapEventStrings returns a copy of ev whose every string, byte slice and error
+// message (as sanitizeEvent says) is fn of itself: sanitize, or the removal of
+// secrets before the terminal shows an event.
+func mapEventStrings(ev callevent.Event, fn func(string) string) callevent.Event {
 	if ev == nil {
 		return nil
 	}
-	out, ok := sanitizeValue(reflect.ValueOf(ev)).Interface().(callevent.Event)
+	out, ok := stringMapper(fn).value(reflect.ValueOf(ev)).Interface().(callevent.Event)
 	if !ok {
 		return ev
 	}
 	return out
 }
 
-func sanitizeValue(v reflect.Value) reflect.Value {
+type stringMapper func(string) string
+
+func (fn stringMapper) value(v reflect.Value) reflect.Value {
 	t := v.Type()
 	switch t.Kind() {
 	case reflect.String:
-		return reflect.ValueOf(sanitize(v.String())).Convert(t)
+		return reflect.ValueOf(fn(v.String())).Convert(t)
 	case reflect.Struct:
 		c := reflect.New(t).Elem()
 		c.Set(v)
 		for i := range c.NumField() {
 			if f := c.Field(i); f.CanSet() {
-				f.Set(sanitizeValue(v.Field(i)))
+				f.Set(fn.value(v.Field(i)))
 			}
 		}
 		return c
@@ -75,17 +84,17 @@ func sanitizeValue(v reflect.Value) reflect.Value {
 			return v
 		}
 		if t.Elem().Kind() == reflect.Uint8 {
-			return reflect.ValueOf([]byte(sanitize(string(v.Bytes())))).Convert(t)
+			return reflect.ValueOf([]byte(fn(string(v.Bytes())))).Convert(t)
 		}
 		c := reflect.MakeSlice(t, v.Len(), v.Len())
 		for i := range v.Len() {
-			c.Index(i).Set(sanitizeValue(v.Index(i)))
+			c.Index(i).Set(fn.value(v.Index(i)))
 		}
 		return c
 	case reflect.Array:
 		c := reflect.New(t).Elem()
 		for i := range v.Len() {
-			c.Index(i).Set(sanitizeValue(v.Index(i)))
+			c.Index(i).Set(fn.value(v.Index(i)))
 		}
 		return c
 	case reflect.Map:
@@ -94,7 +103,7 @@ func sanitizeValue(v reflect.Value) reflect.Value {
 		}
 		c := reflect.MakeMapWithSize(t, v.Len())
 		for it := v.MapRange(); it.Next(); {
-			c.SetMapIndex(sanitizeValue(it.Key()), sanitizeValue(it.Value()))
+			c.SetMapIndex(fn.value(it.Key()), fn.value(it.Value()))
 		}
 		return c
 	case reflect.Pointer:
@@ -102,17 +111,17 @@ func sanitizeValue(v reflect.Value) reflect.Value {
 			return v
 		}
 		c := reflect.New(t.Elem())
-		c.Elem().Set(sanitizeValue(v.Elem()))
+		c.Elem().Set(fn.value(v.Elem()))
 		return c
 	case reflect.Interface:
 		if v.IsNil() {
 			return v
 		}
 		if t == errorType {
-			return reflect.ValueOf(errors.New(sanitize(v.Interface().(error).Error())))
+			return reflect.ValueOf(errors.New(fn(v.Interface().(error).Error())))
 		}
 		c := reflect.New(t).Elem()
-		c.Set(sanitizeValue(v.Elem()))
+		c.Set(fn.value(v.Elem()))
 		return c
 	}
 	return v

@@ -16,6 +16,7 @@ import (
 
 	"github.com/twilio/twilio-go/twiml"
 
+	"github.com/callagent/callagent/internal/redact"
 	"github.com/callagent/callagent/pkg/callevent"
 	"github.com/callagent/callagent/pkg/session"
 )
@@ -25,10 +26,10 @@ type httpTool struct {
 	spec    session.ToolSpec
 	http    HTTPSpec
 	client  *http.Client
-	secrets []string
+	secrets *redact.Secrets
 }
 
-func newHTTPTool(spec *ToolSpec, client *http.Client, secrets []string) session.Tool {
+func newHTTPTool(spec *ToolSpec, client *http.Client, secrets *redact.Secrets) session.Tool {
 	return &httpTool{spec: toolSpec(spec), http: *spec.HTTP, client: client, secrets: secrets}
 }
 
@@ -96,14 +97,9 @@ func (t *httpTool) Call(ctx context.Context, args json.RawMessage) (string, erro
 	return text, nil
 }
 
-func (t *httpTool) scrub(s string) string {
-	for _, secret := range t.secrets {
-		if secret != "" {
-			s = strings.ReplaceAll(s, secret, "[redacted]")
-		}
-	}
-	return s
-}
+// scrub removes the secrets from what the service said, in every encoding (the
+// session scrubs again; this keeps the tool safe on its own).
+func (t *httpTool) scrub(s string) string { return t.secrets.ReplaceString(s) }
 
 // redactURL drops the query (which may hold keys) for messages.
 func redactURL(raw string) string {

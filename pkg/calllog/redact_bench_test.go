@@ -8,7 +8,7 @@ import (
 
 // benchSecrets are what a dev run knows: OpenAI's key, Twilio's token, two tool
 // header values (one with the characters every encoding changes).
-var benchSecrets = []string{"sk-proj-abcdefghijklmnopqrstuvwxyz0123456789", "0123456789abcdef0123456789abcdef",
+var benchSecrets = []string{"sk-proj-abcdefghijklmnopqrstuvwxyz0123456789", "f0e1d2c3b4a5968778695a4b3c2d1e0f",
 	"tool-key-12345678", `p"a\ss&<w>rd-42`}
 
 // BenchmarkRedact measures the writer's per-line cost: a line with no secret (the
