@@ -52,7 +52,7 @@ func (o *eventOutput) event(ev callevent.Event) {
 	if err != nil {
 		return
 	}
-	o.w.Write(append(o.red.Redact(line), '\n'))
+	o.w.Write(append(jsonForTerminal(o.red.Redact(line)), '\n'))
 }
 
 // nsHandler is a slog.Handler that writes one short line per record under a
