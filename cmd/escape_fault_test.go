@@ -2,6 +2,7 @@ package cmd
 
 import (
 	"context"
+	"encoding/json"
 	"strings"
 	"testing"
 	"time"
@@ -121,5 +122,23 @@ func TestFaultDevTerminalEscapes(t *testing.T) {
 				t.Errorf("the steps lost the number:\n%s", h.errOut.String())
 			}
 		})
+	}
+}
+
+// JSON lines keep their meaning: C1 and bidi characters become \u escapes.
+func TestJSONForTerminal(t *testing.T) {
+	want := map[string]string{"m": "a\u009bb\u0085c\u202ed\u2066e é€😀 \u00a0"}
+	line, _ := json.Marshal(want)
+	out := jsonForTerminal(line)
+	checkNoControls(t, "jsonForTerminal", string(out))
+	var got map[string]string
+	if err := json.Unmarshal(out, &got); err != nil || got["m"] != want["m"] {
+		t.Errorf("jsonForTerminal(%s) = %s: %v", line, out, err)
+	}
+	if clean := []byte(`{"m":"é€😀"}`); &jsonForTerminal(clean)[0] != &clean[0] {
+		t.Error("a clean line was copied")
+	}
+	if got := sanitizeLines("one\x1b[2J\ntwo\u202e"); got != "one\ntwo\ufffd" {
+		t.Errorf("sanitizeLines: %q", got)
 	}
 }
