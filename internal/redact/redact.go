@@ -263,6 +263,9 @@ var (
 )
 
 func (st jsonStyle) escape(s string) string {
+	if !needsJSONEscape(s) {
+		return s // every style leaves it as it is
+	}
 	hex := "0123456789abcdef"
 	if st.upper {
 		hex = "0123456789ABCDEF"
@@ -313,6 +316,17 @@ func (st jsonStyle) escape(s string) string {
 		}
 	}
 	return b.String()
+}
+
+// needsJSONEscape reports whether some jsonStyle would change s.
+func needsJSONEscape(s string) bool {
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c < 0x20, c >= 0x80, c == '"', c == '\\', c == '<', c == '>', c == '&', c == '/':
+			return true
+		}
+	}
+	return false
 }
 
 // base64Forms are the secret in base64, both alphabets: whole (padded and not),
