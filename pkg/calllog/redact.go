@@ -82,13 +82,21 @@ func (r *Redactor) Redact(line []byte) []byte {
 	return line
 }
 
-// containsAnyFold reports whether b holds one of words (lower-case letters and
-// '-') in any case, without allocating.
+// containsAnyFold reports whether b holds one of words (lower-case ASCII
+// letters and '-', at most 8 words) in any case, without allocating.
 func containsAnyFold(b []byte, words []string) bool {
-	for i := range b {
-		c := b[i] | 0x20
-		for _, w := range words {
-			if c != w[0] || len(b)-i < len(w) {
+	var first [256]uint8 // bit i: words[i] starts with this byte, in either case
+	for i, w := range words {
+		first[w[0]] |= 1 << i
+		first[w[0]&^0x20] |= 1 << i
+	}
+	for i, c := range b {
+		m := first[c]
+		if m == 0 {
+			continue
+		}
+		for k, w := range words {
+			if m&(1<<k) == 0 || len(b)-i < len(w) {
 				continue
 			}
 			j := 1

@@ -72,3 +72,21 @@ func TestFaultSecretEncodingsInLogLines(t *testing.T) {
 	check("the call log", string(data))
 	check("serve's JSON log", slogOut.String())
 }
+
+// The patterns are found in any case: the words that let a line skip them are
+// compared case-insensitively.
+func TestRedactPatternsAnyCase(t *testing.T) {
+	r := calllog.NewRedactor()
+	for in, want := range map[string]string{
+		`{"X-API-KEY":"abc123"}`:                `{"X-API-KEY":"[redacted]"}`,
+		`{"Password":"hunter22"}`:               `{"Password":"[redacted]"}`,
+		`{"h":"BEARER abcdefghijkl"}`:           `{"h":"BEARER [redacted]"}`,
+		`{"h":"Basic dXNlcjpwYXNzd29yZA=="}`:    `{"h":"Basic [redacted]"}`,
+		`{"m":"key sk-abcdefghijklmnopqrst"}`:   `{"m":"key sk-[redacted]"}`,
+		`{"m":"nothing to see, no k-e-y here"}`: `{"m":"nothing to see, no k-e-y here"}`,
+	} {
+		if got := string(r.Redact([]byte(in))); got != want {
+			t.Errorf("Redact(%s) = %s, want %s", in, got, want)
+		}
+	}
+}
