@@ -70,6 +70,15 @@ func (s *Secrets) Len() int {
 	return len(s.forms)
 }
 
+// MaxLen is the length of the longest form looked for (0 when there are none):
+// a text cut to a length is scrubbed whole first, with this much beyond the cut.
+func (s *Secrets) MaxLen() int {
+	if s == nil || len(s.forms) == 0 {
+		return 0
+	}
+	return len(s.forms[0])
+}
+
 // Replace returns b with every form of every secret replaced by Redacted; b
 // itself, unchanged and without allocating, when none occurs.
 func (s *Secrets) Replace(b []byte) []byte {

@@ -77,16 +77,16 @@ func (t *httpTool) Call(ctx context.Context, args json.RawMessage) (string, erro
 	}
 	defer resp.Body.Close()
 	limit := int64(t.http.MaxResponseBytes)
-	data, err := io.ReadAll(io.LimitReader(resp.Body, limit+1))
+	// Read past the limit by the longest form of a secret and scrub before
+	// cutting: a secret across the cut is found whole, not left half.
+	data, err := io.ReadAll(io.LimitReader(resp.Body, limit+int64(t.secrets.MaxLen())+1))
 	if err != nil && ctx.Err() != nil {
 		return "", ctx.Err()
 	}
-	text := string(data)
-	truncated := int64(len(data)) > limit
-	if truncated {
-		text = strings.ToValidUTF8(text[:limit], "") + fmt.Sprintf("\n[response truncated at %d bytes]", limit)
+	text := t.scrub(string(data))
+	if int64(len(data)) > limit {
+		text = strings.ToValidUTF8(text[:min(int64(len(text)), limit)], "") + fmt.Sprintf("\n[response truncated at %d bytes]", limit)
 	}
-	text = t.scrub(text)
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		snippet := text
 		if len(snippet) > 300 {
