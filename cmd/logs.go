@@ -186,7 +186,7 @@ func listCalls(f *Factory, o *logsOptions) error {
 		if calls == nil {
 			calls = []calllog.Call{}
 		}
-		enc := json.NewEncoder(f.IO.Out)
+		enc := json.NewEncoder(terminalJSONWriter{f.IO.Out})
 		enc.SetIndent("", "  ")
 		return enc.Encode(calls)
 	}
