@@ -13,7 +13,6 @@
 package redact
 
 import (
-	"bytes"
 	"encoding/base64"
 	"slices"
 	"strings"
@@ -29,7 +28,7 @@ const MinLen = 6
 // Secrets is a set of secret values in all their encodings. It is immutable and
 // safe for concurrent use; the zero value and nil know no secrets.
 type Secrets struct {
-	forms [][]byte // every encoding of every secret, longest first
+	forms []string // every encoding of every secret, longest first
 	// starts has bit p set when some form begins with the two bytes p (big
 	// endian): Replace looks at most positions no further than this bitmap.
 	starts [1 << 16 / 64]uint64
@@ -48,12 +47,12 @@ func New(values ...string) *Secrets {
 		for _, f := range Forms(v) {
 			if !seen[f] {
 				seen[f] = true
-				s.forms = append(s.forms, []byte(f))
+				s.forms = append(s.forms, f)
 			}
 		}
 	}
 	// Longest first, so a form containing another is replaced whole.
-	slices.SortStableFunc(s.forms, func(a, b []byte) int { return len(b) - len(a) })
+	slices.SortStableFunc(s.forms, func(a, b string) int { return len(b) - len(a) })
 	for i, f := range s.forms {
 		k := uint16(f[0])<<8 | uint16(f[1])
 		s.starts[k/64] |= 1 << (k % 64)
@@ -85,54 +84,70 @@ func (s *Secrets) Replace(b []byte) []byte {
 	if s == nil || len(s.forms) == 0 {
 		return b
 	}
-	var out []byte // nil until the first match
-	last := 0      // b[last:] is not in out yet
-	for i := 0; i+1 < len(b); {
-		k := uint16(b[i])<<8 | uint16(b[i+1])
+	out, found := replace(s, b)
+	if !found {
+		return b
+	}
+	return out
+}
+
+// ReplaceString is Replace for a string; it allocates only when it replaces.
+func (s *Secrets) ReplaceString(str string) string {
+	if s == nil || len(s.forms) == 0 {
+		return str
+	}
+	out, found := replace(s, str)
+	if !found {
+		return str
+	}
+	return string(out)
+}
+
+// replace scans t once; out is nil unless a form was found.
+func replace[T string | []byte](s *Secrets, t T) (out []byte, found bool) {
+	last := 0 // t[last:] is not in out yet
+	for i := 0; i+1 < len(t); {
+		k := uint16(t[i])<<8 | uint16(t[i+1])
 		if s.starts[k/64]&(1<<(k%64)) == 0 {
 			i++
 			continue
 		}
-		n := s.match(b[i:], k)
+		n := match(s, t[i:], k)
 		if n == 0 {
 			i++
 			continue
 		}
 		if out == nil {
-			out = make([]byte, 0, len(b))
+			out = make([]byte, 0, len(t))
 		}
-		out = append(out, b[last:i]...)
+		out = append(out, t[last:i]...)
 		out = append(out, Redacted...)
 		i += n
 		last = i
 	}
 	if out == nil {
-		return b
+		return nil, false
 	}
-	return append(out, b[last:]...)
+	return append(out, t[last:]...), true
 }
 
-// match returns the length of the longest form that b begins with, or 0.
-func (s *Secrets) match(b []byte, k uint16) int {
+// match returns the length of the longest form that t begins with, or 0; the
+// forms of s.byTwo[k] begin with t's first two bytes.
+func match[T string | []byte](s *Secrets, t T, k uint16) int {
+next:
 	for _, i := range s.byTwo[k] {
-		if bytes.HasPrefix(b, s.forms[i]) {
-			return len(s.forms[i])
+		f := s.forms[i]
+		if len(t) < len(f) {
+			continue
 		}
+		for j := 2; j < len(f); j++ {
+			if t[j] != f[j] {
+				continue next
+			}
+		}
+		return len(f)
 	}
 	return 0
-}
-
-// ReplaceString is Replace for a string.
-func (s *Secrets) ReplaceString(str string) string {
-	if s == nil || len(s.forms) == 0 || len(str) < 2 {
-		return str
-	}
-	b := []byte(str)
-	r := s.Replace(b)
-	if &r[0] == &b[0] && len(r) == len(b) {
-		return str
-	}
-	return string(r)
 }
 
 // Forms returns the encodings of secret that Replace finds, raw first, without

@@ -215,3 +215,15 @@ func TestReplaceNoAllocationWithoutSecret(t *testing.T) {
 		t.Errorf("Replace allocated %v times on a line without secrets", n)
 	}
 }
+
+func TestReplaceStringAllocatesOnlyToReplace(t *testing.T) {
+	s := redact.New("sk-proj-abcdefghijklmnopqrstuvwxyz", `p"a\ss&<w>rd-42`)
+	// "sk" and "p\"" begin forms: match runs, finds nothing.
+	text := `{"output":"sk-proj and p\"a are not secrets; skipping sk-proj-abc"}`
+	if n := testing.AllocsPerRun(100, func() { s.ReplaceString(text) }); n != 0 {
+		t.Errorf("ReplaceString allocated %v times on a text without secrets", n)
+	}
+	if n := testing.AllocsPerRun(100, func() { s.Replace([]byte(text)) }); n != 0 {
+		t.Errorf("Replace allocated %v times on a text without secrets", n)
+	}
+}
