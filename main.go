@@ -23,7 +23,7 @@ func run() int {
 	err := cmd.NewRootCmd(f).ExecuteContext(ctx)
 	code := cmd.ExitCode(ctx, err)
 	if err != nil && code != cmd.ExitInterrupted {
-		fmt.Fprintf(f.IO.ErrOut, "callagent: %v\n", err)
+		fmt.Fprintf(f.IO.ErrOut, "callagent: %s\n", cmd.ErrorText(err))
 		var ue *cmd.UsageError
 		if errors.As(err, &ue) && ue.Help {
 			fmt.Fprintln(f.IO.ErrOut, ue.HelpHint())

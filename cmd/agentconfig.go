@@ -48,6 +48,9 @@ func callControl(env *Env) (*twiliorest.Client, error) {
 // newRuntime builds the agents of cfg with the call control and approver at hand.
 func newRuntime(cfg *agent.Config, env *Env, approver session.Approver) (*agent.Runtime, error) {
 	opts := agent.RuntimeOptions{Approver: approver}
+	for _, name := range secretVariables {
+		opts.Secrets = append(opts.Secrets, env.Get(name))
+	}
 	cc, err := callControl(env)
 	if err != nil {
 		return nil, err

@@ -49,7 +49,7 @@ func (a *terminalApprover) Approve(ctx context.Context, req session.ApprovalRequ
 			close(a.lines)
 		}()
 	})
-	fmt.Fprintf(a.out, "\n? allow %s %s on call %s? [y/N] ", sanitize(req.Name), clip(sanitize(req.Arguments), 200), req.CallSID)
+	fmt.Fprintf(a.out, "\n? allow %s %s on call %s? [y/N] ", sanitize(req.Name), clip(sanitize(req.Arguments), 200), sanitize(req.CallSID))
 	for {
 		select {
 		case line, ok := <-a.lines:

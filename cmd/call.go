@@ -86,8 +86,8 @@ func callRun(ctx context.Context, f *Factory, o *callOptions) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(f.IO.ErrOut, "Calling %s from %s: when it is answered, the agent at %s takes the call.\n", o.To, from, webhook)
-	fmt.Fprintln(f.IO.Out, sid)
+	fmt.Fprintf(f.IO.ErrOut, "Calling %s from %s: when it is answered, the agent at %s takes the call.\n", sanitize(o.To), sanitize(from), sanitize(webhook))
+	fmt.Fprintln(f.IO.Out, sanitize(sid))
 	return nil
 }
 

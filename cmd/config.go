@@ -59,7 +59,7 @@ func validateRun(f *Factory, opts *validateOptions) error {
 	if _, err := agent.NewRuntime(cfg, agent.RuntimeOptions{}); err != nil {
 		return &UsageError{Err: err}
 	}
-	fmt.Fprintf(f.IO.Out, "%s is valid: %s\n", path, cfg.Contents())
+	fmt.Fprintf(f.IO.Out, "%s is valid: %s\n", sanitize(path), sanitize(cfg.Contents()))
 	if cfg.NeedsAsk() && cfg.Approval.Webhook == "" {
 		fmt.Fprintln(f.IO.ErrOut, "note: some tools need approval and approval.policy is ask: `callagent dev` asks you; "+
 			"`callagent serve` denies them unless approval.webhook is set")

@@ -424,9 +424,9 @@ func (d *devSession) checkReachable(ctx context.Context, public string) {
 func (d *devSession) banner(webhook string) {
 	cfg := d.agents.current().cfg
 	start := cfg.StartAgent()
-	agentLine := cfg.Summary()
+	agentLine := sanitize(cfg.Summary())
 	if start != nil {
-		agentLine = fmt.Sprintf("%s · %s · voice %s", start.Name, cfg.Model, start.Voice)
+		agentLine = fmt.Sprintf("%s · %s · voice %s", sanitize(start.Name), sanitize(cfg.Model), sanitize(start.Voice))
 		if n := len(cfg.Agents) - 1; n > 0 {
 			agentLine += fmt.Sprintf(" · %s to hand off to", plural(n, "other agent"))
 		}
@@ -437,14 +437,14 @@ func (d *devSession) banner(webhook string) {
 	if d.o.NoProvision {
 		b.WriteString(d.st.OK.Render("Ready.") + " Set your number's voice webhook to the URL below (POST).\n")
 	} else {
-		b.WriteString(d.st.OK.Render("Ready.") + " Call " + d.st.Caller.Render(d.number.PhoneNumber) + "\n")
+		b.WriteString(d.st.OK.Render("Ready.") + " Call " + d.st.Caller.Render(sanitize(d.number.PhoneNumber)) + "\n")
 	}
 	b.WriteString(row("Agent", agentLine))
-	b.WriteString(row("Webhook", webhook))
+	b.WriteString(row("Webhook", sanitize(webhook)))
 	if la := d.agents.current(); la.cfg.Path == "" {
 		b.WriteString(row("Config", "the built-in agent"+d.st.Dim.Render(" (callagent init writes "+d.agents.path+"; saved, it is loaded for the next call)")))
 	} else {
-		b.WriteString(row("Config", la.from+d.st.Dim.Render(" (saving it reloads it for the next call)")))
+		b.WriteString(row("Config", sanitize(la.from)+d.st.Dim.Render(" (saving it reloads it for the next call)")))
 	}
 	if d.o.RecordDir != "" {
 		b.WriteString(row("Records", d.o.RecordDir))

@@ -38,6 +38,10 @@ func (o *eventOutput) event(ev callevent.Event) {
 			f.Data = o.red.Redact(f.Data)
 			ev = f
 		}
+		if s := o.red.Secrets(); s.Len() > 0 {
+			// Before the printer's sanitiser, which would change some encodings.
+			ev = mapEventStrings(ev, s.ReplaceString)
+		}
 		o.p.print(ev)
 		return
 	}
@@ -48,7 +52,7 @@ func (o *eventOutput) event(ev callevent.Event) {
 	if err != nil {
 		return
 	}
-	o.w.Write(append(o.red.Redact(line), '\n'))
+	o.w.Write(append(jsonForTerminal(o.red.Redact(line)), '\n'))
 }
 
 // nsHandler is a slog.Handler that writes one short line per record under a

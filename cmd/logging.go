@@ -22,7 +22,7 @@ func newLogger(w io.Writer, format, level string, tty bool, filter calllog.Filte
 	opts := &slog.HandlerOptions{Level: slog.LevelDebug} // NamespaceHandler decides
 	var h slog.Handler
 	if format == "json" || format == "auto" && !tty {
-		h = slog.NewJSONHandler(w, opts)
+		h = slog.NewJSONHandler(terminalJSONWriter{w}, opts)
 	} else {
 		h = slog.NewTextHandler(w, opts)
 	}

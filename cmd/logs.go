@@ -148,7 +148,7 @@ func (v *logView) line(l calllog.Line, ev callevent.Event) {
 	if v.o.JSON {
 		data, err := json.Marshal(l)
 		if err == nil {
-			v.f.IO.Out.Write(append(data, '\n'))
+			v.f.IO.Out.Write(append(jsonForTerminal(data), '\n'))
 		}
 		return
 	}
@@ -160,7 +160,7 @@ func (v *logView) bad(b calllog.BadLine) {
 	defer v.mu.Unlock()
 	v.nbad++
 	if v.nbad <= 20 {
-		fmt.Fprintf(v.f.IO.ErrOut, "callagent: %v\n", b)
+		fmt.Fprintf(v.f.IO.ErrOut, "callagent: %s\n", sanitize(b.Error()))
 	}
 }
 
@@ -186,7 +186,7 @@ func listCalls(f *Factory, o *logsOptions) error {
 		if calls == nil {
 			calls = []calllog.Call{}
 		}
-		enc := json.NewEncoder(f.IO.Out)
+		enc := json.NewEncoder(terminalJSONWriter{f.IO.Out})
 		enc.SetIndent("", "  ")
 		return enc.Encode(calls)
 	}

@@ -96,7 +96,7 @@ func numbersRun(ctx context.Context, f *Factory, o *numbersOptions) error {
 		rows[i] = numberRow{Number: n, Destination: n.Destination(), Callagent: held[n.SID]}
 	}
 	if o.JSON {
-		enc := json.NewEncoder(f.IO.Out)
+		enc := json.NewEncoder(terminalJSONWriter{f.IO.Out})
 		enc.SetIndent("", "  ")
 		return enc.Encode(rows)
 	}

@@ -122,13 +122,13 @@ func simulateRun(ctx context.Context, f *Factory, opts *simulateOptions) error {
 	}
 	st := newStyles(useColor(f.IO.OutTTY, f.Env))
 	calls := opts.openCallRecord(f.Env, cfg, false, func(err error) {
-		fmt.Fprintln(f.IO.ErrOut, st.Error.Render("! "+err.Error()))
+		fmt.Fprintln(f.IO.ErrOut, st.Error.Render("! "+sanitize(err.Error())))
 	})
 	out := newEventOutput(f.IO.Out, st, f.IO.OutTTY, false, opts.filter, calls.red)
 	so.OnEvent = calls.onEvent(out.event)
 	// Frames go to the call log, as in dev, and to the terminal with --debug.
 	so.Debug = calls.log != nil || opts.frames()
-	fmt.Fprintf(f.IO.ErrOut, "simulating %q with %s and %s\n", scenario.Name, cfg.Summary(), model)
+	fmt.Fprintf(f.IO.ErrOut, "simulating %q with %s and %s\n", scenario.Name, sanitize(cfg.Summary()), sanitize(model))
 	res, err := offlinecall.Run(ctx, so)
 	calls.close()
 	if err != nil {
@@ -143,7 +143,7 @@ func simulateRun(ctx context.Context, f *Factory, opts *simulateOptions) error {
 	}
 	if len(res.Failures) > 0 {
 		for _, fail := range res.Failures {
-			fmt.Fprintln(f.IO.Out, st.Error.Render("✗ "+fail))
+			fmt.Fprintln(f.IO.Out, st.Error.Render("✗ "+sanitize(fail)))
 		}
 		return errExpectations
 	}

@@ -22,7 +22,10 @@ func (s *syncWriter) Write(p []byte) (int, error) {
 
 // stepper shows startup steps on stderr: a spinner while a step runs (on a
 // terminal), then a check mark with what it did, or a cross. Piped, only the
-// results are written.
+// results are written. Titles, results and notes are sanitised here, so what a
+// step names (a number from Twilio's API, an error from ngrok or OpenAI, a
+// configuration's names) never reaches the terminal raw; marks are the only
+// styled part.
 type stepper struct {
 	w   io.Writer
 	tty bool
@@ -36,6 +39,7 @@ var spinnerFrames = []string{"⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "�
 // check mark, or the title after a cross when it fails (the error itself is the
 // command's to print).
 func (s *stepper) run(title string, fn func() (string, error)) error {
+	title = sanitize(title)
 	start := s.now()
 	stop, stopped := make(chan struct{}), make(chan struct{})
 	if s.tty {
@@ -66,6 +70,7 @@ func (s *stepper) run(title string, fn func() (string, error)) error {
 		fmt.Fprintf(s.w, "%s%s %s\n", clear, s.st.Error.Render("✗"), title)
 		return err
 	}
+	result = sanitize(result)
 	took := s.now().Sub(start)
 	timing := ""
 	if took >= 100*time.Millisecond {
@@ -77,5 +82,5 @@ func (s *stepper) run(title string, fn func() (string, error)) error {
 
 // note writes an informational line in the steps' format.
 func (s *stepper) note(mark string, text string) {
-	fmt.Fprintf(s.w, "%s %s\n", mark, text)
+	fmt.Fprintf(s.w, "%s %s\n", mark, sanitizeLines(text))
 }

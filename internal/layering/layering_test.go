@@ -24,7 +24,7 @@ const module = "github.com/callagent/callagent"
 // floor; every package under internal/ is on the ground floor and imports no
 // pkg/ package.
 //
-//	0  internal/*: shapes two packages need (jsonscan, wsconn, atomicfile), test helpers
+//	0  internal/*: shapes two packages need (jsonscan, wsconn, atomicfile, redact), test helpers
 //	1  leaves: one protocol, format or outside service each; no other pkg/
 //	2  the call and its record, a number's provisioning, beside the protocol twins
 //	   (which must not depend on the session they test)

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/callagent/callagent/internal/redact"
 	"github.com/callagent/callagent/pkg/realtime"
 	"github.com/callagent/callagent/pkg/session"
 )
@@ -33,6 +34,10 @@ type RuntimeOptions struct {
 	// Approver answers "ask" approvals: the terminal in dev, a webhook in serve. When
 	// nil and approval.webhook is set, the webhook is used; otherwise asks are denied.
 	Approver session.Approver
+	// Secrets are values no tool result may carry to the model besides the
+	// configuration's own (the ${VAR} values of headers and authorizations): the
+	// environment's API keys and tokens. Each is scrubbed in every encoding.
+	Secrets []string
 }
 
 // Runtime turns a validated Config into what each call's session runs.
@@ -40,6 +45,7 @@ type Runtime struct {
 	cfg      *Config
 	agents   map[string]session.Agent // built once; tools are stateless
 	approver session.Approver
+	secrets  *redact.Secrets // the configuration's and RuntimeOptions.Secrets
 }
 
 // NewRuntime builds the agents of cfg (which must have passed Load or Validate).
@@ -51,7 +57,8 @@ func NewRuntime(cfg *Config, opts RuntimeOptions) (*Runtime, error) {
 	for _, t := range opts.Tools {
 		goTools[t.Spec().Name] = t
 	}
-	r := &Runtime{cfg: cfg, agents: map[string]session.Agent{}}
+	r := &Runtime{cfg: cfg, agents: map[string]session.Agent{},
+		secrets: redact.New(append(slices.Clone(cfg.secrets), opts.Secrets...)...)}
 	tools := map[string]session.Tool{}
 	hosted := map[string]realtime.Tool{}
 	var issues []Issue
@@ -59,7 +66,7 @@ func NewRuntime(cfg *Config, opts RuntimeOptions) (*Runtime, error) {
 		spec := &cfg.Tools[i]
 		switch {
 		case spec.HTTP != nil:
-			tools[spec.Name] = newHTTPTool(spec, opts.HTTPClient, cfg.secrets)
+			tools[spec.Name] = newHTTPTool(spec, opts.HTTPClient, r.secrets)
 		case spec.MCP != nil:
 			hosted[spec.Name] = mcpTool(spec.MCP)
 		case spec.Builtin != "":
@@ -134,6 +141,9 @@ func (r *Runtime) Setup(opts *session.Options) {
 	start := r.cfg.StartAgent()
 	opts.Agent = r.agents[start.Name]
 	opts.Approver = r.approver
+	if r.secrets.Len() > 0 {
+		opts.ScrubToolOutput = r.secrets.ReplaceString
+	}
 	opts.ApprovalTimeout = r.cfg.Approval.Timeout.D()
 	opts.MaxDuration = r.cfg.MaxCallDuration.D()
 	opts.IdleTimeout = r.cfg.IdleTimeout.D()

@@ -95,6 +95,9 @@ func TestHTTPTool(t *testing.T) {
 			}
 		case strings.Contains(string(b), "big"):
 			w.Write([]byte(strings.Repeat("x", 20000) + secret))
+		case strings.Contains(string(b), "straddle"):
+			// The secret across max_response_bytes, raw and JSON-escaped.
+			w.Write([]byte(strings.Repeat("x", 16384-6) + secret + strings.Repeat("y", 100)))
 		}
 	}))
 	defer api.Close()
@@ -110,6 +113,7 @@ func TestHTTPTool(t *testing.T) {
 		{`{"order":"boom"}`, false, "Error: the service answered HTTP 500: internal error; your header was Bearer [redacted]"},
 		{`{"order":"slow"}`, false, "Error: order_status timed out after 300ms"},
 		{`{"order":"big"}`, true, "[response truncated at 16384 bytes]"},
+		{`{"order":"straddle"}`, true, "[response truncated at 16384 bytes]"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.args, func(t *testing.T) {
@@ -117,6 +121,9 @@ func TestHTTPTool(t *testing.T) {
 			res, out := callTool(t, tc, "order_status", tt.args)
 			if (res.Err == nil) != tt.ok || !strings.Contains(out.Output, tt.want) {
 				t.Fatalf("model got %q (err %v), want %q", out.Output, res.Err, tt.want)
+			}
+			if strings.Contains(out.Output, secret[:6]) {
+				t.Errorf("the model got a piece of the secret: %q", out.Output[max(0, len(out.Output)-80):])
 			}
 			mu.Lock()
 			if gotAuth != "Bearer "+secret || gotBody != tt.args {

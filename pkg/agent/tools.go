@@ -16,6 +16,7 @@ import (
 
 	"github.com/twilio/twilio-go/twiml"
 
+	"github.com/callagent/callagent/internal/redact"
 	"github.com/callagent/callagent/pkg/callevent"
 	"github.com/callagent/callagent/pkg/session"
 )
@@ -25,10 +26,10 @@ type httpTool struct {
 	spec    session.ToolSpec
 	http    HTTPSpec
 	client  *http.Client
-	secrets []string
+	secrets *redact.Secrets
 }
 
-func newHTTPTool(spec *ToolSpec, client *http.Client, secrets []string) session.Tool {
+func newHTTPTool(spec *ToolSpec, client *http.Client, secrets *redact.Secrets) session.Tool {
 	return &httpTool{spec: toolSpec(spec), http: *spec.HTTP, client: client, secrets: secrets}
 }
 
@@ -76,16 +77,16 @@ func (t *httpTool) Call(ctx context.Context, args json.RawMessage) (string, erro
 	}
 	defer resp.Body.Close()
 	limit := int64(t.http.MaxResponseBytes)
-	data, err := io.ReadAll(io.LimitReader(resp.Body, limit+1))
+	// Read past the limit by the longest form of a secret and scrub before
+	// cutting: a secret across the cut is found whole, not left half.
+	data, err := io.ReadAll(io.LimitReader(resp.Body, limit+int64(t.secrets.MaxLen())+1))
 	if err != nil && ctx.Err() != nil {
 		return "", ctx.Err()
 	}
-	text := string(data)
-	truncated := int64(len(data)) > limit
-	if truncated {
-		text = strings.ToValidUTF8(text[:limit], "") + fmt.Sprintf("\n[response truncated at %d bytes]", limit)
+	text := t.scrub(string(data))
+	if int64(len(data)) > limit {
+		text = strings.ToValidUTF8(text[:min(int64(len(text)), limit)], "") + fmt.Sprintf("\n[response truncated at %d bytes]", limit)
 	}
-	text = t.scrub(text)
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		snippet := text
 		if len(snippet) > 300 {
@@ -96,14 +97,9 @@ func (t *httpTool) Call(ctx context.Context, args json.RawMessage) (string, erro
 	return text, nil
 }
 
-func (t *httpTool) scrub(s string) string {
-	for _, secret := range t.secrets {
-		if secret != "" {
-			s = strings.ReplaceAll(s, secret, "[redacted]")
-		}
-	}
-	return s
-}
+// scrub removes the secrets from what the service said, in every encoding (the
+// session scrubs again; this keeps the tool safe on its own).
+func (t *httpTool) scrub(s string) string { return t.secrets.ReplaceString(s) }
 
 // redactURL drops the query (which may hold keys) for messages.
 func redactURL(raw string) string {

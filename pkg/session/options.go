@@ -93,6 +93,10 @@ type Options struct {
 
 	// Approver decides tool calls that need approval; nil denies them.
 	Approver Approver
+	// ScrubToolOutput, when set, is applied to what every tool returns (its text, or
+	// the words of its error) before the model, the events and the logs see it: it
+	// removes the configured secrets an API may echo back, in any encoding.
+	ScrubToolOutput func(string) string
 	// ToolTimeout bounds a tool call without its own timeout (default 30s).
 	ToolTimeout time.Duration
 	// ApprovalTimeout bounds waiting for an approval; then the call is denied

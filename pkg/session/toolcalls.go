@@ -34,6 +34,12 @@ func (s *Session) runTool(item realtime.Item) {
 	if err != nil {
 		output = "Error: " + err.Error()
 	}
+	if s.opts.ScrubToolOutput != nil {
+		output = s.opts.ScrubToolOutput(output)
+		if err != nil {
+			err = scrubbedError{err, output}
+		}
+	}
 	s.emit(callevent.ToolResult{Header: s.hdr(), CallID: item.CallID, Name: item.Name, Output: output, Err: err,
 		Duration: s.now().Sub(began), Background: background})
 	if s.workCtx.Err() != nil {
@@ -121,3 +127,13 @@ func (s *Session) answerMCPApproval(item realtime.Item) {
 		s.end(callevent.EndModelDisconnected, err)
 	}
 }
+
+// scrubbedError is a tool's error whose words went through ScrubToolOutput: what
+// it says is the scrubbed text, what it wraps stays for errors.Is.
+type scrubbedError struct {
+	err  error
+	text string
+}
+
+func (e scrubbedError) Error() string { return strings.TrimPrefix(e.text, "Error: ") }
+func (e scrubbedError) Unwrap() error { return e.err }
