@@ -209,7 +209,9 @@ func TestPointWithLostAnswer(t *testing.T) {
 		t.Fatalf("the saved configuration was not kept: %v", left)
 	}
 	api.Fail("/IncomingPhoneNumbers/PN1.json", 0)
-	if r, err := p.Restore(ctx, "PN1"); err != nil || r.Skipped == "" || api.Number("PN1") != original {
+	// The update's outcome was unknown: the restore sets the saved values again
+	// (harmless if they never changed) and checks them.
+	if r, err := p.Restore(ctx, "PN1"); err != nil || r.Skipped != "" || api.Number("PN1") != original {
 		t.Fatalf("restore once the API is back: %+v %v", r, err)
 	}
 }
