@@ -32,12 +32,18 @@ func run() int {
 	return code
 }
 
-// signalContext is cancelled by the first SIGINT or SIGTERM, so commands shut down
-// cleanly (a dev session restores the phone number); a second signal exits at once.
+// signalContext is cancelled by the first SIGINT, SIGTERM, SIGHUP (the terminal
+// was closed) or SIGPIPE (stdout's reader went away: callagent dev --json | head -1),
+// so commands shut down cleanly (a dev session restores the phone number). Without
+// Notify, Go would die of a write to a broken stdout, restoring nothing; with it,
+// the write fails (EPIPE) and the command goes on to its cleanup. A second SIGINT
+// or SIGTERM exits at once; SIGHUP and SIGPIPE do not count as a second one: a
+// broken pipe signals on every write, and a closed terminal has no one to press
+// Ctrl-C twice.
 func signalContext() (context.Context, func()) {
 	ctx, cancel := context.WithCancel(context.Background())
-	sigs := make(chan os.Signal, 2)
-	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	sigs := make(chan os.Signal, 4)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGPIPE)
 	done := make(chan struct{})
 	go func() {
 		select {
@@ -46,11 +52,17 @@ func signalContext() (context.Context, func()) {
 		case <-done:
 			return
 		}
-		select {
-		case <-sigs:
-			fmt.Fprintln(os.Stderr, "callagent: interrupted again, exiting now")
-			os.Exit(cmd.ExitInterrupted)
-		case <-done:
+		for {
+			select {
+			case s := <-sigs:
+				if s == syscall.SIGHUP || s == syscall.SIGPIPE {
+					continue
+				}
+				fmt.Fprintln(os.Stderr, "callagent: interrupted again, exiting now")
+				os.Exit(cmd.ExitInterrupted)
+			case <-done:
+				return
+			}
 		}
 	}()
 	return ctx, func() {

@@ -391,6 +391,12 @@ type Restored struct {
 	Skipped string
 }
 
+// Saved returns the settings the number sid goes back to on Restore, as saved.
+func (p *Provisioner) Saved(sid string) (Number, error) {
+	st, err := p.load(sid)
+	return st.Number, err
+}
+
 // Restore puts n back as it was saved, unless it no longer points where callagent
 // pointed it. The saved state is removed only once the number is back.
 func (p *Provisioner) Restore(ctx context.Context, sid string) (Restored, error) {
@@ -424,7 +430,7 @@ func (p *Provisioner) restore(ctx context.Context, st saved) (Restored, error) {
 			// this dev's URL, so it puts the number back here, and then this saved
 			// configuration puts it back as it was.
 			p.unlock(n.SID)
-			return Restored{Number: n, Skipped: fmt.Sprintf("another callagent dev has taken it over (voice URL %s): left as it is; "+
+			return Restored{Number: n, Skipped: fmt.Sprintf("another callagent dev has taken it over (voice URL %s); "+
 				"its original settings (%s) stay saved in %s and are put back once that dev gives the number back "+
 				"(callagent numbers --restore, or the next dev)", cur.VoiceURL, n.Destination(), p.path(n.SID))}, nil
 		}
