@@ -66,7 +66,10 @@ their results, interruptions with where the agent was cut off, and the latency o
 Tools that need approval ask here.
 
 The number's previous settings are saved before anything changes and put back when dev
-stops: Ctrl-C, SIGTERM, or — if dev was killed — on its next start.
+stops: Ctrl-C, SIGTERM, SIGHUP (the terminal closed), a broken stdout pipe, or — if dev
+was killed — on its next start. The voice URL dev sets is marked (?callagent_dev=ID): a
+number another dev holds, on any machine, is not touched without --take-over (on a
+terminal, dev asks).
 
 Saving callagent.yaml reloads it: the next call gets the new agents.
 

@@ -2,7 +2,8 @@
 // tests, in the manner of net/http/httptest: an http.Handler to run on loopback with
 // httptest.NewServer, with the real twilio-go client pointed at it through a base URL
 // override. It checks Basic authentication, answers errors as Twilio does (status,
-// code, message), records every request, and can fail or lose answers on demand.
+// code, message), records every request, and can fail, lose or delay answers on
+// demand (an update Twilio applies after its client timed out: LateNextUpdate).
 //
 // It is not a Twilio simulator: only calls (create, update) and incoming phone
 // numbers (list, fetch, update) exist, and no webhook is ever requested.
