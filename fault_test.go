@@ -174,3 +174,31 @@ func TestFaultDevTwoMachines(t *testing.T) {
 		t.Errorf("state left: %v", left)
 	}
 }
+
+// Once SIGPIPE is notified, every broken pipe signals, a dropped socket's too: a
+// SIGPIPE alone stops nothing (only a write to a broken stdout does).
+func TestDevStraySIGPIPEStopsNothing(t *testing.T) {
+	e := newDevEnv(t)
+	p, addr := e.startDev()
+	p.cmd.Process.Signal(syscall.SIGPIPE)
+	// A call after it is served: the signal was handled long before it ends.
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	caller, err := twiliotest.PlaceCall(ctx, twiliotest.CallOptions{Webhook: "http://" + addr + "/incoming-call", AuthToken: devToken,
+		CallSID: "CA00000000000000000000000000000052", AllowInsecureStream: true, AccountSID: devAccount,
+		From: "+15550100001", To: devNumber.PhoneNumber})
+	if err != nil {
+		t.Fatal(err)
+	}
+	caller.Hangup()
+	caller.Close()
+	p.waitFor(p.stdout, "● call ended", 20*time.Second)
+	if strings.Contains(p.stderr.String(), "Stopping") {
+		t.Fatalf("a SIGPIPE stopped dev:\n%s", p.stderr.String())
+	}
+	p.cmd.Process.Signal(os.Interrupt)
+	if code := p.exit(30 * time.Second); code != 0 {
+		t.Fatalf("exit %d\n%s", code, p.stderr.String())
+	}
+	e.checkRestored()
+}

@@ -33,7 +33,12 @@ func (p *Provisioner) lock(n Number) error {
 	if err != nil {
 		return fmt.Errorf("lock %s: %w", n.PhoneNumber, err)
 	}
+	// A few tries: busy (numbers, call) holds the lock for a moment to look at it.
 	ok, err := tryLock(f)
+	for try := 0; err == nil && !ok && try < 5; try++ {
+		time.Sleep(10 * time.Millisecond)
+		ok, err = tryLock(f)
+	}
 	if err != nil {
 		f.Close()
 		return fmt.Errorf("lock %s (%s): %w", n.PhoneNumber, p.lockPath(n.SID), err)
