@@ -215,7 +215,8 @@ func TestDevCallAndRestoreOnSIGINT(t *testing.T) {
 		t.Fatalf("saved state: %s %v", data, err)
 	}
 
-	placeCall(t, webhook, "CA00000000000000000000000000000042")
+	// Twilio calls the voice URL as set, dev's mark included, and signs all of it.
+	placeCall(t, got.VoiceURL, "CA00000000000000000000000000000042")
 	p.waitFor(p.stdout, "● call ended", 20*time.Second)
 	out := p.stdout.String()
 	for _, want := range []string{"● call CA00000000000000000000000000000042 from +15550100001", "\ncaller  ", "\nagent   ",

@@ -123,6 +123,9 @@ func (p *Provisioner) OtherDev(n Number, opts PointOptions) error {
 	if !ok || id == p.id || opts.TakeOverDev {
 		return nil
 	}
+	if st, err := p.load(n.SID); err == nil && st.PointedTo == n.VoiceURL {
+		return nil // a dev of this state directory: Point says what to do with its saved state
+	}
 	return fmt.Errorf("%w: %s goes to %s, set by a callagent dev on another machine or with another state directory; "+
 		"the settings it saved before are there, not here. Stop that dev (it puts the number back), or pass --take-over: "+
 		"on exit the number then goes back to that URL, for that dev to restore, unless you give the original with "+
