@@ -154,6 +154,11 @@ func (p *devProc) exit(timeout time.Duration) int {
 	return 0
 }
 
+// marked reports whether voiceURL is webhook with the mark of a callagent dev.
+func marked(voiceURL, webhook string) bool {
+	return regexp.MustCompile(`^` + regexp.QuoteMeta(webhook) + `\?callagent_dev=[0-9a-f]{12}$`).MatchString(voiceURL)
+}
+
 func (e *devEnv) checkRestored() {
 	e.t.Helper()
 	if got := e.api.Number("PN1"); got != devNumber {
@@ -202,7 +207,7 @@ func TestDevCallAndRestoreOnSIGINT(t *testing.T) {
 
 	webhook := "http://" + addr + "/incoming-call"
 	got := e.api.Number("PN1")
-	if got.VoiceURL != webhook || got.VoiceMethod != "POST" || got.VoiceFallbackURL != devNumber.VoiceFallbackURL {
+	if !marked(got.VoiceURL, webhook) || got.VoiceMethod != "POST" || got.VoiceFallbackURL != devNumber.VoiceFallbackURL {
 		t.Fatalf("number while dev runs: %+v", got)
 	}
 	data, err := os.ReadFile(filepath.Join(e.state, "numbers", "PN1.json"))
@@ -210,7 +215,8 @@ func TestDevCallAndRestoreOnSIGINT(t *testing.T) {
 		t.Fatalf("saved state: %s %v", data, err)
 	}
 
-	placeCall(t, webhook, "CA00000000000000000000000000000042")
+	// Twilio calls the voice URL as set, dev's mark included, and signs all of it.
+	placeCall(t, got.VoiceURL, "CA00000000000000000000000000000042")
 	p.waitFor(p.stdout, "● call ended", 20*time.Second)
 	out := p.stdout.String()
 	for _, want := range []string{"● call CA00000000000000000000000000000042 from +15550100001", "\ncaller  ", "\nagent   ",
@@ -272,7 +278,7 @@ func TestDevRecoversAfterCrash(t *testing.T) {
 	p, addr := e.startDev()
 	p.cmd.Process.Kill()
 	p.exit(10 * time.Second)
-	if got := e.api.Number("PN1"); got.VoiceURL != "http://"+addr+"/incoming-call" {
+	if got := e.api.Number("PN1"); !marked(got.VoiceURL, "http://"+addr+"/incoming-call") {
 		t.Fatalf("after the crash: %+v", got)
 	}
 
@@ -405,7 +411,7 @@ func TestDevNgrok(t *testing.T) {
 		t.Errorf("stderr:\n%s", p.stderr.String())
 	}
 	webhook := "https://agent.ngrok.test/incoming-call"
-	if got := e.api.Number("PN1"); got.VoiceURL != webhook {
+	if got := e.api.Number("PN1"); !marked(got.VoiceURL, webhook) {
 		t.Fatalf("number points at %s", got.VoiceURL)
 	}
 	// Twilio's webhook, signed over the public URL, through the edge.
@@ -489,7 +495,7 @@ func TestCallThroughRunningDev(t *testing.T) {
 		}
 	}
 	if placed.Get("To") != "+15551234567" || placed.Get("From") != devNumber.PhoneNumber ||
-		placed.Get("Url") != "http://"+addr+"/incoming-call" || placed.Get("Method") != "POST" {
+		!marked(placed.Get("Url"), "http://"+addr+"/incoming-call") || placed.Get("Method") != "POST" {
 		t.Fatalf("call placed as %v", placed)
 	}
 	p.cmd.Process.Signal(os.Interrupt)

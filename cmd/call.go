@@ -95,8 +95,8 @@ func callRun(ctx context.Context, f *Factory, o *callOptions) error {
 // from, or the only one.
 func runningDev(p *provision.Provisioner, from string) (provision.Session, error) {
 	sessions, err := p.Sessions()
-	if err != nil {
-		return provision.Session{}, err
+	if err != nil && len(sessions) == 0 {
+		return provision.Session{}, err // a damaged state file, and no session to use
 	}
 	var match []provision.Session
 	for _, s := range sessions {

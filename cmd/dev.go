@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"os"
 	"strings"
 	"time"
@@ -29,6 +30,8 @@ type devOptions struct {
 	RecordDir             string
 	JSON                  bool
 	TakeOver              bool
+	RestoreURL            string
+	RestoreMethod         string
 	NoProvision           bool
 	InsecureSkipSignature bool
 	InsecureHTTPPublicURL bool
@@ -63,7 +66,10 @@ their results, interruptions with where the agent was cut off, and the latency o
 Tools that need approval ask here.
 
 The number's previous settings are saved before anything changes and put back when dev
-stops: Ctrl-C, SIGTERM, or — if dev was killed — on its next start.
+stops: Ctrl-C, SIGTERM, SIGHUP (the terminal closed), a broken stdout pipe, or — if dev
+was killed — on its next start. The voice URL dev sets is marked (?callagent_dev=ID): a
+number another dev holds, on any machine, is not touched without --take-over (on a
+terminal, dev asks).
 
 Saving callagent.yaml reloads it: the next call gets the new agents.
 
@@ -95,7 +101,10 @@ DEBUG (DEBUG=callagent:* shows every debug event), and CALLAGENT_<FLAG> for any 
 	opts.agentOverrides.flags(fl)
 	fl.BoolVar(&opts.JSON, "json", false, "print call events as JSON lines on stdout instead of the transcript")
 	fl.StringVar(&opts.RecordDir, "record-dir", "", "record each call to DIR/<CallSid>.wav (stereo: caller left, agent right)")
-	fl.BoolVar(&opts.TakeOver, "take-over", false, "use a number bound to a TwiML App: unbind it while dev runs (bound again on exit)")
+	fl.BoolVar(&opts.TakeOver, "take-over", false, "use a number bound to a TwiML App (unbound while dev runs, bound again on exit), "+
+		"or one another callagent dev holds (on exit it goes back to that dev's URL, unless --restore-url)")
+	fl.StringVar(&opts.RestoreURL, "restore-url", "", "on exit, set the number's voice URL to this one (its original, when another dev holds it now)")
+	fl.StringVar(&opts.RestoreMethod, "restore-method", "POST", "with --restore-url: its HTTP method, GET or POST")
 	fl.BoolVar(&opts.NoProvision, "no-provision", false, "leave the number alone: print the webhook URL to set yourself")
 	fl.BoolVar(&opts.InsecureSkipSignature, "insecure-skip-signature", false, "accept webhooks without a valid X-Twilio-Signature (local experiments only)")
 	fl.BoolVar(&opts.InsecureHTTPPublicURL, insecureHTTPFlag, false, insecureHTTPUsage)
@@ -132,6 +141,14 @@ func (o *devOptions) resolve(cmd *cobra.Command, env *Env) error {
 		}
 	} else if strings.TrimSpace(o.NgrokToken) == "" {
 		return &UsageError{Err: tunnel.ErrNoAuthtoken}
+	}
+	if o.RestoreURL != "" {
+		if u, err := url.Parse(o.RestoreURL); err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
+			return commandLineError(fmt.Errorf("--restore-url %q: want the number's original voice URL, http(s)://host/path", o.RestoreURL))
+		}
+	}
+	if o.RestoreMethod = strings.ToUpper(o.RestoreMethod); o.RestoreMethod != http.MethodGet && o.RestoreMethod != http.MethodPost {
+		return commandLineError(fmt.Errorf("--restore-method %q: GET or POST", o.RestoreMethod))
 	}
 	if o.NgrokTimeout <= 0 {
 		return commandLineError(errors.New("--ngrok-timeout must be positive"))
@@ -178,7 +195,9 @@ type devSession struct {
 
 	prov    *provision.Provisioner
 	number  provision.Number
-	pointed bool
+	pointed bool // the number is, or may be, pointed here: stop restores it
+	takeDev bool // the number is another dev's and the user took it over
+	hook    string
 	tun     tunnel.Tunnel
 
 	srv         *server.Server
@@ -229,21 +248,31 @@ func (d *devSession) start(ctx context.Context) error {
 	if o.NoProvision {
 		return nil
 	}
-	webhook := d.webhook()
+	// Marked as this dev's: another callagent, on any machine, recognises it.
+	d.hook = d.prov.Mark(d.webhook())
 	return d.steps.run("Pointing "+d.number.PhoneNumber+" at this machine", func() (string, error) {
-		if err := d.prov.Point(ctx, d.number, webhook, o.TakeOver); err != nil {
+		if err := d.prov.PointWith(ctx, d.number, d.hook, d.pointOptions()); err != nil {
+			// Twilio may apply a change it did not confirm: stop restores the number.
+			d.pointed = errors.Is(err, provision.ErrMaybeChanged)
 			return "", err
 		}
 		d.pointed = true
-		return d.number.PhoneNumber + " → " + webhook, nil
+		return d.number.PhoneNumber + " → " + d.hook, nil
 	})
+}
+
+func (d *devSession) pointOptions() provision.PointOptions {
+	return provision.PointOptions{TakeOver: d.o.TakeOver, TakeOverDev: d.o.TakeOver || d.takeDev,
+		RestoreURL: d.o.RestoreURL, RestoreMethod: d.o.RestoreMethod}
 }
 
 // startServer serves calls on the tunnel until stop. The server's context is not
 // ctx: the signal that cancels ctx must first put the number back, then drain.
 func (d *devSession) startServer(ctx context.Context) error {
 	o := d.o
-	out := newEventOutput(d.f.IO.Out, newStyles(useColor(d.f.IO.OutTTY, d.f.Env)), d.f.IO.OutTTY, o.JSON, o.filter, d.calls.red)
+	// Once stdout's reader is gone (dev --json | head -1), call events are dropped;
+	// the number is still put back, with the steps on stderr.
+	out := newEventOutput(&dropAfterError{w: d.f.IO.Out}, newStyles(useColor(d.f.IO.OutTTY, d.f.Env)), d.f.IO.OutTTY, o.JSON, o.filter, d.calls.red)
 	srv, err := server.New(server.Config{
 		PublicURL:             d.tun.URL(),
 		AuthToken:             o.AuthToken,
@@ -274,13 +303,17 @@ func (d *devSession) startServer(ctx context.Context) error {
 	return nil
 }
 
-// webhook is the number's voice URL while dev runs.
+// webhook is the server's webhook URL; the number's voice URL is it marked (d.hook).
 func (d *devSession) webhook() string { return d.srv.PublicURL() + server.PathIncomingCall }
 
 // serve prints the banner and reloads the configuration when it changes, until
 // ctx ends (the signal) or the server stops on its own.
 func (d *devSession) serve(ctx context.Context) {
-	d.banner(d.webhook())
+	hook := d.hook
+	if hook == "" {
+		hook = d.webhook()
+	}
+	d.banner(hook)
 	watchCtx, stopWatching := context.WithCancel(context.WithoutCancel(ctx))
 	watched := make(chan struct{})
 	go func() {
@@ -337,7 +370,7 @@ func (d *devSession) findNumber(ctx context.Context) error {
 	if err != nil {
 		d.steps.note(d.st.Error.Render("!"), err.Error())
 	}
-	return d.steps.run("Finding your Twilio number", func() (string, error) {
+	err = d.steps.run("Finding your Twilio number", func() (string, error) {
 		n, err := d.prov.Find(ctx, d.o.Number)
 		if err != nil {
 			return "", chooseNumber(err, "--number")
@@ -348,6 +381,74 @@ func (d *devSession) findNumber(ctx context.Context) error {
 		d.number = n
 		return fmt.Sprintf("Using %s (it now goes to %s)", sanitize(n.PhoneNumber), sanitize(n.Destination())), nil
 	})
+	if err != nil {
+		return err
+	}
+	return d.checkOtherDev(ctx)
+}
+
+// checkOtherDev asks, before the number is touched, whether to take it from
+// another callagent dev (another machine or state directory) that holds it. With
+// no terminal to ask, the answer is --take-over.
+func (d *devSession) checkOtherDev(ctx context.Context) error {
+	err := d.prov.OtherDev(d.number, d.pointOptions())
+	if err == nil || !d.f.IO.ErrTTY {
+		return err
+	}
+	n := d.number
+	restore := "that URL: the other dev, once stopped, or its next start on its machine, puts the original back"
+	if d.o.RestoreURL != "" {
+		restore = d.o.RestoreMethod + " " + d.o.RestoreURL + " (--restore-url)"
+	}
+	fmt.Fprintf(d.errOut, "%s %s is pointed at another callagent dev: %s\n"+
+		"  It was set from another machine or state directory; what that dev saved of the number's settings is there, not here.\n"+
+		"  Take it over? Calls then come here, and on exit the number goes back to %s.\n"+
+		"  (--restore-url URL sets the original voice URL yourself.) [y/N] ",
+		d.st.Error.Render("?"), sanitize(n.PhoneNumber), sanitize(n.Destination()), sanitize(restore))
+	answer, rerr := readLine(ctx, d.f.IO.In)
+	if rerr != nil {
+		fmt.Fprintln(d.errOut)
+		return err
+	}
+	if a := strings.ToLower(strings.TrimSpace(answer)); a != "y" && a != "yes" {
+		return err
+	}
+	d.takeDev = true
+	return nil
+}
+
+// readLine reads one line of in, or returns when ctx ends (the read then goes on
+// until the line comes, for the life of the process).
+func readLine(ctx context.Context, in io.Reader) (string, error) {
+	if in == nil {
+		return "", io.EOF
+	}
+	got := make(chan string, 1)
+	failed := make(chan error, 1)
+	go func() {
+		var b strings.Builder
+		buf := make([]byte, 1)
+		for {
+			k, err := in.Read(buf)
+			if k == 1 && buf[0] == '\n' {
+				got <- b.String()
+				return
+			}
+			b.Write(buf[:k])
+			if err != nil {
+				failed <- err
+				return
+			}
+		}
+	}()
+	select {
+	case line := <-got:
+		return line, nil
+	case err := <-failed:
+		return "", err
+	case <-ctx.Done():
+		return "", ctx.Err()
+	}
 }
 
 func (d *devSession) openTunnel(ctx context.Context) error {
@@ -471,12 +572,16 @@ func (d *devSession) reloadFailed(err error) {
 }
 
 // restore puts the number back, with its own deadline: the signal that stops dev
-// has cancelled ctx.
+// has cancelled ctx. When it fails, it says why and how to put the number back.
 func (d *devSession) restore(ctx context.Context) error {
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), devRestoreTimeout)
 	defer cancel()
 	n := d.number
-	return d.steps.run("Putting "+n.PhoneNumber+" back", func() (string, error) {
+	orig, serr := d.prov.Saved(n.SID) // the settings it goes back to
+	if serr != nil {
+		orig = n
+	}
+	err := d.steps.run("Putting "+n.PhoneNumber+" back", func() (string, error) {
 		r, err := d.prov.Restore(rctx, n.SID)
 		if err != nil {
 			return "", err
@@ -484,6 +589,43 @@ func (d *devSession) restore(ctx context.Context) error {
 		if r.Skipped != "" {
 			return fmt.Sprintf("Left %s as it is: %s", sanitize(n.PhoneNumber), sanitize(r.Skipped)), nil
 		}
-		return fmt.Sprintf("%s goes to %s again", sanitize(n.PhoneNumber), sanitize(n.Destination())), nil
+		msg := fmt.Sprintf("%s goes to %s again", sanitize(n.PhoneNumber), sanitize(r.Number.Destination()))
+		if _, ok := provision.DevOf(r.Number.VoiceURL); ok {
+			msg += " (the callagent dev it was taken from; that dev, or its next start, puts the original back)"
+		}
+		return msg, nil
 	})
+	if err != nil {
+		fmt.Fprintf(d.errOut, "  %s\n  %s\n    callagent numbers --restore\n  %s\n    %s\n",
+			sanitize(err.Error()),
+			"It may still go to this dev's URL, which stops answering now. Put it back, once Twilio answers again, with:",
+			"or with Twilio's API (its settings from before dev):",
+			sanitize(restoreCommand(d.f.Env.Get("CALLAGENT_TWILIO_API_URL"), orig)))
+	}
+	return err
+}
+
+// restoreCommand is the curl command that sets n's saved voice settings through
+// Twilio's REST API. Credentials are left to the shell's variables: the command
+// holds no secret.
+func restoreCommand(apiBase string, n provision.Number) string {
+	if apiBase == "" {
+		apiBase = "https://api.twilio.com"
+	}
+	q := func(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }
+	var b strings.Builder
+	fmt.Fprintf(&b, `curl -sS -X POST "%s/2010-04-01/Accounts/$TWILIO_ACCOUNT_SID/IncomingPhoneNumbers/%s.json" -u "$TWILIO_ACCOUNT_SID:$TWILIO_AUTH_TOKEN"`,
+		strings.TrimSuffix(apiBase, "/"), n.SID)
+	for _, kv := range [][2]string{{"VoiceUrl", n.VoiceURL}, {"VoiceMethod", orPOST(n.VoiceMethod)},
+		{"VoiceFallbackUrl", n.VoiceFallbackURL}, {"VoiceApplicationSid", n.VoiceApplicationSID}} {
+		fmt.Fprintf(&b, " --data-urlencode %s", q(kv[0]+"="+kv[1]))
+	}
+	return b.String()
+}
+
+func orPOST(method string) string {
+	if method == "" {
+		return http.MethodPost
+	}
+	return method
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"net"
 	"net/http/httptest"
 	"os"
@@ -42,6 +43,8 @@ type devHarness struct {
 	out     *syncbuf.Buffer
 	errOut  *syncbuf.Buffer
 	addr    string
+	in      io.Reader // stdin (default empty)
+	tty     bool      // stderr is a terminal
 	cancel  context.CancelFunc
 	done    chan error
 }
@@ -80,8 +83,19 @@ func newDevHarness(t *testing.T) *devHarness {
 
 func (h *devHarness) start(args ...string) {
 	h.t.Helper()
+	h.launch(args...)
+	h.waitErr("Ready.")
+}
+
+// launch runs dev with args without waiting for it to be ready.
+func (h *devHarness) launch(args ...string) {
+	h.t.Helper()
+	in := h.in
+	if in == nil {
+		in = strings.NewReader("")
+	}
 	f := &Factory{
-		IO:    &IOStreams{In: strings.NewReader(""), Out: h.out, ErrOut: h.errOut},
+		IO:    &IOStreams{In: in, Out: h.out, ErrOut: h.errOut, ErrTTY: h.tty},
 		Env:   &Env{Getenv: func(k string) string { return h.env[k] }, Path: "/nonexistent/.env"},
 		Now:   time.Now,
 		Build: BuildInfo{Version: "1.2.3"},
@@ -91,7 +105,6 @@ func (h *devHarness) start(args ...string) {
 	ctx, cancel := context.WithCancel(context.Background())
 	h.cancel, h.done = cancel, make(chan error, 1)
 	go func() { h.done <- root.ExecuteContext(ctx) }()
-	h.waitErr("Ready.")
 }
 
 // stop does what main does on Ctrl-C: cancels the context. dev must return nil.

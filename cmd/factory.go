@@ -1,8 +1,11 @@
 package cmd
 
 import (
+	"errors"
 	"io"
 	"os"
+	"sync"
+	"syscall"
 	"time"
 )
 
@@ -15,6 +18,29 @@ type IOStreams struct {
 	// OutTTY and ErrTTY say whether the streams are terminals; they decide decoration,
 	// never content.
 	OutTTY, ErrTTY bool
+}
+
+// OnBrokenPipe makes Out and ErrOut call broken, once, when a write finds that
+// the stream's reader went away (EPIPE: callagent dev --json | head -1). The
+// process notifies SIGPIPE, so such a write fails instead of killing it.
+func (s *IOStreams) OnBrokenPipe(broken func()) {
+	var once sync.Once
+	call := func() { once.Do(broken) }
+	s.Out = &pipeWatch{w: s.Out, broken: call}
+	s.ErrOut = &pipeWatch{w: s.ErrOut, broken: call}
+}
+
+type pipeWatch struct {
+	w      io.Writer
+	broken func()
+}
+
+func (p *pipeWatch) Write(b []byte) (int, error) {
+	n, err := p.w.Write(b)
+	if errors.Is(err, syscall.EPIPE) {
+		p.broken()
+	}
+	return n, err
 }
 
 // Factory carries what commands need from the outside world, so tests can build one

@@ -77,17 +77,15 @@ func numbersRun(ctx context.Context, f *Factory, o *numbersOptions) error {
 		return err
 	}
 	held := map[string]string{}
-	sessions, err := p.Sessions()
-	if err != nil {
-		return err
+	// A damaged state file is said once, and hides nothing else.
+	sessions, damaged := p.Sessions()
+	if damaged != nil {
+		fmt.Fprintln(f.IO.ErrOut, st.Error.Render("!")+" "+damaged.Error())
 	}
 	for _, s := range sessions {
 		held[s.Number.SID] = fmt.Sprintf("dev (pid %d)", s.PID)
 	}
-	pending, err := p.Pending()
-	if err != nil {
-		return err
-	}
+	pending, _ := p.Pending()
 	for _, n := range pending {
 		held[n.SID] = "left by a stopped dev: run callagent numbers --restore"
 	}

@@ -20,6 +20,25 @@ func (s *syncWriter) Write(p []byte) (int, error) {
 	return s.w.Write(p)
 }
 
+// dropAfterError writes to w until a write fails, then drops everything: once
+// stdout's reader is gone (a closed pipe), each write would only fail again.
+type dropAfterError struct {
+	mu     sync.Mutex
+	w      io.Writer
+	failed bool
+}
+
+func (d *dropAfterError) Write(p []byte) (int, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if !d.failed {
+		if _, err := d.w.Write(p); err != nil {
+			d.failed = true
+		}
+	}
+	return len(p), nil
+}
+
 // stepper shows startup steps on stderr: a spinner while a step runs (on a
 // terminal), then a check mark with what it did, or a cross. Piped, only the
 // results are written. Titles, results and notes are sanitised here, so what a

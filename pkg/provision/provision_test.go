@@ -209,7 +209,9 @@ func TestPointWithLostAnswer(t *testing.T) {
 		t.Fatalf("the saved configuration was not kept: %v", left)
 	}
 	api.Fail("/IncomingPhoneNumbers/PN1.json", 0)
-	if r, err := p.Restore(ctx, "PN1"); err != nil || r.Skipped == "" || api.Number("PN1") != original {
+	// The update's outcome was unknown: the restore sets the saved values again
+	// (harmless if they never changed) and checks them.
+	if r, err := p.Restore(ctx, "PN1"); err != nil || r.Skipped != "" || api.Number("PN1") != original {
 		t.Fatalf("restore once the API is back: %+v %v", r, err)
 	}
 }
@@ -399,5 +401,27 @@ func TestStateDir(t *testing.T) {
 	env["CALLAGENT_STATE_DIR"] = "/y"
 	if d, _ := provision.StateDir(get); d != "/y" {
 		t.Errorf("CALLAGENT_STATE_DIR: %s", d)
+	}
+}
+
+// dev's mark on the voice URL, and the URLs of devs older than it.
+func TestDevOf(t *testing.T) {
+	_, p, _ := setup(t, original)
+	marked := p.Mark("https://abc.ngrok.app/incoming-call")
+	id, ok := provision.DevOf(marked)
+	if !ok || len(id) != 12 || !strings.HasPrefix(marked, "https://abc.ngrok.app/incoming-call?callagent_dev=") {
+		t.Fatalf("Mark: %s (id %q, %v)", marked, id, ok)
+	}
+	for u, want := range map[string]bool{
+		"https://x.example/incoming-call?callagent_dev=0123456789ab": true,
+		"https://abc.ngrok-free.app/incoming-call":                   true,  // a dev before the mark
+		"https://agent.example.com/incoming-call":                    false, // serve, in production
+		"https://abc.ngrok.app/voice":                                false,
+		"https://demo.twilio.com/welcome/voice/":                     false,
+		"":                                                           false,
+	} {
+		if _, ok := provision.DevOf(u); ok != want {
+			t.Errorf("DevOf(%q) = %v", u, ok)
+		}
 	}
 }

@@ -2,13 +2,15 @@
 // tests, in the manner of net/http/httptest: an http.Handler to run on loopback with
 // httptest.NewServer, with the real twilio-go client pointed at it through a base URL
 // override. It checks Basic authentication, answers errors as Twilio does (status,
-// code, message), records every request, and can fail or lose answers on demand.
+// code, message), records every request, and can fail, lose or delay answers on
+// demand (an update Twilio applies after its client timed out: LateNextUpdate).
 //
 // It is not a Twilio simulator: only calls (create, update) and incoming phone
 // numbers (list, fetch, update) exist, and no webhook is ever requested.
 package twiliorestest
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -32,6 +34,9 @@ type API struct {
 	fail     map[string]int    // path suffix → status to answer with
 	lose     map[string]int    // path suffix → status to answer the next POST with, once carried out
 	failNext []failNext        // answers before the request is looked at, each used once
+	late     map[string]bool   // path suffix → the next POST takes effect only after its client gave up
+	held     []*http.Request   // POSTs of late whose client gave up, waiting for ApplyLate
+	heldCh   chan struct{}     // closed and replaced each time a request is held
 	numbers  []*PhoneNumber
 	callSeq  int
 }
@@ -144,6 +149,47 @@ func (a *API) LoseNextAnswer(suffix string, status int) {
 	a.lose[suffix] = status
 }
 
+// LateNextUpdate makes the next POST whose path ends with suffix go unanswered
+// until its client gives up (its timeout), and take effect only when ApplyLate is
+// called after that: Twilio applying a change after the client stopped waiting, so
+// that a look in between still sees the number as it was.
+func (a *API) LateNextUpdate(suffix string) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.late == nil {
+		a.late = map[string]bool{}
+	}
+	a.late[suffix] = true
+}
+
+// ApplyLate waits until a request of LateNextUpdate has been given up by its
+// client (or ctx ends), then carries out every such request held and returns how
+// many it carried out.
+func (a *API) ApplyLate(ctx context.Context) int {
+	for {
+		a.mu.Lock()
+		held, ch := a.held, a.heldCh
+		if len(held) > 0 {
+			a.held = nil
+		} else if ch == nil {
+			ch = make(chan struct{})
+			a.heldCh = ch
+		}
+		a.mu.Unlock()
+		if len(held) > 0 {
+			for _, r := range held {
+				a.serve(discardWriter{header: http.Header{}}, r)
+			}
+			return len(held)
+		}
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return 0
+		}
+	}
+}
+
 // Requests returns the requests received, in order.
 func (a *API) Requests() []Request {
 	a.mu.Lock()
@@ -167,7 +213,14 @@ func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			delete(a.lose, suffix)
 		}
 	}
-	if lost == 0 {
+	late := false
+	for suffix := range a.late {
+		if r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, suffix) {
+			late = true
+			delete(a.late, suffix)
+		}
+	}
+	if lost == 0 && !late {
 		for i, f := range a.failNext {
 			if f.method == r.Method && strings.HasSuffix(r.URL.Path, f.suffix) {
 				status = f.status
@@ -188,6 +241,20 @@ func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if status != 0 {
 		apiError(w, status, 20500, "Internal Server Error")
+		return
+	}
+	if late {
+		// No answer while the client waits; the change is made once it gave up.
+		<-r.Context().Done()
+		held := r.Clone(context.Background())
+		held.PostForm = r.PostForm
+		a.mu.Lock()
+		a.held = append(a.held, held)
+		if a.heldCh != nil {
+			close(a.heldCh)
+			a.heldCh = nil
+		}
+		a.mu.Unlock()
 		return
 	}
 	if lost != 0 {
