@@ -215,8 +215,16 @@ func (s *Server) register(callSID string, sess *session.Session) string {
 		return "draining"
 	}
 	s.calls[callSID] = sess
+	s.taken++
 	s.metrics.active.Inc()
 	return ""
+}
+
+// callsTaken counts the calls this server has run.
+func (s *Server) callsTaken() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.taken
 }
 
 func (s *Server) unregister(callSID string, reason callevent.EndReason) {

@@ -180,15 +180,18 @@ type Server struct {
 
 	draining atomic.Bool
 
-	mu         sync.Mutex
-	closing    bool                      // past the drain: no new calls or pre-dials
-	pending    map[string]*pendingStream // answered webhooks whose stream has not started
-	predialing int                       // pending calls with a pre-dial
-	starting   int                       // streams admitted, not yet calls
-	seen       seenCalls
-	calls      map[string]*session.Session
+	mu       sync.Mutex
+	closing  bool                      // past the drain: no new calls or pre-dials
+	pending  map[string]*pendingStream // answered webhooks whose stream has not started
+	calls    map[string]*session.Session
 	ended    map[string]callevent.EndReason // recent endings, for the Connect action
 	endedLog []string
+
+	// Under mu too: see streams.go.
+	predialing int // pending calls with a pre-dial
+	starting   int // streams admitted, not yet calls
+	taken      int // calls registered, ever
+	seen       seenCalls
 
 	wg sync.WaitGroup // pre-dial goroutines and call handlers
 }
@@ -363,10 +366,11 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener, drainTimeout time.D
 	s.draining.Store(true)
 	active, inFlight := s.ActiveCalls(), s.inFlight()
 	s.log.Info("shutting down: draining calls", "active_calls", active, "pending_streams", inFlight-active, "drain_timeout", drainTimeout)
+	calls := s.callsTaken()
 	drainCtx, cancel := context.WithTimeout(context.Background(), drainTimeout)
 	defer cancel()
 	s.Drain(drainCtx)
-	if inFlight > 0 && serveErr == nil {
+	if (active > 0 || s.callsTaken() > calls) && serveErr == nil {
 		// Twilio asks what to do right after each stream ends.
 		select {
 		case <-time.After(actionGrace):
