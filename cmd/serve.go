@@ -27,6 +27,7 @@ type serveOptions struct {
 	LogTranscripts        bool
 	commonOptions
 	agentOverrides
+	listenLimits
 
 	// From the environment (or .env), never from flags: secrets stay out of argv.
 	AuthToken string
@@ -76,6 +77,7 @@ Logs are JSON lines on stdout (text on a terminal); /healthz, /readyz and /metri
 	opts.agentOverrides.flags(fl)
 	fl.IntVar(&opts.MaxCalls, "max-calls", 0, "concurrent calls accepted; more are answered busy (0: no limit)")
 	fl.DurationVar(&opts.DrainTimeout, "drain-timeout", defaultDrainTimeout, "on shutdown, how long calls in progress may go on")
+	opts.listenLimits.flags(fl)
 	fl.StringVar(&opts.LogFormat, "log-format", "auto", "json or text (auto: json unless stdout is a terminal)")
 	fl.StringVar(&opts.LogLevel, "log-level", "info", "debug, info, warn or error")
 	fl.StringVar(&opts.RecordDir, "record-dir", "", "record each call to DIR/<CallSid>.wav (stereo: caller left, agent right)")
@@ -117,6 +119,9 @@ func (o *serveOptions) resolve(cmd *cobra.Command, env *Env) error {
 	if o.MaxCalls < 0 {
 		return usageErrorf("--max-calls cannot be negative")
 	}
+	if err := o.listenLimits.check(); err != nil {
+		return err
+	}
 	// Checked here as well as by newLogger, so that a mistake is found with the
 	// other flags' and before anything is loaded.
 	if _, err := parseLogLevel(o.LogLevel); err != nil {
@@ -145,7 +150,7 @@ func serveRun(ctx context.Context, f *Factory, opts *serveOptions) error {
 	calls := opts.openCallRecord(f.Env, cfg, !opts.LogTranscripts, func(err error) { log.Warn(err.Error()) })
 	defer calls.close()
 	frames := opts.frames()
-	srv, err := server.New(server.Config{
+	scfg := server.Config{
 		PublicURL:             opts.PublicURL,
 		AuthToken:             opts.AuthToken,
 		InsecureSkipSignature: opts.InsecureSkipSignature,
@@ -162,7 +167,9 @@ func serveRun(ctx context.Context, f *Factory, opts *serveOptions) error {
 		OmitTranscripts: !opts.LogTranscripts,
 		OnEvent:         calls.onEvent(nil),
 		RecordPath:      recordPath(opts.RecordDir),
-	})
+	}
+	opts.listenLimits.apply(&scfg)
+	srv, err := server.New(scfg)
 	if err != nil {
 		return &UsageError{Err: err}
 	}
