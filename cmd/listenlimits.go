@@ -20,6 +20,7 @@ type listenLimits struct {
 	MaxWebhookBody     int64
 	PredialWindow      time.Duration
 	MaxPredials        int
+	MaxConns           int
 }
 
 func (o *listenLimits) flags(fl *pflag.FlagSet) {
@@ -30,6 +31,7 @@ func (o *listenLimits) flags(fl *pflag.FlagSet) {
 	fl.DurationVar(&o.StreamStartTimeout, "stream-start-timeout", server.DefaultStreamStartTimeout, "a media stream must send its start within this after its upgrade")
 	fl.Int64Var(&o.MaxWebhookBody, "max-webhook-body", server.DefaultMaxWebhookBody, "largest webhook body accepted, in bytes")
 	fl.DurationVar(&o.PredialWindow, "predial-window", server.DefaultPredialTTL, "an answered call's stream must start within this (its pre-dialed model session and stream credential last as long)")
+	fl.IntVar(&o.MaxConns, "max-conns", 0, "connections served at once, media streams included; more wait in the backlog (0: half the open-file limit; -1: no bound)")
 	fl.IntVar(&o.MaxPredials, "max-predials", 0, "model sessions dialed ahead for answered calls whose stream has not started (0: --max-calls, or 100 without it)")
 }
 
@@ -47,6 +49,9 @@ func (o *listenLimits) check() error {
 	if o.MaxWebhookBody <= 0 {
 		return usageErrorf("--max-webhook-body must be positive")
 	}
+	if o.MaxConns < -1 {
+		return usageErrorf("--max-conns must be -1 (no bound), 0 (half the open-file limit) or a number of connections")
+	}
 	if o.MaxPredials < 0 {
 		return usageErrorf("--max-predials cannot be negative")
 	}
@@ -57,5 +62,5 @@ func (o *listenLimits) check() error {
 func (o *listenLimits) apply(cfg *server.Config) {
 	cfg.ReadHeaderTimeout, cfg.BodyReadTimeout, cfg.WriteTimeout = o.HeaderTimeout, o.BodyTimeout, o.WriteTimeout
 	cfg.IdleTimeout, cfg.StreamStartTimeout, cfg.MaxWebhookBody = o.IdleTimeout, o.StreamStartTimeout, o.MaxWebhookBody
-	cfg.PredialTTL, cfg.MaxPredials = o.PredialWindow, o.MaxPredials
+	cfg.PredialTTL, cfg.MaxPredials, cfg.MaxConns = o.PredialWindow, o.MaxPredials, o.MaxConns
 }

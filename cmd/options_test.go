@@ -112,6 +112,7 @@ func TestServeFlagErrors(t *testing.T) {
 		{"webhook body zero", nil, []string{"--max-webhook-body", "0"}, []string{"--max-webhook-body"}},
 		{"pre-dial window zero", map[string]string{"CALLAGENT_PREDIAL_WINDOW": "0s"}, nil, []string{"--predial-window"}},
 		{"negative max pre-dials", nil, []string{"--max-predials", "-1"}, []string{"--max-predials"}},
+		{"max conns below -1", nil, []string{"--max-conns", "-2"}, []string{"--max-conns"}},
 	}
 	checkFlagErrors(t, base, tests, func(env map[string]string, args ...string) error {
 		_, err := parseServe(t, env, "", args...)

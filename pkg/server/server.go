@@ -146,6 +146,10 @@ type Config struct {
 	// StreamStartTimeout bounds the wait for a media stream's start message after
 	// the upgrade (default 10s); a stream that sends none is closed.
 	StreamStartTimeout time.Duration
+	// MaxConns bounds the connections Serve serves at once, media streams
+	// included (default DefaultMaxConns of the process's open-file limit; negative:
+	// none). Over it new connections wait in the kernel's backlog.
+	MaxConns int
 }
 
 const (
@@ -194,6 +198,8 @@ type Server struct {
 	seen       seenCalls
 
 	wg sync.WaitGroup // pre-dial goroutines and call handlers
+
+	connLimit *limitListener // Serve's, with MaxConns
 }
 
 // ErrNoAuthToken is returned by New without an auth token or InsecureSkipSignature.
@@ -238,6 +244,9 @@ func New(cfg Config) (*Server, error) {
 	}
 	if cfg.StreamStartTimeout <= 0 {
 		cfg.StreamStartTimeout = defaultStreamStart
+	}
+	if cfg.MaxConns == 0 {
+		cfg.MaxConns = DefaultMaxConns(openFileLimit())
 	}
 	if cfg.MaxPredials <= 0 {
 		cfg.MaxPredials = DefaultMaxPredials(cfg.MaxCalls)
@@ -355,6 +364,10 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener, drainTimeout time.D
 		ReadHeaderTimeout: s.cfg.ReadHeaderTimeout,
 		IdleTimeout:       s.cfg.IdleTimeout,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
+	}
+	if s.cfg.MaxConns > 0 {
+		s.connLimit = newLimitListener(ln, s.cfg.MaxConns)
+		ln = s.connLimit
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
