@@ -73,24 +73,33 @@ func (s *Server) inFlight() int {
 	return s.placesLocked()
 }
 
-// admitWebhook decides what a verified webhook for callSID gets: the stream
-// credential to answer with, whether it is a retry of a pending call (same answer,
-// nothing new opened), or why it is refused (a key of refusals).
-func (s *Server) admitWebhook(callSID string) (token string, retry bool, why string) {
+// webhookAdmission is what a verified webhook gets: the stream credential to answer
+// with (none without signature checks), and how it was taken; or why it is refused
+// (a key of refusals).
+type webhookAdmission struct {
+	token     string
+	retry     bool // of a pending call: the same answer, nothing new opened
+	predialed bool
+	why       string
+}
+
+// admitWebhook decides what a verified webhook for callSID gets.
+func (s *Server) admitWebhook(callSID string) webhookAdmission {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if p := s.pending[callSID]; p != nil {
-		return p.token, true, "" // Twilio retries webhooks; even in the drain, the call is waited for
+		// Twilio retries webhooks; even in the drain, the call is waited for.
+		return webhookAdmission{token: p.token, retry: true, predialed: p.pre != nil}
 	}
 	switch {
 	case s.closing || s.draining.Load():
-		return "", false, "draining"
+		return webhookAdmission{why: "draining"}
 	case s.seen.answered(callSID):
-		return "", false, "replay"
+		return webhookAdmission{why: "replay"}
 	}
 	s.seen.mark(callSID, false)
 	if s.cfg.MaxCalls > 0 && s.placesLocked() >= s.cfg.MaxCalls {
-		return "", false, "busy"
+		return webhookAdmission{why: "busy"}
 	}
 	p := &pendingStream{callSID: callSID}
 	if s.verify != nil {
@@ -106,7 +115,7 @@ func (s *Server) admitWebhook(callSID string) (token string, retry bool, why str
 	s.pending[callSID] = p
 	s.wg.Add(1) // the expiry timer, released by stopTimer or by running
 	p.timer = time.AfterFunc(s.cfg.PredialTTL, func() { s.expire(p) })
-	return p.token, false, ""
+	return webhookAdmission{token: p.token, predialed: p.pre != nil}
 }
 
 // expire ends a pending call whose stream did not come within the pre-dial window.

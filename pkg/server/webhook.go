@@ -27,8 +27,8 @@ func (s *Server) incomingCall(w http.ResponseWriter, r *http.Request) {
 		s.reject(w, "bad_request", http.StatusBadRequest, "CallSid is missing: this endpoint is Twilio's voice webhook")
 		return
 	}
-	token, retried, why := s.admitWebhook(callSID)
-	switch why {
+	adm := s.admitWebhook(callSID)
+	switch why := adm.why; why {
 	case "":
 	case "draining":
 		s.metrics.rejected.WithLabelValues(why).Inc()
@@ -40,7 +40,7 @@ func (s *Server) incomingCall(w http.ResponseWriter, r *http.Request) {
 		s.metrics.rejected.WithLabelValues(why).Inc()
 		s.log.Warn("webhook refused: "+refusals[why], "call_sid", callSID, "remote", r.RemoteAddr)
 	}
-	if why != "" {
+	if adm.why != "" {
 		s.writeTwiML(w, twiml.VoiceReject{Reason: "busy"})
 		return
 	}
@@ -50,13 +50,16 @@ func (s *Server) incomingCall(w http.ResponseWriter, r *http.Request) {
 			twiml.VoiceParameter{Name: "From", Value: params.Get("From")},
 			twiml.VoiceParameter{Name: "To", Value: params.Get("To")},
 		}}
-	if token != "" {
-		stream.InnerElements = append(stream.InnerElements, twiml.VoiceParameter{Name: StreamTokenParameter, Value: token})
+	if adm.token != "" {
+		stream.InnerElements = append(stream.InnerElements, twiml.VoiceParameter{Name: StreamTokenParameter, Value: adm.token})
 	}
 	if s.writeTwiML(w, twiml.VoiceConnect{Action: s.url(false, PathStreamEnded), InnerElements: []twiml.Element{stream}}) {
 		answer := "connect to the media stream; dialing the model"
-		if retried {
+		switch {
+		case adm.retry:
 			answer = "connect to the media stream (a retry: answered as before)"
+		case !adm.predialed:
+			answer = "connect to the media stream; the model is dialed when it starts (over the pre-dial bound)"
 		}
 		s.requestEvent(w, r, callSID, params, answer, start)
 	}
