@@ -66,6 +66,9 @@ func (p *predial) wait(ctx context.Context) (session.ModelLeg, error) {
 // mediaStream runs one call: the Media Streams WebSocket is the caller leg, the
 // pre-dialed (or freshly dialed) model session the model leg.
 func (s *Server) mediaStream(w http.ResponseWriter, r *http.Request) {
+	// The credential must be good when the stream arrives (the wall clock: other
+	// instances' too); its start may take StreamStartTimeout more, on a loaded server.
+	arrived := time.Now()
 	if s.verify != nil && !s.verify.stream(r) {
 		s.rejectSignature(w, r)
 		return
@@ -97,7 +100,7 @@ func (s *Server) mediaStream(w http.ResponseWriter, r *http.Request) {
 	token := params[StreamTokenParameter]
 	delete(params, StreamTokenParameter) // no log, event or hook sees it
 	if s.verify != nil {
-		if why := s.verify.streamStart(callSID, token, time.Now()); why != "" { // the wall clock: other instances' too
+		if why := s.verify.streamStart(callSID, token, arrived); why != "" {
 			label := "signature"
 			if why == tokenExpired {
 				label = "expired"
