@@ -36,13 +36,20 @@ import (
 //
 // CALLAGENT_SOAK, a duration, keeps the attack going that long (every stalled
 // connection the server closes is opened again) with a signed call placed every
-// second, each of which must be answered.
+// second, each of which must be answered and heard. Without the connection bound
+// (Config.MaxConns) that fails: the accept loop takes every descriptor freed, and
+// an answered call cannot dial its model.
 
 const (
-	fdServerEnv   = "CALLAGENT_TEST_FDLIMIT_SERVER" // set in the child: run the server, not the tests
-	fdLimit       = 1024
-	fdStalled     = 2000
-	fdSlowTimeout = 500 * time.Millisecond // long enough for the attack to fill the bound under -race on 2 cores
+	fdServerEnv = "CALLAGENT_TEST_FDLIMIT_SERVER" // set in the child: run the server, not the tests
+	fdLimit     = 1024
+	fdStalled   = 2000
+	// The server's timeouts: long enough for the attack to fill the bound under
+	// -race on 2 cores; in a soak, shorter, for more churn (the harder case: the
+	// accept loop takes freed descriptors faster).
+	fdSlowTimeout     = 500 * time.Millisecond
+	fdSoakSlowTimeout = 300 * time.Millisecond
+	fdTimeoutEnv      = "CALLAGENT_TEST_FDLIMIT_TIMEOUT"
 )
 
 var fdAgentAudio = bytes.Repeat([]byte{0x5a, 0xa5}, 400)
@@ -64,6 +71,10 @@ func fdLimitServer() int {
 	}
 	var lim syscall.Rlimit
 	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
+		return fail(err)
+	}
+	slow, err := time.ParseDuration(os.Getenv(fdTimeoutEnv))
+	if err != nil {
 		return fail(err)
 	}
 	model := &realtimetest.Model{APIKey: testAPIKey}
@@ -96,7 +107,7 @@ func fdLimitServer() int {
 		},
 		// The accept loop's "too many open files" goes to the log at debug.
 		Logger:            slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug})),
-		ReadHeaderTimeout: fdSlowTimeout, BodyReadTimeout: fdSlowTimeout, IdleTimeout: fdSlowTimeout, StreamStartTimeout: fdSlowTimeout,
+		ReadHeaderTimeout: slow, BodyReadTimeout: slow, IdleTimeout: slow, StreamStartTimeout: slow,
 	})
 	if err != nil {
 		ln.Close()
@@ -132,7 +143,11 @@ func TestFaultStalledClientsUnderFDLimit(t *testing.T) {
 	}
 
 	child := exec.Command(os.Args[0], "-test.run=^$")
-	child.Env = append(os.Environ(), fdServerEnv+"=1")
+	slow := fdSlowTimeout
+	if soak > 0 {
+		slow = fdSoakSlowTimeout
+	}
+	child.Env = append(os.Environ(), fdServerEnv+"=1", fdTimeoutEnv+"="+slow.String())
 	stdin, err := child.StdinPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -201,7 +216,7 @@ func TestFaultStalledClientsUnderFDLimit(t *testing.T) {
 					dialFailed.Add(1)
 				} else {
 					opened.Add(1)
-					// The server must close it: its timeouts are 500 ms; allow far more,
+					// The server must close it: its timeouts are 300 or 500 ms; allow far more,
 					// for a server that reaches it only once earlier ones are gone.
 					_ = c.SetReadDeadline(time.Now().Add(30 * time.Second))
 					_, err := io.Copy(io.Discard, c)
