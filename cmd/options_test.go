@@ -104,6 +104,15 @@ func TestServeFlagErrors(t *testing.T) {
 		{"public URL not set", map[string]string{"CALLAGENT_PUBLIC_URL": ""}, nil, []string{"--public-url", "CALLAGENT_PUBLIC_URL"}},
 		{"log transcripts not a bool", nil, []string{"--log-transcripts=maybe"}, []string{"--log-transcripts"}},
 		{"call log age", nil, []string{"--call-log-max-age", "-3d"}, []string{"--call-log-max-age"}},
+		{"header timeout zero", nil, []string{"--header-timeout", "0s"}, []string{"--header-timeout"}},
+		{"body timeout negative", nil, []string{"--body-timeout", "-1s"}, []string{"--body-timeout"}},
+		{"write timeout zero", nil, []string{"--write-timeout", "0s"}, []string{"--write-timeout"}},
+		{"idle timeout without a unit", nil, []string{"--idle-timeout", "75"}, []string{"--idle-timeout"}},
+		{"stream start timeout zero", nil, []string{"--stream-start-timeout", "0s"}, []string{"--stream-start-timeout"}},
+		{"webhook body zero", nil, []string{"--max-webhook-body", "0"}, []string{"--max-webhook-body"}},
+		{"pre-dial window zero", map[string]string{"CALLAGENT_PREDIAL_WINDOW": "0s"}, nil, []string{"--predial-window"}},
+		{"negative max pre-dials", nil, []string{"--max-predials", "-1"}, []string{"--max-predials"}},
+		{"max conns below -1", nil, []string{"--max-conns", "-2"}, []string{"--max-conns"}},
 	}
 	checkFlagErrors(t, base, tests, func(env map[string]string, args ...string) error {
 		_, err := parseServe(t, env, "", args...)

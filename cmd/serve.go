@@ -28,6 +28,7 @@ type serveOptions struct {
 	LogTranscripts        bool
 	commonOptions
 	agentOverrides
+	listenLimits
 
 	// From the environment (or .env), never from flags: secrets stay out of argv.
 	AuthToken string
@@ -84,6 +85,7 @@ Logs are JSON lines on stdout (text on a terminal); /healthz and /readyz are ser
 	opts.agentOverrides.flags(fl)
 	fl.IntVar(&opts.MaxCalls, "max-calls", 0, "concurrent calls accepted; more are answered busy (0: no limit)")
 	fl.DurationVar(&opts.DrainTimeout, "drain-timeout", defaultDrainTimeout, "on shutdown, how long calls in progress may go on")
+	opts.listenLimits.flags(fl)
 	fl.StringVar(&opts.LogFormat, "log-format", "auto", "json or text (auto: json unless stdout is a terminal)")
 	fl.StringVar(&opts.LogLevel, "log-level", "info", "debug, info, warn or error")
 	fl.StringVar(&opts.RecordDir, "record-dir", "", "record each call to DIR/<CallSid>.wav (stereo: caller left, agent right)")
@@ -133,6 +135,9 @@ func (o *serveOptions) resolve(cmd *cobra.Command, env *Env) error {
 			return usageErrorf("--metrics-addr is --addr: leave it unset to serve /metrics beside the webhooks, or give another port")
 		}
 	}
+	if err := o.listenLimits.check(); err != nil {
+		return err
+	}
 	// Checked here as well as by newLogger, so that a mistake is found with the
 	// other flags' and before anything is loaded.
 	if _, err := parseLogLevel(o.LogLevel); err != nil {
@@ -167,7 +172,7 @@ func serveRun(ctx context.Context, f *Factory, opts *serveOptions) error {
 			return fmt.Errorf("listen on %s (--metrics-addr): %w", opts.MetricsAddr, err)
 		}
 	}
-	srv, err := server.New(server.Config{
+	scfg := server.Config{
 		PublicURL:             opts.PublicURL,
 		AuthToken:             opts.AuthToken,
 		InsecureSkipSignature: opts.InsecureSkipSignature,
@@ -186,7 +191,9 @@ func serveRun(ctx context.Context, f *Factory, opts *serveOptions) error {
 		OmitTranscripts: !opts.LogTranscripts,
 		OnEvent:         calls.onEvent(nil),
 		RecordPath:      recordPath(opts.RecordDir),
-	})
+	}
+	opts.listenLimits.apply(&scfg)
+	srv, err := server.New(scfg)
 	if err != nil {
 		if mln != nil {
 			mln.Close()

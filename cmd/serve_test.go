@@ -22,6 +22,7 @@ import (
 	"github.com/callagent/callagent/internal/leakcheck"
 	"github.com/callagent/callagent/internal/syncbuf"
 	"github.com/callagent/callagent/pkg/realtime/realtimetest"
+	"github.com/callagent/callagent/pkg/server"
 )
 
 // parseServe resolves serve's flags and environment without serving.
@@ -64,6 +65,19 @@ func TestServeOptions(t *testing.T) {
 			func(o *serveOptions) bool {
 				return o.Addr == ":9000" && o.MaxCalls == 7 && o.MaxCallDuration == 10*time.Minute && o.Voice == "cedar"
 			}},
+		{"listener limits by default", baseEnv, "", nil, func(o *serveOptions) bool {
+			return o.listenLimits == listenLimits{HeaderTimeout: server.DefaultReadHeaderTimeout, BodyTimeout: server.DefaultBodyReadTimeout,
+				WriteTimeout: server.DefaultWriteTimeout, IdleTimeout: server.DefaultIdleTimeout, StreamStartTimeout: server.DefaultStreamStartTimeout,
+				MaxWebhookBody: server.DefaultMaxWebhookBody, PredialWindow: server.DefaultPredialTTL}
+		}},
+		{"listener limits", baseEnv, "", []string{"--header-timeout", "2s", "--body-timeout", "3s", "--write-timeout", "4s", "--idle-timeout", "5s",
+			"--stream-start-timeout", "6s", "--max-webhook-body", "1000", "--predial-window", "7s", "--max-predials", "8", "--max-conns", "9"},
+			func(o *serveOptions) bool {
+				return o.listenLimits == listenLimits{HeaderTimeout: 2 * time.Second, BodyTimeout: 3 * time.Second, WriteTimeout: 4 * time.Second,
+					IdleTimeout: 5 * time.Second, StreamStartTimeout: 6 * time.Second, MaxWebhookBody: 1000, PredialWindow: 7 * time.Second, MaxPredials: 8, MaxConns: 9}
+			}},
+		{"listener limits from the environment", with(map[string]string{"CALLAGENT_IDLE_TIMEOUT": "9s", "CALLAGENT_MAX_PREDIALS": "3"}), "", nil,
+			func(o *serveOptions) bool { return o.IdleTimeout == 9*time.Second && o.MaxPredials == 3 }},
 		{"transcripts logged by default", baseEnv, "", nil, func(o *serveOptions) bool { return o.LogTranscripts }},
 		{"--log-transcripts=false", baseEnv, "", []string{"--log-transcripts=false"},
 			func(o *serveOptions) bool { return !o.LogTranscripts }},

@@ -2,7 +2,6 @@ package server
 
 import (
 	"context"
-	"fmt"
 	"net/http"
 	"time"
 
@@ -19,20 +18,17 @@ const dialTimeout = 20 * time.Second
 // predial is a model session dialed while the webhook was answered, waiting for the
 // call's stream to claim it.
 type predial struct {
-	s       *Server
-	callSID string
-	cancel  context.CancelFunc
-	done    chan struct{} // closed when the dial finished; then leg or err is set
-	leg     session.ModelLeg
-	err     error
-	timer   *time.Timer // expires an unclaimed pre-dial
+	s      *Server
+	cancel context.CancelFunc
+	done   chan struct{} // closed when the dial finished; then leg or err is set
+	leg    session.ModelLeg
+	err    error
 }
 
-// startPredial dials the model for callSID in the background. Caller holds s.mu.
-func (s *Server) startPredial(callSID string) {
+// dialAhead dials the model for callSID in the background. Caller holds s.mu.
+func (s *Server) dialAhead(callSID string) *predial {
 	ctx, cancel := context.WithTimeout(context.Background(), dialTimeout)
-	p := &predial{s: s, callSID: callSID, cancel: cancel, done: make(chan struct{})}
-	s.predials[callSID] = p
+	p := &predial{s: s, cancel: cancel, done: make(chan struct{})}
 	s.wg.Go(func() {
 		p.leg, p.err = s.cfg.Dial(ctx, callSID)
 		close(p.done)
@@ -41,52 +37,7 @@ func (s *Server) startPredial(callSID string) {
 			s.log.Warn("pre-dialing the model failed; the stream will dial again", "call_sid", callSID, "error", p.err)
 		}
 	})
-	s.wg.Add(1) // the expiry timer, released by Stop or by running
-	p.timer = time.AfterFunc(s.cfg.PredialTTL, func() {
-		defer s.wg.Done()
-		s.mu.Lock()
-		mine := s.predials[callSID] == p
-		if mine {
-			delete(s.predials, callSID)
-		}
-		s.mu.Unlock()
-		if mine {
-			s.metrics.predials.WithLabelValues("expired").Inc()
-			p.release()
-			// The call's log says why it has no audio: usually a proxy or tunnel
-			// that does not pass WebSockets. Behind a load balancer the stream
-			// may have gone to another instance, which serves the call: so this
-			// is a warning, not the call's end.
-			s.emit(callevent.Warning{Header: callevent.Header{Time: s.now(), CallSID: callSID}, Code: callevent.WarnNoMediaStream,
-				Message: fmt.Sprintf("no media stream came within %v of the webhook: check that %s accepts WebSockets (behind a load balancer, another instance may have taken it)",
-					s.cfg.PredialTTL, s.url(true, PathMediaStream))})
-		}
-	})
-}
-
-// claim takes the pre-dial of callSID, if there is one.
-func (s *Server) claim(callSID string) *predial {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	p := s.predials[callSID]
-	if p != nil {
-		delete(s.predials, callSID)
-		p.stopTimer()
-	}
 	return p
-}
-
-func (p *predial) stopTimer() {
-	if p.timer.Stop() {
-		p.s.wg.Done()
-	}
-}
-
-// discard abandons a pre-dial that is still registered (on shutdown). Caller holds
-// s.mu and removes it from the map.
-func (p *predial) discard() {
-	p.stopTimer()
-	p.release()
 }
 
 // release cancels the dial and closes its session when it arrives.
@@ -115,6 +66,9 @@ func (p *predial) wait(ctx context.Context) (session.ModelLeg, error) {
 // mediaStream runs one call: the Media Streams WebSocket is the caller leg, the
 // pre-dialed (or freshly dialed) model session the model leg.
 func (s *Server) mediaStream(w http.ResponseWriter, r *http.Request) {
+	// The credential must be good when the stream arrives (the wall clock: other
+	// instances' too); its start may take StreamStartTimeout more, on a loaded server.
+	arrived := time.Now()
 	if s.verify != nil && !s.verify.stream(r) {
 		s.rejectSignature(w, r)
 		return
@@ -126,7 +80,7 @@ func (s *Server) mediaStream(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer s.wg.Done()
-	stream, err := twiliotransport.Accept(w, r, twiliotransport.StreamOptions{StartTimeout: streamHandshakeLimit})
+	stream, err := twiliotransport.Accept(w, r, twiliotransport.StreamOptions{StartTimeout: s.cfg.StreamStartTimeout})
 	if err != nil {
 		s.log.Warn("media stream did not start", "error", err, "remote", r.RemoteAddr)
 		return
@@ -145,16 +99,31 @@ func (s *Server) mediaStream(w http.ResponseWriter, r *http.Request) {
 	params := start.Start.CustomParameters
 	token := params[StreamTokenParameter]
 	delete(params, StreamTokenParameter) // no log, event or hook sees it
-	if s.verify != nil && !s.verify.streamStart(callSID, token) {
-		s.metrics.rejected.WithLabelValues("signature").Inc()
-		s.log.Warn("stream refused: its start does not carry the token of its call's webhook answer", "call_sid", callSID, "remote", r.RemoteAddr,
-			"hint", "a replayed stream upgrade, or TwiML other than callagent's pointing at this stream")
+	if s.verify != nil {
+		if why := s.verify.streamStart(callSID, token, arrived); why != "" {
+			label := "signature"
+			if why == tokenExpired {
+				label = "expired"
+			}
+			s.metrics.rejected.WithLabelValues(label).Inc()
+			s.log.Warn("stream refused: its start does not carry a valid credential of its call's webhook answer", "call_sid", callSID,
+				"credential", why, "remote", r.RemoteAddr,
+				"hint", "a replayed stream, a stream that came after the pre-dial window, or TwiML other than callagent's pointing at this stream")
+			_ = stream.Close()
+			return
+		}
+	}
+	// Admission, before any model session is opened for this stream: a credential
+	// opens one stream, once.
+	pre, why := s.admitStream(callSID)
+	if why != "" {
+		s.metrics.rejected.WithLabelValues(why).Inc()
+		s.log.Warn("stream refused: "+refusals[why], "call_sid", callSID, "remote", r.RemoteAddr)
 		_ = stream.Close()
 		return
 	}
 	info := CallInfo{CallSID: callSID, From: params["From"], To: params["To"], Parameters: params}
 
-	pre := s.claim(callSID)
 	dial := func(ctx context.Context) (session.ModelLeg, error) {
 		if pre != nil {
 			leg, err := pre.wait(ctx)
@@ -174,6 +143,7 @@ func (s *Server) mediaStream(w http.ResponseWriter, r *http.Request) {
 	if s.cfg.Session != nil {
 		if err := s.cfg.Session(info, &opts); err != nil {
 			s.log.Error("setting up the call", "call_sid", callSID, "error", err)
+			s.leaveStart()
 			s.abandon(stream, pre)
 			return
 		}
@@ -194,10 +164,11 @@ func (s *Server) mediaStream(w http.ResponseWriter, r *http.Request) {
 	sess, err := session.New(opts)
 	if err != nil {
 		s.log.Error("setting up the call", "call_sid", callSID, "error", err)
+		s.leaveStart()
 		s.abandon(stream, pre)
 		return
 	}
-	if why := s.register(callSID, sess, pre); why != "" {
+	if why := s.register(callSID, sess); why != "" {
 		s.metrics.rejected.WithLabelValues(why).Inc()
 		s.log.Warn("stream refused: "+refusals[why], "call_sid", callSID)
 		s.abandon(stream, pre)
@@ -232,30 +203,34 @@ func (s *Server) enter() bool {
 	return true
 }
 
-// refusals say why register refused a stream, by metrics label.
+// refusals say why a webhook or a stream was refused, by metrics label.
 var refusals = map[string]string{
 	"busy":      "at the call limit",
 	"draining":  "shutting down",
 	"duplicate": "a call with this CallSid is already running (a replayed or repeated stream)",
+	"replay":    "this call was answered or streamed here before: its webhook or stream credential was already used (a replay)",
 }
 
-// register adds a call, unless the server is full (for a stream no webhook here
-// answered, say behind a load balancer), past its drain, or already running a call
-// with this SID. It returns why not (a key of refusals), or "".
-func (s *Server) register(callSID string, sess *session.Session, pre *predial) string {
+// register turns a stream admitted by admitStream into a call, unless the drain
+// ended meanwhile. It returns why not (a key of refusals), or "".
+func (s *Server) register(callSID string, sess *session.Session) string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	switch {
-	case s.closing:
+	s.starting--
+	if s.closing {
 		return "draining"
-	case s.calls[callSID] != nil:
-		return "duplicate"
-	case pre == nil && s.cfg.MaxCalls > 0 && len(s.calls)+len(s.predials) >= s.cfg.MaxCalls:
-		return "busy"
 	}
 	s.calls[callSID] = sess
+	s.taken++
 	s.metrics.active.Inc()
 	return ""
+}
+
+// callsTaken counts the calls this server has run.
+func (s *Server) callsTaken() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.taken
 }
 
 func (s *Server) unregister(callSID string, reason callevent.EndReason) {

@@ -45,15 +45,23 @@ func TestUnclaimedPredialIsClosed(t *testing.T) {
 	if m := ts.metricsText(t); !strings.Contains(m, `callagent_predials_total{outcome="expired"} 1`) || strings.Contains(m, `callagent_calls_total{`) {
 		t.Errorf("expiry not counted, or counted as a call:\n%s\n%s", grep(m, "predials"), grep(m, "calls_total"))
 	}
-	// A stream that comes after all still gets a call: it dials afresh.
+	// A stream that comes after the window is refused: its credential expired with
+	// it. No model session is opened for it.
 	c, err := ts.caller("CAlonely", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	ts.modelConn(ctx)
-	c.Hangup()
-	if e := ts.waitEnded(ctx, "CAlonely"); e.Reason != callevent.EndCallerHangup {
-		t.Fatalf("late stream: %s %v", e.Reason, e.Err)
+	defer c.Close()
+	if err := c.WaitClosed(ctx); err != nil {
+		t.Fatal("a stream after the pre-dial window was taken:", err)
+	}
+	if m := ts.metricsText(t); !strings.Contains(m, `callagent_rejected_requests_total{reason="expired"} 1`) {
+		t.Errorf("expired credential not counted:\n%s", grep(m, "rejected"))
+	}
+	select {
+	case mc := <-ts.conns:
+		t.Fatalf("a model session was opened for a late stream of %s", mc.Request.Header.Get("X-Call-Sid"))
+	default:
 	}
 }
 

@@ -25,6 +25,7 @@ type metrics struct {
 	toolCalls    *prometheus.CounterVec // by result
 	modelDial    prometheus.Histogram
 	predials     *prometheus.CounterVec // by outcome
+	predialsOpen prometheus.Gauge
 	streamErrors *prometheus.CounterVec // by Twilio error code
 	warnings     *prometheus.CounterVec // by callevent warning code
 }
@@ -54,7 +55,9 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Help:    "Time from the stream's start until the model session was ready (0 when pre-dialed in time).",
 			Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2, 5}}),
 		predials: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "callagent_predials_total",
-			Help: "Model sessions dialed while answering the webhook, by outcome (claimed, expired, failed)."}, []string{"outcome"}),
+			Help: "Model sessions dialed while answering the webhook, by outcome (claimed, expired, failed, stream_failed: Twilio reported the stream failed; over_limit: not dialed, over the pre-dial bound)."}, []string{"outcome"}),
+		predialsOpen: prometheus.NewGauge(prometheus.GaugeOpts{Name: "callagent_predials_open",
+			Help: "Model sessions dialed for answered webhooks whose stream has not started (bounded by --max-predials)."}),
 		streamErrors: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "callagent_stream_errors_total",
 			Help: "Stream errors Twilio reported to the <Stream> statusCallback, by Twilio error code."}, []string{"code"}),
 		warnings: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "callagent_call_warnings_total",
@@ -63,6 +66,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 	}
 	reg.MustRegister(m.active, m.calls, m.frames, m.audioBytes, m.rejected, m.turnLatency, m.bargeInHeard,
 		m.modelErrors, m.toolCalls, m.modelDial, m.predials, m.streamErrors, m.warnings)
+	reg.MustRegister(m.predialsOpen)
 	return m
 }
 

@@ -233,11 +233,11 @@ func TestStreamTokenTiesTheStreamToItsCall(t *testing.T) {
 			token = p.Value
 		}
 	}
-	if token == "" || token != ts.srv.verify.streamToken("CAreal") {
+	if token == "" || ts.srv.verify.streamStart("CAreal", token, time.Now()) != "" {
 		t.Fatalf("TwiML without the call's stream token: %s", body)
 	}
 	mc := ts.modelConn(ctx)
-	for name, tok := range map[string]string{"no token": "", "another call's token": ts.srv.verify.streamToken("CAother")} {
+	for name, tok := range map[string]string{"no token": "", "another call's token": ts.token("CAother")} {
 		opts := ts.callerOptions("CAreal", -1)
 		if tok == "" {
 			delete(opts.Parameters, StreamTokenParameter)

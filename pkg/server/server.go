@@ -16,6 +16,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -84,10 +85,16 @@ type Config struct {
 	Session func(call CallInfo, opts *session.Options) error
 
 	// MaxCalls limits concurrent calls (0: no limit); over it calls are rejected as busy.
+	// An answered webhook whose stream has not started yet holds a place.
 	MaxCalls int
-	// PredialTTL is how long a model session dialed for the webhook waits for its
-	// stream (default 15s).
+	// PredialTTL is the pre-dial window: how long an answered webhook waits for its
+	// stream, with the model session dialed for it and its stream credential (a
+	// stream that starts later is refused). Default 15s.
 	PredialTTL time.Duration
+	// MaxPredials bounds the model sessions dialed for webhooks whose stream has not
+	// started (default MaxCalls, or 100 without MaxCalls). A webhook over it is still
+	// answered; its stream dials the model when it starts.
+	MaxPredials int
 	// ApologyMessage is said when a call ends because the model failed (default set;
 	// "-" for silence).
 	ApologyMessage string
@@ -128,7 +135,8 @@ type Config struct {
 	// BodyReadTimeout bounds reading the rest of a request, its body, from the end
 	// of its headers (default 10s). Twilio's webhooks are a few hundred bytes; a
 	// client that stalls is cut off. It ends at a WebSocket upgrade: the media
-	// stream then waits at most 10s for its start message and is the call's after.
+	// stream then waits at most StreamStartTimeout for its start message and is the
+	// call's after.
 	BodyReadTimeout time.Duration
 	// IdleTimeout closes a keep-alive connection that sends no new request
 	// (default 75s: longer than a load balancer's usual 60s, so the balancer, which
@@ -137,6 +145,17 @@ type Config struct {
 	// MaxWebhookBody bounds a webhook's body in bytes (default 64 KiB); a larger
 	// one is refused with 413.
 	MaxWebhookBody int64
+	// WriteTimeout bounds writing the answer to a request that is not a WebSocket
+	// upgrade, from the request's start (default 30s): a client that does not read
+	// its answer (a large /metrics) is cut off. Media streams are not bounded by it.
+	WriteTimeout time.Duration
+	// StreamStartTimeout bounds the wait for a media stream's start message after
+	// the upgrade (default 10s); a stream that sends none is closed.
+	StreamStartTimeout time.Duration
+	// MaxConns bounds the connections Serve serves at once, media streams
+	// included (default DefaultMaxConns of the process's open-file limit; negative:
+	// none). Over it new connections wait in the kernel's backlog.
+	MaxConns int
 }
 
 const (
@@ -150,7 +169,9 @@ const (
 	defaultMaxWebhookBody    = 64 << 10
 	endedReasonsKept         = 1024
 	defaultBodyReadTimeout   = 10 * time.Second
-	streamHandshakeLimit     = 10 * time.Second
+	defaultStreamStart       = 10 * time.Second
+	defaultWriteTimeout      = 30 * time.Second
+	defaultMaxPredials       = 100
 	defaultReadHeaderTimeout = 10 * time.Second
 	defaultIdleTimeout       = 75 * time.Second
 	predialFailureCleanup    = time.Minute
@@ -170,13 +191,21 @@ type Server struct {
 	draining atomic.Bool
 
 	mu       sync.Mutex
-	closing  bool // past the drain: no new calls or pre-dials
-	predials map[string]*predial
+	closing  bool                      // past the drain: no new calls or pre-dials
+	pending  map[string]*pendingStream // answered webhooks whose stream has not started
 	calls    map[string]*session.Session
 	ended    map[string]callevent.EndReason // recent endings, for the Connect action
 	endedLog []string
 
+	// Under mu too: see streams.go.
+	predialing int // pending calls with a pre-dial
+	starting   int // streams admitted, not yet calls
+	taken      int // calls registered, ever
+	seen       seenCalls
+
 	wg sync.WaitGroup // pre-dial goroutines and call handlers
+
+	connLimit *limitListener // Serve's, with MaxConns
 }
 
 // ErrNoAuthToken is returned by New without an auth token or InsecureSkipSignature.
@@ -216,6 +245,18 @@ func New(cfg Config) (*Server, error) {
 	if cfg.MaxWebhookBody <= 0 {
 		cfg.MaxWebhookBody = defaultMaxWebhookBody
 	}
+	if cfg.WriteTimeout <= 0 {
+		cfg.WriteTimeout = defaultWriteTimeout
+	}
+	if cfg.StreamStartTimeout <= 0 {
+		cfg.StreamStartTimeout = defaultStreamStart
+	}
+	if cfg.MaxConns == 0 {
+		cfg.MaxConns = DefaultMaxConns(openFileLimit())
+	}
+	if cfg.MaxPredials <= 0 {
+		cfg.MaxPredials = DefaultMaxPredials(cfg.MaxCalls)
+	}
 	log := cfg.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -230,7 +271,8 @@ func New(cfg Config) (*Server, error) {
 	}
 	s := &Server{
 		cfg: cfg, public: pub, log: log, elog: elog, reg: reg, metrics: newMetrics(reg), now: cfg.Now,
-		predials: map[string]*predial{}, calls: map[string]*session.Session{}, ended: map[string]callevent.EndReason{},
+		pending: map[string]*pendingStream{}, seen: seenCalls{streamed: map[string]bool{}},
+		calls: map[string]*session.Session{}, ended: map[string]callevent.EndReason{},
 	}
 	if cfg.AuthToken != "" {
 		s.verify = newVerifier(pub, cfg.AuthToken)
@@ -313,16 +355,30 @@ func (s *Server) serveMetrics() (stop func()) {
 	}
 }
 
+// isUpgrade tells a WebSocket upgrade request (a media stream).
+func isUpgrade(r *http.Request) bool {
+	return strings.EqualFold(r.Header.Get("Upgrade"), "websocket")
+}
+
 // boundReads gives every request BodyReadTimeout to send the rest of itself after
 // its headers: a body that stalls (slowloris) gets its connection closed, on every
 // route, including bodies no handler reads (net/http discards them after the
 // handler). The media stream's upgrade hijacks the connection, which clears the
 // deadline: a call is never cut by it. Webhooks clear it once their body is read.
+// Every request but an upgrade also gets WriteTimeout to take its answer
+// (http.Server.WriteTimeout would cut the streams).
 func (s *Server) boundReads(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		// An error means a ResponseWriter without deadlines (a test recorder, an
 		// HTTP/2 stream mounted elsewhere): nothing to bound there.
-		_ = http.NewResponseController(w).SetReadDeadline(time.Now().Add(s.cfg.BodyReadTimeout)) // the wall clock: Config.Now may be a test's
+		rc := http.NewResponseController(w)
+		now := time.Now() // the wall clock: Config.Now may be a test's
+		_ = rc.SetReadDeadline(now.Add(s.cfg.BodyReadTimeout))
+		if !isUpgrade(r) {
+			// Set for every request: net/http would keep one request's deadline
+			// on the connection for the next.
+			_ = rc.SetWriteDeadline(now.Add(s.cfg.WriteTimeout))
+		}
 		next.ServeHTTP(w, r)
 	})
 }
@@ -335,8 +391,8 @@ func (s *Server) ActiveCalls() int {
 }
 
 // Serve serves on ln until ctx is cancelled, then drains: it stops accepting calls,
-// reports not ready, lets calls in progress finish for up to drainTimeout, ends the
-// rest cleanly, and returns once every call and goroutine is done. The listener
+// reports not ready, lets calls in progress (and calls answered whose stream has not
+// started yet) finish for up to drainTimeout, ends the rest cleanly, and returns once every call and goroutine is done. The listener
 // stays open until then: /readyz answers 503 to the load balancer, a new call is
 // answered busy, and Twilio's request after each stream still arrives (the apology
 // after a shutdown). Closing it first would also close an ngrok tunnel, and every
@@ -350,6 +406,10 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener, drainTimeout time.D
 	}
 	stopMetrics := s.serveMetrics() // through the drain: the drain shows in the metrics
 	defer stopMetrics()
+	if s.cfg.MaxConns > 0 {
+		s.connLimit = newLimitListener(ln, s.cfg.MaxConns)
+		ln = s.connLimit
+	}
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
 	var serveErr error
@@ -357,13 +417,14 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener, drainTimeout time.D
 	case <-ctx.Done():
 	case serveErr = <-errc:
 	}
-	active := s.ActiveCalls()
-	s.log.Info("shutting down: draining calls", "active_calls", active, "drain_timeout", drainTimeout)
 	s.draining.Store(true)
+	active, inFlight := s.ActiveCalls(), s.inFlight()
+	s.log.Info("shutting down: draining calls", "active_calls", active, "pending_streams", inFlight-active, "drain_timeout", drainTimeout)
+	calls := s.callsTaken()
 	drainCtx, cancel := context.WithTimeout(context.Background(), drainTimeout)
 	defer cancel()
 	s.Drain(drainCtx)
-	if active > 0 && serveErr == nil {
+	if (active > 0 || s.callsTaken() > calls) && serveErr == nil {
 		// Twilio asks what to do right after each stream ends.
 		select {
 		case <-time.After(actionGrace):
@@ -387,11 +448,13 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener, drainTimeout time.D
 }
 
 // Drain marks the server not ready, waits until ctx ends for calls to finish, then
-// ends the remaining calls (reason server_shutdown) and waits for everything.
+// ends the remaining calls (reason server_shutdown) and waits for everything. The
+// calls it waits for include answered webhooks whose stream has not started: their
+// stream is still taken, for up to the pre-dial window, and the call runs.
 func (s *Server) Drain(ctx context.Context) {
 	s.draining.Store(true)
 wait:
-	for s.ActiveCalls() > 0 {
+	for s.inFlight() > 0 {
 		select {
 		case <-ctx.Done():
 			break wait
@@ -403,9 +466,12 @@ wait:
 	for _, sess := range s.calls {
 		sess.End(callevent.EndServerShutdown, nil)
 	}
-	for id, p := range s.predials {
-		p.discard()
-		delete(s.predials, id)
+	for _, p := range s.pending {
+		s.dropPendingLocked(p)
+		p.stopTimer(s)
+		if p.pre != nil {
+			p.pre.release()
+		}
 	}
 	s.mu.Unlock()
 	s.wg.Wait()

@@ -62,6 +62,9 @@ type testServer struct {
 	served chan error
 	events *eventLog
 	client *http.Client // for webhooks; its idle connections are closed at cleanup
+
+	mu     sync.Mutex
+	tokens map[string]string // by CallSid: the stream credential the last webhook answer gave
 }
 
 type eventLog struct {
@@ -99,7 +102,7 @@ func newTestServerOn(t *testing.T, mutate func(*Config), wrap func(net.Listener)
 	t.Helper()
 	leakcheck.Check(t)
 	ts := &testServer{t: t, model: &realtimetest.Model{APIKey: testAPIKey}, conns: make(chan *realtimetest.ModelConn, 512), events: &eventLog{},
-		client: &http.Client{Transport: &http.Transport{}}}
+		client: &http.Client{Transport: &http.Transport{}}, tokens: map[string]string{}}
 	ts.model.Script = func(ctx context.Context, c *realtimetest.ModelConn) error {
 		ts.conns <- c
 		<-c.Done()
@@ -146,6 +149,7 @@ func newTestServerOn(t *testing.T, mutate func(*Config), wrap func(net.Listener)
 		// Connections the client dialed but never used count as active for 5 s in
 		// http.Server.Shutdown: close them so the drain is not held up by the test.
 		ts.client.CloseIdleConnections()
+		srv.dropPending() // the drain would wait for them: not what these tests are about
 		cancel()
 		<-ts.served
 		ts.model.Close()
@@ -173,7 +177,38 @@ func (ts *testServer) webhook(callSID string, mutate func(r *http.Request, form 
 	}
 	defer resp.Body.Close()
 	body, _ := io.ReadAll(resp.Body)
+	if tok := streamTokenOf(string(body)); tok != "" {
+		ts.mu.Lock()
+		ts.tokens[callSID] = tok
+		ts.mu.Unlock()
+	}
 	return resp, string(body)
+}
+
+// streamTokenOf is the stream credential in a webhook's TwiML answer, or "".
+func streamTokenOf(body string) string {
+	var d twimlDoc
+	if xml.Unmarshal([]byte(body), &d) != nil || d.Connect == nil {
+		return ""
+	}
+	for _, p := range d.Connect.Stream.Params {
+		if p.Name == StreamTokenParameter {
+			return p.Value
+		}
+	}
+	return ""
+}
+
+// token is the stream credential of callSID: the one its webhook was answered
+// with, or, for a call no webhook here answered, one as another instance with the
+// same auth token would give.
+func (ts *testServer) token(callSID string) string {
+	ts.mu.Lock()
+	defer ts.mu.Unlock()
+	if tok := ts.tokens[callSID]; tok != "" {
+		return tok
+	}
+	return ts.srv.verify.streamToken(callSID, time.Now().Add(ts.srv.cfg.PredialTTL))
 }
 
 // caller connects a fake Twilio caller to the media stream, signing the upgrade.
@@ -189,7 +224,7 @@ func (ts *testServer) caller(callSID string, header http.Header) (*twiliotest.Ca
 func (ts *testServer) callerOptions(callSID string, interval time.Duration) twiliotest.CallerOptions {
 	params := map[string]string{"CallSid": callSID, "From": "+15550001111", "To": "+15552223333"}
 	if ts.srv.verify != nil { // as the webhook's TwiML answer gives it
-		params[StreamTokenParameter] = ts.srv.verify.streamToken(callSID)
+		params[StreamTokenParameter] = ts.token(callSID)
 	}
 	return twiliotest.CallerOptions{
 		URL:           "ws" + strings.TrimPrefix(ts.url, "http") + PathMediaStream,

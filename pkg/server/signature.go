@@ -2,11 +2,15 @@ package server
 
 import (
 	"crypto/hmac"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
+	"time"
 
 	twclient "github.com/twilio/twilio-go/client"
 )
@@ -34,23 +38,60 @@ func newVerifier(public *url.URL, authToken string) *verifier {
 }
 
 // StreamTokenParameter is the <Stream> parameter that carries a call's stream
-// token. The upgrade's signature covers only the URL, the same for every call, so
-// one leaked header would open a stream for any CallSid; the token, given in the
-// TwiML answer to the call's signed webhook and echoed by Twilio in the stream's
-// start, ties the stream to that call. It is removed from the parameters before
-// anything sees them.
+// credential. The upgrade's signature covers only the URL, the same for every
+// call, so one captured upgrade header would open a stream for any call; the
+// credential, given in the TwiML answer to the call's signed webhook and echoed by
+// Twilio in the stream's start, ties the stream to that call and that answer. It
+// is removed from the parameters before anything sees them.
+//
+// A credential is expiry.nonce.mac: the expiry (Unix milliseconds, the end of the
+// pre-dial window), a random nonce, and an HMAC of the CallSid, expiry and nonce
+// keyed from the auth token. It verifies on any instance with the same auth token
+// (a load balancer may send the stream to another instance than the webhook); that
+// it is used once is enforced by each instance, by CallSid (admitStream).
 const StreamTokenParameter = "callagent_stream_token"
 
-// streamToken is callSID's token: an HMAC keyed from the auth token.
-func (v *verifier) streamToken(callSID string) string {
+// Why streamStart refuses a credential.
+const (
+	tokenMissing = "missing"
+	tokenInvalid = "invalid"
+	tokenExpired = "expired"
+)
+
+// streamToken returns a new credential for a stream of callSID, good until expires.
+func (v *verifier) streamToken(callSID string, expires time.Time) string {
+	var nonce [12]byte
+	_, _ = rand.Read(nonce[:]) // never fails (crypto/rand)
+	exp, n := strconv.FormatInt(expires.UnixMilli(), 10), hex.EncodeToString(nonce[:])
+	return exp + "." + n + "." + v.tokenMAC(callSID, exp, n)
+}
+
+func (v *verifier) tokenMAC(callSID, exp, nonce string) string {
 	mac := hmac.New(sha256.New, v.key)
-	mac.Write([]byte(callSID))
+	// Length-prefixed: no two (CallSid, expiry, nonce) share an input.
+	fmt.Fprintf(mac, "stream v2|%d:%s|%d:%s|%d:%s", len(callSID), callSID, len(exp), exp, len(nonce), nonce)
 	return hex.EncodeToString(mac.Sum(nil)[:16])
 }
 
-// streamStart checks the token a stream's start carries for its call.
-func (v *verifier) streamStart(callSID, token string) bool {
-	return hmac.Equal([]byte(token), []byte(v.streamToken(callSID)))
+// streamStart checks the credential a stream's start carries for callSID at now:
+// "" when it is good, else why not (tokenMissing, tokenInvalid, tokenExpired).
+func (v *verifier) streamStart(callSID, token string, now time.Time) string {
+	if token == "" {
+		return tokenMissing
+	}
+	exp, rest, ok1 := strings.Cut(token, ".")
+	nonce, mac, ok2 := strings.Cut(rest, ".")
+	if !ok1 || !ok2 || !hmac.Equal([]byte(mac), []byte(v.tokenMAC(callSID, exp, nonce))) {
+		return tokenInvalid
+	}
+	ms, err := strconv.ParseInt(exp, 10, 64)
+	if err != nil {
+		return tokenInvalid
+	}
+	if !now.Before(time.UnixMilli(ms)) {
+		return tokenExpired
+	}
+	return ""
 }
 
 // publicURL is the URL of r as Twilio sees it, with scheme (https or wss) given.

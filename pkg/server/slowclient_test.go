@@ -2,14 +2,20 @@ package server
 
 import (
 	"bufio"
+	"bytes"
+	"context"
 	"errors"
 	"io"
 	"net"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/coder/websocket"
+
+	"github.com/callagent/callagent/pkg/callevent"
+	"github.com/callagent/callagent/pkg/realtime/realtimetest"
 )
 
 // Slow and idle clients (issue 14, item 1): every connection that stops sending is
@@ -124,46 +130,90 @@ func TestStalledClientsDoNotStopCalls(t *testing.T) {
 	ts.client.CloseIdleConnections()
 }
 
-// limitListener accepts at most n open connections at a time, as a process at its
-// file-descriptor limit does: further clients wait in the kernel's backlog.
-type limitListener struct {
-	net.Listener
-	sem  chan struct{}
-	done chan struct{}
-	once sync.Once
-}
-
-func newLimitListener(ln net.Listener, n int) *limitListener {
-	return &limitListener{Listener: ln, sem: make(chan struct{}, n), done: make(chan struct{})}
-}
-
-func (l *limitListener) Accept() (net.Conn, error) {
-	select {
-	case l.sem <- struct{}{}:
-	case <-l.done:
-		return nil, net.ErrClosed
-	}
-	c, err := l.Listener.Accept()
+// A media stream that is upgraded (signed) and then sends no start is closed after
+// StreamStartTimeout, and counts for no call.
+func TestStreamWithoutStartIsClosed(t *testing.T) {
+	ts := newTestServer(t, func(c *Config) {
+		slowConfig(c)
+		c.StreamStartTimeout = slowTimeout
+	})
+	ctx := ctxFor(t)
+	opts := ts.callerOptions("CAsilent", -1)
+	ws, _, err := websocket.Dial(ctx, opts.URL, &websocket.DialOptions{HTTPHeader: opts.Header})
 	if err != nil {
-		<-l.sem
-		return nil, err
+		t.Fatal(err)
 	}
-	return &limitConn{Conn: c, release: func() { <-l.sem }}, nil
+	defer ws.CloseNow()
+	start := time.Now()
+	rctx, cancel := context.WithTimeout(ctx, 10*slowTimeout)
+	defer cancel()
+	if _, _, err := ws.Read(rctx); rctx.Err() != nil {
+		t.Fatalf("the stream without a start stayed open for %v", 10*slowTimeout)
+	} else if err == nil {
+		t.Fatal("the server sent a message to a stream without a start")
+	}
+	if took := time.Since(start); took < slowTimeout/2 {
+		t.Fatalf("closed after %v, before the start timeout", took)
+	}
+	if n := ts.srv.ActiveCalls(); n != 0 {
+		t.Fatalf("%d active calls", n)
+	}
 }
 
-func (l *limitListener) Close() error {
-	l.once.Do(func() { close(l.done) })
-	return l.Listener.Close()
-}
+// An answer the client does not read (here a large one, which fills the socket's
+// buffers) is cut off after WriteTimeout; a WebSocket upgrade is not given a write
+// deadline, so a call that runs longer than it goes on.
+func TestWriteTimeoutCutsUnreadAnswers(t *testing.T) {
+	ts := newTestServer(t, func(c *Config) {
+		slowConfig(c)
+		c.WriteTimeout = slowTimeout
+	})
+	big := bytes.Repeat([]byte("x"), 32<<20) // more than loopback socket buffers hold
+	wrote := make(chan error, 1)
+	hs := &http.Server{Handler: ts.srv.boundReads(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, err := w.Write(big)
+		wrote <- err
+	})), ReadHeaderTimeout: time.Second}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go hs.Serve(ln)
+	defer hs.Close()
+	c, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if _, err := io.WriteString(c, "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n"); err != nil {
+		t.Fatal(err)
+	}
+	select { // never read
+	case err := <-wrote:
+		var ne net.Error
+		if !errors.As(err, &ne) || !ne.Timeout() {
+			t.Fatalf("writing to a client that does not read: %v, want a timeout", err)
+		}
+	case <-time.After(20 * slowTimeout):
+		t.Fatal("the answer to a client that does not read was not cut off")
+	}
 
-type limitConn struct {
-	net.Conn
-	once    sync.Once
-	release func()
-}
-
-func (c *limitConn) Close() error {
-	err := c.Conn.Close()
-	c.once.Do(c.release)
-	return err
+	// A call outlives the write timeout.
+	ctx := ctxFor(t)
+	ts.webhook("CAlong", nil)
+	mc := ts.modelConn(ctx)
+	caller, err := ts.caller("CAlong", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer caller.Close()
+	time.Sleep(3 * slowTimeout)
+	mc.Respond(ctx, realtimetest.ResponseSpec{Items: []realtimetest.ItemSpec{{Audio: bytes.Repeat([]byte{9}, 800)}}})
+	if err := caller.WaitReceived(ctx, 800); err != nil {
+		t.Fatal("a call was cut by the write timeout:", err)
+	}
+	caller.Hangup()
+	if e := ts.waitEnded(ctx, "CAlong"); e.Reason != callevent.EndCallerHangup {
+		t.Fatalf("ended %s", e.Reason)
+	}
 }

@@ -27,22 +27,20 @@ func (s *Server) incomingCall(w http.ResponseWriter, r *http.Request) {
 		s.reject(w, "bad_request", http.StatusBadRequest, "CallSid is missing: this endpoint is Twilio's voice webhook")
 		return
 	}
-	if s.draining.Load() {
-		s.metrics.rejected.WithLabelValues("draining").Inc()
+	adm := s.admitWebhook(callSID)
+	switch why := adm.why; why {
+	case "":
+	case "draining":
+		s.metrics.rejected.WithLabelValues(why).Inc()
 		s.log.Info("call refused: shutting down", "call_sid", callSID)
-		s.writeTwiML(w, twiml.VoiceReject{Reason: "busy"})
-		return
-	}
-	s.mu.Lock()
-	_, retried := s.predials[callSID] // Twilio retries webhooks: one pre-dial per call
-	busy := s.closing || (s.cfg.MaxCalls > 0 && !retried && len(s.calls)+len(s.predials) >= s.cfg.MaxCalls)
-	if !busy && !retried {
-		s.startPredial(callSID)
-	}
-	s.mu.Unlock()
-	if busy {
-		s.metrics.rejected.WithLabelValues("busy").Inc()
+	case "busy":
+		s.metrics.rejected.WithLabelValues(why).Inc()
 		s.log.Warn("call refused: at the call limit", "call_sid", callSID, "max_calls", s.cfg.MaxCalls)
+	default:
+		s.metrics.rejected.WithLabelValues(why).Inc()
+		s.log.Warn("webhook refused: "+refusals[why], "call_sid", callSID, "remote", r.RemoteAddr)
+	}
+	if adm.why != "" {
 		s.writeTwiML(w, twiml.VoiceReject{Reason: "busy"})
 		return
 	}
@@ -52,13 +50,16 @@ func (s *Server) incomingCall(w http.ResponseWriter, r *http.Request) {
 			twiml.VoiceParameter{Name: "From", Value: params.Get("From")},
 			twiml.VoiceParameter{Name: "To", Value: params.Get("To")},
 		}}
-	if s.verify != nil {
-		stream.InnerElements = append(stream.InnerElements, twiml.VoiceParameter{Name: StreamTokenParameter, Value: s.verify.streamToken(callSID)})
+	if adm.token != "" {
+		stream.InnerElements = append(stream.InnerElements, twiml.VoiceParameter{Name: StreamTokenParameter, Value: adm.token})
 	}
 	if s.writeTwiML(w, twiml.VoiceConnect{Action: s.url(false, PathStreamEnded), InnerElements: []twiml.Element{stream}}) {
 		answer := "connect to the media stream; dialing the model"
-		if retried {
-			answer = "connect to the media stream (a retry: the model is already dialing)"
+		switch {
+		case adm.retry:
+			answer = "connect to the media stream (a retry: answered as before)"
+		case !adm.predialed:
+			answer = "connect to the media stream; the model is dialed when it starts (over the pre-dial bound)"
 		}
 		s.requestEvent(w, r, callSID, params, answer, start)
 	}
@@ -121,6 +122,9 @@ func (s *Server) streamStatus(w http.ResponseWriter, r *http.Request) {
 		answer = "stream-error " + code
 		s.emit(callevent.Warning{Header: callevent.Header{Time: s.now(), CallSID: callSID}, Code: callevent.WarnStreamError,
 			Message: "Twilio reports a stream error: " + text + " (see https://www.twilio.com/docs/api/errors/" + code + ")"})
+		// The stream will not come: the call's place, pre-dial and credential go
+		// now, not at the end of the window (a drain need not wait for it).
+		s.abandonPending(callSID)
 	}
 	s.requestEvent(w, r, callSID, params, answer, start)
 }
