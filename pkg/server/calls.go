@@ -82,7 +82,7 @@ func (s *Server) mediaStream(w http.ResponseWriter, r *http.Request) {
 	defer s.wg.Done()
 	stream, err := twiliotransport.Accept(w, r, twiliotransport.StreamOptions{StartTimeout: s.cfg.StreamStartTimeout})
 	if err != nil {
-		s.log.Warn("media stream did not start", "error", err, "remote", r.RemoteAddr)
+		s.warnRefused("media stream did not start", "error", err, "remote", r.RemoteAddr)
 		return
 	}
 	start := stream.Start()
@@ -92,7 +92,7 @@ func (s *Server) mediaStream(w http.ResponseWriter, r *http.Request) {
 	}
 	if callSID == "" {
 		s.metrics.rejected.WithLabelValues("bad_request").Inc()
-		s.log.Warn("stream refused: its start names no CallSid", "remote", r.RemoteAddr)
+		s.warnRefused("stream refused: its start names no CallSid", "remote", r.RemoteAddr)
 		_ = stream.Close()
 		return
 	}
@@ -106,7 +106,7 @@ func (s *Server) mediaStream(w http.ResponseWriter, r *http.Request) {
 				label = "expired"
 			}
 			s.metrics.rejected.WithLabelValues(label).Inc()
-			s.log.Warn("stream refused: its start does not carry a valid credential of its call's webhook answer", "call_sid", callSID,
+			s.warnRefused("stream refused: its start does not carry a valid credential of its call's webhook answer", "call_sid", callSID,
 				"credential", why, "remote", r.RemoteAddr,
 				"hint", "a replayed stream, a stream that came after the pre-dial window, or TwiML other than callagent's pointing at this stream")
 			_ = stream.Close()
@@ -118,7 +118,7 @@ func (s *Server) mediaStream(w http.ResponseWriter, r *http.Request) {
 	pre, why := s.admitStream(callSID)
 	if why != "" {
 		s.metrics.rejected.WithLabelValues(why).Inc()
-		s.log.Warn("stream refused: "+refusals[why], "call_sid", callSID, "remote", r.RemoteAddr)
+		s.warnRefused("stream refused: "+refusals[why], "call_sid", callSID, "remote", r.RemoteAddr)
 		_ = stream.Close()
 		return
 	}
@@ -170,7 +170,7 @@ func (s *Server) mediaStream(w http.ResponseWriter, r *http.Request) {
 	}
 	if why := s.register(callSID, sess); why != "" {
 		s.metrics.rejected.WithLabelValues(why).Inc()
-		s.log.Warn("stream refused: "+refusals[why], "call_sid", callSID)
+		s.warnRefused("stream refused: "+refusals[why], "call_sid", callSID)
 		s.abandon(stream, pre)
 		return
 	}

@@ -189,6 +189,7 @@ type Server struct {
 	now     func() time.Time
 
 	draining atomic.Bool
+	refusals refusalLog // WARN lines of refused requests, rate-limited
 
 	mu       sync.Mutex
 	closing  bool                      // past the drain: no new calls or pre-dials
@@ -441,6 +442,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener, drainTimeout time.D
 	if serveErr == nil {
 		serveErr = <-errc
 	}
+	s.flushRefusals()
 	if serveErr != nil && !errors.Is(serveErr, http.ErrServerClosed) {
 		return fmt.Errorf("serve: %w", serveErr)
 	}

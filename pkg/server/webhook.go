@@ -35,10 +35,10 @@ func (s *Server) incomingCall(w http.ResponseWriter, r *http.Request) {
 		s.log.Info("call refused: shutting down", "call_sid", callSID)
 	case "busy":
 		s.metrics.rejected.WithLabelValues(why).Inc()
-		s.log.Warn("call refused: at the call limit", "call_sid", callSID, "max_calls", s.cfg.MaxCalls)
+		s.warnRefused("call refused: at the call limit", "call_sid", callSID, "max_calls", s.cfg.MaxCalls)
 	default:
 		s.metrics.rejected.WithLabelValues(why).Inc()
-		s.log.Warn("webhook refused: "+refusals[why], "call_sid", callSID, "remote", r.RemoteAddr)
+		s.warnRefused("webhook refused: "+refusals[why], "call_sid", callSID, "remote", r.RemoteAddr)
 	}
 	if adm.why != "" {
 		s.writeTwiML(w, twiml.VoiceReject{Reason: "busy"})
@@ -201,7 +201,7 @@ func (s *Server) rejectSignature(w http.ResponseWriter, r *http.Request) {
 		reason = "missing"
 	}
 	// The signature itself is never logged: it is a credential for this one request.
-	s.log.Warn("request refused: Twilio signature "+reason, "path", r.URL.Path, "remote", r.RemoteAddr,
+	s.warnRefused("request refused: Twilio signature "+reason, "path", r.URL.Path, "remote", r.RemoteAddr,
 		"hint", "check TWILIO_AUTH_TOKEN and that --public-url is the URL Twilio calls")
 	s.reject(w, "signature", http.StatusForbidden, "forbidden")
 }
