@@ -110,6 +110,9 @@ func simulateRun(ctx context.Context, f *Factory, opts *simulateOptions) error {
 	}
 	so := offlinecall.Options{Agent: cfg, Scenario: scenario, RecordPath: opts.RecordPath,
 		Approver: &terminalApprover{in: f.IO.In, out: f.IO.ErrOut, tty: f.IO.ErrTTY}}
+	for _, name := range secretVariables {
+		so.Secrets = append(so.Secrets, f.Env.Get(name))
+	}
 	model := "the simulated model"
 	if opts.Model == "openai" {
 		if opts.RealtimeModel != "" {

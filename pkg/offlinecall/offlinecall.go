@@ -51,6 +51,9 @@ type Options struct {
 	OnEvent func(callevent.Event)
 	// Approver answers approvals under policy ask.
 	Approver session.Approver
+	// Secrets are scrubbed from tool results before the model sees them, beside the
+	// configuration's own (agent.RuntimeOptions.Secrets: the environment's keys).
+	Secrets []string
 	// Logger receives the server's log (default: discarded).
 	Logger *slog.Logger
 	// From and To are the caller's and the called numbers.
@@ -108,7 +111,7 @@ func Run(parent context.Context, opts Options) (*Result, error) {
 	}
 	defer model.close()
 
-	rt, err := agent.NewRuntime(opts.Agent, agent.RuntimeOptions{Approver: opts.Approver})
+	rt, err := agent.NewRuntime(opts.Agent, agent.RuntimeOptions{Approver: opts.Approver, Secrets: opts.Secrets})
 	if err != nil {
 		return nil, err
 	}

@@ -169,3 +169,27 @@ func TestInterruptedSimulation(t *testing.T) {
 		t.Fatalf("Run = %+v, %v; want context.Canceled", res, err)
 	}
 }
+
+// Options.Secrets (simulate passes the environment's keys) are scrubbed from tool
+// results like the configuration's own: a member name the built-in weather tool
+// answers with stands in for a key an API echoes.
+func TestToolResultsScrubbedOfSecrets(t *testing.T) {
+	leakcheck.Check(t)
+	const secret = "temperature_c"
+	res, err := Run(context.Background(), Options{Secrets: []string{secret}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	results := 0
+	for _, ev := range res.Events {
+		if r, ok := ev.(callevent.ToolResult); ok && r.Name == "weather" {
+			results++
+			if strings.Contains(r.Output, secret) || !strings.Contains(r.Output, "demo data") {
+				t.Fatalf("weather result not scrubbed of %q: %q", secret, r.Output)
+			}
+		}
+	}
+	if results == 0 {
+		t.Fatal("the call made no weather call")
+	}
+}
