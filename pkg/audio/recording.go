@@ -30,6 +30,16 @@ func NewRecording(start time.Time) *Recording {
 	return &Recording{start: start}
 }
 
+// Begin moves the recording's time zero to at, the call's start, when no audio has
+// been added yet (the setup before it, the model dial, is not part of the call).
+func (r *Recording) Begin(at time.Time) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if len(r.caller) == 0 && len(r.agent) == 0 {
+		r.start = at
+	}
+}
+
 func (r *Recording) pos(at time.Time) int {
 	return max(0, int(at.Sub(r.start).Microseconds()*8/1000))
 }

@@ -46,3 +46,18 @@ func TestRecordingAlignsTracks(t *testing.T) {
 		t.Fatal("WAV samples do not match the tracks")
 	}
 }
+
+// Begin moves time zero to the call's start while nothing is recorded, and never
+// after: audio already placed keeps its place.
+func TestRecordingBegin(t *testing.T) {
+	t0 := time.Unix(1_700_000_000, 0)
+	r := NewRecording(t0)
+	r.Begin(t0.Add(500 * time.Millisecond))
+	r.CallerAudio(t0.Add(500*time.Millisecond), []byte("//8=")) // two bytes
+	r.Begin(t0.Add(time.Second))
+	r.Finish(t0.Add(600 * time.Millisecond))
+	caller, _ := r.Tracks()
+	if len(caller) != 800 { // 100 ms at 8 kHz from the call's start
+		t.Fatalf("%d bytes, want 800 (100 ms from Begin)", len(caller))
+	}
+}

@@ -50,6 +50,9 @@ type ModelLeg interface {
 // base64 μ-law and valid only during the call. It is called on the audio path: it
 // must be quick and must not block.
 type Recorder interface {
+	// Begin is the call's time zero: Run calls it first, at the time CallEnded's
+	// Duration is counted from, so the recording lasts as long as the call.
+	Begin(at time.Time)
 	// CallerAudio is a frame from the caller, received at at.
 	CallerAudio(at time.Time, payload []byte)
 	// AgentAudio is agent audio sent to the caller at at; it plays after what is

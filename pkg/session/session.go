@@ -124,6 +124,9 @@ func (s *Session) end(reason callevent.EndReason, err error) {
 // it returns.
 func (s *Session) Run(ctx context.Context) callevent.CallEnded {
 	s.began = s.now()
+	if s.opts.Recorder != nil {
+		s.opts.Recorder.Begin(s.began)
+	}
 	s.stats.begin(s.began)
 	s.lastActivity.Store(s.began.UnixNano())
 	s.ioCtx = context.WithoutCancel(ctx)
