@@ -143,6 +143,18 @@ func (h *devHarness) wait(b *syncbuf.Buffer, s string) {
 	}
 }
 
+// place rings the dev server as Twilio would for the dev number: a signed webhook,
+// then the stream its TwiML names.
+func (h *devHarness) place(ctx context.Context, sid string) *twiliotest.Caller {
+	h.t.Helper()
+	caller, err := twiliotest.PlaceCall(ctx, twiliotest.CallOptions{Webhook: "http://" + h.addr + "/incoming-call", AuthToken: devToken, AllowInsecureStream: true,
+		CallSID: sid, AccountSID: devAccount, From: "+15550100001", To: devNumber.PhoneNumber})
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return caller
+}
+
 // call rings the dev server, waits for the session.update and hangs up; it returns
 // the instructions the model was given.
 func (h *devHarness) call(sid string) string {
@@ -153,11 +165,7 @@ func (h *devHarness) callUntil(sid, ended string) string {
 	h.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	caller, err := twiliotest.PlaceCall(ctx, twiliotest.CallOptions{Webhook: "http://" + h.addr + "/incoming-call", AuthToken: devToken, AllowInsecureStream: true,
-		CallSID: sid, AccountSID: devAccount, From: "+15550100001", To: devNumber.PhoneNumber})
-	if err != nil {
-		h.t.Fatal(err)
-	}
+	caller := h.place(ctx, sid)
 	defer caller.Close()
 	var upd realtime.SessionConfig
 	select {

@@ -11,7 +11,6 @@ import (
 	"github.com/callagent/callagent/pkg/realtime"
 	"github.com/callagent/callagent/pkg/realtime/realtimetest"
 	"github.com/callagent/callagent/pkg/session"
-	"github.com/callagent/callagent/pkg/twiliotransport/twiliotest"
 )
 
 // injected is what a hostile peer puts in a name or a message: an OSC that sets
@@ -90,11 +89,7 @@ func TestFaultDevTerminalEscapes(t *testing.T) {
 			h.start(args...)
 			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 			defer cancel()
-			caller, err := twiliotest.PlaceCall(ctx, twiliotest.CallOptions{Webhook: "http://" + h.addr + "/incoming-call", AuthToken: devToken,
-				AllowInsecureStream: true, CallSID: "CA00000000000000000000000000000014", AccountSID: devAccount, From: "+15550100001", To: devNumber.PhoneNumber})
-			if err != nil {
-				t.Fatal(err)
-			}
+			caller := h.place(ctx, "CA00000000000000000000000000000014")
 			defer caller.Close()
 			select {
 			case <-h.updates:

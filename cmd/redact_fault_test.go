@@ -18,7 +18,6 @@ import (
 	"github.com/callagent/callagent/internal/leakcheck"
 	"github.com/callagent/callagent/pkg/realtime"
 	"github.com/callagent/callagent/pkg/realtime/realtimetest"
-	"github.com/callagent/callagent/pkg/twiliotransport/twiliotest"
 )
 
 // toolSecret is a tool header's value with every character JSON, URLs and HTML
@@ -130,11 +129,7 @@ func TestFaultToolSecretEchoed(t *testing.T) {
 			h.start(args...)
 			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 			defer cancel()
-			caller, err := twiliotest.PlaceCall(ctx, twiliotest.CallOptions{Webhook: "http://" + h.addr + "/incoming-call", AuthToken: devToken,
-				AllowInsecureStream: true, CallSID: "CA00000000000000000000000000000007", AccountSID: devAccount, From: "+15550100001", To: devNumber.PhoneNumber})
-			if err != nil {
-				t.Fatal(err)
-			}
+			caller := h.place(ctx, "CA00000000000000000000000000000007")
 			defer caller.Close()
 			for i := range 2 {
 				select {
