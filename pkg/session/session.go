@@ -52,6 +52,8 @@ type Session struct {
 	resp         responseState
 	respChanged  chan struct{} // closed and replaced when resp changes
 	interrupted  []string      // agent items cut off by a barge-in, newest last
+	promptSet    bool          // the last update set a prompt: an agent without one clears it
+	tracingSent  bool          // tracing went with an update: it cannot change
 
 	// Owned by the model pump.
 	guard           guardState
