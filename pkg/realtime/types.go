@@ -39,9 +39,9 @@ type SessionConfig struct {
 	Tools            []Tool          `json:"tools,omitzero"`              // nil: left out; empty: "tools": [], which removes every tool
 	ToolChoice       StringOrObject  `json:"tool_choice,omitzero"`        // "auto", "none", "required" or a function/MCP tool
 	MaxOutputTokens  json.RawMessage `json:"max_output_tokens,omitempty"` // an integer or "inf"
-	Tracing          json.RawMessage `json:"tracing,omitempty"`    // "auto" or a Tracing object; once on, it cannot change
-	Truncation       json.RawMessage `json:"truncation,omitempty"` // "auto", "disabled" or a RetentionRatio object
-	Prompt           json.RawMessage `json:"prompt,omitempty"`     // a Prompt object
+	Tracing          json.RawMessage `json:"tracing,omitempty"`           // "auto" or a Tracing object; once on, it cannot change
+	Truncation       json.RawMessage `json:"truncation,omitempty"`        // "auto", "disabled" or a RetentionRatio object
+	Prompt           json.RawMessage `json:"prompt,omitempty"`            // a Prompt object
 	Include          []string        `json:"include,omitempty"`
 	// Reasoning and ParallelToolCalls are for reasoning models (gpt-realtime-2 and
 	// later) only.
