@@ -48,6 +48,7 @@ func (s *Session) responseDone(e *realtime.ResponseDone) {
 			s.end(callevent.EndModelDisconnected, err)
 		}
 	}
+	s.batchResponseDone(e.Response.ID)
 }
 
 func (s *Session) modelError(e *realtime.ErrorEvent) {
