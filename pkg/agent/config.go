@@ -79,17 +79,17 @@ type Approval struct {
 type AgentSpec struct {
 	Name string `yaml:"name"`
 	// Description tells other agents what this one does (used for handoff tools).
-	Description      string         `yaml:"description"`
-	Instructions     string         `yaml:"instructions"`
-	InstructionsFile string         `yaml:"instructions_file"`
+	Description      string `yaml:"description"`
+	Instructions     string `yaml:"instructions"`
+	InstructionsFile string `yaml:"instructions_file"`
 	// Voice is a built-in voice's name, or a custom voice: {id: voice_1234} in YAML,
 	// its id here.
-	Voice            Voice          `yaml:"voice"`
-	Speed            float64        `yaml:"speed"`
-	Greeting         Greeting       `yaml:"greeting"`
-	TurnDetection    *TurnDetection `yaml:"turn_detection"`
-	Transcription    Transcription  `yaml:"transcription"`
-	NoiseReduction   string         `yaml:"noise_reduction"`
+	Voice          Voice          `yaml:"voice"`
+	Speed          float64        `yaml:"speed"`
+	Greeting       Greeting       `yaml:"greeting"`
+	TurnDetection  *TurnDetection `yaml:"turn_detection"`
+	Transcription  Transcription  `yaml:"transcription"`
+	NoiseReduction string         `yaml:"noise_reduction"`
 	// Tools lists the tools this agent may use by name; all tools when absent.
 	Tools *[]string `yaml:"tools"`
 	// Handoffs lists the agents this one may hand the call to.
@@ -152,9 +152,9 @@ type TurnDetection struct {
 	Eagerness         string   `yaml:"eagerness"` // semantic_vad: low, medium, high, auto
 	// IdleTimeoutMs (server_vad, Realtime engine): after this much silence following
 	// the agent's audio, the model itself prompts the caller to go on.
-	IdleTimeoutMs *int `yaml:"idle_timeout_ms"`
-	CreateResponse    *bool    `yaml:"create_response"`
-	InterruptResponse *bool    `yaml:"interrupt_response"`
+	IdleTimeoutMs     *int  `yaml:"idle_timeout_ms"`
+	CreateResponse    *bool `yaml:"create_response"`
+	InterruptResponse *bool `yaml:"interrupt_response"`
 }
 
 // Transcription of the caller's speech. In YAML: `transcription: false` to turn it
