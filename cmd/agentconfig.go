@@ -96,7 +96,7 @@ func (a *agentOverrides) applyTo(cfg *agent.Config) {
 	}
 	if a.voiceSet {
 		for i := range cfg.Agents {
-			cfg.Agents[i].Voice = a.Voice
+			cfg.Agents[i].Voice = agent.Voice(a.Voice)
 		}
 	}
 	if a.MaxCallDuration > 0 {

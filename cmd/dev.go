@@ -527,7 +527,7 @@ func (d *devSession) banner(webhook string) {
 	start := cfg.StartAgent()
 	agentLine := sanitize(cfg.Summary())
 	if start != nil {
-		agentLine = fmt.Sprintf("%s · %s · voice %s", sanitize(start.Name), sanitize(cfg.Model), sanitize(start.Voice))
+		agentLine = fmt.Sprintf("%s · %s · voice %s", sanitize(start.Name), sanitize(cfg.Model), sanitize(string(start.Voice)))
 		if n := len(cfg.Agents) - 1; n > 0 {
 			agentLine += fmt.Sprintf(" · %s to hand off to", plural(n, "other agent"))
 		}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"sync/atomic"
@@ -80,6 +81,12 @@ func (s *agentSource) build(data []byte) (*loadedAgents, error) {
 		cfg, from = c, s.path
 	}
 	s.over.applyTo(cfg)
+	if s.over.modelSet {
+		// The options of callagent.yaml that depend on the model, checked again.
+		if err := cfg.CheckModel(); err != nil {
+			return nil, &UsageError{Err: fmt.Errorf("with --model %s: %w", cfg.Model, err)}
+		}
+	}
 	rt, err := newRuntime(cfg, s.env, s.approver)
 	if err != nil {
 		return nil, err

@@ -27,6 +27,22 @@ type Config struct {
 	// IdleTimeout: after this much silence the agent asks whether the caller is still
 	// there; after as much again it says goodbye and hangs up.
 	IdleTimeout Duration `yaml:"idle_timeout"`
+	// The Realtime engine's session options of the gpt-realtime-2 generation
+	// (issue 15); each is checked against Model.
+
+	// Reasoning sets the reasoning effort (gpt-realtime-2 models only).
+	Reasoning *Reasoning `yaml:"reasoning"`
+	// ParallelToolCalls lets the model make several tool calls in one response
+	// (gpt-realtime-2 models only); callagent answers once, with every result.
+	ParallelToolCalls *bool `yaml:"parallel_tool_calls"`
+	// Tracing turns on OpenAI's traces of each call, grouped by its CallSid.
+	Tracing *Tracing `yaml:"tracing"`
+	// Truncation is what the model drops when the conversation outgrows its context.
+	Truncation *Truncation `yaml:"truncation"`
+	// AudioFormat is the audio between callagent and the model: pcmu, always, on
+	// Twilio Media Streams (μ-law only); pcma is refused until a SIP transport.
+	AudioFormat string `yaml:"audio_format"`
+
 	// Approval is the policy for tools marked needs_approval (and MCP approvals).
 	Approval Approval    `yaml:"approval"`
 	Agents   []AgentSpec `yaml:"agents"`
@@ -63,20 +79,59 @@ type Approval struct {
 type AgentSpec struct {
 	Name string `yaml:"name"`
 	// Description tells other agents what this one does (used for handoff tools).
-	Description      string         `yaml:"description"`
-	Instructions     string         `yaml:"instructions"`
-	InstructionsFile string         `yaml:"instructions_file"`
-	Voice            string         `yaml:"voice"`
-	Speed            float64        `yaml:"speed"`
-	Greeting         Greeting       `yaml:"greeting"`
-	TurnDetection    *TurnDetection `yaml:"turn_detection"`
-	Transcription    Transcription  `yaml:"transcription"`
-	NoiseReduction   string         `yaml:"noise_reduction"`
+	Description      string `yaml:"description"`
+	Instructions     string `yaml:"instructions"`
+	InstructionsFile string `yaml:"instructions_file"`
+	// Voice is a built-in voice's name, or a custom voice: {id: voice_1234} in YAML,
+	// its id here.
+	Voice          Voice          `yaml:"voice"`
+	Speed          float64        `yaml:"speed"`
+	Greeting       Greeting       `yaml:"greeting"`
+	TurnDetection  *TurnDetection `yaml:"turn_detection"`
+	Transcription  Transcription  `yaml:"transcription"`
+	NoiseReduction string         `yaml:"noise_reduction"`
 	// Tools lists the tools this agent may use by name; all tools when absent.
 	Tools *[]string `yaml:"tools"`
 	// Handoffs lists the agents this one may hand the call to.
 	Handoffs   []string   `yaml:"handoffs"`
 	Guardrails Guardrails `yaml:"guardrails"`
+	// Prompt is a stored prompt (Realtime engine): its variables' values may name
+	// the call, {{call.from}}, {{call.to}}, {{call.sid}}, {{call.param.NAME}}.
+	Prompt *Prompt `yaml:"prompt"`
+}
+
+// Voice is a built-in voice's name or a custom voice's id (voice_…).
+type Voice string
+
+// Custom reports whether the voice is a custom voice's id.
+func (v Voice) Custom() bool { return strings.HasPrefix(string(v), "voice_") }
+
+// Reasoning configures a reasoning model.
+type Reasoning struct {
+	Effort string `yaml:"effort"` // minimal, low, medium, high, xhigh
+}
+
+// Prompt is a stored prompt of the OpenAI platform and its variables.
+type Prompt struct {
+	ID        string            `yaml:"id"`
+	Version   string            `yaml:"version"`
+	Variables map[string]string `yaml:"variables"`
+}
+
+// Tracing configures OpenAI's traces. In YAML: `tracing: auto`, or
+// {workflow_name, metadata}. The group id is always the call's CallSid.
+type Tracing struct {
+	WorkflowName string            `yaml:"workflow_name"`
+	Metadata     map[string]string `yaml:"metadata"`
+}
+
+// Truncation configures what the model drops when the conversation is too long for
+// its context. In YAML: auto, disabled, or {retention_ratio: 0.8,
+// token_limits: {post_instructions: 8000}}.
+type Truncation struct {
+	Mode             string  // auto, disabled or retention_ratio
+	RetentionRatio   float64 // retention_ratio: the fraction kept (0 to 1)
+	PostInstructions int     // retention_ratio: tokens allowed after the instructions (0: the model's)
 }
 
 // Greeting makes the agent speak first. In YAML: `greeting: false`, a string (the
@@ -95,8 +150,11 @@ type TurnDetection struct {
 	PrefixPaddingMs   *int     `yaml:"prefix_padding_ms"`
 	SilenceDurationMs *int     `yaml:"silence_duration_ms"`
 	Eagerness         string   `yaml:"eagerness"` // semantic_vad: low, medium, high, auto
-	CreateResponse    *bool    `yaml:"create_response"`
-	InterruptResponse *bool    `yaml:"interrupt_response"`
+	// IdleTimeoutMs (server_vad, Realtime engine): after this much silence following
+	// the agent's audio, the model itself prompts the caller to go on.
+	IdleTimeoutMs     *int  `yaml:"idle_timeout_ms"`
+	CreateResponse    *bool `yaml:"create_response"`
+	InterruptResponse *bool `yaml:"interrupt_response"`
 }
 
 // Transcription of the caller's speech. In YAML: `transcription: false` to turn it

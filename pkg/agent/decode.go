@@ -385,3 +385,81 @@ func (du *Duration) decodeNode(d *decoder, n *yaml.Node, path string) {
 	}
 	d.add(n, "%s: want a duration such as 30s, 5m or 1h30m; got %s", path, describe(n))
 }
+
+func (v *Voice) decodeNode(d *decoder, n *yaml.Node, path string) {
+	switch {
+	case isNull(n):
+	case n.Kind == yaml.ScalarNode && n.Tag == "!!str":
+		*v = Voice(n.Value)
+	case n.Kind == yaml.MappingNode:
+		var m struct {
+			ID string `yaml:"id"`
+		}
+		d.decodeStruct(n, reflect.ValueOf(&m).Elem(), path)
+		switch {
+		case m.ID == "":
+			d.add(n, "%s: a custom voice needs its id: {id: voice_1234}", path)
+		case !Voice(m.ID).Custom():
+			d.add(n, "%s: id %q is not a custom voice's id (they begin with voice_); for a built-in voice write its name: voice: marin", path, m.ID)
+		default:
+			*v = Voice(m.ID)
+		}
+	default:
+		d.add(n, "%s: want a voice's name (marin) or a custom voice {id: voice_1234}; got %s", path, describe(n))
+	}
+}
+
+func (t *Tracing) decodeNode(d *decoder, n *yaml.Node, path string) {
+	switch {
+	case n.Kind == yaml.ScalarNode && n.Value == "auto":
+	case n.Kind == yaml.MappingNode:
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			if n.Content[i].Value == "group_id" {
+				d.add(n.Content[i], "%s.group_id: callagent sets the group to each call's CallSid, so a call is found by it: remove group_id", path)
+				n = &yaml.Node{Kind: n.Kind, Tag: n.Tag, Line: n.Line, Column: n.Column,
+					Content: append(append([]*yaml.Node{}, n.Content[:i]...), n.Content[i+2:]...)}
+				break
+			}
+		}
+		var m struct {
+			WorkflowName string            `yaml:"workflow_name"`
+			Metadata     map[string]string `yaml:"metadata"`
+		}
+		d.decodeStruct(n, reflect.ValueOf(&m).Elem(), path)
+		t.WorkflowName, t.Metadata = m.WorkflowName, m.Metadata
+	default:
+		d.add(n, "%s: want auto or {workflow_name: ..., metadata: {key: value}}; got %s", path, describe(n))
+	}
+}
+
+func (t *Truncation) decodeNode(d *decoder, n *yaml.Node, path string) {
+	switch {
+	case n.Kind == yaml.ScalarNode && (n.Value == "auto" || n.Value == "disabled"):
+		t.Mode = n.Value
+	case n.Kind == yaml.MappingNode:
+		var m struct {
+			Type           string   `yaml:"type"`
+			RetentionRatio *float64 `yaml:"retention_ratio"`
+			TokenLimits    struct {
+				PostInstructions int `yaml:"post_instructions"`
+			} `yaml:"token_limits"`
+		}
+		d.decodeStruct(n, reflect.ValueOf(&m).Elem(), path)
+		t.Mode, t.PostInstructions = "retention_ratio", m.TokenLimits.PostInstructions
+		switch {
+		case m.Type != "" && m.Type != "retention_ratio":
+			d.add(n, "%s.type %q: the only object form is retention_ratio (or write truncation: auto / disabled)", path, m.Type)
+		case m.RetentionRatio == nil:
+			d.add(n, "%s: add retention_ratio, the fraction of the conversation kept when it is cut (0.8 keeps 80%%)", path)
+		case *m.RetentionRatio < 0 || *m.RetentionRatio > 1:
+			d.add(n, "%s.retention_ratio %g: use a value from 0 to 1 (0.8 keeps 80%% of the conversation)", path, *m.RetentionRatio)
+		default:
+			t.RetentionRatio = *m.RetentionRatio
+		}
+		if m.TokenLimits.PostInstructions < 0 {
+			d.add(n, "%s.token_limits.post_instructions cannot be negative", path)
+		}
+	default:
+		d.add(n, "%s: want auto, disabled or {retention_ratio: 0.8}; got %s", path, describe(n))
+	}
+}

@@ -16,6 +16,9 @@ import (
 	"strings"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/callagent/callagent/pkg/realtime"
+	"github.com/callagent/callagent/pkg/session"
 )
 
 // DefaultFile is the configuration file looked for in the working directory.
@@ -159,6 +162,78 @@ func (v *validator) check() {
 	if c.Start != "" && !agents[c.Start] {
 		v.issue(&c.Start, "start: there is no agent named %q%s", c.Start, suggest(c.Start, sortedKeys(agents), "the agents are"))
 	}
+	v.checkModelOptions()
+}
+
+// LiveModel reports whether model is a GPT-Live model (gpt-live-*), the other
+// engine, rather than a Realtime one.
+func LiveModel(model string) bool { return strings.HasPrefix(model, "gpt-live-") }
+
+// checkModelOptions refuses options the chosen engine and model do not have: the
+// API would refuse the whole session.update, and the call with it.
+func (v *validator) checkModelOptions() {
+	c := v.cfg
+	switch c.AudioFormat {
+	case "", "pcmu":
+	case "pcma":
+		v.issue(&c.AudioFormat, "audio_format pcma: Twilio Media Streams carry G.711 μ-law only, which callagent relays to the model "+
+			"untouched as audio/pcmu; A-law is for a SIP transport, which callagent does not have yet: remove audio_format")
+	default:
+		v.issue(&c.AudioFormat, "audio_format %q: the only format on Twilio Media Streams is pcmu: remove audio_format", c.AudioFormat)
+	}
+	if r := c.Reasoning; r != nil && !slices.Contains(realtime.ReasoningEfforts, r.Effort) {
+		v.issue(r, "reasoning.effort %q: use %s", r.Effort, strings.Join(realtime.ReasoningEfforts, ", "))
+	}
+	type option struct {
+		p    any
+		name string
+	}
+	var realtimeOnly []option // options of the Realtime engine only
+	reasoning := []option{}   // options of the reasoning generation only
+	if c.Reasoning != nil {
+		reasoning = append(reasoning, option{c.Reasoning, "reasoning"})
+	}
+	if c.ParallelToolCalls != nil {
+		reasoning = append(reasoning, option{c.ParallelToolCalls, "parallel_tool_calls"})
+	}
+	realtimeOnly = append(realtimeOnly, reasoning...)
+	if c.Tracing != nil {
+		realtimeOnly = append(realtimeOnly, option{c.Tracing, "tracing"})
+	}
+	if c.Truncation != nil {
+		realtimeOnly = append(realtimeOnly, option{c.Truncation, "truncation"})
+	}
+	for i := range c.Agents {
+		a := &c.Agents[i]
+		if a.Prompt != nil {
+			realtimeOnly = append(realtimeOnly, option{a.Prompt, "agents[" + a.Name + "]: prompt"})
+		}
+		if a.TurnDetection != nil && a.TurnDetection.IdleTimeoutMs != nil {
+			realtimeOnly = append(realtimeOnly, option{a.TurnDetection.IdleTimeoutMs, "agents[" + a.Name + "]: turn_detection.idle_timeout_ms"})
+		}
+	}
+	models := strings.Join(realtime.ReasoningModels, ", ")
+	switch {
+	case LiveModel(c.Model):
+		for _, o := range realtimeOnly {
+			v.issue(o.p, "%s is an option of the Realtime engine; %s is a GPT-Live model, which does not have it: remove it, or use a Realtime model (gpt-realtime-2)", o.name, c.Model)
+		}
+	case !realtime.ReasoningModel(c.Model):
+		for _, o := range reasoning {
+			v.issue(o.p, "%s needs a gpt-realtime-2 model (%s); your model is %s: set model: gpt-realtime-2, or remove %s", o.name, models, c.Model, o.name)
+		}
+	}
+}
+
+// CheckModel checks the options that depend on the model again, after the model
+// was changed (a --model flag).
+func (c *Config) CheckModel() error {
+	d := &decoder{file: c.Path, lines: map[fieldKey]*yaml.Node{}}
+	(&validator{d: d, cfg: c}).checkModelOptions()
+	if len(d.issues) > 0 {
+		return &Error{Issues: d.issues}
+	}
+	return nil
 }
 
 func (v *validator) checkAgent(a *AgentSpec, tools, agents map[string]bool) {
@@ -186,10 +261,23 @@ func (v *validator) checkAgent(a *AgentSpec, tools, agents map[string]bool) {
 	case strings.TrimSpace(a.Instructions) == "":
 		v.issue(a, "%s: add instructions (what the agent is for and how it should talk) or instructions_file", path)
 	}
-	if a.Voice == "" {
+	switch {
+	case a.Voice == "":
 		a.Voice = DefaultVoice
-	} else if !slices.Contains(voices, a.Voice) {
-		v.issue(&a.Voice, "%s: voice %q is not a Realtime voice%s", path, a.Voice, suggestOrList(a.Voice, voices, "the voices are"))
+	case a.Voice.Custom():
+	case !slices.Contains(voices, string(a.Voice)):
+		v.issue(&a.Voice, "%s: voice %q is not a Realtime voice%s (a custom voice is written {id: voice_1234})", path, a.Voice,
+			suggestOrList(string(a.Voice), voices, "the voices are"))
+	}
+	if p := a.Prompt; p != nil {
+		if p.ID == "" {
+			v.issue(p, "%s: prompt needs the id of a stored prompt: prompt: {id: pmpt_..., version: \"2\"}", path)
+		}
+		for name, val := range p.Variables {
+			if err := session.CheckCallVars(val); err != nil {
+				v.d.add(v.d.nodeOfEntry(p.Variables, name), "%s: prompt.variables.%s: %v", path, name, err)
+			}
+		}
 	}
 	if a.Speed != 0 && (a.Speed < 0.25 || a.Speed > 1.5) {
 		v.issue(&a.Speed, "%s: speed %g: use a value from 0.25 to 1.5 (1 is normal)", path, a.Speed)
@@ -222,7 +310,10 @@ func (v *validator) checkAgent(a *AgentSpec, tools, agents map[string]bool) {
 		} else if td.Threshold != nil && (*td.Threshold < 0 || *td.Threshold > 1) {
 			v.issue(td.Threshold, "%s: turn_detection.threshold %g: use a value from 0 to 1", path, *td.Threshold)
 		}
-		for _, ms := range []*int{td.PrefixPaddingMs, td.SilenceDurationMs} {
+		if td.IdleTimeoutMs != nil && td.Type == "semantic_vad" {
+			v.issue(td.IdleTimeoutMs, "%s: turn_detection.idle_timeout_ms only applies to server_vad: remove it, or use type: server_vad", path)
+		}
+		for _, ms := range []*int{td.PrefixPaddingMs, td.SilenceDurationMs, td.IdleTimeoutMs} {
 			if ms != nil && *ms < 0 {
 				v.issue(ms, "%s: turn_detection: milliseconds cannot be negative", path)
 			}

@@ -91,7 +91,7 @@ func NewRuntime(cfg *Config, opts RuntimeOptions) (*Runtime, error) {
 	for i := range cfg.Agents {
 		a := &cfg.Agents[i]
 		sa := session.Agent{
-			Name: a.Name, Instructions: a.Instructions, Voice: a.Voice, Speed: a.Speed,
+			Name: a.Name, Instructions: a.Instructions, Voice: string(a.Voice), Speed: a.Speed,
 			TurnDetection: a.TurnDetection.realtime(), NoiseReduction: a.NoiseReduction,
 			Guardrail: guardrail(a.Guardrails),
 		}
@@ -112,6 +112,7 @@ func NewRuntime(cfg *Config, opts RuntimeOptions) (*Runtime, error) {
 		for _, h := range a.Handoffs {
 			sa.Tools = append(sa.Tools, r.handoffTool(cfg.Agent(h)))
 		}
+		cfg.realtimeOptions(a, &sa)
 		r.agents[a.Name] = sa
 	}
 	r.approver = policyApprover(cfg.Approval, opts.Approver, opts.HTTPClient)
@@ -147,6 +148,9 @@ func (r *Runtime) Setup(opts *session.Options) {
 	opts.ApprovalTimeout = r.cfg.Approval.Timeout.D()
 	opts.MaxDuration = r.cfg.MaxCallDuration.D()
 	opts.IdleTimeout = r.cfg.IdleTimeout.D()
+	if t := r.cfg.Tracing; t != nil {
+		opts.Tracing = &realtime.Tracing{WorkflowName: t.WorkflowName, Metadata: t.Metadata} // the group: the CallSid
+	}
 	if g := start.Greeting; g.Enabled {
 		switch {
 		case g.Say != "":
@@ -159,13 +163,38 @@ func (r *Runtime) Setup(opts *session.Options) {
 	}
 }
 
+// realtimeOptions fills the gpt-realtime-2 generation's options of an agent: the
+// configuration's reasoning, parallel tool calls and truncation (the same for every
+// agent, so a handoff keeps them) and the agent's stored prompt.
+func (c *Config) realtimeOptions(a *AgentSpec, sa *session.Agent) {
+	if c.Reasoning != nil {
+		sa.Reasoning = &realtime.Reasoning{Effort: c.Reasoning.Effort}
+	}
+	sa.ParallelToolCalls = c.ParallelToolCalls
+	if t := c.Truncation; t != nil {
+		switch t.Mode {
+		case "retention_ratio":
+			rr := realtime.RetentionRatio{Type: t.Mode, RetentionRatio: t.RetentionRatio}
+			if t.PostInstructions > 0 {
+				rr.TokenLimits = &realtime.TokenLimits{PostInstructions: t.PostInstructions}
+			}
+			sa.Truncation, _ = json.Marshal(rr) // numbers only: always encodes
+		default:
+			sa.Truncation = json.RawMessage(`"` + t.Mode + `"`)
+		}
+	}
+	if p := a.Prompt; p != nil {
+		sa.Prompt = &realtime.Prompt{ID: p.ID, Version: p.Version, Variables: p.Variables}
+	}
+}
+
 // realtime converts the turn detection settings.
 func (td *TurnDetection) realtime() *realtime.TurnDetection {
 	if td == nil {
 		return nil
 	}
 	return &realtime.TurnDetection{Type: td.Type, Threshold: td.Threshold, PrefixPaddingMs: td.PrefixPaddingMs,
-		SilenceDurationMs: td.SilenceDurationMs, Eagerness: td.Eagerness, CreateResponse: td.CreateResponse,
+		SilenceDurationMs: td.SilenceDurationMs, IdleTimeoutMs: td.IdleTimeoutMs, Eagerness: td.Eagerness, CreateResponse: td.CreateResponse,
 		InterruptResponse: td.InterruptResponse}
 }
 

@@ -2,6 +2,7 @@ package realtime
 
 import (
 	"encoding/json"
+	"strings"
 
 	"github.com/callagent/callagent/internal/jsonscan"
 )
@@ -38,11 +39,67 @@ type SessionConfig struct {
 	Tools            []Tool          `json:"tools,omitzero"`              // nil: left out; empty: "tools": [], which removes every tool
 	ToolChoice       StringOrObject  `json:"tool_choice,omitzero"`        // "auto", "none", "required" or a function/MCP tool
 	MaxOutputTokens  json.RawMessage `json:"max_output_tokens,omitempty"` // an integer or "inf"
-	Tracing          json.RawMessage `json:"tracing,omitempty"`
-	Truncation       json.RawMessage `json:"truncation,omitempty"`
-	Prompt           json.RawMessage `json:"prompt,omitempty"`
+	Tracing          json.RawMessage `json:"tracing,omitempty"`           // "auto" or a Tracing object; once on, it cannot change
+	Truncation       json.RawMessage `json:"truncation,omitempty"`        // "auto", "disabled" or a RetentionRatio object
+	Prompt           json.RawMessage `json:"prompt,omitempty"`            // a Prompt object
 	Include          []string        `json:"include,omitempty"`
+	// Reasoning and ParallelToolCalls are for reasoning models (gpt-realtime-2 and
+	// later) only.
+	Reasoning         *Reasoning `json:"reasoning,omitempty"`
+	ParallelToolCalls *bool      `json:"parallel_tool_calls,omitempty"`
 }
+
+// Reasoning configures a reasoning model (RealtimeReasoning).
+type Reasoning struct {
+	Effort string `json:"effort,omitempty"` // minimal, low, medium, high, xhigh
+}
+
+// Reasoning efforts, as RealtimeReasoningEffort lists them.
+var ReasoningEfforts = []string{"minimal", "low", "medium", "high", "xhigh"}
+
+// Prompt is a stored prompt and the values of its variables (ResponsePrompt).
+type Prompt struct {
+	ID        string            `json:"id"`
+	Version   string            `json:"version,omitempty"`
+	Variables map[string]string `json:"variables,omitempty"`
+}
+
+// Tracing is the object form of the tracing setting (TracingConfiguration).
+type Tracing struct {
+	WorkflowName string            `json:"workflow_name,omitempty"`
+	GroupID      string            `json:"group_id,omitempty"`
+	Metadata     map[string]string `json:"metadata,omitempty"`
+}
+
+// RetentionRatio is the object form of the truncation setting
+// (RealtimeTruncationRetentionRatio).
+type RetentionRatio struct {
+	Type           string       `json:"type"` // always "retention_ratio"
+	RetentionRatio float64      `json:"retention_ratio"`
+	TokenLimits    *TokenLimits `json:"token_limits,omitempty"`
+}
+
+// TokenLimits bounds the conversation kept by retention-ratio truncation.
+type TokenLimits struct {
+	PostInstructions int `json:"post_instructions,omitempty"`
+}
+
+// ReasoningModel reports whether a Realtime model is of the reasoning generation
+// (gpt-realtime-2, gpt-realtime-2.1, gpt-realtime-2.1-mini and their dated
+// snapshots), the only ones with reasoning and parallel_tool_calls.
+func ReasoningModel(model string) bool {
+	rest, ok := strings.CutPrefix(model, "gpt-realtime-")
+	if !ok || rest == "" || rest[0] < '2' || rest[0] > '9' {
+		return false
+	}
+	// gpt-realtime-2025-08-28 is a dated snapshot of the first generation.
+	major, _, _ := strings.Cut(rest, "-")
+	major, _, _ = strings.Cut(major, ".")
+	return len(major) == 1
+}
+
+// ReasoningModels are the reasoning Realtime models known when callagent was built.
+var ReasoningModels = []string{"gpt-realtime-2", "gpt-realtime-2.1", "gpt-realtime-2.1-mini"}
 
 // AudioConfig holds the input and output audio settings of a session.
 type AudioConfig struct {

@@ -28,8 +28,11 @@ func (s *Session) SetAgent(a Agent) error {
 	from := s.agent.Name
 	s.agent, s.tools = a, tools
 	s.agentVersion++
-	cfg := a.sessionConfig()
 	ready := s.ready.Load() && !s.ending
+	var cfg realtime.SessionConfig
+	if ready { // otherwise the dial states a when it connects
+		cfg = s.update(&a)
+	}
 	s.mu.Unlock()
 	if from != a.Name {
 		s.emit(callevent.AgentChanged{Header: s.hdr(), From: from, To: a.Name})

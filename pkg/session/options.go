@@ -2,8 +2,11 @@ package session
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"regexp"
+	"strings"
 	"time"
 
 	"github.com/callagent/callagent/pkg/callevent"
@@ -82,6 +85,18 @@ type Agent struct {
 	// HostedTools are passed to the API as they are, e.g. hosted MCP servers.
 	HostedTools []realtime.Tool
 	ToolChoice  string
+	// Reasoning and ParallelToolCalls are for reasoning models (gpt-realtime-2 and
+	// later; the API refuses them on others). nil leaves them to the server.
+	Reasoning         *realtime.Reasoning
+	ParallelToolCalls *bool
+	// Prompt is a stored prompt (its id, version and variables). A variable's value
+	// may name the call: {{call.sid}}, {{call.from}}, {{call.to}} and
+	// {{call.param.NAME}} (a <Parameter> of the stream) are replaced when the session
+	// is configured. An agent without a prompt clears the previous agent's.
+	Prompt *realtime.Prompt
+	// Truncation is "auto", "disabled" or a retention-ratio object, as JSON; nil
+	// leaves it to the server.
+	Truncation json.RawMessage
 	// Guardrail checks the agent's transcript as it streams (every ~100 characters
 	// and at the end of each item). When it returns a rule, the agent's audio is cut
 	// off, its item truncated to what was heard, and the model told to correct itself.
@@ -129,6 +144,11 @@ type Options struct {
 	// after a second such silence the call ends (reason idle). Zero: no check.
 	IdleTimeout time.Duration
 	IdlePrompt  string
+
+	// Tracing, when set, turns on OpenAI's traces for the call (the first
+	// session.update carries it; once on, it cannot change). An empty GroupID is the
+	// CallSid, so a call is found in the Traces dashboard by its SID.
+	Tracing *realtime.Tracing
 
 	// Recorder, when set, receives the call's audio for a recording.
 	Recorder Recorder
@@ -243,7 +263,7 @@ func (a *Agent) sessionConfig() realtime.SessionConfig {
 			Input: in,
 			Output: &realtime.AudioOutput{
 				Format: &realtime.AudioFormat{Type: realtime.FormatPCMU},
-				Voice:  realtime.Str(a.Voice),
+				Voice:  voiceValue(a.Voice),
 				Speed:  speed,
 			},
 		},
@@ -261,6 +281,107 @@ func (a *Agent) sessionConfig() realtime.SessionConfig {
 		})
 	}
 	cfg.Tools = append(cfg.Tools, a.HostedTools...)
+	cfg.Reasoning, cfg.ParallelToolCalls, cfg.Truncation = a.Reasoning, a.ParallelToolCalls, a.Truncation
+	return cfg
+}
+
+// CustomVoicePrefix begins the id of a custom voice (voice_1234), which is sent as
+// {"id": …}; any other voice is a built-in one's name.
+const CustomVoicePrefix = "voice_"
+
+func voiceValue(v string) realtime.StringOrObject {
+	if strings.HasPrefix(v, CustomVoicePrefix) {
+		b, _ := json.Marshal(struct {
+			ID string `json:"id"`
+		}{v})
+		return realtime.StringOrObject{Object: b}
+	}
+	return realtime.Str(v)
+}
+
+// confirmedVoice is the voice a session the server confirmed has: a name, or a
+// custom voice's id.
+func confirmedVoice(v realtime.StringOrObject) string {
+	if v.String != "" {
+		return v.String
+	}
+	return v.ID()
+}
+
+// callVar is a reference to the call in a prompt variable's value.
+var callVar = regexp.MustCompile(`\{\{\s*([^{}]*?)\s*\}\}`)
+
+// CheckCallVars reports the first reference in s that is not one of {{call.sid}},
+// {{call.from}}, {{call.to}} or {{call.param.NAME}}.
+func CheckCallVars(s string) error {
+	for _, m := range callVar.FindAllStringSubmatch(s, -1) {
+		if _, ok := callValue(m[1], twiliotransport.Start{}); !ok {
+			return fmt.Errorf("%s is not a call variable: use {{call.sid}}, {{call.from}}, {{call.to}} or {{call.param.NAME}}", m[0])
+		}
+	}
+	return nil
+}
+
+// callValue is the value of a call variable named ref (call.from, ...) in the call
+// that start began.
+func callValue(ref string, start twiliotransport.Start) (string, bool) {
+	p := start.Start.CustomParameters
+	switch ref {
+	case "call.sid":
+		return start.Start.CallSid, true
+	case "call.from":
+		return p["From"], true
+	case "call.to":
+		return p["To"], true
+	}
+	if name, ok := strings.CutPrefix(ref, "call.param."); ok && name != "" {
+		return p[name], true
+	}
+	return "", false
+}
+
+// expandCallVars replaces the call variables of s.
+func expandCallVars(s string, start twiliotransport.Start) string {
+	if !strings.Contains(s, "{{") {
+		return s
+	}
+	return callVar.ReplaceAllStringFunc(s, func(m string) string {
+		v, ok := callValue(callVar.FindStringSubmatch(m)[1], start)
+		if !ok {
+			return m
+		}
+		return v
+	})
+}
+
+// update is the session.update for agent a in this call: a's session with the
+// call's variables in its prompt, the prompt of a previous agent cleared, and
+// tracing in the first update only. Caller holds s.mu.
+func (s *Session) update(a *Agent) realtime.SessionConfig {
+	cfg := a.sessionConfig()
+	switch {
+	case a.Prompt != nil:
+		p := *a.Prompt
+		if len(p.Variables) > 0 {
+			p.Variables = make(map[string]string, len(a.Prompt.Variables))
+			for k, v := range a.Prompt.Variables {
+				p.Variables[k] = expandCallVars(v, s.start)
+			}
+		}
+		cfg.Prompt, _ = json.Marshal(p) // strings only: always encodes
+		s.promptSet = true
+	case s.promptSet:
+		cfg.Prompt = json.RawMessage("null")
+		s.promptSet = false
+	}
+	if t := s.opts.Tracing; t != nil && !s.tracingSent {
+		tr := *t
+		if tr.GroupID == "" {
+			tr.GroupID = s.start.Start.CallSid
+		}
+		cfg.Tracing, _ = json.Marshal(tr)
+		s.tracingSent = true
+	}
 	return cfg
 }
 

@@ -84,7 +84,7 @@ func (s *Session) modelTask() {
 		return
 	}
 	s.model = leg
-	cfg, version := s.agent.sessionConfig(), s.agentVersion
+	cfg, version := s.update(&s.agent), s.agentVersion
 	s.mu.Unlock()
 	if s.opts.Debug {
 		leg.SetTrace(s.traceRealtime)
@@ -100,7 +100,9 @@ func (s *Session) modelTask() {
 	buffered, dropped := s.input.counts()
 	s.mu.Lock()
 	changed := s.agentVersion != version
-	cfg = s.agent.sessionConfig()
+	if changed {
+		cfg = s.update(&s.agent)
+	}
 	s.mu.Unlock()
 	if changed { // SetAgent ran while we connected and could not send it
 		if err := leg.Send(s.ioCtx, &realtime.SessionUpdate{Session: cfg}); err != nil {
@@ -211,7 +213,7 @@ func (s *Session) handleModelEvent(ev realtime.ServerEvent) {
 			s.serverNoInterrupt = !serverInterrupts(e.Session)
 		}
 		if a := e.Session.Audio; a != nil && a.Output != nil {
-			s.serverVoice = a.Output.Voice.String
+			s.serverVoice = confirmedVoice(a.Output.Voice)
 		}
 	case *realtime.SessionUpdated:
 		s.sessionUpdated(e)

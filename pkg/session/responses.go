@@ -48,6 +48,7 @@ func (s *Session) responseDone(e *realtime.ResponseDone) {
 			s.end(callevent.EndModelDisconnected, err)
 		}
 	}
+	s.batchResponseDone(e.Response.ID)
 }
 
 func (s *Session) modelError(e *realtime.ErrorEvent) {
@@ -62,7 +63,7 @@ func (s *Session) modelError(e *realtime.ErrorEvent) {
 		s.mu.Lock()
 		s.spoke = true
 		s.agent.Voice = s.serverVoice
-		cfg := s.agent.sessionConfig()
+		cfg := s.update(&s.agent)
 		s.mu.Unlock()
 		if err := s.model.Send(s.ioCtx, &realtime.SessionUpdate{Session: cfg}); err != nil {
 			s.end(callevent.EndModelDisconnected, err)
@@ -121,7 +122,7 @@ func (s *Session) sessionUpdated(e *realtime.SessionUpdated) {
 	}
 	s.serverNoInterrupt = !serverInterrupts(e.Session)
 	if e.Session.Audio.Output != nil {
-		s.serverVoice = e.Session.Audio.Output.Voice.String
+		s.serverVoice = confirmedVoice(e.Session.Audio.Output.Voice)
 	}
 }
 

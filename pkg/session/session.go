@@ -50,8 +50,11 @@ type Session struct {
 	spoke        bool            // the agent has produced audio: its voice is fixed
 	agentVersion int             // bumped by SetAgent, so a change during the dial is not lost
 	resp         responseState
-	respChanged  chan struct{} // closed and replaced when resp changes
-	interrupted  []string      // agent items cut off by a barge-in, newest last
+	respChanged  chan struct{}         // closed and replaced when resp changes
+	interrupted  []string              // agent items cut off by a barge-in, newest last
+	batches      map[string]*toolBatch // function calls by response, until every output is in
+	promptSet    bool                  // the last update set a prompt: an agent without one clears it
+	tracingSent  bool                  // tracing went with an update: it cannot change
 
 	// Owned by the model pump.
 	guard           guardState

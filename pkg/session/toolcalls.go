@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/callagent/callagent/pkg/callevent"
@@ -21,13 +22,93 @@ func (s *Session) outputItemDone(e *realtime.ResponseOutputItemDone) {
 			return
 		}
 		s.stats.toolCalls.Add(1)
-		s.tasks.Go(func() { s.runTool(item) })
+		slot := s.joinBatch(e.ResponseID, item)
+		s.tasks.Go(func() { s.runTool(e.ResponseID, slot, item) })
 	case realtime.ItemMCPApprovalRequest:
 		s.tasks.Go(func() { s.answerMCPApproval(item) })
 	}
 }
 
-func (s *Session) runTool(item realtime.Item) {
+// toolBatch holds the outputs of the function calls one response made: with
+// parallel_tool_calls a response can make several, and the model is to answer once,
+// having every result, not once per result. The outputs go to the model in the
+// order of the calls, after the last call has finished and the response is done (no
+// more calls can come), followed by one response.create. Background tools are not
+// part of it: their outputs go as soon as they are ready, without a response.
+type toolBatch struct {
+	outputs []realtime.Item // function_call_output items, in the calls' order
+	ready   []bool
+	done    bool // response.done was seen
+}
+
+// joinBatch adds a foreground call to its response's batch and returns its slot, or
+// -1 for a background tool.
+func (s *Session) joinBatch(respID string, item realtime.Item) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if t, ok := s.tools[item.Name]; ok && t.Spec().Background {
+		return -1
+	}
+	if s.batches == nil {
+		s.batches = map[string]*toolBatch{}
+	}
+	b := s.batches[respID]
+	if b == nil {
+		b = &toolBatch{}
+		s.batches[respID] = b
+	}
+	b.outputs = append(b.outputs, realtime.Item{Type: realtime.ItemFunctionCallOutput, CallID: item.CallID})
+	b.ready = append(b.ready, false)
+	return len(b.outputs) - 1
+}
+
+// completeBatch takes the batch of respID when it is complete: every call has its
+// output and the response is done. Caller holds s.mu.
+func (s *Session) completeBatch(respID string) []realtime.Item {
+	b := s.batches[respID]
+	if b == nil || !b.done || slices.Contains(b.ready, false) {
+		return nil
+	}
+	delete(s.batches, respID)
+	return b.outputs
+}
+
+// sendBatch gives the model the outputs of a response's calls, then asks it once to
+// respond.
+func (s *Session) sendBatch(outputs []realtime.Item) {
+	if len(outputs) == 0 || s.workCtx.Err() != nil {
+		return
+	}
+	var err error
+	for _, out := range outputs {
+		if out.Type == "" {
+			continue // a call that turned out to be a background tool's
+		}
+		if err = s.model.Send(s.ioCtx, &realtime.ConversationItemCreate{Item: out}); err != nil {
+			break
+		}
+	}
+	if err == nil {
+		err = s.requestResponse()
+	}
+	if err != nil {
+		s.end(callevent.EndModelDisconnected, err)
+	}
+}
+
+// batchResponseDone marks a response's batch done: no more calls come from it.
+func (s *Session) batchResponseDone(respID string) {
+	s.mu.Lock()
+	var outputs []realtime.Item
+	if b := s.batches[respID]; b != nil {
+		b.done = true
+		outputs = s.completeBatch(respID)
+	}
+	s.mu.Unlock()
+	s.sendBatch(outputs)
+}
+
+func (s *Session) runTool(respID string, slot int, item realtime.Item) {
 	s.emit(callevent.ToolCall{Header: s.hdr(), CallID: item.CallID, Name: item.Name, Arguments: item.Arguments})
 	began := s.now()
 	output, background, err := s.execTool(item)
@@ -45,15 +126,27 @@ func (s *Session) runTool(item realtime.Item) {
 	if s.workCtx.Err() != nil {
 		return // the call is over
 	}
-	err = s.model.Send(s.ioCtx, &realtime.ConversationItemCreate{Item: realtime.Item{
-		Type: realtime.ItemFunctionCallOutput, CallID: item.CallID, Output: output,
-	}})
-	if err == nil && !background {
-		err = s.requestResponse()
+	if slot < 0 || background {
+		if err := s.model.Send(s.ioCtx, &realtime.ConversationItemCreate{Item: realtime.Item{
+			Type: realtime.ItemFunctionCallOutput, CallID: item.CallID, Output: output,
+		}}); err != nil {
+			s.end(callevent.EndModelDisconnected, err)
+		}
+		if slot < 0 {
+			return
+		}
 	}
-	if err != nil {
-		s.end(callevent.EndModelDisconnected, err)
+	s.mu.Lock()
+	b := s.batches[respID]
+	if !background {
+		b.outputs[slot].Output = output
+	} else {
+		b.outputs[slot] = realtime.Item{} // sent already; nothing to answer
 	}
+	b.ready[slot] = true
+	outputs := s.completeBatch(respID)
+	s.mu.Unlock()
+	s.sendBatch(outputs)
 }
 
 func (s *Session) execTool(item realtime.Item) (output string, background bool, err error) {

@@ -201,12 +201,87 @@ var sessionUpdate = object(map[string]check{
 			"noise_reduction": nullable(object(map[string]check{"type": str("near_field", "far_field"), "strength": num(0, 1)})),
 			"turn_detection":  nullable(turnDetection),
 		}),
-		"output": object(map[string]check{"format": audioFormat, "voice": anything, "speed": num(0.25, 1.5)}),
+		"output": object(map[string]check{"format": audioFormat, "voice": voice, "speed": num(0.25, 1.5)}),
 	}),
-	"tools": array(tool), "tool_choice": toolChoice, "max_output_tokens": anything, "tracing": anything,
-	"truncation": anything, "prompt": anything, "include": nullable(array(str("item.input_audio_transcription.logprobs"))),
-	"reasoning": anything, "parallel_tool_calls": boolean,
+	"tools": array(tool), "tool_choice": toolChoice, "max_output_tokens": anything, "tracing": nullable(tracing),
+	"truncation": truncation, "prompt": nullable(prompt), "include": nullable(array(str("item.input_audio_transcription.logprobs"))),
+	"reasoning": object(map[string]check{"effort": str(realtime.ReasoningEfforts...)}), "parallel_tool_calls": boolean,
 })
+
+// required checks that an object has the members names before c checks it.
+func required(c check, names ...string) check {
+	return func(path string, v any) *paramError {
+		if m, ok := v.(map[string]any); ok {
+			for _, n := range names {
+				if _, ok := m[n]; !ok {
+					return &paramError{"missing_required_parameter", path + "." + n, fmt.Sprintf("Missing required parameter: '%s.%s'.", path, n)}
+				}
+			}
+		}
+		return c(path, v)
+	}
+}
+
+// stringOr checks a value that is one of the strings, or else an object c checks.
+func stringOr(c check, allowed ...string) check {
+	return func(path string, v any) *paramError {
+		if _, ok := v.(string); ok {
+			return str(allowed...)(path, v)
+		}
+		return c(path, v)
+	}
+}
+
+// voice is a built-in voice by name or a custom voice {id} (RealtimeAudioConfigOutput.ID).
+var voice = stringOr(required(object(map[string]check{"id": str()}), "id"))
+
+// tracing is "auto" or a TracingConfiguration.
+var tracing = stringOr(object(map[string]check{"workflow_name": str(), "group_id": str(), "metadata": anything}), "auto")
+
+// truncation is "auto", "disabled" or a RealtimeTruncationRetentionRatio.
+var truncation = stringOr(required(byType(map[string]map[string]check{
+	"retention_ratio": {"type": anything, "retention_ratio": num(0, 1),
+		"token_limits": object(map[string]check{"post_instructions": num(1, 1e7)})},
+}), "retention_ratio"), "auto", "disabled")
+
+// prompt is a ResponsePrompt: a stored prompt's id, version and variables (strings,
+// or input objects, which this twin does not look into).
+var prompt = required(object(map[string]check{"id": str(), "version": nullable(str()),
+	"variables": nullable(func(path string, v any) *paramError {
+		m, ok := v.(map[string]any)
+		if !ok {
+			return &paramError{"invalid_type", path, fmt.Sprintf("Invalid type for '%s': expected an object.", path)}
+		}
+		for _, k := range slices.Sorted(maps.Keys(m)) {
+			if _, ok := m[k].(string); !ok {
+				if _, ok := m[k].(map[string]any); !ok {
+					return &paramError{"invalid_type", path + "." + k, fmt.Sprintf("Invalid type for '%s.%s': expected a string or an input object.", path, k)}
+				}
+			}
+		}
+		return nil
+	})}), "id")
+
+// modelChecks refuses what the session's model does not have: reasoning and
+// parallel_tool_calls belong to the reasoning generation (gpt-realtime-2 and later).
+// OpenAI's types say "only supported by reasoning Realtime models" without naming
+// the error; this twin answers as the API does for other parameters a model lacks
+// (unsupported_parameter, with the param's path).
+func modelChecks(model string, upd map[string]any) *paramError {
+	if realtime.ReasoningModel(model) {
+		return nil
+	}
+	for _, k := range []string{"reasoning", "parallel_tool_calls"} {
+		if _, ok := upd[k]; ok {
+			return &paramError{"unsupported_parameter", "session." + k,
+				fmt.Sprintf("Unsupported parameter: 'session.%s' is not supported with the model %s; it needs a reasoning model such as gpt-realtime-2.", k, model)}
+		}
+	}
+	return nil
+}
+
+// replaced are the objects an update replaces whole rather than merging into.
+var replaced = map[string]bool{"parameters": true, "headers": true, "prompt": true, "tracing": true, "truncation": true, "voice": true}
 
 // merge applies an update to the current session, in place.
 func merge(cur, upd map[string]any, path string) {
@@ -225,7 +300,7 @@ func merge(cur, upd map[string]any, path string) {
 			td := turnDefaults(um["type"].(string))
 			merge(td, um, p)
 			cur[k] = td
-		case uobj && cobj && k != "parameters" && k != "headers":
+		case uobj && cobj && !replaced[k]:
 			merge(cm, um, p)
 		default:
 			cur[k] = v
@@ -300,7 +375,15 @@ func applyUpdate(cur map[string]any, raw []byte, spoke bool) (map[string]any, *p
 	if m, ok := upd["model"]; ok && m != cur["model"] {
 		return nil, invalid("session.model", "the model of a session cannot change.")
 	}
-	if v, ok := lookup(upd, "audio.output.voice").(string); ok && spoke && v != lookup(cur, "audio.output.voice") {
+	model, _ := cur["model"].(string)
+	if err := modelChecks(model, upd); err != nil {
+		return nil, err
+	}
+	if t, ok := upd["tracing"]; ok && cur["tracing"] != nil && !reflect.DeepEqual(t, cur["tracing"]) {
+		// "Once tracing is enabled for a session, the configuration cannot be modified."
+		return nil, invalid("session.tracing", "tracing cannot be modified once it is enabled for a session.")
+	}
+	if v := lookup(upd, "audio.output.voice"); v != nil && spoke && !reflect.DeepEqual(v, lookup(cur, "audio.output.voice")) {
 		// As the API words it (openai-agents-python#1661); it names no param.
 		return nil, &paramError{"cannot_update_voice", "", "Cannot update a conversation's voice if assistant audio is present."}
 	}

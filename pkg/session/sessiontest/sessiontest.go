@@ -60,6 +60,8 @@ type Config struct {
 	Model   *realtimetest.Model    // the fake model (default: a plain one)
 	Options func(*session.Options) // adjusts each call's session options
 	Key     string                 // the key the bridge dials with (default TestKey)
+	// ModelName is the model the bridge dials (default realtime.DefaultModel).
+	ModelName string
 }
 
 func New(t *testing.T, cfg Config) *Bridge {
@@ -92,7 +94,7 @@ func New(t *testing.T, cfg Config) *Bridge {
 		opts := session.Options{
 			Caller: stream,
 			Dial: func(ctx context.Context) (session.ModelLeg, error) {
-				return realtime.Dial(ctx, realtime.DialOptions{BaseURL: b.modelSrv.URL + "/v1", APIKey: cfg.Key,
+				return realtime.Dial(ctx, realtime.DialOptions{BaseURL: b.modelSrv.URL + "/v1", APIKey: cfg.Key, Model: cfg.ModelName,
 					Header: http.Header{"X-Call-Sid": {callSID}}})
 			},
 			OnEvent:           c.rec.add,
