@@ -5,10 +5,13 @@ import (
 	"context"
 	"encoding/base64"
 	"errors"
+	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/coder/websocket"
 
 	"github.com/callagent/callagent/internal/leakcheck"
 	"github.com/callagent/callagent/pkg/live"
@@ -291,23 +294,70 @@ func TestConnDelegatedFunctionCall(t *testing.T) {
 	conn.Close()
 }
 
-func BenchmarkAppendAudio(b *testing.B) {
-	m := &livetest.Model{APIKey: key}
-	srv := httptest.NewServer(m)
-	defer func() { srv.Close(); m.Close() }()
-	ctx := context.Background()
-	conn, err := live.Dial(ctx, live.DialOptions{BaseURL: srv.URL + "/v1", APIKey: key})
+// rawServer answers session.start with session.started, then writes msg forever (if
+// set) and discards what it reads: the benchmarks measure the client alone.
+func rawServer(b *testing.B, msg []byte) *live.Conn {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ws, err := websocket.Accept(w, r, nil)
+		if err != nil {
+			return
+		}
+		defer ws.CloseNow()
+		if _, _, err := ws.Read(context.Background()); err != nil {
+			return
+		}
+		ws.Write(context.Background(), websocket.MessageText, []byte(`{"type":"session.started","event_id":"e1","session":{"id":"s","expires_at":0,"model":"gpt-live-1","status":"active"}}`))
+		if msg != nil {
+			go func() {
+				for ws.Write(context.Background(), websocket.MessageText, msg) == nil {
+				}
+			}()
+		}
+		buf := make([]byte, 64<<10)
+		for {
+			_, rd, err := ws.Reader(context.Background())
+			if err != nil {
+				return
+			}
+			for {
+				if _, err := rd.Read(buf); err != nil {
+					break
+				}
+			}
+		}
+	}))
+	b.Cleanup(srv.Close)
+	conn, err := live.Dial(context.Background(), live.DialOptions{BaseURL: srv.URL, APIKey: key})
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer conn.CloseNow()
-	if _, err := conn.Start(ctx, phoneSession()); err != nil {
+	b.Cleanup(func() { conn.CloseNow() })
+	if _, err := conn.Start(context.Background(), phoneSession()); err != nil {
 		b.Fatal(err)
 	}
+	return conn
+}
+
+func BenchmarkAppendAudio(b *testing.B) {
+	conn := rawServer(b, nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
 	frame := []byte(base64.StdEncoding.EncodeToString(make([]byte, 160)))
 	b.ReportAllocs()
 	for b.Loop() {
 		if err := conn.AppendAudio(ctx, frame); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkReadAudioDelta(b *testing.B) {
+	conn := rawServer(b, []byte(`{"type":"session.output_audio.delta","delta":"`+base64.StdEncoding.EncodeToString(make([]byte, 160))+`"}`))
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := conn.ReadEvent(ctx); err != nil {
 			b.Fatal(err)
 		}
 	}
