@@ -101,9 +101,12 @@ func TestConnStartAndAudioBothWays(t *testing.T) {
 		t.Errorf("client_event_id %q", st.ClientEventID)
 	}
 	ctx := ctxT(t)
-	caller := make([]byte, 8000) // one second of μ-law, every byte value
+	caller := make([]byte, 8000+4800) // one second of μ-law, every byte value, then 600 ms of silence
 	for i := range caller {
 		caller[i] = byte(i * 7)
+		if i >= 8000 {
+			caller[i] = 0xff
+		}
 	}
 	for off := 0; off < len(caller); off += 160 {
 		if err := conn.AppendAudio(ctx, base64.StdEncoding.AppendEncode(nil, caller[off:off+160])); err != nil {
@@ -115,6 +118,9 @@ func TestConnStartAndAudioBothWays(t *testing.T) {
 	}
 	if !bytes.Equal(mc.AudioIn(), caller) {
 		t.Error("caller audio changed on the way")
+	}
+	if speaking, starts := mc.CallerSpeaking(); speaking || starts != 1 {
+		t.Errorf("caller speaking %v, %d starts", speaking, starts)
 	}
 	if got := mc.MissingEventIDs(); len(got) != 0 {
 		t.Errorf("client events without event_id: %v", got)

@@ -219,7 +219,19 @@ func (c *ModelConn) readLoop(ctx context.Context, started chan struct{}) {
 func (c *ModelConn) handleFrame(data []byte, dec *live.Decoder, started chan struct{}) (end bool) {
 	ev, err := dec.DecodeClient(data)
 	if err != nil {
-		c.sendError(paramError{"invalid_json", "", "We could not parse the JSON body of your event: " + err.Error()}, "")
+		// A value the typed event cannot hold: the schema names the param when it can.
+		perr := &paramError{"invalid_json", "", "We could not parse the JSON body of your event: " + err.Error()}
+		var obj map[string]any
+		if json.Unmarshal(data, &obj) == nil {
+			typ, _ := obj["type"].(string)
+			if schema, ok := clientSchemas[typ]; ok {
+				if e := schema("", obj); e != nil {
+					perr = e
+				}
+			}
+		}
+		id, _ := obj["event_id"].(string)
+		c.sendError(*perr, id)
 		return !c.Started()
 	}
 	if a, ok := ev.(*live.InputAudioAppend); ok && c.Started() {

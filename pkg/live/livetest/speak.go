@@ -67,8 +67,8 @@ type Said struct {
 	Interrupted bool // the caller spoke: the model stopped (it owns barge-in)
 }
 
-// Say speaks s: transcript and audio deltas interleaved, stopping early when the
-// caller starts speaking, as the model does.
+// Say speaks s: transcript and audio deltas interleaved, stopping early while the
+// caller speaks or once the caller starts speaking, as the model does.
 func (c *ModelConn) Say(ctx context.Context, s Speech) (Said, error) {
 	chunk := s.Chunk
 	if chunk <= 0 {
@@ -88,7 +88,7 @@ func (c *ModelConn) Say(ctx context.Context, s Speech) (Said, error) {
 	bpm := int64(c.bytesPerMs())
 	for i := 0; i < max(n, 1); i++ {
 		c.mu.Lock()
-		barged := c.speeches != speeches
+		barged := c.speaking || c.speeches != speeches
 		c.mu.Unlock()
 		if barged {
 			said.Interrupted = true
