@@ -63,8 +63,6 @@ func errParam(ev map[string]any) (code, param, clientEventID string) {
 	return
 }
 
-const goodStart = `{"type":"session.start","event_id":"s1","session":{"model":"gpt-live-1","audio":{"format":{"type":"audio/pcmu","rate":8000}}}}`
-
 // Each rule of session.start, as the API applies it: an error in the API's shape,
 // naming the param and echoing the client's event_id.
 func TestFaultTwinRefusesBadSessionStart(t *testing.T) {
