@@ -210,7 +210,8 @@ func readFiles(files []string, api string, seen map[string]bool, recs []record) 
 // member of OpenAI's union with its "type" (tsc then names the member, and says
 // "never" when OpenAI has no such event): as it is; as a deep partial, where only
 // unknown and mistyped members fail; and as a deep loose type, where unknown members
-// pass (so missing ones are reported). tsc reports one error per literal: each
+// pass (so missing ones are reported; primitives stay as they are, so an open
+// string type like the model's (string & {}) | 'gpt-live-1' stays open). tsc reports one error per literal: each
 // kind of rejection has a line where no other kind hides it. It returns which
 // record each line holds.
 func generate(recs []record) ([]byte, map[int]record) {
@@ -219,7 +220,7 @@ func generate(recs []record) ([]byte, map[int]record) {
 import type { RealtimeClientEvent, RealtimeServerEvent } from "openai/resources/realtime/realtime";
 import type { ClientEvent as LiveClientEvent, ServerEvent as LiveServerEvent } from "openai/resources/live/live";
 type DeepPartial<T> = T extends object ? { [K in keyof T]?: DeepPartial<T[K]> } : T;
-type DeepLoose<T> = T extends readonly (infer U)[] ? DeepLoose<U>[] : T extends object ? { [K in keyof T]: DeepLoose<T[K]> } & { [k: string]: unknown } : T;
+type DeepLoose<T> = T extends string | number | boolean | null | undefined ? T : T extends readonly (infer U)[] ? DeepLoose<U>[] : T extends object ? { [K in keyof T]: DeepLoose<T[K]> } & { [k: string]: unknown } : T;
 `)
 	line := 6
 	lines := map[int]record{}
