@@ -1,14 +1,18 @@
-// Command conformance type-checks the Realtime events recorded during the tests
-// against OpenAI's published TypeScript types.
+// Command conformance type-checks the Realtime and GPT-Live events recorded during
+// the tests against OpenAI's published TypeScript types.
 //
-// The Realtime twin (pkg/realtime/realtimetest) records each distinct shape of
-// client event it receives and server event it sends when CALLAGENT_CONFORMANCE_DIR
-// is set. This program turns those records into conformance/generated/events.ts,
-// one object literal per shape typed RealtimeClientEvent or RealtimeServerEvent
-// from the pinned `openai` package (so a member OpenAI does not define is an
-// excess-property error), runs `tsc --noEmit --strict` in conformance/, and
-// compares what tsc rejects with conformance/known-rejections.txt: a rejection not
-// on the list fails, and so does an entry that no longer occurs.
+// The twins record each distinct shape of client event they receive and server
+// event they send when CALLAGENT_CONFORMANCE_DIR is set: the Realtime twin
+// (pkg/realtime/realtimetest) in events-PID.jsonl, the Live twin (pkg/live/livetest)
+// in live-events-PID.jsonl. This program turns those records into
+// conformance/generated/events.ts, one object literal per shape typed
+// RealtimeClientEvent or RealtimeServerEvent from openai/resources/realtime/realtime,
+// or ClientEvent or ServerEvent from openai/resources/live/live, of the pinned
+// `openai` package (so a member OpenAI does not define is an excess-property error),
+// runs `tsc --noEmit --strict` in conformance/, and compares what tsc rejects with
+// conformance/known-rejections.txt: a rejection not on the list fails, and so does
+// an entry that no longer occurs. It fails too when either protocol has no record:
+// a check of nothing is not a pass.
 //
 //	go run ./scripts/conformance -records DIR
 //
@@ -19,6 +23,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -45,6 +50,25 @@ type record struct {
 	Shape string          `json:"shape"`
 	Event json.RawMessage `json:"event"`
 	typ   string
+	api   string // "realtime" or "live"
+}
+
+// apis are the protocols checked: the record files of each, the module of its
+// types, and the names of its unions in that module (imported as aliases).
+var apis = []struct {
+	name, files, module, client, server string
+}{
+	{"realtime", "events-*.jsonl", "openai/resources/realtime/realtime", "RealtimeClientEvent", "RealtimeServerEvent"},
+	{"live", "live-events-*.jsonl", "openai/resources/live/live", "ClientEvent", "ServerEvent"},
+}
+
+// label is how a record's rejections are named: Live ones carry "live ", so the
+// two protocols' known rejections cannot be confused.
+func (r record) label() string {
+	if r.api == "live" {
+		return "live " + r.Dir
+	}
+	return r.Dir
 }
 
 func run(args []string, stdout io.Writer) error {
@@ -61,8 +85,11 @@ func run(args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if len(recs) == 0 {
-		return fmt.Errorf("no events recorded in %s: was %s set for the tests?", *records, "CALLAGENT_CONFORMANCE_DIR")
+	for _, api := range apis {
+		if !slices.ContainsFunc(recs, func(r record) bool { return r.api == api.name }) {
+			return fmt.Errorf("no %s events recorded in %s (%s): was %s set for the tests, and did they run the %s twin?",
+				api.name, *records, api.files, "CALLAGENT_CONFORMANCE_DIR", api.name)
+		}
 	}
 	ts, lines := generate(recs)
 	gen := filepath.Join(*project, "generated", "events.ts")
@@ -102,19 +129,16 @@ func run(args []string, stdout io.Writer) error {
 			stale = append(stale, a)
 		}
 	}
-	client, server := 0, 0
+	counts := map[string]int{}
 	for _, r := range recs {
-		if r.Dir == "client" {
-			client++
-		} else {
-			server++
-		}
+		counts[r.api+" "+r.Dir]++
 	}
 	version, _ := os.ReadFile(filepath.Join(*project, "node_modules", "openai", "package.json"))
 	var pkg struct{ Version string }
 	_ = json.Unmarshal(version, &pkg)
-	fmt.Fprintf(stdout, "conformance: %d client and %d server event shapes checked against openai@%s: %d rejections, %d known\n",
-		client, server, pkg.Version, len(rejected), len(rejected)-len(unexpected))
+	fmt.Fprintf(stdout, "conformance: Realtime %d client and %d server, Live %d client and %d server event shapes checked against openai@%s: %d rejections, %d known\n",
+		counts["realtime client"], counts["realtime server"], counts["live client"], counts["live server"],
+		pkg.Version, len(rejected), len(rejected)-len(unexpected))
 	if len(unexpected) == 0 && len(stale) == 0 {
 		return nil
 	}
@@ -133,12 +157,26 @@ func run(args []string, stdout io.Writer) error {
 // readRecords reads every record file and keeps one event per shape (the test
 // processes each wrote their own), ordered by direction, type and shape.
 func readRecords(dir string) ([]record, error) {
-	files, err := filepath.Glob(filepath.Join(dir, "events-*.jsonl"))
-	if err != nil {
-		return nil, err
-	}
 	seen := map[string]bool{}
 	var recs []record
+	for _, api := range apis {
+		files, err := filepath.Glob(filepath.Join(dir, api.files))
+		if err != nil {
+			return nil, err
+		}
+		var err2 error
+		recs, err2 = readFiles(files, api.name, seen, recs)
+		if err2 != nil {
+			return nil, err2
+		}
+	}
+	slices.SortFunc(recs, func(a, b record) int {
+		return strings.Compare(a.api+" "+a.Dir+" "+a.Shape, b.api+" "+b.Dir+" "+b.Shape)
+	})
+	return recs, nil
+}
+
+func readFiles(files []string, api string, seen map[string]bool, recs []record) ([]record, error) {
 	for _, name := range files {
 		data, err := os.ReadFile(name)
 		if err != nil {
@@ -154,7 +192,8 @@ func readRecords(dir string) ([]record, error) {
 			var head struct{ Type string }
 			_ = json.Unmarshal(r.Event, &head)
 			r.typ = head.Type
-			key := r.Dir + " " + r.Shape
+			r.api = api
+			key := api + " " + r.Dir + " " + r.Shape
 			if !seen[key] {
 				seen[key] = true
 				recs = append(recs, r)
@@ -164,9 +203,6 @@ func readRecords(dir string) ([]record, error) {
 			return nil, fmt.Errorf("%s: %w", name, err)
 		}
 	}
-	slices.SortFunc(recs, func(a, b record) int {
-		return strings.Compare(a.Dir+" "+a.Shape, b.Dir+" "+b.Shape)
-	})
 	return recs, nil
 }
 
@@ -174,27 +210,29 @@ func readRecords(dir string) ([]record, error) {
 // member of OpenAI's union with its "type" (tsc then names the member, and says
 // "never" when OpenAI has no such event): as it is; as a deep partial, where only
 // unknown and mistyped members fail; and as a deep loose type, where unknown members
-// pass (so missing ones are reported). tsc reports one error per literal: each
+// pass (so missing ones are reported; primitives stay as they are, so an open
+// string type like the model's (string & {}) | 'gpt-live-1' stays open). tsc reports one error per literal: each
 // kind of rejection has a line where no other kind hides it. It returns which
 // record each line holds.
 func generate(recs []record) ([]byte, map[int]record) {
 	var b bytes.Buffer
-	b.WriteString(`// Generated by scripts/conformance from the events the Realtime twin recorded. Do not edit.
+	b.WriteString(`// Generated by scripts/conformance from the events the twins recorded. Do not edit.
 import type { RealtimeClientEvent, RealtimeServerEvent } from "openai/resources/realtime/realtime";
+import type { ClientEvent as LiveClientEvent, ServerEvent as LiveServerEvent } from "openai/resources/live/live";
 type DeepPartial<T> = T extends object ? { [K in keyof T]?: DeepPartial<T[K]> } : T;
-type DeepLoose<T> = T extends readonly (infer U)[] ? DeepLoose<U>[] : T extends object ? { [K in keyof T]: DeepLoose<T[K]> } & { [k: string]: unknown } : T;
+type DeepLoose<T> = T extends string | number | boolean | null | undefined ? T : T extends readonly (infer U)[] ? DeepLoose<U>[] : T extends object ? { [K in keyof T]: DeepLoose<T[K]> } & { [k: string]: unknown } : T;
 `)
-	line := 5
+	line := 6
 	lines := map[int]record{}
 	for i, r := range recs {
-		union := "RealtimeServerEvent"
-		if r.Dir == "client" {
-			union = "RealtimeClientEvent"
-		}
+		api := cmp.Or(r.api, "realtime")
+		union := map[string]string{"realtime client": "RealtimeClientEvent", "realtime server": "RealtimeServerEvent",
+			"live client": "LiveClientEvent", "live server": "LiveServerEvent"}[api+" "+r.Dir]
 		typ := fmt.Sprintf("Extract<%s, { type: %q }>", union, r.typ)
-		fmt.Fprintf(&b, "export const %s%03d: %s = %s;\n", r.Dir, i, typ, r.Event)
-		fmt.Fprintf(&b, "export const %s%03dp: DeepPartial<%s> = %s;\n", r.Dir, i, typ, r.Event)
-		fmt.Fprintf(&b, "export const %s%03dl: DeepLoose<%s> = %s;\n", r.Dir, i, typ, r.Event)
+		name := api + "_" + r.Dir
+		fmt.Fprintf(&b, "export const %s%03d: %s = %s;\n", name, i, typ, r.Event)
+		fmt.Fprintf(&b, "export const %s%03dp: DeepPartial<%s> = %s;\n", name, i, typ, r.Event)
+		fmt.Fprintf(&b, "export const %s%03dl: DeepLoose<%s> = %s;\n", name, i, typ, r.Event)
 		lines[line], lines[line+1], lines[line+2] = r, r, r
 		line += 3
 	}
@@ -210,7 +248,8 @@ var (
 	inType     = regexp.MustCompile(` (in|from) type '[^']*'`)
 )
 
-// rejections turns tsc's errors into sorted, distinct entries "DIR TYPE: REASON",
+// rejections turns tsc's errors into sorted, distinct entries "DIR TYPE: REASON"
+// ("live DIR TYPE: REASON" for Live events),
 // REASON being tsc's innermost one, object types shortened to '{…}', e.g.
 // "server session.created: Object literal may only specify known properties, and '"id"' does not exist in type 'RealtimeSessionCreateRequest'."
 // The same rejection found on several lines of an event is kept once, in the
@@ -238,7 +277,7 @@ func rejections(out []byte, lines map[int]record) ([]string, error) {
 		if !ok {
 			return nil, fmt.Errorf("tsc, on no event: %s", l)
 		}
-		found = append(found, fmt.Sprintf("%s %s: %s", r.Dir, r.typ, short(m[3])))
+		found = append(found, fmt.Sprintf("%s %s: %s", r.label(), r.typ, short(m[3])))
 	}
 	best := map[string]string{}
 	for _, e := range found {

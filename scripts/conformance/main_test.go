@@ -1,21 +1,25 @@
 package main
 
 import (
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 )
 
 // TestRejections: tsc's errors become one entry per distinct rejection, object
 // types shortened, the innermost reason kept, the deep partial's copy dropped.
 func TestRejections(t *testing.T) {
-	recs := []record{{Dir: "server", typ: "session.created"}, {Dir: "client", typ: "conversation.item.create"}}
+	recs := []record{{Dir: "server", typ: "session.created"}, {Dir: "client", typ: "conversation.item.create"},
+		{Dir: "client", typ: "session.start", api: "live"}}
 	_, lines := generate(recs)
-	out := `generated/events.ts(5,111): error TS2353: Object literal may only specify known properties, and '"id"' does not exist in type 'RealtimeSessionCreateRequest'.
-generated/events.ts(6,111): error TS2353: Object literal may only specify known properties, and '"id"' does not exist in type '{ type?: "realtime" | undefined; }'.
-generated/events.ts(8,95): error TS2322: Type '{ approve: true; type: "mcp_approval_response"; }' is not assignable to type 'ConversationItem'.
+	out := `generated/events.ts(6,111): error TS2353: Object literal may only specify known properties, and '"id"' does not exist in type 'RealtimeSessionCreateRequest'.
+generated/events.ts(7,111): error TS2353: Object literal may only specify known properties, and '"id"' does not exist in type '{ type?: "realtime" | undefined; }'.
+generated/events.ts(9,95): error TS2322: Type '{ approve: true; type: "mcp_approval_response"; }' is not assignable to type 'ConversationItem'.
   Property 'id' is missing in type '{ approve: true; type: "mcp_approval_response"; }' but required in type 'RealtimeMcpApprovalResponse'.
+generated/events.ts(12,60): error TS2353: Object literal may only specify known properties, and '"voice"' does not exist in type 'SessionConfig'.
 `
 	got, err := rejections([]byte(out), lines)
 	if err != nil {
@@ -23,6 +27,7 @@ generated/events.ts(8,95): error TS2322: Type '{ approve: true; type: "mcp_appro
 	}
 	want := []string{
 		`client conversation.item.create: Property 'id' is missing in type '{…}' but required in type 'RealtimeMcpApprovalResponse'.`,
+		`live client session.start: Object literal may only specify known properties, and '"voice"' does not exist in type 'SessionConfig'.`,
 		`server session.created: Object literal may only specify known properties, and '"id"' does not exist in type 'RealtimeSessionCreateRequest'.`,
 	}
 	if !slices.Equal(got, want) {
@@ -42,5 +47,17 @@ func TestAllowlistNeedsReasons(t *testing.T) {
 	os.WriteFile(name, []byte("server x: TS1 y\n"), 0o644)
 	if _, err := readAllowlist(name); err == nil {
 		t.Error("an entry without a reason was accepted")
+	}
+}
+
+// TestFaultNoLiveRecordsFails: a run whose tests recorded no Live event fails
+// instead of checking nothing.
+func TestFaultNoLiveRecordsFails(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "events-1.jsonl"),
+		[]byte(`{"dir":"client","shape":"client session.update","event":{"type":"session.update","session":{"type":"realtime"}}}`+"\n"), 0o644)
+	err := run([]string{"-records", dir, "-project", t.TempDir()}, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "no live events recorded") {
+		t.Fatalf("got %v", err)
 	}
 }

@@ -1,0 +1,277 @@
+package live
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"github.com/callagent/callagent/internal/jsonscan"
+	"github.com/callagent/callagent/internal/retry"
+	"github.com/callagent/callagent/internal/wsconn"
+)
+
+// Defaults for Dial.
+const (
+	DefaultBaseURL = "https://api.openai.com/v1"
+	DefaultModel   = "gpt-live-1"
+	// DefaultReadLimit bounds one server event (session snapshots carry whole
+	// instructions; response.event frames nest the backend's events).
+	DefaultReadLimit = 16 << 20
+)
+
+// DialOptions configure Dial.
+type DialOptions struct {
+	// BaseURL is the API base, as in OPENAI_BASE_URL (default DefaultBaseURL). The
+	// WebSocket URL is BaseURL + /live/sessions with ws(s), and no query parameters.
+	BaseURL string
+	APIKey  string
+	// HTTPClient makes the handshake request (default http.DefaultClient).
+	HTTPClient *http.Client
+	// Header holds extra handshake headers.
+	Header http.Header
+	// ReadLimit is the largest server event accepted, in bytes (default DefaultReadLimit).
+	ReadLimit int64
+	// Retry bounds the handshakes retried after HTTP 429 or 5xx, following
+	// Retry-After, within ctx's deadline.
+	Retry retry.Policy
+}
+
+// URL returns the Live WebSocket URL for an API base URL.
+func URL(baseURL string) (string, error) {
+	if baseURL == "" {
+		baseURL = DefaultBaseURL
+	}
+	u, err := url.Parse(baseURL)
+	if err != nil {
+		return "", fmt.Errorf("OPENAI_BASE_URL %q is not a URL: %w", baseURL, err)
+	}
+	switch u.Scheme {
+	case "https", "wss":
+		u.Scheme = "wss"
+	case "http", "ws":
+		u.Scheme = "ws"
+	default:
+		return "", fmt.Errorf("OPENAI_BASE_URL %q: scheme must be http or https", u.Redacted())
+	}
+	if u.Host == "" {
+		return "", fmt.Errorf("OPENAI_BASE_URL %q has no host", u.Redacted())
+	}
+	if u.RawQuery != "" {
+		return "", fmt.Errorf("OPENAI_BASE_URL %q: the Live endpoint takes no query parameters", u.Redacted())
+	}
+	u.Path = strings.TrimSuffix(u.Path, "/") + "/live/sessions"
+	u.RawPath = ""
+	return u.String(), nil
+}
+
+// Conn is a Live WebSocket connection. After Start, one goroutine reads with
+// ReadEvent; any number may send. Close unblocks both.
+type Conn struct {
+	ws  *wsconn.Conn
+	dec Decoder
+	ids atomic.Uint64
+}
+
+// Client event ids are "ca-N-TYPE", like the Realtime client's: unique on the
+// connection, and an error that echoes one says which kind of event failed.
+const eventIDPrefix = "ca-"
+
+// EventIDType returns the event type an event_id of Conn's names, and whether id is
+// one of Conn's.
+func EventIDType(id string) (string, bool) {
+	rest, ok := strings.CutPrefix(id, eventIDPrefix)
+	if !ok {
+		return "", false
+	}
+	_, typ, ok := strings.Cut(rest, "-")
+	return typ, ok && typ != ""
+}
+
+func (c *Conn) appendID(dst []byte, typ string) []byte {
+	dst = append(dst, eventIDPrefix...)
+	dst = strconv.AppendUint(dst, c.ids.Add(1), 10)
+	dst = append(dst, '-')
+	return append(dst, typ...)
+}
+
+// Dial connects to the Live endpoint. The API key never appears in errors. The
+// session is not started: call Start.
+func Dial(ctx context.Context, opts DialOptions) (*Conn, error) {
+	if opts.APIKey == "" {
+		return nil, ErrNoAPIKey
+	}
+	u, err := URL(opts.BaseURL)
+	if err != nil {
+		return nil, err
+	}
+	h := http.Header{}
+	for k, v := range opts.Header {
+		h[k] = append([]string(nil), v...)
+	}
+	h.Set("Authorization", "Bearer "+opts.APIKey)
+	var ws *websocket.Conn
+	for n := 1; ; n++ {
+		var resp *http.Response
+		ws, resp, err = websocket.Dial(ctx, u, &websocket.DialOptions{
+			HTTPClient:      opts.HTTPClient,
+			HTTPHeader:      h,
+			CompressionMode: websocket.CompressionDisabled,
+		})
+		if err == nil {
+			break
+		}
+		derr := dialError(u, opts.APIKey, resp, err)
+		if resp == nil || !retry.Status(resp.StatusCode) || !opts.Retry.Wait(ctx, n, retry.RetryAfter(resp.Header, time.Now())) {
+			return nil, derr
+		}
+	}
+	return NewConn(ws, opts.ReadLimit), nil
+}
+
+func dialError(u, key string, resp *http.Response, err error) error {
+	msg := redact(err.Error(), key)
+	if pu, perr := url.Parse(u); perr == nil && pu.User != nil {
+		msg = strings.ReplaceAll(msg, u, pu.Redacted())
+		u = pu.Redacted()
+	}
+	de := &DialError{URL: u, Err: errors.New(msg)}
+	if resp != nil {
+		de.StatusCode = resp.StatusCode
+		if resp.Body != nil {
+			body, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+			var apiErr struct {
+				Error ErrorInfo `json:"error"`
+			}
+			if json.Unmarshal(body, &apiErr) == nil && apiErr.Error.Message != "" {
+				de.Message = redact(apiErr.Error.Message, key)
+			}
+		}
+	}
+	return de
+}
+
+// NewConn wraps an accepted or dialed WebSocket (for servers and tests).
+func NewConn(ws *websocket.Conn, readLimit int64) *Conn {
+	if readLimit <= 0 {
+		readLimit = DefaultReadLimit
+	}
+	return &Conn{ws: wsconn.New(ws, readLimit)}
+}
+
+// Start sends session.start with cfg and waits for session.started, which it
+// returns. An error event in answer is returned as *APIError; info events before it
+// are skipped. Call it once, before the goroutine that reads with ReadEvent starts.
+func (c *Conn) Start(ctx context.Context, cfg SessionConfig) (*SessionStarted, error) {
+	if err := c.Send(ctx, &SessionStart{Session: cfg}); err != nil {
+		return nil, err
+	}
+	for {
+		ev, err := c.ReadEvent(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("waiting for %s: %w", TypeSessionStarted, err)
+		}
+		switch e := ev.(type) {
+		case *SessionStarted:
+			return e, nil
+		case *ErrorEvent:
+			info := e.Error
+			if info.ClientEventID == "" {
+				info.ClientEventID = e.ClientEventID
+			}
+			return nil, &APIError{ErrorInfo: info}
+		case *SessionClosed:
+			return nil, fmt.Errorf("waiting for %s: the session closed (%s)", TypeSessionStarted, e.Reason)
+		}
+	}
+}
+
+// ReadEvent returns the next server event. An audio delta is returned as a reused
+// *OutputAudioDelta valid until the next call. A malformed event returns a
+// *DecodeError and the connection stays usable; the end of the connection returns a
+// *CloseError. Cancelling ctx closes the connection.
+func (c *Conn) ReadEvent(ctx context.Context) (ServerEvent, error) {
+	data, err := c.ws.Read(ctx)
+	if err != nil {
+		return nil, closeError(err)
+	}
+	return c.dec.DecodeServer(data)
+}
+
+// Send writes a client event. An event without an event_id is given one (see
+// EventIDType). Cancelling ctx closes the connection.
+func (c *Conn) Send(ctx context.Context, ev ClientEvent) error {
+	var encErr error
+	err := c.ws.Write(ctx, func(dst []byte) []byte {
+		start := len(dst)
+		dst, encErr = AppendEvent(dst, ev)
+		if encErr == nil {
+			dst = c.withEventID(dst, start, ev.EventType())
+		}
+		return dst
+	})
+	if encErr != nil {
+		return encErr
+	}
+	if err != nil {
+		return fmt.Errorf("send %s: %w", ev.EventType(), closeError(err))
+	}
+	return nil
+}
+
+// withEventID gives the event encoded at dst[start:] an event_id when it has none (or
+// a null one), right after its leading "type" member.
+func (c *Conn) withEventID(dst []byte, start int, typ string) []byte {
+	if v, err := jsonscan.Lookup(dst[start:], "event_id"); err == nil && v != nil && string(v) != "null" {
+		return dst
+	}
+	at := start + len(`{"type":"`) + len(typ) + 1
+	id := append(append([]byte(`,"event_id":"`), c.appendID(nil, typ)...), '"')
+	return slices.Insert(dst, at, id...)
+}
+
+// AppendAudio sends session.input_audio.append with audio, base64 text passed
+// through as is (the caller guarantees it is valid base64), with an event_id. It
+// does not allocate.
+func (c *Conn) AppendAudio(ctx context.Context, audio []byte) error {
+	err := c.ws.Write(ctx, func(dst []byte) []byte {
+		dst = append(dst, `{"type":"`+TypeInputAudioAppend+`","event_id":"`...)
+		dst = c.appendID(dst, TypeInputAudioAppend)
+		dst = append(dst, `","audio":"`...)
+		dst = append(dst, audio...)
+		return append(dst, `"}`...)
+	})
+	if err != nil {
+		return fmt.Errorf("send %s: %w", TypeInputAudioAppend, closeError(err))
+	}
+	return nil
+}
+
+// Close closes the connection normally (code 1000). To end the session with its
+// final usage first, send SessionClose and read until SessionClosed.
+func (c *Conn) Close() error {
+	return c.ws.Close(websocket.StatusNormalClosure, "call ended")
+}
+
+// CloseNow drops the connection without the closing handshake.
+func (c *Conn) CloseNow() error {
+	return c.ws.CloseNow()
+}
+
+func closeError(err error) error {
+	code, reason, ctxErr := wsconn.Ended(err)
+	if ctxErr != nil {
+		return ctxErr
+	}
+	return &CloseError{Code: code, Reason: reason, Err: err}
+}
