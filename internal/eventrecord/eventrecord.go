@@ -1,8 +1,7 @@
 // Package eventrecord records each distinct shape of the events a protocol twin
 // exchanges, for scripts/conformance, which type-checks them against OpenAI's
-// published TypeScript types. The Live twin (pkg/live/livetest) uses it; the
-// Realtime twin has its own copy of the same code (pkg/realtime/realtimetest's
-// conformance.go), which can move here.
+// published TypeScript types: the Realtime twin (pkg/realtime/realtimetest, files
+// events-PID.jsonl) and the Live twin (pkg/live/livetest, live-events-PID.jsonl).
 package eventrecord
 
 import (

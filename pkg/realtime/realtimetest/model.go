@@ -15,6 +15,7 @@ import (
 
 	"github.com/coder/websocket"
 
+	"github.com/callagent/callagent/internal/eventrecord"
 	"github.com/callagent/callagent/internal/jsonscan"
 	"github.com/callagent/callagent/internal/statewait"
 	"github.com/callagent/callagent/pkg/realtime"
@@ -48,14 +49,14 @@ type Model struct {
 	mu       sync.Mutex
 	conns    map[*ModelConn]bool
 	seq      atomic.Int64
-	recorder *conformanceRecorder // nil unless CALLAGENT_CONFORMANCE_DIR is set
+	recorder *eventrecord.Recorder // nil unless CALLAGENT_CONFORMANCE_DIR is set
 }
 
 func (m *Model) init() {
 	m.once.Do(func() {
 		m.accepted = make(chan *ModelConn, 64)
 		m.conns = map[*ModelConn]bool{}
-		m.recorder = processRecorder()
+		m.recorder = eventrecord.FromEnv(recordPrefix)
 	})
 }
 
@@ -354,7 +355,7 @@ func (c *ModelConn) sendObject(ev map[string]any) error {
 // record hands a client event the twin accepted to the conformance recorder.
 func (c *ModelConn) record(data []byte) {
 	if c.m.recorder != nil && !c.m.Unchecked {
-		c.m.recorder.record("client", data)
+		c.m.recorder.Record("client", data)
 	}
 }
 
@@ -362,7 +363,7 @@ func (c *ModelConn) record(data []byte) {
 // conformance recorder sees them all).
 func (c *ModelConn) write(data []byte) error {
 	if c.m.recorder != nil {
-		c.m.recorder.record("server", data)
+		c.m.recorder.Record("server", data)
 	}
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
