@@ -146,6 +146,9 @@ func (r *Runtime) Setup(opts *session.Options) {
 	}
 	opts.ApprovalTimeout = r.cfg.Approval.Timeout.D()
 	opts.MaxDuration = r.cfg.MaxCallDuration.D()
+	opts.Model = r.cfg.Model
+	opts.Prices = r.cfg.Prices()
+	opts.MaxCost = r.cfg.MaxCost
 	opts.IdleTimeout = r.cfg.IdleTimeout.D()
 	if g := start.Greeting; g.Enabled {
 		switch {
