@@ -19,12 +19,11 @@ const (
 
 // billing is what the twin has billed a connection so far. Guarded by ModelConn.mu.
 type billing struct {
-	textItems     int // characters of text the client added to the conversation
-	outAudioToks  int // assistant audio produced so far, in tokens
-	outTextToks   int // assistant text (transcripts, tool arguments) so far, in tokens
-	prevTextIn    int // the previous response's input, the cached prefix of the next
-	prevAudioIn   int
-	transcription int // transcriptions billed
+	textItems    int // characters of text the client added to the conversation
+	outAudioToks int // assistant audio produced so far, in tokens
+	outTextToks  int // assistant text (transcripts, tool arguments) so far, in tokens
+	prevTextIn   int // the previous response's input, the cached prefix of the next
+	prevAudioIn  int
 }
 
 func textTokens(chars int) int { return (chars + charsPerTextToken - 1) / charsPerTextToken }
