@@ -13,6 +13,7 @@ import (
 
 	"github.com/callagent/callagent/pkg/callevent"
 	"github.com/callagent/callagent/pkg/calllog"
+	"github.com/callagent/callagent/pkg/pricing"
 )
 
 type logsOptions struct {
@@ -195,17 +196,43 @@ func listCalls(f *Factory, o *logsOptions) error {
 		return nil
 	}
 	tw := tabwriter.NewWriter(f.IO.Out, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "STARTED\tCALL SID\tFROM\tTO\tDURATION\tENDED\tTURNS\tP50 LATENCY")
+	fmt.Fprintln(tw, "STARTED\tCALL SID\tFROM\tTO\tDURATION\tENDED\tTURNS\tP50 LATENCY\tCOST")
+	var total pricing.Nanos
+	priced, unknown := 0, 0
 	for _, c := range calls {
+		cost := "-"
+		switch {
+		case c.CostUSD != nil:
+			cost = pricing.FormatUSD(*c.CostUSD)
+			total += pricing.FromUSD(*c.CostUSD)
+			priced++
+		case c.CostUnknown:
+			cost = "unknown"
+			unknown++
+		}
 		ended := endedWords(c, f.Now())
 		lat := "-"
 		if c.LatencyP50 > 0 {
 			lat = ms(c.LatencyP50)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%d\t%s\n", c.Started.Local().Format("2006-01-02 15:04:05"), sanitize(c.CallSID),
-			orDash(sanitize(c.From)), orDash(sanitize(c.To)), ms(c.Duration.Round(100*time.Millisecond)), ended, c.Turns, lat)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\n", c.Started.Local().Format("2006-01-02 15:04:05"), sanitize(c.CallSID),
+			orDash(sanitize(c.From)), orDash(sanitize(c.To)), ms(c.Duration.Round(100*time.Millisecond)), ended, c.Turns, lat, cost)
 	}
-	return tw.Flush()
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	if priced+unknown > 0 {
+		line := fmt.Sprintf("cost of the %s listed: %s", plural(len(calls), "call"), total)
+		if unknown > 0 {
+			line += fmt.Sprintf(" (and %s whose model has no known price)", plural(unknown, "call"))
+		}
+		if priced+unknown < len(calls) {
+			line += fmt.Sprintf("; %d without usage logged", len(calls)-priced-unknown)
+		}
+		_, err := fmt.Fprintln(f.IO.Out, line)
+		return err
+	}
+	return nil
 }
 
 // endedWords says how a listed call ended; a log without its end is a call in

@@ -256,3 +256,46 @@ func TestLogsListCallWithoutStream(t *testing.T) {
 		t.Errorf("list:\n%s", out)
 	}
 }
+
+// The list shows each call's cost and sums them: a call still in progress counts
+// with its running cost, a call whose model has no price is counted apart, never
+// as zero. $0.139968 + $0.0474456 + $0.01 = $0.1974136, shown as $0.1974.
+func TestFaultLogsSumTheCost(t *testing.T) {
+	state := t.TempDir()
+	at := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
+	usd := func(v float64) *float64 { return &v }
+	call := func(sid string, min int, evs ...callevent.Event) []callevent.Event {
+		h := callevent.Header{Time: at.Add(time.Duration(min) * time.Minute), CallSID: sid}
+		out := []callevent.Event{callevent.CallStarted{Header: h, From: "+15550100001", To: "+15550100002"}}
+		for _, ev := range evs {
+			switch e := ev.(type) {
+			case callevent.CallUsage:
+				e.Header = h
+				ev = e
+			case callevent.CallEnded:
+				e.Header = h
+				ev = e
+			}
+			out = append(out, ev)
+		}
+		return out
+	}
+	writeLog(t, state, call("CA1", 0, callevent.CallUsage{Model: "gpt-realtime", CostUSD: usd(0.139968)},
+		callevent.CallEnded{Reason: callevent.EndCallerHangup, CostUSD: usd(0.139968)}))
+	writeLog(t, state, call("CA2", 1, callevent.CallUsage{Model: "gpt-realtime", CostUSD: usd(0.0474456)},
+		callevent.CallEnded{Reason: callevent.EndMaxCost, CostUSD: usd(0.0474456)}))
+	writeLog(t, state, call("CA3", 2, callevent.CallUsage{Model: "gpt-realtime", CostUSD: usd(0.01)})) // in progress
+	writeLog(t, state, call("CA4", 3, callevent.CallUsage{Model: "my-voice", Tokens: callevent.TokenCounts{AudioIn: 5}},
+		callevent.CallEnded{Reason: callevent.EndCallerHangup}))
+	writeLog(t, state, call("CA5", 4, callevent.CallEnded{Reason: callevent.EndCallerHangup}))
+	f, out, errOut := logsFactory(state, "")
+	if err := runLogs(t, f); err != nil {
+		t.Fatal(err, errOut.String())
+	}
+	for _, want := range []string{"$0.1400", "$0.0474", "$0.0100", "unknown", "the cost limit was reached",
+		"cost of the 5 calls listed: $0.1974 (and 1 call whose model has no known price); 1 without usage logged"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("list lacks %q:\n%s", want, out.String())
+		}
+	}
+}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/callagent/callagent/pkg/callevent"
 	"github.com/callagent/callagent/pkg/calllog"
+	"github.com/callagent/callagent/pkg/pricing"
 )
 
 // Styles are the terminal styles, named by role and defined once.
@@ -80,6 +81,7 @@ var endReasons = map[callevent.EndReason]string{
 	callevent.EndServerShutdown:     "the server shut down",
 	callevent.EndIdle:               "the line stayed silent",
 	callevent.EndTransferred:        "the call was transferred",
+	callevent.EndMaxCost:            "the cost limit was reached",
 }
 
 // render returns the text an event prints, with its newline, or "" for events that
@@ -179,8 +181,13 @@ func renderClean(ev callevent.Event, st Styles, debug bool) string {
 		return label(st.Error, "error") + st.Error.Render(text) + "\n"
 	case callevent.Warning:
 		return label(st.Error, "warn") + e.Message + "\n"
+	case callevent.CallUsage:
+		return indent + st.Dim.Render("· "+usageWords(e)) + "\n"
 	case callevent.CallEnded:
 		s := st.System.Render(fmt.Sprintf("● call ended after %s: %s", ms(e.Duration), endReasons[e.Reason]))
+		if e.CostUSD != nil {
+			s += st.System.Render(", cost " + pricing.FormatUSD(*e.CostUSD))
+		}
 		if e.Err != nil {
 			s += st.Error.Render(": " + e.Err.Error())
 		}
@@ -369,4 +376,19 @@ func shortSID(sid string) string {
 		return "…" + sid[len(sid)-6:]
 	}
 	return sid
+}
+
+// usageWords says what a call has cost so far: "cost $0.1400 so far (3,900 tokens,
+// gpt-realtime)", or that the cost is unknown.
+func usageWords(e callevent.CallUsage) string {
+	tokens := pricing.Tokens(e.Tokens).Total() + pricing.Tokens(e.TranscriptionTokens).Total()
+	what := fmt.Sprintf("%d tokens, %s", tokens, e.Model)
+	if e.CostUSD == nil {
+		return "cost unknown so far: no price for " + e.Model + " (" + what + "; add it under pricing in callagent.yaml)"
+	}
+	s := "cost " + pricing.FormatUSD(*e.CostUSD) + " so far"
+	if e.MaxCostUSD > 0 {
+		s += " of max " + pricing.FormatUSD(e.MaxCostUSD)
+	}
+	return s + " (" + what + ")"
 }

@@ -34,6 +34,8 @@ func everyEvent() []callevent.Event {
 		callevent.Interruption{Header: h, Cleared: true, HeardMs: 1200, Truncations: []callevent.Truncation{{ItemID: "i3", AudioEndMs: 1200, SentMs: 2800}, {ItemID: "i4", SentMs: 900}}},
 		callevent.TurnLatency{Header: h, Latency: 420 * time.Millisecond},
 		callevent.ResponseDone{Header: h, Status: "completed", Usage: &callevent.Usage{TotalTokens: 321}},
+		callevent.CallUsage{Header: h, Model: "gpt-realtime", Tokens: callevent.TokenCounts{TextIn: 1500, CachedTextIn: 1200, AudioIn: 1234, AudioOut: 2000, TextOut: 150}, CostUSD: &renderCost, MaxCostUSD: 0.5},
+		callevent.CallUsage{Header: h, Model: "my-voice\x1b[2J", Tokens: callevent.TokenCounts{AudioIn: 10}},
 		callevent.ToolCall{Header: h, CallID: "c1", Name: "weather", Arguments: `{"city":"Paris"}`},
 		callevent.ToolApprovalRequested{Header: h, Name: "refund", Arguments: `{"amount":20}`},
 		callevent.ToolApprovalDecided{Header: h, Name: "refund", Approved: true},
@@ -48,9 +50,11 @@ func everyEvent() []callevent.Event {
 		callevent.Warning{Header: h, Message: "skipped a malformed Twilio frame"},
 		callevent.MediaStats{Header: h, InFrames: 50, InBytes: 8000, OutFrames: 49, OutBytes: 7840},
 		callevent.RawFrame{Header: h, Source: callevent.SourceTwilio, Sent: true, Type: "mark", Data: []byte(`{"event":"mark"}`)},
-		callevent.CallEnded{Header: h, Reason: callevent.EndModelDisconnected, Duration: 14200 * time.Millisecond, Err: errors.New("realtime connection closed: 1011 server error")},
+		callevent.CallEnded{Header: h, Reason: callevent.EndModelDisconnected, Duration: 14200 * time.Millisecond, Err: errors.New("realtime connection closed: 1011 server error"), CostUSD: &renderCost},
 	}
 }
+
+var renderCost = 0.139968
 
 func renderAll(st Styles, debug bool) string {
 	var b strings.Builder

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/callagent/callagent/pkg/offlinecall"
+	"github.com/callagent/callagent/pkg/pricing"
 	"github.com/spf13/cobra"
 )
 
@@ -175,6 +176,9 @@ func printSummary(w io.Writer, st Styles, res *offlinecall.Result) {
 	}
 	parts := []string{
 		plural(s.Turns, "turn"), plural(s.Interruptions, "interruption"), plural(s.ToolCalls, "tool call"), lat, plural(s.Errors, "error"),
+	}
+	if s.CostUSD != nil {
+		parts = append(parts, "cost "+pricing.FormatUSD(*s.CostUSD))
 	}
 	fmt.Fprintln(w, st.System.Render("summary: "+strings.Join(parts, ", ")))
 }

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/callagent/callagent/pkg/pricing"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -43,6 +44,14 @@ type Config struct {
 	// Twilio Media Streams (μ-law only); pcma is refused until a SIP transport.
 	AudioFormat string `yaml:"audio_format"`
 
+	// Pricing states the prices of models, replacing callagent's defaults
+	// (pricing.Defaults, dated pricing.AsOf) for the models it names, or adding
+	// models: each entry states its model's prices in full (USD per 1M tokens; per
+	// minute for duration-billed models), an unstated price is zero.
+	Pricing map[string]pricing.Rates `yaml:"pricing"`
+	// MaxCost ends a call once its cost passes this many US dollars, after telling
+	// the agent to wrap up (0: no limit). It needs a price for the model.
+	MaxCost float64 `yaml:"max_cost"`
 	// Approval is the policy for tools marked needs_approval (and MCP approvals).
 	Approval Approval    `yaml:"approval"`
 	Agents   []AgentSpec `yaml:"agents"`
@@ -295,3 +304,7 @@ func (c *Config) Contents() string {
 }
 
 var _ yaml.Marshaler = Duration(0)
+
+// Prices is the price table calls are costed with: callagent's defaults with the
+// configuration's pricing entries in place of theirs.
+func (c *Config) Prices() pricing.Table { return pricing.Defaults().With(c.Pricing) }

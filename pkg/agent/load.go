@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
+	"math"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -15,6 +17,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/callagent/callagent/pkg/pricing"
 	"go.yaml.in/yaml/v3"
 
 	"github.com/callagent/callagent/pkg/realtime"
@@ -120,6 +123,7 @@ func (v *validator) check() {
 	if c.Model == "" {
 		c.Model = DefaultModel
 	}
+	v.checkPricing()
 	switch c.Approval.Policy {
 	case "":
 		c.Approval.Policy = ApproveAsk
@@ -234,6 +238,30 @@ func (c *Config) CheckModel() error {
 		return &Error{Issues: d.issues}
 	}
 	return nil
+}
+
+// checkPricing checks the price overrides and max_cost.
+func (v *validator) checkPricing() {
+	c := v.cfg
+	for _, m := range slices.Sorted(maps.Keys(c.Pricing)) {
+		r := c.Pricing[m]
+		switch {
+		case strings.TrimSpace(m) == "":
+			v.issue(&c.Pricing, "pricing: an entry has no model name")
+		case r.Check() != nil:
+			v.issue(&c.Pricing, "pricing.%s.%v", m, r.Check())
+		case r == pricing.Rates{}:
+			v.issue(&c.Pricing, "pricing.%s states no price: give its prices (audio_input_per_mtok, ...), or remove the entry", m)
+		}
+	}
+	switch {
+	case math.IsNaN(c.MaxCost) || math.IsInf(c.MaxCost, 0) || c.MaxCost < 0:
+		v.issue(&c.MaxCost, "max_cost: %v is not an amount of US dollars (0 or more; 0: no limit)", c.MaxCost)
+	case c.MaxCost > 0:
+		if _, ok := c.Prices().Lookup(c.Model); !ok {
+			v.issue(&c.MaxCost, "max_cost needs the price of the model %q, which callagent does not know: add it under pricing (pricing: {%s: {audio_input_per_mtok: ...}})", c.Model, c.Model)
+		}
+	}
 }
 
 func (v *validator) checkAgent(a *AgentSpec, tools, agents map[string]bool) {

@@ -147,6 +147,9 @@ func (r *Runtime) Setup(opts *session.Options) {
 	}
 	opts.ApprovalTimeout = r.cfg.Approval.Timeout.D()
 	opts.MaxDuration = r.cfg.MaxCallDuration.D()
+	opts.Model = r.cfg.Model
+	opts.Prices = r.cfg.Prices()
+	opts.MaxCost = r.cfg.MaxCost
 	opts.IdleTimeout = r.cfg.IdleTimeout.D()
 	if t := r.cfg.Tracing; t != nil {
 		opts.Tracing = &realtime.Tracing{WorkflowName: t.WorkflowName, Metadata: t.Metadata} // the group: the CallSid

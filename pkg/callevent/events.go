@@ -149,6 +149,36 @@ type Usage struct {
 	OutputTokenDetails json.RawMessage `json:"output_token_details,omitempty"`
 }
 
+// CallUsage is the call's running usage and cost, sent after each response the model
+// reported usage for and each billed transcription: totals since the call began,
+// for the voice model and the transcription model together. CostUSD is nil when a
+// model that was used has no known price: the cost is unknown, never guessed.
+type CallUsage struct {
+	Header
+	Model               string      `json:"model,omitempty"`               // the voice model priced
+	TranscriptionModel  string      `json:"transcription_model,omitempty"` // the caller's transcription model, when it billed
+	Tokens              TokenCounts `json:"tokens"`                        // the voice model's
+	TranscriptionTokens TokenCounts `json:"transcription_tokens,omitzero"`
+	CostUSD             *float64    `json:"cost_usd,omitempty"`
+	MaxCostUSD          float64     `json:"max_cost_usd,omitempty"` // the call's limit (0: none)
+}
+
+// TokenCounts is usage by kind. Cached counts are part of the input counts of
+// their modality; Seconds is billed duration (GPT-Live, duration-billed
+// transcription).
+type TokenCounts struct {
+	TextIn        int64   `json:"text_in,omitempty"`
+	CachedTextIn  int64   `json:"cached_text_in,omitempty"`
+	AudioIn       int64   `json:"audio_in,omitempty"`
+	CachedAudioIn int64   `json:"cached_audio_in,omitempty"`
+	ImageIn       int64   `json:"image_in,omitempty"`
+	CachedImageIn int64   `json:"cached_image_in,omitempty"`
+	TextOut       int64   `json:"text_out,omitempty"`
+	AudioOut      int64   `json:"audio_out,omitempty"`
+	Seconds       float64 `json:"seconds,omitempty"`
+	StandbySecs   float64 `json:"standby_seconds,omitempty"`
+}
+
 // ToolCall: the model called a tool.
 type ToolCall struct {
 	Header
@@ -301,6 +331,7 @@ const (
 	EndServerShutdown     EndReason = "server_shutdown"     // the server was shutting down and stopped waiting
 	EndIdle               EndReason = "idle"                // the line stayed silent (Options.IdleTimeout)
 	EndTransferred        EndReason = "transferred"         // the call was handed to another number
+	EndMaxCost            EndReason = "max_cost"            // the call's cost passed Options.MaxCost
 )
 
 // CallEnded is the last event of a call, also returned by Run.
@@ -315,6 +346,9 @@ type CallEnded struct {
 	InBytes       int64         `json:"in_bytes,omitempty"`       // caller audio relayed to the model
 	OutBytes      int64         `json:"out_bytes,omitempty"`      // agent audio relayed to the caller
 	DroppedEvents int64         `json:"dropped_events,omitempty"` // events a slow sink could not take
+	// CostUSD is what the call cost (the last CallUsage's), nil when unknown or
+	// when no usage was reported.
+	CostUSD *float64 `json:"cost_usd,omitempty"`
 }
 
 func (CallStarted) Kind() string           { return "call.started" }
@@ -342,3 +376,4 @@ func (RawFrame) Kind() string              { return "debug.frame" }
 func (HTTPRequest) Kind() string           { return "debug.http" }
 func (MediaStats) Kind() string            { return "media.stats" }
 func (CallEnded) Kind() string             { return "call.ended" }
+func (CallUsage) Kind() string             { return "call.usage" }

@@ -12,6 +12,7 @@ import (
 // Every event type survives JSON: the call log and `callagent logs` depend on it.
 func TestEventJSONRoundTrip(t *testing.T) {
 	h := Header{Time: time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC), CallSID: "CA1"}
+	cost := 0.039488
 	events := []Event{
 		CallStarted{h, "MZ1", "AC1", "+14155550100", "+14155550199", map[string]string{"k": "v"}},
 		ModelConnected{h, 1500 * time.Millisecond, 3, 1},
@@ -38,7 +39,9 @@ func TestEventJSONRoundTrip(t *testing.T) {
 		RawFrame{h, SourceRealtime, true, "x", []byte("not json")},
 		HTTPRequest{h, "POST", "/incoming-call", 200, "connect", 3 * time.Millisecond, "+14155550100", "+14155550199"},
 		MediaStats{h, time.Second, 50, 8000, 49, 7840},
-		CallEnded{h, EndCallerHangup, errors.New("stream closed"), 90 * time.Second, 3, 1, 2, 100, 200, 0},
+		CallEnded{h, EndCallerHangup, errors.New("stream closed"), 90 * time.Second, 3, 1, 2, 100, 200, 0, &cost},
+		CallUsage{h, "gpt-realtime", "gpt-4o-mini-transcribe", TokenCounts{TextIn: 120, CachedTextIn: 100, AudioIn: 50, AudioOut: 80, TextOut: 12},
+			TokenCounts{AudioIn: 20, TextOut: 5}, &cost, 0.5},
 	}
 	seen := map[string]bool{}
 	for _, ev := range events {

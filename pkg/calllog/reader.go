@@ -153,6 +153,10 @@ type Call struct {
 	LatencyP50 time.Duration `json:"latency_p50_ns,omitempty"`
 	LastLine   time.Time     `json:"last_line"`
 	Bad        int           `json:"bad_lines,omitempty"` // lines skipped
+	// CostUSD is what the call cost, as its last call.usage (or its end) said; nil
+	// when no usage was logged or its price is unknown (CostUnknown).
+	CostUSD     *float64 `json:"cost_usd,omitempty"`
+	CostUnknown bool     `json:"cost_unknown,omitempty"` // usage was logged, for a model without a price
 }
 
 // Summarize reads a call's log and sums it up.
@@ -173,8 +177,13 @@ func Summarize(path string) (Call, error) {
 			c.Started, c.From, c.To, c.Streamed = l.Time, e.From, e.To, true
 		case callevent.TurnLatency:
 			lat = append(lat, e.Latency)
+		case callevent.CallUsage:
+			c.CostUSD, c.CostUnknown = e.CostUSD, e.CostUSD == nil
 		case callevent.CallEnded:
 			c.Ended, c.Reason, c.Duration, c.Turns = true, string(e.Reason), e.Duration, e.Turns
+			if e.CostUSD != nil {
+				c.CostUSD, c.CostUnknown = e.CostUSD, false
+			}
 		}
 	}, func(BadLine) { c.Bad++ })
 	if !c.Ended && !c.Started.IsZero() {

@@ -80,6 +80,7 @@ type Summary struct {
 	Errors        int // model errors and warnings
 	LatencyP50    time.Duration
 	LatencyP95    time.Duration
+	CostUSD       *float64 // the call's cost, nil when unknown (the simulated model bills like the API)
 }
 
 const defaultTimeout = 2 * time.Minute
@@ -239,7 +240,7 @@ func startModel(opts Options) (*model, error) {
 }
 
 func summarize(events []callevent.Event, end callevent.CallEnded) Summary {
-	s := Summary{Duration: end.Duration, Turns: end.Turns, Interruptions: end.Interruptions, ToolCalls: end.ToolCalls}
+	s := Summary{Duration: end.Duration, Turns: end.Turns, Interruptions: end.Interruptions, ToolCalls: end.ToolCalls, CostUSD: end.CostUSD}
 	var lat []time.Duration
 	for _, ev := range events {
 		switch e := ev.(type) {

@@ -108,11 +108,11 @@ type InputAudioTranscriptionDelta struct {
 
 // InputAudioTranscriptionCompleted is the caller's final transcript of an item.
 type InputAudioTranscriptionCompleted struct {
-	EventID      string          `json:"event_id,omitempty"`
-	ItemID       string          `json:"item_id"`
-	ContentIndex int             `json:"content_index"`
-	Transcript   string          `json:"transcript"`
-	Usage        json.RawMessage `json:"usage,omitempty"` // tokens or seconds, as the transcription model bills
+	EventID      string              `json:"event_id,omitempty"`
+	ItemID       string              `json:"item_id"`
+	ContentIndex int                 `json:"content_index"`
+	Transcript   string              `json:"transcript"`
+	Usage        *TranscriptionUsage `json:"usage,omitempty"` // tokens or seconds, as the transcription model bills
 }
 
 // InputAudioTranscriptionFailed reports that the caller's speech could not be transcribed.

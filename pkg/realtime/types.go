@@ -325,13 +325,63 @@ type StatusDetails struct {
 	Error  *ErrorInfo `json:"error,omitempty"`
 }
 
-// Usage counts the tokens of a response.
+// Usage counts the tokens of a response (RealtimeResponseUsage). Input counts
+// the whole conversation sent to the model for this response: cached tokens are a
+// subset of the input tokens, not an addition to them.
 type Usage struct {
-	TotalTokens        int             `json:"total_tokens"`
-	InputTokens        int             `json:"input_tokens"`
-	OutputTokens       int             `json:"output_tokens"`
-	InputTokenDetails  json.RawMessage `json:"input_token_details,omitempty"`
-	OutputTokenDetails json.RawMessage `json:"output_token_details,omitempty"`
+	TotalTokens        int                 `json:"total_tokens"`
+	InputTokens        int                 `json:"input_tokens"`
+	OutputTokens       int                 `json:"output_tokens"`
+	InputTokenDetails  *InputTokenDetails  `json:"input_token_details,omitempty"`
+	OutputTokenDetails *OutputTokenDetails `json:"output_token_details,omitempty"`
+}
+
+// InputTokenDetails splits a response's input tokens by modality
+// (RealtimeResponseUsageInputTokenDetails).
+type InputTokenDetails struct {
+	TextTokens          int                 `json:"text_tokens"`
+	AudioTokens         int                 `json:"audio_tokens"`
+	ImageTokens         int                 `json:"image_tokens"`
+	CachedTokens        int                 `json:"cached_tokens"`
+	CachedTokensDetails *CachedTokenDetails `json:"cached_tokens_details,omitempty"`
+}
+
+// CachedTokenDetails splits the cached input tokens by modality.
+type CachedTokenDetails struct {
+	TextTokens  int `json:"text_tokens"`
+	AudioTokens int `json:"audio_tokens"`
+	ImageTokens int `json:"image_tokens"`
+}
+
+// OutputTokenDetails splits a response's output tokens by modality.
+type OutputTokenDetails struct {
+	TextTokens  int `json:"text_tokens"`
+	AudioTokens int `json:"audio_tokens"`
+}
+
+// Transcription usage types: token-billed models (gpt-4o-transcribe and its kin)
+// and duration-billed ones (whisper-1).
+const (
+	UsageTokens   = "tokens"
+	UsageDuration = "duration"
+)
+
+// TranscriptionUsage is the usage of conversation.item.input_audio_transcription.completed:
+// TranscriptTextUsageTokens (Type "tokens") or TranscriptTextUsageDuration (Type
+// "duration", Seconds set).
+type TranscriptionUsage struct {
+	Type              string                          `json:"type"`
+	InputTokens       int                             `json:"input_tokens,omitempty"`
+	OutputTokens      int                             `json:"output_tokens,omitempty"`
+	TotalTokens       int                             `json:"total_tokens,omitempty"`
+	InputTokenDetails *TranscriptionInputTokenDetails `json:"input_token_details,omitempty"`
+	Seconds           float64                         `json:"seconds,omitempty"`
+}
+
+// TranscriptionInputTokenDetails splits a transcription's input tokens.
+type TranscriptionInputTokenDetails struct {
+	TextTokens  int `json:"text_tokens"`
+	AudioTokens int `json:"audio_tokens"`
 }
 
 // ErrorInfo is the error object of an error event.

@@ -2,8 +2,10 @@ package server
 
 import (
 	"slices"
+	"sync"
 
 	"github.com/callagent/callagent/pkg/callevent"
+	"github.com/callagent/callagent/pkg/pricing"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -28,6 +30,13 @@ type metrics struct {
 	predialsOpen prometheus.Gauge
 	streamErrors *prometheus.CounterVec // by Twilio error code
 	warnings     *prometheus.CounterVec // by callevent warning code
+	cost         *prometheus.CounterVec // by model
+	tokens       *prometheus.CounterVec // by model and kind
+
+	// The last call.usage of each call in progress: the events carry running
+	// totals, the counters take what was added since.
+	usageMu   sync.Mutex
+	lastUsage map[string]callevent.CallUsage
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -63,7 +72,15 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		warnings: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "callagent_call_warnings_total",
 			Help: "Problems calls survived, by kind (malformed_twilio_frame, malformed_model_event, bad_agent_audio, " +
 				"dtmf_dropped, stream_error, no_media_stream, other): every occurrence, also those whose warning was summarised."}, []string{"code"}),
+		cost: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "callagent_cost_usd_total",
+			Help: "What calls cost in US dollars, by voice model (its transcription included), at callagent's price table " +
+				"(prices as of " + pricing.AsOf + ", or the configuration's); calls whose model has no price are not counted."}, []string{"model"}),
+		tokens: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "callagent_tokens_total",
+			Help: "Tokens the models reported, by model (a known one, or other) and kind (text_in, cached_text_in, audio_in, " +
+				"cached_audio_in, image_in, cached_image_in, text_out, audio_out; cached counts are part of the input counts)."}, []string{"model", "kind"}),
+		lastUsage: map[string]callevent.CallUsage{},
 	}
+	reg.MustRegister(m.cost, m.tokens)
 	reg.MustRegister(m.active, m.calls, m.frames, m.audioBytes, m.rejected, m.turnLatency, m.bargeInHeard,
 		m.modelErrors, m.toolCalls, m.modelDial, m.predials, m.streamErrors, m.warnings)
 	reg.MustRegister(m.predialsOpen)
@@ -98,9 +115,62 @@ func (m *metrics) observe(ev callevent.Event) {
 		m.toolCalls.WithLabelValues(result).Inc()
 	case callevent.ModelConnected:
 		m.modelDial.Observe(e.DialTime.Seconds())
+	case callevent.CallUsage:
+		m.usage(e)
 	case callevent.CallEnded:
 		m.calls.WithLabelValues(string(e.Reason)).Inc()
+		m.usageMu.Lock()
+		delete(m.lastUsage, e.CallSID)
+		m.usageMu.Unlock()
 	}
+}
+
+// usage adds what a call consumed since its previous call.usage.
+func (m *metrics) usage(e callevent.CallUsage) {
+	m.usageMu.Lock()
+	prev := m.lastUsage[e.CallSID]
+	m.lastUsage[e.CallSID] = e
+	m.usageMu.Unlock()
+	if e.CostUSD != nil {
+		was := 0.0
+		if prev.CostUSD != nil {
+			was = *prev.CostUSD
+		}
+		if d := *e.CostUSD - was; d > 0 {
+			m.cost.WithLabelValues(modelLabel(e.Model)).Add(d)
+		}
+	}
+	m.addTokens(modelLabel(e.Model), e.Tokens, prev.Tokens)
+	m.addTokens(modelLabel(e.TranscriptionModel), e.TranscriptionTokens, prev.TranscriptionTokens)
+}
+
+func (m *metrics) addTokens(model string, now, was callevent.TokenCounts) {
+	for _, k := range []struct {
+		kind     string
+		now, was int64
+	}{
+		{"text_in", now.TextIn, was.TextIn}, {"cached_text_in", now.CachedTextIn, was.CachedTextIn},
+		{"audio_in", now.AudioIn, was.AudioIn}, {"cached_audio_in", now.CachedAudioIn, was.CachedAudioIn},
+		{"image_in", now.ImageIn, was.ImageIn}, {"cached_image_in", now.CachedImageIn, was.CachedImageIn},
+		{"text_out", now.TextOut, was.TextOut}, {"audio_out", now.AudioOut, was.AudioOut},
+	} {
+		if d := k.now - k.was; d > 0 {
+			m.tokens.WithLabelValues(model, k.kind).Add(float64(d))
+		}
+	}
+}
+
+// knownModels are the models of callagent's price table: the model label's values,
+// with "other" for the rest (a configured model name is the operator's, but a
+// label per name is not bounded).
+var knownModels = pricing.Defaults()
+
+// modelLabel is the model label of a model name.
+func modelLabel(model string) string {
+	if _, ok := knownModels[model]; ok {
+		return model
+	}
+	return "other"
 }
 
 // modelErrorCodes are the error codes the Realtime API is known to send in its

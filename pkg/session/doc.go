@@ -56,6 +56,10 @@
 //   - tool call (runTool), one per function call, started by the model task:
 //     approval, timeout, panic recovery, output, response.create. Tools reach the
 //     call through CallFrom; their context ends with the call.
+//   - cost wrap-up (costWrapUp), at most one, started by the model task when the
+//     running cost (reported after each response.done as call.usage) passes
+//     MaxCost: tells the agent to wrap up, waits for its goodbye to play (15 s at
+//     most), ends the call (max_cost).
 //   - MCP approval (answerMCPApproval), one per hosted MCP approval request, started
 //     by the model task: asks the approver and answers the model.
 //   - idle goodbye (checkIdle), at most once, started by the watchdog: asks the model

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/callagent/callagent/pkg/callevent"
+	"github.com/callagent/callagent/pkg/pricing"
 	"github.com/callagent/callagent/pkg/realtime"
 	"github.com/callagent/callagent/pkg/twiliotransport"
 )
@@ -136,6 +137,18 @@ type Options struct {
 	MaxDuration   time.Duration
 	WrapUpBefore  time.Duration
 	WrapUpMessage string
+	// Model is the voice model's name, as dialed, to price its usage with Prices.
+	Model string
+	// Prices prices the call's usage (pricing.Defaults, with the configuration's
+	// overrides); nil or a table without Model: usage is reported, its cost unknown.
+	Prices pricing.Table
+	// MaxCost ends the call once its cost passes this many dollars (0: no limit):
+	// the agent is told to wrap up (MaxCostMessage, a default when empty), its
+	// goodbye plays, then the call ends (reason max_cost). The cost is known after
+	// each response, so the goodbye is spent beyond the limit. It needs a price for
+	// Model.
+	MaxCost        float64
+	MaxCostMessage string
 	// Greeting, when set, makes the agent speak first: these are the instructions for
 	// its opening line (say, "Greet the caller and ask how you can help").
 	Greeting string
@@ -182,6 +195,7 @@ const (
 	defaultIdlePrompt       = "The caller has been silent for a while. Briefly ask whether they are still there."
 	guardrailCheckEvery     = 100 // characters of new transcript between guardrail checks
 	idleGoodbyeLimit        = 15 * time.Second
+	defaultMaxCostMessage   = "The call has used up its budget. Wrap up now: briefly close the conversation and say goodbye."
 	defaultWrapUpMessage    = "The call is about to reach its time limit. Wrap up now: briefly close the conversation and say goodbye."
 )
 
@@ -216,6 +230,17 @@ func (o *Options) withDefaults() (Options, error) {
 	}
 	if c.IdleTimeout > 0 && c.IdlePrompt == "" {
 		c.IdlePrompt = defaultIdlePrompt
+	}
+	if c.MaxCost < 0 {
+		return c, fmt.Errorf("session: MaxCost %g is negative", c.MaxCost)
+	}
+	if c.MaxCost > 0 {
+		if _, ok := c.Prices.Lookup(c.Model); !ok {
+			return c, fmt.Errorf("session: MaxCost needs a price for the model %q: add it to the prices", c.Model)
+		}
+		if c.MaxCostMessage == "" {
+			c.MaxCostMessage = defaultMaxCostMessage
+		}
 	}
 	if c.MaxDuration > 0 {
 		if c.WrapUpBefore <= 0 {

@@ -185,6 +185,7 @@ func (s *Session) handleModelEvent(ev realtime.ServerEvent) {
 		s.emit(callevent.CallerTranscriptDelta{Header: s.hdr(), ItemID: e.ItemID, Delta: e.Delta})
 	case *realtime.InputAudioTranscriptionCompleted:
 		s.emit(callevent.CallerTranscript{Header: s.hdr(), ItemID: e.ItemID, Text: e.Transcript})
+		s.transcriptionUsage(e.Usage)
 	case *realtime.InputAudioTranscriptionFailed:
 		s.warn("caller speech could not be transcribed: %s", e.Error.Message)
 	case *realtime.ResponseOutputAudioTranscriptDelta:

@@ -1,6 +1,7 @@
 package session
 
 import (
+	"encoding/json"
 	"fmt"
 	"time"
 
@@ -43,6 +44,7 @@ func (s *Session) responseDone(e *realtime.ResponseDone) {
 		ev.Reason = d.Reason
 	}
 	s.emit(ev)
+	s.responseUsage(e.Response.Usage)
 	if owed {
 		if err := s.model.Send(s.ioCtx, &realtime.ResponseCreate{}); err != nil {
 			s.end(callevent.EndModelDisconnected, err)
@@ -108,8 +110,14 @@ func usage(u *realtime.Usage) *callevent.Usage {
 	if u == nil {
 		return nil
 	}
-	return &callevent.Usage{TotalTokens: u.TotalTokens, InputTokens: u.InputTokens, OutputTokens: u.OutputTokens,
-		InputTokenDetails: u.InputTokenDetails, OutputTokenDetails: u.OutputTokenDetails}
+	cu := &callevent.Usage{TotalTokens: u.TotalTokens, InputTokens: u.InputTokens, OutputTokens: u.OutputTokens}
+	if u.InputTokenDetails != nil {
+		cu.InputTokenDetails, _ = json.Marshal(u.InputTokenDetails)
+	}
+	if u.OutputTokenDetails != nil {
+		cu.OutputTokenDetails, _ = json.Marshal(u.OutputTokenDetails)
+	}
+	return cu
 }
 
 // sessionUpdated takes the server's word for the session: its turn detection decides

@@ -74,6 +74,8 @@ type Session struct {
 	idlePrompted atomic.Bool  // the agent asked whether the caller is still there
 	idleEnding   bool         // watchdog only: the idle goodbye is under way
 
+	cost costState // usage and cost so far
+
 	// Joins and once-only work.
 	tasks   sync.WaitGroup // tool calls, MCP approvals, the idle goodbye: started by the model pump and the watchdog only
 	endOnce sync.Once
@@ -172,7 +174,7 @@ func (s *Session) Run(ctx context.Context) callevent.CallEnded {
 
 	ended := callevent.CallEnded{
 		Header: s.hdr(), Reason: reason, Err: endErr, Duration: s.now().Sub(s.began),
-		DroppedEvents: s.events.dropped.Load(),
+		DroppedEvents: s.events.dropped.Load(), CostUSD: s.endCost(),
 	}
 	s.stats.totals(&ended)
 	// The rest of each repeated warning, then the end: never dropped. A SetAgent

@@ -146,6 +146,8 @@ type ModelConn struct {
 	errorsSent []realtime.ErrorInfo
 	active     *response
 	speechItem string
+	speechAt   int // ms of caller audio when the speech started
+	bill       billing
 	closed     bool
 	closeErr   error
 	counter    int
@@ -272,6 +274,10 @@ func (c *ModelConn) handle(ctx context.Context, ev realtime.ClientEvent) {
 			item.Object = "realtime.item" // the MCP item types have no object member
 		}
 		c.outputs = append(c.outputs, item)
+		for _, p := range item.Content {
+			c.bill.textItems += len(p.Text)
+		}
+		c.bill.textItems += len(item.Output)
 		c.mu.Unlock()
 		c.Send(&realtime.ConversationItemAdded{PreviousItemID: e.PreviousItemID, Item: item})
 		c.Send(&realtime.ConversationItemDone{PreviousItemID: e.PreviousItemID, Item: item})
@@ -443,6 +449,7 @@ func (c *ModelConn) SpeechStarted() {
 		interrupt = td["interrupt_response"] != false
 	}
 	ms := len(c.audio) / 8
+	c.speechAt = ms
 	c.mu.Unlock()
 	c.Send(&realtime.InputAudioBufferSpeechStarted{AudioStartMs: ms, ItemID: item})
 	if interrupt {
@@ -460,6 +467,7 @@ func (c *ModelConn) SpeechStopped(transcript string) {
 		item = fmt.Sprintf("item_in_%d_%d", c.ID, c.counter)
 	}
 	ms := len(c.audio) / 8
+	billed := c.transcriptionUsage(ms-c.speechAt, transcript)
 	c.mu.Unlock()
 	c.Send(&realtime.InputAudioBufferSpeechStopped{AudioEndMs: ms, ItemID: item})
 	c.Send(&realtime.InputAudioBufferCommitted{ItemID: item})
@@ -476,8 +484,7 @@ func (c *ModelConn) SpeechStopped(transcript string) {
 			}
 			c.Send(&realtime.InputAudioTranscriptionDelta{ItemID: item, Delta: w})
 		}
-		c.Send(&realtime.InputAudioTranscriptionCompleted{ItemID: item, Transcript: transcript,
-			Usage: json.RawMessage(`{"type":"duration","seconds":1}`)})
+		c.Send(&realtime.InputAudioTranscriptionCompleted{ItemID: item, Transcript: transcript, Usage: billed})
 	}
 }
 

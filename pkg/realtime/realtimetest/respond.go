@@ -20,6 +20,9 @@ type ResponseSpec struct {
 	// LateDeltas are sent after a cancel, before the response stops: the deltas a real
 	// server has in flight when the caller barges in.
 	LateDeltas int
+	// Usage, when set, is what response.done reports instead of the twin's own
+	// billing (usage.go): for tests that price known numbers.
+	Usage *realtime.Usage
 }
 
 // ItemSpec is one output item: spoken audio with its transcript, a function call, or
@@ -197,13 +200,17 @@ func (c *ModelConn) stream(ctx context.Context, r *response, reply *Reply, spec 
 	}
 	c.mu.Lock()
 	c.active = nil
+	usage := c.usage(output)
 	c.mu.Unlock()
+	if spec.Usage != nil {
+		usage = spec.Usage
+	}
 	reply.Status = status
 	// A client that is gone hears nothing more: the server has no socket to tell it
 	// the response ended (and the API has no reason for it).
 	if reason != clientGone {
 		c.Send(&realtime.ResponseDone{Response: realtime.Response{ID: r.id, Object: "realtime.response", Status: status,
-			StatusDetails: details, Output: output, Usage: &realtime.Usage{TotalTokens: 10, InputTokens: 4, OutputTokens: 6}}})
+			StatusDetails: details, Output: output, Usage: usage}})
 	}
 	close(r.done)
 	c.notify()
