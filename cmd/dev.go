@@ -15,7 +15,9 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/callagent/callagent/pkg/agent"
 	"github.com/callagent/callagent/pkg/callevent"
+	"github.com/callagent/callagent/pkg/pricing"
 	"github.com/callagent/callagent/pkg/provision"
 	"github.com/callagent/callagent/pkg/server"
 	"github.com/callagent/callagent/pkg/session"
@@ -521,6 +523,25 @@ func (d *devSession) checkReachable(ctx context.Context, public string) {
 		public, server.PathHealth, err, d.tun.Addr()))
 }
 
+// engineLine names the engine a call runs on, its model and what the model costs,
+// with where the prices come from: callagent's table (dated) or callagent.yaml.
+func engineLine(cfg *agent.Config) string {
+	engine, extra := "Realtime API", ""
+	if agent.LiveModel(cfg.Model) {
+		engine, extra = "GPT-Live", " + the delegated backend's tokens"
+	}
+	basis, ok := cfg.Prices().Basis(cfg.Model)
+	switch _, own := pricing.Table(cfg.Pricing).Lookup(cfg.Model); {
+	case !ok:
+		basis = "cost unknown: no price for this model (state one under pricing: in callagent.yaml)"
+	case own:
+		basis += extra + " (your prices, from callagent.yaml)"
+	default:
+		basis += extra + " (callagent's prices as of " + pricing.AsOf + ")"
+	}
+	return engine + " · " + cfg.Model + " · " + basis
+}
+
 // banner says the session is ready and how to use it.
 func (d *devSession) banner(webhook string) {
 	cfg := d.agents.current().cfg
@@ -541,6 +562,7 @@ func (d *devSession) banner(webhook string) {
 		b.WriteString(d.st.OK.Render("Ready.") + " Call " + d.st.Caller.Render(sanitize(d.number.PhoneNumber)) + "\n")
 	}
 	b.WriteString(row("Agent", agentLine))
+	b.WriteString(row("Engine", sanitize(engineLine(cfg))))
 	b.WriteString(row("Webhook", sanitize(webhook)))
 	if la := d.agents.current(); la.cfg.Path == "" {
 		b.WriteString(row("Config", "the built-in agent"+d.st.Dim.Render(" (callagent init writes "+d.agents.path+"; saved, it is loaded for the next call)")))

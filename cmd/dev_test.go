@@ -187,6 +187,7 @@ func TestDevHotReload(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "callagent.yaml")
 	os.WriteFile(path, []byte("agents:\n  - name: first\n    instructions: You are the first agent.\n"), 0o644)
 	h.start("--config", path)
+	h.waitErr("Engine    Realtime API · gpt-realtime") // the banner names engine, model and price basis
 	if got := h.call("CA00000000000000000000000000000001"); !strings.Contains(got, "You are the first agent.") {
 		t.Fatalf("first call's instructions: %q", got)
 	}

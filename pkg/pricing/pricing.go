@@ -211,11 +211,12 @@ func (r Rates) Cost(t Tokens) Nanos {
 }
 
 // Basis says in a few words how a model is priced, for banners: "$32/1M audio in,
-// $64/1M audio out" or "$0.05/min" or "no price known".
-func (t Table) Basis(model string) string {
+// $64/1M audio out" or "$0.05/min"; false when the table has no price for it. The
+// caller says where the prices come from (AsOf for the defaults).
+func (t Table) Basis(model string) (string, bool) {
 	r, ok := t.Lookup(model)
 	if !ok {
-		return "no price known for " + model
+		return "", false
 	}
 	var parts []string
 	if r.AudioInput > 0 || r.AudioOutput > 0 {
@@ -227,5 +228,5 @@ func (t Table) Basis(model string) string {
 	if len(parts) == 0 {
 		parts = append(parts, fmt.Sprintf("$%g/1M text in, $%g/1M text out", r.TextInput, r.TextOutput))
 	}
-	return strings.Join(parts, ", ") + " (prices as of " + AsOf + ")"
+	return strings.Join(parts, ", "), true
 }
