@@ -80,6 +80,7 @@ func (s *Session) sendBatch(outputs []realtime.Item) {
 		return
 	}
 	var err error
+	sent := 0
 	for _, out := range outputs {
 		if out.Type == "" {
 			continue // a call that turned out to be a background tool's
@@ -87,8 +88,9 @@ func (s *Session) sendBatch(outputs []realtime.Item) {
 		if err = s.model.Send(s.ioCtx, &realtime.ConversationItemCreate{Item: out}); err != nil {
 			break
 		}
+		sent++
 	}
-	if err == nil {
+	if err == nil && sent > 0 { // background outputs ask for no response
 		err = s.requestResponse()
 	}
 	if err != nil {
