@@ -424,3 +424,58 @@ func TestLiveRefusesUnmappedEvents(t *testing.T) {
 		}
 	}
 }
+
+// A handoff on Live: the voice and the conversation's instructions were fixed at
+// startup, so the new agent's instructions are appended and the backend gets its
+// instructions and tools (the previous agent's tools go).
+func TestLiveHandoff(t *testing.T) {
+	calls := 0
+	billing := session.Agent{Name: "billing", Instructions: "You handle billing.", Voice: "cedar", Tools: []session.Tool{weatherTool(&calls)}}
+	handoff := session.NewTool(session.ToolSpec{Name: "to_billing", Description: "Hand the caller to billing."},
+		func(ctx context.Context, _ json.RawMessage) (string, error) {
+			call, _ := session.CallFrom(ctx)
+			return "You are now the billing agent.", call.SetAgent(billing)
+		})
+	c := startCall(t, callConfig{opts: func(o *session.Options) {
+		o.Agent = session.Agent{Name: "front", Instructions: "You are the front desk.", Voice: "marin", Tools: []session.Tool{handoff}}
+	}})
+	mc := c.Model
+	d, err := mc.Delegate("to_billing", `{}`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.Wait(c.ctx); err != nil {
+		t.Fatal(err)
+	}
+	ev, err := mc.WaitEvent(c.ctx, live.TypeSessionUpdate, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := ev.(*live.SessionUpdate).Session.Delegation.Responses
+	if len(r.Tools) != 1 || r.Tools[0].Name != "get_weather" || !strings.Contains(r.Instructions, "You handle billing.") {
+		t.Errorf("backend after the handoff: %+v", r)
+	}
+	found := false
+	for _, ev := range mc.Received(live.TypeInstructionsAppend) {
+		found = found || strings.Contains(ev.(*live.InstructionsAppend).Content, "You handle billing.")
+	}
+	if !found {
+		t.Error("the new agent's instructions were not appended")
+	}
+	c.waitFor("the update confirmed", func() bool { return len(eventsOf[callevent.AgentChanged](c)) == 1 })
+	// The backend now has the new agent's tool.
+	if d, err = mc.Delegate("get_weather", `{"city":"Rome"}`); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := d.Wait(c.ctx); err != nil || out != "Sunny in Rome" {
+		t.Errorf("after the handoff: %q %v", out, err)
+	}
+	if mc.Session().Audio.Output.Voice.Name != "marin" {
+		t.Errorf("voice %+v", mc.Session().Audio.Output.Voice)
+	}
+	c.Caller.Hangup()
+	c.Ended()
+	if errs := mc.ErrorsSent(); len(errs) > 0 {
+		t.Errorf("the Live twin refused: %+v", errs)
+	}
+}

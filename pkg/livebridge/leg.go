@@ -60,7 +60,6 @@ type Leg struct {
 	mu       sync.Mutex
 	started  bool // session.start sent
 	instr    string
-	voice    *live.Voice
 	queue    []realtime.ServerEvent
 	head     int
 	lent     bool

@@ -98,15 +98,6 @@ func tools(c *realtimetest.ModelConn) []realtime.Tool {
 	return out
 }
 
-func hasTool(c *realtimetest.ModelConn, name string) (realtime.Tool, bool) {
-	for _, t := range tools(c) {
-		if t.Name == name {
-			return t, true
-		}
-	}
-	return realtime.Tool{}, false
-}
-
 var (
 	cityAfterIn = regexp.MustCompile(`\b(?:in|for|about)\s+([A-Z][\p{L}'-]*(?:\s+[A-Z][\p{L}'-]*)*)`)
 	followUp    = regexp.MustCompile(`(?i)\b(?:how|what) about\s+[A-Z]`)
@@ -184,11 +175,6 @@ func findTool(fns []realtime.Tool, name string) (realtime.Tool, bool) {
 		}
 	}
 	return realtime.Tool{}, false
-}
-
-func (b *Brain) has(c *realtimetest.ModelConn, name string) bool {
-	_, ok := hasTool(c, name)
-	return ok
 }
 
 // namedTool finds a tool the caller named ("check the order status" → order_status,
