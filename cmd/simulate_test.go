@@ -52,7 +52,7 @@ func TestSimulateOptions(t *testing.T) {
 
 // simulate --model gpt-live-1 runs the call offline on the GPT-Live engine's twin,
 // key or no key, and exits 0 when the scenario holds.
-func TestSimulateLiveModel(t *testing.T) {
+func TestFaultSimulateLiveModel(t *testing.T) {
 	o, err := parseSimulate(t, map[string]string{"OPENAI_API_KEY": "sk-x"}, "--model", "gpt-live-1")
 	if err != nil || o.Model != "sim" || o.RealtimeModel != "gpt-live-1" {
 		t.Fatalf("--model gpt-live-1: %+v %v", o, err)
