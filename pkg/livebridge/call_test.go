@@ -479,3 +479,36 @@ func TestLiveHandoff(t *testing.T) {
 		t.Errorf("the Live twin refused: %+v", errs)
 	}
 }
+
+// A guardrail on Live: the agent's transcript trips it, what the caller has not
+// heard is cleared at Twilio, and the correction reaches the model as an
+// instruction; nothing Live lacks (cancel, truncate) is sent to it.
+func TestLiveGuardrail(t *testing.T) {
+	c := startCall(t, callConfig{opts: func(o *session.Options) {
+		o.Agent = session.Agent{Name: "main", Instructions: "Be careful.", Guardrail: func(text string) (string, bool) {
+			return "no secrets", strings.Contains(text, "secret")
+		}}
+	}})
+	mc := c.Model
+	speech := bytes.Repeat([]byte{0x55, 0xd5}, 12000)
+	if _, err := mc.Say(c.ctx, livetest.Speech{Text: "The secret code is 1234, and more words follow it.", Audio: speech, Chunk: 800}); err != nil {
+		t.Fatal(err)
+	}
+	c.waitFor("the guardrail", func() bool { return len(eventsOf[callevent.GuardrailTripped](c)) == 1 })
+	if err := c.Caller.WaitClears(c.ctx, 1); err != nil {
+		t.Fatal(err)
+	}
+	c.waitFor("the correction", func() bool {
+		for _, ev := range mc.Received(live.TypeInstructionsAppend) {
+			if strings.Contains(ev.(*live.InstructionsAppend).Content, "broke a rule (no secrets)") {
+				return true
+			}
+		}
+		return false
+	})
+	c.Caller.Hangup()
+	c.Ended()
+	if errs := mc.ErrorsSent(); len(errs) > 0 {
+		t.Errorf("the Live twin refused: %+v", errs)
+	}
+}

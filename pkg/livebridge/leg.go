@@ -59,6 +59,7 @@ type Leg struct {
 
 	mu       sync.Mutex
 	started  bool // session.start sent
+	closed   bool // Close or CloseNow ran: no reader may start
 	instr    string
 	queue    []realtime.ServerEvent
 	head     int
@@ -136,7 +137,7 @@ func (l *Leg) traced(sent bool, ev realtime.Event) {
 
 // Close ends the connection normally and joins the reader.
 func (l *Leg) Close() error {
-	l.once.Do(func() { close(l.done) })
+	l.closing()
 	err := l.conn.Close()
 	l.stop()
 	return err
@@ -144,10 +145,28 @@ func (l *Leg) Close() error {
 
 // CloseNow drops the connection and joins the reader.
 func (l *Leg) CloseNow() error {
-	l.once.Do(func() { close(l.done) })
+	l.closing()
 	err := l.conn.CloseNow()
 	l.stop()
 	return err
+}
+
+func (l *Leg) closing() {
+	l.once.Do(func() { close(l.done) })
+	l.mu.Lock()
+	l.closed = true
+	l.mu.Unlock()
+}
+
+// startReader starts the reader unless the leg is closing.
+func (l *Leg) startReader() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.closed {
+		return
+	}
+	l.wg.Add(1)
+	go l.readLoop()
 }
 
 func (l *Leg) stop() {

@@ -76,8 +76,7 @@ func (l *Leg) sessionUpdate(ctx context.Context, cfg *realtime.SessionConfig) er
 		if err := l.conn.Send(ctx, start); err != nil {
 			return err
 		}
-		l.wg.Add(1)
-		go l.readLoop()
+		l.startReader()
 		return nil
 	}
 	// A handoff: the voice and the conversation's instructions stay; the new agent's
