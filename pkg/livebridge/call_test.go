@@ -512,3 +512,46 @@ func TestLiveGuardrail(t *testing.T) {
 		t.Errorf("the Live twin refused: %+v", errs)
 	}
 }
+
+// A malformed Live event is skipped with a warning, as a malformed Realtime event
+// is; the call goes on.
+func TestLiveMalformedEvent(t *testing.T) {
+	c := startCall(t, callConfig{})
+	if err := c.Model.SendRaw([]byte(`{"type":"session.output_transcript.delta","event_id":"e1","delta":5}`)); err != nil {
+		t.Fatal(err)
+	}
+	c.waitFor("the warning", func() bool { return len(eventsOf[callevent.Warning](c)) == 1 })
+	if _, err := c.Model.Say(c.ctx, livetest.Speech{Audio: bytes.Repeat([]byte{0x55}, 320)}); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Caller.WaitReceived(c.ctx, 320); err != nil {
+		t.Fatal(err)
+	}
+	c.Caller.Hangup()
+	if e := c.Ended(); e.Reason != callevent.EndCallerHangup {
+		t.Errorf("ended %s", e.Reason)
+	}
+}
+
+// The caller's words transcribed while agent audio is still queued at Twilio (the
+// model had stopped sending) count as the caller speaking: Twilio is cleared.
+func TestLiveTranscriptBargeIn(t *testing.T) {
+	c := startCall(t, callConfig{})
+	mc := c.Model
+	speech := bytes.Repeat([]byte{0x55, 0xd5}, 12000)
+	if _, err := mc.Say(c.ctx, livetest.Speech{Audio: speech, Chunk: 800}); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Caller.WaitReceived(c.ctx, len(speech)); err != nil {
+		t.Fatal(err)
+	}
+	c.waitFor("the turn's end", func() bool { return len(eventsOf[callevent.ResponseDone](c)) == 1 })
+	if err := mc.Hear("Stop, please."); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Caller.WaitClears(c.ctx, 1); err != nil {
+		t.Fatal(err)
+	}
+	c.Caller.Hangup()
+	c.Ended()
+}

@@ -47,7 +47,10 @@
 //   - Errors are error events with the same type, code, message and param; the
 //     client event id names the Realtime event that caused it (so a refused
 //     session.start reads as a refused session.update and ends the call).
-//     session.closed and a lost socket end the leg.
+//     A malformed Live event is returned as a *realtime.DecodeError: the session
+//     skips it with a warning. session.closed and a lost socket end the leg. Live's
+//     usage (session.usage.updated, the backend's response.completed) is not
+//     reported yet.
 //
 // Barge-in: the model stops speaking by itself, but agent audio it sent faster than
 // real time may still be queued at Twilio. The leg runs an energy detector on the

@@ -65,6 +65,7 @@ type Leg struct {
 	head     int
 	lent     bool
 	err      error // the reader's end, once the queue is drained
+	bad      []error // malformed Live events, returned as *realtime.DecodeError in order
 	owed     int   // function outputs sent since the last response.create
 	audioEv  realtime.ResponseOutputAudioDelta
 	timer    *time.Timer
@@ -190,6 +191,12 @@ func (l *Leg) ReadEvent(ctx context.Context) (realtime.ServerEvent, error) {
 			default:
 			}
 		}
+		if len(l.bad) > 0 && l.head == len(l.queue) {
+			err := l.bad[0]
+			l.bad = l.bad[1:]
+			l.mu.Unlock()
+			return nil, err
+		}
 		if l.head < len(l.queue) {
 			ev := l.queue[l.head]
 			l.queue[l.head] = nil
@@ -243,8 +250,9 @@ func (l *Leg) readLoop() {
 		if err != nil {
 			var de *live.DecodeError
 			if errors.As(err, &de) {
+				// Skipped and warned about by the session, as a malformed Realtime event is.
 				l.mu.Lock()
-				l.push(&realtime.ErrorEvent{Error: realtime.ErrorInfo{Type: "livebridge", Code: "malformed_event", Message: de.Error()}})
+				l.bad = append(l.bad, &realtime.DecodeError{Type: de.Type, Err: de.Err})
 				l.mu.Unlock()
 				l.signal()
 				continue
