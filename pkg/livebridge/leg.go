@@ -64,9 +64,9 @@ type Leg struct {
 	queue    []realtime.ServerEvent
 	head     int
 	lent     bool
-	err      error // the reader's end, once the queue is drained
+	err      error   // the reader's end, once the queue is drained
 	bad      []error // malformed Live events, returned as *realtime.DecodeError in order
-	owed     int   // function outputs sent since the last response.create
+	owed     int     // function outputs sent since the last response.create
 	audioEv  realtime.ResponseOutputAudioDelta
 	timer    *time.Timer
 	turns    int
