@@ -9,7 +9,9 @@ import (
 	"github.com/callagent/callagent/pkg/agent"
 	"github.com/callagent/callagent/pkg/callevent"
 	"github.com/callagent/callagent/pkg/calllog"
+	"github.com/callagent/callagent/pkg/offlinecall"
 	"github.com/callagent/callagent/pkg/realtime"
+	"github.com/callagent/callagent/pkg/server"
 )
 
 // commonOptions are the options of the three commands that run calls — dev, serve
@@ -73,6 +75,12 @@ func (c *commonOptions) requireAPIKey() error {
 func (c *commonOptions) dialOptions(model, version string) realtime.DialOptions {
 	return realtime.DialOptions{BaseURL: c.BaseURL, APIKey: c.APIKey, Model: model,
 		Header: http.Header{"User-Agent": {"callagent/" + version}}}
+}
+
+// dialer is how a call with cfg reaches its model: the Realtime API, or GPT-Live
+// (through livebridge) for a gpt-live-* model.
+func (c *commonOptions) dialer(cfg *agent.Config, version string) server.DialFunc {
+	return offlinecall.Dialer(cfg, c.dialOptions(cfg.Model, version))
 }
 
 // frames reports whether --debug (or DEBUG) asks for the Twilio or Realtime frames.

@@ -500,7 +500,7 @@ func (d *devSession) openTunnel(ctx context.Context) error {
 // dial opens the model session of a call with the model of the current agents (a
 // reload may change it).
 func (d *devSession) dial(ctx context.Context, callSID string) (session.ModelLeg, error) {
-	return server.RealtimeDialer(d.o.dialOptions(d.agents.current().cfg.Model, d.f.Build.Version))(ctx, callSID)
+	return d.o.dialer(d.agents.current().cfg, d.f.Build.Version)(ctx, callSID)
 }
 
 // checkReachable asks the public URL for /healthz: with --public-url, the proxy in

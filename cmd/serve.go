@@ -177,7 +177,7 @@ func serveRun(ctx context.Context, f *Factory, opts *serveOptions) error {
 		AuthToken:             opts.AuthToken,
 		InsecureSkipSignature: opts.InsecureSkipSignature,
 		InsecureHTTPPublicURL: opts.InsecureHTTPPublicURL,
-		Dial:                  server.RealtimeDialer(opts.dialOptions(cfg.Model, f.Build.Version)),
+		Dial:                  opts.dialer(cfg, f.Build.Version),
 		Session: func(call server.CallInfo, so *session.Options) error {
 			loaded.rt.Setup(so)
 			so.Debug = frames

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/callagent/callagent/pkg/agent"
 	"github.com/callagent/callagent/pkg/offlinecall"
 	"github.com/callagent/callagent/pkg/pricing"
 	"github.com/spf13/cobra"
@@ -63,7 +64,8 @@ The call is logged like any other (callagent logs).`,
 	fl.StringVar(&opts.ScenarioPath, "scenario", "", "a scenario file: the caller's turns and what must happen")
 	fl.StringVar(&opts.CallerAudio, "caller-audio", "", "a WAV file the caller says (PCM 8/16/24/48 kHz or μ-law)")
 	opts.commonOptions.flags(fl, commonUsage{})
-	fl.StringVar(&opts.Model, "model", "", "sim (the simulated model) or openai (default: openai when OPENAI_API_KEY is set; the Realtime model is the configuration's, or $CALLAGENT_MODEL)")
+	fl.StringVar(&opts.Model, "model", "", "sim (the simulated model), openai, or a model name such as gpt-live-1 or gpt-realtime, simulated "+
+		"on its engine's twin (default: openai when OPENAI_API_KEY is set; the model is the configuration's, or $CALLAGENT_MODEL)")
 	fl.SetAnnotation("model", noEnv, []string{"true"})
 	fl.StringVar(&opts.RecordPath, "record", "", "write the call to a stereo WAV file (caller left, agent right)")
 	fl.StringVar(&opts.CallerVoice, "caller-voice", offlinecall.DefaultCallerVoice, "the caller's voice with --model openai (an OpenAI speech voice)")
@@ -87,7 +89,11 @@ func (o *simulateOptions) resolve(cmd *cobra.Command, env *Env) error {
 			return usageErrorf("--model openai needs OPENAI_API_KEY: export it or put it in .env")
 		}
 	default:
-		return commandLineError(fmt.Errorf("--model %q: use sim or openai", o.Model))
+		if !agent.LiveModel(o.Model) && !strings.HasPrefix(o.Model, "gpt-realtime") && !strings.HasPrefix(o.Model, "gpt-4o") {
+			return commandLineError(fmt.Errorf("--model %q: use sim, openai, or a model name (gpt-live-1, gpt-realtime)", o.Model))
+		}
+		// A model name: that model, simulated offline on its engine's twin.
+		o.RealtimeModel, o.Model = o.Model, "sim"
 	}
 	if o.ScenarioPath != "" && o.CallerAudio != "" {
 		return commandLineError(errors.New("use --scenario or --caller-audio, not both (a scenario turn can say a file with audio:)"))
@@ -114,11 +120,17 @@ func simulateRun(ctx context.Context, f *Factory, opts *simulateOptions) error {
 	for _, name := range secretVariables {
 		so.Secrets = append(so.Secrets, f.Env.Get(name))
 	}
-	model := "the simulated model"
-	if opts.Model == "openai" {
-		if opts.RealtimeModel != "" {
-			cfg.Model = opts.RealtimeModel
+	if opts.RealtimeModel != "" {
+		cfg.Model = opts.RealtimeModel
+		if err := cfg.CheckModel(); err != nil {
+			return &UsageError{Err: err}
 		}
+	}
+	model := "the simulated model"
+	if agent.LiveModel(cfg.Model) {
+		model = "the simulated GPT-Live model"
+	}
+	if opts.Model == "openai" {
 		so.OpenAI = opts.dialOptions(cfg.Model, f.Build.Version)
 		so.CallerSpeech = (&offlinecall.OpenAISpeech{BaseURL: opts.BaseURL, APIKey: opts.APIKey, Voice: opts.CallerVoice,
 			CacheDir: speechCacheDir(f.Env)}).Speak

@@ -50,6 +50,28 @@ func TestSimulateOptions(t *testing.T) {
 	}
 }
 
+// simulate --model gpt-live-1 runs the call offline on the GPT-Live engine's twin,
+// key or no key, and exits 0 when the scenario holds.
+func TestFaultSimulateLiveModel(t *testing.T) {
+	o, err := parseSimulate(t, map[string]string{"OPENAI_API_KEY": "sk-x"}, "--model", "gpt-live-1")
+	if err != nil || o.Model != "sim" || o.RealtimeModel != "gpt-live-1" {
+		t.Fatalf("--model gpt-live-1: %+v %v", o, err)
+	}
+	dir := t.TempDir()
+	path := filepath.Join(dir, "s.yaml")
+	os.WriteFile(path, []byte("name: t\nturns:\n  - say: Thanks, goodbye!\nexpect:\n  tools: [hang_up]\n  ended: agent_hangup\n"), 0o644)
+	f, out, errOut := logsFactory(t.TempDir(), "")
+	inDir(t, func(string) {
+		o := &simulateOptions{ScenarioPath: path, Model: "sim", RealtimeModel: "gpt-live-1"}
+		if err := simulateRun(context.Background(), f, o); err != nil {
+			t.Fatalf("err = %v\nstdout:\n%s\nstderr:\n%s", err, out, errOut)
+		}
+	})
+	if !strings.Contains(errOut.String(), "simulated GPT-Live model") || !strings.Contains(out.String(), "hang_up") {
+		t.Fatalf("stdout:\n%s\nstderr:\n%s", out, errOut)
+	}
+}
+
 // A scenario whose expectations fail exits 1 and says which.
 func TestSimulateFailingScenario(t *testing.T) {
 	dir := t.TempDir()

@@ -43,6 +43,8 @@ type Config struct {
 	// AudioFormat is the audio between callagent and the model: pcmu, always, on
 	// Twilio Media Streams (μ-law only); pcma is refused until a SIP transport.
 	AudioFormat string `yaml:"audio_format"`
+	// Live configures the GPT-Live engine (gpt-live-* models only).
+	Live *Live `yaml:"live"`
 
 	// Pricing states the prices of models, replacing callagent's defaults
 	// (pricing.Defaults, dated pricing.AsOf) for the models it names, or adding
@@ -62,6 +64,28 @@ type Config struct {
 	// secrets are values that came from ${VAR} in headers and authorizations, kept so
 	// they can be scrubbed from anything a tool returns or logs.
 	secrets []string
+}
+
+// Live configures the GPT-Live engine: the Responses backend the model delegates
+// tasks, and callagent's tools, to.
+type Live struct {
+	// BackendModel is the Responses model of the delegated tasks (default
+	// DefaultLiveBackendModel).
+	BackendModel string `yaml:"backend_model"`
+	// AcknowledgementDelayMs is how long the model waits before it acknowledges a
+	// delegated task aloud (the API's default when unset).
+	AcknowledgementDelayMs *int `yaml:"acknowledgement_delay_ms"`
+}
+
+// DefaultLiveBackendModel is the Responses model a GPT-Live call delegates to.
+const DefaultLiveBackendModel = "gpt-5.5"
+
+// LiveBackendModel is the backend model of a GPT-Live call.
+func (c *Config) LiveBackendModel() string {
+	if c.Live != nil && c.Live.BackendModel != "" {
+		return c.Live.BackendModel
+	}
+	return DefaultLiveBackendModel
 }
 
 // Approval policies.

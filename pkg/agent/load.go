@@ -217,6 +217,14 @@ func (v *validator) checkModelOptions() {
 		}
 	}
 	models := strings.Join(realtime.ReasoningModels, ", ")
+	if l := c.Live; l != nil {
+		if !LiveModel(c.Model) {
+			v.issue(&c.Live, "live: options of the GPT-Live engine; your model %s is a Realtime model: remove live, or set model: gpt-live-1", c.Model)
+		}
+		if d := l.AcknowledgementDelayMs; d != nil && *d < 0 {
+			v.issue(&l.AcknowledgementDelayMs, "live.acknowledgement_delay_ms %d: want 0 or more milliseconds", *d)
+		}
+	}
 	switch {
 	case LiveModel(c.Model):
 		for _, o := range realtimeOnly {

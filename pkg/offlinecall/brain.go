@@ -98,15 +98,6 @@ func tools(c *realtimetest.ModelConn) []realtime.Tool {
 	return out
 }
 
-func hasTool(c *realtimetest.ModelConn, name string) (realtime.Tool, bool) {
-	for _, t := range tools(c) {
-		if t.Name == name {
-			return t, true
-		}
-	}
-	return realtime.Tool{}, false
-}
-
 var (
 	cityAfterIn = regexp.MustCompile(`\b(?:in|for|about)\s+([A-Z][\p{L}'-]*(?:\s+[A-Z][\p{L}'-]*)*)`)
 	followUp    = regexp.MustCompile(`(?i)\b(?:how|what) about\s+[A-Z]`)
@@ -114,33 +105,54 @@ var (
 
 // answerSpeech answers what the caller said (a server VAD turn).
 func (b *Brain) answerSpeech(ctx context.Context, c *realtimetest.ModelConn, text string, understood bool, spoke time.Duration) {
-	lower := strings.ToLower(text)
 	var items []realtimetest.ItemSpec
-	say := func(s string) {
-		items = append(items, realtimetest.ItemSpec{Audio: AgentVoice.Speak(s), Transcript: s})
+	for _, st := range plan(text, understood, spoke, tools(c)) {
+		if st.call == "" {
+			items = append(items, realtimetest.ItemSpec{Audio: AgentVoice.Speak(st.say), Transcript: st.say})
+		} else {
+			items = append(items, realtimetest.ItemSpec{FunctionCall: &realtimetest.FunctionCall{Name: st.call, Arguments: st.args}})
+		}
 	}
+	b.reply(ctx, c, items)
+}
+
+// step is what the brain does next: say something, or call a tool.
+type step struct {
+	say, call, args string
+}
+
+// plan is the brain's rules: what to say and which tools to call for what the
+// caller said, given the session's function tools. Both engines' brains use it.
+func plan(text string, understood bool, spoke time.Duration, fns []realtime.Tool) []step {
+	lower := strings.ToLower(text)
+	var steps []step
+	say := func(s string) { steps = append(steps, step{say: s}) }
 	call := func(name string, args any) {
 		a, _ := json.Marshal(args)
-		items = append(items, realtimetest.ItemSpec{FunctionCall: &realtimetest.FunctionCall{Name: name, Arguments: string(a)}})
+		steps = append(steps, step{call: name, args: string(a)})
+	}
+	has := func(name string) bool {
+		_, ok := findTool(fns, name)
+		return ok
 	}
 	switch {
 	case !understood:
 		say(fmt.Sprintf("I heard you speak for %.1f seconds. I'm the simulated model: I only understand simulated speech.", spoke.Seconds()))
-	case containsAny(lower, "bye", "that's all", "hang up") && b.has(c, "hang_up"):
+	case containsAny(lower, "bye", "that's all", "hang up") && has("hang_up"):
 		say("Goodbye, thanks for calling!")
 		call("hang_up", map[string]any{})
-	case (strings.Contains(lower, "weather") || followUp.MatchString(text)) && b.has(c, "weather"):
+	case (strings.Contains(lower, "weather") || followUp.MatchString(text)) && has("weather"):
 		city := "your city"
 		if m := cityAfterIn.FindStringSubmatch(text); m != nil {
 			city = strings.TrimRight(m[1], "?.!")
 		}
 		call("weather", map[string]any{"city": city})
-	case containsAny(lower, "transfer", "a person", "a human", "someone") && b.has(c, "transfer"):
-		t, _ := hasTool(c, "transfer")
+	case containsAny(lower, "transfer", "a person", "a human", "someone") && has("transfer"):
+		t, _ := findTool(fns, "transfer")
 		say("Let me transfer you.")
 		call("transfer", transferArgs(t, lower))
 	default:
-		if name, ok := namedTool(c, lower); ok {
+		if name, ok := namedTool(fns, lower); ok {
 			if strings.HasPrefix(name, "transfer_to_") {
 				say("Let me hand you over.")
 			}
@@ -153,18 +165,22 @@ func (b *Brain) answerSpeech(ctx context.Context, c *realtimetest.ModelConn, tex
 			say("You said: " + strings.TrimRight(text, ".!?") + ". What else can I do for you?")
 		}
 	}
-	b.reply(ctx, c, items)
+	return steps
 }
 
-func (b *Brain) has(c *realtimetest.ModelConn, name string) bool {
-	_, ok := hasTool(c, name)
-	return ok
+func findTool(fns []realtime.Tool, name string) (realtime.Tool, bool) {
+	for _, t := range fns {
+		if t.Name == name {
+			return t, true
+		}
+	}
+	return realtime.Tool{}, false
 }
 
 // namedTool finds a tool the caller named ("check the order status" → order_status,
 // "billing" → transfer_to_billing).
-func namedTool(c *realtimetest.ModelConn, lower string) (string, bool) {
-	for _, t := range tools(c) {
+func namedTool(fns []realtime.Tool, lower string) (string, bool) {
+	for _, t := range fns {
 		name := strings.TrimPrefix(t.Name, "transfer_to_")
 		if strings.Contains(lower, strings.ReplaceAll(name, "_", " ")) || strings.Contains(lower, strings.ReplaceAll(name, "-", " ")) {
 			return t.Name, true

@@ -22,6 +22,8 @@ import (
 
 	"github.com/callagent/callagent/pkg/agent"
 	"github.com/callagent/callagent/pkg/callevent"
+	"github.com/callagent/callagent/pkg/live"
+	"github.com/callagent/callagent/pkg/livebridge"
 	"github.com/callagent/callagent/pkg/realtime"
 	"github.com/callagent/callagent/pkg/server"
 	"github.com/callagent/callagent/pkg/session"
@@ -130,7 +132,7 @@ func Run(parent context.Context, opts Options) (*Result, error) {
 		// The simulated caller reaches the server on loopback, without TLS.
 		InsecureHTTPPublicURL: true,
 		AuthToken:             token,
-		Dial:                  server.RealtimeDialer(model.dial),
+		Dial:                  model.dial,
 		Session: func(call server.CallInfo, so *session.Options) error {
 			rt.Setup(so)
 			so.Debug = opts.Debug
@@ -204,21 +206,46 @@ func Run(parent context.Context, opts Options) (*Result, error) {
 	return res, nil
 }
 
-// model is the Realtime endpoint of a simulation: the brain on loopback, or OpenAI.
+// model is the model endpoint of a simulation: the brain on loopback, or OpenAI;
+// the engine is the configuration's model's (GPT-Live for gpt-live-*).
 type model struct {
-	dial  realtime.DialOptions
+	dial  server.DialFunc
 	close func()
+}
+
+// Dialer returns how a call with cfg reaches the model at opts (its key, base URL
+// and headers; the model is cfg's): the Realtime API, or GPT-Live through
+// livebridge for a gpt-live-* model, with cfg's live options.
+func Dialer(cfg *agent.Config, opts realtime.DialOptions) server.DialFunc {
+	if !agent.LiveModel(cfg.Model) {
+		opts.Model = cfg.Model
+		return server.RealtimeDialer(opts)
+	}
+	lo := livebridge.Options{Dial: live.DialOptions{BaseURL: opts.BaseURL, APIKey: opts.APIKey, Header: opts.Header, HTTPClient: opts.HTTPClient,
+		Retry: opts.Retry}, Model: cfg.Model, BackendModel: cfg.LiveBackendModel()}
+	if cfg.Live != nil {
+		lo.AcknowledgementDelayMs = cfg.Live.AcknowledgementDelayMs
+	}
+	return server.LiveDialer(lo)
 }
 
 func startModel(opts Options) (*model, error) {
 	if opts.OpenAI.APIKey != "" {
-		return &model{dial: opts.OpenAI, close: func() {}}, nil
+		return &model{dial: Dialer(opts.Agent, opts.OpenAI), close: func() {}}, nil
 	}
 	brain := opts.Brain
 	if brain == nil {
 		brain = &Brain{}
 	}
-	m := brain.Model()
+	var m interface {
+		http.Handler
+		Close()
+	}
+	if agent.LiveModel(opts.Agent.Model) {
+		m = brain.LiveModel()
+	} else {
+		m = brain.Model()
+	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, err
@@ -230,7 +257,7 @@ func startModel(opts Options) (*model, error) {
 		hs.Serve(ln)
 	}()
 	return &model{
-		dial: realtime.DialOptions{BaseURL: "http://" + ln.Addr().String() + "/v1", APIKey: "simulated", Model: opts.Agent.Model},
+		dial: Dialer(opts.Agent, realtime.DialOptions{BaseURL: "http://" + ln.Addr().String() + "/v1", APIKey: "simulated"}),
 		close: func() {
 			hs.Close()
 			<-served

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/callagent/callagent/internal/leakcheck"
+	"github.com/callagent/callagent/pkg/agent"
 	"github.com/callagent/callagent/pkg/audio"
 	"github.com/callagent/callagent/pkg/callevent"
 )
@@ -191,5 +192,59 @@ func TestToolResultsScrubbedOfSecrets(t *testing.T) {
 	}
 	if results == 0 {
 		t.Fatal("the call made no weather call")
+	}
+}
+
+// liveConfig is the default agent on the GPT-Live engine.
+func liveConfig() *agent.Config {
+	cfg := agent.Default()
+	cfg.Model = "gpt-live-1"
+	return cfg
+}
+
+// The built-in demo on the GPT-Live engine, offline: the greeting spoken first, a
+// tool call through delegation (the weather, twice), a barge-in the model owns with
+// the stale agent audio cleared at Twilio, and the hang_up tool ending the call.
+func TestFaultLiveSimulation(t *testing.T) {
+	leakcheck.Check(t)
+	res, err := Run(context.Background(), Options{Agent: liveConfig()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("events:\n%s", kinds(res.Events))
+	if len(res.Failures) > 0 {
+		t.Fatalf("failures: %q", res.Failures)
+	}
+	s := res.Summary
+	if res.Ended.Reason != callevent.EndAgentHangup || s.Turns < 2 || s.Interruptions < 1 || s.ToolCalls < 3 || s.Errors != 0 {
+		t.Fatalf("summary %+v, ended %s (%v)", s, res.Ended.Reason, res.Ended.Err)
+	}
+	var greeting, cleared bool
+	for _, ev := range res.Events {
+		switch e := ev.(type) {
+		case callevent.AgentTranscript:
+			greeting = greeting || strings.Contains(e.Text, "How can I help")
+		case callevent.Interruption:
+			cleared = cleared || e.Cleared
+		}
+	}
+	if !greeting || !cleared {
+		t.Errorf("greeting %v, barge-in cleared Twilio %v", greeting, cleared)
+	}
+}
+
+// The same scenario files run on both engines.
+func TestLiveScenarioPasses(t *testing.T) {
+	leakcheck.Check(t)
+	sc, err := LoadScenario("testdata/pass.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := Run(context.Background(), Options{Scenario: sc, Agent: liveConfig()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Failures) > 0 {
+		t.Fatalf("failures %q\n%s", res.Failures, kinds(res.Events))
 	}
 }

@@ -27,6 +27,7 @@ import (
 	"github.com/callagent/callagent/internal/publicurl"
 	"github.com/callagent/callagent/pkg/callevent"
 	"github.com/callagent/callagent/pkg/calllog"
+	"github.com/callagent/callagent/pkg/livebridge"
 	"github.com/callagent/callagent/pkg/realtime"
 	"github.com/callagent/callagent/pkg/session"
 )
@@ -54,6 +55,18 @@ func RealtimeDialer(opts realtime.DialOptions) DialFunc {
 			return nil, err // not conn: a typed nil would look like a leg
 		}
 		return conn, nil
+	}
+}
+
+// LiveDialer returns a DialFunc that connects to OpenAI's GPT-Live for each call
+// with opts: the call runs on the Live engine through a livebridge.Leg.
+func LiveDialer(opts livebridge.Options) DialFunc {
+	return func(ctx context.Context, callSID string) (session.ModelLeg, error) {
+		leg, err := livebridge.Dial(ctx, opts)
+		if err != nil {
+			return nil, err // not leg: a typed nil would look like a leg
+		}
+		return leg, nil
 	}
 }
 

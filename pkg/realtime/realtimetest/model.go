@@ -90,6 +90,15 @@ func (m *Model) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "expected /realtime?model=", http.StatusNotFound)
 		return
 	}
+	if model := r.URL.Query().Get("model"); strings.HasPrefix(model, "gpt-live-") {
+		// GPT-Live models are served by their own endpoint, /v1/live/sessions.
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusBadRequest)
+		b, _ := json.Marshal(map[string]any{"error": map[string]any{"type": "invalid_request_error", "code": "model_not_found", "param": "model",
+			"message": fmt.Sprintf("The model '%s' does not exist or is not a Realtime model.", model)}})
+		w.Write(b)
+		return
+	}
 	if m.AcceptDelay > 0 {
 		select {
 		case <-time.After(m.AcceptDelay):

@@ -3,6 +3,7 @@ package realtimetest
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"net/http/httptest"
 	"strings"
 	"testing"
@@ -246,5 +247,19 @@ func TestModelEmitsWhatTheAPIEmits(t *testing.T) {
 		if types[typ] != n {
 			t.Errorf("%s: %d events, want %d (%v)", typ, types[typ], n, types)
 		}
+	}
+}
+
+// The Realtime endpoint does not serve GPT-Live models: they have their own
+// (/v1/live/sessions). A bridge that dials a gpt-live model the Realtime way fails.
+func TestModelRefusesLiveModels(t *testing.T) {
+	leakcheck.Check(t)
+	m := &Model{}
+	srv := httptest.NewServer(m)
+	defer func() { m.Close(); srv.Close() }()
+	_, err := realtime.Dial(ctxT(t), realtime.DialOptions{BaseURL: srv.URL, APIKey: "k", Model: "gpt-live-1"})
+	var de *realtime.DialError
+	if !errors.As(err, &de) || de.StatusCode != 400 || !strings.Contains(de.Message, "not a Realtime model") {
+		t.Fatalf("dial gpt-live-1: %v", err)
 	}
 }
