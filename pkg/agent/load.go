@@ -227,6 +227,15 @@ func (v *validator) checkModelOptions() {
 	}
 	switch {
 	case LiveModel(c.Model):
+		// Live's delegated backend reports a hosted MCP tool's approval request, but
+		// its input items have no approval response: the call would wait forever.
+		for i := range c.Tools {
+			if m := c.Tools[i].MCP; m != nil && m.RequireApproval != "never" {
+				v.issue(m, "tools[%s]: on GPT-Live (%s) a hosted MCP tool must say require_approval: never: the Live engine cannot answer "+
+					"an approval request, so the call would wait; list the safe tools in allowed_tools and set require_approval: never, "+
+					"or use a Realtime model (gpt-realtime-2)", c.Tools[i].Name, c.Model)
+			}
+		}
 		for _, o := range realtimeOnly {
 			v.issue(o.p, "%s is an option of the Realtime engine; %s is a GPT-Live model, which does not have it: remove it, or use a Realtime model (gpt-realtime-2)", o.name, c.Model)
 		}
