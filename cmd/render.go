@@ -379,16 +379,39 @@ func shortSID(sid string) string {
 }
 
 // usageWords says what a call has cost so far: "cost $0.1400 so far (3,900 tokens,
-// gpt-realtime)", or that the cost is unknown.
+// gpt-realtime)", "cost $0.0754 so far (90s, gpt-live-1; 150 tokens, gpt-5.5)", or
+// that the cost is unknown and which model has no price.
 func usageWords(e callevent.CallUsage) string {
 	tokens := pricing.Tokens(e.Tokens).Total() + pricing.Tokens(e.TranscriptionTokens).Total()
 	what := fmt.Sprintf("%d tokens, %s", tokens, e.Model)
+	if secs := e.Tokens.Seconds; secs > 0 && tokens == 0 {
+		what = fmt.Sprintf("%gs, %s", secs, e.Model)
+	}
+	if e.BackendModel != "" {
+		what += fmt.Sprintf("; %d tokens, %s", pricing.Tokens(e.BackendTokens).Total(), e.BackendModel)
+	}
 	if e.CostUSD == nil {
-		return "cost unknown so far: no price for " + e.Model + " (" + what + "; add it under pricing in callagent.yaml)"
+		return "cost unknown so far: no price for " + unpriced(e) + " (" + what + "; add it under pricing in callagent.yaml)"
 	}
 	s := "cost " + pricing.FormatUSD(*e.CostUSD) + " so far"
 	if e.MaxCostUSD > 0 {
 		s += " of max " + pricing.FormatUSD(e.MaxCostUSD)
 	}
 	return s + " (" + what + ")"
+}
+
+// unpriced names the models of a usage whose cost is unknown: the ones the
+// default prices do not know (a price from callagent.yaml is not known here),
+// else the voice model.
+func unpriced(e callevent.CallUsage) string {
+	var names []string
+	for _, m := range []string{e.Model, e.TranscriptionModel, e.BackendModel} {
+		if _, ok := pricing.Defaults().Lookup(m); m != "" && !ok {
+			names = append(names, m)
+		}
+	}
+	if len(names) == 0 {
+		return e.Model
+	}
+	return strings.Join(names, ", ")
 }

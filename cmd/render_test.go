@@ -264,3 +264,18 @@ func TestPrinterCutOffInPlace(t *testing.T) {
 		t.Errorf("got\n%q\nwant\n%q (cut %v)", out.String(), want, p.cut)
 	}
 }
+
+// A Live call's usage line names its seconds and its backend; an unknown cost
+// names the model that has no price (the backend here), not the voice model.
+func TestUsageWordsLive(t *testing.T) {
+	usd := 0.0754275
+	e := callevent.CallUsage{Model: "gpt-live-1", Tokens: callevent.TokenCounts{Seconds: 90},
+		BackendModel: "gpt-5.5", BackendTokens: callevent.TokenCounts{TextIn: 120, CachedTextIn: 20, TextOut: 30}, CostUSD: &usd}
+	if got, want := usageWords(e), "cost $0.0754 so far (90s, gpt-live-1; 150 tokens, gpt-5.5)"; got != want {
+		t.Errorf("usage %q, want %q", got, want)
+	}
+	e.CostUSD = nil
+	if got := usageWords(e); !strings.HasPrefix(got, "cost unknown so far: no price for gpt-5.5 (") {
+		t.Errorf("unknown cost %q", got)
+	}
+}

@@ -68,3 +68,24 @@ agents:
 		t.Fatalf("default kept: %+v %v", r, ok)
 	}
 }
+
+// max_cost on GPT-Live needs the delegated backend's price too: without it the
+// first delegated task would leave the cost unknown and the limit blind.
+func TestMaxCostLiveNeedsBackendPrice(t *testing.T) {
+	const base = `
+model: gpt-live-1
+max_cost: 0.5
+live: {backend_model: gpt-5.5-mini}
+agents:
+  - name: desk
+    instructions: Help.
+`
+	_, err := agent.Parse("callagent.yaml", []byte(base), func(string) string { return "" })
+	if err == nil || !strings.Contains(err.Error(), `backend model "gpt-5.5-mini"`) {
+		t.Fatalf("no price for the backend: %v", err)
+	}
+	priced := base + "pricing:\n  gpt-5.5-mini: {text_input_per_mtok: 0.25, cached_text_input_per_mtok: 0.025, text_output_per_mtok: 2}\n"
+	if _, err := agent.Parse("callagent.yaml", []byte(priced), func(string) string { return "" }); err != nil {
+		t.Fatalf("priced backend: %v", err)
+	}
+}

@@ -278,6 +278,13 @@ func (v *validator) checkPricing() {
 		if _, ok := c.Prices().Lookup(c.Model); !ok {
 			v.issue(&c.MaxCost, "max_cost needs the price of the model %q, which callagent does not know: add it under pricing (pricing: {%s: {audio_input_per_mtok: ...}})", c.Model, c.Model)
 		}
+		if b := c.LiveBackendModel(); LiveModel(c.Model) {
+			if _, ok := c.Prices().Lookup(b); !ok {
+				// Its tokens would leave the cost unknown, and max_cost blind, after the
+				// first delegated task.
+				v.issue(&c.MaxCost, "max_cost needs the price of the GPT-Live backend model %q, which callagent does not know: add it under pricing (pricing: {%s: {text_input_per_mtok: ..., cached_text_input_per_mtok: ..., text_output_per_mtok: ...}})", b, b)
+			}
+		}
 	}
 }
 

@@ -151,7 +151,8 @@ type Usage struct {
 
 // CallUsage is the call's running usage and cost, sent after each response the model
 // reported usage for and each billed transcription: totals since the call began,
-// for the voice model and the transcription model together. CostUSD is nil when a
+// for the voice model, the transcription model and (GPT-Live) the delegated
+// backend together. CostUSD is nil when a
 // model that was used has no known price: the cost is unknown, never guessed.
 type CallUsage struct {
 	Header
@@ -159,6 +160,8 @@ type CallUsage struct {
 	TranscriptionModel  string      `json:"transcription_model,omitempty"` // the caller's transcription model, when it billed
 	Tokens              TokenCounts `json:"tokens"`                        // the voice model's
 	TranscriptionTokens TokenCounts `json:"transcription_tokens,omitzero"`
+	BackendModel        string      `json:"backend_model,omitempty"` // GPT-Live's delegated Responses model, when it billed
+	BackendTokens       TokenCounts `json:"backend_tokens,omitzero"`
 	CostUSD             *float64    `json:"cost_usd,omitempty"`
 	MaxCostUSD          float64     `json:"max_cost_usd,omitempty"` // the call's limit (0: none)
 }

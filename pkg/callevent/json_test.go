@@ -41,7 +41,7 @@ func TestEventJSONRoundTrip(t *testing.T) {
 		MediaStats{h, time.Second, 50, 8000, 49, 7840},
 		CallEnded{h, EndCallerHangup, errors.New("stream closed"), 90 * time.Second, 3, 1, 2, 100, 200, 0, &cost},
 		CallUsage{h, "gpt-realtime", "gpt-4o-mini-transcribe", TokenCounts{TextIn: 120, CachedTextIn: 100, AudioIn: 50, AudioOut: 80, TextOut: 12},
-			TokenCounts{AudioIn: 20, TextOut: 5}, &cost, 0.5},
+			TokenCounts{AudioIn: 20, TextOut: 5}, "gpt-5.5", TokenCounts{TextIn: 120, CachedTextIn: 20, TextOut: 30}, &cost, 0.5},
 	}
 	seen := map[string]bool{}
 	for _, ev := range events {

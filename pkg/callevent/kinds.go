@@ -51,7 +51,7 @@ var kinds = table(
 	def(spec[TurnLatency]{NS: NSSession, Level: slog.LevelInfo, Plain: []string{"ResponseID"}}),
 	def(spec[ResponseDone]{NS: NSSession, Level: slog.LevelDebug,
 		Plain: []string{"ResponseID", "Status", "Reason", "Usage"}}),
-	def(spec[CallUsage]{NS: NSSession, Level: slog.LevelInfo, Plain: []string{"Model", "TranscriptionModel"}}),
+	def(spec[CallUsage]{NS: NSSession, Level: slog.LevelInfo, Plain: []string{"Model", "TranscriptionModel", "BackendModel"}}),
 	def(spec[GuardrailTripped]{NS: NSSession, Level: slog.LevelWarn,
 		Personal: []string{"Text"}, Plain: []string{"Rule", "ItemID"}}),
 	def(spec[AgentChanged]{NS: NSSession, Level: slog.LevelInfo, Plain: []string{"From", "To"}}),

@@ -48,9 +48,13 @@
 //     client event id names the Realtime event that caused it (so a refused
 //     session.start reads as a refused session.update and ends the call).
 //     A malformed Live event is returned as a *realtime.DecodeError: the session
-//     skips it with a warning. session.closed and a lost socket end the leg. Live's
-//     usage (session.usage.updated, the backend's response.completed) is not
-//     reported yet.
+//     skips it with a warning. session.closed and a lost socket end the leg.
+//   - Usage is not an event: Leg.Usage (session.UsageLeg) holds Live's cumulative
+//     billed seconds (session.usage.updated, then session.closed's final figure;
+//     totals, never summed) and the delegated backend's tokens summed over its
+//     response.completed events, with the backend model. Close sends session.close
+//     and waits up to Options.CloseWait for session.closed, so the final usage is in
+//     before the session prices the call.
 //
 // Barge-in: the model stops speaking by itself, but agent audio it sent faster than
 // real time may still be queued at Twilio. The leg runs an energy detector on the

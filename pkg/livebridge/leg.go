@@ -15,6 +15,7 @@ import (
 
 	"github.com/callagent/callagent/pkg/audio"
 	"github.com/callagent/callagent/pkg/live"
+	"github.com/callagent/callagent/pkg/pricing"
 	"github.com/callagent/callagent/pkg/realtime"
 )
 
@@ -22,6 +23,7 @@ import (
 const (
 	DefaultBackendModel = "gpt-5.5"
 	DefaultTurnGap      = 400 * time.Millisecond
+	DefaultCloseWait    = time.Second
 )
 
 // Options configure a Leg.
@@ -39,6 +41,10 @@ type Options struct {
 	// TurnGap is how long without output ends a turn of the agent's speech
 	// (default DefaultTurnGap).
 	TurnGap time.Duration
+	// CloseWait bounds how long Close waits for session.closed (the final usage)
+	// after session.close before it closes the socket anyway (default
+	// DefaultCloseWait).
+	CloseWait time.Duration
 }
 
 // ErrUnsupported is a Realtime client event the Live engine has no equivalent for.
@@ -54,12 +60,14 @@ type Leg struct {
 	wake   chan struct{} // an event was queued (capacity 1)
 	resume chan struct{} // the audio delta lent to ReadEvent is back (capacity 1)
 	done   chan struct{} // Close was called
+	exited chan struct{} // the reader returned (closed by it)
 	once   sync.Once
 	wg     sync.WaitGroup
 
 	mu       sync.Mutex
 	started  bool // session.start sent
 	closed   bool // Close or CloseNow ran: no reader may start
+	reading  bool // the reader was started
 	instr    string
 	queue    []realtime.ServerEvent
 	head     int
@@ -78,6 +86,9 @@ type Leg struct {
 	vadBuf   [512]byte
 	said     bool // speech_started reported for the caller's current speech
 	deferred bool // the caller spoke while the model streamed: the model decides
+
+	usageMu sync.Mutex
+	usage   pricing.LegUsage
 }
 
 // turnState is the agent's turn of speech being relayed as a response.
@@ -111,8 +122,11 @@ func New(conn *live.Conn, opts Options) *Leg {
 	if opts.TurnGap <= 0 {
 		opts.TurnGap = DefaultTurnGap
 	}
+	if opts.CloseWait <= 0 {
+		opts.CloseWait = DefaultCloseWait
+	}
 	return &Leg{conn: conn, opts: opts, wake: make(chan struct{}, 1), resume: make(chan struct{}, 1),
-		done: make(chan struct{}), vad: newVAD(), queue: make([]realtime.ServerEvent, 0, 64)}
+		done: make(chan struct{}), exited: make(chan struct{}), vad: newVAD(), queue: make([]realtime.ServerEvent, 0, 64)}
 }
 
 // SetTrace installs a frame observer; it sees the Realtime events the session
@@ -136,9 +150,33 @@ func (l *Leg) traced(sent bool, ev realtime.Event) {
 	}
 }
 
-// Close ends the connection normally and joins the reader.
+// Usage is the call's usage so far (session.Usage reads it): Live's cumulative
+// seconds (session.usage.updated, then session.closed's final figure) and the
+// delegated backend's tokens, summed over its completed responses.
+func (l *Leg) Usage() pricing.LegUsage {
+	l.usageMu.Lock()
+	defer l.usageMu.Unlock()
+	return l.usage
+}
+
+// Close ends the session with session.close, waits at most Options.CloseWait for
+// session.closed (its final usage), then closes the connection and joins the
+// reader.
 func (l *Leg) Close() error {
 	l.closing()
+	l.mu.Lock()
+	running := l.reading && l.err == nil
+	l.mu.Unlock()
+	if running {
+		ctx, cancel := context.WithTimeout(context.Background(), l.opts.CloseWait)
+		if l.conn.Send(ctx, &live.SessionClose{}) == nil {
+			select {
+			case <-l.exited:
+			case <-ctx.Done():
+			}
+		}
+		cancel()
+	}
 	err := l.conn.Close()
 	l.stop()
 	return err
@@ -166,6 +204,7 @@ func (l *Leg) startReader() {
 	if l.closed {
 		return
 	}
+	l.reading = true
 	l.wg.Add(1)
 	go l.readLoop()
 }
@@ -244,6 +283,7 @@ func (l *Leg) signal() {
 // readLoop reads Live until the connection ends.
 func (l *Leg) readLoop() {
 	defer l.wg.Done()
+	defer close(l.exited)
 	ctx := context.Background()
 	for {
 		ev, err := l.conn.ReadEvent(ctx)
@@ -322,7 +362,13 @@ func (l *Leg) translate(ev live.ServerEvent) bool {
 		if !l.said && !l.streaming(now) && l.playEnd.After(now) {
 			l.speechStarted()
 		}
+	case *live.SessionUsageUpdated:
+		l.setSeconds(e.Usage.Seconds)
 	case *live.ResponseEvent:
+		if model, u, ok := e.Completed(); ok {
+			l.addBackend(model, u)
+			return false
+		}
 		call, ok := e.FunctionCall()
 		if !ok {
 			return false
@@ -342,10 +388,30 @@ func (l *Leg) translate(ev live.ServerEvent) bool {
 		l.push(&realtime.ErrorEvent{EventID: e.EventID, Error: realtime.ErrorInfo{Type: e.Error.Type, Code: e.Error.Code,
 			Message: e.Error.Message, Param: e.Error.Param, EventID: id}})
 	case *live.SessionClosed:
+		l.setSeconds(e.Usage.Seconds)
 		l.endTurn(false)
 		l.flushInput()
 	}
 	return false
+}
+
+// setSeconds takes Live's cumulative billed seconds (a total: never summed).
+func (l *Leg) setSeconds(secs float64) {
+	l.usageMu.Lock()
+	l.usage.Voice.Seconds = max(l.usage.Voice.Seconds, secs)
+	l.usageMu.Unlock()
+}
+
+// addBackend adds a completed backend response's tokens: the Responses API's
+// input (of which cached) and output tokens are text tokens.
+func (l *Leg) addBackend(model string, u live.BackendUsage) {
+	if model == "" {
+		model = l.opts.BackendModel
+	}
+	l.usageMu.Lock()
+	l.usage.Backend = l.usage.Backend.Add(pricing.Tokens{TextIn: u.InputTokens, CachedTextIn: u.InputTokensDetails.CachedTokens, TextOut: u.OutputTokens})
+	l.usage.BackendModel = model
+	l.usageMu.Unlock()
 }
 
 // resolved is the session Live confirmed, as the session.updated the call expects:

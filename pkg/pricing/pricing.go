@@ -161,6 +161,14 @@ type Tokens struct {
 	StandbySecs   float64 `json:"standby_seconds,omitempty"` // GPT-Live standby time
 }
 
+// LegUsage is what a model leg that counts its own usage (GPT-Live) consumed so
+// far: totals, not increments.
+type LegUsage struct {
+	Voice        Tokens // the voice model's (GPT-Live: Seconds, StandbySecs)
+	Backend      Tokens // the delegated backend's tokens
+	BackendModel string // the backend model that billed (the last one)
+}
+
 // Add returns t + u.
 func (t Tokens) Add(u Tokens) Tokens {
 	return Tokens{TextIn: t.TextIn + u.TextIn, CachedTextIn: t.CachedTextIn + u.CachedTextIn,

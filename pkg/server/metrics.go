@@ -142,6 +142,7 @@ func (m *metrics) usage(e callevent.CallUsage) {
 	}
 	m.addTokens(modelLabel(e.Model), e.Tokens, prev.Tokens)
 	m.addTokens(modelLabel(e.TranscriptionModel), e.TranscriptionTokens, prev.TranscriptionTokens)
+	m.addTokens(modelLabel(e.BackendModel), e.BackendTokens, prev.BackendTokens)
 }
 
 func (m *metrics) addTokens(model string, now, was callevent.TokenCounts) {

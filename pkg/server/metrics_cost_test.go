@@ -73,3 +73,21 @@ func counterValue(t *testing.T, reg *prometheus.Registry, name string, labels ..
 	}
 	return 0
 }
+
+// A Live call's delegated backend tokens are counted under the backend model's
+// label (its seconds are in the cost, not in the token counter).
+func TestCostMetricLiveBackendTokens(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	m := newMetrics(reg)
+	usd := func(v float64) *float64 { return &v }
+	h := callevent.Header{CallSID: "CA1"}
+	m.observe(callevent.CallUsage{Header: h, Model: "gpt-live-1", Tokens: callevent.TokenCounts{Seconds: 60}, CostUSD: usd(0.05)})
+	m.observe(callevent.CallUsage{Header: h, Model: "gpt-live-1", Tokens: callevent.TokenCounts{Seconds: 90}, CostUSD: usd(0.0754275),
+		BackendModel: "gpt-5.5", BackendTokens: callevent.TokenCounts{TextIn: 120, CachedTextIn: 20, TextOut: 30}})
+	if got := counterValue(t, reg, "callagent_cost_usd_total", "model", "gpt-live-1"); got < 0.0754275-1e-12 || got > 0.0754275+1e-12 {
+		t.Errorf("cost %v, want 0.0754275", got)
+	}
+	if got := counterValue(t, reg, "callagent_tokens_total", "kind", "text_in", "model", "other"); got != 120 {
+		t.Errorf("backend text_in %v, want 120", got)
+	}
+}

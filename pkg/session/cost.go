@@ -13,14 +13,19 @@ import (
 // costState is the call's usage so far and what it cost: fed by the model pump
 // (response.done, transcriptions), read at the end of the call.
 type costState struct {
+	report     sync.Mutex // one reportUsage at a time, so CallUsage totals never go back
 	mu         sync.Mutex
-	voice      pricing.Tokens // the voice model's usage
-	trans      pricing.Tokens // the transcription model's
-	transModel string         // the transcription model that billed (the last one)
-	unsplit    bool           // usage came without its split by modality: its price is unknown
-	reported   bool           // some usage was reported
-	wrapping   bool           // the max_cost wrap-up is under way
-	last       *float64       // the cost of the last CallUsage, nil when unknown
+	voice      pricing.Tokens   // the voice model's usage
+	trans      pricing.Tokens   // the transcription model's
+	transModel string           // the transcription model that billed (the last one)
+	back       pricing.Tokens   // the delegated backend's (GPT-Live)
+	backModel  string           // the backend model that billed (the last one)
+	fromLeg    pricing.LegUsage // the UsageLeg's usage last reported
+	final      bool             // the call ended: no wrap-up any more
+	unsplit    bool             // usage came without its split by modality: its price is unknown
+	reported   bool             // some usage was reported
+	wrapping   bool             // the max_cost wrap-up is under way
+	last       *float64         // the cost of the last CallUsage, nil when unknown
 }
 
 // costOf prices the usage so far; ok is false when a model that billed has no
@@ -41,11 +46,23 @@ func (s *Session) costOf(c *costState) (pricing.Nanos, bool) {
 		}
 		total += tr.Cost(c.trans)
 	}
+	if c.back != (pricing.Tokens{}) {
+		br, ok := s.opts.Prices.Lookup(c.backModel)
+		if !ok {
+			return 0, false
+		}
+		total += br.Cost(c.back)
+	}
 	return total, true
 }
 
-// responseUsage adds what a response consumed and reports the call's totals.
+// responseUsage adds what a response consumed and reports the call's totals. On a
+// UsageLeg, the leg's own totals are read instead.
 func (s *Session) responseUsage(u *realtime.Usage) {
+	if ul, ok := s.model.(UsageLeg); ok {
+		s.legUsage(ul, false)
+		return
+	}
 	if u == nil {
 		return
 	}
@@ -55,6 +72,48 @@ func (s *Session) responseUsage(u *realtime.Usage) {
 	s.cost.unsplit = s.cost.unsplit || !split
 	s.cost.mu.Unlock()
 	s.reportUsage()
+}
+
+// legUsage takes a UsageLeg's totals (they replace the voice and backend usage:
+// the leg's figures are cumulative) and reports them when they changed, or when
+// force is set and nothing was reported yet.
+func (s *Session) legUsage(ul UsageLeg, force bool) {
+	u := ul.Usage()
+	s.cost.mu.Lock()
+	changed := u != s.cost.fromLeg
+	if changed {
+		s.cost.fromLeg = u
+		s.cost.voice, s.cost.back, s.cost.backModel = u.Voice, u.Backend, u.BackendModel
+	}
+	report := changed || (force && !s.cost.reported)
+	s.cost.mu.Unlock()
+	if report {
+		s.reportUsage()
+	}
+}
+
+// pollLegUsage reports a UsageLeg's usage when it changed (watchdog): GPT-Live
+// bills seconds between turns, and max_cost must see them.
+func (s *Session) pollLegUsage() {
+	s.mu.Lock()
+	ul, ok := s.model.(UsageLeg)
+	s.mu.Unlock()
+	if ok {
+		s.legUsage(ul, false)
+	}
+}
+
+// finalUsage reads a UsageLeg's last totals once the leg is closed (GPT-Live's
+// session.closed carries the final usage), before CallEnded takes the cost.
+func (s *Session) finalUsage(model ModelLeg) {
+	ul, ok := model.(UsageLeg)
+	if !ok {
+		return
+	}
+	s.cost.mu.Lock()
+	s.cost.final = true
+	s.cost.mu.Unlock()
+	s.legUsage(ul, false)
 }
 
 // transcriptionUsage adds what a transcription of the caller's speech consumed.
@@ -88,9 +147,11 @@ func (s *Session) transcriptionUsage(u *realtime.TranscriptionUsage) {
 }
 
 // reportUsage emits the call's running usage and cost, and starts the wrap-up once
-// the cost passed MaxCost. Model pump only.
+// the cost passed MaxCost. Model pump, watchdog, and Run once the legs are closed.
 func (s *Session) reportUsage() {
 	c := &s.cost
+	c.report.Lock()
+	defer c.report.Unlock()
 	c.mu.Lock()
 	c.reported = true
 	ev := callevent.CallUsage{Header: s.hdr(), Model: s.opts.Model, Tokens: callevent.TokenCounts(c.voice),
@@ -98,13 +159,16 @@ func (s *Session) reportUsage() {
 	if c.trans != (pricing.Tokens{}) {
 		ev.TranscriptionModel = c.transModel
 	}
+	if c.back != (pricing.Tokens{}) {
+		ev.BackendModel, ev.BackendTokens = c.backModel, callevent.TokenCounts(c.back)
+	}
 	cost, known := s.costOf(c)
 	c.last = nil
 	if known {
 		usd := cost.USD()
 		c.last, ev.CostUSD = &usd, &usd
 	}
-	over := known && s.opts.MaxCost > 0 && cost >= pricing.FromUSD(s.opts.MaxCost) && !c.wrapping
+	over := known && s.opts.MaxCost > 0 && cost >= pricing.FromUSD(s.opts.MaxCost) && !c.wrapping && !c.final
 	if over {
 		c.wrapping = true
 	}

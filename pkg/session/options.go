@@ -50,6 +50,18 @@ type ModelLeg interface {
 	CloseNow() error
 }
 
+// UsageLeg is a ModelLeg that counts its own usage: the GPT-Live leg, whose
+// engine reports billed seconds and the delegated backend's tokens instead of
+// Realtime's per-response usage. The session reads it after each response.done,
+// on the watchdog's tick (so max_cost holds between turns) and once the leg is
+// closed (the final usage), and prices it with Prices.
+type UsageLeg interface {
+	// Usage is the leg's usage since it was dialed: totals, not increments. It
+	// must be safe to call from any goroutine, also after Close. (A type of
+	// pkg/pricing, so that legs below this package's floor can implement it.)
+	Usage() pricing.LegUsage
+}
+
 // Recorder receives a call's audio as it is relayed, to make a recording. Payloads are
 // base64 μ-law and valid only during the call. It is called on the audio path: it
 // must be quick and must not block.

@@ -171,6 +171,9 @@ func (s *Session) Run(ctx context.Context) callevent.CallEnded {
 	wg.Wait()
 	s.tasks.Wait()
 	s.emitStats() // whatever the watchdog had not reported
+	if model != nil {
+		s.finalUsage(model) // the leg's last usage (GPT-Live's session.closed), before the cost is taken
+	}
 
 	ended := callevent.CallEnded{
 		Header: s.hdr(), Reason: reason, Err: endErr, Duration: s.now().Sub(s.began),

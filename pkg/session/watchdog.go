@@ -42,6 +42,7 @@ func (s *Session) watchdog() {
 			s.emitStats()
 		}
 		s.flushWarnings(now, false)
+		s.pollLegUsage()
 		if idle := s.opts.CallerIdleTimeout; idle > 0 {
 			if s.stats.callerSilence(now) > idle {
 				s.end(callevent.EndCallerTimeout, fmt.Errorf("no frames from Twilio for %s", idle))

@@ -152,6 +152,8 @@ type ModelConn struct {
 	calls      map[string]*Delegation // pending function calls by call_id
 	counter    int
 	usage      float64
+	closeUsage float64 // what session.closed reports when more than usage (SetCloseUsage)
+	holdClose  bool    // session.close goes unanswered (HoldClose)
 	closed     bool
 	closeErr   error
 	done       chan struct{}
@@ -408,8 +410,11 @@ func (c *ModelConn) handle(ev live.ClientEvent, id string) {
 		}
 	case *live.SessionClose:
 		c.mu.Lock()
-		res, usage := c.session, c.usage
+		res, usage, hold := c.session, max(c.usage, c.closeUsage), c.holdClose
 		c.mu.Unlock()
+		if hold {
+			return
+		}
 		if usage == 0 {
 			usage = c.sessionSeconds()
 		}
@@ -518,6 +523,23 @@ func (c *ModelConn) SendUsage(seconds float64) error {
 	c.usage = seconds
 	c.mu.Unlock()
 	return c.Send(&live.SessionUsageUpdated{Usage: live.Usage{Seconds: seconds}})
+}
+
+// SetCloseUsage sets the cumulative seconds session.closed reports after
+// session.close: the final usage, which counts what the last
+// session.usage.updated had not yet (finalization bills up to the close).
+func (c *ModelConn) SetCloseUsage(seconds float64) {
+	c.mu.Lock()
+	c.closeUsage = seconds
+	c.mu.Unlock()
+}
+
+// HoldClose makes the model leave session.close unanswered (a peer that never
+// finalizes): no session.closed, the socket stays open until the client closes it.
+func (c *ModelConn) HoldClose() {
+	c.mu.Lock()
+	c.holdClose = true
+	c.mu.Unlock()
 }
 
 // EndSession sends session.closed with reason (remote_hangup, expired, ...) and closes.
