@@ -92,3 +92,10 @@ func RetryAfter(h http.Header, now time.Time) time.Duration {
 	}
 	return 0
 }
+
+// Handshake says whether a refused WebSocket handshake (the n-th try, answered
+// resp) is tried again, having waited: only after 429 or 5xx, as the policy
+// allows. It is internal/openaiws's DialOptions.Retry.
+func (p Policy) Handshake(ctx context.Context, n int, resp *http.Response) bool {
+	return Status(resp.StatusCode) && p.Wait(ctx, n, RetryAfter(resp.Header, time.Now()))
+}

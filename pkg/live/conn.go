@@ -2,21 +2,15 @@ package live
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
-	"slices"
-	"strconv"
 	"strings"
-	"sync/atomic"
-	"time"
 
 	"github.com/coder/websocket"
 
 	"github.com/callagent/callagent/internal/jsonscan"
+	"github.com/callagent/callagent/internal/openaiws"
 	"github.com/callagent/callagent/internal/retry"
 	"github.com/callagent/callagent/internal/wsconn"
 )
@@ -80,30 +74,13 @@ func URL(baseURL string) (string, error) {
 type Conn struct {
 	ws  *wsconn.Conn
 	dec Decoder
-	ids atomic.Uint64
+	ids openaiws.IDs
 }
 
-// Client event ids are "ca-N-TYPE", like the Realtime client's: unique on the
-// connection, and an error that echoes one says which kind of event failed.
-const eventIDPrefix = "ca-"
-
-// EventIDType returns the event type an event_id of Conn's names, and whether id is
-// one of Conn's.
-func EventIDType(id string) (string, bool) {
-	rest, ok := strings.CutPrefix(id, eventIDPrefix)
-	if !ok {
-		return "", false
-	}
-	_, typ, ok := strings.Cut(rest, "-")
-	return typ, ok && typ != ""
-}
-
-func (c *Conn) appendID(dst []byte, typ string) []byte {
-	dst = append(dst, eventIDPrefix...)
-	dst = strconv.AppendUint(dst, c.ids.Add(1), 10)
-	dst = append(dst, '-')
-	return append(dst, typ...)
-}
+// EventIDType returns the event type an event_id of Conn's names ("ca-N-TYPE":
+// unique on the connection, and an error that echoes one says which kind of event
+// failed), and whether id is one of Conn's.
+func EventIDType(id string) (string, bool) { return openaiws.TypeOf(id) }
 
 // Dial connects to the Live endpoint. The API key never appears in errors. The
 // session is not started: call Start.
@@ -115,50 +92,12 @@ func Dial(ctx context.Context, opts DialOptions) (*Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	h := http.Header{}
-	for k, v := range opts.Header {
-		h[k] = append([]string(nil), v...)
-	}
-	h.Set("Authorization", "Bearer "+opts.APIKey)
-	var ws *websocket.Conn
-	for n := 1; ; n++ {
-		var resp *http.Response
-		ws, resp, err = websocket.Dial(ctx, u, &websocket.DialOptions{
-			HTTPClient:      opts.HTTPClient,
-			HTTPHeader:      h,
-			CompressionMode: websocket.CompressionDisabled,
-		})
-		if err == nil {
-			break
-		}
-		derr := dialError(u, opts.APIKey, resp, err)
-		if resp == nil || !retry.Status(resp.StatusCode) || !opts.Retry.Wait(ctx, n, retry.RetryAfter(resp.Header, time.Now())) {
-			return nil, derr
-		}
+	ws, f := openaiws.Dial(ctx, u, openaiws.DialOptions{APIKey: opts.APIKey, Header: opts.Header,
+		HTTPClient: opts.HTTPClient, Retry: opts.Retry.Handshake})
+	if f != nil {
+		return nil, &DialError{URL: f.URL, StatusCode: f.StatusCode, Message: f.Message, Err: f.Err}
 	}
 	return NewConn(ws, opts.ReadLimit), nil
-}
-
-func dialError(u, key string, resp *http.Response, err error) error {
-	msg := redact(err.Error(), key)
-	if pu, perr := url.Parse(u); perr == nil && pu.User != nil {
-		msg = strings.ReplaceAll(msg, u, pu.Redacted())
-		u = pu.Redacted()
-	}
-	de := &DialError{URL: u, Err: errors.New(msg)}
-	if resp != nil {
-		de.StatusCode = resp.StatusCode
-		if resp.Body != nil {
-			body, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
-			var apiErr struct {
-				Error ErrorInfo `json:"error"`
-			}
-			if json.Unmarshal(body, &apiErr) == nil && apiErr.Error.Message != "" {
-				de.Message = redact(apiErr.Error.Message, key)
-			}
-		}
-	}
-	return de
 }
 
 // NewConn wraps an accepted or dialed WebSocket (for servers and tests).
@@ -216,7 +155,10 @@ func (c *Conn) Send(ctx context.Context, ev ClientEvent) error {
 		start := len(dst)
 		dst, encErr = AppendEvent(dst, ev)
 		if encErr == nil {
-			dst = c.withEventID(dst, start, ev.EventType())
+			// The events' own event_id members are omitted when empty, never null.
+			if v, err := jsonscan.Lookup(dst[start:], "event_id"); err != nil || v == nil {
+				dst = c.ids.Insert(dst, start, ev.EventType())
+			}
 		}
 		return dst
 	})
@@ -229,24 +171,13 @@ func (c *Conn) Send(ctx context.Context, ev ClientEvent) error {
 	return nil
 }
 
-// withEventID gives the event encoded at dst[start:] an event_id when it has none (or
-// a null one), right after its leading "type" member.
-func (c *Conn) withEventID(dst []byte, start int, typ string) []byte {
-	if v, err := jsonscan.Lookup(dst[start:], "event_id"); err == nil && v != nil && string(v) != "null" {
-		return dst
-	}
-	at := start + len(`{"type":"`) + len(typ) + 1
-	id := append(append([]byte(`,"event_id":"`), c.appendID(nil, typ)...), '"')
-	return slices.Insert(dst, at, id...)
-}
-
 // AppendAudio sends session.input_audio.append with audio, base64 text passed
 // through as is (the caller guarantees it is valid base64), with an event_id. It
 // does not allocate.
 func (c *Conn) AppendAudio(ctx context.Context, audio []byte) error {
 	err := c.ws.Write(ctx, func(dst []byte) []byte {
 		dst = append(dst, `{"type":"`+TypeInputAudioAppend+`","event_id":"`...)
-		dst = c.appendID(dst, TypeInputAudioAppend)
+		dst = c.ids.Append(dst, TypeInputAudioAppend)
 		dst = append(dst, `","audio":"`...)
 		dst = append(dst, audio...)
 		return append(dst, `"}`...)

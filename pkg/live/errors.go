@@ -3,7 +3,6 @@ package live
 import (
 	"errors"
 	"fmt"
-	"regexp"
 	"strings"
 )
 
@@ -101,13 +100,3 @@ func (e *DialError) Error() string {
 }
 
 func (e *DialError) Unwrap() error { return e.Err }
-
-var keyPattern = regexp.MustCompile(`\bsk-[A-Za-z0-9_*\-]{4,}`)
-
-// redact removes secret from s, and anything that looks like an OpenAI key.
-func redact(s, secret string) string {
-	if secret != "" {
-		s = strings.ReplaceAll(s, secret, "[redacted]")
-	}
-	return keyPattern.ReplaceAllString(s, "sk-[redacted]")
-}

@@ -2,21 +2,16 @@ package realtime
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
-	"slices"
-	"strconv"
 	"strings"
 	"sync/atomic"
-	"time"
 
 	"github.com/coder/websocket"
 
 	"github.com/callagent/callagent/internal/jsonscan"
+	"github.com/callagent/callagent/internal/openaiws"
 	"github.com/callagent/callagent/internal/retry"
 	"github.com/callagent/callagent/internal/wsconn"
 )
@@ -92,30 +87,13 @@ type Conn struct {
 	ws    *wsconn.Conn
 	dec   decoder
 	trace atomic.Pointer[TraceFunc]
-	ids   atomic.Uint64 // client event ids
+	ids   openaiws.IDs // client event ids
 }
 
-// Client event ids are "ca-N-TYPE": unique on the connection, and an error event that
-// echoes one says which kind of event failed without a lookup table (EventIDType).
-const eventIDPrefix = "ca-"
-
-// EventIDType returns the event type an event_id of Conn's names, and whether id is
-// one of Conn's.
-func EventIDType(id string) (string, bool) {
-	rest, ok := strings.CutPrefix(id, eventIDPrefix)
-	if !ok {
-		return "", false
-	}
-	_, typ, ok := strings.Cut(rest, "-")
-	return typ, ok && typ != ""
-}
-
-func (c *Conn) appendID(dst []byte, typ string) []byte {
-	dst = append(dst, eventIDPrefix...)
-	dst = strconv.AppendUint(dst, c.ids.Add(1), 10)
-	dst = append(dst, '-')
-	return append(dst, typ...)
-}
+// EventIDType returns the event type an event_id of Conn's names ("ca-N-TYPE":
+// unique on the connection, and an error that echoes one says which kind of event
+// failed), and whether id is one of Conn's.
+func EventIDType(id string) (string, bool) { return openaiws.TypeOf(id) }
 
 // Dial connects to the Realtime API. The API key never appears in errors.
 func Dial(ctx context.Context, opts DialOptions) (*Conn, error) {
@@ -126,55 +104,12 @@ func Dial(ctx context.Context, opts DialOptions) (*Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	h := http.Header{}
-	for k, v := range opts.Header {
-		h[k] = append([]string(nil), v...)
+	ws, f := openaiws.Dial(ctx, u, openaiws.DialOptions{APIKey: opts.APIKey, Header: opts.Header,
+		HTTPClient: opts.HTTPClient, Retry: opts.Retry.Handshake})
+	if f != nil {
+		return nil, &DialError{URL: f.URL, StatusCode: f.StatusCode, Message: f.Message, Err: f.Err}
 	}
-	h.Set("Authorization", "Bearer "+opts.APIKey)
-	var ws *websocket.Conn
-	for n := 1; ; n++ {
-		var resp *http.Response
-		ws, resp, err = websocket.Dial(ctx, u, &websocket.DialOptions{
-			HTTPClient:      opts.HTTPClient,
-			HTTPHeader:      h,
-			CompressionMode: websocket.CompressionDisabled,
-		})
-		if err == nil {
-			break
-		}
-		derr := dialError(u, opts.APIKey, resp, err)
-		if resp == nil || !retry.Status(resp.StatusCode) || !opts.Retry.Wait(ctx, n, retry.RetryAfter(resp.Header, time.Now())) {
-			return nil, derr
-		}
-	}
-	limit := opts.ReadLimit
-	if limit <= 0 {
-		limit = DefaultReadLimit
-	}
-	return &Conn{ws: wsconn.New(ws, limit)}, nil
-}
-
-func dialError(u, key string, resp *http.Response, err error) error {
-	msg := Redact(err.Error(), key)
-	if pu, perr := url.Parse(u); perr == nil && pu.User != nil {
-		// A base URL with user info (a proxy's): its password stays out of errors.
-		msg = strings.ReplaceAll(msg, u, pu.Redacted())
-		u = pu.Redacted()
-	}
-	de := &DialError{URL: u, Err: errors.New(msg)}
-	if resp != nil {
-		de.StatusCode = resp.StatusCode
-		if resp.Body != nil {
-			body, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
-			var apiErr struct {
-				Error ErrorInfo `json:"error"`
-			}
-			if json.Unmarshal(body, &apiErr) == nil && apiErr.Error.Message != "" {
-				de.Message = Redact(apiErr.Error.Message, key)
-			}
-		}
-	}
-	return de
+	return NewConn(ws, opts.ReadLimit), nil
 }
 
 // NewConn wraps an accepted or dialed WebSocket (for servers and tests).
@@ -227,7 +162,10 @@ func (c *Conn) Send(ctx context.Context, ev ClientEvent) error {
 		start := len(dst)
 		dst, encErr = AppendEvent(dst, ev)
 		if encErr == nil {
-			dst = c.withEventID(dst, start, ev.EventType())
+			// The events' own event_id members are omitted when empty, never null.
+			if v, err := jsonscan.Lookup(dst[start:], "event_id"); err != nil || v == nil {
+				dst = c.ids.Insert(dst, start, ev.EventType())
+			}
 		}
 		if t := c.trace.Load(); t != nil && encErr == nil && ev.EventType() != TypeInputAudioBufferAppend {
 			(*t)(true, ev.EventType(), dst)
@@ -243,24 +181,13 @@ func (c *Conn) Send(ctx context.Context, ev ClientEvent) error {
 	return nil
 }
 
-// withEventID gives the event encoded at dst[start:] an event_id when it has none,
-// right after its leading "type" member.
-func (c *Conn) withEventID(dst []byte, start int, typ string) []byte {
-	if v, err := jsonscan.Lookup(dst[start:], "event_id"); err == nil && v != nil {
-		return dst
-	}
-	at := start + len(`{"type":"`) + len(typ) + 1
-	id := append(append([]byte(`,"event_id":"`), c.appendID(nil, typ)...), '"')
-	return slices.Insert(dst, at, id...)
-}
-
 // AppendAudio sends input_audio_buffer.append with audio, base64 text passed through
 // as is, and an event_id like every client event. The caller guarantees it is valid
 // base64 (see twiliotransport).
 func (c *Conn) AppendAudio(ctx context.Context, audio []byte) error {
 	err := c.ws.Write(ctx, func(dst []byte) []byte {
 		dst = append(dst, `{"type":"input_audio_buffer.append","event_id":"`...)
-		dst = c.appendID(dst, TypeInputAudioBufferAppend)
+		dst = c.ids.Append(dst, TypeInputAudioBufferAppend)
 		dst = append(dst, `","audio":"`...)
 		dst = append(dst, audio...)
 		return append(dst, `"}`...)

@@ -3,8 +3,9 @@ package realtime
 import (
 	"errors"
 	"fmt"
-	"regexp"
 	"strings"
+
+	"github.com/callagent/callagent/internal/openaiws"
 )
 
 // ErrNoAPIKey is returned by Dial without an API key.
@@ -79,14 +80,5 @@ func (e *DialError) Error() string {
 
 func (e *DialError) Unwrap() error { return e.Err }
 
-// keyPattern matches OpenAI-style secret keys, including the masked forms the API
-// puts in its own error messages ("sk-proj-****...abcd").
-var keyPattern = regexp.MustCompile(`\bsk-[A-Za-z0-9_*\-]{4,}`)
-
 // Redact removes secret from s, and anything that looks like an OpenAI key.
-func Redact(s, secret string) string {
-	if secret != "" {
-		s = strings.ReplaceAll(s, secret, "[redacted]")
-	}
-	return keyPattern.ReplaceAllString(s, "sk-[redacted]")
-}
+func Redact(s, secret string) string { return openaiws.Redact(s, secret) }
