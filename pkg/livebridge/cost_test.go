@@ -167,6 +167,8 @@ func TestLiveCloseUnansweredIsBounded(t *testing.T) {
 func TestFaultLiveFinalUsageFromSessionClosed(t *testing.T) {
 	c := startCall(t, costOpts("gpt-5.5-mini", 0))
 	c.Model.SetCloseUsage(90)
+	// A session that never started has nothing to close: hang up once it has.
+	c.waitFor("session.start", c.Model.Started)
 	c.Caller.Hangup()
 	ended := c.Ended()
 	if got := c.Model.Received(live.TypeSessionClose); len(got) != 1 {

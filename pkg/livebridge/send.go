@@ -73,11 +73,11 @@ func (l *Leg) sessionUpdate(ctx context.Context, cfg *realtime.SessionConfig) er
 		if v, ok := liveVoice(cfg); ok {
 			start.Session.Audio.Output = &live.AudioOutput{Voice: &v}
 		}
-		if err := l.conn.Send(ctx, start); err != nil {
-			return err
-		}
+		// The reader starts first: once session.start is on the wire the session
+		// exists (and bills), so a Close racing this send must see it running and
+		// end it with session.close for its final usage.
 		l.startReader()
-		return nil
+		return l.conn.Send(ctx, start)
 	}
 	// A handoff: the voice and the conversation's instructions stay; the new agent's
 	// instructions are appended, the backend is told its tools and instructions.
