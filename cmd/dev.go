@@ -187,13 +187,14 @@ func devRun(ctx context.Context, f *Factory, o *devOptions) error {
 
 // devSession is the state of one dev run.
 type devSession struct {
-	f      *Factory
-	o      *devOptions
-	st     Styles
-	steps  *stepper
-	errOut io.Writer
-	agents *agentSource
-	calls  callRecord
+	f        *Factory
+	o        *devOptions
+	st       Styles
+	steps    *stepper
+	errOut   io.Writer
+	agents   *agentSource
+	approver *terminalApprover
+	calls    callRecord
 
 	prov    *provision.Provisioner
 	number  provision.Number
@@ -211,7 +212,7 @@ func newDevSession(f *Factory, o *devOptions) *devSession {
 	errOut := &syncWriter{w: f.IO.ErrOut}
 	st := newStyles(useColor(f.IO.ErrTTY, f.Env))
 	approver := &terminalApprover{in: f.IO.In, out: errOut, tty: f.IO.ErrTTY}
-	return &devSession{f: f, o: o, st: st, errOut: errOut,
+	return &devSession{f: f, o: o, st: st, errOut: errOut, approver: approver,
 		steps:  &stepper{w: errOut, tty: f.IO.ErrTTY, st: st, now: f.Now},
 		agents: newAgentSource(o.ConfigPath, f.Env, o.agentOverrides, approver)}
 }
@@ -275,6 +276,9 @@ func (d *devSession) startServer(ctx context.Context) error {
 	// Once stdout's reader is gone (dev --json | head -1), call events are dropped;
 	// the number is still put back, with the steps on stderr.
 	out := newEventOutput(&dropAfterError{w: d.f.IO.Out}, newStyles(useColor(d.f.IO.OutTTY, d.f.Env)), d.f.IO.OutTTY, o.JSON, o.filter, d.calls.red)
+	if d.f.IO.OutTTY && d.f.IO.ErrTTY {
+		d.approver.board = out.onScreen(d.errOut) // the call's lines must not bury its questions
+	}
 	srv, err := server.New(server.Config{
 		PublicURL:             d.tun.URL(),
 		AuthToken:             o.AuthToken,
