@@ -2,6 +2,7 @@ package cmd
 
 import (
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"time"
@@ -86,6 +87,11 @@ func (a *agentOverrides) resolve(cmd *cobra.Command) error {
 	a.modelSet, a.voiceSet = cmd.Flags().Changed("model"), cmd.Flags().Changed("voice")
 	if a.MaxCallDuration < 0 {
 		return usageErrorf("--max-call-duration cannot be negative")
+	}
+	if a.voiceSet {
+		if err := agent.CheckVoice(a.Voice); err != nil {
+			return commandLineError(fmt.Errorf("--voice: %w", err))
+		}
 	}
 	return nil
 }
