@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -233,6 +234,9 @@ func (d *devSession) start(ctx context.Context) error {
 	if loaded.cfg.NeedsAsk() && !d.f.IO.ErrTTY {
 		d.steps.note(st.Error.Render("!"), "tools that need approval will be denied: there is no terminal to ask")
 	}
+	if err := checkRecordDir(o.RecordDir); err != nil {
+		return err
+	}
 	d.calls = o.openCallRecord(d.f.Env, loaded.cfg, false, func(err error) { d.steps.note(st.Error.Render("!"), err.Error()) })
 	if !o.NoProvision {
 		if err := d.findNumber(ctx); err != nil {
@@ -262,6 +266,35 @@ func (d *devSession) start(ctx context.Context) error {
 		d.pointed = true
 		return d.number.PhoneNumber + " → " + d.hook, nil
 	})
+}
+
+// checkRecordDir makes sure calls can be recorded to dir (created if missing) before
+// any call is taken: a failure found when the first call ends loses its recording.
+func checkRecordDir(dir string) error {
+	if dir == "" {
+		return nil
+	}
+	err := os.MkdirAll(dir, 0o755)
+	if err == nil {
+		var f *os.File
+		if f, err = os.CreateTemp(dir, ".callagent-check-*"); err == nil {
+			f.Close()
+			err = os.Remove(f.Name())
+		}
+	}
+	if err != nil {
+		return commandLineError(fmt.Errorf("--record-dir %s: calls cannot be recorded there (%w): choose a directory you can write to", sanitize(dir), unwrapPath(err)))
+	}
+	return nil
+}
+
+// unwrapPath is err without the path it names: the message names it already.
+func unwrapPath(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
 }
 
 func (d *devSession) pointOptions() provision.PointOptions {

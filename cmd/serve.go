@@ -157,6 +157,9 @@ func serveRun(ctx context.Context, f *Factory, opts *serveOptions) error {
 		return err
 	}
 	cfg := loaded.cfg
+	if err := checkRecordDir(opts.RecordDir); err != nil {
+		return err
+	}
 	if w := toolchainWarning(); w != "" {
 		log.Warn(w)
 	}
