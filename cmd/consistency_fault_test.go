@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -111,5 +112,62 @@ func TestFaultConfigValidateJSON(t *testing.T) {
 	}
 	if v.Valid || len(v.Problems) != 1 || v.Problems[0].Line != 4 || v.Problems[0].Column != 12 || !strings.Contains(v.Problems[0].Message, "speed") {
 		t.Errorf("broken file: %+v", v)
+	}
+}
+
+// A command-line mistake points at the help of the command that failed, and bad
+// values of flags or of the environment exit 2 before anything is opened
+// (issue 16 item 7).
+func TestFaultUsageErrorsExit2WithTheCommandsHelp(t *testing.T) {
+	env := map[string]string{"OPENAI_API_KEY": "sk-x", "TWILIO_ACCOUNT_SID": devAccount, "TWILIO_AUTH_TOKEN": devToken,
+		"NGROK_AUTHTOKEN": "n", "CALLAGENT_TWILIO_API_URL": "http://127.0.0.1:1"}
+	with := func(k, v string) map[string]string {
+		m := map[string]string{k: v}
+		for k, v := range env {
+			if _, ok := m[k]; !ok {
+				m[k] = v
+			}
+		}
+		return m
+	}
+	tests := []struct {
+		env  map[string]string
+		args []string
+		hint string // the help the error points at; "" for none
+		says string
+	}{
+		{env, []string{"dev", "--ngrok-timeout", "0"}, "callagent dev", "--ngrok-timeout"},
+		{env, []string{"dev", "--no-provision", "--public-url", "https://x.example", "--addr", "nope"}, "callagent dev", "--addr"},
+		{env, []string{"serve", "--public-url", "https://x.example", "--addr", "127.0.0.1:99999"}, "callagent serve", "--addr"},
+		{env, []string{"call", "+15551234567", "--public-url", "ftp://x"}, "callagent call", "--public-url"},
+		{with("OPENAI_BASE_URL", "ftp://x"), []string{"serve", "--public-url", "https://x.example", "--addr", "127.0.0.1:0"}, "", "OPENAI_BASE_URL"},
+		{with("OPENAI_BASE_URL", "::nope"), []string{"dev", "--no-provision", "--public-url", "https://x.example", "--addr", "127.0.0.1:0"}, "", "OPENAI_BASE_URL"},
+	}
+	for _, tt := range tests {
+		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
+			var out, errOut bytes.Buffer
+			f := &Factory{
+				IO:    &IOStreams{In: strings.NewReader(""), Out: &out, ErrOut: &errOut},
+				Env:   &Env{Getenv: func(k string) string { return tt.env[k] }, Path: "/nonexistent/.env"},
+				Now:   time.Now,
+				Build: BuildInfo{Version: "1.2.3"},
+			}
+			root := NewRootCmd(f)
+			root.SetArgs(tt.args)
+			// Bounded: a value let through would start the command.
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			err := root.ExecuteContext(ctx)
+			if code := ExitCode(ctx, err); code != ExitUsage {
+				t.Fatalf("exit %d (%v), want %d", code, err, ExitUsage)
+			}
+			if !strings.Contains(err.Error(), tt.says) {
+				t.Errorf("%q does not name %s", err, tt.says)
+			}
+			ue, _ := errors.AsType[*UsageError](err)
+			if tt.hint != "" && (!ue.Help || ue.HelpHint() != "Run '"+tt.hint+" --help' for usage.") {
+				t.Errorf("hint %q (shown: %v), want %s's", ue.HelpHint(), ue.Help, tt.hint)
+			}
+		})
 	}
 }

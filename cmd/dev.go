@@ -156,6 +156,9 @@ func (o *devOptions) resolve(cmd *cobra.Command, env *Env) error {
 	if o.NgrokTimeout <= 0 {
 		return commandLineError(errors.New("--ngrok-timeout must be positive"))
 	}
+	if err := checkListenAddr("--addr", o.Addr); err != nil {
+		return err
+	}
 	if !o.NoProvision {
 		if err := twilioCredentials(env).Check(); err != nil {
 			return usageErrorf("%v (dev points your number at this machine through Twilio's REST API; "+

@@ -110,6 +110,9 @@ func (o *serveOptions) resolve(cmd *cobra.Command, env *Env) error {
 			o.Addr = ":" + port // a platform that sets PORT routes to it from outside
 		}
 	}
+	if err := checkListenAddr("--addr", o.Addr); err != nil {
+		return err
+	}
 	o.AuthToken = env.Get("TWILIO_AUTH_TOKEN")
 	if err := o.requireAPIKey(); err != nil {
 		return err
