@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/callagent/callagent/pkg/callevent"
+	"github.com/callagent/callagent/pkg/realtime"
 	"github.com/callagent/callagent/pkg/realtime/realtimetest"
 	"github.com/callagent/callagent/pkg/session"
 	"github.com/callagent/callagent/pkg/twiliotransport/twiliotest"
@@ -16,7 +17,11 @@ import (
 // to our own cancel is expected; it is no model error (issue 16 item 4).
 func TestFaultGuardrailAtEndNoSpuriousError(t *testing.T) {
 	replied := make(chan *realtimetest.Reply, 1)
-	b := newBridge(t, bridgeConfig{Options: func(o *session.Options) {
+	// The correction the session asks for after the trip is answered.
+	model := &realtimetest.Model{AutoRespond: func(c *realtimetest.ModelConn, req *realtime.ResponseCreate) realtimetest.ResponseSpec {
+		return realtimetest.ResponseSpec{Items: []realtimetest.ItemSpec{{Audio: noise(3, 800), Transcript: "Sorry, I cannot say that."}}}
+	}}
+	b := newBridge(t, bridgeConfig{Model: model, Options: func(o *session.Options) {
 		o.Agent.Guardrail = func(text string) (string, bool) {
 			if !strings.Contains(text, "1234-5678") {
 				return "", false
@@ -39,8 +44,7 @@ func TestFaultGuardrailAtEndNoSpuriousError(t *testing.T) {
 	if code := tc.Model.ErrorsSent()[0].Code; code != "response_cancel_not_active" {
 		t.Fatalf("the twin answered %q", code)
 	}
-	// A later answer is read after the error: by then the session has handled it.
-	tc.Model.Respond(tc.Ctx, realtimetest.ResponseSpec{Items: []realtimetest.ItemSpec{{Audio: noise(3, 800), Transcript: "Sorry, I cannot say that."}}})
+	// The correction is read after the error: by then the session has handled it.
 	waitEvent[callevent.AgentTranscript](tc.Ctx, t, tc.Rec, 2)
 	if errs := eventsOf[callevent.ModelError](tc.Rec); len(errs) > 0 {
 		t.Fatalf("the answer to our own late cancel was reported as an error: %+v", errs)
