@@ -3,6 +3,7 @@ package cmd
 import (
 	"context"
 	"io"
+	"log/slog"
 	"strings"
 	"sync"
 	"testing"
@@ -96,6 +97,16 @@ func TestFaultApprovalQuestionStaysVisible(t *testing.T) {
 	out.event(callevent.CallerTranscript{Header: h, ItemID: "item2", Text: "Is it done yet?"})
 	if got := scr.last(); !strings.HasPrefix(got, question) {
 		t.Fatalf("the question is not the last line after a second line; the screen:\n%s", scr)
+	}
+	// dev's own lines on stderr (a server warning) go above it too.
+	stderr := &stderrAbove{w: scr}
+	stderr.show.Store(out)
+	newNSLogger("callagent:http", stderr, newStyles(false), calllog.Filter{}, slog.LevelWarn).Warn("request refused: Twilio signature invalid")
+	if got := scr.last(); !strings.HasPrefix(got, question) {
+		t.Fatalf("the question is not the last line after a warning; the screen:\n%s", scr)
+	}
+	if s := scr.String(); !strings.Contains(s, "Twilio signature invalid") {
+		t.Fatalf("the warning is lost; the screen:\n%s", s)
 	}
 	if s := scr.String(); !strings.Contains(s, "Let me check that for you.") || !strings.Contains(s, "Is it done yet?") ||
 		strings.Count(s, question) != 1 {

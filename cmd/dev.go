@@ -196,6 +196,7 @@ type devSession struct {
 	st       Styles
 	steps    *stepper
 	errOut   io.Writer
+	stderr   *stderrAbove // under errOut: keeps an approval question below what is written
 	agents   *agentSource
 	approver *terminalApprover
 	calls    callRecord
@@ -213,10 +214,11 @@ type devSession struct {
 }
 
 func newDevSession(f *Factory, o *devOptions) *devSession {
-	errOut := &syncWriter{w: f.IO.ErrOut}
+	stderr := &stderrAbove{w: f.IO.ErrOut}
+	errOut := &syncWriter{w: stderr}
 	st := newStyles(useColor(f.IO.ErrTTY, f.Env))
 	approver := &terminalApprover{in: f.IO.In, out: errOut, tty: f.IO.ErrTTY}
-	return &devSession{f: f, o: o, st: st, errOut: errOut, approver: approver,
+	return &devSession{f: f, o: o, st: st, errOut: errOut, stderr: stderr, approver: approver,
 		steps:  &stepper{w: errOut, tty: f.IO.ErrTTY, st: st, now: f.Now},
 		agents: newAgentSource(o.ConfigPath, f.Env, o.agentOverrides, approver)}
 }
@@ -313,7 +315,9 @@ func (d *devSession) startServer(ctx context.Context) error {
 	// the number is still put back, with the steps on stderr.
 	out := newEventOutput(&dropAfterError{w: d.f.IO.Out}, newStyles(useColor(d.f.IO.OutTTY, d.f.Env)), d.f.IO.OutTTY, o.JSON, o.filter, d.calls.red)
 	if d.f.IO.OutTTY && d.f.IO.ErrTTY {
-		d.approver.board = out.onScreen(d.errOut) // the call's lines must not bury its questions
+		// The call's lines, and dev's own on stderr, must not bury its questions.
+		d.approver.board = out.onScreen(d.f.IO.ErrOut)
+		d.stderr.show.Store(out)
 	}
 	srv, err := server.New(server.Config{
 		PublicURL:             d.tun.URL(),

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/callagent/callagent/pkg/callevent"
 	"github.com/callagent/callagent/pkg/calllog"
@@ -115,6 +116,30 @@ func (b *belowQuestion) reask() {
 		io.WriteString(b.qw, b.question)
 		b.erased = false
 	}
+}
+
+// stderrAbove is dev's stderr for everything but the approval questions (steps,
+// warnings, the server's log lines): once show is set, what is written while a
+// question is on screen goes above it, as call events do.
+type stderrAbove struct {
+	w    io.Writer
+	show atomic.Pointer[eventOutput]
+}
+
+func (s *stderrAbove) Write(p []byte) (int, error) {
+	o := s.show.Load()
+	if o == nil {
+		return s.w.Write(p)
+	}
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.w.question == "" {
+		return s.w.Write(p)
+	}
+	io.WriteString(o.w.qw, "\r\x1b[K")
+	n, err := s.w.Write(p)
+	io.WriteString(o.w.qw, o.w.question)
+	return n, err
 }
 
 // nsHandler is a slog.Handler that writes one short line per record under a
