@@ -140,6 +140,7 @@ func TestFaultUsageErrorsExit2WithTheCommandsHelp(t *testing.T) {
 		{env, []string{"dev", "--no-provision", "--public-url", "https://x.example", "--addr", "nope"}, "callagent dev", "--addr"},
 		{env, []string{"serve", "--public-url", "https://x.example", "--addr", "127.0.0.1:99999"}, "callagent serve", "--addr"},
 		{env, []string{"call", "+15551234567", "--public-url", "ftp://x"}, "callagent call", "--public-url"},
+		{with("PORT", "eighty"), []string{"serve", "--public-url", "https://x.example"}, "", "PORT"},
 		{with("OPENAI_BASE_URL", "ftp://x"), []string{"serve", "--public-url", "https://x.example", "--addr", "127.0.0.1:0"}, "", "OPENAI_BASE_URL"},
 		{with("OPENAI_BASE_URL", "::nope"), []string{"dev", "--no-provision", "--public-url", "https://x.example", "--addr", "127.0.0.1:0"}, "", "OPENAI_BASE_URL"},
 	}

@@ -105,12 +105,13 @@ func (o *serveOptions) resolve(cmd *cobra.Command, env *Env) error {
 	if err := o.agentOverrides.resolve(cmd); err != nil {
 		return err
 	}
+	addrFrom := "--addr"
 	if !cmd.Flags().Changed("addr") && env.Get(envName("addr")) == "" {
 		if port := env.Get("PORT"); port != "" {
-			o.Addr = ":" + port // a platform that sets PORT routes to it from outside
+			o.Addr, addrFrom = ":"+port, "PORT" // a platform that sets PORT routes to it from outside
 		}
 	}
-	if err := checkListenAddr("--addr", o.Addr); err != nil {
+	if err := checkListenAddr(addrFrom, o.Addr); err != nil {
 		return err
 	}
 	o.AuthToken = env.Get("TWILIO_AUTH_TOKEN")

@@ -3,7 +3,6 @@ package cmd
 import (
 	"fmt"
 	"net"
-	"strconv"
 
 	"github.com/callagent/callagent/pkg/realtime"
 )
@@ -14,7 +13,9 @@ import (
 func checkListenAddr(flag, addr string) error {
 	_, port, err := net.SplitHostPort(addr)
 	if err == nil {
-		if _, err = strconv.ParseUint(port, 10, 16); err == nil {
+		// A number, or a service name as net.Listen takes (:https); no lookup leaves
+		// the machine.
+		if _, err = net.LookupPort("tcp", port); err == nil {
 			return nil
 		}
 	}
