@@ -39,6 +39,8 @@ func (e *Env) Get(name string) string {
 // Err reports a .env file that exists but could not be read.
 func (e *Env) Err() error {
 	e.dotenv()
+	e.mu.Lock()
+	defer e.mu.Unlock()
 	return e.err
 }
 
