@@ -2,6 +2,7 @@ package cmd
 
 import (
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"time"
@@ -76,7 +77,7 @@ type agentOverrides struct {
 }
 
 func (a *agentOverrides) flags(fl *pflag.FlagSet) {
-	fl.StringVar(&a.Model, "model", "", "OpenAI Realtime model (default: the configuration's, else "+realtime.DefaultModel+")")
+	fl.StringVar(&a.Model, "model", "", "the model, by name: gpt-realtime, gpt-live-1, … (default: the configuration's, else "+realtime.DefaultModel+")")
 	fl.StringVar(&a.Voice, "voice", "", "the agents' voice (default: the configuration's, else "+agent.DefaultVoice+")")
 	fl.DurationVar(&a.MaxCallDuration, "max-call-duration", 0, "end calls after this long, after telling the agent to wrap up (0: the configuration's)")
 }
@@ -86,6 +87,11 @@ func (a *agentOverrides) resolve(cmd *cobra.Command) error {
 	a.modelSet, a.voiceSet = cmd.Flags().Changed("model"), cmd.Flags().Changed("voice")
 	if a.MaxCallDuration < 0 {
 		return usageErrorf("--max-call-duration cannot be negative")
+	}
+	if a.voiceSet {
+		if err := agent.CheckVoice(a.Voice); err != nil {
+			return commandLineError(fmt.Errorf("--voice: %w", err))
+		}
 	}
 	return nil
 }

@@ -14,8 +14,18 @@ import (
 
 type callOptions struct {
 	To        string
-	From      string
+	Number    string // the account's number the call is placed from
 	PublicURL string
+	JSON      bool
+}
+
+// placedCall is call's --json output. Its fields are documented in the command's
+// help; add fields, never rename them.
+type placedCall struct {
+	CallSID string `json:"call_sid"`
+	From    string `json:"from"`
+	To      string `json:"to"`
+	Webhook string `json:"webhook"`
 }
 
 func newCallCmd(f *Factory) *cobra.Command {
@@ -27,11 +37,17 @@ func newCallCmd(f *Factory) *cobra.Command {
 connected to your agent: the running callagent dev (found through its saved state) or the
 server at --public-url. The call appears in that dev's terminal like any other.
 
-The call is placed from the number dev uses, or --from (a number of the account).`,
+The call is placed from the number dev uses, or --number (a number of the account, as
+in callagent dev --number).
+
+stdout has the new call's SID; with --json, one JSON object: call_sid, from, to and
+webhook (where Twilio sends the answered call).`,
 		Example: `  callagent call +15551234567
-  callagent call +15551234567 --public-url https://calls.example.com --from +14155550100`,
+  callagent call +15551234567 --public-url https://calls.example.com --number +14155550100
+  callagent call +15551234567 --json | jq -r .call_sid`,
 		Args: usageArgs(cobra.ExactArgs(1)),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			noteOldFlags(cmd, f.IO.ErrOut)
 			if err := applyEnv(cmd, f.Env); err != nil {
 				return err
 			}
@@ -39,8 +55,8 @@ The call is placed from the number dev uses, or --from (a number of the account)
 			if err := checkE164("the number to call,", opts.To); err != nil {
 				return err
 			}
-			if opts.From != "" {
-				if err := checkE164("--from", opts.From); err != nil {
+			if opts.Number != "" {
+				if err := checkE164("--number", opts.Number); err != nil {
 					return err
 				}
 			}
@@ -54,7 +70,9 @@ The call is placed from the number dev uses, or --from (a number of the account)
 			return callRun(cmd.Context(), f, opts)
 		},
 	}
-	c.Flags().StringVar(&opts.From, "from", "", "the account's number to call from, in E.164 (default: the number dev uses)")
+	c.Flags().StringVar(&opts.Number, "number", "", "your Twilio number to call from, in E.164 (default: the number dev uses)")
+	oldStringFlag(c.Flags(), &opts.Number, "", "from", "number")
+	c.Flags().BoolVar(&opts.JSON, "json", false, "print the call as a JSON object (call_sid, from, to, webhook)")
 	c.Flags().StringVar(&opts.PublicURL, "public-url", "", "the callagent server to connect the call to (default: the running dev)")
 	return c
 }
@@ -64,13 +82,13 @@ func callRun(ctx context.Context, f *Factory, o *callOptions) error {
 	if err != nil {
 		return err
 	}
-	from, webhook := o.From, ""
+	from, webhook := o.Number, ""
 	if o.PublicURL != "" {
 		webhook = o.PublicURL + server.PathIncomingCall
 		if from == "" {
 			n, err := p.Find(ctx, "")
 			if err != nil {
-				return chooseNumber(err, "--from")
+				return chooseNumber(err, "--number")
 			}
 			from = n.PhoneNumber
 		}
@@ -87,6 +105,9 @@ func callRun(ctx context.Context, f *Factory, o *callOptions) error {
 		return err
 	}
 	fmt.Fprintf(f.IO.ErrOut, "Calling %s from %s: when it is answered, the agent at %s takes the call.\n", sanitize(o.To), sanitize(from), sanitize(webhook))
+	if o.JSON {
+		return writeJSON(f.IO.Out, placedCall{CallSID: sid, From: from, To: o.To, Webhook: webhook})
+	}
 	fmt.Fprintln(f.IO.Out, sanitize(sid))
 	return nil
 }
@@ -116,5 +137,5 @@ func runningDev(p *provision.Provisioner, from string) (provision.Session, error
 	for _, s := range match {
 		nums = append(nums, s.Number.PhoneNumber)
 	}
-	return provision.Session{}, commandLineError(fmt.Errorf("several callagent dev sessions are running (%s): choose one with --from", strings.Join(nums, ", ")))
+	return provision.Session{}, commandLineError(fmt.Errorf("several callagent dev sessions are running (%s): choose one with --number", strings.Join(nums, ", ")))
 }

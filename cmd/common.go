@@ -60,7 +60,7 @@ func (c *commonOptions) resolve(cmd *cobra.Command, env *Env) error {
 		return err
 	}
 	c.APIKey, c.BaseURL = env.Get("OPENAI_API_KEY"), env.Get("OPENAI_BASE_URL")
-	return nil
+	return checkBaseURL(c.BaseURL)
 }
 
 // requireAPIKey is the check of the commands that cannot run without the model.

@@ -1,7 +1,10 @@
 package cmd
 
 import (
+	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 
 	"github.com/spf13/cobra"
 
@@ -23,6 +26,7 @@ func newConfigCmd(f *Factory) *cobra.Command {
 
 type validateOptions struct {
 	Path string
+	JSON bool
 }
 
 func newConfigValidateCmd(f *Factory) *cobra.Command {
@@ -32,9 +36,14 @@ func newConfigValidateCmd(f *Factory) *cobra.Command {
 		Short: "Report every problem in callagent.yaml, with file:line and how to fix it",
 		Long: `Check a configuration the way every command does when it starts: keys, types, values,
 references between agents and tools, regular expressions, files, and the environment
-variables referenced as ${VAR} (from the environment or .env). Exits 2 when there is a problem.`,
+variables referenced as ${VAR} (from the environment or .env). Exits 2 when there is a problem.
+
+--json prints one JSON object on stdout, valid or not: file, valid, model, agents and
+tools (names), problems (each with file, line and column when known, and message) and
+notes.`,
 		Example: `  callagent config validate
-  callagent config validate --config agents/support.yaml`,
+  callagent config validate --config agents/support.yaml
+  callagent config validate --json | jq -r '.problems[].message'`,
 		Args: usageArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := applyEnv(cmd, f.Env); err != nil { // CALLAGENT_CONFIG, as dev and serve read it
@@ -44,7 +53,28 @@ variables referenced as ${VAR} (from the environment or .env). Exits 2 when ther
 		},
 	}
 	c.Flags().StringVar(&opts.Path, "config", "", "the file to check (default callagent.yaml)")
+	c.Flags().BoolVar(&opts.JSON, "json", false, "print the result as a JSON object (file, valid, model, agents, tools, problems, notes)")
 	return c
+}
+
+// validation is config validate's --json output. Its fields are documented in the
+// command's help; add fields, never rename them.
+type validation struct {
+	File     string    `json:"file"`
+	Valid    bool      `json:"valid"`
+	Model    string    `json:"model,omitempty"`
+	Agents   []string  `json:"agents"`
+	Tools    []string  `json:"tools"`
+	Problems []problem `json:"problems"`
+	Notes    []string  `json:"notes"`
+}
+
+// problem is one thing wrong in the file.
+type problem struct {
+	File    string `json:"file,omitempty"`
+	Line    int    `json:"line,omitempty"`
+	Column  int    `json:"column,omitempty"`
+	Message string `json:"message"`
 }
 
 func validateRun(f *Factory, opts *validateOptions) error {
@@ -52,19 +82,52 @@ func validateRun(f *Factory, opts *validateOptions) error {
 	if path == "" {
 		path = agent.DefaultFile
 	}
+	v := validation{File: path, Agents: []string{}, Tools: []string{}, Problems: []problem{}, Notes: []string{}}
 	cfg, err := agent.Load(path, f.Env.Get)
+	if err == nil {
+		_, err = agent.NewRuntime(cfg, agent.RuntimeOptions{})
+	}
 	if err != nil {
+		if !opts.JSON {
+			return &UsageError{Err: err}
+		}
+		var ae *agent.Error
+		if errors.As(err, &ae) {
+			for _, is := range ae.Issues {
+				v.Problems = append(v.Problems, problem{File: is.File, Line: is.Line, Column: is.Column, Message: is.Message})
+			}
+		} else {
+			v.Problems = append(v.Problems, problem{File: path, Message: err.Error()})
+		}
+		if err := writeJSON(f.IO.Out, v); err != nil {
+			return err
+		}
 		return &UsageError{Err: err}
 	}
-	if _, err := agent.NewRuntime(cfg, agent.RuntimeOptions{}); err != nil {
-		return &UsageError{Err: err}
-	}
-	fmt.Fprintf(f.IO.Out, "%s is valid: %s\n", sanitize(path), sanitize(cfg.Contents()))
 	if cfg.NeedsAsk() && cfg.Approval.Webhook == "" {
-		fmt.Fprintln(f.IO.ErrOut, "note: some tools need approval and approval.policy is ask: `callagent dev` asks you; "+
+		v.Notes = append(v.Notes, "some tools need approval and approval.policy is ask: `callagent dev` asks you; "+
 			"`callagent serve` denies them unless approval.webhook is set")
 	}
+	if opts.JSON {
+		v.Valid, v.Model = true, cfg.Model
+		for _, a := range cfg.Agents {
+			v.Agents = append(v.Agents, a.Name)
+		}
+		for _, t := range cfg.Tools {
+			v.Tools = append(v.Tools, t.Name)
+		}
+		return writeJSON(f.IO.Out, v)
+	}
+	fmt.Fprintf(f.IO.Out, "%s is valid: %s\n", sanitize(path), sanitize(cfg.Contents()))
+	for _, n := range v.Notes {
+		fmt.Fprintln(f.IO.ErrOut, "note: "+n)
+	}
 	return nil
+}
+
+// writeJSON writes v as one line of JSON, terminal-safe.
+func writeJSON(w io.Writer, v any) error {
+	return json.NewEncoder(terminalJSONWriter{w}).Encode(v)
 }
 
 type initOptions struct {
@@ -80,9 +143,10 @@ func newInitCmd(f *Factory) *cobra.Command {
 		Long: `Write the built-in agent (a receptionist that speaks first, with a demo weather tool and
 hang-up) as a commented callagent.yaml to edit. An existing file is kept unless --force.`,
 		Example: `  callagent init
-  callagent init --path agents/front-desk.yaml`,
+  callagent init --config agents/front-desk.yaml`,
 		Args: usageArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			noteOldFlags(cmd, f.IO.ErrOut)
 			if err := agent.WriteStarter(opts.Path, opts.Force); err != nil {
 				return &UsageError{Err: err}
 			}
@@ -90,7 +154,8 @@ hang-up) as a commented callagent.yaml to edit. An existing file is kept unless 
 			return nil
 		},
 	}
-	c.Flags().StringVar(&opts.Path, "path", agent.DefaultFile, "where to write it")
+	c.Flags().StringVar(&opts.Path, "config", agent.DefaultFile, "where to write it")
+	oldStringFlag(c.Flags(), &opts.Path, agent.DefaultFile, "path", "config")
 	c.Flags().BoolVar(&opts.Force, "force", false, "replace an existing file")
 	return c
 }

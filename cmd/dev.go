@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -155,6 +156,9 @@ func (o *devOptions) resolve(cmd *cobra.Command, env *Env) error {
 	if o.NgrokTimeout <= 0 {
 		return commandLineError(errors.New("--ngrok-timeout must be positive"))
 	}
+	if err := checkListenAddr("--addr", o.Addr); err != nil {
+		return err
+	}
 	if !o.NoProvision {
 		if err := twilioCredentials(env).Check(); err != nil {
 			return usageErrorf("%v (dev points your number at this machine through Twilio's REST API; "+
@@ -187,13 +191,15 @@ func devRun(ctx context.Context, f *Factory, o *devOptions) error {
 
 // devSession is the state of one dev run.
 type devSession struct {
-	f      *Factory
-	o      *devOptions
-	st     Styles
-	steps  *stepper
-	errOut io.Writer
-	agents *agentSource
-	calls  callRecord
+	f        *Factory
+	o        *devOptions
+	st       Styles
+	steps    *stepper
+	errOut   io.Writer
+	stderr   *stderrAbove // under errOut: keeps an approval question below what is written
+	agents   *agentSource
+	approver *terminalApprover
+	calls    callRecord
 
 	prov    *provision.Provisioner
 	number  provision.Number
@@ -208,10 +214,11 @@ type devSession struct {
 }
 
 func newDevSession(f *Factory, o *devOptions) *devSession {
-	errOut := &syncWriter{w: f.IO.ErrOut}
+	stderr := &stderrAbove{w: f.IO.ErrOut}
+	errOut := &syncWriter{w: stderr}
 	st := newStyles(useColor(f.IO.ErrTTY, f.Env))
 	approver := &terminalApprover{in: f.IO.In, out: errOut, tty: f.IO.ErrTTY}
-	return &devSession{f: f, o: o, st: st, errOut: errOut,
+	return &devSession{f: f, o: o, st: st, errOut: errOut, stderr: stderr, approver: approver,
 		steps:  &stepper{w: errOut, tty: f.IO.ErrTTY, st: st, now: f.Now},
 		agents: newAgentSource(o.ConfigPath, f.Env, o.agentOverrides, approver)}
 }
@@ -231,6 +238,9 @@ func (d *devSession) start(ctx context.Context) error {
 	}
 	if loaded.cfg.NeedsAsk() && !d.f.IO.ErrTTY {
 		d.steps.note(st.Error.Render("!"), "tools that need approval will be denied: there is no terminal to ask")
+	}
+	if err := checkRecordDir(o.RecordDir); err != nil {
+		return err
 	}
 	d.calls = o.openCallRecord(d.f.Env, loaded.cfg, false, func(err error) { d.steps.note(st.Error.Render("!"), err.Error()) })
 	if !o.NoProvision {
@@ -263,6 +273,35 @@ func (d *devSession) start(ctx context.Context) error {
 	})
 }
 
+// checkRecordDir makes sure calls can be recorded to dir (created if missing) before
+// any call is taken: a failure found when the first call ends loses its recording.
+func checkRecordDir(dir string) error {
+	if dir == "" {
+		return nil
+	}
+	err := os.MkdirAll(dir, 0o755)
+	if err == nil {
+		var f *os.File
+		if f, err = os.CreateTemp(dir, ".callagent-check-*"); err == nil {
+			f.Close()
+			err = os.Remove(f.Name())
+		}
+	}
+	if err != nil {
+		return commandLineError(fmt.Errorf("--record-dir %s: calls cannot be recorded there (%w): choose a directory you can write to", sanitize(dir), unwrapPath(err)))
+	}
+	return nil
+}
+
+// unwrapPath is err without the path it names: the message names it already.
+func unwrapPath(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}
+
 func (d *devSession) pointOptions() provision.PointOptions {
 	return provision.PointOptions{TakeOver: d.o.TakeOver, TakeOverDev: d.o.TakeOver || d.takeDev,
 		RestoreURL: d.o.RestoreURL, RestoreMethod: d.o.RestoreMethod}
@@ -275,6 +314,11 @@ func (d *devSession) startServer(ctx context.Context) error {
 	// Once stdout's reader is gone (dev --json | head -1), call events are dropped;
 	// the number is still put back, with the steps on stderr.
 	out := newEventOutput(&dropAfterError{w: d.f.IO.Out}, newStyles(useColor(d.f.IO.OutTTY, d.f.Env)), d.f.IO.OutTTY, o.JSON, o.filter, d.calls.red)
+	if d.f.IO.OutTTY && d.f.IO.ErrTTY {
+		// The call's lines, and dev's own on stderr, must not bury its questions.
+		d.approver.board = out.onScreen(d.f.IO.ErrOut)
+		d.stderr.show.Store(out)
+	}
 	srv, err := server.New(server.Config{
 		PublicURL:             d.tun.URL(),
 		AuthToken:             o.AuthToken,

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/callagent/callagent/pkg/callevent"
 	"github.com/callagent/callagent/pkg/calllog"
@@ -19,7 +20,7 @@ import (
 // tool headers). Safe for concurrent calls.
 type eventOutput struct {
 	mu     sync.Mutex
-	w      io.Writer
+	w      *belowQuestion
 	json   bool
 	filter calllog.Filter
 	red    *calllog.Redactor
@@ -27,12 +28,48 @@ type eventOutput struct {
 }
 
 func newEventOutput(w io.Writer, st Styles, live, json bool, filter calllog.Filter, red *calllog.Redactor) *eventOutput {
-	return &eventOutput{w: w, json: json, filter: filter, red: red, p: newPrinter(w, st, live, filter)}
+	bw := &belowQuestion{w: w}
+	return &eventOutput{w: bw, json: json, filter: filter, red: red, p: newPrinter(bw, st, live, filter)}
+}
+
+// onScreen makes o a questionBoard for the terminal's approval questions, written
+// to qw: stdout and qw are the same terminal.
+func (o *eventOutput) onScreen(qw io.Writer) questionBoard {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.w.qw = qw
+	return o
+}
+
+// ask shows an approval question below the call's lines. Until it is answered,
+// each event printed erases the question's line first and writes the question
+// again after, and words are not streamed (a streamed line would end on the
+// question's line): the question stays last on screen, ready for the answer.
+func (o *eventOutput) ask(q string) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if !o.json {
+		o.p.closeLine()
+	}
+	o.p.held = true
+	fmt.Fprint(o.w.qw, "\n"+q)
+	o.w.question = q
+}
+
+func (o *eventOutput) answered(note string) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if note != "" {
+		fmt.Fprintln(o.w.qw, note)
+	}
+	o.w.question = ""
+	o.p.held = false
 }
 
 func (o *eventOutput) event(ev callevent.Event) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
+	defer o.w.reask()
 	if !o.json {
 		if f, ok := ev.(callevent.RawFrame); ok {
 			f.Data = o.red.Redact(f.Data)
@@ -53,6 +90,56 @@ func (o *eventOutput) event(ev callevent.Event) {
 		return
 	}
 	o.w.Write(append(jsonForTerminal(o.red.Redact(line)), '\n'))
+}
+
+// belowQuestion writes call events to stdout, keeping an approval question shown on
+// the same terminal (through qw, stderr) below them. Guarded by eventOutput.mu.
+type belowQuestion struct {
+	w        io.Writer
+	qw       io.Writer // where questions are shown; nil: nowhere on this screen
+	question string    // the question on screen, "" when none
+	erased   bool      // its line was erased for an event's lines
+}
+
+func (b *belowQuestion) Write(p []byte) (int, error) {
+	if b.question != "" && !b.erased {
+		// Back to the start of the question's line, cleared to its end.
+		io.WriteString(b.qw, "\r\x1b[K")
+		b.erased = true
+	}
+	return b.w.Write(p)
+}
+
+// reask writes the question again after the lines that erased it.
+func (b *belowQuestion) reask() {
+	if b.erased {
+		io.WriteString(b.qw, b.question)
+		b.erased = false
+	}
+}
+
+// stderrAbove is dev's stderr for everything but the approval questions (steps,
+// warnings, the server's log lines): once show is set, what is written while a
+// question is on screen goes above it, as call events do.
+type stderrAbove struct {
+	w    io.Writer
+	show atomic.Pointer[eventOutput]
+}
+
+func (s *stderrAbove) Write(p []byte) (int, error) {
+	o := s.show.Load()
+	if o == nil {
+		return s.w.Write(p)
+	}
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.w.question == "" {
+		return s.w.Write(p)
+	}
+	io.WriteString(o.w.qw, "\r\x1b[K")
+	n, err := s.w.Write(p)
+	io.WriteString(o.w.qw, o.w.question)
+	return n, err
 }
 
 // nsHandler is a slog.Handler that writes one short line per record under a

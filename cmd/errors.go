@@ -45,6 +45,26 @@ func usageErrorf(format string, args ...any) error {
 // commandLineError is a usage error in the command line itself.
 func commandLineError(err error) error { return &UsageError{Err: err, Help: true} }
 
+// hintAtFault makes the usage errors of every command under root point at that
+// command's help (Run 'callagent dev --help'), not the root's: the command that
+// failed is known here, not where the error was made.
+func hintAtFault(root *cobra.Command) {
+	for _, c := range root.Commands() {
+		hintAtFault(c)
+	}
+	if root.RunE == nil {
+		return
+	}
+	run := root.RunE
+	root.RunE = func(cmd *cobra.Command, args []string) error {
+		err := run(cmd, args)
+		if ue, ok := errors.AsType[*UsageError](err); ok && ue.Command == "" {
+			ue.Command = cmd.CommandPath()
+		}
+		return err
+	}
+}
+
 // usageArgs makes an argument validator's errors usage errors.
 func usageArgs(v cobra.PositionalArgs) cobra.PositionalArgs {
 	return func(cmd *cobra.Command, args []string) error {

@@ -110,6 +110,12 @@ func (s *agentSource) watch(ctx context.Context, interval time.Duration, onReloa
 			return
 		case <-t.C:
 		}
+		envChanged := s.env.Reload()
+		if envChanged {
+			if err := s.env.Err(); err != nil {
+				onError(err)
+			}
+		}
 		data, err := os.ReadFile(s.path)
 		if errors.Is(err, fs.ErrNotExist) {
 			continue // removed, or never there: keep what runs
@@ -118,8 +124,11 @@ func (s *agentSource) watch(ctx context.Context, interval time.Duration, onReloa
 			continue
 		}
 		sum := sha256.Sum256(data)
-		if sum == s.hash || sum == failed || len(bytes.TrimSpace(data)) == 0 {
-			continue // unchanged, already reported, or an editor's truncate-then-write
+		if len(bytes.TrimSpace(data)) == 0 {
+			continue // an editor's truncate-then-write
+		}
+		if !envChanged && (sum == s.hash || sum == failed) {
+			continue // unchanged, or already reported
 		}
 		la, err := s.build(data)
 		if err != nil {

@@ -228,6 +228,7 @@ type printer struct {
 	w      io.Writer
 	st     Styles
 	live   bool
+	held   bool           // a question is on screen below the lines: words are not streamed
 	filter calllog.Filter // namespaces whose debug events are shown
 	calls  map[string]bool
 
@@ -299,6 +300,10 @@ func (p *printer) print(ev callevent.Event) {
 // live, one call is in progress and the item's line can start (or is open).
 func (p *printer) stream(item, delta, lbl string, oneCall, mayStart bool) {
 	if !p.live || !oneCall || p.skipped[item] {
+		return
+	}
+	if p.held {
+		p.skipped[item] = true // printed whole when final
 		return
 	}
 	if p.open != item {

@@ -52,6 +52,7 @@ cleanly.`,
 	addCompletionExamples(root)
 	root.AddCommand(newDevCmd(f, nil), newSimulateCmd(f, nil), newServeCmd(f, nil), newLogsCmd(f), newNumbersCmd(f), newCallCmd(f),
 		newInitCmd(f), newConfigCmd(f), newVersionCmd(f))
+	hintAtFault(root)
 	return root
 }
 

@@ -51,7 +51,7 @@ func TestBuildInfoFallback(t *testing.T) {
 	if b.Version == "" || b.GoVersion == "" || !strings.Contains(b.Platform, "/") {
 		t.Fatalf("ReadBuildInfo() = %+v", b)
 	}
-	if s := (BuildInfo{Version: "dev", Commit: "abc", Modified: true, GoVersion: "go1", Platform: "x/y"}).String(); s != "callagent dev (abc+dirty) go1 x/y" {
+	if s := (BuildInfo{Version: "dev", Commit: "abc", Modified: true, GoVersion: "go1", Platform: "x/y"}).String(); s != "callagent dev (abc, modified) go1 x/y" {
 		t.Fatalf("String() = %q", s)
 	}
 }

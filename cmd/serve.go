@@ -105,10 +105,14 @@ func (o *serveOptions) resolve(cmd *cobra.Command, env *Env) error {
 	if err := o.agentOverrides.resolve(cmd); err != nil {
 		return err
 	}
+	addrFrom := "--addr"
 	if !cmd.Flags().Changed("addr") && env.Get(envName("addr")) == "" {
 		if port := env.Get("PORT"); port != "" {
-			o.Addr = ":" + port // a platform that sets PORT routes to it from outside
+			o.Addr, addrFrom = ":"+port, "PORT" // a platform that sets PORT routes to it from outside
 		}
+	}
+	if err := checkListenAddr(addrFrom, o.Addr); err != nil {
+		return err
 	}
 	o.AuthToken = env.Get("TWILIO_AUTH_TOKEN")
 	if err := o.requireAPIKey(); err != nil {
@@ -157,6 +161,9 @@ func serveRun(ctx context.Context, f *Factory, opts *serveOptions) error {
 		return err
 	}
 	cfg := loaded.cfg
+	if err := checkRecordDir(opts.RecordDir); err != nil {
+		return err
+	}
 	if w := toolchainWarning(); w != "" {
 		log.Warn(w)
 	}

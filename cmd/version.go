@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"runtime"
 	"runtime/debug"
+	"strings"
 
 	"github.com/spf13/cobra"
 )
@@ -29,17 +30,31 @@ type BuildInfo struct {
 }
 
 // ReadBuildInfo returns the version set at build time or, for `go install` and
-// `go build` without flags, what the Go toolchain recorded.
+// `go build` from a git clone without flags, what the Go toolchain recorded.
 func ReadBuildInfo() BuildInfo {
+	info, _ := debug.ReadBuildInfo()
+	return buildInfoFrom(info, version, commit, date)
+}
+
+// noVersion is the version of a build that recorded none: `go run`, or a build
+// with -buildvcs=false or outside a git clone.
+const noVersion = "dev"
+
+// buildInfoFrom combines the release's -ldflags values, which win, with what the
+// toolchain recorded in info (nil when nothing was): the module's version (a
+// pseudo-version such as v0.0.0-20261129201926-1ed3c64c0bbe+dirty for a clone),
+// vcs.revision, vcs.time and vcs.modified.
+func buildInfoFrom(info *debug.BuildInfo, version, commit, date string) BuildInfo {
 	b := BuildInfo{Version: version, Commit: commit, Date: date, GoVersion: runtime.Version(), Platform: runtime.GOOS + "/" + runtime.GOARCH}
-	if info, ok := debug.ReadBuildInfo(); ok {
+	if info != nil {
 		if b.Version == "" && info.Main.Version != "" && info.Main.Version != "(devel)" {
 			b.Version = info.Main.Version
 		}
+		ldCommit := b.Commit != ""
 		for _, s := range info.Settings {
 			switch s.Key {
 			case "vcs.revision":
-				if b.Commit == "" {
+				if !ldCommit {
 					b.Commit = s.Value
 				}
 			case "vcs.time":
@@ -47,38 +62,43 @@ func ReadBuildInfo() BuildInfo {
 					b.Date = s.Value
 				}
 			case "vcs.modified":
-				b.Modified = s.Value == "true"
+				b.Modified = s.Value == "true" && !ldCommit
 			}
 		}
 	}
 	if b.Version == "" {
-		b.Version = "dev"
+		b.Version = noVersion
 	}
 	return b
 }
 
-// String is the one-line form: "callagent 1.2.3 (abc1234, 2026-11-23) go1.26 linux/amd64".
+// String is the one-line form: "callagent 1.2.3 (abc1234, 2026-11-23) go1.26 linux/amd64",
+// "callagent v0.0.0-20261129201926-1ed3c64c0bbe+dirty (1ed3c64, modified, 2026-11-29T20:19:26Z) …"
+// from a clone's build; a build that recorded nothing says how to get a version.
 func (b BuildInfo) String() string {
 	s := "callagent " + b.Version
-	meta := ""
+	var meta []string
 	if b.Commit != "" {
 		c := b.Commit
 		if len(c) > 12 {
 			c = c[:12]
 		}
-		if b.Modified {
-			c += "+dirty"
+		if b.Version != noVersion && len(c) > 7 && strings.Contains(b.Version, c) {
+			c = c[:7] // the pseudo-version has it in full
 		}
-		meta = c
+		meta = append(meta, c)
+	}
+	if b.Modified {
+		meta = append(meta, "modified")
 	}
 	if b.Date != "" {
-		if meta != "" {
-			meta += ", "
-		}
-		meta += b.Date
+		meta = append(meta, b.Date)
 	}
-	if meta != "" {
-		s += " (" + meta + ")"
+	if len(meta) == 0 && b.Version == noVersion {
+		meta = append(meta, "no version recorded: go run, or a build without git; `go build` in a git clone records the commit")
+	}
+	if len(meta) > 0 {
+		s += " (" + strings.Join(meta, ", ") + ")"
 	}
 	return s + " " + b.GoVersion + " " + b.Platform
 }

@@ -591,6 +591,16 @@ func (v *validator) expandAt(n *yaml.Node, path, s string, secret bool) string {
 	return out
 }
 
+// CheckVoice checks a voice given outside the file (dev's and serve's --voice) as
+// the file's voice is checked: a built-in voice or a custom voice's id.
+func CheckVoice(name string) error {
+	if Voice(name).Custom() || slices.Contains(voices, name) {
+		return nil
+	}
+	return fmt.Errorf("voice %q is not a Realtime voice%s (a custom voice is its id, voice_1234)", name,
+		suggestOrList(name, voices, "the voices are"))
+}
+
 // suggestOrList suggests the closest value and always lists them all.
 func suggestOrList(got string, known []string, intro string) string {
 	s := suggest(got, known, intro)

@@ -107,7 +107,8 @@ type Truncation struct {
 }
 
 // TurnLatency is the time from the caller's speech stopping to the first agent audio
-// of the answer being sent to Twilio.
+// of the answer being sent to Twilio, less the time spent meanwhile waiting for a
+// person to approve a tool call.
 type TurnLatency struct {
 	Header
 	ResponseID string        `json:"response_id,omitempty"`

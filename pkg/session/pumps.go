@@ -179,6 +179,7 @@ func (s *Session) handleModelEvent(ev realtime.ServerEvent) {
 	case *realtime.InputAudioBufferSpeechStopped:
 		s.clock.speaking.Store(false)
 		s.speechStoppedAt, s.awaitingAudio = s.now(), true
+		s.waitedAtStop = s.human.at(s.speechStoppedAt)
 		s.touch(s.speechStoppedAt)
 		s.emit(callevent.SpeechStopped{Header: s.hdr(), ItemID: e.ItemID, AudioEndMs: e.AudioEndMs})
 	case *realtime.InputAudioTranscriptionDelta:
@@ -263,7 +264,11 @@ func (s *Session) relayAgentAudio(e *realtime.ResponseOutputAudioDelta) {
 		s.stats.turns.Add(1)
 		if s.awaitingAudio {
 			s.awaitingAudio = false
-			s.emit(callevent.TurnLatency{Header: s.hdr(), ResponseID: e.ResponseID, Latency: s.now().Sub(s.speechStoppedAt)})
+			// From the end of the caller's speech to the answer's first audio, less
+			// the time a person took to approve a tool meanwhile.
+			now := s.now()
+			waited := s.human.at(now) - s.waitedAtStop
+			s.emit(callevent.TurnLatency{Header: s.hdr(), ResponseID: e.ResponseID, Latency: now.Sub(s.speechStoppedAt) - waited})
 		}
 	}
 }

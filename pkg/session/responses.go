@@ -55,6 +55,14 @@ func (s *Session) responseDone(e *realtime.ResponseDone) {
 
 func (s *Session) modelError(e *realtime.ErrorEvent) {
 	failed, _ := realtime.EventIDType(e.Error.EventID)
+	if failed == realtime.TypeResponseCancel && e.Error.Code == codeCancelNotActive {
+		// Only cutOff sends response.cancel, and only while the response is active
+		// as far as we have read. The server had finished it by the time the cancel
+		// arrived: an end-of-answer guardrail trip (the usual case for short phone
+		// answers) or a barge-in on the last words. Nothing was left to stop, so it
+		// is no error; --debug still shows the frame.
+		return
+	}
 	s.emit(callevent.ModelError{Header: s.hdr(), Type: e.Error.Type, Code: e.Error.Code, Message: e.Error.Message, Param: e.Error.Param,
 		ClientEvent: failed, ClientEventID: e.Error.EventID})
 	if failed == realtime.TypeSessionUpdate && e.Error.Code == codeCannotUpdateVoice {
@@ -133,6 +141,10 @@ func (s *Session) sessionUpdated(e *realtime.SessionUpdated) {
 		s.serverVoice = confirmedVoice(e.Session.Audio.Output.Voice)
 	}
 }
+
+// codeCancelNotActive is the API's answer to a response.cancel that found no
+// active response.
+const codeCancelNotActive = "response_cancel_not_active"
 
 // codeCannotUpdateVoice is the API's error for a voice change after audio was produced.
 const codeCannotUpdateVoice = "cannot_update_voice"

@@ -59,6 +59,7 @@ type Session struct {
 	// Owned by the model pump.
 	guard           guardState
 	speechStoppedAt time.Time
+	waitedAtStop    time.Duration // human.at(speechStoppedAt)
 	awaitingAudio   bool
 	answered        map[string]bool // responses whose audio reached the caller
 	produced        bool            // the model has produced audio (mirrors spoke, without the lock)
@@ -75,6 +76,8 @@ type Session struct {
 	idleEnding   bool         // watchdog only: the idle goodbye is under way
 
 	cost costState // usage and cost so far
+
+	human humanWait // time spent waiting for approvals: not turn latency
 
 	// Joins and once-only work.
 	tasks   sync.WaitGroup // tool calls, MCP approvals, the idle goodbye: started by the model pump and the watchdog only

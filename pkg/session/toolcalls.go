@@ -187,7 +187,9 @@ func (s *Session) approve(callID, name, args string) (bool, string) {
 	approved, why := false, "no approver is configured"
 	if s.opts.Approver != nil {
 		ctx, cancel := context.WithTimeout(s.workCtx, s.opts.ApprovalTimeout)
+		s.human.begin(s.now())
 		ok, err := s.opts.Approver.Approve(ctx, ApprovalRequest{CallSID: s.CallSID(), CallID: callID, Name: name, Arguments: args})
+		s.human.end(s.now())
 		cancel()
 		switch {
 		case err != nil && errors.Is(ctx.Err(), context.DeadlineExceeded):
