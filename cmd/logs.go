@@ -21,7 +21,7 @@ type logsOptions struct {
 	Follow bool
 	JSON   bool
 	Debug  string
-	Since  time.Duration
+	Since  days
 	Limit  int
 	Dir    string
 
@@ -76,7 +76,7 @@ the namespaces --debug (or DEBUG=callagent:...) names.`,
 	fl.BoolVarP(&opts.Follow, "follow", "f", false, "show calls as they happen (with a call SID: that call, until it ends)")
 	fl.BoolVar(&opts.JSON, "json", false, "print the log lines themselves (the list: a JSON array)")
 	fl.StringVar(&opts.Debug, "debug", "", debugFlagUsage)
-	fl.DurationVar(&opts.Since, "since", 0, "only calls (or, from stdin, events) of the last DURATION, like 1h")
+	fl.Var(&opts.Since, "since", "only calls (or, from stdin, events) of the last DURATION, "+durationUsage)
 	fl.IntVar(&opts.Limit, "limit", 20, "list at most this many calls (0: all)")
 	fl.StringVar(&opts.Dir, "call-log-dir", "", "where the call logs are (default: the state directory's calls/)")
 	return c
@@ -132,7 +132,7 @@ type logView struct {
 func newLogView(f *Factory, o *logsOptions) *logView {
 	v := &logView{f: f, o: o, p: newPrinter(f.IO.Out, newStyles(useColor(f.IO.OutTTY, f.Env)), false, o.filter)}
 	if o.Since > 0 && o.Call == "-" {
-		v.since = f.Now().Add(-o.Since)
+		v.since = f.Now().Add(-time.Duration(o.Since))
 	}
 	return v
 }
@@ -174,7 +174,7 @@ func (v *logView) summary() {
 func listCalls(f *Factory, o *logsOptions) error {
 	var since time.Time
 	if o.Since > 0 {
-		since = f.Now().Add(-o.Since)
+		since = f.Now().Add(-time.Duration(o.Since))
 	}
 	calls, err := calllog.List(o.Dir, since)
 	if err != nil {
