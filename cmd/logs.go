@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"sync"
 	"text/tabwriter"
 	"time"
@@ -86,7 +87,7 @@ func logsRun(ctx context.Context, f *Factory, o *logsOptions) error {
 	switch {
 	case o.Call == "-":
 		v := newLogView(f, o)
-		err := calllog.Read(f.IO.In, "stdin", v.line, v.bad)
+		err := calllog.ReadRecords(f.IO.In, "stdin", v.line, v.record, v.bad)
 		v.summary()
 		return err
 	case o.Call != "":
@@ -127,10 +128,14 @@ type logView struct {
 	mu    sync.Mutex
 	p     *printer
 	nbad  int
+	// server renders the server's own log records (stdin), as dev shows them.
+	server slog.Handler
 }
 
 func newLogView(f *Factory, o *logsOptions) *logView {
-	v := &logView{f: f, o: o, p: newPrinter(f.IO.Out, newStyles(useColor(f.IO.OutTTY, f.Env)), false, o.filter)}
+	st := newStyles(useColor(f.IO.OutTTY, f.Env))
+	v := &logView{f: f, o: o, p: newPrinter(f.IO.Out, st, false, o.filter)}
+	v.server = &nsHandler{ns: callevent.NSHTTP, w: f.IO.Out, st: st, filter: o.filter, always: slog.LevelWarn}
 	if o.Since > 0 && o.Call == "-" {
 		v.since = f.Now().Add(-time.Duration(o.Since))
 	}
@@ -154,6 +159,29 @@ func (v *logView) line(l calllog.Line, ev callevent.Event) {
 		return
 	}
 	v.p.print(ev)
+}
+
+// record shows a line of serve's own log (not a call event): its warnings and
+// errors always, like dev does on stderr, the rest with --debug http.
+func (v *logView) record(r calllog.ServerRecord) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if !v.since.IsZero() && r.Time.Before(v.since) {
+		return
+	}
+	ctx := context.Background()
+	if !v.server.Enabled(ctx, r.Level) {
+		return
+	}
+	if v.o.JSON {
+		v.f.IO.Out.Write(append(jsonForTerminal(r.Raw), '\n'))
+		return
+	}
+	sr := slog.NewRecord(r.Time, r.Level, r.Msg, 0)
+	for _, a := range r.Attrs {
+		sr.AddAttrs(slog.String(a.Key, a.Value))
+	}
+	v.server.Handle(ctx, sr)
 }
 
 func (v *logView) bad(b calllog.BadLine) {

@@ -35,6 +35,13 @@ const maxLine = 16 << 20
 // log lines) and events of types this version does not know are passed over;
 // lines that cannot be read go to bad, and reading goes on.
 func Read(r io.Reader, name string, fn func(Line, callevent.Event), bad func(BadLine)) error {
+	return ReadRecords(r, name, fn, nil, bad)
+}
+
+// ReadRecords is Read that also passes the server's own log records (lines with
+// a "msg" that are not events: its warnings and errors) to rec, in their place
+// among the events. nil rec passes them over like Read.
+func ReadRecords(r io.Reader, name string, fn func(Line, callevent.Event), rec func(ServerRecord), bad func(BadLine)) error {
 	br := bufio.NewReaderSize(r, 64<<10)
 	n := 0
 	for {
@@ -47,14 +54,14 @@ func Read(r io.Reader, name string, fn func(Line, callevent.Event), bad func(Bad
 		case err == io.EOF:
 			if len(data) > 0 {
 				n++
-				decodeLine(data, name, n, true, fn, bad)
+				decodeLine(data, name, n, true, fn, rec, bad)
 			}
 			return nil
 		case err != nil:
 			return err
 		}
 		n++
-		decodeLine(data, name, n, false, fn, bad)
+		decodeLine(data, name, n, false, fn, rec, bad)
 	}
 }
 
@@ -88,7 +95,7 @@ func readLine(br *bufio.Reader) ([]byte, error) {
 	}
 }
 
-func decodeLine(data []byte, name string, n int, last bool, fn func(Line, callevent.Event), bad func(BadLine)) {
+func decodeLine(data []byte, name string, n int, last bool, fn func(Line, callevent.Event), rec func(ServerRecord), bad func(BadLine)) {
 	data = bytes.TrimSpace(data)
 	if len(data) == 0 {
 		return
@@ -101,8 +108,13 @@ func decodeLine(data []byte, name string, n int, last bool, fn func(Line, callev
 		report(bad, BadLine{name, n, err})
 		return
 	}
-	if l.Type == "" {
-		return // not an event: another log line
+	if l.Type == "" { // not an event: another log line
+		if rec != nil {
+			if r, ok := parseRecord(data); ok {
+				rec(r)
+			}
+		}
+		return
 	}
 	l.Level = strings.ToLower(l.Level)
 	ev, err := l.Event()
@@ -355,7 +367,7 @@ func (fl *Follower) read(path string, fn func(Line, callevent.Event), bad func(B
 			break
 		}
 		st.line++
-		decodeLine(data[:i], path, st.line, false, fn, bad)
+		decodeLine(data[:i], path, st.line, false, fn, nil, bad)
 		data = data[i+1:]
 	}
 	st.partial = append([]byte(nil), data...)
