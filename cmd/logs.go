@@ -110,7 +110,8 @@ func logsRun(ctx context.Context, f *Factory, o *logsOptions) error {
 		st := newStyles(useColor(f.IO.ErrTTY, f.Env))
 		fmt.Fprintln(f.IO.ErrOut, st.Dim.Render("Following calls in "+o.Dir+" (Ctrl-C stops)"))
 		v := newLogView(f, o)
-		err := (&calllog.Follower{Dir: o.Dir}).Run(ctx, v.line, v.bad)
+		v.p.mark = true // several calls' lines interleave: each says whose it is
+		err := (&calllog.Follower{Dir: o.Dir, Attached: v.attached}).Run(ctx, v.line, v.bad)
 		if errors.Is(err, context.Canceled) {
 			return nil
 		}

@@ -230,6 +230,7 @@ type printer struct {
 	live   bool
 	filter calllog.Filter // namespaces whose debug events are shown
 	calls  map[string]bool
+	mark   bool // every line names its call, however many are in progress (logs -f)
 
 	open    string            // the item whose line is being streamed
 	shown   strings.Builder   // what of it is on screen
@@ -257,8 +258,8 @@ func (p *printer) print(ev callevent.Event) {
 		}()
 	}
 	prefix := ""
-	if len(p.calls) > 1 {
-		prefix = p.st.Dim.Render("["+shortSID(sid)+"]") + " "
+	if len(p.calls) > 1 || p.mark {
+		prefix = callMark(p.st, sid)
 	}
 	switch e := ev.(type) {
 	case callevent.AgentTranscriptDelta:
@@ -368,6 +369,11 @@ func (p *printer) closeLine() {
 		p.open = ""
 		p.shown.Reset()
 	}
+}
+
+// callMark is the marker that starts a line of one of several calls.
+func callMark(st Styles, sid string) string {
+	return st.Dim.Render("["+shortSID(sid)+"]") + " "
 }
 
 // shortSID is the end of a call SID, enough to tell calls apart on screen.

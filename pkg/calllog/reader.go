@@ -173,9 +173,19 @@ type Call struct {
 
 // Summarize reads a call's log and sums it up.
 func Summarize(path string) (Call, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return Call{Path: path, CallSID: strings.TrimSuffix(filepath.Base(path), ".jsonl")}, err
+	}
+	defer f.Close()
+	return summarize(f, path)
+}
+
+// summarize sums up the call logged in r, the file path or its beginning.
+func summarize(r io.Reader, path string) (Call, error) {
 	c := Call{Path: path, CallSID: strings.TrimSuffix(filepath.Base(path), ".jsonl")}
 	var lat []time.Duration
-	err := ReadFile(path, func(l Line, ev callevent.Event) {
+	err := Read(r, path, func(l Line, ev callevent.Event) {
 		if c.Started.IsZero() {
 			c.Started = l.Time
 		}
@@ -280,6 +290,11 @@ type Follower struct {
 	Poll time.Duration
 	// Path, when set, follows that one file from its start, until its call ends.
 	Path string
+	// Attached, when set, is called before the first new line of a call that was
+	// in progress when following began (its log existed, without its end), with
+	// the call as logged until then: its start, its numbers. So a call joined
+	// midway is introduced like one seen from its start.
+	Attached func(Call)
 
 	offsets map[string]*followed
 }
@@ -288,6 +303,7 @@ type followed struct {
 	off     int64
 	partial []byte
 	line    int
+	attach  bool // existed when following began: Attached is due
 }
 
 // Run calls fn for each new event line until ctx ends (or, with Path, until the
@@ -302,7 +318,7 @@ func (fl *Follower) Run(ctx context.Context, fn func(Line, callevent.Event), bad
 		// Existing calls: only what they log from now on.
 		all, _ := files(fl.Dir)
 		for _, f := range all {
-			fl.offsets[f.path] = &followed{off: f.size, line: countLines(f.path, f.size)}
+			fl.offsets[f.path] = &followed{off: f.size, line: countLines(f.path, f.size), attach: f.size > 0}
 		}
 	}
 	ended := false
@@ -359,8 +375,17 @@ func (fl *Follower) read(path string, fn func(Line, callevent.Event), bad func(B
 		return err
 	}
 	buf = buf[:n]
+	start := st.off
 	st.off += int64(n)
 	data := append(st.partial, buf...)
+	if st.attach && bytes.IndexByte(data, '\n') >= 0 {
+		st.attach = false
+		if fl.Attached != nil {
+			if c, err := summarize(io.NewSectionReader(f, 0, start), path); err == nil && !c.Ended && !c.Started.IsZero() {
+				fl.Attached(c)
+			}
+		}
+	}
 	for {
 		i := bytes.IndexByte(data, '\n')
 		if i < 0 {
