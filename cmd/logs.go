@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
-	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -136,6 +135,7 @@ type logView struct {
 func newLogView(f *Factory, o *logsOptions) *logView {
 	st := newStyles(useColor(f.IO.OutTTY, f.Env))
 	v := &logView{f: f, o: o, p: newPrinter(f.IO.Out, st, false, o.filter)}
+	v.p.width = f.outWidth()
 	v.server = &nsHandler{ns: callevent.NSHTTP, w: f.IO.Out, st: st, filter: o.filter, always: slog.LevelWarn}
 	if o.Since > 0 && o.Call == "-" {
 		v.since = f.Now().Add(-time.Duration(o.Since))
@@ -224,30 +224,19 @@ func listCalls(f *Factory, o *logsOptions) error {
 		fmt.Fprintf(f.IO.ErrOut, "No calls logged in %s yet: calls handled by callagent dev or serve appear here.\n", o.Dir)
 		return nil
 	}
-	tw := tabwriter.NewWriter(f.IO.Out, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "STARTED\tCALL SID\tFROM\tTO\tDURATION\tENDED\tTURNS\tP50 LATENCY\tCOST")
 	var total pricing.Nanos
 	priced, unknown := 0, 0
 	for _, c := range calls {
-		cost := "-"
 		switch {
 		case c.CostUSD != nil:
-			cost = pricing.FormatUSD(*c.CostUSD)
 			total += pricing.FromUSD(*c.CostUSD)
 			priced++
 		case c.CostUnknown:
-			cost = "unknown"
 			unknown++
 		}
-		ended := endedWords(c, f.Now())
-		lat := "-"
-		if c.LatencyP50 > 0 {
-			lat = ms(c.LatencyP50)
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\n", c.Started.Local().Format("2006-01-02 15:04:05"), sanitize(c.CallSID),
-			orDash(sanitize(c.From)), orDash(sanitize(c.To)), ms(c.Duration.Round(100*time.Millisecond)), ended, c.Turns, lat, cost)
 	}
-	if err := tw.Flush(); err != nil {
+	width := f.outWidth()
+	if err := writeList(f.IO.Out, calls, f.Now(), width); err != nil {
 		return err
 	}
 	if priced+unknown > 0 {
@@ -258,7 +247,7 @@ func listCalls(f *Factory, o *logsOptions) error {
 		if priced+unknown < len(calls) {
 			line += fmt.Sprintf("; %d without usage logged", len(calls)-priced-unknown)
 		}
-		_, err := fmt.Fprintln(f.IO.Out, line)
+		_, err := fmt.Fprint(f.IO.Out, hangWrap(line, width, 2))
 		return err
 	}
 	return nil

@@ -28,5 +28,5 @@ func (v *logView) attached(c calllog.Call) {
 		when = fmt.Sprintf(" (in progress since %s; following from here)", c.Started.Local().Format("15:04:05"))
 	}
 	v.p.calls[sid] = true
-	fmt.Fprint(v.f.IO.Out, callMark(st, sid)+st.System.Render(what)+st.Dim.Render(when)+"\n")
+	fmt.Fprint(v.f.IO.Out, v.p.fit(callMark(st, sid), st.System.Render(what)+st.Dim.Render(when)+"\n"))
 }

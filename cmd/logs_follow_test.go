@@ -59,7 +59,9 @@ func TestFaultLogsFollowMarksCalls(t *testing.T) {
 	})
 	writeLog(t, state, []callevent.Event{callevent.AgentTranscript{Header: a, ItemID: "a1", Text: "Hello from A"}})
 	writeLog(t, state, []callevent.Event{callevent.CallEnded{Header: b, Reason: callevent.EndCallerHangup}})
-	wait("call B did not end", func() bool { return strings.Contains(out.String(), "call ended") && strings.Contains(out.String(), "Hello from A") }, nil)
+	wait("call B did not end", func() bool {
+		return strings.Contains(out.String(), "call ended") && strings.Contains(out.String(), "Hello from A")
+	}, nil)
 	cancel()
 	if err := <-done; err != nil {
 		t.Fatal(err)

@@ -231,6 +231,7 @@ type printer struct {
 	filter calllog.Filter // namespaces whose debug events are shown
 	calls  map[string]bool
 	mark   bool // every line names its call, however many are in progress (logs -f)
+	width  int  // wrap final lines to this width with a hanging indent (logs on a terminal); 0: never
 
 	open    string            // the item whose line is being streamed
 	shown   strings.Builder   // what of it is on screen
@@ -293,7 +294,7 @@ func (p *printer) print(ev callevent.Event) {
 		return
 	}
 	p.closeLine()
-	fmt.Fprint(p.w, prefix+line)
+	fmt.Fprint(p.w, p.fit(prefix, line))
 }
 
 // stream shows a transcript delta of item on its own line, when the terminal is

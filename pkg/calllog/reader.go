@@ -250,8 +250,11 @@ func List(dir string, since time.Time) ([]Call, error) {
 var ErrNoCall = errors.New("no logged call matches")
 
 // Find returns the log file of the call whose SID starts with prefix. No match is
-// ErrNoCall; several are an error listing them.
+// ErrNoCall; several are an error listing them. A SID as the list and the call
+// markers show it, elided ("CA0123…cdef", "…a1b2c3"; "..." too), matches the
+// calls whose SID has those ends.
 func Find(dir, prefix string) (string, error) {
+	head, tail, elided := strings.Cut(strings.ReplaceAll(prefix, "...", "…"), "…")
 	all, err := files(dir)
 	if err != nil && !errors.Is(err, os.ErrNotExist) {
 		return "", err
@@ -262,7 +265,8 @@ func Find(dir, prefix string) (string, error) {
 		if sid == prefix {
 			return f.path, nil
 		}
-		if strings.HasPrefix(sid, prefix) {
+		if elided && len(sid) >= len(head)+len(tail) && strings.HasPrefix(sid, head) && strings.HasSuffix(sid, tail) ||
+			!elided && strings.HasPrefix(sid, prefix) {
 			match = append(match, f.path)
 		}
 	}
