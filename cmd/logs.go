@@ -36,14 +36,18 @@ func newLogsCmd(f *Factory) *cobra.Command {
 		Long: `Every call dev and serve handle is logged, one JSON line per event, in the state
 directory (calls/<date>/<CallSid>.jsonl). This command reads them.
 
-Without an argument it lists recent calls: when, who, how long, how it ended, turns and
-the median turn latency. With a call SID (a prefix is enough) it shows the call the way
-dev shows it live. --follow shows calls as they happen, from a dev or serve running on this
-machine. "-" reads log lines from stdin: serve's JSON output carries the same events.
+Without an argument it lists recent calls: when, who, how long, how it ended, turns, the
+median turn latency and the cost, fitted to the terminal's width (piped: whole values).
+With a call SID (a prefix is enough, or the elided CA1f3e…9c0d the list shows) it shows
+the call the way dev shows it live. --follow shows calls as they happen, from a dev or
+serve running on this machine, each line marked with its call ([…9c0d2e]); a call in
+progress is introduced by its header. "-" reads log lines from stdin: serve's JSON output
+carries the same events, and its own warnings and errors, shown among them.
 
 Debug events (Twilio and Realtime messages, speech detection, media counts) are shown for
 the namespaces --debug (or DEBUG=callagent:...) names.`,
 		Example: `  callagent logs
+  callagent logs --since 2d
   callagent logs CA1f3e --debug twilio,realtime
   callagent logs -f
   callagent logs CA1f3e --json | jq -r 'select(.type == "tool.call") | .fields.name'
