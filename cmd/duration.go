@@ -19,6 +19,9 @@ type days time.Duration
 
 func (d *days) String() string {
 	v := time.Duration(*d)
+	if v == 0 {
+		return "0" // pflag shows no default for it
+	}
 	if v > 0 && v%(24*time.Hour) == 0 {
 		return fmt.Sprintf("%dd", v/(24*time.Hour))
 	}

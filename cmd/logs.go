@@ -251,7 +251,7 @@ func listCalls(f *Factory, o *logsOptions) error {
 		if priced+unknown < len(calls) {
 			line += fmt.Sprintf("; %d without usage logged", len(calls)-priced-unknown)
 		}
-		_, err := fmt.Fprint(f.IO.Out, hangWrap(line, width, 2))
+		_, err := fmt.Fprint(f.IO.Out, hangWrap(line+"\n", width, 2))
 		return err
 	}
 	return nil

@@ -65,6 +65,9 @@ func listAt(t *testing.T, state string, tty bool, width func() int, columns stri
 // row has its cells where the header's columns start.
 func checkTable(t *testing.T, out string, width int) {
 	t.Helper()
+	if !strings.HasSuffix(out, " without usage logged\n") {
+		t.Errorf("the cost's line is not the last, whole: %q", out)
+	}
 	lines := strings.Split(strings.TrimSuffix(out, "\n"), "\n")
 	for _, l := range lines {
 		if w := ansi.StringWidth(l); width > 0 && w > width {
