@@ -14,6 +14,8 @@ import (
 
 	"github.com/callagent/callagent/internal/leakcheck"
 	"github.com/callagent/callagent/internal/syncbuf"
+	"github.com/callagent/callagent/pkg/callevent"
+	"github.com/callagent/callagent/pkg/calllog"
 	"github.com/callagent/callagent/pkg/realtime/realtimetest"
 )
 
@@ -133,4 +135,28 @@ func TestLogsStdinServerRecordsSanitized(t *testing.T) {
 	if strings.Contains(got, "not a record") || strings.Contains(got, "old line") {
 		t.Errorf("a line without msg was shown:\n%s", got)
 	}
+}
+
+// Whatever a line from stdin holds, the server record it makes reaches the
+// terminal without escapes or control characters, on one line.
+func FuzzLogsServerRecord(f *testing.F) {
+	f.Add(`{"time":"2026-11-23T12:00:00Z","level":"WARN","msg":"stream refused: \u001b[31mred\u0007","remote":"1.2.3.4:5\u009b2J","n":3,"g":{"a":"\u202e"}}`)
+	f.Add(`{"level":"ERROR","msg":"a\nb\r","k\u001b":"v\u0085"}`)
+	f.Fuzz(func(t *testing.T, input string) {
+		fac, out, _ := logsFactory("", input)
+		v := newLogView(fac, &logsOptions{Call: "-"})
+		calllog.ReadRecords(fac.IO.In, "stdin", func(calllog.Line, callevent.Event) {}, func(r calllog.ServerRecord) {
+			before := len(out.String())
+			v.record(r)
+			got := out.String()[before:]
+			if got == "" {
+				return // not at warning level
+			}
+			for i, r := range strings.TrimSuffix(got, "\n") {
+				if r < 0x20 || r == 0x7f || r >= 0x80 && r <= 0x9f || r >= 0x202a && r <= 0x202e || r >= 0x2066 && r <= 0x2069 {
+					t.Fatalf("%U at %d reached the terminal: %q", r, i, got)
+				}
+			}
+		}, nil)
+	})
 }
