@@ -65,10 +65,16 @@ func listAt(t *testing.T, state string, tty bool, width func() int, columns stri
 // row has its cells where the header's columns start.
 func checkTable(t *testing.T, out string, width int) {
 	t.Helper()
-	if !strings.HasSuffix(out, " without usage logged\n") {
+	lines := strings.Split(strings.TrimSuffix(out, "\n"), "\n")
+	end := len(lines)
+	for i, l := range lines {
+		if strings.HasPrefix(l, "cost of ") {
+			end = i
+		}
+	}
+	if !strings.HasSuffix(out, "\n") || strings.Join(strings.Fields(strings.Join(lines[end:], " ")), " ") != "cost of the 4 calls listed: $0.1523; 2 without usage logged" {
 		t.Errorf("the cost's line is not the last, whole: %q", out)
 	}
-	lines := strings.Split(strings.TrimSuffix(out, "\n"), "\n")
 	for _, l := range lines {
 		if w := ansi.StringWidth(l); width > 0 && w > width {
 			t.Errorf("width %d: a line of %d: %q", width, w, l)
@@ -81,7 +87,7 @@ func checkTable(t *testing.T, out string, width int) {
 			starts = append(starts, i)
 		}
 	}
-	for _, l := range lines[1 : len(lines)-1] {
+	for _, l := range lines[1:end] {
 		r := []rune(l)
 		for _, p := range starts {
 			if p >= len(r) || r[p] == ' ' || p > 0 && r[p-1] != ' ' {
@@ -128,6 +134,14 @@ func TestLogsListWidth(t *testing.T) {
 	checkTable(t, out, 80)
 	if !strings.Contains(out, "…") {
 		t.Errorf("80 columns by default:\n%s", out)
+	}
+	for w := 20; w <= 220; w += 7 { // whole at every width; within it from the narrowest table up
+		out := listAt(t, state, true, func() int { return w }, "")
+		if w < 73 {
+			checkTable(t, out, 0)
+		} else {
+			checkTable(t, out, w)
+		}
 	}
 	out = listAt(t, state, false, func() int { return 80 }, "80")
 	checkTable(t, out, 0)
