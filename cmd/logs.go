@@ -163,6 +163,7 @@ func (v *logView) line(l calllog.Line, ev callevent.Event) {
 		}
 		return
 	}
+	v.p.width = v.f.outWidth() // a terminal resized while following
 	v.p.print(ev)
 }
 

@@ -17,6 +17,7 @@ func (v *logView) attached(c calllog.Call) {
 		return
 	}
 	st := v.p.st
+	v.p.width = v.f.outWidth()
 	sid := sanitize(c.CallSID)
 	what := fmt.Sprintf("● call %s from %s to %s", sid, orUnknown(sanitize(c.From)), orUnknown(sanitize(c.To)))
 	if !c.Streamed {
