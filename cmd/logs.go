@@ -140,7 +140,7 @@ func newLogView(f *Factory, o *logsOptions) *logView {
 	st := newStyles(useColor(f.IO.OutTTY, f.Env))
 	v := &logView{f: f, o: o, p: newPrinter(f.IO.Out, st, false, o.filter)}
 	v.p.width = f.outWidth()
-	v.server = &nsHandler{ns: callevent.NSHTTP, w: f.IO.Out, st: st, filter: o.filter, always: slog.LevelWarn}
+	v.server = &nsHandler{ns: callevent.NSHTTP, w: hangWriter{v}, st: st, filter: o.filter, always: slog.LevelWarn}
 	if o.Since > 0 && o.Call == "-" {
 		v.since = f.Now().Add(-time.Duration(o.Since))
 	}

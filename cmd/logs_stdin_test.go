@@ -160,3 +160,29 @@ func FuzzLogsServerRecord(f *testing.F) {
 		}, nil)
 	})
 }
+
+// On a terminal a long server record wraps past its label, like the events.
+func TestLogsStdinServerRecordWraps(t *testing.T) {
+	in := `{"time":"2026-11-23T12:00:00Z","level":"WARN","msg":"request refused: Twilio signature invalid","path":"/incoming-call","remote":"203.0.113.9:40112","hint":"check TWILIO_AUTH_TOKEN and that --public-url is the URL Twilio calls"}` + "\n"
+	f, out, _ := logsFactory("", in)
+	f.IO.OutTTY = true
+	f.IO.Width = func() int { return 80 }
+	f.Env.Getenv = func(k string) string {
+		if k == "NO_COLOR" {
+			return "1"
+		}
+		return ""
+	}
+	if err := runLogs(t, f, "-"); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSuffix(out.String(), "\n"), "\n")
+	if len(lines) < 2 || !strings.HasPrefix(lines[0], "http    request refused: Twilio signature invalid") {
+		t.Fatalf("not wrapped:\n%s", out)
+	}
+	for _, l := range lines[1:] {
+		if len(l) > 80 || !strings.HasPrefix(l, indent) {
+			t.Errorf("continuation %q", l)
+		}
+	}
+}

@@ -1,6 +1,7 @@
 package cmd
 
 import (
+	"io"
 	"os"
 	"strconv"
 	"strings"
@@ -64,4 +65,15 @@ func (p *printer) fit(prefix, line string) string {
 		hang = ansi.StringWidth(prefix) + 2
 	}
 	return hangWrap(prefix+line, p.width, hang)
+}
+
+// hangWriter writes the server's records (one line per Write) as the printer
+// writes events: wrapped past their label on a terminal.
+type hangWriter struct{ v *logView }
+
+func (h hangWriter) Write(b []byte) (int, error) {
+	if _, err := io.WriteString(h.v.f.IO.Out, hangWrap(string(b), h.v.f.outWidth(), len(indent))); err != nil {
+		return 0, err
+	}
+	return len(b), nil
 }
