@@ -27,7 +27,7 @@ func (c *callLogOptions) flags(fl *pflag.FlagSet) {
 	c.MaxSize = byteSize(calllog.DefaultMaxBytes)
 	fl.StringVar(&c.Dir, "call-log-dir", "", "where each call's log is written (default: the state directory's calls/)")
 	fl.BoolVar(&c.Off, "no-call-log", false, "do not write call logs")
-	fl.Var(&c.MaxAge, "call-log-max-age", "remove call logs older than this (like 14d or 36h; 0 keeps them)")
+	fl.Var(&c.MaxAge, "call-log-max-age", "remove call logs older than this (like 2d, 36h or 90m; 0 keeps them)")
 	fl.Var(&c.MaxSize, "call-log-max-size", "keep at most this much of call logs, removing the oldest (like 512MB; 0: no limit)")
 }
 
@@ -79,37 +79,6 @@ func updateRedactor(r *calllog.Redactor, env *Env, cfg *agent.Config) {
 	}
 	r.SetSecrets(secrets...)
 }
-
-// days is a duration flag that also takes days: 14d, 36h, 90m.
-type days time.Duration
-
-func (d *days) String() string {
-	v := time.Duration(*d)
-	if v > 0 && v%(24*time.Hour) == 0 {
-		return fmt.Sprintf("%dd", v/(24*time.Hour))
-	}
-	return v.String()
-}
-
-func (d *days) Set(s string) error {
-	s = strings.TrimSpace(s)
-	if n, ok := strings.CutSuffix(s, "d"); ok {
-		v, err := strconv.ParseFloat(n, 64)
-		if err != nil || v < 0 {
-			return fmt.Errorf("%q: want a number of days like 14d, or a duration like 36h", s)
-		}
-		*d = days(time.Duration(v * float64(24*time.Hour)))
-		return nil
-	}
-	v, err := time.ParseDuration(s)
-	if err != nil || v < 0 {
-		return fmt.Errorf("%q: want a number of days like 14d, or a duration like 36h", s)
-	}
-	*d = days(v)
-	return nil
-}
-
-func (d *days) Type() string { return "duration" }
 
 // byteSize is a size flag: 512MB, 1GiB, 100k, 0.
 type byteSize int64

@@ -18,6 +18,8 @@ type IOStreams struct {
 	// OutTTY and ErrTTY say whether the streams are terminals; they decide decoration,
 	// never content.
 	OutTTY, ErrTTY bool
+	// Width, when set, tells the width of Out's terminal in cells (0: unknown).
+	Width func() int
 }
 
 // OnBrokenPipe makes Out and ErrOut call broken, once, when a write finds that
@@ -58,6 +60,7 @@ func NewFactory() *Factory {
 		IO: &IOStreams{
 			In: os.Stdin, Out: os.Stdout, ErrOut: os.Stderr,
 			OutTTY: isTerminal(os.Stdout), ErrTTY: isTerminal(os.Stderr),
+			Width: func() int { return terminalWidth(os.Stdout) },
 		},
 		Env:   &Env{Getenv: os.Getenv},
 		Now:   time.Now,

@@ -5,8 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"sync"
-	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -21,7 +21,7 @@ type logsOptions struct {
 	Follow bool
 	JSON   bool
 	Debug  string
-	Since  time.Duration
+	Since  days
 	Limit  int
 	Dir    string
 
@@ -36,14 +36,18 @@ func newLogsCmd(f *Factory) *cobra.Command {
 		Long: `Every call dev and serve handle is logged, one JSON line per event, in the state
 directory (calls/<date>/<CallSid>.jsonl). This command reads them.
 
-Without an argument it lists recent calls: when, who, how long, how it ended, turns and
-the median turn latency. With a call SID (a prefix is enough) it shows the call the way
-dev shows it live. --follow shows calls as they happen, from a dev or serve running on this
-machine. "-" reads log lines from stdin: serve's JSON output carries the same events.
+Without an argument it lists recent calls: when, who, how long, how it ended, turns, the
+median turn latency and the cost, fitted to the terminal's width (piped: whole values).
+With a call SID (a prefix is enough, or the elided CA1f3e…9c0d the list shows) it shows
+the call the way dev shows it live. --follow shows calls as they happen, from a dev or
+serve running on this machine, each line marked with its call ([…9c0d2e]); a call in
+progress is introduced by its header. "-" reads log lines from stdin: serve's JSON output
+carries the same events, and its own warnings and errors, shown among them.
 
 Debug events (Twilio and Realtime messages, speech detection, media counts) are shown for
 the namespaces --debug (or DEBUG=callagent:...) names.`,
 		Example: `  callagent logs
+  callagent logs --since 2d
   callagent logs CA1f3e --debug twilio,realtime
   callagent logs -f
   callagent logs CA1f3e --json | jq -r 'select(.type == "tool.call") | .fields.name'
@@ -76,7 +80,7 @@ the namespaces --debug (or DEBUG=callagent:...) names.`,
 	fl.BoolVarP(&opts.Follow, "follow", "f", false, "show calls as they happen (with a call SID: that call, until it ends)")
 	fl.BoolVar(&opts.JSON, "json", false, "print the log lines themselves (the list: a JSON array)")
 	fl.StringVar(&opts.Debug, "debug", "", debugFlagUsage)
-	fl.DurationVar(&opts.Since, "since", 0, "only calls (or, from stdin, events) of the last DURATION, like 1h")
+	fl.Var(&opts.Since, "since", "only calls (or, from stdin, events) of the last DURATION, "+durationUsage)
 	fl.IntVar(&opts.Limit, "limit", 20, "list at most this many calls (0: all)")
 	fl.StringVar(&opts.Dir, "call-log-dir", "", "where the call logs are (default: the state directory's calls/)")
 	return c
@@ -86,7 +90,7 @@ func logsRun(ctx context.Context, f *Factory, o *logsOptions) error {
 	switch {
 	case o.Call == "-":
 		v := newLogView(f, o)
-		err := calllog.Read(f.IO.In, "stdin", v.line, v.bad)
+		err := calllog.ReadRecords(f.IO.In, "stdin", v.line, v.record, v.bad)
 		v.summary()
 		return err
 	case o.Call != "":
@@ -109,7 +113,8 @@ func logsRun(ctx context.Context, f *Factory, o *logsOptions) error {
 		st := newStyles(useColor(f.IO.ErrTTY, f.Env))
 		fmt.Fprintln(f.IO.ErrOut, st.Dim.Render("Following calls in "+o.Dir+" (Ctrl-C stops)"))
 		v := newLogView(f, o)
-		err := (&calllog.Follower{Dir: o.Dir}).Run(ctx, v.line, v.bad)
+		v.p.mark = true // several calls' lines interleave: each says whose it is
+		err := (&calllog.Follower{Dir: o.Dir, Attached: v.attached}).Run(ctx, v.line, v.bad)
 		if errors.Is(err, context.Canceled) {
 			return nil
 		}
@@ -127,12 +132,17 @@ type logView struct {
 	mu    sync.Mutex
 	p     *printer
 	nbad  int
+	// server renders the server's own log records (stdin), as dev shows them.
+	server slog.Handler
 }
 
 func newLogView(f *Factory, o *logsOptions) *logView {
-	v := &logView{f: f, o: o, p: newPrinter(f.IO.Out, newStyles(useColor(f.IO.OutTTY, f.Env)), false, o.filter)}
+	st := newStyles(useColor(f.IO.OutTTY, f.Env))
+	v := &logView{f: f, o: o, p: newPrinter(f.IO.Out, st, false, o.filter)}
+	v.p.width = f.outWidth()
+	v.server = &nsHandler{ns: callevent.NSHTTP, w: hangWriter{v}, st: st, filter: o.filter, always: slog.LevelWarn}
 	if o.Since > 0 && o.Call == "-" {
-		v.since = f.Now().Add(-o.Since)
+		v.since = f.Now().Add(-time.Duration(o.Since))
 	}
 	return v
 }
@@ -153,7 +163,31 @@ func (v *logView) line(l calllog.Line, ev callevent.Event) {
 		}
 		return
 	}
+	v.p.width = v.f.outWidth() // a terminal resized while following
 	v.p.print(ev)
+}
+
+// record shows a line of serve's own log (not a call event): its warnings and
+// errors always, like dev does on stderr, the rest with --debug http.
+func (v *logView) record(r calllog.ServerRecord) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if !v.since.IsZero() && r.Time.Before(v.since) {
+		return
+	}
+	ctx := context.Background()
+	if !v.server.Enabled(ctx, r.Level) {
+		return
+	}
+	if v.o.JSON {
+		v.f.IO.Out.Write(append(jsonForTerminal(r.Raw), '\n'))
+		return
+	}
+	sr := slog.NewRecord(r.Time, r.Level, r.Msg, 0)
+	for _, a := range r.Attrs {
+		sr.AddAttrs(slog.String(a.Key, a.Value))
+	}
+	v.server.Handle(ctx, sr)
 }
 
 func (v *logView) bad(b calllog.BadLine) {
@@ -174,7 +208,7 @@ func (v *logView) summary() {
 func listCalls(f *Factory, o *logsOptions) error {
 	var since time.Time
 	if o.Since > 0 {
-		since = f.Now().Add(-o.Since)
+		since = f.Now().Add(-time.Duration(o.Since))
 	}
 	calls, err := calllog.List(o.Dir, since)
 	if err != nil {
@@ -195,30 +229,19 @@ func listCalls(f *Factory, o *logsOptions) error {
 		fmt.Fprintf(f.IO.ErrOut, "No calls logged in %s yet: calls handled by callagent dev or serve appear here.\n", o.Dir)
 		return nil
 	}
-	tw := tabwriter.NewWriter(f.IO.Out, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "STARTED\tCALL SID\tFROM\tTO\tDURATION\tENDED\tTURNS\tP50 LATENCY\tCOST")
 	var total pricing.Nanos
 	priced, unknown := 0, 0
 	for _, c := range calls {
-		cost := "-"
 		switch {
 		case c.CostUSD != nil:
-			cost = pricing.FormatUSD(*c.CostUSD)
 			total += pricing.FromUSD(*c.CostUSD)
 			priced++
 		case c.CostUnknown:
-			cost = "unknown"
 			unknown++
 		}
-		ended := endedWords(c, f.Now())
-		lat := "-"
-		if c.LatencyP50 > 0 {
-			lat = ms(c.LatencyP50)
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\n", c.Started.Local().Format("2006-01-02 15:04:05"), sanitize(c.CallSID),
-			orDash(sanitize(c.From)), orDash(sanitize(c.To)), ms(c.Duration.Round(100*time.Millisecond)), ended, c.Turns, lat, cost)
 	}
-	if err := tw.Flush(); err != nil {
+	width := f.outWidth()
+	if err := writeList(f.IO.Out, calls, f.Now(), width); err != nil {
 		return err
 	}
 	if priced+unknown > 0 {
@@ -229,7 +252,7 @@ func listCalls(f *Factory, o *logsOptions) error {
 		if priced+unknown < len(calls) {
 			line += fmt.Sprintf("; %d without usage logged", len(calls)-priced-unknown)
 		}
-		_, err := fmt.Fprintln(f.IO.Out, line)
+		_, err := fmt.Fprint(f.IO.Out, hangWrap(line+"\n", width, 2))
 		return err
 	}
 	return nil

@@ -231,6 +231,8 @@ type printer struct {
 	held   bool           // a question is on screen below the lines: words are not streamed
 	filter calllog.Filter // namespaces whose debug events are shown
 	calls  map[string]bool
+	mark   bool // every line names its call, however many are in progress (logs -f)
+	width  int  // wrap final lines to this width with a hanging indent (logs on a terminal); 0: never
 
 	open    string            // the item whose line is being streamed
 	shown   strings.Builder   // what of it is on screen
@@ -258,8 +260,8 @@ func (p *printer) print(ev callevent.Event) {
 		}()
 	}
 	prefix := ""
-	if len(p.calls) > 1 {
-		prefix = p.st.Dim.Render("["+shortSID(sid)+"]") + " "
+	if len(p.calls) > 1 || p.mark {
+		prefix = callMark(p.st, sid)
 	}
 	switch e := ev.(type) {
 	case callevent.AgentTranscriptDelta:
@@ -293,7 +295,7 @@ func (p *printer) print(ev callevent.Event) {
 		return
 	}
 	p.closeLine()
-	fmt.Fprint(p.w, prefix+line)
+	fmt.Fprint(p.w, p.fit(prefix, line))
 }
 
 // stream shows a transcript delta of item on its own line, when the terminal is
@@ -373,6 +375,11 @@ func (p *printer) closeLine() {
 		p.open = ""
 		p.shown.Reset()
 	}
+}
+
+// callMark is the marker that starts a line of one of several calls.
+func callMark(st Styles, sid string) string {
+	return st.Dim.Render("["+shortSID(sid)+"]") + " "
 }
 
 // shortSID is the end of a call SID, enough to tell calls apart on screen.

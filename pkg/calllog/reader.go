@@ -35,6 +35,13 @@ const maxLine = 16 << 20
 // log lines) and events of types this version does not know are passed over;
 // lines that cannot be read go to bad, and reading goes on.
 func Read(r io.Reader, name string, fn func(Line, callevent.Event), bad func(BadLine)) error {
+	return ReadRecords(r, name, fn, nil, bad)
+}
+
+// ReadRecords is Read that also passes the server's own log records (lines with
+// a "msg" that are not events: its warnings and errors) to rec, in their place
+// among the events. nil rec passes them over like Read.
+func ReadRecords(r io.Reader, name string, fn func(Line, callevent.Event), rec func(ServerRecord), bad func(BadLine)) error {
 	br := bufio.NewReaderSize(r, 64<<10)
 	n := 0
 	for {
@@ -47,14 +54,14 @@ func Read(r io.Reader, name string, fn func(Line, callevent.Event), bad func(Bad
 		case err == io.EOF:
 			if len(data) > 0 {
 				n++
-				decodeLine(data, name, n, true, fn, bad)
+				decodeLine(data, name, n, true, fn, rec, bad)
 			}
 			return nil
 		case err != nil:
 			return err
 		}
 		n++
-		decodeLine(data, name, n, false, fn, bad)
+		decodeLine(data, name, n, false, fn, rec, bad)
 	}
 }
 
@@ -88,7 +95,7 @@ func readLine(br *bufio.Reader) ([]byte, error) {
 	}
 }
 
-func decodeLine(data []byte, name string, n int, last bool, fn func(Line, callevent.Event), bad func(BadLine)) {
+func decodeLine(data []byte, name string, n int, last bool, fn func(Line, callevent.Event), rec func(ServerRecord), bad func(BadLine)) {
 	data = bytes.TrimSpace(data)
 	if len(data) == 0 {
 		return
@@ -101,8 +108,13 @@ func decodeLine(data []byte, name string, n int, last bool, fn func(Line, callev
 		report(bad, BadLine{name, n, err})
 		return
 	}
-	if l.Type == "" {
-		return // not an event: another log line
+	if l.Type == "" { // not an event: another log line
+		if rec != nil {
+			if r, ok := parseRecord(data); ok {
+				rec(r)
+			}
+		}
+		return
 	}
 	l.Level = strings.ToLower(l.Level)
 	ev, err := l.Event()
@@ -161,9 +173,19 @@ type Call struct {
 
 // Summarize reads a call's log and sums it up.
 func Summarize(path string) (Call, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return Call{Path: path, CallSID: strings.TrimSuffix(filepath.Base(path), ".jsonl")}, err
+	}
+	defer f.Close()
+	return summarize(f, path)
+}
+
+// summarize sums up the call logged in r, the file path or its beginning.
+func summarize(r io.Reader, path string) (Call, error) {
 	c := Call{Path: path, CallSID: strings.TrimSuffix(filepath.Base(path), ".jsonl")}
 	var lat []time.Duration
-	err := ReadFile(path, func(l Line, ev callevent.Event) {
+	err := Read(r, path, func(l Line, ev callevent.Event) {
 		if c.Started.IsZero() {
 			c.Started = l.Time
 		}
@@ -228,8 +250,11 @@ func List(dir string, since time.Time) ([]Call, error) {
 var ErrNoCall = errors.New("no logged call matches")
 
 // Find returns the log file of the call whose SID starts with prefix. No match is
-// ErrNoCall; several are an error listing them.
+// ErrNoCall; several are an error listing them. A SID as the list and the call
+// markers show it, elided ("CA0123…cdef", "…a1b2c3"; "..." too), matches the
+// calls whose SID has those ends.
 func Find(dir, prefix string) (string, error) {
+	head, tail, elided := strings.Cut(strings.ReplaceAll(prefix, "...", "…"), "…")
 	all, err := files(dir)
 	if err != nil && !errors.Is(err, os.ErrNotExist) {
 		return "", err
@@ -240,7 +265,8 @@ func Find(dir, prefix string) (string, error) {
 		if sid == prefix {
 			return f.path, nil
 		}
-		if strings.HasPrefix(sid, prefix) {
+		if elided && len(sid) >= len(head)+len(tail) && strings.HasPrefix(sid, head) && strings.HasSuffix(sid, tail) ||
+			!elided && strings.HasPrefix(sid, prefix) {
 			match = append(match, f.path)
 		}
 	}
@@ -268,6 +294,11 @@ type Follower struct {
 	Poll time.Duration
 	// Path, when set, follows that one file from its start, until its call ends.
 	Path string
+	// Attached, when set, is called before the first new line of a call that was
+	// in progress when following began (its log existed, without its end), with
+	// the call as logged until then: its start, its numbers. So a call joined
+	// midway is introduced like one seen from its start.
+	Attached func(Call)
 
 	offsets map[string]*followed
 }
@@ -276,6 +307,7 @@ type followed struct {
 	off     int64
 	partial []byte
 	line    int
+	attach  bool // existed when following began: Attached is due
 }
 
 // Run calls fn for each new event line until ctx ends (or, with Path, until the
@@ -290,7 +322,7 @@ func (fl *Follower) Run(ctx context.Context, fn func(Line, callevent.Event), bad
 		// Existing calls: only what they log from now on.
 		all, _ := files(fl.Dir)
 		for _, f := range all {
-			fl.offsets[f.path] = &followed{off: f.size, line: countLines(f.path, f.size)}
+			fl.offsets[f.path] = &followed{off: f.size, line: countLines(f.path, f.size), attach: f.size > 0}
 		}
 	}
 	ended := false
@@ -347,15 +379,24 @@ func (fl *Follower) read(path string, fn func(Line, callevent.Event), bad func(B
 		return err
 	}
 	buf = buf[:n]
+	start := st.off
 	st.off += int64(n)
 	data := append(st.partial, buf...)
+	if st.attach && bytes.IndexByte(data, '\n') >= 0 {
+		st.attach = false
+		if fl.Attached != nil {
+			if c, err := summarize(io.NewSectionReader(f, 0, start), path); err == nil && !c.Ended && !c.Started.IsZero() {
+				fl.Attached(c)
+			}
+		}
+	}
 	for {
 		i := bytes.IndexByte(data, '\n')
 		if i < 0 {
 			break
 		}
 		st.line++
-		decodeLine(data[:i], path, st.line, false, fn, bad)
+		decodeLine(data[:i], path, st.line, false, fn, nil, bad)
 		data = data[i+1:]
 	}
 	st.partial = append([]byte(nil), data...)
