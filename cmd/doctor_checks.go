@@ -359,42 +359,47 @@ type twilioCheck struct {
 }
 
 func (t twilioCheck) run(ctx context.Context) (creds, number checkResult) {
-	const title, numTitle = "Twilio credentials", "Phone number"
+	creds, rest, why := t.fetchAccount(ctx)
+	if rest == nil {
+		return creds, skipped(checkNumber, "Phone number", why)
+	}
+	return creds, t.numberCheck(ctx, rest)
+}
+
+// fetchAccount proves the credentials. It returns the client when they work, or
+// why the number cannot be looked up.
+func (t twilioCheck) fetchAccount(ctx context.Context) (checkResult, *twiliorest.Client, string) {
+	const title = "Twilio credentials"
 	if missing := twilioMissing(t.creds, false); len(missing) > 0 {
 		return problem(checkTwilio, title, verdictFail, strings.Join(missing, "; "),
-				"Export them or put them in .env (dev needs them to point your number; serve only to hang up and transfer)."),
-			skipped(checkNumber, numTitle, "no Twilio credentials")
+			"Export them or put them in .env (dev needs them to point your number; serve only to hang up and transfer)."), nil, "no Twilio credentials"
 	}
 	rest, err := twiliorest.New(twiliorest.Options{Credentials: t.creds, BaseURL: t.baseURL, HTTPClient: t.hc, Retry: retry.Policy{Attempts: 1}})
 	if err != nil {
-		return problem(checkTwilio, title, verdictFail, err.Error(), "Fix CALLAGENT_TWILIO_API_URL, or unset it for https://api.twilio.com."),
-			skipped(checkNumber, numTitle, "no Twilio client")
+		return problem(checkTwilio, title, verdictFail, err.Error(), "Fix CALLAGENT_TWILIO_API_URL, or unset it for https://api.twilio.com."), nil, "no Twilio client"
 	}
 	acct, err := rest.FetchAccount(ctx)
 	var te *twiliorest.Error
 	switch {
 	case errors.As(err, &te) && te.Status == http.StatusUnauthorized:
 		return problem(checkTwilio, title, verdictFail, fmt.Sprintf("Twilio refused the credentials (HTTP 401, error %d)", te.Code),
-				"Copy the Account SID and Auth Token again from "+twilioConsole+" (a live account's, not the test credentials; a rotated token stops working)."),
-			skipped(checkNumber, numTitle, "Twilio refused the credentials")
+			"Copy the Account SID and Auth Token again from "+twilioConsole+" (a live account's, not the test credentials; a rotated token stops working)."), nil, "Twilio refused the credentials"
 	case err != nil:
 		return problem(checkTwilio, title, verdictWarn, "Twilio did not answer as expected: "+err.Error(),
-				"Check the network and https://status.twilio.com, then try again."),
-			skipped(checkNumber, numTitle, "Twilio did not answer")
+			"Check the network and https://status.twilio.com, then try again."), nil, "Twilio did not answer"
 	case acct.Status != "" && acct.Status != "active":
 		return problem(checkTwilio, title, verdictFail, fmt.Sprintf("the account %s is %s", acct.SID, acct.Status),
-				"Reactivate the account in "+twilioConsole+" (calls to a "+acct.Status+" account are not answered)."),
-			skipped(checkNumber, numTitle, "the account is "+acct.Status)
+			"Reactivate the account in "+twilioConsole+" (calls to a "+acct.Status+" account are not answered)."), nil, "the account is " + acct.Status
 	}
-	detail := "account " + acct.SID
+	detail := "Twilio account " + acct.SID
 	if acct.Type != "" {
 		detail += " (" + acct.Type + ", " + orText(acct.Status, "active") + ")"
 	}
 	if t.creds.APIKey != "" && t.creds.AuthToken == "" {
 		return problem(checkTwilio, title, verdictWarn, detail+" through an API key; TWILIO_AUTH_TOKEN is not set",
-			"Set TWILIO_AUTH_TOKEN too: webhooks are signed with it, API keys cannot check signatures."), t.numberCheck(ctx, rest)
+			"Set TWILIO_AUTH_TOKEN too: webhooks are signed with it, API keys cannot check signatures."), rest, ""
 	}
-	return okResult(checkTwilio, title, detail), t.numberCheck(ctx, rest)
+	return okResult(checkTwilio, title, detail), rest, ""
 }
 
 func (t twilioCheck) numberCheck(ctx context.Context, rest *twiliorest.Client) checkResult {
