@@ -153,6 +153,7 @@ func clockCheck(samples []clockSample) checkResult {
 			sources = append(sources, s.source)
 		}
 	}
+	slices.Sort(sources)
 	against := strings.Join(sources, " and ")
 	if best.skew.Abs() <= clockSkewBound {
 		return okResult(checkClock, title, fmt.Sprintf("within %s of %s", clockSkewBound, against))

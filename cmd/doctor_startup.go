@@ -145,8 +145,8 @@ func (t twilioCheck) account(ctx context.Context) checkResult {
 // (unless --insecure-skip-signature).
 func (o *devOptions) missingSettings(env *Env) error {
 	var missing []string
-	if o.APIKey == "" {
-		missing = append(missing, "OPENAI_API_KEY is not set: export it or put it in .env (https://platform.openai.com/api-keys)")
+	if err := o.requireAPIKey(); err != nil {
+		missing = append(missing, err.Error())
 	}
 	if o.PublicURL == "" && strings.TrimSpace(o.NgrokToken) == "" {
 		missing = append(missing, tunnel.ErrNoAuthtoken.Error())
@@ -169,8 +169,8 @@ func (o *devOptions) missingSettings(env *Env) error {
 // signatures (unless --insecure-skip-signature).
 func (o *serveOptions) missingSettings() error {
 	var missing []string
-	if o.APIKey == "" {
-		missing = append(missing, "OPENAI_API_KEY is not set: export it or put it in .env (https://platform.openai.com/api-keys)")
+	if err := o.requireAPIKey(); err != nil {
+		missing = append(missing, err.Error())
 	}
 	if o.PublicURL == "" {
 		missing = append(missing, "--public-url is not set: give the https URL Twilio reaches this server at (or set CALLAGENT_PUBLIC_URL)")

@@ -175,7 +175,7 @@ func TestDoctorTerminal(t *testing.T) {
 	}
 }
 
-func TestDoctorBrokenSettings(t *testing.T) {
+func TestFaultDoctorBrokenSettings(t *testing.T) {
 	for _, tc := range []struct {
 		name  string
 		setup func(h *doctorHarness)
