@@ -290,7 +290,9 @@ func checkOpenAI(ctx context.Context, hc *http.Client, base, key string, models 
 		switch {
 		case p.status == http.StatusOK:
 			ok = append(ok, p.model)
-		case p.status == http.StatusNotFound:
+		case p.status == http.StatusNotFound && p.code == "model_not_found":
+			// Only the API's own answer: a proxy or gateway in front (OPENAI_BASE_URL)
+			// may not serve /v1/models at all, which says nothing of the model.
 			notFound = append(notFound, p.model)
 		case p.status == http.StatusTooManyRequests && p.code == "insufficient_quota":
 			quota = true

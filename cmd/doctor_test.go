@@ -248,3 +248,18 @@ func TestDoctorAllMissing(t *testing.T) {
 		t.Errorf("twilio: %s", d)
 	}
 }
+
+// A gateway in front of OpenAI (OPENAI_BASE_URL) that does not serve /v1/models
+// answers 404 without the API's model_not_found: access is then unconfirmed (a
+// warning), never a refusal that would stop dev and serve.
+func TestDoctorGatewayWithoutModels(t *testing.T) {
+	h := newDoctorHarness(t)
+	gw := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { http.NotFound(w, r) }))
+	defer gw.Close()
+	h.env["OPENAI_BASE_URL"] = gw.URL + "/v1"
+	got, _, err := h.run()
+	if err != nil {
+		t.Fatal(err)
+	}
+	expect(t, got, checkOpenAIModel, verdictWarn, "Models: Read", nil)
+}
