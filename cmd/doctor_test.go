@@ -33,6 +33,7 @@ type doctorHarness struct {
 	env               map[string]string
 	now               func() time.Time
 	number            twiliorestest.PhoneNumber
+	added             bool // the number is on the fake account
 	modelURL, liveURL string
 }
 
@@ -70,7 +71,10 @@ func newDoctorHarness(t *testing.T) *doctorHarness {
 // it printed, and its error.
 func (h *doctorHarness) run(args ...string) (map[string]checkResult, string, error) {
 	h.t.Helper()
-	h.api.AddNumber(h.number)
+	if !h.added {
+		h.api.AddNumber(h.number)
+		h.added = true
+	}
 	var out, errOut bytes.Buffer
 	f := &Factory{
 		IO:         &IOStreams{In: strings.NewReader(""), Out: &out, ErrOut: &errOut},
@@ -142,6 +146,28 @@ func TestDoctorAllGreen(t *testing.T) {
 	if d := got[checkOpenAIModel].Detail; d != "Realtime: gpt-realtime" {
 		t.Errorf("model: %s", d)
 	}
+	// The JSON names are documented: they do not change.
+	_, out, _ := h.run()
+	var raw struct {
+		OK         *bool            `json:"ok"`
+		Checks     []map[string]any `json:"checks"`
+		WebhookURL *string          `json:"webhook_url"`
+	}
+	if err := json.Unmarshal([]byte(out), &raw); err != nil || raw.OK == nil || raw.WebhookURL == nil || len(raw.Checks) != 8 {
+		t.Fatalf("JSON %v: %s", err, out)
+	}
+	var ids []string
+	for _, c := range raw.Checks {
+		ids = append(ids, c["id"].(string))
+		for _, k := range []string{"title", "verdict", "detail"} {
+			if _, ok := c[k]; !ok {
+				t.Errorf("check %v has no %q", c["id"], k)
+			}
+		}
+	}
+	if got := strings.Join(ids, ","); got != "config,openai_key,openai_model,twilio_credentials,twilio_number,ngrok_token,public_url,clock" {
+		t.Errorf("ids %s", got)
+	}
 	// Each service was asked once, read-only.
 	for _, r := range h.api.Requests() {
 		if r.Method != http.MethodGet {
@@ -199,6 +225,16 @@ func TestFaultDoctorBrokenSettings(t *testing.T) {
 		{name: "number held by another dev", setup: func(h *doctorHarness) {
 			h.number.VoiceURL = "https://abc.ngrok.app/incoming-call?callagent_dev=0a0b0c0d0e0f"
 		}, id: checkNumber, v: verdictWarn, fix: "--take-over"},
+		{name: "number on a SIP trunk", setup: func(h *doctorHarness) { h.number.TrunkSID = "TK1" },
+			id: checkNumber, v: verdictFail, fix: "SIP trunk"},
+		{name: "number bound to a TwiML App", setup: func(h *doctorHarness) { h.number.VoiceApplicationSID = "AP1" },
+			id: checkNumber, v: verdictWarn, fix: "--take-over"},
+		{name: "number without a voice URL", setup: func(h *doctorHarness) { h.number.VoiceURL = "" },
+			id: checkNumber, v: verdictWarn, fix: "Set its voice URL to https://"},
+		{name: "number not on the account", args: []string{"--number", "+14155550199"},
+			id: checkNumber, v: verdictFail, fix: "callagent numbers"},
+		{name: "suspended Twilio account", setup: func(h *doctorHarness) { h.api.AccountStatus = "suspended" },
+			id: checkTwilio, v: verdictFail, fix: "Reactivate", also: map[string]verdict{checkNumber: verdictSkipped}},
 		{name: "http public URL", setup: func(h *doctorHarness) {
 			h.env["CALLAGENT_PUBLIC_URL"] = "http://" + strings.TrimPrefix(h.pub.URL, "https://")
 		},
