@@ -72,8 +72,9 @@ do not fail). dev and serve run the key checks at start too (--skip-checks skips
 	fl.StringVar(&opts.PublicURL, "public-url", "", "the https URL Twilio reaches serve (or dev --public-url) at")
 	fl.BoolVar(&opts.JSON, "json", false, "print the checks as one JSON object on stdout")
 	fl.DurationVar(&opts.Timeout, "timeout", defaultDoctorTimeout, "give up on a service that has not answered after this long")
-	opts.commonOptions.flags(fl, commonUsage{})
-	opts.agentOverrides.flags(fl)
+	// Of the flags dev and serve share, those that change what a call needs.
+	fl.StringVar(&opts.ConfigPath, "config", "", defaultConfigUsage)
+	fl.StringVar(&opts.Model, "model", "", "check access to this model (default: the configuration's)")
 	flagEnvHelp(fl)
 	return c
 }

@@ -373,6 +373,11 @@ func (t twilioCheck) run(ctx context.Context) (creds, number checkResult) {
 // why the number cannot be looked up.
 func (t twilioCheck) fetchAccount(ctx context.Context) (checkResult, *twiliorest.Client, string) {
 	const title = "Twilio credentials"
+	if t.webhookURL != "" && t.creds.AccountSID == "" && t.creds.AuthToken != "" && t.creds.APIKey == "" {
+		// serve needs only the auth token (signatures); without the SID it cannot be tried.
+		return problem(checkTwilio, title, verdictWarn, "TWILIO_ACCOUNT_SID is not set: TWILIO_AUTH_TOKEN cannot be tried, nor the number looked up",
+			"Set TWILIO_ACCOUNT_SID (on "+twilioConsole+"): serve needs it only to hang up and transfer, doctor to check the token and the number."), nil, "no TWILIO_ACCOUNT_SID"
+	}
 	if missing := twilioMissing(t.creds, false); len(missing) > 0 {
 		return problem(checkTwilio, title, verdictFail, strings.Join(missing, "; "),
 			"Export them or put them in .env (dev needs them to point your number; serve only to hang up and transfer)."), nil, "no Twilio credentials"

@@ -235,6 +235,8 @@ func TestFaultDoctorBrokenSettings(t *testing.T) {
 			id: checkNumber, v: verdictFail, fix: "callagent numbers"},
 		{name: "suspended Twilio account", setup: func(h *doctorHarness) { h.api.AccountStatus = "suspended" },
 			id: checkTwilio, v: verdictFail, fix: "Reactivate", also: map[string]verdict{checkNumber: verdictSkipped}},
+		{name: "serve without the account SID", setup: func(h *doctorHarness) { delete(h.env, "TWILIO_ACCOUNT_SID") },
+			id: checkTwilio, v: verdictWarn, fix: "TWILIO_ACCOUNT_SID", also: map[string]verdict{checkNumber: verdictSkipped}},
 		{name: "http public URL", setup: func(h *doctorHarness) {
 			h.env["CALLAGENT_PUBLIC_URL"] = "http://" + strings.TrimPrefix(h.pub.URL, "https://")
 		},
