@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/spf13/pflag"
@@ -50,17 +51,15 @@ func (s startupChecks) run(ctx context.Context, f *Factory, c *commonOptions, cf
 		return hc
 	}
 	var key, model, tw checkResult
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		key, model = checkOpenAI(ctx, client(), c.BaseURL, c.APIKey, configModels(cfg))
-	}()
-	results := []checkResult{}
+	var wg sync.WaitGroup
+	wg.Go(func() { key, model = checkOpenAI(ctx, client(), c.BaseURL, c.APIKey, configModels(cfg)) })
 	if twilio != nil {
-		tw = twilioCheck{creds: *twilio, baseURL: f.Env.Get("CALLAGENT_TWILIO_API_URL"), hc: client()}.account(ctx)
+		wg.Go(func() {
+			tw = twilioCheck{creds: *twilio, baseURL: f.Env.Get("CALLAGENT_TWILIO_API_URL"), hc: client()}.account(ctx)
+		})
 	}
-	<-done
-	results = append(results, key, model)
+	wg.Wait()
+	results := []checkResult{key, model}
 	if twilio != nil {
 		results = append(results, tw)
 	}
