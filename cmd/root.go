@@ -24,6 +24,7 @@ remembers only what the caller heard), runs your tools, and always tears a call 
 cleanly.`,
 		Example: `  callagent simulate                 # a whole call, offline
   callagent init                     # a starter callagent.yaml
+  callagent doctor                   # keys, model access, the number: checked before the first call
   callagent dev                      # your agent on your Twilio number, live in the terminal
   callagent serve --public-url https://calls.example.com`,
 		Version:       f.Build.Version,
