@@ -301,3 +301,50 @@ func TestDoctorGatewayWithoutModels(t *testing.T) {
 	}
 	expect(t, got, checkOpenAIModel, verdictWarn, "Models: Read", nil)
 }
+
+// A service that never answers is a warning once --timeout has passed: doctor
+// does not hang, and the other checks still report.
+func TestDoctorServiceThatNeverAnswers(t *testing.T) {
+	h := newDoctorHarness(t)
+	hang := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { <-r.Context().Done() }))
+	defer hang.Close()
+	h.env["OPENAI_BASE_URL"] = hang.URL + "/v1"
+	got, _, err := h.run("--timeout", "300ms")
+	if err != nil {
+		t.Fatal(err)
+	}
+	expect(t, got, checkOpenAIKey, verdictWarn, "Check the network", map[string]verdict{checkOpenAIModel: verdictSkipped})
+}
+
+func TestClockCheck(t *testing.T) {
+	for _, tc := range []struct {
+		samples []clockSample
+		want    verdict
+		detail  string
+	}{
+		{nil, verdictSkipped, "no service answered"},
+		{[]clockSample{{"Twilio", 2 * time.Second}, {"OpenAI", -time.Second}}, verdictOK, "within 30s of OpenAI and Twilio"},
+		// One server's clock off, the other's right: ours is not blamed.
+		{[]clockSample{{"Twilio", 5 * time.Minute}, {"OpenAI", time.Second}}, verdictOK, ""},
+		{[]clockSample{{"Twilio", -90 * time.Second}, {"OpenAI", -91 * time.Second}}, verdictWarn, "1m30s ahead of Twilio's"},
+		{[]clockSample{{"OpenAI", 45 * time.Second}}, verdictWarn, "45s behind OpenAI's"},
+	} {
+		got := clockCheck(tc.samples)
+		if got.Verdict != tc.want || !strings.Contains(got.Detail, tc.detail) {
+			t.Errorf("%v: %+v", tc.samples, got)
+		}
+	}
+}
+
+func TestModelsURL(t *testing.T) {
+	for in, want := range map[string]string{
+		"":                           "https://api.openai.com/v1/models/gpt-realtime",
+		"https://gw.example.com/v1/": "https://gw.example.com/v1/models/gpt-realtime",
+		"wss://gw.example.com/v1":    "https://gw.example.com/v1/models/gpt-realtime",
+		"ws://127.0.0.1:9/v1":        "http://127.0.0.1:9/v1/models/gpt-realtime",
+	} {
+		if got := modelsURL(in, "gpt-realtime"); got != want {
+			t.Errorf("%q: %s, want %s", in, got, want)
+		}
+	}
+}
