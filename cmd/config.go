@@ -60,17 +60,17 @@ notes.`,
 // validation is config validate's --json output. Its fields are documented in the
 // command's help; add fields, never rename them.
 type validation struct {
-	File     string    `json:"file"`
-	Valid    bool      `json:"valid"`
-	Model    string    `json:"model,omitempty"`
-	Agents   []string  `json:"agents"`
-	Tools    []string  `json:"tools"`
-	Problems []problem `json:"problems"`
-	Notes    []string  `json:"notes"`
+	File     string          `json:"file"`
+	Valid    bool            `json:"valid"`
+	Model    string          `json:"model,omitempty"`
+	Agents   []string        `json:"agents"`
+	Tools    []string        `json:"tools"`
+	Problems []configProblem `json:"problems"`
+	Notes    []string        `json:"notes"`
 }
 
-// problem is one thing wrong in the file.
-type problem struct {
+// configProblem is one thing wrong in the file.
+type configProblem struct {
 	File    string `json:"file,omitempty"`
 	Line    int    `json:"line,omitempty"`
 	Column  int    `json:"column,omitempty"`
@@ -82,7 +82,7 @@ func validateRun(f *Factory, opts *validateOptions) error {
 	if path == "" {
 		path = agent.DefaultFile
 	}
-	v := validation{File: path, Agents: []string{}, Tools: []string{}, Problems: []problem{}, Notes: []string{}}
+	v := validation{File: path, Agents: []string{}, Tools: []string{}, Problems: []configProblem{}, Notes: []string{}}
 	cfg, err := agent.Load(path, f.Env.Get)
 	if err == nil {
 		_, err = agent.NewRuntime(cfg, agent.RuntimeOptions{})
@@ -94,10 +94,10 @@ func validateRun(f *Factory, opts *validateOptions) error {
 		var ae *agent.Error
 		if errors.As(err, &ae) {
 			for _, is := range ae.Issues {
-				v.Problems = append(v.Problems, problem{File: is.File, Line: is.Line, Column: is.Column, Message: is.Message})
+				v.Problems = append(v.Problems, configProblem{File: is.File, Line: is.Line, Column: is.Column, Message: is.Message})
 			}
 		} else {
-			v.Problems = append(v.Problems, problem{File: path, Message: err.Error()})
+			v.Problems = append(v.Problems, configProblem{File: path, Message: err.Error()})
 		}
 		if err := writeJSON(f.IO.Out, v); err != nil {
 			return err

@@ -41,6 +41,7 @@ type devOptions struct {
 	NgrokTimeout          time.Duration
 	commonOptions
 	agentOverrides
+	startupChecks
 
 	// From the environment (or .env): secrets never come from flags.
 	AuthToken       string // TWILIO_AUTH_TOKEN: checks webhook signatures
@@ -112,6 +113,7 @@ DEBUG (DEBUG=callagent:* shows every debug event), and CALLAGENT_<FLAG> for any 
 	fl.BoolVar(&opts.InsecureSkipSignature, "insecure-skip-signature", false, "accept webhooks without a valid X-Twilio-Signature (local experiments only)")
 	fl.BoolVar(&opts.InsecureHTTPPublicURL, insecureHTTPFlag, false, insecureHTTPUsage)
 	fl.DurationVar(&opts.NgrokTimeout, "ngrok-timeout", tunnel.DefaultNgrokTimeout, "give up opening the ngrok tunnel after this long")
+	opts.startupChecks.flags(fl)
 	flagEnvHelp(fl)
 	return c
 }
@@ -126,9 +128,6 @@ func (o *devOptions) resolve(cmd *cobra.Command, env *Env) error {
 	o.AuthToken = env.Get("TWILIO_AUTH_TOKEN")
 	o.NgrokToken = env.Get("NGROK_AUTHTOKEN")
 	o.NgrokConnectURL, o.NgrokCAFile = env.Get("CALLAGENT_NGROK_CONNECT_URL"), env.Get("CALLAGENT_NGROK_CA")
-	if err := o.requireAPIKey(); err != nil {
-		return err
-	}
 	if o.Number != "" {
 		if err := checkE164("--number", o.Number); err != nil {
 			return err
@@ -142,8 +141,6 @@ func (o *devOptions) resolve(cmd *cobra.Command, env *Env) error {
 		if o.Domain != "" {
 			return commandLineError(errors.New("--domain is an ngrok domain: drop it when you give --public-url"))
 		}
-	} else if strings.TrimSpace(o.NgrokToken) == "" {
-		return &UsageError{Err: tunnel.ErrNoAuthtoken}
 	}
 	if o.RestoreURL != "" {
 		if u, err := url.Parse(o.RestoreURL); err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
@@ -159,17 +156,7 @@ func (o *devOptions) resolve(cmd *cobra.Command, env *Env) error {
 	if err := checkListenAddr("--addr", o.Addr); err != nil {
 		return err
 	}
-	if !o.NoProvision {
-		if err := twilioCredentials(env).Check(); err != nil {
-			return usageErrorf("%v (dev points your number at this machine through Twilio's REST API; "+
-				"the Account SID and Auth Token are on https://console.twilio.com; or pass --no-provision)", err)
-		}
-	}
-	if o.AuthToken == "" && !o.InsecureSkipSignature {
-		return usageErrorf("TWILIO_AUTH_TOKEN is not set: dev checks with it that webhooks come from Twilio " +
-			"(API keys cannot check signatures); set it, or pass --insecure-skip-signature for a local experiment")
-	}
-	return nil
+	return o.missingSettings(env) // all at once
 }
 
 // devRun is one dev session in three phases: start (agents, numbers left behind,
@@ -231,6 +218,9 @@ func (d *devSession) start(ctx context.Context) error {
 	o, st := d.o, d.st
 	loaded, err := d.agents.load()
 	if err != nil {
+		return err
+	}
+	if err := d.startupChecks(ctx, loaded.cfg); err != nil { // doctor_startup.go; --skip-checks
 		return err
 	}
 	if w := toolchainWarning(); w != "" {

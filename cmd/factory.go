@@ -3,6 +3,7 @@ package cmd
 import (
 	"errors"
 	"io"
+	"net/http"
 	"os"
 	"sync"
 	"syscall"
@@ -52,6 +53,9 @@ type Factory struct {
 	Env   *Env
 	Now   func() time.Time
 	Build BuildInfo
+	// HTTPClient, when set, carries the checks' requests (doctor, and dev's and
+	// serve's at start): its Transport, so tests can trust a loopback TLS server.
+	HTTPClient *http.Client
 }
 
 // NewFactory returns the Factory of the real process.

@@ -41,7 +41,7 @@ func TestPublicURLSameInDevAndServe(t *testing.T) {
 			if insecure {
 				devArgs, serveArgs = []string{"--insecure-http-public-url"}, []string{"--insecure-http-public-url"}
 			}
-			dEnv, sEnv := maps.Clone(devEnv), map[string]string{"OPENAI_API_KEY": "k"}
+			dEnv, sEnv := maps.Clone(devEnv), map[string]string{"OPENAI_API_KEY": "k", "TWILIO_AUTH_TOKEN": devToken}
 			if viaEnv {
 				dEnv["CALLAGENT_PUBLIC_URL"], sEnv["CALLAGENT_PUBLIC_URL"] = in, in
 			} else {

@@ -24,6 +24,7 @@ remembers only what the caller heard), runs your tools, and always tears a call 
 cleanly.`,
 		Example: `  callagent simulate                 # a whole call, offline
   callagent init                     # a starter callagent.yaml
+  callagent doctor                   # keys, model access, the number: checked before the first call
   callagent dev                      # your agent on your Twilio number, live in the terminal
   callagent serve --public-url https://calls.example.com`,
 		Version:       f.Build.Version,
@@ -51,7 +52,7 @@ cleanly.`,
 	root.SetFlagErrorFunc(flagError)
 	addCompletionExamples(root)
 	root.AddCommand(newDevCmd(f, nil), newSimulateCmd(f, nil), newServeCmd(f, nil), newLogsCmd(f), newNumbersCmd(f), newCallCmd(f),
-		newInitCmd(f), newConfigCmd(f), newVersionCmd(f))
+		newInitCmd(f), newConfigCmd(f), newDoctorCmd(f, nil), newVersionCmd(f))
 	hintAtFault(root)
 	return root
 }

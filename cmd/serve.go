@@ -29,6 +29,7 @@ type serveOptions struct {
 	commonOptions
 	agentOverrides
 	listenLimits
+	startupChecks
 
 	// From the environment (or .env), never from flags: secrets stay out of argv.
 	AuthToken string
@@ -86,6 +87,7 @@ Logs are JSON lines on stdout (text on a terminal); /healthz and /readyz are ser
 	fl.IntVar(&opts.MaxCalls, "max-calls", 0, "concurrent calls accepted; more are answered busy (0: no limit)")
 	fl.DurationVar(&opts.DrainTimeout, "drain-timeout", defaultDrainTimeout, "on shutdown, how long calls in progress may go on")
 	opts.listenLimits.flags(fl)
+	opts.startupChecks.flags(fl)
 	fl.StringVar(&opts.LogFormat, "log-format", "auto", "json or text (auto: json unless stdout is a terminal)")
 	fl.StringVar(&opts.LogLevel, "log-level", "info", "debug, info, warn or error")
 	fl.StringVar(&opts.RecordDir, "record-dir", "", "record each call to DIR/<CallSid>.wav (stereo: caller left, agent right)")
@@ -115,15 +117,11 @@ func (o *serveOptions) resolve(cmd *cobra.Command, env *Env) error {
 		return err
 	}
 	o.AuthToken = env.Get("TWILIO_AUTH_TOKEN")
-	if err := o.requireAPIKey(); err != nil {
-		return err
-	}
-	if o.PublicURL == "" {
-		return usageErrorf("--public-url is not set: give the https URL Twilio reaches this server at (or set CALLAGENT_PUBLIC_URL)")
-	}
 	var err error
-	if o.PublicURL, err = parsePublicURL(o.PublicURL, o.InsecureHTTPPublicURL); err != nil {
-		return err
+	if o.PublicURL != "" {
+		if o.PublicURL, err = parsePublicURL(o.PublicURL, o.InsecureHTTPPublicURL); err != nil {
+			return err
+		}
 	}
 	if o.DrainTimeout <= 0 {
 		return usageErrorf("--drain-timeout must be positive")
@@ -147,8 +145,10 @@ func (o *serveOptions) resolve(cmd *cobra.Command, env *Env) error {
 	if _, err := parseLogLevel(o.LogLevel); err != nil {
 		return err
 	}
-	_, err = parseLogFormat(o.LogFormat)
-	return err
+	if _, err = parseLogFormat(o.LogFormat); err != nil {
+		return err
+	}
+	return o.missingSettings() // all at once: doctor_startup.go
 }
 
 func serveRun(ctx context.Context, f *Factory, opts *serveOptions) error {
@@ -162,6 +162,9 @@ func serveRun(ctx context.Context, f *Factory, opts *serveOptions) error {
 	}
 	cfg := loaded.cfg
 	if err := checkRecordDir(opts.RecordDir); err != nil {
+		return err
+	}
+	if err := opts.startupChecks.serve(ctx, f, &opts.commonOptions, cfg, log); err != nil { // doctor_startup.go; --skip-checks
 		return err
 	}
 	if w := toolchainWarning(); w != "" {

@@ -37,7 +37,7 @@ func parseServe(t *testing.T, env map[string]string, dotenv string, args ...stri
 	return parseOptions(t, newServeCmd, env, path, args...)
 }
 
-var baseEnv = map[string]string{"OPENAI_API_KEY": "sk-test", "CALLAGENT_PUBLIC_URL": "https://calls.example.com"}
+var baseEnv = map[string]string{"OPENAI_API_KEY": "sk-test", "CALLAGENT_PUBLIC_URL": "https://calls.example.com", "TWILIO_AUTH_TOKEN": "tok"}
 
 func TestServeOptions(t *testing.T) {
 	with := func(extra map[string]string) map[string]string {
@@ -94,7 +94,7 @@ func TestServeOptions(t *testing.T) {
 				return o.AuthToken == "tok" && o.BaseURL == "http://127.0.0.1:1/v1" && o.APIKey == "sk-test"
 			}},
 		{".env fills what is not exported", map[string]string{"CALLAGENT_MAX_CALLS": "9"},
-			"OPENAI_API_KEY=sk-dotenv\nCALLAGENT_PUBLIC_URL=https://dotenv.example.com\nCALLAGENT_MAX_CALLS=2\n", nil,
+			"OPENAI_API_KEY=sk-dotenv\nCALLAGENT_PUBLIC_URL=https://dotenv.example.com\nCALLAGENT_MAX_CALLS=2\nTWILIO_AUTH_TOKEN=tok\n", nil,
 			func(o *serveOptions) bool {
 				return o.APIKey == "sk-dotenv" && o.PublicURL == "https://dotenv.example.com" && o.MaxCalls == 9
 			}},

@@ -1,8 +1,9 @@
 // Package twiliorest is callagent's use of Twilio's REST API: the client (account
 // SID with an auth token or an API key pair, an injectable HTTP client, a base URL
 // override for regional edges and fakes on loopback), calls in progress (Hangup,
-// Redirect for transfers), outbound calls (CreateCall) and the account's incoming
-// phone numbers (ListNumbers, FetchNumber, UpdateNumber: their voice settings).
+// Redirect for transfers), outbound calls (CreateCall), the account itself
+// (FetchAccount: do the credentials work?) and the account's incoming phone numbers
+// (ListNumbers, FetchNumber, UpdateNumber: their voice settings).
 // Every failure Twilio answers comes back as an *Error that errors.As reaches through
 // any wrapping, with a short sentence for users that never holds a credential.
 //

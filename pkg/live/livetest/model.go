@@ -16,6 +16,7 @@ import (
 	"github.com/coder/websocket"
 
 	"github.com/callagent/callagent/internal/eventrecord"
+	"github.com/callagent/callagent/internal/openaimodels"
 	"github.com/callagent/callagent/internal/statewait"
 	"github.com/callagent/callagent/pkg/live"
 )
@@ -54,7 +55,14 @@ type Model struct {
 	conns    map[*ModelConn]bool
 	seq      atomic.Int64
 	recorder *eventrecord.Recorder
+	models   openaimodels.Access
 }
+
+// AllowModels limits the models GET /v1/models/{model} finds for the key to ids
+// (the live model and its delegated backend's are both asked for); others answer
+// 404 model_not_found, like the API for a key without access. By default every
+// model is found.
+func (m *Model) AllowModels(ids ...string) { m.models.Allow(ids...) }
 
 func (m *Model) init() {
 	m.once.Do(func() {
@@ -88,9 +96,13 @@ func httpError(w http.ResponseWriter, status int, code, param, msg string) {
 	w.Write(b)
 }
 
-// ServeHTTP accepts a Live WebSocket.
+// ServeHTTP accepts a Live WebSocket, and answers GET /v1/models/{model}
+// (package openaimodels: the key and the model's access checked like the API).
 func (m *Model) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	m.init()
+	if m.models.Serve(w, r, m.APIKey) { // GET /v1/models/{model}
+		return
+	}
 	if m.APIKey != "" && r.Header.Get("Authorization") != "Bearer "+m.APIKey {
 		httpError(w, http.StatusUnauthorized, "invalid_api_key", "", "Incorrect API key provided.")
 		return

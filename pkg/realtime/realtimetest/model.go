@@ -17,6 +17,7 @@ import (
 
 	"github.com/callagent/callagent/internal/eventrecord"
 	"github.com/callagent/callagent/internal/jsonscan"
+	"github.com/callagent/callagent/internal/openaimodels"
 	"github.com/callagent/callagent/internal/statewait"
 	"github.com/callagent/callagent/pkg/realtime"
 )
@@ -50,7 +51,13 @@ type Model struct {
 	conns    map[*ModelConn]bool
 	seq      atomic.Int64
 	recorder *eventrecord.Recorder // nil unless CALLAGENT_CONFORMANCE_DIR is set
+	models   openaimodels.Access
 }
+
+// AllowModels limits the models GET /v1/models/{model} finds for the key to ids;
+// others answer 404 model_not_found, like the API for a key without access. By
+// default every model is found.
+func (m *Model) AllowModels(ids ...string) { m.models.Allow(ids...) }
 
 func (m *Model) init() {
 	m.once.Do(func() {
@@ -77,9 +84,13 @@ func (m *Model) Close() {
 	m.wg.Wait()
 }
 
-// ServeHTTP accepts a Realtime WebSocket.
+// ServeHTTP accepts a Realtime WebSocket, and answers GET /v1/models/{model}
+// (package openaimodels: the key and the model's access checked like the API).
 func (m *Model) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	m.init()
+	if m.models.Serve(w, r, m.APIKey) { // GET /v1/models/{model}
+		return
+	}
 	if m.APIKey != "" && r.Header.Get("Authorization") != "Bearer "+m.APIKey {
 		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(http.StatusUnauthorized)

@@ -5,8 +5,9 @@
 // code, message), records every request, and can fail, lose or delay answers on
 // demand (an update Twilio applies after its client timed out: LateNextUpdate).
 //
-// It is not a Twilio simulator: only calls (create, update) and incoming phone
-// numbers (list, fetch, update) exist, and no webhook is ever requested.
+// It is not a Twilio simulator: only the account (fetch), calls (create, update)
+// and incoming phone numbers (list, fetch, update) exist, and no webhook is ever
+// requested.
 package twiliorestest
 
 import (
@@ -27,6 +28,9 @@ import (
 type API struct {
 	AccountSID string
 	AuthToken  string
+	// AccountStatus is the account's status (default "active"; "suspended" or
+	// "closed" as Twilio reports them).
+	AccountStatus string
 
 	mu       sync.Mutex
 	requests []Request
@@ -273,6 +277,10 @@ func (d discardWriter) WriteHeader(int)             {}
 
 // serve carries out an authenticated request.
 func (a *API) serve(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Path == "/2010-04-01/Accounts/"+a.AccountSID+".json" && r.Method == http.MethodGet {
+		a.account(w)
+		return
+	}
 	prefix := "/2010-04-01/Accounts/" + a.AccountSID + "/"
 	rest, found := strings.CutPrefix(r.URL.Path, prefix)
 	if !found {
@@ -294,6 +302,19 @@ func (a *API) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	apiError(w, http.StatusNotFound, 20404, "The requested resource was not found")
+}
+
+// account answers the Accounts resource as Twilio does, auth token included (a
+// client must not keep or show it).
+func (a *API) account(w http.ResponseWriter) {
+	status := a.AccountStatus
+	if status == "" {
+		status = "active"
+	}
+	writeJSON(w, map[string]any{"sid": a.AccountSID, "owner_account_sid": a.AccountSID, "friendly_name": "My first Twilio account",
+		"status": status, "type": "Full", "auth_token": a.AuthToken,
+		"date_created": "Thu, 01 Jan 2026 00:00:00 +0000", "date_updated": "Thu, 01 Jan 2026 00:00:00 +0000",
+		"uri": "/2010-04-01/Accounts/" + a.AccountSID + ".json"})
 }
 
 func (a *API) listNumbers(w http.ResponseWriter, r *http.Request) {
