@@ -156,7 +156,7 @@ func simulateRun(ctx context.Context, f *Factory, opts *simulateOptions) error {
 	var scenarios []*offlinecall.Scenario
 	switch {
 	case len(opts.ScenarioPaths) > 0:
-		if scenarios, err = loadScenarios(opts.ScenarioPaths); err != nil {
+		if scenarios, err = loadScenarios(opts.ScenarioPaths, cfg); err != nil {
 			return err
 		}
 	case opts.CallerAudio != "":
@@ -167,9 +167,10 @@ func simulateRun(ctx context.Context, f *Factory, opts *simulateOptions) error {
 	return runScenarios(ctx, f, opts, cfg, scenarios)
 }
 
-// loadScenarios reads every scenario of --scenario's files and directories and
-// reports the problems of all of them at once (a usage error, exit 2).
-func loadScenarios(paths []string) ([]*offlinecall.Scenario, error) {
+// loadScenarios reads every scenario of --scenario's files and directories, checks
+// them against cfg, and reports the problems of all of them at once (a usage
+// error, exit 2).
+func loadScenarios(paths []string, cfg *agent.Config) ([]*offlinecall.Scenario, error) {
 	var files, issues []string
 	for _, p := range paths {
 		fi, err := os.Stat(p)
@@ -198,6 +199,9 @@ func loadScenarios(paths []string) ([]*offlinecall.Scenario, error) {
 		if err != nil {
 			issues = append(issues, scenarioIssues(err)...)
 			continue
+		}
+		if err := sc.CheckAgent(cfg); err != nil {
+			issues = append(issues, scenarioIssues(err)...)
 		}
 		out = append(out, sc)
 	}
@@ -269,10 +273,12 @@ func runScenarios(ctx context.Context, f *Factory, opts *simulateOptions, cfg *a
 		fmt.Fprintln(f.IO.ErrOut, errSt.Error.Render("! "+sanitize(err.Error())))
 	})
 	defer calls.close()
-	// Frames go to the call log, as in dev, and to the terminal with --debug.
-	so.Debug = calls.log != nil || opts.frames()
-
 	live := len(scenarios) == 1 && !opts.JSON
+	// Frames go to the call log, as in dev, and to the terminal with --debug. With
+	// several calls at once the log keeps their events but not every frame unless
+	// --debug asks: tracing each frame of many calls costs the CPU their audio
+	// clocks need (a starved simulated caller sends its audio late).
+	so.Debug = (live && calls.log != nil) || opts.frames()
 	var onDone func(int, *offlinecall.Outcome)
 	if live {
 		// The terminal asks about approvals only for a call with no scenario file
@@ -290,7 +296,9 @@ func runScenarios(ctx context.Context, f *Factory, opts *simulateOptions, cfg *a
 		so.OnEvent = calls.onEvent(nil)
 		fmt.Fprintf(f.IO.ErrOut, "simulating %s with %s and %s, %d at a time\n", plural(len(scenarios), "scenario"),
 			sanitize(cfg.Summary()), sanitize(model), min(opts.Parallel, len(scenarios)))
-		onDone = func(_ int, o *offlinecall.Outcome) { fmt.Fprintln(f.IO.ErrOut, progressLine(errSt, o, calls.log != nil)) }
+		onDone = func(_ int, o *offlinecall.Outcome) {
+			fmt.Fprintln(f.IO.ErrOut, progressLine(errSt, o, calls.log != nil))
+		}
 	}
 	outcomes := offlinecall.RunAll(ctx, so, scenarios, opts.Parallel, onDone)
 	calls.close()

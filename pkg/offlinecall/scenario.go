@@ -360,6 +360,10 @@ func (r *Runner) Run(ctx context.Context, s *Scenario) error {
 	awaited := !r.NoGreeting
 	waitDone := func() error {
 		if !awaited {
+			// A moment after the call connects, as a person takes: with silence
+			// suppressed, the gap is what tells callagent to pad the silence that
+			// ends the caller's turn (the greeting's silence does it otherwise).
+			sleep(ctx, firstLinePause)
 			return nil
 		}
 		return r.waitAgentDone(ctx, heard)
@@ -492,6 +496,10 @@ func (r *Runner) waitAgentDone(ctx context.Context, heard int) error {
 		}
 	}
 }
+
+// firstLinePause is the caller's silence before its first line when the agent
+// does not greet.
+const firstLinePause = 400 * time.Millisecond
 
 func sleep(ctx context.Context, d time.Duration) {
 	select {
