@@ -399,6 +399,7 @@ func (r *Runner) Run(ctx context.Context, s *Scenario) error {
 			// answer the line cut off, still arriving while it was spoken, is not an
 			// answer to it.
 			heard, awaited = len(c.Received()), true
+			c.Say(comfortNoise)
 		case t.DTMF != "":
 			// Keys are pressed once the answer to the previous line has played, as a
 			// caller does; what the agent says next answers the keys.
@@ -496,6 +497,14 @@ func (r *Runner) waitAgentDone(ctx context.Context, heard int) error {
 		}
 	}
 }
+
+// comfortNoise follows each line: near-silence (not the μ-law silence a carrier
+// suppresses), as many carriers send, so the model hears the caller's turn end
+// from the frames themselves. Without it the end of every turn depends on
+// callagent padding the suppressed silence, which a starved caller on a loaded
+// machine (many scenarios at once, -race) defeats: its late audio stops the pad
+// for the rest of the call, and the turn never ends.
+var comfortNoise = bytes.Repeat([]byte{0xFE}, 600*8)
 
 // firstLinePause is the caller's silence before its first line when the agent
 // does not greet.
