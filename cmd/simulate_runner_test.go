@@ -30,9 +30,9 @@ tools:
 
 // runSimulate runs `callagent simulate args...` in a fresh directory holding
 // files, and returns its error, stdout and stderr.
-func runSimulate(t *testing.T, files map[string]string, args ...string) (error, string, string, string) {
+func runSimulate(t *testing.T, files map[string]string, args ...string) (out, errOut, dir string, err error) {
 	t.Helper()
-	dir := t.TempDir()
+	dir = t.TempDir()
 	for name, body := range files {
 		path := filepath.Join(dir, name)
 		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
@@ -43,8 +43,7 @@ func runSimulate(t *testing.T, files map[string]string, args ...string) (error, 
 		}
 	}
 	state := filepath.Join(dir, "state")
-	f, out, errOut := logsFactory(state, "")
-	var err error
+	f, stdout, stderr := logsFactory(state, "")
 	old, _ := os.Getwd()
 	if err := os.Chdir(dir); err != nil {
 		t.Fatal(err)
@@ -53,7 +52,7 @@ func runSimulate(t *testing.T, files map[string]string, args ...string) (error, 
 	root := NewRootCmd(f)
 	root.SetArgs(append([]string{"simulate"}, args...))
 	err = root.ExecuteContext(context.Background())
-	return err, out.String(), errOut.String(), dir
+	return stdout.String(), stderr.String(), dir, err
 }
 
 // The "must show" of issue 16: a directory of ten scenarios runs in parallel,
@@ -68,7 +67,7 @@ func TestFaultScenarioDirectoryJUnit(t *testing.T) {
 	}
 	files["tests/weather.yml"] = "name: weather <&> \"quoted\"\nturns:\n  - say: Goodbye!\nexpect:\n  tools: [weather]\n"
 	files["tests/README.md"] = "not a scenario"
-	err, out, errOut, dir := runSimulate(t, files, "--scenario", "tests", "--parallel", "10", "--junit", "out/results.xml", "--json")
+	out, errOut, dir, err := runSimulate(t, files, "--scenario", "tests", "--parallel", "10", "--junit", "out/results.xml", "--json")
 	if !errors.Is(err, errExpectations) || ExitCode(context.Background(), err) != ExitFailure {
 		t.Fatalf("err = %v\nstdout:\n%s\nstderr:\n%s", err, out, errOut)
 	}
@@ -148,7 +147,7 @@ func TestSimulateTable(t *testing.T) {
 	files := map[string]string{"callagent.yaml": quickConfig,
 		"a.yaml": "name: alpha\nturns:\n  - say: Goodbye!\nexpect:\n  ended: agent_hangup\n",
 		"b.yaml": "name: beta\nturns:\n  - say: Goodbye!\nexpect:\n  ended: caller_hangup\n"}
-	err, out, errOut, _ := runSimulate(t, files, "--scenario", "a.yaml", "--scenario", "b.yaml", "--no-call-log")
+	out, errOut, _, err := runSimulate(t, files, "--scenario", "a.yaml", "--scenario", "b.yaml", "--no-call-log")
 	if !errors.Is(err, errExpectations) {
 		t.Fatalf("err = %v\n%s\n%s", err, out, errOut)
 	}
@@ -168,7 +167,7 @@ func TestFaultScenarioFilesCheckedFirst(t *testing.T) {
 		"tests/a.yaml": "name: a\nturns:\n  - say: Goodbye!\nexpect:\n  ended: hungup\n",
 		"tests/b.yaml": "name: b\nturns:\n  - say: Refund me.\nexpect:\n  tools: [refund]\n",
 		"tests/c.yaml": "name: c\nturns:\n  - say: Goodbye!\n"}
-	err, out, errOut, dir := runSimulate(t, files, "--scenario", "tests")
+	out, errOut, dir, err := runSimulate(t, files, "--scenario", "tests")
 	if ExitCode(context.Background(), err) != ExitUsage {
 		t.Fatalf("err = %v (exit %d)\n%s\n%s", err, ExitCode(context.Background(), err), out, errOut)
 	}
@@ -186,7 +185,7 @@ func TestFaultScenarioFilesCheckedFirst(t *testing.T) {
 // --record to a path that cannot be written fails before the call (exit 1), not
 // "recorded" after it.
 func TestFaultSimulateRecordUnwritable(t *testing.T) {
-	err, out, errOut, _ := runSimulate(t, map[string]string{"file": ""}, "--record", "file/call.wav")
+	out, errOut, _, err := runSimulate(t, map[string]string{"file": ""}, "--record", "file/call.wav")
 	if err == nil || ExitCode(context.Background(), err) != ExitFailure || !strings.Contains(err.Error(), "cannot write file/call.wav") ||
 		strings.Contains(errOut, "recorded") || strings.Contains(errOut, "simulating") {
 		t.Fatalf("err = %v\nstdout:\n%s\nstderr:\n%s", err, out, errOut)
