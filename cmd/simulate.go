@@ -39,7 +39,9 @@ type simulateOptions struct {
 	Approve string
 	commonOptions
 
-	RealtimeModel string // CALLAGENT_MODEL or --model, over the configuration's model
+	RealtimeModel string // --model (or CALLAGENT_MODEL) once checked, over the configuration's model
+
+	askTerminal bool // approvals the scenario does not answer are asked at the terminal
 }
 
 // errExpectations is returned when a scenario's expectations do not hold (exit 1).
@@ -92,8 +94,7 @@ Each call is logged like any other (callagent logs).`,
 	fl.StringVar(&opts.CallerAudio, "caller-audio", "", "a WAV file the caller says (PCM 8/16/24/48 kHz or μ-law)")
 	opts.commonOptions.flags(fl, commonUsage{})
 	fl.StringVar(&opts.Model, "model", "", "the model, such as gpt-realtime or gpt-live-1, simulated on its engine's twin unless --real "+
-		"(default: the configuration's, or $CALLAGENT_MODEL)")
-	fl.SetAnnotation("model", noEnv, []string{"true"})
+		"(default: the configuration's)")
 	fl.BoolVar(&opts.Real, "real", false, "call OpenAI's real model instead of the simulated one (needs OPENAI_API_KEY; billed)")
 	fl.SetAnnotation("real", noEnv, []string{"true"})
 	fl.StringVar(&opts.RecordPath, "record", "", "write the call to a stereo WAV file (caller left, agent right; one scenario)")
@@ -110,8 +111,7 @@ func (o *simulateOptions) resolve(cmd *cobra.Command, env *Env) error {
 	if err := o.commonOptions.resolve(cmd, env); err != nil {
 		return err
 	}
-	o.RealtimeModel = env.Get("CALLAGENT_MODEL")
-	switch o.Model {
+	switch o.Model { // set by --model or CALLAGENT_MODEL
 	case "":
 	case "sim":
 		return commandLineError(errors.New("--model sim is gone: simulate is offline unless you pass --real, " +
@@ -161,8 +161,10 @@ func simulateRun(ctx context.Context, f *Factory, opts *simulateOptions) error {
 		}
 	case opts.CallerAudio != "":
 		scenarios = []*offlinecall.Scenario{offlinecall.AudioScenario(opts.CallerAudio)}
+		opts.askTerminal = true
 	default:
 		scenarios = []*offlinecall.Scenario{offlinecall.DefaultScenario()}
+		opts.askTerminal = true
 	}
 	return runScenarios(ctx, f, opts, cfg, scenarios)
 }
@@ -281,9 +283,10 @@ func runScenarios(ctx context.Context, f *Factory, opts *simulateOptions, cfg *a
 	so.Debug = (live && calls.log != nil) || opts.frames()
 	var onDone func(int, *offlinecall.Outcome)
 	if live {
-		// The terminal asks about approvals only for a call with no scenario file
-		// to answer them: a scripted run never waits on a person.
-		if scenarios[0].Path == "" && opts.Approve == "" && scenarios[0].Approvals == nil {
+		// The terminal asks about approvals only for a call no script answers
+		// them for (the demo, --caller-audio): a scripted run never waits on a
+		// person.
+		if opts.askTerminal && opts.Approve == "" {
 			so.Approver = &terminalApprover{in: f.IO.In, out: f.IO.ErrOut, tty: f.IO.ErrTTY}
 		}
 		out := newEventOutput(f.IO.Out, st, f.IO.OutTTY, false, opts.filter, calls.red)

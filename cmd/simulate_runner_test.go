@@ -6,6 +6,7 @@ import (
 	"encoding/xml"
 	"errors"
 	"fmt"
+	"io"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -225,4 +226,28 @@ func silentWAV() []byte {
 	size = len(b) - 8
 	b[4], b[5], b[6], b[7] = byte(size), byte(size>>8), byte(size>>16), byte(size>>24)
 	return b
+}
+
+// A scenario that does not answer an approval under policy ask is never asked at
+// the terminal, even on one: the tool is denied with a note, and the run goes on.
+func TestFaultScenarioApprovalNotAsked(t *testing.T) {
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "callagent.yaml")
+	os.WriteFile(cfg, []byte(strings.Replace(quickConfig, "  - builtin: weather\n", "  - builtin: weather\n    needs_approval: true\n", 1)+
+		"approval:\n  policy: ask\n"), 0o644)
+	path := filepath.Join(dir, "s.yaml")
+	os.WriteFile(path, []byte("name: t\nturns:\n  - say: Weather in Rome?\n  - hangup: true\nexpect:\n  tools: [weather]\n"), 0o644)
+	f, out, errOut := logsFactory(t.TempDir(), "")
+	stdin, typing := io.Pipe() // a terminal where nobody types
+	defer typing.Close()
+	f.IO.In, f.IO.ErrTTY = stdin, true
+	root := NewRootCmd(f)
+	root.SetArgs([]string{"simulate", "--config", cfg, "--scenario", path})
+	if err := root.ExecuteContext(context.Background()); err != nil {
+		t.Fatalf("err = %v\nstdout:\n%s\nstderr:\n%s", err, out, errOut)
+	}
+	if strings.Contains(errOut.String(), "? allow") ||
+		!strings.Contains(errOut.String(), "note: tool weather asked for approval and the scenario has no answer: denied") {
+		t.Fatalf("stdout:\n%s\nstderr:\n%s", out, errOut)
+	}
 }
