@@ -10,6 +10,7 @@ import (
 	"runtime"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/callagent/callagent/pkg/agent"
 	"github.com/callagent/callagent/pkg/offlinecall"
@@ -253,7 +254,12 @@ func runScenarios(ctx context.Context, f *Factory, opts *simulateOptions, cfg *a
 	st := newStyles(useColor(f.IO.OutTTY, f.Env))
 	errSt := newStyles(useColor(f.IO.ErrTTY, f.Env))
 	for _, sc := range scenarios {
-		for _, w := range sc.Warnings {
+		warnings := sc.Warnings
+		if len(sc.Approvals) > 0 && cfg.Approval.Policy != agent.ApproveAsk {
+			warnings = append(warnings, fmt.Sprintf("scenario %q: its approvals are not asked for: the configuration's approval policy is %q, not ask",
+				sc.Name, cfg.Approval.Policy))
+		}
+		for _, w := range warnings {
 			fmt.Fprintln(f.IO.ErrOut, errSt.Error.Render("warning: "+sanitize(w)))
 		}
 	}
@@ -303,13 +309,14 @@ func runScenarios(ctx context.Context, f *Factory, opts *simulateOptions, cfg *a
 			fmt.Fprintln(f.IO.ErrOut, progressLine(errSt, o, calls.log != nil))
 		}
 	}
+	started := time.Now()
 	outcomes := offlinecall.RunAll(ctx, so, scenarios, opts.Parallel, onDone)
 	calls.close()
 	if err := ctx.Err(); err != nil {
 		return err // interrupted: neither a pass nor a failure, and no report
 	}
 	if opts.JUnitPath != "" {
-		if err := writeJUnit(opts.JUnitPath, outcomes); err != nil {
+		if err := writeJUnit(opts.JUnitPath, started, outcomes); err != nil {
 			return fmt.Errorf("--junit: %w", err)
 		}
 	}

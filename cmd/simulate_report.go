@@ -184,7 +184,7 @@ type junitSuite struct {
 	Errors    int         `xml:"errors,attr"`
 	Skipped   int         `xml:"skipped,attr"`
 	Time      string      `xml:"time,attr"`
-	Timestamp string      `xml:"timestamp,attr,omitempty"`
+	Timestamp string      `xml:"timestamp,attr"` // ISO 8601, no zone: UTC
 	Cases     []junitCase `xml:"testcase"`
 }
 
@@ -206,10 +206,11 @@ type junitProblem struct {
 func junitSeconds(d time.Duration) string { return fmt.Sprintf("%.3f", d.Seconds()) }
 
 // writeJUnit writes the results to path as JUnit XML (beside, then renamed).
-func writeJUnit(path string, outcomes []*offlinecall.Outcome) error {
+func writeJUnit(path string, started time.Time, outcomes []*offlinecall.Outcome) error {
 	s := summarizeOutcomes(outcomes)
 	elapsed := junitSeconds(time.Duration(s.ElapsedMs) * time.Millisecond)
-	suite := junitSuite{Name: "callagent simulate", Tests: s.Scenarios, Failures: s.Failed, Errors: s.Errors, Time: elapsed}
+	suite := junitSuite{Name: "callagent simulate", Tests: s.Scenarios, Failures: s.Failed, Errors: s.Errors, Time: elapsed,
+		Timestamp: started.UTC().Format("2006-01-02T15:04:05")}
 	for _, o := range outcomes {
 		class := "callagent.simulate"
 		if o.Scenario.Path != "" {
