@@ -227,9 +227,6 @@ func Run(parent context.Context, opts Options) (*Result, error) {
 			case <-time.After(5 * time.Second):
 				return nil, errors.New("the call did not end")
 			}
-			if runErr == nil {
-				runErr = fmt.Errorf("the scenario ran over its %v timeout", timeout)
-			}
 		}
 	}
 	if err := parent.Err(); err != nil {
@@ -238,7 +235,7 @@ func Run(parent context.Context, opts Options) (*Result, error) {
 	if end.Reason == callevent.EndModelDialFailed {
 		return nil, fmt.Errorf("%w: %w", ErrModelUnreachable, end.Err)
 	}
-	if ctx.Err() != nil && runErr == nil {
+	if ctx.Err() != nil { // the parent's is fine: the scenario's timeout
 		runErr = fmt.Errorf("the scenario ran over its %v timeout", timeout)
 	}
 	res := &Result{CallSID: callSID, Events: rec.all(), Ended: end, CallerAudio: caller.Sent(), Notes: approver.notes()}

@@ -257,3 +257,16 @@ func TestREADMEScenarioIsTested(t *testing.T) {
 		t.Fatalf("README.md's scenario example is not testdata/pass.yaml:\n%s", pass)
 	}
 }
+
+// A scenario that runs over its timeout fails, saying so, and the call is ended.
+func TestScenarioTimeout(t *testing.T) {
+	leakcheck.Check(t)
+	sc := &Scenario{Name: "slow", Timeout: Duration(time.Second), Turns: []Turn{{Wait: Duration(time.Minute)}}}
+	res, err := Run(context.Background(), Options{Scenario: sc, Agent: quickAgent(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Failures) != 1 || res.Failures[0] != "the scenario did not finish: the scenario ran over its 1s timeout" {
+		t.Fatalf("failures %q", res.Failures)
+	}
+}
