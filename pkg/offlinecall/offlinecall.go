@@ -121,7 +121,7 @@ func Run(parent context.Context, opts Options) (*Result, error) {
 
 	if opts.RecordPath != "" {
 		if err := CheckWritable(opts.RecordPath); err != nil {
-			return nil, fmt.Errorf("--record: %w", err)
+			return nil, fmt.Errorf("recording: %w", err)
 		}
 	}
 	runner := &Runner{Speak: opts.CallerSpeech}
