@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -61,8 +62,13 @@ func runSimulate(t *testing.T, files map[string]string, args ...string) (out, er
 // (the --json on stdout too).
 func TestFaultScenarioDirectoryJUnit(t *testing.T) {
 	leakcheck.Check(t)
+	// CALLAGENT_SOAK (scripts/soak's multiplier k) runs k times as many.
+	n := 10
+	if k, err := strconv.Atoi(os.Getenv("CALLAGENT_SOAK")); err == nil && k > 1 {
+		n *= k
+	}
 	files := map[string]string{"callagent.yaml": quickConfig}
-	for i := range 9 {
+	for i := range n - 1 {
 		files[fmt.Sprintf("tests/s%d.yaml", i)] = fmt.Sprintf("name: goodbye %d\nturns:\n  - say: Goodbye!\nexpect:\n"+
 			"  tools: [hang_up]\n  agent_says: [thanks for calling]\n  caller_says: [goodbye]\n  ended: agent_hangup\n  min_turns: 1\n", i)
 	}
@@ -72,7 +78,7 @@ func TestFaultScenarioDirectoryJUnit(t *testing.T) {
 	if !errors.Is(err, errExpectations) || ExitCode(context.Background(), err) != ExitFailure {
 		t.Fatalf("err = %v\nstdout:\n%s\nstderr:\n%s", err, out, errOut)
 	}
-	if !strings.Contains(errOut, "simulating 10 scenarios") || strings.Count(errOut, "✓ goodbye") != 9 ||
+	if !strings.Contains(errOut, fmt.Sprintf("simulating %d scenarios", n)) || strings.Count(errOut, "✓ goodbye") != n-1 ||
 		!strings.Contains(errOut, `✗ weather <&> "quoted": expected a call to tool "weather"`) {
 		t.Fatalf("stderr:\n%s", errOut)
 	}
@@ -85,11 +91,12 @@ func TestFaultScenarioDirectoryJUnit(t *testing.T) {
 		Tests    int      `xml:"tests,attr"`
 		Failures int      `xml:"failures,attr"`
 		Suites   []struct {
-			Name     string `xml:"name,attr"`
-			Tests    int    `xml:"tests,attr"`
-			Failures int    `xml:"failures,attr"`
-			Errors   int    `xml:"errors,attr"`
-			Cases    []struct {
+			Name      string `xml:"name,attr"`
+			Timestamp string `xml:"timestamp,attr"`
+			Tests     int    `xml:"tests,attr"`
+			Failures  int    `xml:"failures,attr"`
+			Errors    int    `xml:"errors,attr"`
+			Cases     []struct {
 				Name    string `xml:"name,attr"`
 				Time    string `xml:"time,attr"`
 				Failure *struct {
@@ -102,11 +109,11 @@ func TestFaultScenarioDirectoryJUnit(t *testing.T) {
 	if err := xml.Unmarshal(data, &suites); err != nil {
 		t.Fatalf("JUnit XML does not parse: %v\n%s", err, data)
 	}
-	if suites.Tests != 10 || suites.Failures != 1 || len(suites.Suites) != 1 {
+	if suites.Tests != n || suites.Failures != 1 || len(suites.Suites) != 1 {
 		t.Fatalf("testsuites %+v\n%s", suites, data)
 	}
 	s := suites.Suites[0]
-	if s.Tests != 10 || s.Failures != 1 || s.Errors != 0 || len(s.Cases) != 10 {
+	if s.Tests != n || s.Failures != 1 || s.Errors != 0 || len(s.Cases) != n || s.Timestamp == "" {
 		t.Fatalf("testsuite %+v\n%s", s, data)
 	}
 	failed := 0
@@ -133,7 +140,7 @@ func TestFaultScenarioDirectoryJUnit(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &doc); err != nil {
 		t.Fatalf("stdout is not the JSON: %v\n%s", err, out)
 	}
-	if doc.Summary.Scenarios != 10 || doc.Summary.Passed != 9 || doc.Summary.Failed != 1 || len(doc.Scenarios) != 10 {
+	if doc.Summary.Scenarios != n || doc.Summary.Passed != n-1 || doc.Summary.Failed != 1 || len(doc.Scenarios) != n {
 		t.Fatalf("summary %+v", doc.Summary)
 	}
 	for _, sc := range doc.Scenarios {
