@@ -35,7 +35,7 @@ func TestFaultErrorMessageEscapes(t *testing.T) {
 		}))
 		defer api.Close()
 		checkErrorPrinted(t, []string{"OPENAI_API_KEY=sk-test-0123456789abcdef", "OPENAI_BASE_URL=" + api.URL + "/v1"},
-			"simulate", "--model", "openai", "--no-call-log")
+			"simulate", "--real", "--no-call-log")
 	})
 }
 

@@ -38,9 +38,9 @@ func applyEnv(cmd *cobra.Command, env *Env) error {
 	return err
 }
 
-// noEnv marks a flag no CALLAGENT_* variable sets: its name means something else
-// in other commands (simulate's --model chooses sim or openai; CALLAGENT_MODEL
-// names the Realtime model).
+// noEnv marks a flag no CALLAGENT_* variable sets: it must be asked for on the
+// command line (simulate's --real: a variable left in .env would make every
+// simulation a billed call to the real model again).
 const noEnv = "callagent-no-env"
 
 // flagEnvHelp appends the variable that sets each flag to its usage text.

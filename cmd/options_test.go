@@ -124,6 +124,9 @@ func TestSimulateFlagErrors(t *testing.T) {
 	tests := []flagErrorCase{
 		{"unknown model", nil, []string{"--model", "gpt"}, []string{"--model"}},
 		{"openai without a key", nil, []string{"--model", "openai"}, []string{"--model openai", "OPENAI_API_KEY"}},
+		{"real without a key", nil, []string{"--real"}, []string{"--real", "OPENAI_API_KEY"}},
+		{"approve", nil, []string{"--approve", "some"}, []string{"--approve"}},
+		{"parallel", nil, []string{"--parallel", "0"}, []string{"--parallel"}},
 		{"scenario and caller audio", nil, []string{"--scenario", "a.yaml", "--caller-audio", "b.wav"}, []string{"--scenario", "--caller-audio"}},
 		{"unknown debug namespace", nil, []string{"--debug", "twillio"}, []string{"--debug"}},
 		{"debug from the environment", map[string]string{"CALLAGENT_DEBUG": "twillio"}, nil, []string{"--debug"}},

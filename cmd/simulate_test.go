@@ -12,6 +12,7 @@ import (
 	"regexp"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/callagent/callagent/pkg/offlinecall"
@@ -24,29 +25,64 @@ func parseSimulate(t *testing.T, env map[string]string, args ...string) (*simula
 
 func TestSimulateOptions(t *testing.T) {
 	o, err := parseSimulate(t, nil)
-	if err != nil || o.Model != "sim" {
+	if err != nil || o.Real || o.Parallel != defaultParallel {
 		t.Fatalf("no key: %+v %v", o, err)
 	}
-	o, err = parseSimulate(t, map[string]string{"OPENAI_API_KEY": "sk-x"})
-	if err != nil || o.Model != "openai" || o.APIKey != "sk-x" {
-		t.Fatalf("with a key: %+v %v", o, err)
-	}
-	if o, err = parseSimulate(t, map[string]string{"OPENAI_API_KEY": "sk-x"}, "--model", "sim"); err != nil || o.Model != "sim" {
-		t.Fatalf("--model sim with a key: %+v %v", o, err)
+	if o, err = parseSimulate(t, map[string]string{"OPENAI_API_KEY": "sk-x"}, "--real"); err != nil || !o.Real || o.APIKey != "sk-x" {
+		t.Fatalf("--real with a key: %+v %v", o, err)
 	}
 	// CALLAGENT_MODEL names the Realtime model (as in dev and serve), not the backend.
-	if o, err = parseSimulate(t, map[string]string{"CALLAGENT_MODEL": "gpt-realtime-mini"}); err != nil || o.Model != "sim" {
-		t.Fatalf("CALLAGENT_MODEL without a key: %+v %v", o, err)
+	if o, err = parseSimulate(t, map[string]string{"CALLAGENT_MODEL": "gpt-realtime-mini"}); err != nil || o.Real || o.RealtimeModel != "gpt-realtime-mini" {
+		t.Fatalf("CALLAGENT_MODEL: %+v %v", o, err)
 	}
-	if o, err = parseSimulate(t, map[string]string{"CALLAGENT_MODEL": "gpt-realtime-mini", "OPENAI_API_KEY": "sk-x"}); err != nil ||
-		o.Model != "openai" || o.RealtimeModel != "gpt-realtime-mini" {
-		t.Fatalf("CALLAGENT_MODEL with a key: %+v %v", o, err)
+	if o, err = parseSimulate(t, nil, "--scenario", "a.yaml", "--scenario", "dir", "--approve", "all", "--parallel", "3", "--json",
+		"--junit", "r.xml"); err != nil || len(o.ScenarioPaths) != 2 || o.Approve != "all" || o.Parallel != 3 || !o.JSON || o.JUnitPath != "r.xml" {
+		t.Fatalf("runner flags: %+v %v", o, err)
 	}
-	for _, args := range [][]string{{"--model", "openai"}, {"--model", "gpt"}, {"--scenario", "a.yaml", "--caller-audio", "b.wav"}} {
+	for _, c := range []struct {
+		args []string
+		env  map[string]string
+		want string
+	}{
+		{[]string{"--model", "openai"}, map[string]string{"OPENAI_API_KEY": "sk-x"}, "--model openai is now --real"},
+		{[]string{"--model", "sim"}, nil, "--model sim is gone: simulate is offline unless you pass --real"},
+		{[]string{"--model", "gpt"}, nil, "name a model"},
+		{[]string{"--real"}, nil, "--real needs OPENAI_API_KEY"},
+		{[]string{"--scenario", "a.yaml", "--caller-audio", "b.wav"}, nil, "not both"},
+		{[]string{"--approve", "yes"}, nil, "use all or none"},
+		{[]string{"--parallel", "0"}, nil, "at least 1"},
+	} {
 		var ue *UsageError
-		if _, err := parseSimulate(t, nil, args...); !errors.As(err, &ue) {
-			t.Errorf("%v: err = %v, want a usage error", args, err)
+		if _, err := parseSimulate(t, c.env, c.args...); !errors.As(err, &ue) || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%v: err = %v, want a usage error saying %q", c.args, err, c.want)
 		}
+	}
+}
+
+// With OPENAI_API_KEY set (the README's dev setup puts it in .env), simulate stays
+// offline: the scenario runs on the simulated model and OpenAI hears nothing.
+func TestFaultSimulateOfflineWithKey(t *testing.T) {
+	var requests atomic.Int32
+	openai := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		requests.Add(1)
+		http.Error(w, "no", http.StatusUnauthorized)
+	}))
+	defer openai.Close()
+	dir := t.TempDir()
+	path := filepath.Join(dir, "s.yaml")
+	os.WriteFile(path, []byte("name: t\nturns:\n  - say: Thanks, goodbye!\nexpect:\n  ended: agent_hangup\n"), 0o644)
+	f, out, errOut := logsFactory(t.TempDir(), "")
+	env := map[string]string{"OPENAI_API_KEY": "sk-test-offline", "OPENAI_BASE_URL": openai.URL + "/v1", "CALLAGENT_STATE_DIR": t.TempDir()}
+	f.Env = &Env{Getenv: func(k string) string { return env[k] }, Path: "/nonexistent/.env"}
+	inDir(t, func(string) {
+		root := NewRootCmd(f)
+		root.SetArgs([]string{"simulate", "--scenario", path})
+		if err := root.ExecuteContext(context.Background()); err != nil {
+			t.Fatalf("simulate: %v\nstdout:\n%s\nstderr:\n%s", err, out, errOut)
+		}
+	})
+	if n := requests.Load(); n != 0 || !strings.Contains(errOut.String(), "the simulated model") {
+		t.Fatalf("%d requests to OpenAI\nstderr:\n%s", n, errOut)
 	}
 }
 
@@ -54,7 +90,7 @@ func TestSimulateOptions(t *testing.T) {
 // key or no key, and exits 0 when the scenario holds.
 func TestFaultSimulateLiveModel(t *testing.T) {
 	o, err := parseSimulate(t, map[string]string{"OPENAI_API_KEY": "sk-x"}, "--model", "gpt-live-1")
-	if err != nil || o.Model != "sim" || o.RealtimeModel != "gpt-live-1" {
+	if err != nil || o.Real || o.RealtimeModel != "gpt-live-1" {
 		t.Fatalf("--model gpt-live-1: %+v %v", o, err)
 	}
 	dir := t.TempDir()
@@ -62,7 +98,7 @@ func TestFaultSimulateLiveModel(t *testing.T) {
 	os.WriteFile(path, []byte("name: t\nturns:\n  - say: Thanks, goodbye!\nexpect:\n  tools: [hang_up]\n  ended: agent_hangup\n"), 0o644)
 	f, out, errOut := logsFactory(t.TempDir(), "")
 	inDir(t, func(string) {
-		o := &simulateOptions{ScenarioPath: path, Model: "sim", RealtimeModel: "gpt-live-1"}
+		o := &simulateOptions{ScenarioPaths: []string{path}, RealtimeModel: "gpt-live-1", Parallel: 1}
 		if err := simulateRun(context.Background(), f, o); err != nil {
 			t.Fatalf("err = %v\nstdout:\n%s\nstderr:\n%s", err, out, errOut)
 		}
@@ -76,16 +112,16 @@ func TestFaultSimulateLiveModel(t *testing.T) {
 func TestSimulateFailingScenario(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "s.yaml")
-	os.WriteFile(path, []byte("name: t\nturns:\n  - say: Hello.\n  - hangup: true\nexpect:\n  tools: [refund]\n"), 0o644)
+	os.WriteFile(path, []byte("name: t\nturns:\n  - say: Hello.\n  - hangup: true\nexpect:\n  tools: [weather]\n"), 0o644)
 	state := t.TempDir()
 	f, out, errOut := logsFactory(state, "")
 	inDir(t, func(string) {
-		err := simulateRun(context.Background(), f, &simulateOptions{ScenarioPath: path, Model: "sim"})
+		err := simulateRun(context.Background(), f, &simulateOptions{ScenarioPaths: []string{path}, Parallel: 1})
 		if !errors.Is(err, errExpectations) || ExitCode(context.Background(), err) != ExitFailure {
 			t.Fatalf("err = %v", err)
 		}
 	})
-	if !strings.Contains(out.String(), `✗ expected a call to tool "refund"`) || !strings.Contains(out.String(), "summary: ") {
+	if !strings.Contains(out.String(), `✗ expected a call to tool "weather"`) || !strings.Contains(out.String(), "summary: ") {
 		t.Fatalf("stdout:\n%s\nstderr:\n%s", out, errOut)
 	}
 	// A failed test call is on record too.
@@ -137,7 +173,7 @@ func TestSimulateRealModelLogsTheCall(t *testing.T) {
 	f, out, errOut := logsFactory(state, "")
 	f.Env = &Env{Getenv: func(k string) string { return env[k] }, Path: "/nonexistent/.env"}
 	root := NewRootCmd(f)
-	root.SetArgs([]string{"simulate", "--scenario", scenario, "--caller-voice", "coral"})
+	root.SetArgs([]string{"simulate", "--real", "--scenario", scenario, "--caller-voice", "coral"})
 	if err := root.ExecuteContext(context.Background()); err != nil {
 		t.Fatalf("simulate: %v\nstdout:\n%s\nstderr:\n%s", err, out, errOut)
 	}

@@ -338,6 +338,11 @@ const (
 	EndMaxCost            EndReason = "max_cost"            // the call's cost passed Options.MaxCost
 )
 
+// EndReasons lists every end reason, in the order above (scenario files are checked
+// against it before a call starts).
+var EndReasons = []EndReason{EndCallerHangup, EndCallerDisconnected, EndCallerTimeout, EndModelDisconnected, EndModelDialFailed,
+	EndModelRejected, EndCancelled, EndAgentHangup, EndMaxDuration, EndServerShutdown, EndIdle, EndTransferred, EndMaxCost}
+
 // CallEnded is the last event of a call, also returned by Run.
 type CallEnded struct {
 	Header

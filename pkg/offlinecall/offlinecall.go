@@ -16,6 +16,8 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
 	"slices"
 	"sync"
 	"time"
@@ -51,7 +53,11 @@ type Options struct {
 	// OnEvent receives every call event as it happens (the terminal renderer), one
 	// at a time.
 	OnEvent func(callevent.Event)
-	// Approver answers approvals under policy ask.
+	// Approve answers approvals under policy ask that the scenario's Approvals do
+	// not: ApproveAll, ApproveNone, or "" to ask Approver.
+	Approve string
+	// Approver answers the approvals neither the scenario nor Approve answers (the
+	// terminal); without one they are denied, with a note in Result.Notes.
 	Approver session.Approver
 	// Secrets are scrubbed from tool results before the model sees them, beside the
 	// configuration's own (agent.RuntimeOptions.Secrets: the environment's keys).
@@ -71,11 +77,20 @@ type Result struct {
 	Ended       callevent.CallEnded
 	Summary     Summary
 	Failures    []string // the scenario's expectations that do not hold
+	// Notes are what the run decided for the scenario that it should know (an
+	// approval nobody answered, denied).
+	Notes []string
 }
+
+// ErrModelUnreachable is Run's error when the call could not reach the model (a
+// rejected key, no network, a refused handshake): the scenario was not tested.
+var ErrModelUnreachable = errors.New("the model could not be reached")
 
 // Summary condenses a call.
 type Summary struct {
-	Duration      time.Duration
+	Duration time.Duration
+	// Turns counts the agent's answers to the caller's speech, as Expect.MinTurns
+	// does (see Expect).
 	Turns         int
 	Interruptions int
 	ToolCalls     int
@@ -104,7 +119,15 @@ func Run(parent context.Context, opts Options) (*Result, error) {
 	ctx, cancel := context.WithTimeout(parent, timeout)
 	defer cancel()
 
+	if opts.RecordPath != "" {
+		if err := CheckWritable(opts.RecordPath); err != nil {
+			return nil, fmt.Errorf("recording: %w", err)
+		}
+	}
 	runner := &Runner{Speak: opts.CallerSpeech}
+	if a := opts.Agent.StartAgent(); a != nil && !a.Greeting.Enabled {
+		runner.NoGreeting = true
+	}
 	if err := runner.Prepare(ctx, sc); err != nil {
 		return nil, err
 	}
@@ -114,7 +137,8 @@ func Run(parent context.Context, opts Options) (*Result, error) {
 	}
 	defer model.close()
 
-	rt, err := agent.NewRuntime(opts.Agent, agent.RuntimeOptions{Approver: opts.Approver, Secrets: opts.Secrets})
+	approver := &approver{answers: sc.Approvals, all: opts.Approve, next: opts.Approver}
+	rt, err := agent.NewRuntime(opts.Agent, agent.RuntimeOptions{Approver: approver, Secrets: opts.Secrets})
 	if err != nil {
 		return nil, err
 	}
@@ -179,31 +203,68 @@ func Run(parent context.Context, opts Options) (*Result, error) {
 	defer caller.Close()
 
 	runner.Caller = caller
-	runErr := runner.Run(ctx, sc)
+	// The script runs until it is done or the call ends, whichever comes first: a
+	// call that ends early (the agent hung up, the model could not be reached)
+	// stops the caller where it is.
+	runCtx, stopRunner := context.WithCancel(ctx)
+	defer stopRunner()
+	scripted := make(chan error, 1)
+	go func() { scripted <- runner.Run(runCtx, sc) }()
 	var end callevent.CallEnded
+	var runErr error
 	select {
 	case end = <-ended:
-	case <-ctx.Done():
-		caller.Close()
+		stopRunner()
+		caller.Close() // a line still being said is cut off
+		<-scripted
+	case runErr = <-scripted:
 		select {
 		case end = <-ended:
-		case <-time.After(5 * time.Second):
-			return nil, errors.New("the call did not end")
-		}
-		if runErr == nil {
-			runErr = fmt.Errorf("the scenario ran over its %v timeout", timeout)
+		case <-ctx.Done():
+			caller.Close()
+			select {
+			case end = <-ended:
+			case <-time.After(5 * time.Second):
+				return nil, errors.New("the call did not end")
+			}
 		}
 	}
 	if err := parent.Err(); err != nil {
 		return nil, err
 	}
-	res := &Result{CallSID: callSID, Events: rec.all(), Ended: end, CallerAudio: caller.Sent()}
+	if end.Reason == callevent.EndModelDialFailed {
+		return nil, fmt.Errorf("%w: %w", ErrModelUnreachable, end.Err)
+	}
+	if ctx.Err() != nil { // the parent's is fine: the scenario's timeout
+		runErr = fmt.Errorf("the scenario ran over its %v timeout", timeout)
+	}
+	res := &Result{CallSID: callSID, Events: rec.all(), Ended: end, CallerAudio: caller.Sent(), Notes: approver.notes()}
 	res.Summary = summarize(res.Events, end)
 	res.Failures = sc.Expect.Check(res.Events)
 	if runErr != nil {
 		res.Failures = append(res.Failures, "the scenario did not finish: "+runErr.Error())
 	}
 	return res, nil
+}
+
+// CheckWritable fails when a file could not be written at path (a recording, a
+// report), before anything is done for it: its directory is made, as the writer
+// would, and must take a new file (written beside and renamed).
+func CheckWritable(path string) error {
+	if fi, err := os.Stat(path); err == nil && fi.IsDir() {
+		return fmt.Errorf("cannot write %s: it is a directory: name a file", path)
+	}
+	dir := filepath.Dir(path)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("cannot write %s: %w", path, err)
+	}
+	f, err := os.CreateTemp(dir, ".callagent-check-*")
+	if err != nil {
+		return fmt.Errorf("cannot write %s: %w", path, err)
+	}
+	name := f.Name()
+	f.Close()
+	return os.Remove(name)
 }
 
 // model is the model endpoint of a simulation: the brain on loopback, or OpenAI;
@@ -267,7 +328,7 @@ func startModel(opts Options) (*model, error) {
 }
 
 func summarize(events []callevent.Event, end callevent.CallEnded) Summary {
-	s := Summary{Duration: end.Duration, Turns: end.Turns, Interruptions: end.Interruptions, ToolCalls: end.ToolCalls, CostUSD: end.CostUSD}
+	s := Summary{Duration: end.Duration, Interruptions: end.Interruptions, ToolCalls: end.ToolCalls, CostUSD: end.CostUSD}
 	var lat []time.Duration
 	for _, ev := range events {
 		switch e := ev.(type) {
@@ -277,6 +338,7 @@ func summarize(events []callevent.Event, end callevent.CallEnded) Summary {
 			s.Errors++
 		}
 	}
+	s.Turns = len(lat)
 	if len(lat) > 0 {
 		slices.Sort(lat)
 		s.LatencyP50 = percentile(lat, 50)
