@@ -21,6 +21,7 @@ type simulateOptions struct {
 	Model        string
 	RecordPath   string
 	CallerVoice  string
+	fromCall     fromCallOptions // --from-call CA…: cmd/fromcall.go
 	commonOptions
 
 	RealtimeModel string // CALLAGENT_MODEL, over the configuration's model
@@ -69,6 +70,7 @@ The call is logged like any other (callagent logs).`,
 	fl.SetAnnotation("model", noEnv, []string{"true"})
 	fl.StringVar(&opts.RecordPath, "record", "", "write the call to a stereo WAV file (caller left, agent right)")
 	fl.StringVar(&opts.CallerVoice, "caller-voice", offlinecall.DefaultCallerVoice, "the caller's voice with --model openai (an OpenAI speech voice)")
+	opts.fromCall.flags(fl)
 	return c
 }
 
@@ -95,6 +97,9 @@ func (o *simulateOptions) resolve(cmd *cobra.Command, env *Env) error {
 		// A model name: that model, simulated offline on its engine's twin.
 		o.RealtimeModel, o.Model = o.Model, "sim"
 	}
+	if err := o.fromCall.check(o.ScenarioPath != "" || o.CallerAudio != ""); err != nil {
+		return err
+	}
 	if o.ScenarioPath != "" && o.CallerAudio != "" {
 		return commandLineError(errors.New("use --scenario or --caller-audio, not both (a scenario turn can say a file with audio:)"))
 	}
@@ -107,7 +112,14 @@ func simulateRun(ctx context.Context, f *Factory, opts *simulateOptions) error {
 		return err
 	}
 	scenario := offlinecall.DefaultScenario()
+	var fc *fromCall // --from-call
 	switch {
+	case opts.fromCall.Call != "":
+		if fc, err = scenarioFromCall(f.Env, opts.callLog.Dir, opts.fromCall, f.IO.ErrOut); err != nil {
+			return err
+		}
+		defer fc.cleanup()
+		scenario = fc.scenario()
 	case opts.ScenarioPath != "":
 		if scenario, err = offlinecall.LoadScenario(opts.ScenarioPath); err != nil {
 			return &UsageError{Err: err}
@@ -150,6 +162,7 @@ func simulateRun(ctx context.Context, f *Factory, opts *simulateOptions) error {
 	if err != nil {
 		return err
 	}
+	res.Failures = fc.check(res.Events, res.Failures)
 	printSummary(f.IO.Out, st, res)
 	if opts.RecordPath != "" {
 		fmt.Fprintf(f.IO.ErrOut, "recorded to %s\n", opts.RecordPath)
