@@ -240,7 +240,7 @@ func SegmentCaller(caller, agent []int16, keys []int, opts SegmentOptions) []Seg
 		}
 		seg := Segment{Start: r.start, End: r.end}
 		for _, a := range agentRuns {
-			if a.start <= r.start && r.start < a.end+hang {
+			if a.start <= r.start && r.start < a.end {
 				seg.BargeInAfter = max(time.Millisecond, time.Duration(r.start-a.start)*time.Millisecond/8)
 				break
 			}
@@ -304,10 +304,10 @@ func recordingTracks(data []byte) (caller, agent []int16, err error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	if len(chans) != 2 {
-		return nil, nil, fmt.Errorf("%d channels: a call recording has two (caller left, agent right)", len(chans))
+	if len(chans) != 2 || rate != 8000 {
+		return nil, nil, fmt.Errorf("%d channels at %d Hz: not a callagent recording (two channels at 8 kHz: caller left, agent right)", len(chans), rate)
 	}
-	return audio.Resample(chans[0], rate, 8000), audio.Resample(chans[1], rate, 8000), nil
+	return chans[0], chans[1], nil
 }
 
 // FromCall makes a replay of a logged call from its recording's tracks (8 kHz),
@@ -348,9 +348,8 @@ func FromCall(call *LoggedCall, caller, agent []int16, dir string) (*Replay, err
 	}
 	pressKeys(math.MaxInt)
 
-	for _, t := range call.Tools {
-		sc.Expect.Tools = append(sc.Expect.Tools, t.Name)
-	}
+	// The tools are compared by Check, in order; Expect.Tools (any order) is left to
+	// the saved file.
 	lastMs := time.Duration(lastEnd) * time.Millisecond / 8
 	switch call.Ended {
 	case callevent.EndCallerHangup, callevent.EndCallerDisconnected, callevent.EndCancelled, callevent.EndServerShutdown, callevent.EndCallerTimeout:
@@ -471,8 +470,10 @@ const ScenarioFileName = "scenario.yaml"
 // `callagent simulate --scenario DIR/scenario.yaml`.
 func (r *Replay) Save() (string, error) {
 	sc := r.Scenario
-	f := scenarioFile{Name: sc.Name, Timeout: durationText(sc.Timeout),
-		Expect: expectFile{Tools: sc.Expect.Tools, Ended: sc.Expect.Ended}}
+	f := scenarioFile{Name: sc.Name, Timeout: durationText(sc.Timeout), Expect: expectFile{Ended: sc.Expect.Ended}}
+	for _, t := range r.Call.Tools {
+		f.Expect.Tools = append(f.Expect.Tools, t.Name)
+	}
 	for _, t := range sc.Turns {
 		f.Turns = append(f.Turns, turnFile{Audio: t.Audio, BargeInAfter: durationText(t.BargeInAfter), DTMF: t.DTMF,
 			Wait: durationText(t.Wait), Hangup: t.Hangup})
