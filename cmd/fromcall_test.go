@@ -151,4 +151,3 @@ func TestFromCallErrors(t *testing.T) {
 		t.Error("--save-scenario without --from-call accepted")
 	}
 }
-
