@@ -576,7 +576,7 @@ func (d *devSession) banner(webhook string) {
 		b.WriteString(row("Config", sanitize(la.from)+d.st.Dim.Render(" (saving it reloads it for the next call)")))
 	}
 	if d.o.RecordDir != "" {
-		b.WriteString(row("Records", sanitize(d.o.RecordDir)+d.st.Dim.Render(" (every call; replay one: callagent simulate --from-call CA…; --no-record turns it off)")))
+		b.WriteString(row("Records", sanitize(d.o.RecordDir)+d.st.Dim.Render(" (every call; replay one: callagent simulate --from-call CA…)")))
 	}
 	if d.calls.log != nil {
 		b.WriteString(row("Logs", "callagent logs -f"+d.st.Dim.Render(" in another terminal; callagent logs lists past calls")))

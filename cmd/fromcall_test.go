@@ -32,13 +32,13 @@ tools:
 }
 
 // runSimulate runs `callagent simulate args` offline (no key) with the state
-// directory state, and returns its error, stdout and stderr.
-func runSimulate(state string, args ...string) (error, string, string) {
+// directory state, and returns its stdout, stderr and error.
+func runSimulate(state string, args ...string) (stdout, stderr string, err error) {
 	f, out, errOut := logsFactory(state, "")
 	root := NewRootCmd(f)
 	root.SetArgs(append([]string{"simulate"}, args...))
-	err := root.ExecuteContext(context.Background())
-	return err, out.String(), errOut.String()
+	err = root.ExecuteContext(context.Background())
+	return out.String(), errOut.String(), err
 }
 
 // A dev call, driven by the simulated caller against the simulated model, is
@@ -97,13 +97,15 @@ func TestFromCallReplaysADevCall(t *testing.T) {
 	without := filepath.Join(t.TempDir(), "callagent.yaml")
 	os.WriteFile(without, []byte(fromCallConfig("hang_up")), 0o644)
 	saved := filepath.Join(t.TempDir(), "replay")
+	tmp := t.TempDir() // the replays' own temporary directories are removed
+	t.Setenv("TMPDIR", tmp)
 	var wg sync.WaitGroup
 	var sameErr, lessErr error
 	var sameOut, sameErrOut, lessOut, lessErrOut string
 	wg.Go(func() {
-		sameErr, sameOut, sameErrOut = runSimulate(state, "--from-call", sid[:20], "--config", cfg, "--save-scenario", saved)
+		sameOut, sameErrOut, sameErr = runSimulate(state, "--from-call", sid[:20], "--config", cfg, "--save-scenario", saved)
 	})
-	wg.Go(func() { lessErr, lessOut, lessErrOut = runSimulate(state, "--from-call", sid, "--config", without) })
+	wg.Go(func() { lessOut, lessErrOut, lessErr = runSimulate(state, "--from-call", sid, "--config", without) })
 	wg.Wait()
 	if sameErr != nil || !strings.Contains(sameErrOut, "replaying "+sid+" (1 caller turn), expecting tool calls weather and ending caller_hangup") {
 		t.Fatalf("replay against the same configuration: %v\nstdout:\n%s\nstderr:\n%s", sameErr, sameOut, sameErrOut)
@@ -111,6 +113,10 @@ func TestFromCallReplaysADevCall(t *testing.T) {
 	if !errors.Is(lessErr, errExpectations) || ExitCode(context.Background(), lessErr) != ExitFailure ||
 		!strings.Contains(lessOut, "✗ expected the tool calls of "+sid+", in order: weather; the replay made: none") {
 		t.Fatalf("replay without the weather tool: %v\nstdout:\n%s\nstderr:\n%s", lessErr, lessOut, lessErrOut)
+	}
+
+	if left, _ := os.ReadDir(tmp); len(left) != 0 {
+		t.Errorf("temporary files left: %v", left)
 	}
 
 	// The saved scenario is a test of its own: it loads, and says the recorded line.
@@ -138,7 +144,7 @@ func TestFromCallErrors(t *testing.T) {
 		{"CA11", `"CA11" matches 2 calls (CA11aa, CA11bb): give more of the call SID`},
 		{"CA11aa", "call CA11aa has no recording in " + filepath.Join(state, "recordings") + ": recording was off for it"},
 	} {
-		err, _, _ := runSimulate(state, "--from-call", tc.prefix)
+		_, _, err := runSimulate(state, "--from-call", tc.prefix)
 		var ue *UsageError
 		if !errors.As(err, &ue) || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("--from-call %s: %v, want a usage error with %q", tc.prefix, err, tc.want)

@@ -273,9 +273,9 @@ type Replay struct {
 	Notes []string
 }
 
-// maxRecordingBytes bounds the recording read: four hours of callagent's stereo
-// 16-bit 8 kHz WAV.
-const maxRecordingBytes = 4 * 3600 * 8000 * 4
+// maxRecordingBytes bounds the recording read: two hours of callagent's stereo
+// 16-bit 8 kHz WAV (230 MB).
+const maxRecordingBytes = 2 * 3600 * 8000 * 4
 
 // ReadRecording reads a callagent recording (stereo WAV: caller left, agent right)
 // as two 8 kHz tracks.
@@ -290,7 +290,7 @@ func ReadRecording(path string) (caller, agent []int16, err error) {
 		return nil, nil, err
 	}
 	if len(data) > maxRecordingBytes {
-		return nil, nil, fmt.Errorf("%s: over 4 hours: not a call recording", path)
+		return nil, nil, fmt.Errorf("%s: over two hours: too long to replay", path)
 	}
 	caller, agent, err = recordingTracks(data)
 	if err != nil {
@@ -350,7 +350,7 @@ func FromCall(call *LoggedCall, caller, agent []int16, dir string) (*Replay, err
 
 	// The tools are compared by Check, in order; Expect.Tools (any order) is left to
 	// the saved file.
-	lastMs := time.Duration(lastEnd) * time.Millisecond / 8
+	lastAt := time.Duration(lastEnd) * time.Millisecond / 8
 	switch call.Ended {
 	case callevent.EndCallerHangup, callevent.EndCallerDisconnected, callevent.EndCancelled, callevent.EndServerShutdown, callevent.EndCallerTimeout:
 		// The caller (or dev's Ctrl-C) ended it: the replay's caller hangs up once
@@ -364,7 +364,7 @@ func FromCall(call *LoggedCall, caller, agent []int16, dir string) (*Replay, err
 	case callevent.EndAgentHangup, callevent.EndTransferred, callevent.EndIdle, callevent.EndMaxDuration, callevent.EndMaxCost:
 		// The agent ended it: the caller waits as long as it did, and a little more,
 		// then hangs up (an agent that no longer ends the call fails the ending).
-		wait := max(0, call.End-lastMs) + 3*time.Second
+		wait := max(0, call.End-lastAt) + 3*time.Second
 		sc.Turns = append(sc.Turns, Turn{Wait: Duration(wait)}, Turn{Hangup: true})
 		sc.Expect.Ended = string(call.Ended)
 	case "":
@@ -378,7 +378,7 @@ func FromCall(call *LoggedCall, caller, agent []int16, dir string) (*Replay, err
 		r.Notes = append(r.Notes, "the recording's caller channel is silent: the replay says nothing")
 	}
 	// The replay takes about as long as the call; twice that and a minute is its bound.
-	sc.Timeout = Duration(2*max(call.End, lastMs) + time.Minute)
+	sc.Timeout = Duration(2*max(call.End, lastAt) + time.Minute)
 	r.Scenario = sc
 	return r, nil
 }
