@@ -2,6 +2,7 @@ package offlinecall
 
 import (
 	"bytes"
+	"cmp"
 	"errors"
 	"fmt"
 	"io"
@@ -73,10 +74,15 @@ var ErrNotStreamed = errors.New("the log has no call start: the call's media str
 func ReadLoggedCall(r io.Reader, name string) (*LoggedCall, error) {
 	c := &LoggedCall{}
 	started := false
-	var pending []callevent.Event // events before the start line, kept in order
-	var pendingAt []time.Time
-	add := func(at time.Time, ev callevent.Event) {
-		d := max(0, at.Sub(c.Start))
+	err := calllog.Read(r, name, func(l calllog.Line, ev callevent.Event) {
+		if _, ok := ev.(callevent.CallStarted); ok && !started {
+			started, c.CallSID, c.Start = true, l.CallSID, l.Time
+			return
+		}
+		if !started || l.CallSID != c.CallSID {
+			return // the webhook's lines come before the start; another call's are not this one's
+		}
+		d := max(0, l.Time.Sub(c.Start))
 		switch e := ev.(type) {
 		case callevent.DTMF:
 			if len(e.Digit) == 1 && strings.Contains("0123456789*#", e.Digit) {
@@ -91,28 +97,6 @@ func ReadLoggedCall(r io.Reader, name string) (*LoggedCall, error) {
 				c.Ended, c.End = e.Reason, d
 			}
 		}
-	}
-	err := calllog.Read(r, name, func(l calllog.Line, ev callevent.Event) {
-		if started && l.CallSID != c.CallSID {
-			return
-		}
-		if _, ok := ev.(callevent.CallStarted); ok && !started {
-			started, c.CallSID, c.Start = true, l.CallSID, l.Time
-			for i, p := range pending {
-				if p.EventHeader().CallSID == c.CallSID {
-					add(pendingAt[i], p)
-				}
-			}
-			pending, pendingAt = nil, nil
-			return
-		}
-		if !started {
-			if len(pending) < 1024 {
-				pending, pendingAt = append(pending, ev), append(pendingAt, l.Time)
-			}
-			return
-		}
-		add(l.Time, ev)
 	}, func(calllog.BadLine) { c.BadLines++ })
 	if err != nil {
 		return nil, err
@@ -120,7 +104,7 @@ func ReadLoggedCall(r io.Reader, name string) (*LoggedCall, error) {
 	if !started {
 		return nil, ErrNotStreamed
 	}
-	slices.SortStableFunc(c.Keys, func(a, b LoggedKey) int { return int(a.At - b.At) })
+	slices.SortStableFunc(c.Keys, func(a, b LoggedKey) int { return cmp.Compare(a.At, b.At) })
 	return c, nil
 }
 
