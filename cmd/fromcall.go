@@ -146,6 +146,9 @@ func scenarioFromCall(env *Env, logDir string, o fromCallOptions, errOut io.Writ
 		ending = " and ending " + e
 	}
 	fmt.Fprintf(errOut, "replaying %s (%s), expecting %s%s\n", sanitize(call.CallSID), strings.Join(what, ", "), sanitize(tools), sanitize(ending))
+	if fc.replay.RealSpeech {
+		fmt.Fprintln(errOut, "note: the caller's turns are real speech, which only the real model understands (--real); the simulated model hears it but not what it says")
+	}
 	for _, n := range fc.replay.Notes {
 		fmt.Fprintln(errOut, "note: "+sanitize(n))
 	}

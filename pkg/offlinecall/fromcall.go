@@ -253,6 +253,9 @@ type Replay struct {
 	Call *LoggedCall
 	// Turns is the number of caller turns cut from the recording.
 	Turns int
+	// RealSpeech is set when a caller turn is not simulated speech: a call from a
+	// phone, which only the real model understands.
+	RealSpeech bool
 	// Notes say what the replay cannot check (an ending it does not expect).
 	Notes []string
 }
@@ -328,6 +331,9 @@ func FromCall(call *LoggedCall, caller, agent []int16, dir string) (*Replay, err
 			return nil, err
 		}
 		sc.Turns = append(sc.Turns, Turn{Audio: name, BargeInAfter: Duration(s.BargeInAfter)})
+		if _, ok := Transcribe(audio.EncodeMulaw(caller[s.Start:s.End])); !ok {
+			r.RealSpeech = true
+		}
 		lastEnd = s.End
 	}
 	pressKeys(math.MaxInt)

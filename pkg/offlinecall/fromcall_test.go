@@ -101,6 +101,16 @@ func TestSegmentCaller(t *testing.T) {
 	if got := SegmentCaller(noisy, agent, keys, SegmentOptions{}); len(got) != len(want) {
 		t.Errorf("with a hum: %d segments, want %d", len(got), len(want))
 	}
+	// Real speech (here a hum with a rise and fall) is cut like simulated speech
+	// and said to be real.
+	voice := make([]int16, 24000)
+	for i := 4000; i < 12000; i++ {
+		voice[i] = int16(3000 * float64((i/20)%2*2-1))
+	}
+	r, err := FromCall(&LoggedCall{CallSID: "CA02"}, voice, make([]int16, len(voice)), t.TempDir())
+	if err != nil || r.Turns != 1 || !r.RealSpeech {
+		t.Errorf("real speech: %+v %v", r, err)
+	}
 	if got := SegmentCaller(make([]int16, 8000), nil, nil, SegmentOptions{}); len(got) != 0 {
 		t.Errorf("silence: %+v", got)
 	}
@@ -181,6 +191,9 @@ func TestFromCallScenario(t *testing.T) {
 	want := "weather in Rome? | thanks. and Paris? | stop (barge-in) | one | dtmf 5# | bye | wait 3.6s | hangup"
 	if strings.Join(got, " | ") != want {
 		t.Fatalf("turns\n got %s\nwant %s", strings.Join(got, " | "), want)
+	}
+	if r.RealSpeech {
+		t.Error("simulated speech taken for real speech")
 	}
 	if r.Scenario.Expect.Ended != "agent_hangup" {
 		t.Errorf("ended %q", r.Scenario.Expect.Ended)
