@@ -218,7 +218,9 @@ func SegmentCaller(caller, agent []int16, keys []int, opts SegmentOptions) []Seg
 
 	var segs []Segment
 	for _, r := range callerRuns {
-		if n := len(segs); n > 0 && !splitBetween(segs[n-1].End, r.start) {
+		// The agent started to speak (or a key was pressed) since this turn began,
+		// even while the caller still spoke: what follows is a new turn.
+		if n := len(segs); n > 0 && !splitBetween(segs[n-1].Start+1, r.start) {
 			segs[n-1].End = r.end
 			continue
 		}

@@ -48,6 +48,8 @@ func testCall() (caller, agent track, keys []int) {
 	caller.at(9000, CallerVoice, "one")
 	keys = append(keys, 9600*8) // a key pressed after "one"
 	caller.at(10000, CallerVoice, "bye")
+	agent.at(10150, AgentVoice, "Bye!") // the agent answers over the caller's word: "ok" is a turn of its own
+	caller.at(10600, CallerVoice, "ok")
 	caller.pad(11000)
 	agent.pad(11000)
 	return caller, agent, keys
@@ -71,7 +73,7 @@ func transcribeWAV(t *testing.T, path string) string {
 func TestSegmentCaller(t *testing.T) {
 	caller, agent, keys := testCall()
 	segs := SegmentCaller(caller, agent, keys, SegmentOptions{})
-	want := []string{"weather in Rome?", "thanks. and Paris?", "stop", "one", "bye"}
+	want := []string{"weather in Rome?", "thanks. and Paris?", "stop", "one", "bye", "ok"}
 	if len(segs) != len(want) {
 		t.Fatalf("%d segments %+v, want %d", len(segs), segs, len(want))
 	}
@@ -88,7 +90,7 @@ func TestSegmentCaller(t *testing.T) {
 	if b := segs[2].BargeInAfter; b < 980*time.Millisecond || b > 1020*time.Millisecond {
 		t.Errorf("barge-in after %v, want about 1s", b)
 	}
-	for _, i := range []int{0, 1, 3, 4} {
+	for _, i := range []int{0, 1, 3, 4, 5} { // "ok" came after the agent's "Bye!"
 		if segs[i].BargeInAfter != 0 {
 			t.Errorf("segment %d: barge-in after %v while the agent was quiet", i+1, segs[i].BargeInAfter)
 		}
@@ -188,7 +190,7 @@ func TestFromCallScenario(t *testing.T) {
 			got = append(got, "hangup")
 		}
 	}
-	want := "weather in Rome? | thanks. and Paris? | stop (barge-in) | one | dtmf 5# | bye | wait 3.6s | hangup"
+	want := "weather in Rome? | thanks. and Paris? | stop (barge-in) | one | dtmf 5# | bye | ok | wait 3s | hangup"
 	if strings.Join(got, " | ") != want {
 		t.Fatalf("turns\n got %s\nwant %s", strings.Join(got, " | "), want)
 	}
