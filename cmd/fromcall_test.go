@@ -1,6 +1,7 @@
 package cmd
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"net/http/httptest"
@@ -12,6 +13,7 @@ import (
 	"time"
 
 	"github.com/callagent/callagent/internal/leakcheck"
+	"github.com/callagent/callagent/pkg/audio"
 	"github.com/callagent/callagent/pkg/offlinecall"
 )
 
@@ -149,6 +151,28 @@ func TestFromCallErrors(t *testing.T) {
 		if !errors.As(err, &ue) || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("--from-call %s: %v, want a usage error with %q", tc.prefix, err, tc.want)
 		}
+	}
+	// A recording that is not callagent's (one channel), and a --save-scenario
+	// directory that already holds a scenario, are refused before any call.
+	rec := filepath.Join(state, "recordings")
+	os.MkdirAll(rec, 0o700)
+	var wav bytes.Buffer
+	audio.WriteMonoWAV(&wav, 8000, make([]int16, 800))
+	os.WriteFile(filepath.Join(rec, "CA11aa.wav"), wav.Bytes(), 0o600)
+	if _, _, err := runSimulate(state, "--from-call", "CA11aa"); err == nil || !strings.Contains(err.Error(), "not a callagent recording") {
+		t.Errorf("a mono recording: %v", err)
+	}
+	wav.Reset()
+	audio.WriteStereoWAV(&wav, 8000, make([]int16, 800), make([]int16, 800))
+	os.WriteFile(filepath.Join(rec, "CA11aa.wav"), wav.Bytes(), 0o600)
+	saved := t.TempDir()
+	os.WriteFile(filepath.Join(saved, "scenario.yaml"), []byte("name: mine\n"), 0o600)
+	_, _, err := runSimulate(state, "--from-call", "CA11aa", "--save-scenario", saved)
+	if ue := (*UsageError)(nil); !errors.As(err, &ue) || !strings.Contains(err.Error(), "already holds a scenario.yaml") {
+		t.Errorf("--save-scenario over a scenario: %v", err)
+	}
+	if data, _ := os.ReadFile(filepath.Join(saved, "scenario.yaml")); string(data) != "name: mine\n" {
+		t.Errorf("the scenario was replaced: %q", data)
 	}
 	if _, err := parseSimulate(t, nil, "--from-call", "CA1", "--scenario", "a.yaml"); err == nil {
 		t.Error("--from-call with --scenario accepted")
