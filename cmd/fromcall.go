@@ -28,15 +28,21 @@ func (o *fromCallOptions) flags(fl *pflag.FlagSet) {
 	fl.StringVar(&o.Call, "from-call", "", "replay a call dev logged and recorded (its SID, or a unique prefix): "+
 		"its caller's turns against this configuration, expecting the same tool calls and ending")
 	fl.StringVar(&o.SaveDir, "save-scenario", "", "with --from-call: also write the replay to DIR (scenario.yaml and the caller's turns as WAV files) to keep as a test")
-	fl.StringVar(&o.RecordDir, "record-dir", "", "with --from-call: where dev recorded the call (default: the state directory's recordings/)")
+	fl.StringVar(&o.RecordDir, "record-dir", "", "with --from-call: where dev recorded the call (default: the state directory's recordings/; $CALLAGENT_RECORD_DIR, as for dev)")
+	// A call to replay and where to save it are one run's: no variable sets them
+	// (CALLAGENT_FROM_CALL in .env would turn every simulate into that replay).
+	for _, name := range []string{"from-call", "save-scenario"} {
+		fl.SetAnnotation(name, noEnv, []string{"true"})
+	}
 }
 
 // check refuses the flags' combinations that make no sense; scripted says a
 // scenario or caller audio was given too.
 func (o *fromCallOptions) check(scripted bool) error {
 	switch {
-	case o.Call == "" && (o.SaveDir != "" || o.RecordDir != ""):
-		return commandLineError(errors.New("--save-scenario and --record-dir go with --from-call CA…"))
+	case o.Call == "" && o.SaveDir != "":
+		// Not --record-dir: CALLAGENT_RECORD_DIR, set for dev, sets it in every simulate.
+		return commandLineError(errors.New("--save-scenario goes with --from-call CA…"))
 	case o.Call != "" && scripted:
 		return commandLineError(errors.New("--from-call makes the scenario from the call: drop --scenario and --caller-audio"))
 	}

@@ -177,6 +177,10 @@ func TestFromCallErrors(t *testing.T) {
 	if _, err := parseSimulate(t, nil, "--from-call", "CA1", "--scenario", "a.yaml"); err == nil {
 		t.Error("--from-call with --scenario accepted")
 	}
+	if o, err := parseSimulate(t, map[string]string{"CALLAGENT_FROM_CALL": "CA1", "CALLAGENT_RECORD_DIR": "/r"}); err != nil ||
+		o.fromCall.Call != "" || o.fromCall.RecordDir != "/r" {
+		t.Errorf("from the environment: %+v %v", o, err)
+	}
 	if _, err := parseSimulate(t, nil, "--save-scenario", "d"); err == nil {
 		t.Error("--save-scenario without --from-call accepted")
 	}
