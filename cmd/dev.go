@@ -31,6 +31,7 @@ type devOptions struct {
 	Addr                  string
 	Domain                string
 	RecordDir             string
+	recordings            recordingOptions // --no-record, retention
 	JSON                  bool
 	TakeOver              bool
 	RestoreURL            string
@@ -104,7 +105,7 @@ DEBUG (DEBUG=callagent:* shows every debug event), and CALLAGENT_<FLAG> for any 
 	opts.commonOptions.flags(fl, commonUsage{})
 	opts.agentOverrides.flags(fl)
 	fl.BoolVar(&opts.JSON, "json", false, "print call events as JSON lines on stdout instead of the transcript")
-	fl.StringVar(&opts.RecordDir, "record-dir", "", "record each call to DIR/<CallSid>.wav (stereo: caller left, agent right)")
+	opts.recordings.flags(fl, &opts.RecordDir)
 	fl.BoolVar(&opts.TakeOver, "take-over", false, "use a number bound to a TwiML App (unbound while dev runs, bound again on exit), "+
 		"or one another callagent dev holds (on exit it goes back to that dev's URL, unless --restore-url)")
 	fl.StringVar(&opts.RestoreURL, "restore-url", "", "on exit, set the number's voice URL to this one (its original, when another dev holds it now)")
@@ -229,10 +230,12 @@ func (d *devSession) start(ctx context.Context) error {
 	if loaded.cfg.NeedsAsk() && !d.f.IO.ErrTTY {
 		d.steps.note(st.Error.Render("!"), "tools that need approval will be denied: there is no terminal to ask")
 	}
-	if err := checkRecordDir(o.RecordDir); err != nil {
+	d.calls = o.openCallRecord(d.f.Env, loaded.cfg, false, func(err error) { d.steps.note(st.Error.Render("!"), err.Error()) })
+	// Every call is recorded (replayable with simulate --from-call): a directory
+	// that cannot be written is found now, not after a call.
+	if o.RecordDir, err = o.recordings.open(o.RecordDir, d.f.Env, d.f.Now(), func(err error) { d.steps.note(st.Error.Render("!"), err.Error()) }); err != nil {
 		return err
 	}
-	d.calls = o.openCallRecord(d.f.Env, loaded.cfg, false, func(err error) { d.steps.note(st.Error.Render("!"), err.Error()) })
 	if !o.NoProvision {
 		if err := d.findNumber(ctx); err != nil {
 			return err
@@ -263,21 +266,14 @@ func (d *devSession) start(ctx context.Context) error {
 	})
 }
 
-// checkRecordDir makes sure calls can be recorded to dir (created if missing) before
-// any call is taken: a failure found when the first call ends loses its recording.
+// checkRecordDir makes sure calls can be recorded to dir (created if missing, owner
+// only) before any call is taken: a failure found when the first call ends loses
+// its recording. serve's check; dev's is recordingOptions.open.
 func checkRecordDir(dir string) error {
 	if dir == "" {
 		return nil
 	}
-	err := os.MkdirAll(dir, 0o755)
-	if err == nil {
-		var f *os.File
-		if f, err = os.CreateTemp(dir, ".callagent-check-*"); err == nil {
-			f.Close()
-			err = os.Remove(f.Name())
-		}
-	}
-	if err != nil {
+	if err := checkWritable(dir); err != nil {
 		return commandLineError(fmt.Errorf("--record-dir %s: calls cannot be recorded there (%w): choose a directory you can write to", sanitize(dir), unwrapPath(err)))
 	}
 	return nil
@@ -326,7 +322,7 @@ func (d *devSession) startServer(ctx context.Context) error {
 		EventLogger: slog.New(slog.DiscardHandler), // the terminal renders events itself
 		Redactor:    d.calls.red,
 		OnEvent:     d.calls.onEvent(out.event),
-		RecordPath:  recordPath(o.RecordDir),
+		RecordPath:  o.recordings.recordPathPruning(o.RecordDir, d.f.Now),
 	})
 	if err != nil {
 		d.tun.Close()
@@ -604,7 +600,7 @@ func (d *devSession) banner(webhook string) {
 		b.WriteString(row("Config", sanitize(la.from)+d.st.Dim.Render(" (saving it reloads it for the next call)")))
 	}
 	if d.o.RecordDir != "" {
-		b.WriteString(row("Records", d.o.RecordDir))
+		b.WriteString(row("Records", sanitize(d.o.RecordDir)+d.st.Dim.Render(" (every call; replay one: callagent simulate --from-call CA…)")))
 	}
 	if d.calls.log != nil {
 		b.WriteString(row("Logs", "callagent logs -f"+d.st.Dim.Render(" in another terminal; callagent logs lists past calls")))

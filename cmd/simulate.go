@@ -38,6 +38,7 @@ type simulateOptions struct {
 	// Approve answers approvals the scenarios do not: offlinecall.ApproveAll or
 	// ApproveNone.
 	Approve string
+	fromCall fromCallOptions // --from-call CA…: cmd/fromcall.go
 	commonOptions
 
 	RealtimeModel string // --model (or CALLAGENT_MODEL) once checked, over the configuration's model
@@ -105,6 +106,7 @@ Each call is logged like any other (callagent logs).`,
 	fl.StringVar(&opts.JUnitPath, "junit", "", "write the results as JUnit XML to this file")
 	fl.StringVar(&opts.Approve, "approve", "", "answer approvals of tools under policy ask that a scenario does not: all or none "+
 		"(a scenario's approvals: win; unanswered ones are denied)")
+	opts.fromCall.flags(fl)
 	return c
 }
 
@@ -128,6 +130,9 @@ func (o *simulateOptions) resolve(cmd *cobra.Command, env *Env) error {
 	}
 	if o.Real && o.APIKey == "" {
 		return usageErrorf("--real needs OPENAI_API_KEY: export it or put it in .env (https://platform.openai.com/api-keys)")
+	}
+	if err := o.fromCall.check(len(o.ScenarioPaths) > 0 || o.CallerAudio != ""); err != nil {
+		return err
 	}
 	if len(o.ScenarioPaths) > 0 && o.CallerAudio != "" {
 		return commandLineError(errors.New("use --scenario or --caller-audio, not both (a scenario turn can say a file with audio:)"))
@@ -156,6 +161,13 @@ func simulateRun(ctx context.Context, f *Factory, opts *simulateOptions) error {
 	}
 	var scenarios []*offlinecall.Scenario
 	switch {
+	case opts.fromCall.Call != "":
+		fc, err := scenarioFromCall(f.Env, opts.callLog.Dir, opts.fromCall, f.IO.ErrOut)
+		if err != nil {
+			return err
+		}
+		defer fc.cleanup()
+		scenarios = []*offlinecall.Scenario{fc.scenario()}
 	case len(opts.ScenarioPaths) > 0:
 		if scenarios, err = loadScenarios(opts.ScenarioPaths, cfg); err != nil {
 			return err

@@ -62,8 +62,12 @@ type Turn struct {
 // is measured: a callevent.TurnLatency). The greeting, answers to key presses and
 // anything the agent says unprompted are not turns.
 type Expect struct {
-	// Tools must each have been called.
+	// Tools must each have been called (in any order, among others).
 	Tools []string `yaml:"tools"`
+	// ToolCalls, when given, are exactly the tool calls the call must make, in
+	// this order (a replayed call expects its original's). An empty list given as
+	// [] says no tool may be called.
+	ToolCalls []string `yaml:"tool_calls"`
 	// AgentSays must each appear in what the agent said (case-insensitive).
 	AgentSays []string `yaml:"agent_says"`
 	// CallerSays must each appear in what the caller said, as transcribed.
@@ -250,6 +254,12 @@ func (s *Scenario) CheckAgent(cfg *agent.Config) error {
 		if !known(tool) {
 			issues = append(issues, fmt.Sprintf("%s: expect.tools: %q is not a tool of the agents in %s: their tools are %s",
 				s.at(fmt.Sprintf("expect.tools.%d", i)), tool, configName(cfg), list))
+		}
+	}
+	for i, tool := range s.Expect.ToolCalls {
+		if !known(tool) {
+			issues = append(issues, fmt.Sprintf("%s: expect.tool_calls: %q is not a tool of the agents in %s: their tools are %s",
+				s.at(fmt.Sprintf("expect.tool_calls.%d", i)), tool, configName(cfg), list))
 		}
 	}
 	for _, tool := range slices.Sorted(maps.Keys(s.Approvals)) {
@@ -521,6 +531,7 @@ func sleep(ctx context.Context, d time.Duration) {
 func (e Expect) Check(events []callevent.Event) []string {
 	var failures []string
 	called := map[string]bool{}
+	var calls []string // in order
 	var agentSaid, callerSaid []string
 	var ended *callevent.CallEnded
 	var latencies []time.Duration
@@ -529,6 +540,7 @@ func (e Expect) Check(events []callevent.Event) []string {
 		switch ev := ev.(type) {
 		case callevent.ToolCall:
 			called[ev.Name] = true
+			calls = append(calls, ev.Name)
 		case callevent.AgentTranscript:
 			agentSaid = append(agentSaid, ev.Text)
 		case callevent.CallerTranscript:
@@ -540,6 +552,9 @@ func (e Expect) Check(events []callevent.Event) []string {
 		case callevent.CallEnded:
 			ended = &ev
 		}
+	}
+	if e.ToolCalls != nil && !slices.Equal(e.ToolCalls, calls) {
+		failures = append(failures, fmt.Sprintf("expected the tool calls, in order: %s; the call made: %s", nameList(e.ToolCalls), nameList(calls)))
 	}
 	for _, t := range e.Tools {
 		if !called[t] {
