@@ -107,7 +107,9 @@ func TestFromCallReplaysADevCall(t *testing.T) {
 	wg.Go(func() {
 		sameOut, sameErrOut, sameErr = runSimulateState(state, "--from-call", sid[:20], "--config", cfg, "--save-scenario", saved)
 	})
-	wg.Go(func() { lessOut, lessErrOut, lessErr = runSimulateState(state, "--from-call", sid, "--config", without) })
+	wg.Go(func() {
+		lessOut, lessErrOut, lessErr = runSimulateState(state, "--from-call", sid, "--config", without)
+	})
 	wg.Wait()
 	if sameErr != nil || !strings.Contains(sameErrOut, "replaying "+sid+" (1 caller turn), expecting tool calls weather and ending caller_hangup") {
 		t.Fatalf("replay against the same configuration: %v\nstdout:\n%s\nstderr:\n%s", sameErr, sameOut, sameErrOut)

@@ -37,7 +37,7 @@ type simulateOptions struct {
 	JUnitPath string
 	// Approve answers approvals the scenarios do not: offlinecall.ApproveAll or
 	// ApproveNone.
-	Approve string
+	Approve  string
 	fromCall fromCallOptions // --from-call CA…: cmd/fromcall.go
 	commonOptions
 
