@@ -298,10 +298,14 @@ func runScenarios(ctx context.Context, f *Factory, opts *simulateOptions, cfg *a
 		// The terminal asks about approvals only for a call no script answers
 		// them for (the demo, --caller-audio): a scripted run never waits on a
 		// person.
-		if opts.askTerminal && opts.Approve == "" {
-			so.Approver = &terminalApprover{in: f.IO.In, out: f.IO.ErrOut, tty: f.IO.ErrTTY}
-		}
 		out := newEventOutput(f.IO.Out, st, f.IO.OutTTY, false, opts.filter, calls.red)
+		if opts.askTerminal && opts.Approve == "" {
+			approver := &terminalApprover{in: f.IO.In, out: f.IO.ErrOut, tty: f.IO.ErrTTY}
+			if f.IO.OutTTY && f.IO.ErrTTY {
+				approver.board = out.onScreen(f.IO.ErrOut) // the question stays below the call's lines, as in dev
+			}
+			so.Approver = approver
+		}
 		so.OnEvent = calls.onEvent(out.event)
 		fmt.Fprintf(f.IO.ErrOut, "simulating %q with %s and %s\n", sanitize(scenarios[0].Name), sanitize(cfg.Summary()), sanitize(model))
 	} else {
