@@ -5,6 +5,9 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"path"
+	"path/filepath"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -56,6 +59,29 @@ type Factory struct {
 	// HTTPClient, when set, carries the checks' requests (doctor, and dev's and
 	// serve's at start): its Transport, so tests can trust a loopback TLS server.
 	HTTPClient *http.Client
+	// Self is how the user runs callagent, for the commands its output suggests:
+	// "callagent", or "go run ." when the binary is go run's (the README's quick
+	// start runs `go run . simulate`, and `callagent logs` would name a binary not
+	// built). Empty means "callagent".
+	Self string
+}
+
+// self is Self, "callagent" by default.
+func (f *Factory) self() string {
+	if f.Self == "" {
+		return "callagent"
+	}
+	return f.Self
+}
+
+// selfCommand is how this process was started: "go run ." for a binary go run
+// built (in its temporary go-build…/…/exe directory), else "callagent".
+func selfCommand(exe string) string {
+	exe = filepath.ToSlash(exe)
+	if path.Base(path.Dir(exe)) == "exe" && strings.Contains(exe, "/go-build") {
+		return "go run ."
+	}
+	return "callagent"
 }
 
 // NewFactory returns the Factory of the real process.
@@ -69,7 +95,16 @@ func NewFactory() *Factory {
 		Env:   &Env{Getenv: os.Getenv},
 		Now:   time.Now,
 		Build: ReadBuildInfo(),
+		Self:  selfFromExecutable(),
 	}
+}
+
+func selfFromExecutable() string {
+	exe, err := os.Executable()
+	if err != nil {
+		return "callagent"
+	}
+	return selfCommand(exe)
 }
 
 // isTerminal reports whether f is a character device (a terminal), without a

@@ -316,7 +316,7 @@ func runScenarios(ctx context.Context, f *Factory, opts *simulateOptions, cfg *a
 		fmt.Fprintf(f.IO.ErrOut, "simulating %s with %s and %s, %d at a time\n", plural(len(scenarios), "scenario"),
 			sanitize(cfg.Summary()), sanitize(model), min(opts.Parallel, len(scenarios)))
 		onDone = func(_ int, o *offlinecall.Outcome) {
-			fmt.Fprintln(f.IO.ErrOut, progressLine(errSt, o, calls.log != nil))
+			fmt.Fprintln(f.IO.ErrOut, progressLine(errSt, o, calls.log != nil, f.self()))
 		}
 	}
 	started := time.Now()
@@ -348,7 +348,7 @@ func runScenarios(ctx context.Context, f *Factory, opts *simulateOptions, cfg *a
 			fmt.Fprintf(f.IO.ErrOut, "recorded to %s\n", opts.RecordPath)
 		}
 		if calls.log != nil {
-			fmt.Fprintf(f.IO.ErrOut, "call log: callagent logs %s\n", o.Result.CallSID)
+			fmt.Fprintf(f.IO.ErrOut, "call log: %s logs %s\n", f.self(), o.Result.CallSID)
 		}
 		for _, fail := range o.Result.Failures {
 			fmt.Fprintln(f.IO.Out, st.Error.Render("✗ "+sanitize(fail)))

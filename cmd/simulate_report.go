@@ -45,7 +45,8 @@ func firstProblem(o *offlinecall.Outcome) string {
 }
 
 // progressLine is a scenario's line on stderr when it finishes, in a run of several.
-func progressLine(st Styles, o *offlinecall.Outcome, logged bool) string {
+// self is how the user runs callagent (Factory.Self).
+func progressLine(st Styles, o *offlinecall.Outcome, logged bool, self string) string {
 	name := sanitize(o.Scenario.Name)
 	switch result(o) {
 	case resultPassed:
@@ -58,7 +59,7 @@ func progressLine(st Styles, o *offlinecall.Outcome, logged bool) string {
 		line += fmt.Sprintf(" (and %d more)", n-1)
 	}
 	if logged {
-		line += " — callagent logs " + o.Result.CallSID
+		line += " — " + self + " logs " + o.Result.CallSID
 	}
 	return st.Error.Render(line)
 }
