@@ -349,7 +349,7 @@ type CallEnded struct {
 	Reason        EndReason     `json:"reason"`
 	Err           error         `json:"-"` // the failure behind the reason, if any
 	Duration      time.Duration `json:"duration_ns"`
-	Turns         int           `json:"turns,omitempty"` // agent responses that produced audio
+	Turns         int           `json:"turns,omitempty"` // answers of the agent to the caller (each a TurnLatency; not the greeting)
 	Interruptions int           `json:"interruptions,omitempty"`
 	ToolCalls     int           `json:"tool_calls,omitempty"`
 	InBytes       int64         `json:"in_bytes,omitempty"`       // caller audio relayed to the model

@@ -292,3 +292,26 @@ func TestTruncationLearnsPlaybackDelay(t *testing.T) {
 	}
 	tc.Hangup()
 }
+
+// A turn is an answer of the agent to the caller: the greeting is not one, so the
+// call's turns are its TurnLatency events, the one meaning simulate's min_turns,
+// the summary, dev's end line and the logs' TURNS column share (issue 16 item 3;
+// the greeting counted as a turn before).
+func TestFaultTurnsCountAnswersNotTheGreeting(t *testing.T) {
+	b := newBridge(t, bridgeConfig{Options: func(o *session.Options) { o.Greeting = "Say hello." }})
+	tc := b.Start(twiliotest.CallerOptions{})
+	ctx, mc, rec := tc.Ctx, tc.Model, tc.Rec
+	if _, err := mc.WaitEvent(ctx, realtime.TypeResponseCreate, 1); err != nil {
+		t.Fatal(err)
+	}
+	mc.Respond(ctx, realtimetest.ResponseSpec{Items: []realtimetest.ItemSpec{{Audio: noise(3, 800), Transcript: "Hello!"}}}).Wait(ctx)
+	waitEvent[callevent.AgentTranscript](ctx, t, rec, 1)
+	mc.SpeechStarted()
+	mc.SpeechStopped("What's the weather?")
+	waitEvent[callevent.SpeechStopped](ctx, t, rec, 1)
+	mc.Respond(ctx, realtimetest.ResponseSpec{Items: []realtimetest.ItemSpec{{Audio: noise(9, 800), Transcript: "Sunny"}}}).Wait(ctx)
+	waitEvent[callevent.TurnLatency](ctx, t, rec, 1)
+	if e := tc.Hangup(); e.Turns != 1 {
+		t.Fatalf("turns = %d, want 1 (one answer; the greeting is not a turn)", e.Turns)
+	}
+}

@@ -261,9 +261,12 @@ func (s *Session) relayAgentAudio(e *realtime.ResponseOutputAudioDelta) {
 	s.touch(s.playEnd)
 	if !s.answered[e.ResponseID] {
 		s.answered[e.ResponseID] = true
-		s.stats.turns.Add(1)
 		if s.awaitingAudio {
 			s.awaitingAudio = false
+			// A turn is an answer of the agent to the caller (the greeting and
+			// a second response after a tool are not): what simulate's min_turns,
+			// the summary, dev's end line and the logs' TURNS column all count.
+			s.stats.turns.Add(1)
 			// From the end of the caller's speech to the answer's first audio, less
 			// the time a person took to approve a tool meanwhile.
 			now := s.now()
