@@ -17,7 +17,8 @@ import (
 // arrives, so the turn can end although the carrier sends nothing. The pad is a
 // guess made on the wall clock, and frames that are only late (a loaded machine, a
 // slow network) must never be covered by it, so it runs only on a call whose
-// timestamps have already shown a gap: a carrier that suppresses silence. Calls
+// timestamps have already shown a gap: a carrier that suppresses silence, and
+// waits longer (padHoldMax at most) each time real audio still came late into it. Calls
 // whose frames all come contiguously are never padded. (A call with suppression has
 // such a gap before the caller's first turn ends in practice: the silence while the
 // agent greets, or before the caller's first word, which makes the first frame start
@@ -30,6 +31,11 @@ const (
 	// padHold is how long no frame may arrive, while the caller speaks, before the
 	// pad starts: longer than network jitter, so late frames are not covered.
 	padHold = 300 * time.Millisecond
+	// padHoldMax bounds the hold: each time real audio arrives late inside a pad,
+	// the hold doubles up to this. Padding never stops: a call that no longer pads
+	// (what a first late frame used to cause) has turns that end only when the
+	// caller speaks again, for the rest of the call.
+	padHoldMax = 1200 * time.Millisecond
 	// padLimitMs bounds the pad of one silence: a server VAD's silence duration
 	// (500 ms by default) with room to spare.
 	padLimitMs = 1000
@@ -67,8 +73,8 @@ type callerClock struct {
 
 	mu        sync.Mutex
 	tl        twiliotransport.Timeline
-	lastFrame time.Time // when the last frame arrived
-	noPad     bool      // a pad met late real audio: no more pads on this call
+	lastFrame time.Time     // when the last frame arrived
+	hold      time.Duration // the pad's hold: padHold, doubled after each late frame a pad met (padHoldMax)
 }
 
 // callerFrame relays a caller media frame, after the silence its timestamp shows was
@@ -79,9 +85,9 @@ func (s *Session) callerFrame(f *twiliotransport.Media, now time.Time) {
 	defer c.mu.Unlock()
 	c.lastFrame = now
 	r := c.tl.Frame(int64(f.Media.Timestamp), f.Size)
-	if r.Overlap && !c.noPad {
-		c.noPad = true
-		s.warn("caller audio arrived late, inside silence padded for it: no more padding on this call")
+	if r.Overlap && c.padHold() < padHoldMax {
+		c.hold = min(2*c.padHold(), padHoldMax)
+		s.warn("caller audio arrived late, inside silence padded for it: padding now waits %v for late audio", c.hold)
 	}
 	if r.Omitted && !c.suppressed.Load() {
 		c.suppressed.Store(true)
@@ -102,11 +108,19 @@ func (s *Session) padSilence(now time.Time) {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if !c.suppressed.Load() || c.noPad || c.lastFrame.IsZero() {
+	if !c.suppressed.Load() || c.lastFrame.IsZero() {
 		return
 	}
-	want := (now.Sub(c.lastFrame) - padHold).Milliseconds() - c.tl.Padded()
+	want := (now.Sub(c.lastFrame) - c.padHold()).Milliseconds() - c.tl.Padded()
 	if ms := c.tl.Pad(want, padLimitMs); ms > 0 {
 		s.relayCallerAudio(silence(ms))
 	}
+}
+
+// padHold is the pad's current hold (mu held).
+func (c *callerClock) padHold() time.Duration {
+	if c.hold == 0 {
+		return padHold
+	}
+	return c.hold
 }

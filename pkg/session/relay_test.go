@@ -294,3 +294,48 @@ func TestDebugFramesAndStats(t *testing.T) {
 }
 
 var _ = context.Background
+
+// Real audio arriving late inside padded silence (jitter on a call whose carrier
+// suppresses silence) makes the pad wait longer; padding goes on. Before, one late
+// frame stopped padding for the rest of the call, and every later turn the carrier
+// ended with nothing sent never ended until the caller spoke again.
+func TestFaultPaddingSurvivesLateAudio(t *testing.T) {
+	b := newBridge(t, bridgeConfig{})
+	ctx := timeout(t, 15*time.Second)
+	c := b.Dial(twiliotest.CallerOptions{OmitSilence: true})
+	quiet := bytes.Repeat([]byte{twiliotest.Silence}, 10*twiliotest.FrameBytes)
+	said := append(append(noise(13, 10*twiliotest.FrameBytes), quiet...), noise(14, 10*twiliotest.FrameBytes)...)
+	c.Say(said)
+	mc := b.ModelFor(ctx, c.CallSID())
+	if err := mc.WaitAudio(ctx, len(said)); err != nil {
+		t.Fatal(err)
+	}
+	mc.SpeechStarted()
+	// A pad well beyond the timeline's minimum gap, then the caller's next frames:
+	// on the caller's clock they come right after its words, inside the pad.
+	if err := mc.WaitAudio(ctx, len(said)+200*8); err != nil {
+		t.Fatal("no pad:", err)
+	}
+	late := noise(21, 5*twiliotest.FrameBytes)
+	c.Say(late)
+	if err := mc.WaitAudio(ctx, len(mc.AudioIn())+len(late)); err != nil {
+		t.Fatal(err)
+	}
+	mc.SpeechStopped("hello")
+	// The caller's next turn: words, then nothing from the carrier.
+	mc.SpeechStarted()
+	next := noise(22, 5*twiliotest.FrameBytes)
+	before := len(mc.AudioIn())
+	c.Say(next)
+	if err := mc.WaitAudio(ctx, before+len(next)); err != nil {
+		t.Fatal(err)
+	}
+	wctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	if err := mc.WaitAudio(wctx, before+len(next)+500*8); err != nil {
+		t.Fatal("no silence padded after a late frame met an earlier pad: the turn cannot end:", err)
+	}
+	mc.SpeechStopped("again")
+	c.Hangup()
+	b.Ended(ctx, c.CallSID())
+}
