@@ -169,6 +169,10 @@ type Call struct {
 	// when no usage was logged or its price is unknown (CostUnknown).
 	CostUSD     *float64 `json:"cost_usd,omitempty"`
 	CostUnknown bool     `json:"cost_unknown,omitempty"` // usage was logged, for a model without a price
+	// Interruptions and ToolCalls are the call's barge-ins and tool calls: as its
+	// end counted them, or as logged until now.
+	Interruptions int `json:"interruptions,omitempty"`
+	ToolCalls     int `json:"tool_calls,omitempty"`
 }
 
 // Summarize reads a call's log and sums it up.
@@ -199,10 +203,15 @@ func summarize(r io.Reader, path string) (Call, error) {
 			c.Started, c.From, c.To, c.Streamed = l.Time, e.From, e.To, true
 		case callevent.TurnLatency:
 			lat = append(lat, e.Latency)
+		case callevent.Interruption:
+			c.Interruptions++
+		case callevent.ToolCall:
+			c.ToolCalls++
 		case callevent.CallUsage:
 			c.CostUSD, c.CostUnknown = e.CostUSD, e.CostUSD == nil
 		case callevent.CallEnded:
 			c.Ended, c.Reason, c.Duration, c.Turns = true, string(e.Reason), e.Duration, e.Turns
+			c.Interruptions, c.ToolCalls = e.Interruptions, e.ToolCalls
 			if e.CostUSD != nil {
 				c.CostUSD, c.CostUnknown = e.CostUSD, false
 			}
