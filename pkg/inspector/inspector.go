@@ -86,7 +86,7 @@ func New(opts Options) (*Handler, error) {
 	h.mux.HandleFunc("GET /api/calls/{sid}/frames", h.frames)
 	h.mux.HandleFunc("GET /api/calls/{sid}/audio", h.audio)
 	h.mux.HandleFunc("GET /api/events", h.events)
-	h.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+	h.mux.HandleFunc("GET /", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "no such page")
 	})
 	return h, nil

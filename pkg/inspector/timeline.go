@@ -178,7 +178,8 @@ func buildTimeline(lines []calllog.Line, events []callevent.Event) *Timeline {
 		}
 		return &tl.Tools[i]
 	}
-	latency := map[string]int64{} // response ID → latency
+	latency := map[string]int64{}    // response ID → latency
+	firstAudio := map[string]int64{} // response ID → when its first audio was sent
 	cut := map[string]callevent.Truncation{}
 	cutAt := map[string]int64{}
 	openSpan := -1
@@ -214,6 +215,7 @@ func buildTimeline(lines []calllog.Line, events []callevent.Event) *Timeline {
 		case callevent.TurnLatency:
 			tl.Latencies = append(tl.Latencies, Latency{AtMs: at(t), ResponseID: e.ResponseID, LatencyMs: e.Latency.Milliseconds()})
 			latency[e.ResponseID] = e.Latency.Milliseconds()
+			firstAudio[e.ResponseID] = at(t)
 		case callevent.ToolCall:
 			tc := tool(e.CallID, e.Name, t)
 			tc.Arguments = e.Arguments
@@ -259,6 +261,11 @@ func buildTimeline(lines []calllog.Line, events []callevent.Event) *Timeline {
 	for i := range tl.Answers {
 		a := &tl.Answers[i]
 		a.LatencyMs = latency[a.ResponseID]
+		// Transcript deltas are not logged: an answer starts with its first
+		// audio (the turn's latency line), when that came first.
+		if fa, ok := firstAudio[a.ResponseID]; ok && fa < a.StartMs {
+			a.StartMs = fa
+		}
 		tr, ok := cut[a.ItemID]
 		if !ok {
 			continue
