@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"net/http"
 	"time"
+
+	"github.com/callagent/callagent/pkg/callevent"
 )
 
 // Change is what the events stream says about a call: it started, ended or
@@ -53,6 +55,48 @@ func (h *Handler) Publish(c Change) {
 		}
 	}
 }
+
+// updateEvery is the least time between two ChangeUpdated of one call that
+// PublishEvent sends: a call logs many lines a second, a list reloads once.
+const updateEvery = 250 * time.Millisecond
+
+// PublishEvent publishes the change a call event makes: its start, its end, or
+// (at most every 250 ms per call, by the events' own times) an update. dev
+// hands it its live events; inspect the lines it follows in the call logs.
+func (h *Handler) PublishEvent(ev callevent.Event) {
+	hd := ev.EventHeader()
+	if hd.CallSID == "" {
+		return
+	}
+	c := Change{Type: ChangeUpdated, CallSID: hd.CallSID, Time: hd.Time}
+	switch e := ev.(type) {
+	case callevent.CallStarted:
+		c.Type = ChangeStarted
+	case callevent.CallEnded:
+		c.Type, c.Outcome = ChangeEnded, string(e.Reason)
+	}
+	h.mu.Lock()
+	switch c.Type {
+	case ChangeEnded:
+		delete(h.lastUpdate, c.CallSID)
+	case ChangeUpdated:
+		if last, ok := h.lastUpdate[c.CallSID]; ok && c.Time.Sub(last) < updateEvery && c.Time.Sub(last) >= 0 {
+			h.mu.Unlock()
+			return
+		}
+		fallthrough
+	default:
+		if len(h.lastUpdate) >= maxTracked { // calls whose end never came
+			clear(h.lastUpdate)
+		}
+		h.lastUpdate[c.CallSID] = c.Time
+	}
+	h.mu.Unlock()
+	h.Publish(c)
+}
+
+// maxTracked bounds the calls PublishEvent remembers.
+const maxTracked = 1024
 
 // Dropped is how many events clients were dropped for falling behind.
 func (h *Handler) Dropped() int {

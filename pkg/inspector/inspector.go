@@ -30,6 +30,9 @@ type Options struct {
 	// Port is the port the inspector listens on: a request's Host header must
 	// name it, with a loopback name or address.
 	Port int
+	// Hosts are more names (or addresses, without the port) the Host header may
+	// name: the address of an inspector told to listen beyond loopback.
+	Hosts []string
 	// Redactor, when set, redacts every JSON answer again (the call logs were
 	// redacted when written).
 	Redactor *calllog.Redactor
@@ -49,6 +52,8 @@ type Handler struct {
 	mu      sync.Mutex
 	clients map[*client]struct{}
 	dropped int
+	// lastUpdate is when PublishEvent last sent each call's update.
+	lastUpdate map[string]time.Time
 }
 
 // Errors of New.
@@ -74,7 +79,7 @@ func New(opts Options) (*Handler, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	h := &Handler{opts: opts, mux: http.NewServeMux(), clients: map[*client]struct{}{},
+	h := &Handler{opts: opts, mux: http.NewServeMux(), clients: map[*client]struct{}{}, lastUpdate: map[string]time.Time{},
 		// One cookie per port: two inspectors on one machine do not overwrite
 		// each other's (cookies ignore ports).
 		cookie: "callagent_inspector_" + strconv.Itoa(opts.Port)}
@@ -167,6 +172,11 @@ func (h *Handler) hostAllowed(host string) bool {
 	}
 	if strings.EqualFold(name, "localhost") {
 		return true
+	}
+	for _, h := range h.opts.Hosts {
+		if strings.EqualFold(name, strings.Trim(h, "[]")) {
+			return true
+		}
 	}
 	ip := net.ParseIP(name)
 	return ip != nil && ip.IsLoopback() && !strings.Contains(name, "%")

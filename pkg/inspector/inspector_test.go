@@ -705,3 +705,52 @@ func FuzzListQuery(f *testing.F) {
 		}
 	})
 }
+
+func TestHostsAddsAName(t *testing.T) {
+	s := start(t, func(o *Options) { o.Hosts = []string{"192.0.2.7", "[fd00::1]"} })
+	p := strconv.Itoa(s.port)
+	for host, want := range map[string]int{"192.0.2.7:" + p: 200, "[fd00::1]:" + p: 200, "192.0.2.8:" + p: 403, "192.0.2.7:1": 403} {
+		res := s.get(t, "/api/calls", s.token, map[string]string{"Host": host})
+		if b := body(t, res); res.StatusCode != want {
+			t.Errorf("Host %s: %d %s, want %d", host, res.StatusCode, b, want)
+		}
+	}
+}
+
+// PublishEvent: starts and ends always, updates of a call at most every 250 ms
+// of its events' time.
+func TestPublishEventCoalescesUpdates(t *testing.T) {
+	h, err := New(Options{Token: strings.Repeat("k", 32), Port: 4040})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cl := &client{ch: make(chan []byte, 64), gone: make(chan struct{})}
+	h.clients[cl] = struct{}{}
+	at := func(sid string, ms int) callevent.Header {
+		return callevent.Header{Time: t0.Add(time.Duration(ms) * time.Millisecond), CallSID: sid}
+	}
+	for _, ev := range []callevent.Event{
+		callevent.CallStarted{Header: at("CA1", 0)},
+		callevent.DTMF{Header: at("CA1", 10)},  // within 250 ms of the start
+		callevent.DTMF{Header: at("CA1", 300)}, // an update
+		callevent.DTMF{Header: at("CA2", 310)}, // another call's
+		callevent.DTMF{Header: at("CA1", 400)},
+		callevent.DTMF{Header: at("", 400)}, // no call
+		callevent.CallEnded{Header: at("CA1", 420), Reason: callevent.EndIdle},
+	} {
+		h.PublishEvent(ev)
+	}
+	close(cl.ch)
+	var got []string
+	for data := range cl.ch {
+		var c Change
+		if err := json.Unmarshal(data, &c); err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, c.Type+" "+c.CallSID+" "+c.Outcome)
+	}
+	want := "call.started CA1 |call.updated CA1 |call.updated CA2 |call.ended CA1 idle"
+	if strings.Join(got, "|") != want {
+		t.Errorf("changes:\n%s\nwant\n%s", strings.Join(got, "|"), want)
+	}
+}
