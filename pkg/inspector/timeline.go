@@ -270,8 +270,10 @@ func buildTimeline(lines []calllog.Line, events []callevent.Event) *Timeline {
 		if !ok {
 			continue
 		}
-		a.Cut, a.HeardMs, a.SentMs = true, tr.AudioEndMs, tr.SentMs
-		a.EndMs = min(a.EndMs, cutAt[a.ItemID])
+		// Its audio played until the barge-in cut it, whenever its transcript
+		// was done.
+		a.Cut, a.Interrupted, a.HeardMs, a.SentMs = true, true, tr.AudioEndMs, tr.SentMs
+		a.EndMs = cutAt[a.ItemID]
 		a.Heard, a.Unheard = splitHeard(a.Text, tr.AudioEndMs, tr.SentMs)
 	}
 	return tl
