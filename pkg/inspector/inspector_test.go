@@ -19,6 +19,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/callagent/callagent/internal/leakcheck"
 	"github.com/callagent/callagent/pkg/audio"
@@ -753,4 +754,44 @@ func TestPublishEventCoalescesUpdates(t *testing.T) {
 	if strings.Join(got, "|") != want {
 		t.Errorf("changes:\n%s\nwant\n%s", strings.Join(got, "|"), want)
 	}
+}
+
+// FuzzSplitHeard: the two parts are the text, cut on a character boundary.
+func FuzzSplitHeard(f *testing.F) {
+	f.Add("It's partly cloudy in Paris, 8 degrees.", 465, 1640)
+	f.Add("héé héé", 1, 3)
+	f.Add("\xff\xfe abc", 5, 10)
+	f.Fuzz(func(t *testing.T, text string, heard, sent int) {
+		h, u := splitHeard(text, heard, sent)
+		if h+u != text {
+			t.Fatalf("%q + %q != %q", h, u, text)
+		}
+		if utf8.ValidString(text) && len(u) > 0 && !utf8.RuneStart(u[0]) {
+			t.Fatalf("cut inside a character: %q | %q", h, u)
+		}
+	})
+}
+
+// FuzzHostAllowed: a Host is accepted only with the inspector's port and a
+// loopback name or address.
+func FuzzHostAllowed(f *testing.F) {
+	h, err := New(Options{Token: strings.Repeat("k", 32), Port: 4040})
+	if err != nil {
+		f.Fatal(err)
+	}
+	for _, s := range []string{"localhost:4040", "127.0.0.1:4040", "[::1]:4040", "evil.example:4040", "127.0.0.1.evil:4040", "[fe80::1%lo]:4040", "0x7f.1:4040"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, host string) {
+		if !h.hostAllowed(host) {
+			return
+		}
+		name, port, err := net.SplitHostPort(host)
+		if err != nil || port != "4040" {
+			t.Fatalf("accepted %q", host)
+		}
+		if ip := net.ParseIP(name); !strings.EqualFold(name, "localhost") && (ip == nil || !ip.IsLoopback()) {
+			t.Fatalf("accepted %q: not loopback", host)
+		}
+	})
 }
