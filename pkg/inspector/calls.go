@@ -196,15 +196,13 @@ func (h *Handler) call(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	tl, err := readTimeline(path)
+	tl, c, err := readTimeline(path)
 	if err != nil {
 		writeError(w, http.StatusInternalServerError, "reading the call's log: "+err.Error())
 		return
 	}
-	if c, err := calllog.Summarize(path); err == nil {
-		s := h.summary(c)
-		tl.Call = &s
-	}
+	s := h.summary(c)
+	tl.Call = &s
 	h.writeJSON(w, tl)
 }
 

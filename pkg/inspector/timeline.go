@@ -124,17 +124,24 @@ type End struct {
 	Error  string `json:"error,omitempty"`
 }
 
-// readTimeline builds the timeline of the call logged at path.
-func readTimeline(path string) (*Timeline, error) {
+// readTimeline builds the timeline of the call logged at path, and its
+// summary, in one reading.
+func readTimeline(path string) (*Timeline, calllog.Call, error) {
 	var lines []calllog.Line
 	var events []callevent.Event
+	sum := calllog.NewSummary(path)
 	if err := calllog.ReadFile(path, func(l calllog.Line, ev callevent.Event) {
+		sum.Add(l, ev)
+		if l.Level == "debug" && l.Type == "debug.frame" {
+			return // frames are /frames's; the timeline does not keep them
+		}
+		l.Fields = nil
 		lines = append(lines, l)
 		events = append(events, ev)
-	}, nil); err != nil {
-		return nil, err
+	}, func(calllog.BadLine) { sum.Bad() }); err != nil {
+		return nil, calllog.Call{}, err
 	}
-	return buildTimeline(lines, events), nil
+	return buildTimeline(lines, events), sum.Call(), nil
 }
 
 // buildTimeline makes the timeline of a call's events (in their logged order).
