@@ -86,6 +86,7 @@ func New(opts Options) (*Handler, error) {
 	files, _ := fs.Sub(static, "static")
 	h.mux.Handle("GET /{$}", http.FileServerFS(files))
 	h.mux.Handle("GET /app.js", http.FileServerFS(files))
+	h.mux.Handle("GET /app.css", http.FileServerFS(files))
 	h.mux.HandleFunc("GET /api/calls", h.listCalls)
 	h.mux.HandleFunc("GET /api/calls/{sid}", h.call)
 	h.mux.HandleFunc("GET /api/calls/{sid}/frames", h.frames)
@@ -112,7 +113,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	hd.Set("X-Content-Type-Options", "nosniff")
 	hd.Set("Referrer-Policy", "no-referrer") // the first page's URL holds the token
 	hd.Set("X-Frame-Options", "DENY")
-	hd.Set("Content-Security-Policy", "default-src 'self'; media-src 'self'; frame-ancestors 'none'; form-action 'none'")
+	// Scripts and styles only from the inspector's own files: nothing inline,
+	// nothing from elsewhere.
+	hd.Set("Content-Security-Policy", "default-src 'self'; media-src 'self'; frame-ancestors 'none'; form-action 'none'; base-uri 'none'")
 	hd.Set("Cache-Control", "no-store")
 	if !h.hostAllowed(r.Host) {
 		writeError(w, http.StatusForbidden, "this inspector answers only to localhost:"+strconv.Itoa(h.opts.Port))

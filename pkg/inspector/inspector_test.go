@@ -795,3 +795,29 @@ func FuzzHostAllowed(f *testing.F) {
 		}
 	})
 }
+
+// The page works under its own Content-Security-Policy: no inline script or
+// style, nothing from another origin (no CDN), every file it names served.
+func TestPageUnderItsCSP(t *testing.T) {
+	s := start(t, nil)
+	res := s.get(t, "/", s.token, nil)
+	page := body(t, res)
+	csp := res.Header.Get("Content-Security-Policy")
+	if res.StatusCode != 200 || !strings.Contains(csp, "default-src 'self'") || strings.Contains(csp, "unsafe") {
+		t.Fatalf("page %d, CSP %q", res.StatusCode, csp)
+	}
+	if strings.Contains(page, "<style") || strings.Contains(page, "<script>") || strings.Contains(page, " on") && strings.Contains(page, "=\"") && strings.Contains(page, "onclick") ||
+		strings.Contains(page, "http:") || strings.Contains(page, "https:") {
+		t.Errorf("the page has inline code or a remote file:\n%s", page)
+	}
+	for _, f := range []struct{ path, ctype string }{{"/app.js", "javascript"}, {"/app.css", "text/css"}} {
+		res := s.get(t, f.path, s.token, nil)
+		b := body(t, res)
+		if res.StatusCode != 200 || !strings.Contains(res.Header.Get("Content-Type"), f.ctype) || !strings.Contains(page, f.path) {
+			t.Errorf("%s: %d %s", f.path, res.StatusCode, res.Header.Get("Content-Type"))
+		}
+		if strings.Contains(b, "innerHTML") || strings.Contains(b, "https:") {
+			t.Errorf("%s sets markup or loads from elsewhere", f.path)
+		}
+	}
+}
