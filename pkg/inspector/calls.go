@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/callagent/callagent/pkg/callevent"
@@ -154,7 +155,7 @@ func (h *Handler) listCalls(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, err.Error())
 		return
 	}
-	logged, err := calllog.List(h.opts.LogDir, q.Since)
+	logged, err := h.list(q.Since)
 	if err != nil {
 		writeError(w, http.StatusInternalServerError, "reading the call logs: "+err.Error())
 		return
@@ -170,6 +171,62 @@ func (h *Handler) listCalls(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	h.writeJSON(w, map[string]any{"calls": calls})
+}
+
+// summaryCache keeps the summary of each call log by its size and time: the
+// page reloads the list at every change of a call in progress, and only that
+// call's file has changed.
+type summaryCache struct {
+	mu    sync.Mutex
+	calls map[string]cachedCall
+}
+
+type cachedCall struct {
+	size int64
+	mod  time.Time
+	call calllog.Call
+}
+
+// list is calllog.List with the summaries of unchanged files kept: the calls
+// logged in LogDir that started at or after since (zero: all), newest first.
+func (h *Handler) list(since time.Time) ([]calllog.Call, error) {
+	files, err := calllog.Files(h.opts.LogDir)
+	if err != nil {
+		return nil, err
+	}
+	h.cache.mu.Lock()
+	defer h.cache.mu.Unlock()
+	if h.cache.calls == nil {
+		h.cache.calls = map[string]cachedCall{}
+	}
+	seen := make(map[string]bool, len(files))
+	var out []calllog.Call
+	for _, f := range files {
+		seen[f.Path] = true
+		if !since.IsZero() && f.ModTime.Before(since) {
+			continue // last written before since: started before it too
+		}
+		cc, ok := h.cache.calls[f.Path]
+		if !ok || cc.size != f.Size || !cc.mod.Equal(f.ModTime) {
+			c, err := calllog.Summarize(f.Path)
+			if err != nil {
+				continue
+			}
+			cc = cachedCall{size: f.Size, mod: f.ModTime, call: c}
+			h.cache.calls[f.Path] = cc
+		}
+		if !since.IsZero() && cc.call.Started.Before(since) {
+			continue
+		}
+		out = append(out, cc.call)
+	}
+	for p := range h.cache.calls {
+		if !seen[p] { // pruned
+			delete(h.cache.calls, p)
+		}
+	}
+	slices.SortFunc(out, func(a, b calllog.Call) int { return b.Started.Compare(a.Started) })
+	return out, nil
 }
 
 // find resolves {sid} to the call's log file; it writes the error itself.

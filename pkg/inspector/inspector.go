@@ -52,6 +52,7 @@ type Handler struct {
 	mu      sync.Mutex
 	clients map[*client]struct{}
 	dropped int
+	cache   summaryCache
 	// lastUpdate is when PublishEvent last sent each call's update.
 	lastUpdate map[string]time.Time
 }

@@ -831,3 +831,43 @@ func TestPageUnderItsCSP(t *testing.T) {
 		}
 	}
 }
+
+// The list keeps the summaries of files that did not change and reads again
+// those that did (a call in progress), and forgets the removed ones.
+func TestListReadsOnlyChangedFiles(t *testing.T) {
+	s := start(t, nil)
+	var l callList
+	s.getJSON(t, "/api/calls", &l)
+	short, err := calllog.Find(s.h.opts.LogDir, sidShort)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The same size and time, another number: a kept summary still says 9999.
+	st, _ := os.Stat(short)
+	data, _ := os.ReadFile(short)
+	if err := os.WriteFile(short, bytes.ReplaceAll(data, []byte("+15559999"), []byte("+15557777")), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	os.Chtimes(short, st.ModTime(), st.ModTime())
+	// The call in progress logs another tool call.
+	w := calllog.NewWriter(calllog.Options{Dir: s.h.opts.LogDir})
+	w.Event(callevent.ToolCall{Header: callevent.Header{Time: t0.Add(125 * time.Second), CallSID: sidLive}, CallID: "call_10", Name: "weather"})
+	w.Close()
+	// And the first call's log is gone.
+	first, _ := calllog.Find(s.h.opts.LogDir, sidTool)
+	os.Remove(first)
+
+	s.getJSON(t, "/api/calls", &l)
+	if got := sids(l); got != "3,2" {
+		t.Fatalf("calls %s, want 3,2", got)
+	}
+	if l.Calls[0].ToolCalls != 2 || l.Calls[0].DurationMs != 5000 {
+		t.Errorf("the call in progress was not read again: %+v", l.Calls[0])
+	}
+	if l.Calls[1].From != "+15559999" {
+		t.Errorf("an unchanged file was read again: %+v", l.Calls[1])
+	}
+	if n := len(s.h.cache.calls); n != 2 {
+		t.Errorf("%d summaries kept for 2 files", n)
+	}
+}
