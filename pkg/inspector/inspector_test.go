@@ -72,9 +72,11 @@ func fixture(t *testing.T) (logDir, recDir string) {
 			Text: "Your balance is twelve dollars and fifty cents", Interrupted: true},
 		callevent.SpeechStopped{Header: at(sidTool, 5200), ItemID: "item_c2"},
 		callevent.DTMF{Header: at(sidTool, 5600), Digit: "5"},
+		callevent.TurnLatency{Header: at(sidTool, 5700), ResponseID: "resp_2", Latency: 500 * time.Millisecond},
+		callevent.AgentTranscript{Header: at(sidTool, 5900), ResponseID: "resp_2", ItemID: "item_a2", Text: "I promise"},
 		callevent.GuardrailTripped{Header: at(sidTool, 6000), Rule: "no_promises", ItemID: "item_a2", Text: "I promise", HeardMs: 300},
 		callevent.CallEnded{Header: at(sidTool, 7000), Reason: callevent.EndCallerHangup, Duration: 7 * time.Second,
-			Turns: 1, Interruptions: 1, ToolCalls: 1, CostUSD: &cost},
+			Turns: 2, Interruptions: 1, ToolCalls: 1, CostUSD: &cost},
 
 		callevent.CallStarted{Header: at(sidShort, 60_000), From: "+15559999", To: "+15550002"},
 		callevent.CallEnded{Header: at(sidShort, 62_000), Reason: callevent.EndAgentHangup, Duration: 2 * time.Second},
@@ -341,7 +343,7 @@ func TestCallsListAndFilters(t *testing.T) {
 	}
 	c := all.Calls[2]
 	if c.From != "+15550001" || c.To != "+15550002" || !c.Start.Equal(t0) || c.DurationMs != 7000 || c.Outcome != "caller_hangup" ||
-		c.Turns != 1 || c.LatencyP50Ms != 900 || c.Interruptions != 1 || c.ToolCalls != 1 || c.CostUSD == nil || *c.CostUSD != 0.0123 ||
+		c.Turns != 2 || c.LatencyP50Ms != 500 || c.Interruptions != 1 || c.ToolCalls != 1 || c.CostUSD == nil || *c.CostUSD != 0.0123 ||
 		!c.Recording || !c.Ended {
 		t.Errorf("the tool call: %+v", c)
 	}
@@ -385,8 +387,11 @@ func TestTimelineOfACallWithAToolAndABargeIn(t *testing.T) {
 	if len(tl.CallerSpeech) != 2 || tl.CallerSpeech[0] != want[0] || tl.CallerSpeech[1] != want[1] {
 		t.Errorf("caller speech %+v", tl.CallerSpeech)
 	}
-	if len(tl.Answers) != 1 {
+	if len(tl.Answers) != 2 {
 		t.Fatalf("answers %+v", tl.Answers)
+	}
+	if g := tl.Answers[1]; g.Guardrail != "no_promises" || !g.Cut || g.HeardMs != 300 || g.StartMs != 5700 || g.EndMs != 6000 || g.Heard != "" || g.Unheard != "" {
+		t.Errorf("answer cut by a guardrail %+v", g)
 	}
 	a := tl.Answers[0]
 	if !a.Cut || !a.Interrupted || a.HeardMs != 1000 || a.SentMs != 2000 || a.StartMs != 3400 || a.EndMs != 4420 || a.LatencyMs != 900 {
@@ -410,10 +415,10 @@ func TestTimelineOfACallWithAToolAndABargeIn(t *testing.T) {
 	if len(tl.Guardrails) != 1 || tl.Guardrails[0].Rule != "no_promises" || tl.Guardrails[0].HeardMs != 300 {
 		t.Errorf("guardrails %+v", tl.Guardrails)
 	}
-	if len(tl.Latencies) != 1 || tl.Latencies[0].LatencyMs != 900 || tl.Latencies[0].AtMs != 3400 {
+	if len(tl.Latencies) != 2 || tl.Latencies[0].LatencyMs != 900 || tl.Latencies[0].AtMs != 3400 {
 		t.Errorf("latencies %+v", tl.Latencies)
 	}
-	if len(tl.Transcript) != 2 || tl.Transcript[0].Who != "caller" || tl.Transcript[1].Who != "agent" || !tl.Transcript[1].Interrupted {
+	if len(tl.Transcript) != 3 || tl.Transcript[0].Who != "caller" || tl.Transcript[1].Who != "agent" || !tl.Transcript[1].Interrupted {
 		t.Errorf("transcript %+v", tl.Transcript)
 	}
 	if tl.End == nil || tl.End.Reason != "caller_hangup" || tl.End.AtMs != 7000 {

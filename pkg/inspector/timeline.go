@@ -53,6 +53,9 @@ type Answer struct {
 	Heard       string `json:"heard,omitempty"`
 	Unheard     string `json:"unheard,omitempty"`
 	LatencyMs   int64  `json:"latency_ms,omitempty"`
+	// Guardrail names the rule the answer broke: its audio was cut off there,
+	// HeardMs into it.
+	Guardrail string `json:"guardrail,omitempty"`
 }
 
 // Tool is one tool call: its arguments, result and how long it ran, and its
@@ -188,6 +191,7 @@ func buildTimeline(lines []calllog.Line, events []callevent.Event) *Timeline {
 	latency := map[string]int64{}    // response ID → latency
 	firstAudio := map[string]int64{} // response ID → when its first audio was sent
 	cut := map[string]callevent.Truncation{}
+	guarded := map[string]callevent.GuardrailTripped{}
 	cutAt := map[string]int64{}
 	openSpan := -1
 	var last time.Time
@@ -246,6 +250,8 @@ func buildTimeline(lines []calllog.Line, events []callevent.Event) *Timeline {
 			}
 		case callevent.GuardrailTripped:
 			tl.Guardrails = append(tl.Guardrails, Guardrail{AtMs: at(t), Rule: e.Rule, ItemID: e.ItemID, Text: e.Text, HeardMs: e.HeardMs})
+			guarded[e.ItemID] = e
+			cutAt[e.ItemID] = at(t)
 		case callevent.DTMF:
 			tl.DTMF = append(tl.DTMF, Key{AtMs: at(t), Digit: e.Digit})
 		case callevent.Warning:
@@ -272,6 +278,11 @@ func buildTimeline(lines []calllog.Line, events []callevent.Event) *Timeline {
 		// audio (the turn's latency line), when that came first.
 		if fa, ok := firstAudio[a.ResponseID]; ok && fa < a.StartMs {
 			a.StartMs = fa
+		}
+		if g, ok := guarded[a.ItemID]; ok {
+			// Cut by a guardrail: how much was sent is not logged, so the
+			// transcript is not split.
+			a.Guardrail, a.Cut, a.HeardMs, a.EndMs = g.Rule, true, g.HeardMs, cutAt[a.ItemID]
 		}
 		tr, ok := cut[a.ItemID]
 		if !ok {
