@@ -3,6 +3,7 @@ package inspector
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -281,6 +282,11 @@ func (h *Handler) frames(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, strings.Replace(err.Error(), "--debug", "debug=", 1))
 		return
 	}
+	win, err := parseWindow(r.URL.Query())
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
 	path, _, ok := h.find(w, r)
 	if !ok {
 		return
@@ -304,14 +310,69 @@ func (h *Handler) frames(w http.ResponseWriter, r *http.Request) {
 		frames = append(frames, f)
 		times = append(times, l.Time)
 	}, nil)
-	for i := range frames {
-		frames[i].AtMs = times[i].Sub(start).Milliseconds()
-	}
 	if err != nil {
 		writeError(w, http.StatusInternalServerError, "reading the call's log: "+err.Error())
 		return
 	}
-	h.writeJSON(w, map[string]any{"debug": filter.String(), "frames": frames})
+	kept, more := frames[:0], false
+	for i := range frames {
+		f := frames[i]
+		f.AtMs = times[i].Sub(start).Milliseconds()
+		if !win.has(f.AtMs) {
+			continue
+		}
+		if win.limit > 0 && len(kept) == win.limit {
+			more = true
+			break
+		}
+		kept = append(kept, f)
+	}
+	h.writeJSON(w, map[string]any{"debug": filter.String(), "frames": kept, "more": more})
+}
+
+// window is the part of a call's frames asked for: from_ms and to_ms
+// (inclusive, from the call's start; either may be left out) and limit (at
+// most this many, 0: all; "more" says some were left).
+type window struct {
+	from, to       int64
+	hasFrom, hasTo bool
+	limit          int
+}
+
+func (w window) has(ms int64) bool {
+	return (!w.hasFrom || ms >= w.from) && (!w.hasTo || ms <= w.to)
+}
+
+func parseWindow(q map[string][]string) (window, error) {
+	var w window
+	num := func(k string, set *bool, v *int64) error {
+		s := ""
+		if vs := q[k]; len(vs) > 0 {
+			s = strings.TrimSpace(vs[0])
+		}
+		if s == "" {
+			return nil
+		}
+		n, err := strconv.ParseInt(s, 10, 64)
+		if err != nil {
+			return fmt.Errorf("%s: milliseconds from the call's start, like 1500", k)
+		}
+		*set, *v = true, n
+		return nil
+	}
+	if err := num("from_ms", &w.hasFrom, &w.from); err != nil {
+		return w, err
+	}
+	if err := num("to_ms", &w.hasTo, &w.to); err != nil {
+		return w, err
+	}
+	var hasLimit bool
+	var limit int64
+	if err := num("limit", &hasLimit, &limit); err != nil || limit < 0 || limit > 1<<30 {
+		return w, errors.New("limit: a number of frames, 0 for all")
+	}
+	w.limit = int(limit)
+	return w, nil
 }
 
 func (h *Handler) audio(w http.ResponseWriter, r *http.Request) {

@@ -484,6 +484,24 @@ func TestFramesFilter(t *testing.T) {
 	if len(f.Frames) < 4 {
 		t.Errorf("all frames: %s", types(f))
 	}
+	var win struct {
+		Frames []Frame `json:"frames"`
+		More   bool    `json:"more"`
+	}
+	s.getJSON(t, "/api/calls/"+sidTool+"/frames?from_ms=0&to_ms=5", &win)
+	if len(win.Frames) != 1 || win.Frames[0].AtMs != 5 || win.More {
+		t.Errorf("from_ms=0&to_ms=5: %+v", win)
+	}
+	s.getJSON(t, "/api/calls/"+sidTool+"/frames?debug=twilio,realtime,http&limit=2", &win)
+	if len(win.Frames) != 2 || win.Frames[0].AtMs != -40 || !win.More {
+		t.Errorf("limit=2: %+v", win)
+	}
+	for _, q := range []string{"?limit=-1", "?from_ms=1.5", "?to_ms=x"} {
+		res := s.get(t, "/api/calls/"+sidTool+"/frames"+q, s.token, nil)
+		if b := body(t, res); res.StatusCode != 400 || !strings.Contains(b, `"error"`) {
+			t.Errorf("%s: %d %s", q, res.StatusCode, b)
+		}
+	}
 	res := s.get(t, "/api/calls/"+sidTool+"/frames?debug=twilo", s.token, nil)
 	if b := body(t, res); res.StatusCode != 400 || !strings.Contains(b, "unknown namespace") {
 		t.Errorf("unknown namespace: %d %s", res.StatusCode, b)
@@ -875,4 +893,18 @@ func TestListReadsOnlyChangedFiles(t *testing.T) {
 	if n := len(s.h.cache.calls); n != 2 {
 		t.Errorf("%d summaries kept for 2 files", n)
 	}
+}
+
+// FuzzWindow: the frames' window parameters never panic, and a limit is never
+// negative.
+func FuzzWindow(f *testing.F) {
+	for _, s := range []string{"0", "-40", "1500", "", "x", "9223372036854775808", "-1"} {
+		f.Add(s, s, s)
+	}
+	f.Fuzz(func(t *testing.T, from, to, limit string) {
+		w, err := parseWindow(map[string][]string{"from_ms": {from}, "to_ms": {to}, "limit": {limit}})
+		if err == nil && w.limit < 0 {
+			t.Fatalf("limit %d", w.limit)
+		}
+	})
 }
