@@ -28,14 +28,15 @@ const module = "github.com/callagent/callagent"
 //	1  leaves: one protocol, format or outside service each; no other pkg/
 //	2  the call and its record, a number's provisioning, beside the protocol twins
 //	   (which must not depend on the session they test)
-//	3  what joins a call to the world: the agent config, the server, the session test kit
+//	3  what joins a call to the world: the agent config, the server, the session test kit,
+//	   the inspector (reads the record of calls)
 //	4  a whole offline call
 var floors = map[string]int{
 	"pkg/callevent": 1, "pkg/realtime": 1, "pkg/twiliotransport": 1, "pkg/audio": 1,
 	"pkg/tunnel": 1, "pkg/twiliorest": 1, "pkg/live": 1, "pkg/pricing": 1,
 	"pkg/session": 2, "pkg/calllog": 2, "pkg/provision": 2, "pkg/livebridge": 2,
 	"pkg/realtime/realtimetest": 2, "pkg/live/livetest": 2, "pkg/twiliotransport/twiliotest": 2, "pkg/twiliorest/twiliorestest": 2,
-	"pkg/agent": 3, "pkg/server": 3, "pkg/session/sessiontest": 3,
+	"pkg/agent": 3, "pkg/server": 3, "pkg/session/sessiontest": 3, "pkg/inspector": 3,
 	"pkg/offlinecall": 4,
 }
 

@@ -17,6 +17,28 @@ type logFile struct {
 	size int64
 }
 
+// File is a call's log on disk, as Files lists it.
+type File struct {
+	Path    string
+	ModTime time.Time
+	Size    int64
+}
+
+// Files lists dir's call logs (dir/<date>/<sid>.jsonl), oldest first: for a
+// reader that keeps the summaries of files that did not change (the inspector).
+// A dir that does not exist holds none.
+func Files(dir string) ([]File, error) {
+	all, err := files(dir)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	out := make([]File, len(all))
+	for i, f := range all {
+		out[i] = File{Path: f.path, ModTime: f.mod, Size: f.size}
+	}
+	return out, err
+}
+
 // files lists dir's call logs (dir/<date>/<sid>.jsonl), oldest first.
 func files(dir string) ([]logFile, error) {
 	days, err := os.ReadDir(dir)

@@ -169,6 +169,10 @@ type Call struct {
 	// when no usage was logged or its price is unknown (CostUnknown).
 	CostUSD     *float64 `json:"cost_usd,omitempty"`
 	CostUnknown bool     `json:"cost_unknown,omitempty"` // usage was logged, for a model without a price
+	// Interruptions and ToolCalls are the call's barge-ins and tool calls: as its
+	// end counted them, or as logged until now.
+	Interruptions int `json:"interruptions,omitempty"`
+	ToolCalls     int `json:"tool_calls,omitempty"`
 }
 
 // Summarize reads a call's log and sums it up.
@@ -183,39 +187,70 @@ func Summarize(path string) (Call, error) {
 
 // summarize sums up the call logged in r, the file path or its beginning.
 func summarize(r io.Reader, path string) (Call, error) {
-	c := Call{Path: path, CallSID: strings.TrimSuffix(filepath.Base(path), ".jsonl")}
-	var lat []time.Duration
-	err := Read(r, path, func(l Line, ev callevent.Event) {
-		if c.Started.IsZero() {
-			c.Started = l.Time
+	s := NewSummary(path)
+	err := Read(r, path, s.Add, func(BadLine) { s.Bad() })
+	return s.Call(), err
+}
+
+// Summary sums up a call's log as it is read, for a reader that reads the lines
+// for something else too (the inspector's timeline): Add every event line in
+// order, then Call. Summarize is Summary over a whole file.
+type Summary struct {
+	c   Call
+	lat []time.Duration
+}
+
+// NewSummary starts the summary of the call logged at path.
+func NewSummary(path string) *Summary {
+	return &Summary{c: Call{Path: path, CallSID: strings.TrimSuffix(filepath.Base(path), ".jsonl")}}
+}
+
+// Add counts one event line.
+func (s *Summary) Add(l Line, ev callevent.Event) {
+	c := &s.c
+	if c.Started.IsZero() {
+		c.Started = l.Time
+	}
+	c.LastLine = l.Time
+	switch e := ev.(type) {
+	case callevent.HTTPRequest:
+		if c.From == "" && c.To == "" { // the webhook comes before the stream
+			c.From, c.To = e.From, e.To
 		}
-		c.LastLine = l.Time
-		switch e := ev.(type) {
-		case callevent.HTTPRequest:
-			if c.From == "" && c.To == "" { // the webhook comes before the stream
-				c.From, c.To = e.From, e.To
-			}
-		case callevent.CallStarted:
-			c.Started, c.From, c.To, c.Streamed = l.Time, e.From, e.To, true
-		case callevent.TurnLatency:
-			lat = append(lat, e.Latency)
-		case callevent.CallUsage:
-			c.CostUSD, c.CostUnknown = e.CostUSD, e.CostUSD == nil
-		case callevent.CallEnded:
-			c.Ended, c.Reason, c.Duration, c.Turns = true, string(e.Reason), e.Duration, e.Turns
-			if e.CostUSD != nil {
-				c.CostUSD, c.CostUnknown = e.CostUSD, false
-			}
+	case callevent.CallStarted:
+		c.Started, c.From, c.To, c.Streamed = l.Time, e.From, e.To, true
+	case callevent.TurnLatency:
+		s.lat = append(s.lat, e.Latency)
+	case callevent.Interruption:
+		c.Interruptions++
+	case callevent.ToolCall:
+		c.ToolCalls++
+	case callevent.CallUsage:
+		c.CostUSD, c.CostUnknown = e.CostUSD, e.CostUSD == nil
+	case callevent.CallEnded:
+		c.Ended, c.Reason, c.Duration, c.Turns = true, string(e.Reason), e.Duration, e.Turns
+		c.Interruptions, c.ToolCalls = e.Interruptions, e.ToolCalls
+		if e.CostUSD != nil {
+			c.CostUSD, c.CostUnknown = e.CostUSD, false
 		}
-	}, func(BadLine) { c.Bad++ })
+	}
+}
+
+// Bad counts a line that was skipped.
+func (s *Summary) Bad() { s.c.Bad++ }
+
+// Call is the call as summed up so far.
+func (s *Summary) Call() Call {
+	c := s.c
 	if !c.Ended && !c.Started.IsZero() {
 		c.Duration = c.LastLine.Sub(c.Started)
 	}
-	if len(lat) > 0 {
+	if len(s.lat) > 0 {
+		lat := slices.Clone(s.lat)
 		slices.Sort(lat)
 		c.LatencyP50 = lat[(len(lat)-1)/2]
 	}
-	return c, err
+	return c
 }
 
 // List sums up the calls logged in dir that started at or after since (zero: all),
