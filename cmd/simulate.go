@@ -408,6 +408,9 @@ func printSummary(w io.Writer, st Styles, res *offlinecall.Result) {
 	parts := []string{
 		plural(s.Turns, "turn"), plural(s.Interruptions, "interruption"), plural(s.ToolCalls, "tool call"), lat, plural(s.Errors, "error"),
 	}
+	if s.Warnings > 0 { // the call's (they are shown as it goes): not errors
+		parts = append(parts, plural(s.Warnings, "warning"))
+	}
 	if s.CostUSD != nil {
 		parts = append(parts, "cost "+pricing.FormatUSD(*s.CostUSD))
 	}

@@ -104,7 +104,8 @@ type scenarioJSON struct {
 	Turns        int      `json:"turns"`
 	ToolCalls    int      `json:"tool_calls"`
 	Interrupts   int      `json:"interruptions"`
-	Errors       int      `json:"errors"`
+	Errors       int      `json:"errors"`        // the model's errors
+	CallWarnings int      `json:"call_warnings"` // the call's warnings (not the scenario file's: warnings)
 	LatencyP50Ms int64    `json:"latency_p50_ms"`
 	LatencyP95Ms int64    `json:"latency_p95_ms"`
 	DurationMs   int64    `json:"duration_ms"` // the call
@@ -154,7 +155,7 @@ func writeResultsJSON(w io.Writer, outcomes []*offlinecall.Outcome) error {
 			s := r.Summary
 			j.Failures = append(j.Failures, r.Failures...)
 			j.Notes, j.CallSID, j.Ended = r.Notes, r.CallSID, string(r.Ended.Reason)
-			j.Turns, j.ToolCalls, j.Interrupts, j.Errors = s.Turns, s.ToolCalls, s.Interruptions, s.Errors
+			j.Turns, j.ToolCalls, j.Interrupts, j.Errors, j.CallWarnings = s.Turns, s.ToolCalls, s.Interruptions, s.Errors, s.Warnings
 			j.LatencyP50Ms, j.LatencyP95Ms, j.DurationMs, j.CostUSD = s.LatencyP50.Milliseconds(), s.LatencyP95.Milliseconds(), s.Duration.Milliseconds(), s.CostUSD
 		}
 		doc.Scenarios = append(doc.Scenarios, j)

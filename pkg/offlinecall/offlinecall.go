@@ -94,7 +94,8 @@ type Summary struct {
 	Turns         int
 	Interruptions int
 	ToolCalls     int
-	Errors        int // model errors and warnings
+	Errors        int // the model's errors
+	Warnings      int // the call's warnings (caller audio late, a stream error Twilio reported, ...)
 	LatencyP50    time.Duration
 	LatencyP95    time.Duration
 	CostUSD       *float64 // the call's cost, nil when unknown (the simulated model bills like the API)
@@ -334,8 +335,10 @@ func summarize(events []callevent.Event, end callevent.CallEnded) Summary {
 		switch e := ev.(type) {
 		case callevent.TurnLatency:
 			lat = append(lat, e.Latency)
-		case callevent.ModelError, callevent.Warning:
+		case callevent.ModelError:
 			s.Errors++
+		case callevent.Warning:
+			s.Warnings++
 		}
 	}
 	s.Turns = len(lat)
