@@ -92,42 +92,61 @@ func TestDevInspectorLive(t *testing.T) {
 		t.Fatalf("events stream opens with %q", l)
 	}
 	const sid = "CA00000000000000000000000000000017"
-	h.callUntil(sid, `"type":"call.ended"`)
-	seen := map[string]bool{}
-	for !seen["call.started"] || !seen["call.ended"] {
-		select {
-		case l, ok := <-lines:
-			if !ok {
-				t.Fatalf("events stream ended; saw %v", seen)
+	// next waits for the events stream to say change about the call.
+	next := func(change string) {
+		t.Helper()
+		for {
+			select {
+			case l, ok := <-lines:
+				if !ok {
+					t.Fatalf("events stream ended before %s", change)
+				}
+				var c struct{ Type, SID string }
+				if d, ok := strings.CutPrefix(l, "data: "); ok && json.Unmarshal([]byte(d), &c) == nil && c.SID == sid && c.Type == change {
+					return
+				}
+			case <-ctx.Done():
+				t.Fatalf("no %s on the events stream", change)
 			}
-			var c struct{ Type, SID string }
-			if d, ok := strings.CutPrefix(l, "data: "); ok && json.Unmarshal([]byte(d), &c) == nil && c.SID == sid {
-				seen[c.Type] = true
-			}
-		case <-ctx.Done():
-			t.Fatalf("events of the call: %v", seen)
 		}
 	}
-
-	// The call log is written by its own goroutine: the list has the call soon.
-	for {
-		res = get(plain, base+"/api/calls", true)
-		var list struct {
-			Calls []struct{ SID, Outcome string } `json:"calls"`
+	// listed waits for /api/calls to list the call with an outcome that is, or
+	// is not, in_progress.
+	listed := func(inProgress bool) {
+		t.Helper()
+		for {
+			res := get(plain, base+"/api/calls", true)
+			var list struct {
+				Calls []struct{ SID, Outcome string } `json:"calls"`
+			}
+			err := json.NewDecoder(res.Body).Decode(&list)
+			res.Body.Close()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(list.Calls) == 1 && list.Calls[0].SID == sid && (list.Calls[0].Outcome == "in_progress") == inProgress {
+				return
+			}
+			if ctx.Err() != nil {
+				t.Fatalf("calls (in progress %v): %+v", inProgress, list)
+			}
+			time.Sleep(20 * time.Millisecond) // the call log is written by its own goroutine
 		}
-		err := json.NewDecoder(res.Body).Decode(&list)
-		res.Body.Close()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(list.Calls) == 1 && list.Calls[0].SID == sid && list.Calls[0].Outcome != "in_progress" {
-			break
-		}
-		if ctx.Err() != nil {
-			t.Fatalf("calls: %+v", list)
-		}
-		time.Sleep(20 * time.Millisecond)
 	}
+	caller := h.place(ctx, sid)
+	defer caller.Close()
+	select {
+	case <-h.updates:
+	case <-ctx.Done():
+		t.Fatal("no session.update")
+	}
+	// While the call is in progress.
+	next("call.started")
+	listed(true)
+	caller.Hangup()
+	next("call.ended")
+	listed(false)
+	h.waitOut(`"type":"call.ended"`)
 	h.stop()
 	events.Body.Close()
 	for range lines {
