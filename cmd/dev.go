@@ -79,6 +79,9 @@ terminal, dev asks).
 
 Saving callagent.yaml reloads it: the next call gets the new agents.
 
+The banner's Inspect URL opens the call inspector in a browser, live: calls appear in its
+list as they happen (--inspect-addr chooses where it listens, on this machine only, or off).
+
 Environment (or .env): OPENAI_API_KEY, TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN (or
 TWILIO_API_KEY and TWILIO_API_SECRET, with TWILIO_AUTH_TOKEN for signatures), NGROK_AUTHTOKEN,
 DEBUG (DEBUG=callagent:* shows every debug event), and CALLAGENT_<FLAG> for any flag.`,
