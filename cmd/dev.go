@@ -40,6 +40,7 @@ type devOptions struct {
 	InsecureSkipSignature bool
 	InsecureHTTPPublicURL bool
 	NgrokTimeout          time.Duration
+	InspectAddr           string // "auto": 127.0.0.1, the first free port from 4040; "off"; or a loopback host:port
 	commonOptions
 	agentOverrides
 	startupChecks
@@ -78,6 +79,9 @@ terminal, dev asks).
 
 Saving callagent.yaml reloads it: the next call gets the new agents.
 
+The banner's Inspect URL opens the call inspector in a browser, live: calls appear in its
+list as they happen (--inspect-addr chooses where it listens, on this machine only, or off).
+
 Environment (or .env): OPENAI_API_KEY, TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN (or
 TWILIO_API_KEY and TWILIO_API_SECRET, with TWILIO_AUTH_TOKEN for signatures), NGROK_AUTHTOKEN,
 DEBUG (DEBUG=callagent:* shows every debug event), and CALLAGENT_<FLAG> for any flag.`,
@@ -113,6 +117,7 @@ DEBUG (DEBUG=callagent:* shows every debug event), and CALLAGENT_<FLAG> for any 
 	fl.BoolVar(&opts.NoProvision, "no-provision", false, "leave the number alone: print the webhook URL to set yourself")
 	fl.BoolVar(&opts.InsecureSkipSignature, "insecure-skip-signature", false, "accept webhooks without a valid X-Twilio-Signature (local experiments only)")
 	fl.BoolVar(&opts.InsecureHTTPPublicURL, insecureHTTPFlag, false, insecureHTTPUsage)
+	fl.StringVar(&opts.InspectAddr, "inspect-addr", "auto", "where the call inspector listens: auto (127.0.0.1, the first free port from 4040), a loopback host:port, or off")
 	fl.DurationVar(&opts.NgrokTimeout, "ngrok-timeout", tunnel.DefaultNgrokTimeout, "give up opening the ngrok tunnel after this long")
 	opts.startupChecks.flags(fl)
 	flagEnvHelp(fl)
@@ -157,6 +162,9 @@ func (o *devOptions) resolve(cmd *cobra.Command, env *Env) error {
 	if err := checkListenAddr("--addr", o.Addr); err != nil {
 		return err
 	}
+	if err := o.checkInspectAddr(); err != nil {
+		return err
+	}
 	return o.missingSettings(env) // all at once
 }
 
@@ -167,6 +175,7 @@ func (o *devOptions) resolve(cmd *cobra.Command, env *Env) error {
 func devRun(ctx context.Context, f *Factory, o *devOptions) error {
 	d := newDevSession(f, o)
 	defer func() { d.calls.close() }() // opened by start
+	defer d.closeInspector()           // after the calls' last events
 	err := d.start(ctx)
 	if d.served == nil {
 		return err // nothing serves: nothing to stop
@@ -188,6 +197,7 @@ type devSession struct {
 	agents   *agentSource
 	approver *terminalApprover
 	calls    callRecord
+	insp     *inspectorServer // nil: --inspect-addr off, or it could not listen
 
 	prov    *provision.Provisioner
 	number  provision.Number
@@ -236,6 +246,7 @@ func (d *devSession) start(ctx context.Context) error {
 	if o.RecordDir, err = o.recordings.open(o.RecordDir, d.f.Env, d.f.Now(), func(err error) { d.steps.note(st.Error.Render("!"), err.Error()) }); err != nil {
 		return err
 	}
+	d.startInspector(ctx) // devinspect.go
 	if !o.NoProvision {
 		if err := d.findNumber(ctx); err != nil {
 			return err
@@ -321,7 +332,7 @@ func (d *devSession) startServer(ctx context.Context) error {
 		Logger:      newNSLogger(callevent.NSHTTP, d.errOut, d.st, o.filter, slog.LevelWarn),
 		EventLogger: slog.New(slog.DiscardHandler), // the terminal renders events itself
 		Redactor:    d.calls.red,
-		OnEvent:     d.calls.onEvent(out.event),
+		OnEvent:     d.inspected(d.calls.onEvent(out.event)),
 		RecordPath:  o.recordings.recordPathPruning(o.RecordDir, d.f.Now),
 	})
 	if err != nil {
@@ -601,6 +612,9 @@ func (d *devSession) banner(webhook string) {
 	}
 	if d.o.RecordDir != "" {
 		b.WriteString(row("Records", sanitize(d.o.RecordDir)+d.st.Dim.Render(" (every call; replay one: callagent simulate --from-call CA…)")))
+	}
+	if d.insp != nil {
+		b.WriteString(row("Inspect", sanitize(d.insp.url)))
 	}
 	if d.calls.log != nil {
 		b.WriteString(row("Logs", "callagent logs -f"+d.st.Dim.Render(" in another terminal; callagent logs lists past calls")))

@@ -2,13 +2,8 @@ package cmd
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net"
-	"net/http"
-	"strconv"
-	"sync"
-	"time"
 
 	"github.com/spf13/cobra"
 
@@ -24,12 +19,6 @@ type inspectOptions struct {
 	LogDir    string // --call-log-dir, as for logs
 	RecordDir string // --record-dir, as for dev
 }
-
-// inspectPorts are the ports inspect tries, from the first, when --addr is not given.
-const (
-	inspectFirstPort = 4040
-	inspectPorts     = 50
-)
 
 // newInspectCmd builds the inspect command; runF, when not nil, replaces
 // inspectRun (tests check argv → options with it).
@@ -82,111 +71,41 @@ func (o *inspectOptions) checkAddr() error {
 	if o.Addr == "" {
 		return nil
 	}
-	host, port, err := net.SplitHostPort(o.Addr)
-	if err != nil {
-		return commandLineError(fmt.Errorf("--addr %s: %w (like 127.0.0.1:4040)", sanitize(o.Addr), err))
+	loopback, err := parseInspectAddr("--addr", o.Addr)
+	if err != nil || loopback || o.Remote {
+		return err
 	}
-	if p, err := strconv.Atoi(port); err != nil || p < 0 || p > 65535 {
-		return commandLineError(fmt.Errorf("--addr %s: the port must be a number from 0 (any free one) to 65535", sanitize(o.Addr)))
-	}
-	if isLoopbackHost(host) {
-		return nil
-	}
-	if host == "" || net.ParseIP(host) != nil && net.ParseIP(host).IsUnspecified() {
-		return commandLineError(fmt.Errorf("--addr %s listens on every interface: name one address (127.0.0.1:%s)", sanitize(o.Addr), port))
-	}
-	if !o.Remote {
-		return commandLineError(fmt.Errorf("--addr %s is not a loopback address: the inspector shows your calls; pass --insecure-remote to serve it there anyway", sanitize(o.Addr)))
-	}
-	return nil
-}
-
-func isLoopbackHost(host string) bool {
-	if host == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
-}
-
-// listenInspector listens on --addr, or on the first free port of 127.0.0.1
-// from 4040.
-func listenInspector(ctx context.Context, addr string) (net.Listener, error) {
-	var lc net.ListenConfig
-	if addr != "" {
-		return lc.Listen(ctx, "tcp", addr)
-	}
-	var first error
-	for p := inspectFirstPort; p < inspectFirstPort+inspectPorts; p++ {
-		ln, err := lc.Listen(ctx, "tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(p)))
-		if err == nil {
-			return ln, nil
-		}
-		if first == nil {
-			first = err
-		}
-	}
-	return nil, fmt.Errorf("no free port from %d to %d (%w): choose one with --addr", inspectFirstPort, inspectFirstPort+inspectPorts-1, first)
+	return commandLineError(fmt.Errorf("--addr %s is not a loopback address: the inspector shows your calls; pass --insecure-remote to serve it there anyway", sanitize(o.Addr)))
 }
 
 func inspectRun(ctx context.Context, f *Factory, o *inspectOptions) error {
 	ln, err := listenInspector(ctx, o.Addr)
 	if err != nil {
+		if o.Addr == "" {
+			err = fmt.Errorf("%w: choose one with --addr", err)
+		}
 		return err
 	}
-	defer ln.Close()
-	tcp := ln.Addr().(*net.TCPAddr)
-	token, err := inspector.NewToken()
-	if err != nil {
-		return fmt.Errorf("inspector token: %w", err)
-	}
-	opts := inspector.Options{LogDir: o.LogDir, RecordDir: o.RecordDir, Token: token, Port: tcp.Port,
-		Redactor: newRedactor(f.Env, nil), Now: f.Now}
 	host := "127.0.0.1"
 	if o.Addr != "" {
 		host, _, _ = net.SplitHostPort(o.Addr)
-		if !isLoopbackHost(host) {
-			opts.Hosts = []string{host}
-		}
 	}
-	h, err := inspector.New(opts)
+	s, err := serveInspector(ctx, ln, host, inspector.Options{LogDir: o.LogDir, RecordDir: o.RecordDir,
+		Redactor: newRedactor(f.Env, nil), Now: f.Now})
 	if err != nil {
 		return err
 	}
-
-	// Request contexts end with serveCtx, so the events streams end at Ctrl-C
-	// and Shutdown does not wait for them.
-	serveCtx, stop := context.WithCancel(ctx)
-	defer stop()
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 75 * time.Second,
-		BaseContext: func(net.Listener) context.Context { return serveCtx }}
-	var wg sync.WaitGroup
-	served := make(chan error, 1)
-	wg.Go(func() { served <- srv.Serve(ln) })
-	wg.Go(func() {
+	s.run(func(ctx context.Context) {
 		// New lines in the call logs become the list's live updates.
 		fl := &calllog.Follower{Dir: o.LogDir}
-		fl.Run(serveCtx, func(_ calllog.Line, ev callevent.Event) { h.PublishEvent(ev) }, nil)
+		fl.Run(ctx, func(_ calllog.Line, ev callevent.Event) { s.h.PublishEvent(ev) }, nil)
 	})
-
-	url := "http://" + net.JoinHostPort(host, strconv.Itoa(tcp.Port)) + "/?token=" + token
 	fmt.Fprintln(f.IO.ErrOut, "Inspector for the calls in "+sanitize(o.LogDir)+" (recordings: "+sanitize(o.RecordDir)+"); Ctrl-C stops. Open:")
-	fmt.Fprintln(f.IO.Out, url)
+	fmt.Fprintln(f.IO.Out, s.url)
 
 	select {
 	case <-ctx.Done():
-		err = nil
-	case err = <-served:
+	case <-s.ended:
 	}
-	stop()
-	sctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
-	defer cancel()
-	if serr := srv.Shutdown(sctx); serr != nil && err == nil {
-		err = fmt.Errorf("inspector shutdown: %w", serr)
-	}
-	wg.Wait()
-	if errors.Is(err, http.ErrServerClosed) {
-		err = nil
-	}
-	return err
+	return s.close()
 }
