@@ -55,7 +55,7 @@ func artifactsDir(t *testing.T) string {
 // a barge-in: the list links to the call, the call's timeline shows the tool
 // and the cut answer with its heard and unheard parts, the <audio> plays to
 // its end and lasts as long as the recording, and both pages are saved as
-// screenshots (inspector-list.png, inspector-call.png).
+// screenshots (inspector-list.png, inspector-call.png, inspector-call-phone.png); the list fits 1280 px and the call page does not scroll sideways at phone width (390 px).
 func TestFaultBrowserShowsTheCall(t *testing.T) {
 	bin := findChromium()
 	if bin == "" {
@@ -133,6 +133,9 @@ func TestFaultBrowserShowsTheCall(t *testing.T) {
 	link, err := chromedp.Run(bctx, chromedp.Evaluate[string](`document.querySelector("#calls a").textContent`))
 	if err != nil || link != res.CallSID {
 		t.Fatalf("the list links %q (%v), want %s", link, err, res.CallSID)
+	}
+	if width, err := chromedp.Run(bctx, chromedp.Evaluate[int](`document.documentElement.scrollWidth`)); err != nil || width > 1280 {
+		t.Errorf("at 1280 px the list is %d px wide (%v)", width, err)
 	}
 	shot("inspector-list.png")
 
@@ -217,4 +220,15 @@ func TestFaultBrowserShowsTheCall(t *testing.T) {
 	}
 	waitFor("the playhead to follow a seek", `document.getElementById("playhead").style.left !== "`+played.Head+`"`)
 	shot("inspector-call.png")
+
+	// At phone width the page does not scroll sideways: the timeline scrolls
+	// inside its own box.
+	if err := chromedp.Do(bctx, chromedp.EmulateViewport(390, 844)); err != nil {
+		t.Fatal(err)
+	}
+	width, err := chromedp.Run(bctx, chromedp.Evaluate[int](`document.documentElement.scrollWidth`))
+	if err != nil || width > 390 {
+		t.Errorf("at 390 px the call page is %d px wide (%v)", width, err)
+	}
+	shot("inspector-call-phone.png")
 }
