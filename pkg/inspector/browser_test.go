@@ -55,7 +55,9 @@ func artifactsDir(t *testing.T) string {
 // a barge-in: the list links to the call, the call's timeline shows the tool
 // and the cut answer with its heard and unheard parts, the <audio> plays to
 // its end and lasts as long as the recording, and both pages are saved as
-// screenshots (inspector-list.png, inspector-call.png, inspector-call-phone.png); the list fits 1280 px and the call page does not scroll sideways at phone width (390 px).
+// screenshots (inspector-list.png, inspector-call.png, inspector-call-phone.png);
+// the list fits 1280 px and the call page does not scroll sideways at phone
+// width (390 px).
 func TestFaultBrowserShowsTheCall(t *testing.T) {
 	bin := findChromium()
 	if bin == "" {
