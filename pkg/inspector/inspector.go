@@ -88,10 +88,13 @@ func New(opts Options) (*Handler, error) {
 	h.mux.Handle("GET /{$}", http.FileServerFS(files))
 	h.mux.Handle("GET /app.js", http.FileServerFS(files))
 	h.mux.Handle("GET /app.css", http.FileServerFS(files))
+	h.mux.Handle("GET /call.html", http.FileServerFS(files))
+	h.mux.Handle("GET /call.js", http.FileServerFS(files))
 	h.mux.HandleFunc("GET /api/calls", h.listCalls)
 	h.mux.HandleFunc("GET /api/calls/{sid}", h.call)
 	h.mux.HandleFunc("GET /api/calls/{sid}/frames", h.frames)
 	h.mux.HandleFunc("GET /api/calls/{sid}/audio", h.audio)
+	h.mux.HandleFunc("GET /api/calls/{sid}/peaks", h.peaks)
 	h.mux.HandleFunc("GET /api/events", h.events)
 	h.mux.HandleFunc("GET /", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "no such page")

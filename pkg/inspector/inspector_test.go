@@ -843,10 +843,16 @@ func TestPageUnderItsCSP(t *testing.T) {
 		strings.Contains(page, "http:") || strings.Contains(page, "https:") {
 		t.Errorf("the page has inline code or a remote file:\n%s", page)
 	}
-	for _, f := range []struct{ path, ctype string }{{"/app.js", "javascript"}, {"/app.css", "text/css"}} {
+	res = s.get(t, "/call.html?sid="+sidTool, s.token, nil)
+	callPage := body(t, res)
+	if res.StatusCode != 200 || strings.Contains(callPage, "<style") || strings.Contains(callPage, "<script>") ||
+		regexp.MustCompile(`\son[a-z]+=|\sstyle=`).MatchString(callPage) || strings.Contains(callPage, "http:") || strings.Contains(callPage, "https:") {
+		t.Errorf("the call page (%d) has inline code or a remote file:\n%s", res.StatusCode, callPage)
+	}
+	for _, f := range []struct{ path, ctype string }{{"/app.js", "javascript"}, {"/app.css", "text/css"}, {"/call.js", "javascript"}} {
 		res := s.get(t, f.path, s.token, nil)
 		b := body(t, res)
-		if res.StatusCode != 200 || !strings.Contains(res.Header.Get("Content-Type"), f.ctype) || !strings.Contains(page, f.path) {
+		if res.StatusCode != 200 || !strings.Contains(res.Header.Get("Content-Type"), f.ctype) || !strings.Contains(page+callPage, f.path) {
 			t.Errorf("%s: %d %s", f.path, res.StatusCode, res.Header.Get("Content-Type"))
 		}
 		if strings.Contains(b, "innerHTML") || strings.Contains(b, "https:") {

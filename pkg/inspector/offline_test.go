@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -27,39 +28,7 @@ import (
 // off with its heard and unheard parts, and the recording is served.
 func TestOfflineCallThroughTheAPI(t *testing.T) {
 	leakcheck.Check(t)
-	logDir, recDir := t.TempDir(), t.TempDir()
-	w := calllog.NewWriter(calllog.Options{Dir: logDir})
-	rec := filepath.Join(recDir, "call.wav")
-	// The demo's first two turns on a quick agent: no greeting, and a caller
-	// who hangs up after the barge-in's answer (a few seconds of real time).
-	cfg, err := agent.Parse("quick.yaml", []byte(`model: gpt-realtime
-agents:
-  - name: quick
-    instructions: Be brief.
-    greeting: false
-tools:
-  - builtin: weather
-  - builtin: hang_up
-`), func(string) string { return "" })
-	if err != nil {
-		t.Fatal(err)
-	}
-	sc := &offlinecall.Scenario{Name: "tool and barge-in", Turns: []offlinecall.Turn{
-		{Say: "Weather in Paris?"},
-		{Say: "Weather in London?", BargeInAfter: offlinecall.Duration(300 * time.Millisecond)},
-		{Hangup: true},
-	}}
-	res, err := offlinecall.Run(context.Background(), offlinecall.Options{Agent: cfg, Scenario: sc, OnEvent: w.Event,
-		RecordPath: rec, Debug: true, Brain: &offlinecall.Brain{Pace: 20 * time.Millisecond, ThinkTime: 50 * time.Millisecond}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := w.Close(); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Rename(rec, filepath.Join(recDir, res.CallSID+".wav")); err != nil {
-		t.Fatal(err)
-	}
+	logDir, recDir, res := recordOfflineCall(t)
 
 	srv := httptest.NewUnstartedServer(nil)
 	port := srv.Listener.Addr().(*net.TCPAddr).Port
@@ -142,4 +111,79 @@ tools:
 	if d := int64(snd.DurationMs()); d < tl.DurationMs/2 || !strings.HasPrefix(c.SID, "CA") {
 		t.Errorf("recording of %d ms for a call of %d ms", d, tl.DurationMs)
 	}
+}
+
+// recorded is the offline call the tests read, made once per test binary:
+// it takes seconds of real time, and the tests only read it.
+var recorded struct {
+	once           sync.Once
+	dir            string
+	logDir, recDir string
+	res            *offlinecall.Result
+	err            error
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if recorded.dir != "" {
+		os.RemoveAll(recorded.dir)
+	}
+	os.Exit(code)
+}
+
+// recordOfflineCall returns a real offline call (a tool call, then a
+// barge-in), logged and recorded as dev does; the recording is
+// RECDIR/CALLSID.wav. Callers must not change the directories.
+func recordOfflineCall(t *testing.T) (logDir, recDir string, res *offlinecall.Result) {
+	t.Helper()
+	recorded.once.Do(func() {
+		recorded.dir, recorded.err = os.MkdirTemp("", "inspector-offline-")
+		if recorded.err == nil {
+			recorded.logDir, recorded.recDir, recorded.res, recorded.err = recordCall(recorded.dir)
+		}
+	})
+	if recorded.err != nil {
+		t.Fatalf("recording the offline call: %v", recorded.err)
+	}
+	return recorded.logDir, recorded.recDir, recorded.res
+}
+
+func recordCall(dir string) (logDir, recDir string, res *offlinecall.Result, err error) {
+	logDir, recDir = filepath.Join(dir, "logs"), filepath.Join(dir, "recordings")
+	if err := os.MkdirAll(recDir, 0o700); err != nil {
+		return "", "", nil, err
+	}
+	w := calllog.NewWriter(calllog.Options{Dir: logDir})
+	rec := filepath.Join(recDir, "call.wav")
+	// The demo's first two turns on a quick agent: no greeting, and a caller
+	// who hangs up after the barge-in's answer (a few seconds of real time).
+	cfg, err := agent.Parse("quick.yaml", []byte(`model: gpt-realtime
+agents:
+  - name: quick
+    instructions: Be brief.
+    greeting: false
+tools:
+  - builtin: weather
+  - builtin: hang_up
+`), func(string) string { return "" })
+	if err != nil {
+		return "", "", nil, err
+	}
+	sc := &offlinecall.Scenario{Name: "tool and barge-in", Turns: []offlinecall.Turn{
+		{Say: "Weather in Paris?"},
+		{Say: "Weather in London?", BargeInAfter: offlinecall.Duration(300 * time.Millisecond)},
+		{Hangup: true},
+	}}
+	res, err = offlinecall.Run(context.Background(), offlinecall.Options{Agent: cfg, Scenario: sc, OnEvent: w.Event,
+		RecordPath: rec, Debug: true, Brain: &offlinecall.Brain{Pace: 20 * time.Millisecond, ThinkTime: 50 * time.Millisecond}})
+	if err != nil {
+		return "", "", nil, err
+	}
+	if err := w.Close(); err != nil {
+		return "", "", nil, err
+	}
+	if err := os.Rename(rec, filepath.Join(recDir, res.CallSID+".wav")); err != nil {
+		return "", "", nil, err
+	}
+	return logDir, recDir, res, nil
 }

@@ -1,6 +1,6 @@
 "use strict";
 // The calls' list. Every value from the API goes in with textContent: what a
-// caller said or a number showed is never markup. The full timeline UI comes later.
+// caller said or a number showed is never markup. A call's SID opens its page (call.html).
 (function () {
   const body = document.getElementById("calls");
   const status = document.getElementById("status");
@@ -35,7 +35,13 @@
     for (const c of data.calls) {
       const tr = document.createElement("tr");
       cell(tr, new Date(c.start).toLocaleString());
-      cell(tr, c.sid, "sid");
+      const td = document.createElement("td");
+      td.className = "sid";
+      const a = document.createElement("a");
+      a.href = "/call.html?sid=" + encodeURIComponent(c.sid);
+      a.textContent = c.sid;
+      td.appendChild(a);
+      tr.appendChild(td);
       cell(tr, c.from || "-", "wide");
       cell(tr, c.to || "-", "wide");
       cell(tr, ms(c.duration_ms));

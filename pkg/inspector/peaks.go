@@ -1,0 +1,103 @@
+package inspector
+
+import (
+	"net/http"
+	"os"
+	"strconv"
+	"strings"
+
+	"github.com/callagent/callagent/pkg/audio"
+)
+
+// Peaks is a recording's waveform drawn small: for each of N equal buckets
+// of time, the lowest and highest sample of each channel, scaled to
+// -128..127 (a 16-bit sample's high byte). A page draws a 10-minute call
+// from a few kilobytes instead of its megabytes of audio.
+type Peaks struct {
+	Rate       int            `json:"rate"`
+	DurationMs int64          `json:"duration_ms"`
+	Buckets    int            `json:"buckets"`
+	Channels   []ChannelPeaks `json:"channels"`
+}
+
+// ChannelPeaks is one channel's buckets. A call recording is stereo: the
+// caller on the left, the agent on the right.
+type ChannelPeaks struct {
+	Name string `json:"name"`
+	Min  []int8 `json:"min"`
+	Max  []int8 `json:"max"`
+}
+
+// Bounds of ?n=.
+const (
+	defaultPeaks = 1000
+	maxPeaks     = 10000
+)
+
+func (h *Handler) peaks(w http.ResponseWriter, r *http.Request) {
+	n := defaultPeaks
+	if s := strings.TrimSpace(r.URL.Query().Get("n")); s != "" {
+		v, err := strconv.Atoi(s)
+		if err != nil || v < 1 || v > maxPeaks {
+			writeError(w, http.StatusBadRequest, "n: a number of buckets from 1 to "+strconv.Itoa(maxPeaks))
+			return
+		}
+		n = v
+	}
+	_, sid, ok := h.find(w, r)
+	if !ok {
+		return
+	}
+	p := h.recording(sid)
+	if p == "" {
+		writeError(w, http.StatusNotFound, "no recording of "+sid)
+		return
+	}
+	data, err := os.ReadFile(p)
+	if err != nil {
+		writeError(w, http.StatusNotFound, "no recording of "+sid)
+		return
+	}
+	rate, chans, err := audio.ReadWAVChannels(data)
+	if err != nil {
+		writeError(w, http.StatusInternalServerError, "reading the recording: "+err.Error())
+		return
+	}
+	h.writeJSON(w, computePeaks(rate, chans, n))
+}
+
+// computePeaks makes at most n buckets (fewer when the sound has fewer
+// samples). Bucket i covers samples [i*len/b, (i+1)*len/b).
+func computePeaks(rate int, chans [][]int16, n int) Peaks {
+	names := []string{"caller", "agent"}
+	if len(chans) == 1 {
+		names = []string{"mix"}
+	}
+	length := 0
+	for _, c := range chans {
+		length = max(length, len(c))
+	}
+	b := min(n, length)
+	out := Peaks{Rate: rate, Buckets: b, Channels: make([]ChannelPeaks, 0, len(chans))}
+	if rate > 0 {
+		out.DurationMs = int64(length) * 1000 / int64(rate)
+	}
+	for ci, c := range chans {
+		name := "channel " + strconv.Itoa(ci+1)
+		if ci < len(names) {
+			name = names[ci]
+		}
+		cp := ChannelPeaks{Name: name, Min: make([]int8, b), Max: make([]int8, b)}
+		for i := range b {
+			lo, hi := i*length/b, (i+1)*length/b
+			lo, hi = min(lo, len(c)), min(hi, len(c))
+			var mn, mx int16
+			for _, s := range c[lo:hi] {
+				mn, mx = min(mn, s), max(mx, s)
+			}
+			cp.Min[i], cp.Max[i] = int8(mn>>8), int8(mx>>8)
+		}
+		out.Channels = append(out.Channels, cp)
+	}
+	return out
+}
