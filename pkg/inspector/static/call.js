@@ -14,6 +14,11 @@
   const api = "/api/calls/" + encodeURIComponent(sid);
   let durMs = 1;
 
+  function count(n, what) {
+    n = n || 0;
+    return n + " " + what + (n === 1 ? "" : "s");
+  }
+
   function ms(n) {
     if (n == null) return "-";
     return n < 1000 ? Math.round(n) + " ms" : (n / 1000).toFixed(1) + " s";
@@ -231,7 +236,7 @@
     document.title = sid + " · callagent inspector";
     $("title").textContent = sid;
     $("summary").textContent = [new Date(tl.start).toLocaleString(), c.from && c.to ? c.from + " → " + c.to : "",
-      ms(tl.duration_ms), c.outcome, c.turns + " turns", c.interruptions + " interruptions",
+      ms(tl.duration_ms), c.outcome, count(c.turns, "turn"), count(c.interruptions, "interruption"),
       c.cost_usd != null ? "$" + c.cost_usd.toFixed(4) : ""].filter(Boolean).join(" · ");
     durMs = Math.max(tl.duration_ms, 1);
     if (c.recording) {
