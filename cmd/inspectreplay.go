@@ -38,4 +38,3 @@ func inspectReplay(env *Env, configPath, logDir, recordDir string) inspector.Rep
 		return res, nil
 	}
 }
-
