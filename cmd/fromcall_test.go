@@ -47,8 +47,12 @@ func runSimulateState(state string, args ...string) (stdout, stderr string, err 
 // recorded by default; `simulate --from-call` replays it: it passes against the
 // same configuration and fails (exit 1, the tool calls named) once the tool the
 // caller asked for is gone from it.
-func TestFromCallReplaysADevCall(t *testing.T) {
-	leakcheck.Check(t)
+// recordDevCall places a call through dev (the simulated caller asks for the
+// weather, then hangs up) against the simulated model, with the weather tool,
+// and returns dev's state directory, the configuration file, the call's SID and
+// its recording's directory once the recording is written and dev stopped.
+func recordDevCall(t *testing.T) (state, cfg, sid, recDir string) {
+	t.Helper()
 	h := newDevHarness(t)
 	brain := &offlinecall.Brain{}
 	model := brain.Model()
@@ -58,14 +62,14 @@ func TestFromCallReplaysADevCall(t *testing.T) {
 		modelSrv.Close()
 	})
 	h.env["OPENAI_BASE_URL"] = modelSrv.URL + "/v1"
-	state := h.env["CALLAGENT_STATE_DIR"]
-	cfg := filepath.Join(t.TempDir(), "callagent.yaml")
+	state = h.env["CALLAGENT_STATE_DIR"]
+	cfg = filepath.Join(t.TempDir(), "callagent.yaml")
 	os.WriteFile(cfg, []byte(fromCallConfig("weather, hang_up")), 0o644)
 	h.start("--config", cfg)
-	recDir := filepath.Join(state, "recordings")
+	recDir = filepath.Join(state, "recordings")
 	h.waitErr("Records   " + recDir)
 
-	const sid = "CA0000000000000000000000000000fc01"
+	sid = "CA0000000000000000000000000000fc01"
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	caller := h.place(ctx, sid)
@@ -89,6 +93,13 @@ func TestFromCallReplaysADevCall(t *testing.T) {
 	if !strings.Contains(h.out.String(), "weather") {
 		t.Fatalf("the dev call made no weather call:\n%s", h.out)
 	}
+	return state, cfg, sid, recDir
+}
+
+func TestFromCallReplaysADevCall(t *testing.T) {
+	leakcheck.Check(t)
+	state, cfg, sid, recDir := recordDevCall(t)
+	wav := filepath.Join(recDir, sid+".wav")
 	for _, p := range []string{recDir, wav} {
 		if fi, err := os.Stat(p); err != nil || fi.Mode().Perm()&0o077 != 0 {
 			t.Errorf("%s: %v, mode %v: recordings are the owner's only", p, err, fi.Mode())

@@ -18,6 +18,7 @@ type inspectOptions struct {
 	Remote    bool   // --insecure-remote: an --addr beyond loopback is allowed
 	LogDir    string // --call-log-dir, as for logs
 	RecordDir string // --record-dir, as for dev
+	Config    string // --config: the configuration the replay action runs against
 }
 
 // newInspectCmd builds the inspect command; runF, when not nil, replaces
@@ -32,6 +33,8 @@ the call logs and the recordings dev made, and print its address with its token:
 in a browser. The page lists the calls, updating as dev or serve log new ones; its API
 (/api/calls, /api/calls/CALLSID with the call's timeline, /frames, /audio, /api/events)
 answers only with the token and only to a Host of localhost or the loopback address.
+A call's page can replay it (POST /api/calls/CALLSID/replay, the token in a header): its
+caller's turns against --config, offline, as simulate --from-call does, showing what changed.
 
 This is the inspector's first part: the list page and the API. The timeline page comes next.`,
 		Example: `  callagent inspect
@@ -61,6 +64,7 @@ This is the inspector's first part: the list page and the API. The timeline page
 	fl.StringVar(&opts.Addr, "addr", "", "address to listen on (default 127.0.0.1, the first free port from 4040)")
 	fl.BoolVar(&opts.Remote, "insecure-remote", false, "allow an --addr that is not loopback: anyone who can reach it and has the token sees your calls")
 	fl.StringVar(&opts.LogDir, "call-log-dir", "", "where the call logs are (default: the state directory's calls/)")
+	fl.StringVar(&opts.Config, "config", "", "the agent configuration a call's Replay runs against, read again at each replay (default: callagent.yaml)")
 	fl.StringVar(&opts.RecordDir, "record-dir", "", "where dev recorded the calls (default: the state directory's recordings/)")
 	return c
 }
@@ -91,7 +95,7 @@ func inspectRun(ctx context.Context, f *Factory, o *inspectOptions) error {
 		host, _, _ = net.SplitHostPort(o.Addr)
 	}
 	s, err := serveInspector(ctx, ln, host, inspector.Options{LogDir: o.LogDir, RecordDir: o.RecordDir,
-		Redactor: newRedactor(f.Env, nil), Now: f.Now})
+		Redactor: newRedactor(f.Env, nil), Now: f.Now, Replay: inspectReplay(f.Env, o.Config, o.LogDir, o.RecordDir)})
 	if err != nil {
 		return err
 	}

@@ -269,10 +269,8 @@ func runScenarios(ctx context.Context, f *Factory, opts *simulateOptions, cfg *a
 			fmt.Fprintln(f.IO.ErrOut, errSt.Error.Render("warning: "+sanitize(w)))
 		}
 	}
-	so := offlinecall.Options{Agent: cfg, RecordPath: opts.RecordPath, Approve: opts.Approve}
-	for _, name := range secretVariables {
-		so.Secrets = append(so.Secrets, f.Env.Get(name))
-	}
+	so := offlineOptions(f.Env, cfg, opts.Approve)
+	so.RecordPath = opts.RecordPath
 	model := "the simulated model"
 	if agent.LiveModel(cfg.Model) {
 		model = "the simulated GPT-Live model"
@@ -357,6 +355,16 @@ func runScenarios(ctx context.Context, f *Factory, opts *simulateOptions, cfg *a
 		printResultsTable(f.IO.Out, st, outcomes)
 	}
 	return outcomesError(outcomes)
+}
+
+// offlineOptions are the options of an offline call against cfg, the
+// simulated model's unless changed: simulate's and the inspector's replay's.
+func offlineOptions(env *Env, cfg *agent.Config, approve string) offlinecall.Options {
+	so := offlinecall.Options{Agent: cfg, Approve: approve}
+	for _, name := range secretVariables {
+		so.Secrets = append(so.Secrets, env.Get(name))
+	}
+	return so
 }
 
 // outcomesError is the run's verdict: nil when every scenario passed.

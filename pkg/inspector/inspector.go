@@ -41,6 +41,12 @@ type Options struct {
 	EventBuffer int
 	// Now is the clock for since= filters (default time.Now).
 	Now func() time.Time
+	// Replay, when set, offers the replay action: POST /api/calls/{sid}/replay
+	// runs the call again as a scenario against the current configuration
+	// (cmd supplies it: the --from-call replay). One runs at a time, bounded by
+	// ReplayTimeout (default DefaultReplayTimeout).
+	Replay        ReplayFunc
+	ReplayTimeout time.Duration
 }
 
 // Handler serves the inspector. It is safe for concurrent use.
@@ -55,6 +61,8 @@ type Handler struct {
 	cache   summaryCache
 	// lastUpdate is when PublishEvent last sent each call's update.
 	lastUpdate map[string]time.Time
+
+	replaying sync.Mutex // held while a replay runs (TryLock: a second one is refused)
 }
 
 // Errors of New.
@@ -96,6 +104,12 @@ func New(opts Options) (*Handler, error) {
 	h.mux.HandleFunc("GET /api/calls/{sid}/audio", h.audio)
 	h.mux.HandleFunc("GET /api/calls/{sid}/peaks", h.peaks)
 	h.mux.HandleFunc("GET /api/events", h.events)
+	h.mux.HandleFunc("GET /api/session", h.session)
+	h.mux.HandleFunc("POST /api/calls/{sid}/replay", h.replay)
+	h.mux.HandleFunc("GET /api/calls/{sid}/replay", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Allow", "POST")
+		writeError(w, http.StatusMethodNotAllowed, "a replay is a POST")
+	})
 	h.mux.HandleFunc("GET /", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "no such page")
 	})
@@ -126,7 +140,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	fromQuery := false
-	ok := h.tokenOK(bearer(r))
+	ok := h.tokenOK(bearer(r)) || h.tokenOK(r.Header.Get(TokenHeader))
 	if !ok {
 		if c, err := r.Cookie(h.cookie); err == nil {
 			ok = h.tokenOK(c.Value)

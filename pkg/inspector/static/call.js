@@ -264,7 +264,53 @@
     track.dataset.ready = "1";
   }
 
+  // The replay: the call's caller turns against the current configuration.
+  // A write action: the token goes in a header (read from /api/session, which
+  // answers only a request that already holds it), never only in the cookie a
+  // cross-site form would send.
+  async function replaySetup() {
+    let sess;
+    try {
+      sess = await getJSON("/api/session");
+    } catch (e) {
+      return;
+    }
+    if (!sess.replay) return;
+    $("replay").hidden = false;
+    const btn = $("replay-run");
+    const st = $("replay-status");
+    const out = $("replay-result");
+    btn.addEventListener("click", async function () {
+      btn.disabled = true;
+      st.textContent = "Replaying…";
+      out.replaceChildren();
+      try {
+        const res = await fetch(api + "/replay", { method: "POST", credentials: "same-origin",
+          headers: { "X-Callagent-Token": sess.token } });
+        const data = await res.json().catch(function () { return {}; });
+        if (!res.ok) throw new Error(data.error || res.statusText);
+        st.textContent = data.passed ? "Passed: the same tool calls and ending (replay " + data.call_sid + ")."
+          : "Changed (replay " + data.call_sid + "):";
+        const same = function (a, b) { return (a || []).join(", ") === (b || []).join(", "); };
+        const line = function (cls, text) { out.appendChild(el("li", cls, text)); };
+        const tools = function (l) { return l && l.length ? l.join(", ") : "none"; };
+        if (!data.passed) {
+          line(same(data.expected_tools, data.actual_tools) ? "same" : "changed",
+            "tool calls: expected " + tools(data.expected_tools) + "; now " + tools(data.actual_tools));
+          line(data.expected_ending === data.actual_ending ? "same" : "changed",
+            "ending: expected " + (data.expected_ending || "any") + "; now " + (data.actual_ending || "none"));
+          (data.failures || []).forEach(function (f) { line("failure", "✗ " + f); });
+        }
+      } catch (e) {
+        st.textContent = "Replay failed: " + String(e.message || e);
+      } finally {
+        btn.disabled = false;
+      }
+    });
+  }
+
   $("frames-filter").addEventListener("submit", frames);
+  replaySetup();
   load();
   frames();
 })();
