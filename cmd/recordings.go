@@ -13,6 +13,7 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"github.com/callagent/callagent/internal/atomicfile"
 	"github.com/callagent/callagent/pkg/calllog"
 	"github.com/callagent/callagent/pkg/provision"
 	"github.com/callagent/callagent/pkg/server"
@@ -89,18 +90,7 @@ func (r *recordingOptions) open(dir string, env *Env, now time.Time, warn func(e
 }
 
 // checkWritable makes dir (owner only) and creates and removes a file in it.
-func checkWritable(dir string) error {
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return err
-	}
-	f, err := os.CreateTemp(dir, ".callagent-write-check-*")
-	if err != nil {
-		return err
-	}
-	name := f.Name()
-	f.Close()
-	return os.Remove(name)
-}
+func checkWritable(dir string) error { return atomicfile.CheckDir(dir, 0o700) }
 
 // recordPathPruning is recordPath(dir) that also removes old recordings when a
 // call starts, at most once a minute (a dev session can run for days).

@@ -50,9 +50,11 @@ cleanly.`,
 	root.SetOut(f.IO.Out)
 	root.SetErr(f.IO.ErrOut)
 	root.SetFlagErrorFunc(flagError)
-	addCompletionExamples(root)
 	root.AddCommand(newDevCmd(f, nil), newSimulateCmd(f, nil), newServeCmd(f, nil), newLogsCmd(f), newNumbersCmd(f), newCallCmd(f),
 		newInitCmd(f), newConfigCmd(f), newDoctorCmd(f, nil), newVersionCmd(f), newInspectCmd(f, nil))
+	// After the commands: cobra makes its completion command only for a root that
+	// has subcommands.
+	addCompletionExamples(root)
 	hintAtFault(root)
 	return root
 }
@@ -76,5 +78,9 @@ func addCompletionExamples(root *cobra.Command) {
 		for _, sub := range c.Commands() {
 			sub.Example = "  callagent completion " + sub.Name() + " > callagent." + sub.Name()
 		}
+		// Like every other command group: a shell it does not know is a usage error
+		// (exit 2), not its help and success.
+		c.Args = usageArgs(cobra.NoArgs)
+		c.RunE = func(cmd *cobra.Command, args []string) error { return cmd.Help() }
 	}
 }

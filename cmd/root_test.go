@@ -64,6 +64,7 @@ func TestUsageErrorsExit2(t *testing.T) {
 		{[]string{"versoin"}, `did you mean version?`},
 		{[]string{"version", "--bogus"}, "unknown flag: --bogus"},
 		{[]string{"version", "extra"}, `unknown command "extra"`},
+		{[]string{"completion", "nope"}, `unknown command "nope" for "callagent completion"`},
 	}
 	for _, tt := range tests {
 		f, _, _ := testFactory()

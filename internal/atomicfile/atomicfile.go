@@ -3,6 +3,7 @@
 package atomicfile
 
 import (
+	"errors"
 	"io"
 	"os"
 	"path/filepath"
@@ -43,4 +44,33 @@ func WriteBytes(path string, dirPerm os.FileMode, data []byte) error {
 		_, err := w.Write(data)
 		return err
 	})
+}
+
+// CheckDir fails when Write could not put a file in dir: it makes dir (with
+// dirPerm) when it is missing, as Write would, then creates and removes a
+// temporary file there. Callers check before the work whose result would be lost.
+func CheckDir(dir string, dirPerm os.FileMode) error {
+	if err := os.MkdirAll(dir, dirPerm); err != nil {
+		return err
+	}
+	f, err := os.CreateTemp(dir, ".callagent-write-check-*")
+	if err != nil {
+		return err
+	}
+	name := f.Name()
+	f.Close()
+	return os.Remove(name)
+}
+
+// ErrIsDir is CheckFile's error for a path that is a directory; the caller names
+// the path.
+var ErrIsDir = errors.New("it is a directory: name a file")
+
+// CheckFile fails when Write could not write path: path must not be a directory
+// (ErrIsDir), and its directory must take a new file (CheckDir).
+func CheckFile(path string, dirPerm os.FileMode) error {
+	if fi, err := os.Stat(path); err == nil && fi.IsDir() {
+		return ErrIsDir
+	}
+	return CheckDir(filepath.Dir(path), dirPerm)
 }

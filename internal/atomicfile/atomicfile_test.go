@@ -37,3 +37,29 @@ func TestWrite(t *testing.T) {
 		t.Fatalf("replaced: %q, %d entries", data, len(entries))
 	}
 }
+
+func TestCheckDirAndFile(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "a", "b")
+	if err := CheckDir(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if fi, err := os.Stat(dir); err != nil || !fi.IsDir() || fi.Mode().Perm() != 0o700 {
+		t.Fatalf("dir not made owner-only: %v %v", fi, err)
+	}
+	if ents, _ := os.ReadDir(dir); len(ents) != 0 {
+		t.Errorf("the check left %v behind", ents)
+	}
+	if err := CheckFile(dir, 0o700); !errors.Is(err, ErrIsDir) {
+		t.Errorf("a directory as a file: %v", err)
+	}
+	if err := CheckFile(filepath.Join(dir, "x.wav"), 0o700); err != nil {
+		t.Error(err)
+	}
+	blocker := filepath.Join(t.TempDir(), "file")
+	if err := os.WriteFile(blocker, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := CheckDir(filepath.Join(blocker, "sub"), 0o700); err == nil {
+		t.Error("a directory under a file was reported writable")
+	}
+}

@@ -19,11 +19,16 @@ type Recording struct {
 	caller  []byte // μ-law at 8 kHz; position = bytes since start
 	agent   []byte
 	scratch []byte
+	// anchor is where the caller's media timestamp 0 falls on the recording (in
+	// bytes): arrival minus timestamp, the least of all frames so far (the frame
+	// that met the least delay); anchored says a frame has set it.
+	anchor   int
+	anchored bool
 }
 
-// gapBytes is how late a caller frame must be before it is placed at its arrival
-// time instead of right after the previous one (network jitter is not a gap).
-const gapBytes = 60 * 8
+// maxMediaMs is beyond any call (a day): a larger media timestamp is garbage and
+// its frame is placed right after the one before.
+const maxMediaMs = 24 * 3600 * 1000
 
 // NewRecording starts a recording at start.
 func NewRecording(start time.Time) *Recording {
@@ -56,13 +61,24 @@ func (r *Recording) decode(payload []byte) []byte {
 	return r.scratch[:k]
 }
 
-// CallerAudio adds a caller frame received at at.
-func (r *Recording) CallerAudio(at time.Time, payload []byte) {
+// CallerAudio adds a caller frame received at at, whose media timestamp (ms since
+// the stream started, on the caller's audio clock) is mediaMs. The frame is placed
+// by its timestamp, not by when it arrived: a frame the network delayed keeps its
+// place, and silence the carrier omitted (a jump of the timestamps) is silence in
+// the recording. The clock is anchored on the frame that met the least delay; a
+// frame whose place is already taken (a timestamp going backward, a repeat)
+// follows the one before.
+func (r *Recording) CallerAudio(at time.Time, mediaMs int64, payload []byte) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	b := r.decode(payload)
-	if p := r.pos(at); p-len(r.caller) > gapBytes {
-		r.caller = pad(r.caller, p)
+	if mediaMs >= 0 && mediaMs <= maxMediaMs {
+		if a := r.pos(at) - int(mediaMs)*8; !r.anchored || a < r.anchor {
+			r.anchor, r.anchored = a, true
+		}
+		if p := r.anchor + int(mediaMs)*8; p > len(r.caller) {
+			r.caller = pad(r.caller, p)
+		}
 	}
 	r.caller = append(r.caller, b...)
 }

@@ -16,12 +16,11 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"os"
-	"path/filepath"
 	"slices"
 	"sync"
 	"time"
 
+	"github.com/callagent/callagent/internal/atomicfile"
 	"github.com/callagent/callagent/pkg/agent"
 	"github.com/callagent/callagent/pkg/callevent"
 	"github.com/callagent/callagent/pkg/live"
@@ -252,20 +251,10 @@ func Run(parent context.Context, opts Options) (*Result, error) {
 // report), before anything is done for it: its directory is made, as the writer
 // would, and must take a new file (written beside and renamed).
 func CheckWritable(path string) error {
-	if fi, err := os.Stat(path); err == nil && fi.IsDir() {
-		return fmt.Errorf("cannot write %s: it is a directory: name a file", path)
-	}
-	dir := filepath.Dir(path)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	if err := atomicfile.CheckFile(path, 0o755); err != nil {
 		return fmt.Errorf("cannot write %s: %w", path, err)
 	}
-	f, err := os.CreateTemp(dir, ".callagent-check-*")
-	if err != nil {
-		return fmt.Errorf("cannot write %s: %w", path, err)
-	}
-	name := f.Name()
-	f.Close()
-	return os.Remove(name)
+	return nil
 }
 
 // model is the model endpoint of a simulation: the brain on loopback, or OpenAI;

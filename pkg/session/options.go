@@ -69,8 +69,9 @@ type Recorder interface {
 	// Begin is the call's time zero: Run calls it first, at the time CallEnded's
 	// Duration is counted from, so the recording lasts as long as the call.
 	Begin(at time.Time)
-	// CallerAudio is a frame from the caller, received at at.
-	CallerAudio(at time.Time, payload []byte)
+	// CallerAudio is a frame from the caller, received at at, with its media
+	// timestamp (ms since the stream started: the caller's audio clock).
+	CallerAudio(at time.Time, mediaMs int64, payload []byte)
 	// AgentAudio is agent audio sent to the caller at at; it plays after what is
 	// already queued.
 	AgentAudio(at time.Time, payload []byte)

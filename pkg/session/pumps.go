@@ -34,7 +34,7 @@ func (s *Session) callerPump() {
 			}
 			s.stats.callerAudio(f.Size)
 			if s.opts.Recorder != nil {
-				s.opts.Recorder.CallerAudio(now, f.Media.Payload)
+				s.opts.Recorder.CallerAudio(now, int64(f.Media.Timestamp), f.Media.Payload)
 			}
 			s.callerFrame(f, now)
 		case *twiliotransport.DTMF:

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -104,6 +105,9 @@ func Ngrok(ctx context.Context, o NgrokOptions) (Tunnel, error) {
 		ngrok.WithAgentDescription("callagent dev"),
 	}
 	if o.ConnectURL != "" {
+		if err := checkConnectURL(o.ConnectURL); err != nil {
+			return nil, err
+		}
 		opts = append(opts, ngrok.WithAgentConnectURL(o.ConnectURL))
 	}
 	if o.ConnectCAs != nil {
@@ -354,4 +358,22 @@ func (f dialFunc) Dial(network, addr string) (net.Conn, error) {
 
 func (f dialFunc) DialContext(ctx context.Context, network, addr string) (net.Conn, error) {
 	return f(ctx, network, addr)
+}
+
+// checkConnectURL refuses a service address the ngrok agent could never dial, which
+// it would otherwise retry until the timeout: host:port, the port a number.
+func checkConnectURL(addr string) error {
+	host, port, err := net.SplitHostPort(addr)
+	if err == nil && host == "" {
+		err = errors.New("no host")
+	}
+	if err == nil {
+		if n, perr := strconv.Atoi(port); perr != nil || n < 1 || n > 65535 {
+			err = fmt.Errorf("port %q is not a number from 1 to 65535", port)
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("ngrok service address %q (CALLAGENT_NGROK_CONNECT_URL) is not host:port (%v); for example connect.example.com:443 or [::1]:4443", addr, err)
+	}
+	return nil
 }

@@ -264,3 +264,19 @@ func waitFor(t *testing.T, ok func() bool, what string) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// A service address the agent could never dial is refused at once, naming the
+// variable, instead of being retried until the timeout.
+func TestFaultNgrokBadConnectURLRefusedAtOnce(t *testing.T) {
+	leakcheck.Check(t)
+	for _, addr := range []string{"::x", "example.com", ":443", "example.com:http", "example.com:0"} {
+		start := time.Now()
+		_, err := tunnel.Ngrok(context.Background(), tunnel.NgrokOptions{Authtoken: token, ConnectURL: addr, Timeout: time.Minute})
+		if err == nil || !strings.Contains(err.Error(), "CALLAGENT_NGROK_CONNECT_URL") || !strings.Contains(err.Error(), "host:port") {
+			t.Errorf("%q: %v; want an error naming CALLAGENT_NGROK_CONNECT_URL and host:port", addr, err)
+		}
+		if d := time.Since(start); d > 30*time.Second {
+			t.Errorf("%q: refused after %v, the timeout", addr, d)
+		}
+	}
+}
