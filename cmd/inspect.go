@@ -95,7 +95,7 @@ func inspectRun(ctx context.Context, f *Factory, o *inspectOptions) error {
 		host, _, _ = net.SplitHostPort(o.Addr)
 	}
 	s, err := serveInspector(ctx, ln, host, inspector.Options{LogDir: o.LogDir, RecordDir: o.RecordDir,
-		Redactor: newRedactor(f.Env, nil), Now: f.Now, Replay: inspectReplay(f.Env, o.Config, o.LogDir, o.RecordDir)})
+		Redactor: newRedactor(f.Env, nil), Now: f.Now, Replay: inspectReplay(f.Env, o.Config, o.LogDir, o.RecordDir, nil)})
 	if err != nil {
 		return err
 	}
