@@ -105,7 +105,11 @@ func TestFaultInspectStdinServeLines(t *testing.T) {
 	}
 	sid := "CA00000000000000000000000000005701"
 	h := callevent.Header{Time: time.Now().UTC(), CallSID: sid}
-	at := func(ms int) callevent.Header { x := h; x.Time = h.Time.Add(time.Duration(ms) * time.Millisecond); return x }
+	at := func(ms int) callevent.Header {
+		x := h
+		x.Time = h.Time.Add(time.Duration(ms) * time.Millisecond)
+		return x
+	}
 	emit := func(evs ...callevent.Event) {
 		for _, ev := range evs {
 			calllog.LogEvent(log, ev, nil)
