@@ -16,16 +16,36 @@ import (
 
 	"github.com/callagent/callagent/internal/leakcheck"
 	"github.com/callagent/callagent/internal/redact"
-	"github.com/callagent/callagent/pkg/callevent"
 	"github.com/callagent/callagent/pkg/inspector"
 	"github.com/callagent/callagent/pkg/offlinecall"
 )
 
-// configPage is what the test reads of /api/calls/{sid}.
+// configPage is what the test reads of /api/calls/{sid} (its own types: the
+// test reads the JSON a browser reads).
 type configPage struct {
-	ConfigRecorded bool                     `json:"config_recorded"`
-	Configs        []inspector.AgentConfig  `json:"configs"`
-	Replays        []inspector.ReplayResult `json:"replays"`
+	ConfigRecorded bool `json:"config_recorded"`
+	Configs        []struct {
+		Agent, Engine, Model, Voice, Instructions, Greeting, Hash string
+		TurnDetection                                             json.RawMessage `json:"turn_detection"`
+		Tools                                                     []configTool
+	} `json:"configs"`
+	Replays []replayResult `json:"replays"`
+}
+
+type configTool struct {
+	Name, Kind, Method, URL string
+	NeedsApproval           bool `json:"needs_approval"`
+	Headers                 []string
+}
+
+type replayResult struct {
+	Passed           bool
+	CallSID          string `json:"call_sid"`
+	Overrides        []string
+	ConfigHash       string `json:"config_hash"`
+	ReplayConfigHash string `json:"replay_config_hash"`
+	ConfigChanged    bool   `json:"config_changed"`
+	At               time.Time
 }
 
 // A dev call (dev run with --voice ash) records the agent configuration it ran
@@ -105,12 +125,12 @@ func TestFaultCallConfigRecordedAndReplayedWithDevOverrides(t *testing.T) {
 		!strings.Contains(c.Greeting, "Hi.") || len(c.Hash) != 12 || !strings.Contains(string(c.TurnDetection), `"silence_duration_ms":200`) {
 		t.Errorf("the configuration: %+v", c)
 	}
-	i := slices.IndexFunc(c.Tools, func(t2 callevent.ConfigTool) bool { return t2.Name == "lookup" })
+	i := slices.IndexFunc(c.Tools, func(t2 configTool) bool { return t2.Name == "lookup" })
 	if i < 0 || c.Tools[i].Kind != "http" || c.Tools[i].Method != "GET" || !c.Tools[i].NeedsApproval ||
 		c.Tools[i].URL != "http://127.0.0.1:9/orders/${TOOL_SECRET}?…" || !slices.Equal(c.Tools[i].Headers, []string{"X-Api-Key"}) {
 		t.Errorf("the HTTP tool: %+v", c.Tools)
 	}
-	if j := slices.IndexFunc(c.Tools, func(t2 callevent.ConfigTool) bool { return t2.Name == "weather" }); j < 0 || c.Tools[j].Kind != "builtin" {
+	if j := slices.IndexFunc(c.Tools, func(t2 configTool) bool { return t2.Name == "weather" }); j < 0 || c.Tools[j].Kind != "builtin" {
 		t.Errorf("the weather tool: %+v", c.Tools)
 	}
 	checkNoSecretAnywhere(t, "the call's JSON", string(raw))
@@ -128,7 +148,7 @@ func TestFaultCallConfigRecordedAndReplayedWithDevOverrides(t *testing.T) {
 	}
 	checkNoSecretAnywhere(t, "the call log", logs.String())
 
-	var res inspector.ReplayResult
+	var res replayResult
 	if err := json.Unmarshal(do("POST", "/api/calls/"+sid+"/replay"), &res); err != nil {
 		t.Fatal(err)
 	}

@@ -115,9 +115,11 @@ func TestFaultInspectStdinServeLines(t *testing.T) {
 			calllog.LogEvent(log, ev, nil)
 		}
 	}
-	emit(callevent.CallStarted{Header: at(0), From: "+15550100001", To: "+15550100002"},
-		callevent.CallConfig{Header: at(1), Agent: "front", Model: "gpt-realtime", Voice: "marin",
-			Tools: []callevent.ConfigTool{{Name: "weather", Kind: "builtin"}}, Hash: "0123456789ab"})
+	emit(callevent.CallStarted{Header: at(0), From: "+15550100001", To: "+15550100002"})
+	// The agent configuration's line, as serve's logger writes it.
+	io.WriteString(lines, `{"time":"`+at(1).Time.Format(time.RFC3339Nano)+`","level":"INFO","msg":"call.config","ns":"callagent:session",`+
+		`"type":"call.config","call_sid":"`+sid+`","fields":{"agent":"front","model":"gpt-realtime","voice":"marin",`+
+		`"tools":[{"name":"weather","kind":"builtin"}],"hash":"0123456789ab"}}`+"\n")
 	waitEvent(`"call.started"`)
 	if code, b := get("/api/calls"); code != 200 || json.Unmarshal(b, &l) != nil || len(l.Calls) != 1 ||
 		l.Calls[0].SID != sid || l.Calls[0].Outcome != "in_progress" {
