@@ -74,6 +74,12 @@ func TestFaultCallConfigRecordedAndReplayedWithDevOverrides(t *testing.T) {
 		"  - name: lookup\n    description: Look up an order.\n    needs_approval: true\n    http:\n"+
 		"      url: http://127.0.0.1:9/orders/${TOOL_SECRET}?key=${TOOL_SECRET}\n      method: GET\n      headers:\n        X-Api-Key: ${TOOL_SECRET}\n"), 0o644)
 	h.start("--config", cfg, "--voice", "ash")
+	stopped := false
+	defer func() {
+		if !stopped { // a failure: dev still runs
+			h.stop()
+		}
+	}()
 	base, token := h.inspectURL()
 	recDir := filepath.Join(state, "recordings")
 
@@ -161,6 +167,7 @@ func TestFaultCallConfigRecordedAndReplayedWithDevOverrides(t *testing.T) {
 	if len(page.Replays) != 1 || page.Replays[0].CallSID != res.CallSID || !page.Replays[0].Passed || page.Replays[0].At.IsZero() {
 		t.Errorf("the replay is not kept with the call: %+v", page.Replays)
 	}
+	stopped = true
 	h.stop()
 }
 
