@@ -107,7 +107,9 @@ func TestFaultCallPageConfigsAndKeptReplays(t *testing.T) {
 	s2 := start(t, func(o *Options) {
 		o.LogDir = t.TempDir()
 		copyCall(t, logDir, o.LogDir)
-		o.Replay = func(ctx context.Context, sid string) (ReplayResult, error) { return ReplayResult{}, errors.New("no recording") }
+		o.Replay = func(ctx context.Context, sid string) (ReplayResult, error) {
+			return ReplayResult{}, errors.New("no recording")
+		}
 	})
 	s2.post(t, "/api/calls/"+sidOld+"/replay", map[string]string{TokenHeader: s2.token}, false)
 	res := s2.get(t, "/api/calls/"+sidOld, s2.token, nil)
