@@ -39,9 +39,7 @@ caller's turns against --config, offline, as simulate --from-call does, showing 
 
 "-" reads a server's JSON log lines from stdin instead (what serve prints on stdout, as
 logs - reads them): the list shows their calls and updates as lines arrive; a call's page
-shows its timeline (without audio: serve records none).
-
-This is the inspector's first part: the list page and the API. The timeline page comes next.`,
+shows its timeline (without audio: serve records none).`,
 		Example: `  callagent inspect
   callagent inspect --addr 127.0.0.1:5050 --call-log-dir ./calls
   kubectl logs -f deploy/callagent | callagent inspect -`,
