@@ -41,10 +41,14 @@ func TestFaultInspectStdinServeLines(t *testing.T) {
 	}()
 	deadline := time.Now().Add(5 * time.Second)
 	for !strings.Contains(out.String(), "token=") {
+		select {
+		case err := <-done:
+			t.Fatalf("inspect - ended: %v\n%s", err, errOut)
+		case <-time.After(10 * time.Millisecond):
+		}
 		if time.Now().After(deadline) {
 			t.Fatalf("no URL:\n%s\n%s", out, errOut)
 		}
-		time.Sleep(10 * time.Millisecond)
 	}
 	base, token, _ := strings.Cut(strings.TrimSpace(out.String()), "/?token=")
 	get := func(path string) (int, []byte) {
