@@ -57,7 +57,7 @@ func (d *devSession) startInspector(ctx context.Context) {
 	}
 	// The inspector outlives the signal: it shows the calls' ends while they drain.
 	s, err := serveInspector(context.WithoutCancel(ctx), ln, host, inspector.Options{LogDir: logDir, RecordDir: o.RecordDir,
-		Redactor: d.calls.red, Now: d.f.Now, Replay: inspectReplay(d.f.Env, o.ConfigPath, logDir, o.RecordDir)})
+		Redactor: d.calls.red, Now: d.f.Now, Replay: inspectReplay(d.f.Env, o.ConfigPath, logDir, o.RecordDir, &o.agentOverrides)})
 	if err != nil {
 		warn(err)
 		return

@@ -19,6 +19,7 @@ type inspectOptions struct {
 	LogDir    string // --call-log-dir, as for logs
 	RecordDir string // --record-dir, as for dev
 	Config    string // --config: the configuration the replay action runs against
+	Stdin     bool   // "-": the calls of a server's JSON log lines read from stdin
 }
 
 // newInspectCmd builds the inspect command; runF, when not nil, replaces
@@ -26,7 +27,7 @@ type inspectOptions struct {
 func newInspectCmd(f *Factory, runF func(context.Context, *inspectOptions) error) *cobra.Command {
 	opts := &inspectOptions{}
 	c := &cobra.Command{
-		Use:   "inspect",
+		Use:   "inspect [-]",
 		Short: "Look at past calls in the browser: a local inspector over the call logs and recordings",
 		Long: `Serve the call inspector on this machine (127.0.0.1, the first free port from 4040) over
 the call logs and the recordings dev made, and print its address with its token: open it
@@ -36,11 +37,20 @@ answers only with the token and only to a Host of localhost or the loopback addr
 A call's page can replay it (POST /api/calls/CALLSID/replay, the token in a header): its
 caller's turns against --config, offline, as simulate --from-call does, showing what changed.
 
-This is the inspector's first part: the list page and the API. The timeline page comes next.`,
+"-" reads a server's JSON log lines from stdin instead (what serve prints on stdout, as
+logs - reads them): the list shows their calls and updates as lines arrive; a call's page
+shows its timeline (without audio: serve records none).`,
 		Example: `  callagent inspect
-  callagent inspect --addr 127.0.0.1:5050 --call-log-dir ./calls`,
-		Args: usageArgs(cobra.NoArgs),
+  callagent inspect --addr 127.0.0.1:5050 --call-log-dir ./calls
+  kubectl logs -f deploy/callagent | callagent inspect -`,
+		Args: usageArgs(cobra.MaximumNArgs(1)),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 1 {
+				if args[0] != "-" {
+					return usageErrorf("inspect takes no argument but - (a server's JSON log lines on stdin), not %q", sanitize(args[0]))
+				}
+				opts.Stdin = true
+			}
 			if err := applyEnv(cmd, f.Env); err != nil {
 				return err
 			}
@@ -94,8 +104,11 @@ func inspectRun(ctx context.Context, f *Factory, o *inspectOptions) error {
 	if o.Addr != "" {
 		host, _, _ = net.SplitHostPort(o.Addr)
 	}
+	if o.Stdin {
+		return inspectStdin(ctx, f, o, ln, host)
+	}
 	s, err := serveInspector(ctx, ln, host, inspector.Options{LogDir: o.LogDir, RecordDir: o.RecordDir,
-		Redactor: newRedactor(f.Env, nil), Now: f.Now, Replay: inspectReplay(f.Env, o.Config, o.LogDir, o.RecordDir)})
+		Redactor: newRedactor(f.Env, nil), Now: f.Now, Replay: inspectReplay(f.Env, o.Config, o.LogDir, o.RecordDir, nil)})
 	if err != nil {
 		return err
 	}

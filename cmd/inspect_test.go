@@ -38,7 +38,9 @@ func TestInspectOptions(t *testing.T) {
 		{args: []string{"--addr", "0.0.0.0:4040", "--insecure-remote"}, wantErr: "every interface"},
 		{args: []string{"--addr", "127.0.0.1"}, wantErr: "missing port"},
 		{args: []string{"--addr", "127.0.0.1:http"}, wantErr: "the port must be a number"},
-		{args: []string{"extra"}, wantErr: "unknown command"},
+		{args: []string{"extra"}, wantErr: "no argument but -"},
+		{args: []string{"-", "-"}, wantErr: "accepts at most 1 arg"},
+		{args: []string{"-"}, want: inspectOptions{Stdin: true, LogDir: filepath.Join(state, "calls"), RecordDir: filepath.Join(state, "recordings")}},
 	} {
 		f, _, _ := logsFactory(state, "")
 		env := tc.env

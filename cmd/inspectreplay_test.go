@@ -30,7 +30,7 @@ func TestInspectorReplaysADevCall(t *testing.T) {
 	srv := httptest.NewUnstartedServer(nil)
 	token, _ := inspector.NewToken()
 	h, err := inspector.New(inspector.Options{LogDir: logDir, RecordDir: recDir, Token: token,
-		Port: srv.Listener.Addr().(*net.TCPAddr).Port, Replay: inspectReplay(f.Env, cfg, logDir, recDir)})
+		Port: srv.Listener.Addr().(*net.TCPAddr).Port, Replay: inspectReplay(f.Env, cfg, logDir, recDir, nil)})
 	if err != nil {
 		t.Fatal(err)
 	}

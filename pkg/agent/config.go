@@ -231,6 +231,8 @@ type HTTPSpec struct {
 	Headers map[string]string `yaml:"headers"`
 	// MaxResponseBytes bounds what is returned to the model (default 16 KiB).
 	MaxResponseBytes int `yaml:"max_response_bytes"`
+
+	written string // URL as the file wrote it, ${VAR} unexpanded: what a call's log says
 }
 
 // MCPSpec is a hosted MCP server, called by OpenAI, not by callagent.
@@ -242,6 +244,8 @@ type MCPSpec struct {
 	Authorization     string            `yaml:"authorization"`
 	AllowedTools      []string          `yaml:"allowed_tools"`
 	RequireApproval   string            `yaml:"require_approval"` // always or never
+
+	written string // ServerURL as the file wrote it, ${VAR} unexpanded
 }
 
 // TransferSpec configures the built-in transfer: one number, or named targets the

@@ -465,6 +465,7 @@ func (v *validator) checkTool(t *ToolSpec, seen map[string]bool) {
 
 func (v *validator) checkHTTP(t *ToolSpec, path string) {
 	h := t.HTTP
+	h.written = h.URL
 	h.URL = v.expand(&h.URL, path+".http.url", h.URL, false)
 	v.checkURL(&h.URL, path+".http.url", h.URL)
 	h.Method = strings.ToUpper(h.Method)
@@ -496,6 +497,7 @@ func (v *validator) checkMCP(t *ToolSpec, path string) {
 	if m.ServerURL == "" {
 		v.issue(m, "%s.mcp: add server_url, the MCP server OpenAI will call", path)
 	} else {
+		m.written = m.ServerURL
 		m.ServerURL = v.expand(&m.ServerURL, path+".mcp.server_url", m.ServerURL, false)
 		v.checkURL(&m.ServerURL, path+".mcp.server_url", m.ServerURL)
 	}

@@ -113,6 +113,7 @@ func NewRuntime(cfg *Config, opts RuntimeOptions) (*Runtime, error) {
 			sa.Tools = append(sa.Tools, r.handoffTool(cfg.Agent(h)))
 		}
 		cfg.realtimeOptions(a, &sa)
+		sa.Config = cfg.describe(a, &sa)
 		r.agents[a.Name] = sa
 	}
 	r.approver = policyApprover(cfg.Approval, opts.Approver, opts.HTTPClient)

@@ -386,3 +386,45 @@ func (HTTPRequest) Kind() string           { return "debug.http" }
 func (MediaStats) Kind() string            { return "media.stats" }
 func (CallEnded) Kind() string             { return "call.ended" }
 func (CallUsage) Kind() string             { return "call.usage" }
+
+// CallConfig is the agent configuration a call runs with: sent once when the call
+// starts and again when a handoff switches the agent, so a call's log says what
+// the model was told. It holds no secret: a tool's headers are named, never
+// valued, and its URL keeps no credentials or query values. Hash is a short
+// digest of everything else, so a replay can tell the configuration changed.
+type CallConfig struct {
+	Header
+	Agent        string `json:"agent"`
+	Source       string `json:"source,omitempty"` // the configuration file ("" when built in)
+	Engine       string `json:"engine,omitempty"` // realtime or live
+	Model        string `json:"model,omitempty"`
+	Voice        string `json:"voice,omitempty"`
+	Instructions string `json:"instructions,omitempty"`
+	Greeting     string `json:"greeting,omitempty"` // the greeting's instructions (the first agent's only)
+	// TurnDetection is the agent's turn detection as the API takes it (null:
+	// the API's default).
+	TurnDetection json.RawMessage `json:"turn_detection,omitempty"`
+	Transcription string          `json:"transcription,omitempty"` // the caller transcription model ("": off)
+	Tools         []ConfigTool    `json:"tools,omitempty"`
+	Approval      string          `json:"approval,omitempty"` // the policy of tools that need approval
+	Guardrails    []string        `json:"guardrails,omitempty"`
+	Handoffs      []string        `json:"handoffs,omitempty"`
+	MaxDuration   time.Duration   `json:"max_duration_ns,omitempty"`
+	MaxCostUSD    float64         `json:"max_cost_usd,omitempty"`
+	Hash          string          `json:"hash,omitempty"`
+}
+
+// ConfigTool is one tool of a CallConfig.
+type ConfigTool struct {
+	Name          string `json:"name"`
+	Kind          string `json:"kind,omitempty"` // http, mcp, builtin, function, handoff
+	Description   string `json:"description,omitempty"`
+	NeedsApproval bool   `json:"needs_approval,omitempty"`
+	Background    bool   `json:"background,omitempty"`
+	Method        string `json:"method,omitempty"` // an HTTP tool's
+	URL           string `json:"url,omitempty"`    // an HTTP tool's, or an MCP server's, without credentials or query values
+	// Headers names the headers a tool sends; their values are never recorded.
+	Headers []string `json:"headers,omitempty"`
+}
+
+func (CallConfig) Kind() string { return "call.config" }

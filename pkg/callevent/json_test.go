@@ -42,6 +42,11 @@ func TestEventJSONRoundTrip(t *testing.T) {
 		CallEnded{h, EndCallerHangup, errors.New("stream closed"), 90 * time.Second, 3, 1, 2, 100, 200, 0, &cost},
 		CallUsage{h, "gpt-realtime", "gpt-4o-mini-transcribe", TokenCounts{TextIn: 120, CachedTextIn: 100, AudioIn: 50, AudioOut: 80, TextOut: 12},
 			TokenCounts{AudioIn: 20, TextOut: 5}, "gpt-5.5", TokenCounts{TextIn: 120, CachedTextIn: 20, TextOut: 30}, &cost, 0.5},
+		CallConfig{Header: h, Agent: "main", Source: "callagent.yaml", Engine: "realtime", Model: "gpt-realtime", Voice: "marin",
+			Instructions: "Help.", Greeting: "Greet.", TurnDetection: json.RawMessage(`{"type":"semantic_vad"}`), Transcription: "gpt-4o-mini-transcribe",
+			Tools: []ConfigTool{{Name: "lookup", Kind: "http", Description: "Look up.", NeedsApproval: true, Method: "POST",
+				URL: "https://api.example.com/x", Headers: []string{"X-Api-Key"}}}, Approval: "ask", Guardrails: []string{"deny: (?i)price"},
+			Handoffs: []string{"billing"}, MaxDuration: 10 * time.Minute, MaxCostUSD: 0.5, Hash: "0123456789ab"},
 	}
 	seen := map[string]bool{}
 	for _, ev := range events {

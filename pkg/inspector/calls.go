@@ -261,7 +261,16 @@ func (h *Handler) call(w http.ResponseWriter, r *http.Request) {
 	}
 	s := h.summary(c)
 	tl.Call = &s
-	h.writeJSON(w, tl)
+	page := CallPage{Timeline: tl, Configs: []AgentConfig{}, Replays: h.replays(path)}
+	if page.Configs, err = readConfigs(path, tl.Start); err != nil {
+		writeError(w, http.StatusInternalServerError, "reading the call's log: "+err.Error())
+		return
+	}
+	page.ConfigRecorded = len(page.Configs) > 0
+	if page.Configs == nil {
+		page.Configs = []AgentConfig{}
+	}
+	h.writeJSON(w, page)
 }
 
 // Frame is one debug event of a call.

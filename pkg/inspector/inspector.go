@@ -63,6 +63,7 @@ type Handler struct {
 	lastUpdate map[string]time.Time
 
 	replaying sync.Mutex // held while a replay runs (TryLock: a second one is refused)
+	keepMu    sync.Mutex // held while a replay is kept
 }
 
 // Errors of New.

@@ -2,9 +2,14 @@ package inspector
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"net/http"
+	"os"
+	"strings"
 	"time"
+
+	"github.com/callagent/callagent/internal/atomicfile"
 )
 
 // ReplayResult is what a replay of a call (the --from-call replay: its caller's
@@ -22,6 +27,18 @@ type ReplayResult struct {
 	// ExpectedEnding and ActualEnding are the end reasons.
 	ExpectedEnding string `json:"expected_ending"`
 	ActualEnding   string `json:"actual_ending"`
+	// ConfigHash and ReplayConfigHash are the digests of the agent the call
+	// and the replay started with ("" when the call recorded none):
+	// ConfigChanged says they differ.
+	ConfigHash       string `json:"config_hash,omitempty"`
+	ReplayConfigHash string `json:"replay_config_hash,omitempty"`
+	ConfigChanged    bool   `json:"config_changed,omitempty"`
+	// Overrides are the command line's changes to the configuration the replay
+	// ran with (dev's --model, --voice…), as "flag value".
+	Overrides []string `json:"overrides,omitempty"`
+	// At is when the replay ran; Error, in a kept replay, why it could not.
+	At    time.Time `json:"at"`
+	Error string    `json:"error,omitempty"`
 }
 
 // ReplayFunc replays the call sid.
@@ -56,7 +73,7 @@ func (h *Handler) replay(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusForbidden, "a replay needs the token in the "+TokenHeader+" header (the page sends it)")
 		return
 	}
-	_, sid, ok := h.find(w, r)
+	path, sid, ok := h.find(w, r)
 	if !ok {
 		return
 	}
@@ -71,17 +88,63 @@ func (h *Handler) replay(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), timeout)
 	defer cancel()
+	at := h.opts.Now()
 	res, err := h.opts.Replay(ctx, sid)
 	switch {
 	case errors.Is(err, context.DeadlineExceeded) && ctx.Err() != nil:
-		writeError(w, http.StatusGatewayTimeout, "the replay took longer than "+timeout.String())
+		msg := "the replay took longer than " + timeout.String()
+		h.keepReplay(path, ReplayResult{At: at, Error: msg})
+		writeError(w, http.StatusGatewayTimeout, msg)
 		return
 	case err != nil:
+		h.keepReplay(path, ReplayResult{At: at, Error: "replay: " + err.Error()})
 		writeError(w, http.StatusUnprocessableEntity, "replay: "+err.Error())
 		return
 	}
 	if res.Failures == nil {
 		res.Failures = []string{}
 	}
+	res.At = at
+	h.keepReplay(path, res)
 	h.writeJSON(w, res)
+}
+
+// KeptReplays is how many replays of a call are kept (the newest).
+const KeptReplays = 20
+
+// replaysPath is where the replays of the call logged at path are kept: beside
+// its log, CALLSID.replays.json (not .jsonl: not a call).
+func replaysPath(path string) string {
+	return strings.TrimSuffix(path, ".jsonl") + ".replays.json"
+}
+
+// replays are the kept replays of the call logged at path, oldest first;
+// none when there are none or the file cannot be read.
+func (h *Handler) replays(path string) []ReplayResult {
+	out := []ReplayResult{}
+	data, err := os.ReadFile(replaysPath(path))
+	if err != nil || json.Unmarshal(data, &out) != nil || out == nil {
+		return []ReplayResult{}
+	}
+	return out
+}
+
+// keepReplay adds res to the call's kept replays, the oldest dropped beyond
+// KeptReplays, written beside and renamed (atomicfile: a reader never sees half a file).
+// Redacted like every answer. A failure to keep it loses only the history.
+func (h *Handler) keepReplay(path string, res ReplayResult) {
+	h.keepMu.Lock()
+	defer h.keepMu.Unlock()
+	rs := append(h.replays(path), res)
+	if len(rs) > KeptReplays {
+		rs = rs[len(rs)-KeptReplays:]
+	}
+	data, err := json.Marshal(rs)
+	if err != nil {
+		return
+	}
+	if h.opts.Redactor != nil {
+		data = h.opts.Redactor.Redact(data)
+	}
+	atomicfile.WriteBytes(replaysPath(path), 0o700, data)
 }

@@ -33,10 +33,12 @@ func (s *Session) SetAgent(a Agent) error {
 	if ready { // otherwise the dial states a when it connects
 		cfg = s.update(&a)
 	}
+	described := s.callConfig(&a, false)
 	s.mu.Unlock()
 	if from != a.Name {
 		s.emit(callevent.AgentChanged{Header: s.hdr(), From: from, To: a.Name})
 	}
+	s.emit(described)
 	if !ready {
 		return nil
 	}

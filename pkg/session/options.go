@@ -115,6 +115,13 @@ type Agent struct {
 	// and at the end of each item). When it returns a rule, the agent's audio is cut
 	// off, its item truncated to what was heard, and the model told to correct itself.
 	Guardrail func(transcript string) (rule string, tripped bool)
+	// Config describes the agent for the call's log (the CallConfig event sent at
+	// the start and at each SetAgent): what the session cannot know itself (each
+	// tool's kind, an HTTP tool's method and URL, the approval policy, the
+	// guardrails' rules, the handoffs, the configuration file). The session fills
+	// in the rest from the agent and Options. nil: the tools are described from
+	// their specs alone. It must hold no secret.
+	Config *callevent.CallConfig
 }
 
 // Options configure a Session.

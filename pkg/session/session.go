@@ -148,6 +148,10 @@ func (s *Session) Run(ctx context.Context) callevent.CallEnded {
 	params := s.start.Start.CustomParameters
 	s.emit(callevent.CallStarted{Header: s.hdr(), StreamSID: s.start.StreamSid, AccountSID: s.start.Start.AccountSid,
 		From: params["From"], To: params["To"], Parameters: params})
+	s.mu.Lock()
+	cfg := s.callConfig(&s.agent, true)
+	s.mu.Unlock()
+	s.emit(cfg)
 
 	var wg sync.WaitGroup
 	wg.Go(s.callerPump)

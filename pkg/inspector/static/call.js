@@ -256,12 +256,113 @@
     toolsLane(tl);
     eventsLane(tl);
     transcript(tl);
+    configPanel(tl);
+    replayHistory(tl.replays);
     const end = tl.end;
     $("end").textContent = end ? clock(end.at_ms) + " " + end.reason + (end.error ? ": " + end.error : "") : "in progress";
     status.textContent = c.recording ? "Click a bar or a line to hear it." : "No recording of this call.";
     playhead();
     if (c.recording) waveforms();
     track.dataset.ready = "1";
+  }
+
+  // The agent configurations the call ran with (call.config events): the
+  // first at the start, one more at each handoff. Text only, by textContent.
+  function configPanel(tl) {
+    const body = $("config-body");
+    body.replaceChildren();
+    const cfgs = tl.configs || [];
+    if (!tl.config_recorded || !cfgs.length) {
+      $("config-brief").textContent = "· not recorded";
+      body.appendChild(el("p", "none", "Not recorded: this call was logged before callagent recorded the agent configuration."));
+      return;
+    }
+    const first = cfgs[0];
+    $("config-brief").textContent = "· " + [first.agent, first.model, first.voice && "voice " + first.voice,
+      first.hash && "#" + first.hash].filter(Boolean).join(" · ") + (cfgs.length > 1 ? " · " + count(cfgs.length - 1, "handoff") : "");
+    cfgs.forEach(function (c) {
+      body.appendChild(el("h3", null, (c.at_ms ? clock(c.at_ms) + " · handoff to " : "") + c.agent));
+      const dl = el("dl");
+      const row = function (k, v) {
+        if (v == null || v === "" || (Array.isArray(v) && !v.length)) return;
+        dl.appendChild(el("dt", null, k));
+        dl.appendChild(el("dd", null, Array.isArray(v) ? v.join("\n") : String(v)));
+      };
+      row("agent", c.agent);
+      row("engine", c.engine);
+      row("model", c.model);
+      row("voice", c.voice);
+      row("file", c.source);
+      row("hash", c.hash);
+      row("greeting", c.greeting);
+      row("instructions", c.instructions);
+      row("turn detection", c.turn_detection ? JSON.stringify(c.turn_detection) : "the API's default");
+      row("transcription", c.transcription || "off");
+      row("approval", c.approval);
+      row("guardrails", c.guardrails);
+      row("handoffs", c.handoffs);
+      row("max duration", c.max_duration_ns ? ms(c.max_duration_ns / 1e6) : "");
+      row("max cost", c.max_cost_usd ? "$" + c.max_cost_usd : "");
+      body.appendChild(dl);
+      const tools = el("ul", "cfg-tools");
+      (c.tools || []).forEach(function (t) {
+        const li = el("li", "cfg-tool");
+        li.appendChild(el("strong", null, t.name));
+        li.appendChild(document.createTextNode(" (" + [t.kind, t.needs_approval ? "needs approval" : "",
+          t.background ? "background" : ""].filter(Boolean).join(", ") + ")" +
+          (t.method || t.url ? " " + [t.method, t.url].filter(Boolean).join(" ") : "") +
+          (t.headers && t.headers.length ? " · headers: " + t.headers.join(", ") : "") +
+          (t.description ? " — " + t.description : "")));
+        tools.appendChild(li);
+      });
+      if (c.tools && c.tools.length) {
+        body.appendChild(el("p", null, "tools:"));
+        body.appendChild(tools);
+      }
+    });
+  }
+
+  // A replay's outcome, as lines of out: passed or what changed, and whether
+  // the agent configuration differed from the call's.
+  function replayLines(out, data) {
+    const same = function (a, b) { return (a || []).join(", ") === (b || []).join(", "); };
+    const line = function (cls, text) { out.appendChild(el("li", cls, text)); };
+    const tools = function (l) { return l && l.length ? l.join(", ") : "none"; };
+    if (data.error) {
+      line("failure", "✗ " + data.error);
+      return;
+    }
+    line(same(data.expected_tools, data.actual_tools) ? "same" : "changed",
+      "tool calls: expected " + tools(data.expected_tools) + "; now " + tools(data.actual_tools));
+    line(data.expected_ending === data.actual_ending ? "same" : "changed",
+      "ending: expected " + (data.expected_ending || "any") + "; now " + (data.actual_ending || "none"));
+    (data.failures || []).forEach(function (f) { line("failure", "✗ " + f); });
+    if (data.config_changed) line("changed", "agent config: changed (#" + data.config_hash + " → #" + data.replay_config_hash + ")");
+    else if (data.config_hash) line("same", "agent config: unchanged (#" + data.config_hash + ")");
+    if (data.overrides && data.overrides.length) line("same", "with " + data.overrides.join(" "));
+  }
+
+  // The replays kept of this call, newest first.
+  function replayHistory(list) {
+    const ol = $("replay-list");
+    ol.replaceChildren();
+    $("replays").hidden = !list || !list.length;
+    (list || []).slice().reverse().forEach(function (r) {
+      const li = el("li", "past-replay");
+      li.appendChild(el("span", r.passed ? "passed" : "failed", new Date(r.at).toLocaleString() + " · " +
+        (r.error ? "failed to run" : r.passed ? "passed" : "changed") + (r.call_sid ? " (replay " + r.call_sid + ")" : "")));
+      const ul = el("ul", "replay");
+      replayLines(ul, r);
+      li.appendChild(ul);
+      ol.appendChild(li);
+    });
+  }
+
+  async function reloadReplays() {
+    try {
+      const page = await getJSON(api);
+      replayHistory(page.replays);
+    } catch (e) { /* the list stays as it was */ }
   }
 
   // The replay: the call's caller turns against the current configuration.
@@ -291,20 +392,13 @@
         if (!res.ok) throw new Error(data.error || res.statusText);
         st.textContent = data.passed ? "Passed: the same tool calls and ending (replay " + data.call_sid + ")."
           : "Changed (replay " + data.call_sid + "):";
-        const same = function (a, b) { return (a || []).join(", ") === (b || []).join(", "); };
-        const line = function (cls, text) { out.appendChild(el("li", cls, text)); };
-        const tools = function (l) { return l && l.length ? l.join(", ") : "none"; };
-        if (!data.passed) {
-          line(same(data.expected_tools, data.actual_tools) ? "same" : "changed",
-            "tool calls: expected " + tools(data.expected_tools) + "; now " + tools(data.actual_tools));
-          line(data.expected_ending === data.actual_ending ? "same" : "changed",
-            "ending: expected " + (data.expected_ending || "any") + "; now " + (data.actual_ending || "none"));
-          (data.failures || []).forEach(function (f) { line("failure", "✗ " + f); });
-        }
+        replayLines(out, data);
       } catch (e) {
         st.textContent = "Replay failed: " + String(e.message || e);
       } finally {
         btn.disabled = false;
+        out.dataset.done = "1";
+        reloadReplays();
       }
     });
   }
