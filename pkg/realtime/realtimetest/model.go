@@ -48,7 +48,7 @@ type Model struct {
 	// for a load generator that times the relay. They run on the connection's
 	// goroutines, must not block and must not keep the slices they are given.
 	OnAudio func(c *ModelConn, audio []byte)
-	OnDelta func(c *ModelConn, audio []byte)
+	OnDelta func(c *ModelConn, itemID string, audio []byte)
 
 	once     sync.Once
 	accepted chan *ModelConn

@@ -238,7 +238,7 @@ func (c *ModelConn) streamAudio(respID, itemID string, index int, it ItemSpec, c
 		c.spoke = true
 		c.mu.Unlock()
 		if c.m.OnDelta != nil {
-			c.m.OnDelta(c, it.Audio[off:end])
+			c.m.OnDelta(c, itemID, it.Audio[off:end])
 		}
 		c.Send(&realtime.ResponseOutputAudioDelta{ResponseID: respID, ItemID: itemID, OutputIndex: index,
 			Delta: realtime.Audio(base64.StdEncoding.EncodeToString(it.Audio[off:end]))})
