@@ -52,7 +52,7 @@ cleanly.`,
 	root.SetFlagErrorFunc(flagError)
 	addCompletionExamples(root)
 	root.AddCommand(newDevCmd(f, nil), newSimulateCmd(f, nil), newServeCmd(f, nil), newLogsCmd(f), newNumbersCmd(f), newCallCmd(f),
-		newInitCmd(f), newConfigCmd(f), newDoctorCmd(f, nil), newVersionCmd(f), newInspectCmd(f, nil))
+		newInitCmd(f), newConfigCmd(f), newDoctorCmd(f, nil), newVersionCmd(f), newInspectCmd(f, nil), newLoadtestCmd(f, nil))
 	hintAtFault(root)
 	return root
 }

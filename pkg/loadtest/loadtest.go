@@ -306,15 +306,18 @@ type ProcessReport struct {
 
 // TargetReport is what one target did under load.
 type TargetReport struct {
-	Name          string         `json:"name"`
-	URL           string         `json:"url"`
-	Calls         int            `json:"calls"`
-	Completed     int            `json:"completed"`
-	Failures      map[string]int `json:"failures"`
-	Elapsed       float64        `json:"elapsed_seconds"`
-	CallMinutes   float64        `json:"call_minutes"`
-	CallerToModel Dist           `json:"caller_to_model"`
-	ModelToCaller Dist           `json:"model_to_caller"`
+	Name      string         `json:"name"`
+	URL       string         `json:"url"`
+	Calls     int            `json:"calls"`
+	Completed int            `json:"completed"`
+	Failures  map[string]int `json:"failures"`
+	// ModelReached is how many calls reached the load test's model: none means
+	// the target is not pointed at it (its OpenAI base URL).
+	ModelReached  int     `json:"model_reached"`
+	Elapsed       float64 `json:"elapsed_seconds"`
+	CallMinutes   float64 `json:"call_minutes"`
+	CallerToModel Dist    `json:"caller_to_model"`
+	ModelToCaller Dist    `json:"model_to_caller"`
 	// BargeIns is how many times a caller spoke over an answer, Cleared how many
 	// of them were followed by a clear; ClearLatency runs from the caller's first
 	// frame of speech to the clear.
@@ -356,6 +359,9 @@ func (r *targetRun) report(calls []*call, o *Options) *TargetReport {
 		}
 		if !c.began.IsZero() && !c.ended.IsZero() {
 			tr.CallMinutes += c.ended.Sub(c.began).Minutes()
+		}
+		if len(c.conns) > 0 {
+			tr.ModelReached++
 		}
 		tr.BargeIns += c.bargeIns
 		tr.Cleared += c.cleared
