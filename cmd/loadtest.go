@@ -300,6 +300,9 @@ func renderLoadReport(rep *loadtest.Report) string {
 		}
 		return fmt.Sprintf("%.2f s (%.1f s over %.1f call-min)", t.Process.CPUSecondsPerCallMin, t.Process.CPUSeconds, t.CallMinutes)
 	})
+	row("load test CPU, load average", func(t loadtest.TargetReport) string {
+		return fmt.Sprintf("%.1f s, %.1f", t.GeneratorCPUSeconds, t.LoadAverage)
+	})
 	tw.Flush()
 	return b.String()
 }

@@ -38,7 +38,8 @@ type call struct {
 	respLast      map[uint16]bool   // response → its last frame arrived
 	respSeen      int               // responses seen by the caller: highest + 1
 	heard         map[uint16]float64
-	bargeTurn     int // the utterance that speaks over an answer, -1: none
+	spoken        map[uint16]bool // responses the caller spoke over
+	bargeTurn     int             // the utterance that speaks over an answer, -1: none
 	bargeAt       time.Time
 	awaitingClear bool
 	bargeIns      int
@@ -53,14 +54,14 @@ type call struct {
 }
 
 type agentFrame struct {
-	sentAt   time.Time
-	expected bool
-	got      bool
+	sentAt time.Time
+	turn   uint16
+	got    bool
 }
 
 func newCall(o *Options, r *targetRun, target uint8, index uint16) *call {
 	return &call{opts: o, run: r, target: target, index: index, items: map[string]uint16{}, respStart: map[uint16]int64{},
-		respLast: map[uint16]bool{}, heard: map[uint16]float64{}, bargeTurn: -1}
+		respLast: map[uint16]bool{}, heard: map[uint16]float64{}, spoken: map[uint16]bool{}, bargeTurn: -1}
 }
 
 func (c *call) sid() string {
@@ -139,13 +140,13 @@ func (c *call) addConn(mc *realtimetest.ModelConn) {
 }
 
 // agentSent: the model is about to send an agent frame.
-func (c *call) agentSent(id frameID, itemID string, now time.Time, expected bool) {
+func (c *call) agentSent(id frameID, itemID string, now time.Time) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for uint32(len(c.agentFrames)) <= id.serial {
 		c.agentFrames = append(c.agentFrames, agentFrame{})
 	}
-	c.agentFrames[id.serial] = agentFrame{sentAt: now, expected: expected}
+	c.agentFrames[id.serial] = agentFrame{sentAt: now, turn: id.turn}
 	c.items[itemID] = id.turn
 }
 
@@ -200,6 +201,40 @@ func (c *call) onClear(rec twiliotest.ClearRecord) {
 	if _, done := c.heard[playing]; best >= 0 && !done {
 		c.heard[playing] = float64(rec.Played-best) / 8
 	}
+}
+
+func (c *call) spokenOver(resp uint16) {
+	c.mu.Lock()
+	c.spoken[resp] = true
+	c.mu.Unlock()
+}
+
+// agentFrames counts the agent's frames. Those of an answer the caller spoke over
+// that follow its last frame to arrive are the relay's to drop (they would have
+// been cleared): not expected, not lost. A frame missing before one that arrived
+// is lost wherever it is.
+func (c *call) agentFrameCount() FrameCount {
+	lastGot := map[uint16]uint32{}
+	for s, f := range c.agentFrames {
+		if f.got {
+			lastGot[f.turn] = max(lastGot[f.turn], uint32(s)+1)
+		}
+	}
+	fc := FrameCount{Damaged: c.agentBroken}
+	for s, f := range c.agentFrames {
+		if f.sentAt.IsZero() || c.spoken[f.turn] && uint32(s)+1 > lastGot[f.turn] {
+			continue
+		}
+		fc.Sent++
+		if f.got {
+			fc.Received++
+		} else {
+			fc.Lost++
+		}
+	}
+	// A damaged frame is not also lost.
+	fc.Lost = max(0, fc.Lost-fc.Damaged)
+	return fc
 }
 
 func (c *call) toolCalled() {

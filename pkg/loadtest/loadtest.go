@@ -7,6 +7,7 @@ import (
 	"maps"
 	"net/http"
 	"net/url"
+	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -188,6 +189,7 @@ func runTarget(ctx context.Context, m *Model, o *Options, ti uint8, t Target) (*
 			o.Status(fmt.Sprintf(format, a...))
 		}
 	}
+	self0, _ := readProc(os.Getpid())
 	var idle procSample
 	if t.PID != 0 {
 		var err error
@@ -279,13 +281,19 @@ func runTarget(ctx context.Context, m *Model, o *Options, ti uint8, t Target) (*
 	time.Sleep(100 * time.Millisecond)
 	tr := r.report(calls, o)
 	tr.Elapsed = round(time.Since(start).Seconds())
+	if self1, err := readProc(os.Getpid()); err == nil && self0.cpu > 0 {
+		tr.GeneratorCPUSeconds = round((self1.cpu - self0.cpu).Seconds())
+	}
+	tr.LoadAverage = loadAverage()
 	if t.PID != 0 {
 		tr.Process = processReport(idle, peak, end, peakCalls, tr.CallMinutes)
 	}
 	return tr, nil
 }
 
-// FrameCount is one direction's marked frames.
+// FrameCount is one direction's marked frames. Sent counts the frames the relay
+// had to deliver: not the tail of an answer the caller spoke over, which a relay
+// rightly drops once the model has heard the caller.
 type FrameCount struct {
 	Sent     int `json:"sent"`
 	Received int `json:"received"`
@@ -333,6 +341,11 @@ type TargetReport struct {
 	CallerFrames       FrameCount     `json:"caller_frames"`
 	AgentFrames        FrameCount     `json:"agent_frames"`
 	Process            *ProcessReport `json:"process,omitempty"`
+	// GeneratorCPUSeconds is the load test's own CPU time for this target, and
+	// LoadAverage the machine's 1-minute load average at its end: a generator
+	// short of CPU, or a busy machine, shows in every latency.
+	GeneratorCPUSeconds float64 `json:"generator_cpu_seconds"`
+	LoadAverage         float64 `json:"load_average"`
 }
 
 // Report is a run's result: one entry per target, in order.
@@ -369,23 +382,7 @@ func (r *targetRun) report(calls []*call, o *Options) *TargetReport {
 		tr.ToolAnswers += c.toolAnswers
 		cf := FrameCount{Sent: c.callerSentN, Received: c.callerGotN, Damaged: c.callerBroken}
 		cf.Lost = max(0, cf.Sent-cf.Received-cf.Damaged)
-		af := FrameCount{Damaged: c.agentBroken}
-		for _, f := range c.agentFrames {
-			if f.sentAt.IsZero() {
-				continue
-			}
-			if f.expected {
-				af.Sent++
-			}
-			if f.got {
-				af.Received++
-			}
-			if f.expected && !f.got {
-				af.Lost++
-			}
-		}
-		// A damaged frame is not also lost.
-		af.Lost = max(0, af.Lost-af.Damaged)
+		af := c.agentFrameCount()
 		tr.CallerFrames.add(cf)
 		tr.AgentFrames.add(af)
 		conns := slices.Clone(c.conns)

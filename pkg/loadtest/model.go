@@ -87,7 +87,6 @@ type modelConn struct {
 	mu   sync.Mutex
 	call *call
 	resp uint16 // responses said so far
-	cut  int    // the response the caller spoke over, -1: none
 }
 
 type turnEvent struct {
@@ -100,7 +99,7 @@ func (m *Model) conn(c *realtimetest.ModelConn) *modelConn {
 	defer m.mu.Unlock()
 	mc := m.conns[c]
 	if mc == nil {
-		mc = &modelConn{conn: c, events: make(chan turnEvent, 64), cut: -1}
+		mc = &modelConn{conn: c, events: make(chan turnEvent, 64)}
 		m.conns[c] = mc
 	}
 	return mc
@@ -174,7 +173,7 @@ func (m *Model) onDelta(c *realtimetest.ModelConn, itemID string, audio []byte) 
 	now := time.Now()
 	mc := m.conn(c)
 	mc.mu.Lock()
-	cl, cut := mc.call, mc.cut
+	cl := mc.call
 	mc.mu.Unlock()
 	if cl == nil {
 		return
@@ -184,10 +183,7 @@ func (m *Model) onDelta(c *realtimetest.ModelConn, itemID string, audio []byte) 
 		if !ok {
 			continue
 		}
-		// Frames of a response the caller spoke over, sent after the model heard
-		// it, are the relay's to drop: they are timed if they arrive, not missed
-		// if they do not.
-		cl.agentSent(id, itemID, now, int(id.turn) != cut)
+		cl.agentSent(id, itemID, now)
 	}
 }
 
@@ -205,11 +201,13 @@ func (m *Model) script(ctx context.Context, c *realtimetest.ModelConn) error {
 			cl := mc.call
 			mc.mu.Unlock()
 			if ev.start {
-				if c.Active() {
-					mc.mu.Lock()
-					mc.cut = int(mc.resp) - 1
-					mc.mu.Unlock()
+				// The answer the caller speaks over (still streaming, or queued
+				// at the relay) may lose its tail: the relay's to drop (report).
+				mc.mu.Lock()
+				if mc.resp > 0 {
+					cl.spokenOver(mc.resp - 1)
 				}
+				mc.mu.Unlock()
 				c.SpeechStarted()
 				continue
 			}

@@ -73,3 +73,17 @@ func parseRSS(b []byte) (int64, error) {
 	}
 	return 0, fmt.Errorf("no VmRSS line")
 }
+
+// loadAverage is the machine's 1-minute load average (0 where /proc/loadavg is not).
+func loadAverage() float64 {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return 0
+	}
+	f := strings.Fields(string(b))
+	if len(f) == 0 {
+		return 0
+	}
+	v, _ := strconv.ParseFloat(f[0], 64)
+	return v
+}
