@@ -91,3 +91,26 @@ func TestFaultLoadReportsLostAndDamagedFrames(t *testing.T) {
 		t.Errorf("process figures without a pid: %+v", tr.Process)
 	}
 }
+
+// Calls a target refuses are failures by reason, and a target that never reaches
+// the load test's model shows as such.
+func TestFaultLoadReportsRefusedCalls(t *testing.T) {
+	leakcheck.Check(t)
+	m := startModel(t)
+	url := startServe(t, m, nil)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	o := testOptions(url, 3)
+	o.Targets[0].Token, o.Targets[0].PID, o.Ramp, o.Hold = "not-the-token", 0, 0, time.Second
+	rep, err := Run(ctx, m, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr := rep.Targets[0]
+	if tr.Completed != 0 || tr.Failures["webhook: HTTP 403"] != 3 || tr.ModelReached != 0 {
+		t.Errorf("completed %d, failures %v, model reached %d; want 3 refused (HTTP 403)", tr.Completed, tr.Failures, tr.ModelReached)
+	}
+	if tr.CallerToModel.N != 0 || tr.CallerFrames.Sent != 0 {
+		t.Errorf("refused calls measured: %+v %+v", tr.CallerToModel, tr.CallerFrames)
+	}
+}

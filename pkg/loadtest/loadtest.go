@@ -56,7 +56,8 @@ func (t Target) Check() error {
 	return nil
 }
 
-// Options shape a load test. Zero values take the defaults (Defaults).
+// Options shape a load test. Zero Calls, Utterance, Answer, AnswerTimeout and
+// Tool take defaults (Defaults); a zero Ramp, Hold, Pause or BargeAfter is none.
 type Options struct {
 	Targets []Target
 	// Calls is the number of calls per target, all up at once after Ramp.
@@ -86,7 +87,7 @@ type Options struct {
 	Status func(string)
 }
 
-// Defaults fills o's zero values.
+// Defaults fills the zero values that have a default.
 func (o *Options) Defaults() {
 	def := func(d *time.Duration, v time.Duration) {
 		if *d == 0 {
@@ -96,12 +97,8 @@ func (o *Options) Defaults() {
 	if o.Calls == 0 {
 		o.Calls = 10
 	}
-	def(&o.Ramp, 10*time.Second)
-	def(&o.Hold, 30*time.Second)
 	def(&o.Utterance, time.Second)
 	def(&o.Answer, 2*time.Second)
-	def(&o.Pause, 400*time.Millisecond)
-	def(&o.BargeAfter, 600*time.Millisecond)
 	def(&o.PlayDelay, 80*time.Millisecond)
 	def(&o.AnswerTimeout, 10*time.Second)
 	if o.Tool == "" {
