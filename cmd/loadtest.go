@@ -132,16 +132,19 @@ func (o *loadtestOptions) resolve(env *Env) error {
 func parseTarget(spec string, env *Env) (loadtest.Target, error) {
 	parts := strings.Split(spec, ",")
 	t := loadtest.Target{URL: strings.TrimSpace(parts[0])}
+	// Errors name the URL and the part at fault, never the whole value: a token
+	// someone put in it anyway stays out of the message.
+	at := sanitize(t.URL)
 	tokenVar := "TWILIO_AUTH_TOKEN"
 	for _, p := range parts[1:] {
 		k, v, ok := strings.Cut(strings.TrimSpace(p), "=")
 		switch {
 		case !ok:
-			return t, usageErrorf("--target %q: %q is not key=value (pid=N, name=NAME, token-env=VAR)", sanitize(spec), sanitize(p))
+			return t, usageErrorf("--target %s: a part is not key=value (pid=N, name=NAME, token-env=VAR)", at)
 		case k == "pid":
 			n, err := strconv.Atoi(v)
 			if err != nil || n <= 0 {
-				return t, usageErrorf("--target %q: pid=%s is not a process id", sanitize(spec), sanitize(v))
+				return t, usageErrorf("--target %s: pid=%s is not a process id", at, sanitize(v))
 			}
 			t.PID = n
 		case k == "name":
@@ -151,7 +154,7 @@ func parseTarget(spec string, env *Env) (loadtest.Target, error) {
 		case k == "token":
 			return t, usageErrorf("--target: a token on the command line is visible to every user of the machine: put it in a variable and give token-env=VAR")
 		default:
-			return t, usageErrorf("--target %q: unknown %q (pid=N, name=NAME, token-env=VAR)", sanitize(spec), sanitize(k))
+			return t, usageErrorf("--target %s: unknown %q (pid=N, name=NAME, token-env=VAR)", at, sanitize(k))
 		}
 	}
 	t.Token = env.Get(tokenVar)

@@ -31,6 +31,7 @@ func TestLoadtestOptions(t *testing.T) {
 		{name: "no target", args: []string{}, names: []string{"--target"}},
 		{name: "token on the command line", args: []string{"--target", "http://127.0.0.1:5050,token=abc"}, names: []string{"token-env"}},
 		{name: "no token", env: map[string]string{"TWILIO_AUTH_TOKEN": ""}, args: []string{"--target", "http://127.0.0.1:5050"}, names: []string{"TWILIO_AUTH_TOKEN"}},
+		{name: "token beside a mistake", args: []string{"--target", "http://127.0.0.1:5050,pid=x,token=sk-secret-9"}, names: []string{"pid"}},
 		{name: "bad pid", args: []string{"--target", "http://127.0.0.1:5050,pid=x"}, names: []string{"pid"}},
 		{name: "unknown key", args: []string{"--target", "http://127.0.0.1:5050,port=1"}, names: []string{"port"}},
 		{name: "not a URL", args: []string{"--target", "127.0.0.1:5050"}, names: []string{"http"}},
