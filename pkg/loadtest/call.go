@@ -343,7 +343,10 @@ func (c *call) talk(ctx context.Context, client *http.Client, endAt time.Time) {
 		c.state(func(c *call) bool { resp = uint16(c.respSeen - 1); return true })
 		if o.BargeEvery > 0 && turn%o.BargeEvery == 0 && time.Now().Add(turnTime).Before(endAt) {
 			// Speak over the answer once BargeAfter of it has played.
-			time.Sleep(o.PlayDelay + o.BargeAfter)
+			if sleep(ctx, o.PlayDelay+o.BargeAfter) != nil {
+				c.fail("interrupted")
+				return
+			}
 			c.state(func(c *call) bool { c.bargeTurn = turn + 1; return true })
 			continue
 		}
@@ -353,7 +356,10 @@ func (c *call) talk(ctx context.Context, client *http.Client, endAt time.Time) {
 		if !wait("answer played out", o.Answer+o.AnswerTimeout, func(*call) bool { return caller.PlayedOut(time.Now()) }) {
 			return
 		}
-		time.Sleep(o.Pause)
+		if sleep(ctx, o.Pause) != nil {
+			c.fail("interrupted")
+			return
+		}
 	}
 	// Every frame the caller said reaches the model before it hangs up: what does
 	// not is lost.
@@ -368,6 +374,17 @@ func (c *call) talk(ctx context.Context, client *http.Client, endAt time.Time) {
 	}
 	hungUp = true
 	caller.Hangup()
+}
+
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 // placeFailure names why a call could not be placed, briefly, for the report.
