@@ -79,6 +79,7 @@ reason; with a pid, RSS per call at full concurrency and CPU seconds per call-mi
 	fl.IntVar(&opts.Calls, "calls", 10, "calls per target, all up at once after the ramp")
 	fl.DurationVar(&opts.Ramp, "ramp", 10*time.Second, "the calls start evenly over this")
 	fl.DurationVar(&opts.Hold, "hold", 30*time.Second, "how long all calls stay up")
+	fl.IntVar(&opts.MinTurns, "turns", 0, "turns each call makes at least, past --hold if need be (0: as many as fit in it)")
 	fl.DurationVar(&opts.Utterance, "utterance", time.Second, "how long the caller speaks each turn")
 	fl.DurationVar(&opts.Answer, "answer", 2*time.Second, "how long each answer lasts")
 	fl.DurationVar(&opts.Pause, "pause", 400*time.Millisecond, "the caller's silence after an answer")

@@ -332,7 +332,7 @@ func (c *call) talk(ctx context.Context, client *http.Client, endAt time.Time) {
 		return false
 	}
 	turnTime := o.Utterance + o.Answer + time.Second
-	for turn := 0; time.Now().Before(endAt); turn++ {
+	for turn := 0; turn < o.MinTurns || time.Now().Before(endAt); turn++ {
 		var base int
 		c.state(func(c *call) bool { base = c.respSeen; return true })
 		caller.Say(c.utterance(turn))
@@ -341,7 +341,7 @@ func (c *call) talk(ctx context.Context, client *http.Client, endAt time.Time) {
 		}
 		var resp uint16
 		c.state(func(c *call) bool { resp = uint16(c.respSeen - 1); return true })
-		if o.BargeEvery > 0 && turn%o.BargeEvery == 0 && time.Now().Add(turnTime).Before(endAt) {
+		if o.BargeEvery > 0 && turn%o.BargeEvery == 0 && (turn+1 < o.MinTurns || time.Now().Add(turnTime).Before(endAt)) {
 			// Speak over the answer once BargeAfter of it has played.
 			if sleep(ctx, o.PlayDelay+o.BargeAfter) != nil {
 				c.fail("interrupted")

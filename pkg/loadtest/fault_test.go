@@ -67,7 +67,7 @@ func TestFaultLoadReportsLostAndDamagedFrames(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	o := testOptions(url, soak(4))
-	o.BargeEvery, o.ToolEvery, o.Targets[0].PID, o.Hold = 0, 0, 0, 2*time.Second
+	o.BargeEvery, o.ToolEvery, o.Targets[0].PID, o.MinTurns = 0, 0, 0, 2
 	rep, err := Run(ctx, m, o)
 	if err != nil {
 		t.Fatal(err)
@@ -101,7 +101,7 @@ func TestFaultLoadReportsRefusedCalls(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	o := testOptions(url, 3)
-	o.Targets[0].Token, o.Targets[0].PID, o.Ramp, o.Hold = "not-the-token", 0, 0, time.Second
+	o.Targets[0].Token, o.Targets[0].PID, o.Ramp = "not-the-token", 0, 0
 	rep, err := Run(ctx, m, o)
 	if err != nil {
 		t.Fatal(err)

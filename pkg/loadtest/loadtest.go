@@ -65,6 +65,9 @@ type Options struct {
 	// Ramp spreads the calls' starts evenly; Hold is how long all of them stay up.
 	// Each call then finishes its turn and hangs up.
 	Ramp, Hold time.Duration
+	// MinTurns is how many turns each call makes at least, however long that
+	// takes past Hold (0: as many as fit).
+	MinTurns int
 	// Utterance is how long the caller speaks each turn, Answer how long each answer
 	// lasts, Pause the caller's silence after an answer has played.
 	Utterance, Answer, Pause time.Duration
@@ -128,6 +131,8 @@ func (o *Options) Check() error {
 		return errors.New("an utterance and an answer last at least 20 ms")
 	case o.Answer > 20*time.Minute || o.Utterance > 20*time.Minute:
 		return errors.New("an utterance or an answer longer than 20 minutes is not a turn")
+	case o.MinTurns < 0 || o.MinTurns > 10000:
+		return fmt.Errorf("turns %d: give 0 to 10000", o.MinTurns)
 	case o.BargeEvery < 0 || o.ToolEvery < 0:
 		return errors.New("--barge-every and --tool-every cannot be negative")
 	case o.BargeEvery > 0 && o.BargeAfter >= o.Answer:

@@ -91,7 +91,9 @@ func soak(n int) int {
 
 func testOptions(url string, calls int) Options {
 	return Options{Targets: []Target{{Name: "serve", URL: url, Token: testToken, PID: os.Getpid()}},
-		Calls: calls, Ramp: time.Second, Hold: 4 * time.Second, Utterance: 400 * time.Millisecond, Answer: time.Second,
+		// Three turns whatever the machine's load: a tool call and a barge-in at the
+		// first, a whole answer at the second and the third.
+		Calls: calls, Ramp: 500 * time.Millisecond, MinTurns: 3, Utterance: 400 * time.Millisecond, Answer: time.Second,
 		Pause: 100 * time.Millisecond, BargeEvery: 2, BargeAfter: 300 * time.Millisecond, ToolEvery: 3, OmitSilence: true}
 }
 
