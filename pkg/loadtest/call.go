@@ -48,7 +48,8 @@ type call struct {
 	tools         int
 	toolAnswers   int
 	conns         []*realtimetest.ModelConn
-	scan          scanner // agent audio at the caller; used on the caller's reader only
+	caller        *twiliotest.Caller // once placed
+	scan          scanner            // agent audio at the caller; used on the caller's reader only
 	failure       string
 	began, ended  time.Time
 }
@@ -109,7 +110,9 @@ func (c *call) onSend(frame []byte) {
 	}
 	c.callerSentAt[id.serial] = now
 	c.callerSentN++
-	if id.index == 0 && int(id.turn) == c.bargeTurn {
+	// A barge-in is speech over an answer still playing: one that has played out
+	// by then has nothing to clear.
+	if id.index == 0 && int(id.turn) == c.bargeTurn && c.caller != nil && !c.caller.PlayedOut(now) {
 		c.bargeAt, c.awaitingClear = now, true
 		c.bargeIns++
 	}
@@ -306,6 +309,9 @@ func (c *call) talk(ctx context.Context, client *http.Client, endAt time.Time) {
 		c.fail(placeFailure(err))
 		return
 	}
+	c.mu.Lock()
+	c.caller = caller
+	c.mu.Unlock()
 	c.run.active.Add(1)
 	defer c.run.active.Add(-1)
 	hungUp := false

@@ -328,8 +328,9 @@ type TargetReport struct {
 	CallMinutes   float64 `json:"call_minutes"`
 	CallerToModel Dist    `json:"caller_to_model"`
 	ModelToCaller Dist    `json:"model_to_caller"`
-	// BargeIns is how many times a caller spoke over an answer, Cleared how many
-	// of them were followed by a clear; ClearLatency runs from the caller's first
+	// BargeIns is how many times a caller spoke over an answer still playing,
+	// Cleared how many of them were followed by a clear (an answer that played out
+	// before the relay heard the caller has nothing left to clear); ClearLatency runs from the caller's first
 	// frame of speech to the clear.
 	BargeIns     int  `json:"barge_ins"`
 	Cleared      int  `json:"barge_ins_cleared"`

