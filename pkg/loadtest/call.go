@@ -111,7 +111,11 @@ func (c *call) onSend(frame []byte) {
 	c.callerSentAt[id.serial] = now
 	c.callerSentN++
 	// A barge-in is speech over an answer still playing: one that has played out
-	// by then has nothing to clear.
+	// by then has nothing to clear. A clear that comes after the caller's next
+	// utterance started is that utterance's, never an earlier barge-in's.
+	if id.index == 0 {
+		c.awaitingClear = false
+	}
 	if id.index == 0 && int(id.turn) == c.bargeTurn && c.caller != nil && !c.caller.PlayedOut(now) {
 		c.bargeAt, c.awaitingClear = now, true
 		c.bargeIns++
