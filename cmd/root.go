@@ -51,7 +51,7 @@ cleanly.`,
 	root.SetErr(f.IO.ErrOut)
 	root.SetFlagErrorFunc(flagError)
 	root.AddCommand(newDevCmd(f, nil), newSimulateCmd(f, nil), newServeCmd(f, nil), newLogsCmd(f), newNumbersCmd(f), newCallCmd(f),
-		newInitCmd(f), newConfigCmd(f), newDoctorCmd(f, nil), newVersionCmd(f), newInspectCmd(f, nil))
+		newInitCmd(f), newConfigCmd(f), newDoctorCmd(f, nil), newVersionCmd(f), newInspectCmd(f, nil), newLoadtestCmd(f, nil))
 	// After the commands: cobra makes its completion command only for a root that
 	// has subcommands.
 	addCompletionExamples(root)

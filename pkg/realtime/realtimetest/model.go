@@ -43,6 +43,12 @@ type Model struct {
 	// Unchecked marks the client events this model receives as deliberately invalid
 	// (a test of rejection): conformance recording (ConformanceDirEnv) skips them.
 	Unchecked bool
+	// OnAudio, when set, is told of the caller audio of each input_audio_buffer.append
+	// as it arrives (μ-law), and OnDelta of each audio delta just before it is sent:
+	// for a load generator that times the relay. They run on the connection's
+	// goroutines, must not block and must not keep the slices they are given.
+	OnAudio func(c *ModelConn, audio []byte)
+	OnDelta func(c *ModelConn, itemID string, audio []byte)
 
 	once     sync.Once
 	accepted chan *ModelConn
@@ -274,6 +280,9 @@ func (c *ModelConn) handle(ctx context.Context, ev realtime.ClientEvent) {
 		if err != nil {
 			c.sendError(paramError{"invalid_value", "audio", "Invalid 'audio'. Expected base64-encoded audio."}, e.EventID)
 			return
+		}
+		if c.m.OnAudio != nil {
+			c.m.OnAudio(c, b)
 		}
 		c.mu.Lock()
 		c.audio = append(c.audio, b...)

@@ -237,6 +237,9 @@ func (c *ModelConn) streamAudio(respID, itemID string, index int, it ItemSpec, c
 		c.items[itemID].bytes = end
 		c.spoke = true
 		c.mu.Unlock()
+		if c.m.OnDelta != nil {
+			c.m.OnDelta(c, itemID, it.Audio[off:end])
+		}
 		c.Send(&realtime.ResponseOutputAudioDelta{ResponseID: respID, ItemID: itemID, OutputIndex: index,
 			Delta: realtime.Audio(base64.StdEncoding.EncodeToString(it.Audio[off:end]))})
 		if k < len(words) && words[k] != "" {

@@ -50,6 +50,14 @@ type CallerOptions struct {
 	// audio before them has played, after this delay. Zero means DefaultPlayDelay, a
 	// negative value none.
 	PlayDelay time.Duration
+	// OnSend, OnReceive and OnClear, when set, are told of each media frame just
+	// before it is written, of each media frame received (with the playback position
+	// of its first byte) and of each clear received: for a load generator that times
+	// the relay. They run on the caller's goroutines, must not block and must not
+	// keep the slices they are given.
+	OnSend    func(frame []byte)
+	OnReceive func(audio []byte, pos int64)
+	OnClear   func(ClearRecord)
 }
 
 // DefaultPlayDelay is the playback delay of a typical phone leg: a network hop of
@@ -245,6 +253,9 @@ func (c *Caller) sendLoop() {
 			continue
 		}
 		chunk++
+		if c.opts.OnSend != nil {
+			c.opts.OnSend(frame)
+		}
 		err := c.write(&twiliotransport.Media{SequenceNumber: c.nextSeq(), StreamSid: c.opts.StreamSID, Media: twiliotransport.MediaPayload{
 			Track: "inbound", Chunk: twiliotransport.Counter(chunk), Timestamp: twiliotransport.Counter(ts),
 			Payload: twiliotransport.Payload(base64.StdEncoding.EncodeToString(frame)),
@@ -354,7 +365,15 @@ func (c *Caller) readLoop() {
 func (c *Caller) receive(audio []byte) {
 	now := time.Now()
 	c.mu.Lock()
-	defer c.mu.Unlock()
+	pos := c.queuedEnd
+	c.receiveLocked(audio, now)
+	c.mu.Unlock()
+	if c.opts.OnReceive != nil {
+		c.opts.OnReceive(audio, pos)
+	}
+}
+
+func (c *Caller) receiveLocked(audio []byte, now time.Time) {
 	c.received = append(c.received, audio...)
 	if c.playedLocked(now) >= c.queuedEnd && (len(c.runs) == 0 || !c.runs[len(c.runs)-1].start.After(now)) {
 		// Idle: this audio starts playing once it has crossed the leg and the jitter buffer.
@@ -369,7 +388,8 @@ func (c *Caller) clear() {
 	now := time.Now()
 	c.mu.Lock()
 	played := c.playedLocked(now)
-	c.clears = append(c.clears, ClearRecord{At: now, Played: played, Queued: c.queuedEnd})
+	rec := ClearRecord{At: now, Played: played, Queued: c.queuedEnd}
+	c.clears = append(c.clears, rec)
 	if n := len(c.runs); n > 0 {
 		c.runs[n-1].end = played
 	}
@@ -382,6 +402,9 @@ func (c *Caller) clear() {
 	}
 	c.queue = nil
 	c.mu.Unlock()
+	if c.opts.OnClear != nil {
+		c.opts.OnClear(rec)
+	}
 	for _, m := range marks {
 		c.echo(m)
 	}
