@@ -13,6 +13,7 @@ import (
 	"github.com/callagent/callagent/pkg/agent"
 	"github.com/callagent/callagent/pkg/realtime"
 	"github.com/callagent/callagent/pkg/session"
+	"github.com/callagent/callagent/pkg/telemetry"
 	"github.com/callagent/callagent/pkg/twiliorest"
 )
 
@@ -35,24 +36,28 @@ func loadAgentConfig(path string, env *Env) (*agent.Config, error) {
 
 // callControl returns Twilio REST call control when TWILIO_ACCOUNT_SID is set, for
 // hang-ups and transfers; nil otherwise (hang-up then closes the stream).
-func callControl(env *Env) (*twiliorest.Client, error) {
+func callControl(env *Env, tr *telemetry.Tracer) (*twiliorest.Client, error) {
 	if env.Get("TWILIO_ACCOUNT_SID") == "" {
 		return nil, nil
 	}
-	cc, err := newTwilioREST(env)
+	cc, err := newTracedTwilioREST(env, tr)
 	if err != nil {
 		return nil, &UsageError{Err: err}
 	}
 	return cc, nil
 }
 
-// newRuntime builds the agents of cfg with the call control and approver at hand.
-func newRuntime(cfg *agent.Config, env *Env, approver session.Approver) (*agent.Runtime, error) {
+// newRuntime builds the agents of cfg with the call control and approver at hand;
+// with tracing, HTTP tools get a traceparent and Twilio REST requests are spans.
+func newRuntime(cfg *agent.Config, env *Env, approver session.Approver, tr *telemetry.Tracer) (*agent.Runtime, error) {
 	opts := agent.RuntimeOptions{Approver: approver}
+	if tr != nil {
+		opts.TraceParent = tr.TraceParent
+	}
 	for _, name := range secretVariables {
 		opts.Secrets = append(opts.Secrets, env.Get(name))
 	}
-	cc, err := callControl(env)
+	cc, err := callControl(env, tr)
 	if err != nil {
 		return nil, err
 	}

@@ -22,6 +22,7 @@ import (
 	"github.com/callagent/callagent/pkg/provision"
 	"github.com/callagent/callagent/pkg/server"
 	"github.com/callagent/callagent/pkg/session"
+	"github.com/callagent/callagent/pkg/telemetry"
 	"github.com/callagent/callagent/pkg/tunnel"
 )
 
@@ -174,6 +175,7 @@ func (o *devOptions) resolve(cmd *cobra.Command, env *Env) error {
 // A start that fails after the server runs is stopped the same way.
 func devRun(ctx context.Context, f *Factory, o *devOptions) error {
 	d := newDevSession(f, o)
+	defer func() { d.stopTracing() }() // set by start; after the calls' last events
 	defer func() { d.calls.close() }() // opened by start
 	defer d.closeInspector()           // after the calls' last events
 	err := d.start(ctx)
@@ -209,6 +211,9 @@ type devSession struct {
 	srv         *server.Server
 	stopServing context.CancelFunc
 	served      chan error // Serve's result; nil until the server runs
+
+	tracer      *telemetry.Tracer // nil: traces off (no OTEL_* endpoint)
+	stopTracing func()            // exports the last spans, bounded
 }
 
 func newDevSession(f *Factory, o *devOptions) *devSession {
@@ -216,7 +221,7 @@ func newDevSession(f *Factory, o *devOptions) *devSession {
 	errOut := &syncWriter{w: stderr}
 	st := newStyles(useColor(f.IO.ErrTTY, f.Env))
 	approver := &terminalApprover{in: f.IO.In, out: errOut, tty: f.IO.ErrTTY}
-	return &devSession{f: f, o: o, st: st, errOut: errOut, stderr: stderr, approver: approver,
+	return &devSession{f: f, o: o, st: st, errOut: errOut, stderr: stderr, approver: approver, stopTracing: func() {},
 		steps:  &stepper{w: errOut, tty: f.IO.ErrTTY, st: st, now: f.Now},
 		agents: newAgentSource(o.ConfigPath, f.Env, o.agentOverrides, approver)}
 }
@@ -227,6 +232,12 @@ func newDevSession(f *Factory, o *devOptions) *devSession {
 // once d.served is set, even when start then fails (pointing the number did).
 func (d *devSession) start(ctx context.Context) error {
 	o, st := d.o, d.st
+	tr, stopTracing, err := startTracing(d.f, func() string { return d.agents.current().cfg.Model },
+		newNSLogger(callevent.NSHTTP, d.errOut, d.st, o.filter, slog.LevelWarn))
+	if err != nil {
+		return err
+	}
+	d.tracer, d.stopTracing, d.agents.tracer = tr, stopTracing, tr
 	loaded, err := d.agents.load()
 	if err != nil {
 		return err
@@ -332,7 +343,7 @@ func (d *devSession) startServer(ctx context.Context) error {
 		Logger:      newNSLogger(callevent.NSHTTP, d.errOut, d.st, o.filter, slog.LevelWarn),
 		EventLogger: slog.New(slog.DiscardHandler), // the terminal renders events itself
 		Redactor:    d.calls.red,
-		OnEvent:     d.inspected(d.calls.onEvent(out.event)),
+		OnEvent:     traced(d.tracer, d.inspected(d.calls.onEvent(out.event))),
 		RecordPath:  o.recordings.recordPathPruning(o.RecordDir, d.f.Now),
 	})
 	if err != nil {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/callagent/callagent/pkg/agent"
 	"github.com/callagent/callagent/pkg/session"
+	"github.com/callagent/callagent/pkg/telemetry"
 )
 
 // loadedAgents is one loading of the agent configuration.
@@ -32,6 +33,7 @@ type agentSource struct {
 	env      *Env
 	over     agentOverrides
 	approver session.Approver
+	tracer   *telemetry.Tracer // set before load: HTTP tools' traceparent, Twilio REST spans
 
 	cur  atomic.Pointer[loadedAgents]
 	hash [32]byte // of the content loaded; zero when none
@@ -87,7 +89,7 @@ func (s *agentSource) build(data []byte) (*loadedAgents, error) {
 			return nil, &UsageError{Err: fmt.Errorf("with --model %s: %w", cfg.Model, err)}
 		}
 	}
-	rt, err := newRuntime(cfg, s.env, s.approver)
+	rt, err := newRuntime(cfg, s.env, s.approver, s.tracer)
 	if err != nil {
 		return nil, err
 	}

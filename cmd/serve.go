@@ -156,11 +156,20 @@ func serveRun(ctx context.Context, f *Factory, opts *serveOptions) error {
 	if err != nil {
 		return err
 	}
-	loaded, err := newAgentSource(opts.ConfigPath, f.Env, opts.agentOverrides, nil).load()
+	var model string // the configuration's, once loaded: the call span's
+	tracer, stopTracing, err := startTracing(f, func() string { return model }, log)
+	if err != nil {
+		return err
+	}
+	defer stopTracing() // after the calls: Serve returns when they are over
+	src := newAgentSource(opts.ConfigPath, f.Env, opts.agentOverrides, nil)
+	src.tracer = tracer
+	loaded, err := src.load()
 	if err != nil {
 		return err
 	}
 	cfg := loaded.cfg
+	model = cfg.Model
 	if err := checkRecordDir(opts.RecordDir); err != nil {
 		return err
 	}
@@ -199,7 +208,7 @@ func serveRun(ctx context.Context, f *Factory, opts *serveOptions) error {
 		Logger:          log,
 		Redactor:        calls.red,
 		OmitTranscripts: !opts.LogTranscripts,
-		OnEvent:         calls.onEvent(nil),
+		OnEvent:         traced(tracer, calls.onEvent(nil)),
 		RecordPath:      recordPath(opts.RecordDir),
 	}
 	opts.listenLimits.apply(&scfg)

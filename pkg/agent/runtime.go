@@ -38,6 +38,10 @@ type RuntimeOptions struct {
 	// configuration's own (the ${VAR} values of headers and authorizations): the
 	// environment's API keys and tokens. Each is scrubbed in every encoding.
 	Secrets []string
+	// TraceParent, when set, gives the W3C traceparent header of an HTTP tool's
+	// request from the call's SID and the tool call's call_id (pkg/telemetry's
+	// Tracer.TraceParent); "" sends none.
+	TraceParent func(callSID, toolCallID string) string
 }
 
 // Runtime turns a validated Config into what each call's session runs.
@@ -66,7 +70,7 @@ func NewRuntime(cfg *Config, opts RuntimeOptions) (*Runtime, error) {
 		spec := &cfg.Tools[i]
 		switch {
 		case spec.HTTP != nil:
-			tools[spec.Name] = newHTTPTool(spec, opts.HTTPClient, r.secrets)
+			tools[spec.Name] = newHTTPTool(spec, opts.HTTPClient, r.secrets, opts.TraceParent)
 		case spec.MCP != nil:
 			hosted[spec.Name] = mcpTool(spec.MCP)
 		case spec.Builtin != "":

@@ -27,10 +27,12 @@ type httpTool struct {
 	http    HTTPSpec
 	client  *http.Client
 	secrets *redact.Secrets
+	// traceParent names the call's tool span for the service (nil: no header).
+	traceParent func(callSID, toolCallID string) string
 }
 
-func newHTTPTool(spec *ToolSpec, client *http.Client, secrets *redact.Secrets) session.Tool {
-	return &httpTool{spec: toolSpec(spec), http: *spec.HTTP, client: client, secrets: secrets}
+func newHTTPTool(spec *ToolSpec, client *http.Client, secrets *redact.Secrets, traceParent func(callSID, toolCallID string) string) session.Tool {
+	return &httpTool{spec: toolSpec(spec), http: *spec.HTTP, client: client, secrets: secrets, traceParent: traceParent}
 }
 
 func (t *httpTool) Spec() session.ToolSpec { return t.spec }
@@ -68,6 +70,9 @@ func (t *httpTool) Call(ctx context.Context, args json.RawMessage) (string, erro
 	for k, v := range t.http.Headers {
 		req.Header.Set(k, v)
 	}
+	if tp := t.traceHeader(ctx); tp != "" {
+		req.Header.Set("Traceparent", tp) // after the configured headers: the trace's own
+	}
 	resp, err := t.client.Do(req)
 	if err != nil {
 		if ctx.Err() != nil {
@@ -95,6 +100,19 @@ func (t *httpTool) Call(ctx context.Context, args json.RawMessage) (string, erro
 		return "", fmt.Errorf("the service answered HTTP %d: %s", resp.StatusCode, strings.TrimSpace(snippet))
 	}
 	return text, nil
+}
+
+// traceHeader is the traceparent of this tool call's span, "" without tracing.
+func (t *httpTool) traceHeader(ctx context.Context) string {
+	if t.traceParent == nil {
+		return ""
+	}
+	call, ok := session.CallFrom(ctx)
+	id, idOK := session.ToolCallID(ctx)
+	if !ok || !idOK {
+		return ""
+	}
+	return t.traceParent(call.CallSID(), id)
 }
 
 // scrub removes the secrets from what the service said, in every encoding (the

@@ -65,6 +65,9 @@ type Options struct {
 	Logger *slog.Logger
 	// From and To are the caller's and the called numbers.
 	From, To string
+	// Runtime, when set, completes the agents' runtime options before the call
+	// (call control through a Twilio REST twin, the HTTP tools' traceparent).
+	Runtime func(*agent.RuntimeOptions)
 }
 
 // Result is what happened.
@@ -138,7 +141,11 @@ func Run(parent context.Context, opts Options) (*Result, error) {
 	defer model.close()
 
 	approver := &approver{answers: sc.Approvals, all: opts.Approve, next: opts.Approver}
-	rt, err := agent.NewRuntime(opts.Agent, agent.RuntimeOptions{Approver: approver, Secrets: opts.Secrets})
+	ro := agent.RuntimeOptions{Approver: approver, Secrets: opts.Secrets}
+	if opts.Runtime != nil {
+		opts.Runtime(&ro)
+	}
+	rt, err := agent.NewRuntime(opts.Agent, ro)
 	if err != nil {
 		return nil, err
 	}

@@ -168,7 +168,7 @@ func (s *Session) execTool(item realtime.Item) (output string, background bool, 
 	if timeout <= 0 {
 		timeout = s.opts.ToolTimeout
 	}
-	ctx, cancel := context.WithTimeout(WithCall(s.workCtx, s), timeout)
+	ctx, cancel := context.WithTimeout(withToolCallID(WithCall(s.workCtx, s), item.CallID), timeout)
 	defer cancel()
 	args := json.RawMessage(item.Arguments)
 	if len(strings.TrimSpace(item.Arguments)) == 0 {
