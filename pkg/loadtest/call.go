@@ -308,6 +308,7 @@ func (c *call) talk(ctx context.Context, client *http.Client, endAt time.Time) {
 		AllowInsecureStream: strings.HasPrefix(t.URL, "http://"),
 		OmitSilence:         o.OmitSilence, PlayDelay: o.PlayDelay,
 		OnSend: c.onSend, OnReceive: c.onReceive, OnClear: c.onClear,
+		DiscardAudio: true, // the hooks see every frame; hundreds of calls need not keep them
 	})
 	if err != nil {
 		c.fail(placeFailure(err))

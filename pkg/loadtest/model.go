@@ -47,7 +47,8 @@ func StartModel(addr string) (*Model, error) {
 		return nil, fmt.Errorf("listen on %s for the model: %w", addr, err)
 	}
 	m := &Model{ln: ln, done: make(chan error, 1), calls: map[callKey]*call{}, conns: map[*realtimetest.ModelConn]*modelConn{}}
-	m.twin = &realtimetest.Model{Script: m.script, AutoRespond: m.autoRespond, OnAudio: m.onAudio, OnDelta: m.onDelta}
+	m.twin = &realtimetest.Model{Script: m.script, AutoRespond: m.autoRespond, OnAudio: m.onAudio, OnDelta: m.onDelta,
+		DiscardAudio: true} // the hooks see every frame; hundreds of calls need not keep them
 	m.srv = &http.Server{Handler: m.twin, ReadHeaderTimeout: 10 * time.Second}
 	go func() { m.done <- m.srv.Serve(ln) }()
 	return m, nil

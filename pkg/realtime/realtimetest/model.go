@@ -49,6 +49,10 @@ type Model struct {
 	// goroutines, must not block and must not keep the slices they are given.
 	OnAudio func(c *ModelConn, audio []byte)
 	OnDelta func(c *ModelConn, itemID string, audio []byte)
+	// DiscardAudio keeps no copy of the caller audio received (AudioIn is then
+	// empty; the counts, speech offsets and usage are unchanged): for a load
+	// generator whose calls would otherwise hold every byte of every call.
+	DiscardAudio bool
 
 	once     sync.Once
 	accepted chan *ModelConn
@@ -165,6 +169,7 @@ type ModelConn struct {
 	hold       chan struct{}          // while set, session.update waits: HoldUpdates
 	held       int                    // session.updates waiting on hold
 	received   []realtime.ClientEvent // everything but audio appends
+	audioBytes int                    // caller audio received, kept in audio or not (DiscardAudio)
 	audio      []byte                 // caller audio, decoded
 	items      map[string]*itemAudio  // assistant items with audio
 	truncates  []realtime.ConversationItemTruncate
@@ -285,7 +290,10 @@ func (c *ModelConn) handle(ctx context.Context, ev realtime.ClientEvent) {
 			c.m.OnAudio(c, b)
 		}
 		c.mu.Lock()
-		c.audio = append(c.audio, b...)
+		c.audioBytes += len(b)
+		if !c.m.DiscardAudio {
+			c.audio = append(c.audio, b...)
+		}
 		c.mu.Unlock()
 		c.notify()
 		return
@@ -464,7 +472,7 @@ func (c *ModelConn) nextID(prefix string) string {
 func (c *ModelConn) CallerAudioMs() int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return len(c.audio) / 8
+	return c.audioBytes / 8
 }
 
 // SpeechStarted sends input_audio_buffer.speech_started as server VAD would, and
@@ -477,7 +485,7 @@ func (c *ModelConn) SpeechStarted() {
 	if td, ok := lookup(c.sess, "audio.input.turn_detection").(map[string]any); ok {
 		interrupt = td["interrupt_response"] != false
 	}
-	ms := len(c.audio) / 8
+	ms := c.audioBytes / 8
 	c.speechAt = ms
 	c.mu.Unlock()
 	c.Send(&realtime.InputAudioBufferSpeechStarted{AudioStartMs: ms, ItemID: item})
@@ -495,7 +503,7 @@ func (c *ModelConn) SpeechStopped(transcript string) {
 		c.counter++
 		item = fmt.Sprintf("item_in_%d_%d", c.ID, c.counter)
 	}
-	ms := len(c.audio) / 8
+	ms := c.audioBytes / 8
 	billed := c.transcriptionUsage(ms-c.speechAt, transcript)
 	c.mu.Unlock()
 	c.Send(&realtime.InputAudioBufferSpeechStopped{AudioEndMs: ms, ItemID: item})

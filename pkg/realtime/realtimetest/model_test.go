@@ -263,3 +263,20 @@ func TestModelRefusesLiveModels(t *testing.T) {
 		t.Fatalf("dial gpt-live-1: %v", err)
 	}
 }
+
+// DiscardAudio keeps no copy of the caller's audio but counts it as before: the
+// speech offsets and the wait for audio do not change.
+func TestModelDiscardAudioCountsWithoutKeeping(t *testing.T) {
+	conn, mc := modelPair(t, &Model{DiscardAudio: true})
+	ctx := ctxT(t)
+	next(t, conn, realtime.TypeSessionCreated)
+	if err := conn.AppendAudio(ctx, []byte(strings.Repeat("////", 200))); err != nil { // 600 bytes: 75 ms
+		t.Fatal(err)
+	}
+	if err := mc.WaitAudio(ctx, 600); err != nil {
+		t.Fatal(err)
+	}
+	if ms, in := mc.CallerAudioMs(), mc.AudioIn(); ms != 75 || len(in) != 0 {
+		t.Fatalf("%d ms counted and %d bytes kept; want 75 ms and none", ms, len(in))
+	}
+}

@@ -17,7 +17,11 @@ func (c *ModelConn) WaitFor(ctx context.Context, what string, cond func() bool) 
 
 // WaitAudio waits until the model received at least n bytes of caller audio.
 func (c *ModelConn) WaitAudio(ctx context.Context, n int) error {
-	return c.WaitFor(ctx, fmt.Sprintf("%d bytes of caller audio", n), func() bool { return len(c.AudioIn()) >= n })
+	return c.WaitFor(ctx, fmt.Sprintf("%d bytes of caller audio", n), func() bool {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		return c.audioBytes >= n
+	})
 }
 
 // WaitEvent waits for the n-th (1-based) client event of type typ and returns it.
@@ -64,7 +68,8 @@ func (c *ModelConn) CloseErr() error {
 	return c.closeErr
 }
 
-// AudioIn returns a copy of the caller audio received (μ-law bytes).
+// AudioIn returns a copy of the caller audio received (μ-law bytes); nothing
+// with Model.DiscardAudio.
 func (c *ModelConn) AudioIn() []byte {
 	c.mu.Lock()
 	defer c.mu.Unlock()

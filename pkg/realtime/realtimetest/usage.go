@@ -33,7 +33,7 @@ func textTokens(chars int) int { return (chars + charsPerTextToken - 1) / charsP
 func (c *ModelConn) usage(output []realtime.Item) *realtime.Usage {
 	instr, _ := lookup(c.sess, "instructions").(string)
 	textIn := textTokens(len(instr)) + textTokens(c.bill.textItems) + c.bill.outTextToks
-	audioIn := len(c.audio)/8/msPerInputAudioToken + c.bill.outAudioToks
+	audioIn := c.audioBytes/8/msPerInputAudioToken + c.bill.outAudioToks
 	audioOut, textOut := 0, 0
 	for _, it := range output {
 		if a := c.items[it.ID]; a != nil {

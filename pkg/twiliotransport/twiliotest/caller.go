@@ -58,6 +58,10 @@ type CallerOptions struct {
 	OnSend    func(frame []byte)
 	OnReceive func(audio []byte, pos int64)
 	OnClear   func(ClearRecord)
+	// DiscardAudio keeps no copy of the audio sent and received (Sent and Received
+	// are then empty; WaitReceived and playback still count every byte): for a load
+	// generator whose calls would otherwise hold every byte of every call.
+	DiscardAudio bool
 }
 
 // DefaultPlayDelay is the playback delay of a typical phone leg: a network hop of
@@ -83,22 +87,23 @@ type Caller struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 
-	changes   statewait.Changes
-	mu        sync.Mutex
-	sent      []byte // caller audio sent, in order
-	omitted   int    // silent frames left out (OmitSilence)
-	queued    int    // bytes of outgoing audio not yet sent
-	received  []byte // every agent byte received
-	runs      []run  // playback history
-	queue     []segment
-	queuedEnd int64 // stream position after everything received
-	clears    []ClearRecord
-	echoed    []string
-	readErr   error
-	closed    bool
-	action    *ActionResult // what the <Connect> action answered (PlaceCall with FollowAction)
-	done      chan struct{}
-	wake      chan struct{}
+	changes       statewait.Changes
+	mu            sync.Mutex
+	sent          []byte // caller audio sent, in order
+	omitted       int    // silent frames left out (OmitSilence)
+	queued        int    // bytes of outgoing audio not yet sent
+	received      []byte // every agent byte received (none kept with DiscardAudio)
+	receivedBytes int
+	runs          []run // playback history
+	queue         []segment
+	queuedEnd     int64 // stream position after everything received
+	clears        []ClearRecord
+	echoed        []string
+	readErr       error
+	closed        bool
+	action        *ActionResult // what the <Connect> action answered (PlaceCall with FollowAction)
+	done          chan struct{}
+	wake          chan struct{}
 }
 
 // run is a stretch of continuous playback: from position base at time start,
@@ -264,7 +269,9 @@ func (c *Caller) sendLoop() {
 			return
 		}
 		c.mu.Lock()
-		c.sent = append(c.sent, frame...)
+		if !c.opts.DiscardAudio {
+			c.sent = append(c.sent, frame...)
+		}
 		c.queued = max(0, c.queued-n)
 		c.mu.Unlock()
 		c.notify()
@@ -374,7 +381,10 @@ func (c *Caller) receive(audio []byte) {
 }
 
 func (c *Caller) receiveLocked(audio []byte, now time.Time) {
-	c.received = append(c.received, audio...)
+	c.receivedBytes += len(audio)
+	if !c.opts.DiscardAudio {
+		c.received = append(c.received, audio...)
+	}
 	if c.playedLocked(now) >= c.queuedEnd && (len(c.runs) == 0 || !c.runs[len(c.runs)-1].start.After(now)) {
 		// Idle: this audio starts playing once it has crossed the leg and the jitter buffer.
 		c.runs = append(c.runs, run{start: now.Add(max(c.opts.PlayDelay, 0)), base: c.queuedEnd})
@@ -535,7 +545,7 @@ func (c *Caller) WaitReceived(ctx context.Context, n int) error {
 	return c.waitFor(ctx, fmt.Sprintf("%d bytes of agent audio", n), func() bool {
 		c.mu.Lock()
 		defer c.mu.Unlock()
-		return len(c.received) >= n
+		return c.receivedBytes >= n
 	})
 }
 

@@ -41,12 +41,13 @@ type CallOptions struct {
 	// by the test) ends the call: no action is requested then. Off by default, so
 	// that callers of PlaceCall that do not serve an action see no extra request.
 	FollowAction bool
-	// PlayDelay, OnSend, OnReceive and OnClear are passed to the caller
-	// (CallerOptions): a load generator's phone leg and its timing hooks.
-	PlayDelay time.Duration
-	OnSend    func(frame []byte)
-	OnReceive func(audio []byte, pos int64)
-	OnClear   func(ClearRecord)
+	// PlayDelay, OnSend, OnReceive, OnClear and DiscardAudio are passed to the
+	// caller (CallerOptions): a load generator's phone leg and its timing hooks.
+	PlayDelay    time.Duration
+	DiscardAudio bool
+	OnSend       func(frame []byte)
+	OnReceive    func(audio []byte, pos int64)
+	OnClear      func(ClearRecord)
 }
 
 // Media Streams error codes PlaceCall reports, with Twilio's names for them
@@ -167,6 +168,7 @@ func PlaceCall(ctx context.Context, o CallOptions) (*Caller, error) {
 		OnSend:        o.OnSend,
 		OnReceive:     o.OnReceive,
 		OnClear:       o.OnClear,
+		DiscardAudio:  o.DiscardAudio,
 	})
 	if err != nil {
 		serr := &StreamError{Code: ErrStreamConnectionRefused, Message: "Stream - WebSocket - Connection Refused", Err: err}
