@@ -5,6 +5,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/callagent/callagent/pkg/audio"
 )
@@ -53,6 +54,16 @@ func (h *Handler) peaks(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "no recording of "+sid)
 		return
 	}
+	fi, err := os.Stat(p)
+	if err != nil {
+		writeError(w, http.StatusNotFound, "no recording of "+sid)
+		return
+	}
+	key := peaksKey{keyOf(p, fi), n}
+	if pk, ok := peakCache.get(key); ok {
+		h.writeJSON(w, pk)
+		return
+	}
 	data, err := os.ReadFile(p)
 	if err != nil {
 		writeError(w, http.StatusNotFound, "no recording of "+sid)
@@ -63,7 +74,57 @@ func (h *Handler) peaks(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusInternalServerError, "reading the recording: "+err.Error())
 		return
 	}
-	h.writeJSON(w, computePeaks(rate, chans, n))
+	pk := computePeaks(rate, chans, n)
+	if int64(len(data)) == fi.Size() { // what was read is the version stat saw
+		peakCache.put(key, pk)
+	}
+	h.writeJSON(w, pk)
+}
+
+// peaksCache keeps the peaks of the last recordings drawn, by file version and
+// bucket count: a 10-minute stereo recording is ~19 MB of WAV to read and
+// decode, its peaks a few kilobytes. Shared by every Handler of the process.
+type peaksCache struct {
+	mu      sync.Mutex
+	entries [8]peaksEntry
+	next    int
+}
+
+type peaksKey struct {
+	file fileKey
+	n    int
+}
+
+type peaksEntry struct {
+	key   peaksKey
+	peaks Peaks
+	set   bool
+}
+
+var peakCache peaksCache
+
+func (c *peaksCache) get(k peaksKey) (Peaks, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, e := range c.entries {
+		if e.set && e.key == k {
+			return e.peaks, true // its slices are never changed
+		}
+	}
+	return Peaks{}, false
+}
+
+func (c *peaksCache) put(k peaksKey, p Peaks) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for i, e := range c.entries {
+		if e.set && e.key.file.path == k.file.path && e.key.n == k.n {
+			c.entries[i] = peaksEntry{key: k, peaks: p, set: true}
+			return
+		}
+	}
+	c.entries[c.next] = peaksEntry{key: k, peaks: p, set: true}
+	c.next = (c.next + 1) % len(c.entries)
 }
 
 // computePeaks makes at most n buckets (fewer when the sound has fewer
