@@ -18,8 +18,16 @@ import (
 // openBound is how long the call page of a 10-minute call may take to draw
 // before the test fails: generous, as CI is two noisy cores and timing is the
 // benchmarks' to check (BenchmarkCallJSON10MinCall, BenchmarkPeaks10MinCall);
-// issue 17 asks for under a second, which the log line reports.
+// issue 17 asks for under a second, which the log line reports. Under the
+// race detector the server's side is several times slower: four times the bound.
 const openBound = 5 * time.Second
+
+func bound() time.Duration {
+	if raceDetector {
+		return 4 * openBound
+	}
+	return openBound
+}
 
 // A real browser opens the page of a synthetic 10-minute call (its log as dev
 // writes it, 30 000 debug frames included, and its stereo recording): the time
@@ -130,7 +138,12 @@ func TestBrowserOpensATenMinuteCall(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Logf("screenshot: %s", p)
-	if page > openBound {
-		t.Errorf("the 10-minute call took %s to draw, more than %s", page, openBound)
+	if page > bound() {
+		t.Errorf("the 10-minute call took %s to draw, more than %s", page, bound())
+	}
+	// The recording's download started after the drawing: stop it before the
+	// server closes.
+	if err := chromedp.Do(bctx, chromedp.Navigate("about:blank")); err != nil {
+		t.Fatal(err)
 	}
 }
