@@ -61,6 +61,22 @@ func clip(s string, n int) string {
 	return string(r[:n-1]) + "…"
 }
 
+// latencyParts says briefly where a turn's latency went: its nonzero parts, in
+// order, and the total from the caller's real end of speech.
+func latencyParts(e callevent.TurnLatency) string {
+	var parts []string
+	for _, p := range []struct {
+		name string
+		d    time.Duration
+	}{{"endpointing", e.Endpointing}, {"model", e.ModelWait}, {"tools", e.Tools}, {"approval", e.Approval},
+		{"first audio", e.FirstAudio}, {"relay", e.Relay}} {
+		if p.d > 0 {
+			parts = append(parts, p.name+" "+ms(p.d))
+		}
+	}
+	return strings.Join(parts, " + ") + " = " + ms(e.Total)
+}
+
 func ms(d time.Duration) string {
 	if d < time.Second {
 		return fmt.Sprintf("%dms", d.Milliseconds())
@@ -149,7 +165,15 @@ func renderClean(ev callevent.Event, st Styles, debug bool) string {
 		}
 		return indent + st.Dim.Render(s) + "\n"
 	case callevent.TurnLatency:
-		return indent + st.Dim.Render("⏱ answered in "+ms(e.Latency)) + "\n"
+		s := "⏱ answered in " + ms(e.Latency)
+		if debug && e.Total > 0 {
+			s += " (" + latencyParts(e) + ")"
+		}
+		return indent + st.Dim.Render(s) + "\n"
+	case callevent.TurnPlayout:
+		if debug {
+			return indent + st.Dim.Render("· first audio played "+ms(e.Playout)+" after it was sent") + "\n"
+		}
 	case callevent.ToolCall:
 		return label(st.Tool, "tool") + st.Tool.Render(e.Name) + " " + clip(e.Arguments, 200) + "\n"
 	case callevent.ToolApprovalRequested:

@@ -109,10 +109,48 @@ type Truncation struct {
 // TurnLatency is the time from the caller's speech stopping to the first agent audio
 // of the answer being sent to Twilio, less the time spent meanwhile waiting for a
 // person to approve a tool call.
+//
+// The parts say where the time went, in order along the turn. Endpointing comes
+// before Latency starts; ModelWait+Tools+FirstAudio+Relay is Latency, and
+// Endpointing+ModelWait+Tools+Approval+FirstAudio+Relay is Total, exactly. The
+// caller's playout comes later, in its own event (TurnPlayout): the mark that proves
+// it is echoed after this event is sent, or never (a barge-in, a hang-up).
 type TurnLatency struct {
 	Header
 	ResponseID string        `json:"response_id,omitempty"`
 	Latency    time.Duration `json:"latency_ns"`
+	// Endpointing: from the caller's real end of speech (speech_stopped's
+	// audio_end_ms, less the server VAD's silence duration it includes, mapped from
+	// the caller's audio clock to the wall clock) until speech_stopped reached the
+	// bridge: the VAD's silence wait and the network. Zero when unknown.
+	Endpointing time.Duration `json:"endpointing_ns,omitempty"`
+	// ModelWait: speech_stopped until the model's response.created.
+	ModelWait time.Duration `json:"model_wait_ns,omitempty"`
+	// Tools: response.created until the last tool result (or MCP approval answer)
+	// went to the model, before the audio answer: the model writing the calls and the
+	// tools running. Zero for a turn without tools.
+	Tools time.Duration `json:"tools_ns,omitempty"`
+	// Approval: the time a person took to approve tool calls during the turn (left
+	// out of Latency and of every other part).
+	Approval time.Duration `json:"approval_ns,omitempty"`
+	// FirstAudio: response.created, or the last tool result, until the answer's first
+	// audio delta reached the bridge.
+	FirstAudio time.Duration `json:"first_audio_ns,omitempty"`
+	// Relay: the first delta received until its frame was written to Twilio.
+	Relay time.Duration `json:"relay_ns,omitempty"`
+	// Total: the caller's real end of speech until the first frame was written,
+	// approval included: Endpointing + Latency + Approval.
+	Total time.Duration `json:"total_ns,omitempty"`
+}
+
+// TurnPlayout: the caller's playout of a turn's answer, from its first frame written
+// to Twilio until Twilio echoed that frame's mark as played (the phone leg's network
+// and jitter buffer, plus the frame's own length). It follows the TurnLatency of the
+// same ResponseID, and is missing when the answer was cut off first.
+type TurnPlayout struct {
+	Header
+	ResponseID string        `json:"response_id,omitempty"`
+	Playout    time.Duration `json:"playout_ns"`
 }
 
 // GuardrailTripped: the agent's transcript broke a rule; its audio was cut off
@@ -370,6 +408,7 @@ func (AgentTranscriptDelta) Kind() string  { return "agent.transcript_delta" }
 func (AgentTranscript) Kind() string       { return "agent.transcript" }
 func (Interruption) Kind() string          { return "agent.interrupted" }
 func (TurnLatency) Kind() string           { return "turn.latency" }
+func (TurnPlayout) Kind() string           { return "turn.playout" }
 func (ResponseDone) Kind() string          { return "response.done" }
 func (GuardrailTripped) Kind() string      { return "agent.guardrail_tripped" }
 func (AgentChanged) Kind() string          { return "agent.changed" }

@@ -49,6 +49,7 @@ var kinds = table(
 		Personal: []string{"Text"}, Plain: []string{"ResponseID", "ItemID"}}),
 	def(spec[Interruption]{NS: NSSession, Level: slog.LevelInfo, Plain: []string{"ResponseID", "Truncations"}}),
 	def(spec[TurnLatency]{NS: NSSession, Level: slog.LevelInfo, Plain: []string{"ResponseID"}}),
+	def(spec[TurnPlayout]{NS: NSSession, Level: slog.LevelInfo, Plain: []string{"ResponseID"}}),
 	def(spec[ResponseDone]{NS: NSSession, Level: slog.LevelDebug,
 		Plain: []string{"ResponseID", "Status", "Reason", "Usage"}}),
 	def(spec[CallUsage]{NS: NSSession, Level: slog.LevelInfo, Plain: []string{"Model", "TranscriptionModel", "BackendModel"}}),

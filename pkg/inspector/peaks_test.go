@@ -1,9 +1,13 @@
 package inspector
 
 import (
+	"bytes"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/callagent/callagent/pkg/audio"
 )
 
 // The waveform endpoint sums the fixture's 7 s stereo recording (caller: a
@@ -67,5 +71,39 @@ func TestComputePeaks(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// The fast path over the recorder's 16-bit PCM gives what decoding the
+// channels gives, stereo and mono.
+func TestPeaksPCM16MatchesDecoded(t *testing.T) {
+	n := 8000*3 + 17
+	left, right := make([]int16, n), make([]int16, n)
+	for i := range n {
+		left[i] = int16((i*7919)%65536 - 32768)
+		right[i] = int16((i * 31) % 20000)
+	}
+	for _, stereo := range []bool{true, false} {
+		var b bytes.Buffer
+		var err error
+		if stereo {
+			err = audio.WriteStereoWAV(&b, 8000, left, right)
+		} else {
+			err = audio.WriteMonoWAV(&b, 8000, left)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		fast, ok := peaksPCM16(b.Bytes(), 333)
+		if !ok {
+			t.Fatal("the recorder's WAV did not take the fast path")
+		}
+		rate, chans, err := audio.ReadWAVChannels(b.Bytes())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := computePeaks(rate, chans, 333); !reflect.DeepEqual(fast, want) {
+			t.Errorf("stereo %v: the fast path's peaks differ from the decoded ones", stereo)
+		}
 	}
 }

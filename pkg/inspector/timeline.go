@@ -1,7 +1,12 @@
 package inspector
 
 import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"os"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -98,10 +103,44 @@ type Key struct {
 
 // Latency is a turn's latency: from the caller's speech stopping to the
 // answer's first audio, less time spent waiting for approvals.
+//
+// Parts says where the time went, in the turn's order (callevent.TurnLatency
+// documents each): endpointing, model, tools, approval, first_audio, relay,
+// then playout once Twilio echoed the answer's first frame as played (a
+// callevent.TurnPlayout; absent when the answer was cut off first). All but
+// playout add up to TotalMs, up to the rounding of each to milliseconds. A turn
+// logged before the parts were measured has none.
 type Latency struct {
-	AtMs       int64  `json:"at_ms"`
-	ResponseID string `json:"response_id,omitempty"`
-	LatencyMs  int64  `json:"latency_ms"`
+	AtMs       int64         `json:"at_ms"`
+	ResponseID string        `json:"response_id,omitempty"`
+	LatencyMs  int64         `json:"latency_ms"`
+	TotalMs    int64         `json:"total_ms,omitempty"`
+	Parts      []LatencyPart `json:"parts,omitempty"`
+}
+
+// LatencyPart is one part of a turn's latency.
+type LatencyPart struct {
+	Name string `json:"name"` // endpointing, model, tools, approval, first_audio, relay, playout
+	Ms   int64  `json:"ms"`
+}
+
+// latencyParts lists the parts of a turn, zero ones left out; nil for a turn
+// logged without parts.
+func latencyParts(e callevent.TurnLatency) []LatencyPart {
+	if e.Total == 0 {
+		return nil
+	}
+	var parts []LatencyPart
+	for _, p := range []LatencyPart{
+		{"endpointing", e.Endpointing.Milliseconds()}, {"model", e.ModelWait.Milliseconds()},
+		{"tools", e.Tools.Milliseconds()}, {"approval", e.Approval.Milliseconds()},
+		{"first_audio", e.FirstAudio.Milliseconds()}, {"relay", e.Relay.Milliseconds()},
+	} {
+		if p.Ms > 0 {
+			parts = append(parts, p)
+		}
+	}
+	return parts
 }
 
 // Utterance is a line of the transcript.
@@ -128,15 +167,101 @@ type End struct {
 }
 
 // readTimeline builds the timeline of the call logged at path, and its
-// summary, in one reading.
+// summary, in one reading, or returns them from the cache when the file has not
+// changed (same size and modification time) since: a 10-minute call's log
+// takes a good part of a second to decode, and a page asks for it again on
+// every reload. The answer is a copy of the cached timeline's top level, whose
+// slices the caller must not change.
 func readTimeline(path string) (*Timeline, calllog.Call, error) {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return nil, calllog.Call{}, err
+	}
+	key := keyOf(path, fi)
+	if tl, c, ok := timelines.get(key); ok {
+		return tl, c, nil
+	}
+	tl, c, err := decodeTimeline(path)
+	if err != nil {
+		return nil, calllog.Call{}, err
+	}
+	timelines.put(key, tl, c)
+	cp := *tl
+	return &cp, c, nil
+}
+
+// fileKey names one version of a file: a call's log only grows, and a
+// recording is rewritten whole, so a change moves its size or its time.
+type fileKey struct {
+	path string
+	size int64
+	mod  int64 // unix ns
+}
+
+func keyOf(path string, fi os.FileInfo) fileKey {
+	return fileKey{path: path, size: fi.Size(), mod: fi.ModTime().UnixNano()}
+}
+
+// timelineCache keeps the timelines of the last calls opened. It is shared by
+// every Handler of the process: the key is the file, not the handler.
+type timelineCache struct {
+	mu      sync.Mutex
+	entries [8]timelineEntry
+	next    int
+}
+
+type timelineEntry struct {
+	key  fileKey
+	tl   *Timeline
+	call calllog.Call
+}
+
+var timelines timelineCache
+
+func (c *timelineCache) get(k fileKey) (*Timeline, calllog.Call, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, e := range c.entries {
+		if e.tl != nil && e.key == k {
+			cp := *e.tl
+			return &cp, e.call, true
+		}
+	}
+	return nil, calllog.Call{}, false
+}
+
+func (c *timelineCache) put(k fileKey, tl *Timeline, call calllog.Call) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for i, e := range c.entries {
+		if e.key.path == k.path { // an older version of the same call
+			c.entries[i] = timelineEntry{key: k, tl: tl, call: call}
+			return
+		}
+	}
+	c.entries[c.next] = timelineEntry{key: k, tl: tl, call: call}
+	c.next = (c.next + 1) % len(c.entries)
+}
+
+// decodeTimeline reads the call logged at path. Debug frames, most of the lines
+// of a call dev logged (a few every 20 ms of speech), are /frames's: they are
+// passed over before they are decoded, which makes a 10-minute call's
+// timeline about three times faster; the summary still takes the time of the
+// last line from them.
+func decodeTimeline(path string) (*Timeline, calllog.Call, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, calllog.Call{}, err
+	}
+	defer f.Close()
 	var lines []calllog.Line
 	var events []callevent.Event
 	sum := calllog.NewSummary(path)
-	if err := calllog.ReadFile(path, func(l calllog.Line, ev callevent.Event) {
+	skip := &frameSkipper{br: bufio.NewReaderSize(f, 64<<10)}
+	if err := calllog.Read(skip, path, func(l calllog.Line, ev callevent.Event) {
 		sum.Add(l, ev)
 		if l.Level == "debug" && l.Type == "debug.frame" {
-			return // frames are /frames's; the timeline does not keep them
+			return // not passed over (another shape of line): not the timeline's either
 		}
 		l.Fields = nil
 		lines = append(lines, l)
@@ -144,7 +269,75 @@ func readTimeline(path string) (*Timeline, calllog.Call, error) {
 	}, func(calllog.BadLine) { sum.Bad() }); err != nil {
 		return nil, calllog.Call{}, err
 	}
+	if skip.lastWasFrame && skip.lastTime != nil {
+		// The call's last line was a frame: its time is the summary's last line.
+		var l struct {
+			Time time.Time `json:"time"`
+		}
+		if json.Unmarshal(skip.lastTime, &l) == nil {
+			sum.Add(calllog.Line{Time: l.Time}, nil)
+		}
+	}
 	return buildTimeline(lines, events), sum.Call(), nil
+}
+
+// frameSkipper reads a call log leaving out its debug frame lines: those whose
+// top-level "type" (the first "type" key of a line, as calllog writes time,
+// level, ns and type before any nested object) is debug.frame. It remembers
+// whether the last line was one, and the time of the last it left out.
+type frameSkipper struct {
+	br           *bufio.Reader
+	buf          []byte // what is left of the line being passed on
+	skipping     bool   // in the middle of a long line left out
+	passing      bool   // in the middle of a long line passed on
+	lastWasFrame bool   // the last line that was not blank was left out
+	lastTime     []byte // `{"time":"…"}` of the last line left out
+}
+
+var (
+	frameType = []byte(`"type":"debug.frame"`)
+	typeKey   = []byte(`"type":`)
+)
+
+func (s *frameSkipper) Read(p []byte) (int, error) {
+	for len(s.buf) == 0 {
+		chunk, err := s.br.ReadSlice('\n')
+		if len(chunk) > 0 {
+			whole := err == nil
+			switch {
+			case s.skipping:
+			case s.passing:
+				s.buf = chunk
+			default:
+				if i := bytes.Index(chunk, typeKey); i >= 0 && bytes.HasPrefix(chunk[i:], frameType) {
+					s.skipping, s.lastWasFrame = true, true
+					if j := bytes.IndexByte(chunk, ','); j > 0 && j < i {
+						s.lastTime = append(append(s.lastTime[:0], chunk[:j]...), '}')
+					}
+				} else {
+					s.passing, s.buf = true, chunk
+					if len(bytes.TrimSpace(chunk)) > 0 {
+						s.lastWasFrame = false
+					}
+				}
+			}
+			if whole {
+				s.skipping, s.passing = false, false
+			}
+		}
+		if err == bufio.ErrBufferFull {
+			continue
+		}
+		if err != nil && len(s.buf) == 0 {
+			return 0, err
+		}
+		if err != nil {
+			break
+		}
+	}
+	n := copy(p, s.buf)
+	s.buf = s.buf[n:]
+	return n, nil
 }
 
 // buildTimeline makes the timeline of a call's events (in their logged order).
@@ -224,9 +417,20 @@ func buildTimeline(lines []calllog.Line, events []callevent.Event) *Timeline {
 				cutAt[tr.ItemID] = at(t)
 			}
 		case callevent.TurnLatency:
-			tl.Latencies = append(tl.Latencies, Latency{AtMs: at(t), ResponseID: e.ResponseID, LatencyMs: e.Latency.Milliseconds()})
+			tl.Latencies = append(tl.Latencies, Latency{AtMs: at(t), ResponseID: e.ResponseID, LatencyMs: e.Latency.Milliseconds(),
+				TotalMs: e.Total.Milliseconds(), Parts: latencyParts(e)})
 			latency[e.ResponseID] = e.Latency.Milliseconds()
 			firstAudio[e.ResponseID] = at(t)
+		case callevent.TurnPlayout:
+			// It follows its turn's latency: the last one of the response.
+			for i := len(tl.Latencies) - 1; i >= 0; i-- {
+				if l := &tl.Latencies[i]; l.ResponseID == e.ResponseID {
+					if l.Parts != nil {
+						l.Parts = append(l.Parts, LatencyPart{"playout", e.Playout.Milliseconds()})
+					}
+					break
+				}
+			}
 		case callevent.ToolCall:
 			tc := tool(e.CallID, e.Name, t)
 			tc.Arguments = e.Arguments

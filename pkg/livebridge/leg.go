@@ -84,8 +84,9 @@ type Leg struct {
 	inText   strings.Builder
 	vad      vad
 	vadBuf   [512]byte
-	said     bool // speech_started reported for the caller's current speech
-	deferred bool // the caller spoke while the model streamed: the model decides
+	said     bool  // speech_started reported for the caller's current speech
+	heard    int64 // bytes of caller audio fed to the detector: the audio clock of audio_start_ms/audio_end_ms
+	deferred bool  // the caller spoke while the model streamed: the model decides
 
 	usageMu sync.Mutex
 	usage   pricing.LegUsage
@@ -430,10 +431,11 @@ func (l *Leg) resolved(s *live.SessionResource) realtime.SessionConfig {
 		voice = realtimeVoice(*s.Audio.Output.Voice)
 	}
 	interrupt := true
+	silence := vadQuietMs // the bridge's detector: speech_stopped's audio_end_ms includes it
 	cfg := realtime.SessionConfig{Type: "realtime", ID: s.ID, Model: s.Model, OutputModalities: []string{"audio"},
 		Audio: &realtime.AudioConfig{
 			Input: &realtime.AudioInput{Format: &realtime.AudioFormat{Type: format},
-				TurnDetection: &realtime.TurnDetection{Type: realtime.ServerVAD, InterruptResponse: &interrupt}},
+				TurnDetection: &realtime.TurnDetection{Type: realtime.ServerVAD, InterruptResponse: &interrupt, SilenceDurationMs: &silence}},
 			Output: &realtime.AudioOutput{Format: &realtime.AudioFormat{Type: format}, Voice: voice},
 		}}
 	if s.Instructions != nil {
@@ -532,7 +534,10 @@ func (l *Leg) flushInput() {
 // speechStarted reports the caller's speech. Caller holds l.mu.
 func (l *Leg) speechStarted() {
 	l.said = true
-	l.push(&realtime.InputAudioBufferSpeechStarted{ItemID: "item_live_speech_" + l.nextID()})
+	// On the caller's audio clock as the Realtime API reports it, so turn latency's
+	// endpointing works on Live too: where the loud run began.
+	l.push(&realtime.InputAudioBufferSpeechStarted{ItemID: "item_live_speech_" + l.nextID(),
+		AudioStartMs: int(max(l.heard-int64(l.vad.loud), 0) / 8)})
 }
 
 // AppendAudio sends caller audio (base64 μ-law) to Live and runs the barge-in
@@ -552,6 +557,7 @@ func (l *Leg) hear(b64 []byte) {
 			break
 		}
 		b64 = b64[n:]
+		l.heard += int64(m)
 		started, stopped := l.vad.feed(l.vadBuf[:m])
 		now := time.Now()
 		switch {
@@ -564,7 +570,9 @@ func (l *Leg) hear(b64 []byte) {
 			l.deferred = false
 			if l.said {
 				l.said = false
-				l.push(&realtime.InputAudioBufferSpeechStopped{})
+				// The end of the audio heard, its 500 ms of quiet included, as the
+				// Realtime API's audio_end_ms includes its silence duration.
+				l.push(&realtime.InputAudioBufferSpeechStopped{AudioEndMs: int(l.heard / 8)})
 				queued = true
 			}
 		}
@@ -586,6 +594,9 @@ type vad struct {
 
 func newVAD() vad { return vad{threshold: 400} }
 
+// vadQuietMs is the quiet that ends the caller's speech.
+const vadQuietMs = 500
+
 func (v *vad) feed(frame []byte) (started, stopped bool) {
 	if len(frame) == 0 {
 		return false, false
@@ -606,7 +617,7 @@ func (v *vad) feed(frame []byte) (started, stopped bool) {
 	case !v.speaking && v.loud >= 320:
 		v.speaking = true
 		return true, false
-	case v.speaking && v.quietMs >= 500:
+	case v.speaking && v.quietMs >= vadQuietMs:
 		v.speaking = false
 		return false, true
 	}

@@ -75,6 +75,7 @@ type callerClock struct {
 	tl        twiliotransport.Timeline
 	lastFrame time.Time     // when the last frame arrived
 	hold      time.Duration // the pad's hold: padHold, doubled after each late frame a pad met (padHoldMax)
+	audio     audioAnchors  // the model's audio clock against the wall clock, for turn latency's endpointing
 }
 
 // callerFrame relays a caller media frame, after the silence its timestamp shows was
@@ -96,6 +97,7 @@ func (s *Session) callerFrame(f *twiliotransport.Media, now time.Time) {
 		s.relayCallerAudio(silence(r.FillMs))
 	}
 	s.relayCallerAudio(f.Media.Payload)
+	c.audio.add(r.FillMs*twiliotransport.BytesPerMs+int64(f.Size), now)
 }
 
 // padSilence pads the caller's audio with silence when the model hears the caller
@@ -114,6 +116,7 @@ func (s *Session) padSilence(now time.Time) {
 	want := (now.Sub(c.lastFrame) - c.padHold()).Milliseconds() - c.tl.Padded()
 	if ms := c.tl.Pad(want, padLimitMs); ms > 0 {
 		s.relayCallerAudio(silence(ms))
+		c.audio.add(ms*twiliotransport.BytesPerMs, c.lastFrame.Add(time.Duration(c.tl.Padded())*time.Millisecond))
 	}
 }
 

@@ -39,6 +39,7 @@ func (s *Session) cutOff(cancel bool) (callevent.Interruption, bool) {
 	}
 	s.mu.Unlock()
 
+	s.cancelPlayout() // the echoes a clear brings do not mean the answer played
 	in, err := s.caller.Interrupt(s.ioCtx, activeID)
 	if err != nil {
 		s.end(callevent.EndCallerDisconnected, err)

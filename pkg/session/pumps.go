@@ -48,6 +48,8 @@ func (s *Session) callerPump() {
 					s.emitWarning(warnDTMF, n, now, fmt.Sprintf("dropped DTMF digit %q: too many queued", f.DTMF.Digit))
 				}
 			}
+		case *twiliotransport.Mark:
+			s.markEchoed(f.Mark.Name, now)
 		case *twiliotransport.Stop:
 			s.end(callevent.EndCallerHangup, nil)
 			return
@@ -180,6 +182,7 @@ func (s *Session) handleModelEvent(ev realtime.ServerEvent) {
 		s.clock.speaking.Store(false)
 		s.speechStoppedAt, s.awaitingAudio = s.now(), true
 		s.waitedAtStop = s.human.at(s.speechStoppedAt)
+		s.noteSpeechStopped(s.speechStoppedAt, e.AudioEndMs)
 		s.touch(s.speechStoppedAt)
 		s.emit(callevent.SpeechStopped{Header: s.hdr(), ItemID: e.ItemID, AudioEndMs: e.AudioEndMs})
 	case *realtime.InputAudioTranscriptionDelta:
@@ -204,6 +207,7 @@ func (s *Session) handleModelEvent(ev realtime.ServerEvent) {
 		s.resp.active, s.resp.activeID, s.resp.requested = true, e.Response.ID, false
 		s.respChange()
 		s.mu.Unlock()
+		s.noteResponseCreated()
 	case *realtime.ResponseDone:
 		s.responseDone(e)
 	case *realtime.ResponseOutputItemDone:
@@ -213,6 +217,7 @@ func (s *Session) handleModelEvent(ev realtime.ServerEvent) {
 	case *realtime.SessionCreated:
 		if a := e.Session.Audio; a != nil && a.Input != nil {
 			s.serverNoInterrupt = !serverInterrupts(e.Session)
+			s.parts.silence = turnSilence(e.Session)
 		}
 		if a := e.Session.Audio; a != nil && a.Output != nil {
 			s.serverVoice = confirmedVoice(a.Output.Voice)
@@ -229,6 +234,10 @@ func (s *Session) handleModelEvent(ev realtime.ServerEvent) {
 // relayAgentAudio passes a chunk of agent audio to Twilio. This is the model→caller
 // hot path: the delta's base64 goes into a media frame as it is.
 func (s *Session) relayAgentAudio(e *realtime.ResponseOutputAudioDelta) {
+	var received time.Time
+	if s.awaitingAudio { // the turn's answer may start here: p3 of its latency
+		received = s.now()
+	}
 	if !s.produced {
 		// The model has produced audio: from now on its voice cannot change.
 		s.produced = true
@@ -268,10 +277,8 @@ func (s *Session) relayAgentAudio(e *realtime.ResponseOutputAudioDelta) {
 			// the summary, dev's end line and the logs' TURNS column all count.
 			s.stats.turns.Add(1)
 			// From the end of the caller's speech to the answer's first audio, less
-			// the time a person took to approve a tool meanwhile.
-			now := s.now()
-			waited := s.human.at(now) - s.waitedAtStop
-			s.emit(callevent.TurnLatency{Header: s.hdr(), ResponseID: e.ResponseID, Latency: now.Sub(s.speechStoppedAt) - waited})
+			// the time a person took to approve a tool meanwhile, and its parts.
+			s.emit(s.turnLatency(e.ResponseID, e.ItemID, int64(n), received, s.now()))
 		}
 	}
 }

@@ -137,6 +137,7 @@ func (s *Session) sessionUpdated(e *realtime.SessionUpdated) {
 		return
 	}
 	s.serverNoInterrupt = !serverInterrupts(e.Session)
+	s.parts.silence = turnSilence(e.Session)
 	if e.Session.Audio.Output != nil {
 		s.serverVoice = confirmedVoice(e.Session.Audio.Output.Voice)
 	}

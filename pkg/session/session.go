@@ -78,6 +78,7 @@ type Session struct {
 	cost costState // usage and cost so far
 
 	human humanWait // time spent waiting for approvals: not turn latency
+	parts turnParts // where the turn's latency goes (latency.go)
 
 	// Joins and once-only work.
 	tasks   sync.WaitGroup // tool calls, MCP approvals, the idle goodbye: started by the model pump and the watchdog only

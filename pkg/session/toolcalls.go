@@ -91,6 +91,7 @@ func (s *Session) sendBatch(outputs []realtime.Item) {
 		sent++
 	}
 	if err == nil && sent > 0 { // background outputs ask for no response
+		s.noteToolResult()
 		err = s.requestResponse()
 	}
 	if err != nil {
@@ -218,6 +219,7 @@ func (s *Session) answerMCPApproval(item realtime.Item) {
 		Type: realtime.ItemMCPApprovalResponse, ApprovalRequestID: item.ID, Approve: &approved, Reason: why,
 	}})
 	if err == nil {
+		s.noteToolResult()
 		err = s.requestResponse()
 	}
 	if err != nil {

@@ -141,8 +141,65 @@
     };
     for (const k of tl.dtmf) mark(k.at_ms, "dtmf", k.digit, "key " + k.digit);
     for (const g of tl.guardrails) mark(g.at_ms, "guardrail", "⚠ " + g.rule, "guardrail " + g.rule + ": heard " + ms(g.heard_ms));
-    for (const l of tl.latencies) mark(l.at_ms, "latency", ms(l.latency_ms), "turn latency " + ms(l.latency_ms));
+    for (const l of tl.latencies) {
+      if (l.parts && l.parts.length) {
+        // The turn's latency on the axis: from the caller's real end of speech
+        // to the first audio written (at_ms), then the playout.
+        const before = l.parts.reduce(function (s, p) { return p.name === "playout" ? s : s + p.ms; }, 0);
+        const play = l.parts.reduce(function (s, p) { return p.name === "playout" ? s + p.ms : s; }, 0);
+        const bar = clickable(place(stack(l.parts, false), l.at_ms - before, l.at_ms + play), l.at_ms);
+        bar.classList.add("onaxis");
+        bar.title = latencyTitle(l);
+        lane.appendChild(bar);
+      } else {
+        mark(l.at_ms, "latency", ms(l.latency_ms), "turn latency " + ms(l.latency_ms));
+      }
+    }
     for (const n of tl.notes) mark(n.at_ms, "note", n.kind, n.kind + ": " + n.message);
+  }
+
+  // Where each turn's latency went (callevent.TurnLatency's parts).
+  const partNames = { endpointing: "endpointing", model: "model", tools: "tools", approval: "approval",
+    first_audio: "first audio", relay: "relay", playout: "playout" };
+  function latencyTitle(l) {
+    return "turn latency " + ms(l.latency_ms) + (l.total_ms ? ", " + ms(l.total_ms) + " from the end of speech" : "") + "\n" +
+      l.parts.map(function (p) { return (partNames[p.name] || p.name) + " " + ms(p.ms); }).join("\n");
+  }
+  // stack is a stacked bar of parts, each as wide as its share; labeled puts
+  // each part's name and time in it.
+  function stack(parts, labeled) {
+    const sum = Math.max(parts.reduce(function (s, p) { return s + p.ms; }, 0), 1);
+    const bar = el("div", "bar latbar");
+    for (const p of parts) {
+      const seg = el("span", "part p-" + (partNames[p.name] ? p.name : "other"),
+        labeled ? (partNames[p.name] || p.name) + " " + ms(p.ms) : null);
+      seg.style.width = (100 * p.ms / sum) + "%";
+      seg.title = (partNames[p.name] || p.name) + " " + ms(p.ms);
+      bar.appendChild(seg);
+    }
+    return bar;
+  }
+  // latencies lists the turns, each as a stacked bar on one scale (the
+  // slowest turn fills the row).
+  function latencies(tl) {
+    const list = $("latencies");
+    const turns = tl.latencies.filter(function (l) { return l.parts && l.parts.length; });
+    const widest = Math.max.apply(null, [1].concat(turns.map(function (l) {
+      return l.parts.reduce(function (s, p) { return s + p.ms; }, 0);
+    })));
+    for (const l of tl.latencies) {
+      const li = clickable(el("li"), l.at_ms);
+      li.append(el("span", "at", clock(l.at_ms)), el("strong", null, ms(l.latency_ms)));
+      if (l.parts && l.parts.length) {
+        li.append(el("span", "at", " (" + ms(l.total_ms) + " from the end of speech)"));
+        const bar = stack(l.parts, true);
+        bar.style.width = (100 * l.parts.reduce(function (s, p) { return s + p.ms; }, 0) / widest) + "%";
+        bar.title = latencyTitle(l);
+        li.appendChild(bar);
+      }
+      list.appendChild(li);
+    }
+    if (!tl.latencies.length) list.appendChild(el("li", null, "no turns"));
   }
 
   function transcript(tl) {
@@ -164,14 +221,16 @@
     if (!tl.transcript.length) list.appendChild(el("li", null, "no transcript logged"));
   }
 
+  // The peaks are asked for with the timeline, not after it, so before the
+  // call's length is known: 4000 buckets, which the canvas stretches over the
+  // track (a 10-minute call's is 24 000 px wide). null when there is no
+  // recording.
+  const peaksWanted = 4000;
+  const peaksReq = getJSON(api + "/peaks?n=" + peaksWanted).catch(function () { return null; });
+
   async function waveforms() {
-    const w = Math.min(Math.max(track.clientWidth, 1), 10000);
-    let p;
-    try {
-      p = await getJSON(api + "/peaks?n=" + w);
-    } catch (e) {
-      return;
-    }
+    const p = await peaksReq;
+    if (!p) return;
     for (const ch of p.channels) {
       const c = $("wave-" + ch.name);
       if (!c) continue;
@@ -239,15 +298,7 @@
       ms(tl.duration_ms), c.outcome, count(c.turns, "turn"), count(c.interruptions, "interruption"),
       c.cost_usd != null ? "$" + c.cost_usd.toFixed(4) : ""].filter(Boolean).join(" · ");
     durMs = Math.max(tl.duration_ms, 1);
-    if (c.recording) {
-      player.src = api + "/audio";
-      player.addEventListener("loadedmetadata", function () {
-        // The axis covers the recording too when it runs past the last line.
-        if (isFinite(player.duration) && player.duration * 1000 > durMs * 1.02) status.textContent += " (recording longer than the log)";
-      });
-    } else {
-      player.hidden = true;
-    }
+    if (!c.recording) player.hidden = true;
     // 40 px a second, at least the page's width: a long call scrolls.
     track.style.width = "max(100%, " + Math.round(durMs / 25) + "px)";
     axis();
@@ -255,6 +306,7 @@
     agentLane(tl);
     toolsLane(tl);
     eventsLane(tl);
+    latencies(tl);
     transcript(tl);
     configPanel(tl);
     replayHistory(tl.replays);
@@ -262,8 +314,20 @@
     $("end").textContent = end ? clock(end.at_ms) + " " + end.reason + (end.error ? ": " + end.error : "") : "in progress";
     status.textContent = c.recording ? "Click a bar or a line to hear it." : "No recording of this call.";
     playhead();
-    if (c.recording) waveforms();
     track.dataset.ready = "1";
+    if (c.recording) await waveforms();
+    // Everything is drawn: when, from the navigation (the page's own clock).
+    track.dataset.drawnMs = String(Math.round(performance.now()));
+    track.dataset.drawn = "1";
+    // Then what is not drawn: the recording's first bytes and the debug
+    // frames (both read the call's files again, and would slow the drawing).
+    if (c.recording) {
+      player.addEventListener("loadedmetadata", function () {
+        // The axis covers the recording too when it runs past the last line.
+        if (isFinite(player.duration) && player.duration * 1000 > durMs * 1.02) status.textContent += " (recording longer than the log)";
+      });
+      player.src = api + "/audio";
+    }
   }
 
   // The agent configurations the call ran with (call.config events): the
@@ -405,6 +469,5 @@
 
   $("frames-filter").addEventListener("submit", frames);
   replaySetup();
-  load();
-  frames();
+  load().then(function () { frames(); });
 })();

@@ -1,0 +1,149 @@
+package inspector_test
+
+import (
+	"context"
+	"net"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/callagent/callagent/pkg/inspector"
+)
+
+// openBound is how long the call page of a 10-minute call may take to draw
+// before the test fails: generous, as CI is two noisy cores and timing is the
+// benchmarks' to check (BenchmarkCallJSON10MinCall, BenchmarkPeaks10MinCall);
+// issue 17 asks for under a second, which the log line reports. Under the
+// race detector the server's side is several times slower: four times the bound.
+const openBound = 5 * time.Second
+
+func bound() time.Duration {
+	if raceDetector {
+		return 4 * openBound
+	}
+	return openBound
+}
+
+// A real browser opens the page of a synthetic 10-minute call (its log as dev
+// writes it, 30 000 debug frames included, and its stereo recording): the time
+// from the navigation to the timeline, the latency bars and the waveform all
+// drawn (the page sets data-drawn and the performance.now() it was done at) is
+// logged, first opening and reload, and the page is saved as
+// inspector-call-10min.png.
+func TestBrowserOpensATenMinuteCall(t *testing.T) {
+	bin := findChromium()
+	if bin == "" {
+		if os.Getenv("CALLAGENT_REQUIRE_BROWSER") != "" {
+			t.Fatal("CALLAGENT_REQUIRE_BROWSER is set but no Chromium was found (chromium, chromium-browser, google-chrome on the PATH, or CALLAGENT_CHROMIUM): apt-get install chromium")
+		}
+		t.Skip("no Chromium on the PATH (apt-get install chromium, or set CALLAGENT_CHROMIUM); CALLAGENT_REQUIRE_BROWSER=1 makes this a failure")
+	}
+	logDir, recDir := t.TempDir(), t.TempDir()
+	sid, _, lines := inspector.WriteLongCall(t, logDir, recDir, 600_000)
+
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewUnstartedServer(nil)
+	srv.Listener.Close()
+	srv.Listener = ln
+	token, _ := inspector.NewToken()
+	h, err := inspector.New(inspector.Options{LogDir: logDir, RecordDir: recDir, Token: token, Port: ln.Addr().(*net.TCPAddr).Port})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.Config.Handler = h
+	srv.Start()
+	defer srv.Close()
+
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	actx, acancel := chromedp.NewExecAllocator(ctx,
+		chromedp.ExecPath(bin), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun,
+		chromedp.UserDataDir(t.TempDir()), chromedp.WindowSize(1280, 800),
+		chromedp.Flag("disable-quic", true), chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true), chromedp.Flag("disable-sync", true),
+		chromedp.Flag("disable-dev-shm-usage", true), chromedp.Flag("mute-audio", true))
+	defer acancel()
+	bctx, bcancel := chromedp.NewContext(actx)
+	defer bcancel()
+
+	// The token's cookie, as the banner's URL gives it: a small page, not timed.
+	if err := chromedp.Do(bctx, chromedp.Navigate(srv.URL+"/?token="+token)); err != nil {
+		t.Fatal(err)
+	}
+	open := func(what string) (page, wall time.Duration) {
+		t.Helper()
+		t0 := time.Now()
+		if err := chromedp.Do(bctx, chromedp.Navigate(srv.URL+"/call.html?sid="+sid)); err != nil {
+			t.Fatal(err)
+		}
+		js := `new Promise(function (ok) { (function poll() {
+		  const tr = document.getElementById("track");
+		  if (tr && tr.dataset.drawn === "1") ok(tr.dataset.drawnMs); else setTimeout(poll, 10); })(); })`
+		ms, err := chromedp.Run(bctx, chromedp.Evaluate[string](js, chromedp.EvalAwaitPromise))
+		if err != nil {
+			t.Fatalf("waiting for the %s to be drawn: %v", what, err)
+		}
+		wall = time.Since(t0)
+		if res, err := chromedp.Run(bctx, chromedp.Evaluate[string](`JSON.stringify(performance.getEntriesByType("resource").map(function (e) { return [e.name.replace(location.origin, ""), Math.round(e.startTime), Math.round(e.responseEnd)]; }))`)); err == nil {
+			t.Logf("%s: requests (start, end ms): %s", what, res)
+		}
+		n, err := strconv.Atoi(ms)
+		if err != nil {
+			t.Fatalf("data-drawn-ms %q: %v", ms, err)
+		}
+		return time.Duration(n) * time.Millisecond, wall
+	}
+	fi, err := os.Stat(filepath.Join(recDir, sid+".wav"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, wall := open("first opening")
+	t.Logf("10-minute call (%d log lines, %.1f MB of stereo WAV): drawn %s after the navigation (performance.now), %s as the test saw it",
+		lines, float64(fi.Size())/1e6, page, wall.Round(time.Millisecond))
+	reload, reloadWall := open("reload")
+	t.Logf("reloaded (timeline and peaks cached): drawn %s after the navigation, %s as the test saw it", reload, reloadWall.Round(time.Millisecond))
+
+	// What was drawn: every turn's latency bar with its parts, and the waveform.
+	got, err := chromedp.Run(bctx, chromedp.Evaluate[[]int](`[
+	  document.querySelectorAll("#lane-events .latbar").length,
+	  document.querySelectorAll("#latencies .latbar .part").length,
+	  document.getElementById("wave-caller").width,
+	  document.getElementById("wave-agent").width]`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got[0] != 100 || got[1] != 100*6 || got[2] == 0 || got[3] == 0 {
+		t.Errorf("drawn: %d latency bars on the axis, %d parts in the list (want 100 and 600), waveforms %d and %d px", got[0], got[1], got[2], got[3])
+	}
+	if label, err := chromedp.Run(bctx, chromedp.Evaluate[string](`document.querySelector("#latencies .latbar .part").textContent`)); err != nil || label != "endpointing 550 ms" {
+		t.Errorf("the first part is labeled %q (%v), want %q", label, err, "endpointing 550 ms")
+	}
+	if _, err := chromedp.Run(bctx, chromedp.Evaluate[bool](`document.getElementById("latencies").scrollIntoView(), true`)); err != nil {
+		t.Fatal(err)
+	}
+	png, err := chromedp.Run(bctx, chromedp.CaptureScreenshot())
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := filepath.Join(artifactsDir(t), "inspector-call-10min.png")
+	if err := os.WriteFile(p, png, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("screenshot: %s", p)
+	if page > bound() {
+		t.Errorf("the 10-minute call took %s to draw, more than %s", page, bound())
+	}
+	// The recording's download started after the drawing: stop it before the
+	// server closes.
+	if err := chromedp.Do(bctx, chromedp.Navigate("about:blank")); err != nil {
+		t.Fatal(err)
+	}
+}
