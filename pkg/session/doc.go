@@ -65,12 +65,14 @@
 //   - idle goodbye (checkIdle), at most once, started by the watchdog: asks the model
 //     to say goodbye, waits until it is heard (15 s at most), ends the call.
 //   - event dispatcher (eventQueue.dispatch), when Options.OnEvent is set, started by
-//     Run: calls OnEvent in order from a bounded queue (an event that does not fit
-//     is dropped and counted). Ends after CallEnded.
+//     whoever queues an event while none runs: calls OnEvent in order from a bounded
+//     queue (an event that does not fit is dropped and counted). Ends as soon as
+//     nothing is pending, so it runs only in bursts (one at a time); the last one
+//     delivers CallEnded.
 //   - leg closers (closeLegs), two, started by Run once the call has ended: close the
 //     caller and the model leg at the same time.
 //
 // Run joins the pumps, the collector and the watchdog, then the tool calls, MCP
 // approvals and the idle goodbye (only those it has just joined start them), then
-// the dispatcher; closeLegs joins the leg closers.
+// the dispatchers (the queue is closed first, so none starts after); closeLegs joins the leg closers.
 package session

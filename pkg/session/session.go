@@ -141,7 +141,6 @@ func (s *Session) Run(ctx context.Context) callevent.CallEnded {
 	workCtx, cancelWork := context.WithCancel(ctx)
 	s.workCtx = workCtx
 
-	s.events.start()
 	if s.opts.Debug {
 		s.caller.SetTrace(s.traceTwilio)
 	}
