@@ -1,7 +1,6 @@
 package calllog
 
 import (
-	"bufio"
 	"errors"
 	"fmt"
 	"os"
@@ -34,9 +33,10 @@ type Options struct {
 	// full disk), and again after a write succeeded since; calls go on regardless.
 	OnError func(error)
 	// IdleClose closes a call's file once no line came for it this long (default
-	// DefaultIdleClose). Lines come after a call's end (Twilio asks what to do once
-	// the stream is over), and a call whose stream never came has no end: files are
-	// closed by idleness, not by the end, and reopened should a line still come.
+	// DefaultIdleClose): a call whose stream never came has no end. A call that
+	// ended has its file closed as soon as its call.ended line is written; a line
+	// that comes after (Twilio asks what to do once the stream is over) reopens
+	// the same file in append mode, which is closed again once written.
 	IdleClose time.Duration
 	// Now is the clock (default time.Now).
 	Now func() time.Time
@@ -54,6 +54,7 @@ type entry struct {
 	callSID string
 	at      time.Time
 	line    []byte // without newline
+	end     bool   // call.ended: the call's file closes once this is written
 }
 
 // Writer writes each call's events to its own file. Event never blocks: lines go
@@ -74,17 +75,25 @@ type Writer struct {
 	failing bool
 }
 
+// callFile is a call's open file. Lines wait in buf until the queue is empty; buf
+// grows with what a burst needs (a few lines), not a fixed buffer per call.
 type callFile struct {
-	f    *os.File
-	w    *bufio.Writer
-	path string
-	bad  bool      // a write failed: the rest of this call is not written
-	last time.Time // of the last line (wall clock)
+	f     *os.File
+	buf   []byte
+	path  string
+	bad   bool      // a write failed: the rest of this call is not written
+	ended bool      // the call ended: close the file once its lines are written
+	last  time.Time // of the last line (wall clock)
 }
 
+// flushAt is how much a call's pending lines may hold before they are written
+// without waiting for the queue to empty.
+const flushAt = 16 << 10
+
 type closedFile struct {
-	path string
-	at   time.Time
+	path  string
+	at    time.Time
+	ended bool
 }
 
 // NewWriter prunes old logs and starts the writer goroutine. Close it to flush.
@@ -128,7 +137,8 @@ func (w *Writer) Event(ev callevent.Event) {
 		return
 	}
 	h := ev.EventHeader()
-	w.send(entry{callSID: h.CallSID, at: h.Time, line: line})
+	_, end := ev.(callevent.CallEnded)
+	w.send(entry{callSID: h.CallSID, at: h.Time, line: line, end: end})
 }
 
 func (w *Writer) send(e entry) {
@@ -197,7 +207,7 @@ func (w *Writer) closeIdle(now time.Time) {
 		if now.Sub(cf.last) >= w.opts.IdleClose {
 			w.closeFile(sid)
 			if cf.path != "" {
-				w.recent[sid] = closedFile{path: cf.path, at: now}
+				w.recent[sid] = closedFile{path: cf.path, at: now, ended: cf.ended}
 			}
 		}
 	}
@@ -215,16 +225,13 @@ func (w *Writer) write(e entry) {
 		w.files[e.callSID] = cf
 	}
 	cf.last = time.Now()
+	cf.ended = cf.ended || e.end
 	if cf.bad {
 		return
 	}
-	line := w.opts.Redactor.Redact(e.line)
-	if _, err := cf.w.Write(line); err != nil {
-		w.fail(cf, err)
-		return
-	}
-	if err := cf.w.WriteByte('\n'); err != nil {
-		w.fail(cf, err)
+	cf.buf = append(append(cf.buf, w.opts.Redactor.Redact(e.line)...), '\n')
+	if len(cf.buf) >= flushAt {
+		w.flushFile(cf)
 	}
 }
 
@@ -236,8 +243,9 @@ func (w *Writer) open(e entry) *callFile {
 		at = w.opts.Now()
 	}
 	path := filepath.Join(w.opts.Dir, at.UTC().Format("2006-01-02"), safeName(e.callSID)+".jsonl")
+	ended := false
 	if c, ok := w.recent[e.callSID]; ok {
-		path = c.path // the same file, even past midnight
+		path, ended = c.path, c.ended // the same file, even past midnight
 		delete(w.recent, e.callSID)
 	}
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
@@ -251,7 +259,7 @@ func (w *Writer) open(e entry) *callFile {
 		w.fail(cf, err)
 		return cf
 	}
-	return &callFile{f: f, w: bufio.NewWriterSize(f, 16<<10), path: path}
+	return &callFile{f: f, path: path, ended: ended}
 }
 
 func (w *Writer) fail(cf *callFile, err error) {
@@ -262,17 +270,31 @@ func (w *Writer) fail(cf *callFile, err error) {
 	}
 }
 
+// flush writes every call's pending lines, and closes the files of calls that
+// ended (remembering their paths, so a late line reopens the same file).
 func (w *Writer) flush() {
-	for _, cf := range w.files {
-		if cf.bad || cf.w == nil {
-			continue
+	for sid, cf := range w.files {
+		w.flushFile(cf)
+		if cf.ended {
+			w.closeFile(sid)
+			if cf.path != "" {
+				w.recent[sid] = closedFile{path: cf.path, at: time.Now(), ended: true}
+			}
 		}
-		if err := cf.w.Flush(); err != nil {
-			w.fail(cf, err)
-			continue
-		}
-		w.failing = false
 	}
+}
+
+func (w *Writer) flushFile(cf *callFile) {
+	if cf.bad || cf.f == nil || len(cf.buf) == 0 {
+		return
+	}
+	_, err := cf.f.Write(cf.buf)
+	cf.buf = cf.buf[:0]
+	if err != nil {
+		w.fail(cf, err)
+		return
+	}
+	w.failing = false
 }
 
 func (w *Writer) closeFile(sid string) {
@@ -281,11 +303,7 @@ func (w *Writer) closeFile(sid string) {
 	if cf == nil || cf.f == nil {
 		return
 	}
-	if !cf.bad {
-		if err := cf.w.Flush(); err != nil {
-			w.fail(cf, err)
-		}
-	}
+	w.flushFile(cf)
 	cf.f.Close()
 }
 

@@ -46,13 +46,16 @@
 //     server confirmed in session.updated), transcripts, guardrails, responses, tool
 //     calls and errors (a refused session.update ends the call). Ends when the dial
 //     fails, or when the leg fails or is closed.
-//   - DTMF collector (dtmfLoop), started by Run: batches key presses into one text
-//     message for the model. Ends with the call.
-//   - watchdog (watchdog), started by Run: reports media statistics each second;
-//     ends a call whose caller leg went silent, that reached MaxDuration (asking the
-//     agent to wrap up first) or whose line stayed silent (asking first whether the
-//     caller is there); on a call whose carrier suppresses silence it also pads the
-//     caller's trailing silence, ticking every 50 ms from then on. Ends with the call.
+//   - DTMF collector (dtmfLoop), started by the caller pump at the first key press
+//     (a call without one never has it): batches key presses into one text message
+//     for the model. Ends with the call.
+//   - watchdog (watchdog), one tick at a time on a timer (time.AfterFunc), armed by
+//     Run and then by each tick, so no goroutine waits between ticks: reports media
+//     statistics each second; ends a call whose caller leg went silent, that reached
+//     MaxDuration (asking the agent to wrap up first) or whose line stayed silent
+//     (asking first whether the caller is there); on a call whose carrier suppresses
+//     silence it also pads the caller's trailing silence, ticking every 50 ms from
+//     then on. Arms no tick once the call ends; Run stops the timer.
 //   - tool call (runTool), one per function call, started by the model task:
 //     approval, timeout, panic recovery, output, response.create. Tools reach the
 //     call through CallFrom; their context ends with the call.
@@ -65,12 +68,16 @@
 //   - idle goodbye (checkIdle), at most once, started by the watchdog: asks the model
 //     to say goodbye, waits until it is heard (15 s at most), ends the call.
 //   - event dispatcher (eventQueue.dispatch), when Options.OnEvent is set, started by
-//     Run: calls OnEvent in order from a bounded queue (an event that does not fit
-//     is dropped and counted). Ends after CallEnded.
+//     whoever queues an event while none runs: calls OnEvent in order from a bounded
+//     queue (an event that does not fit is dropped and counted). Ends as soon as
+//     nothing is pending, so it runs only in bursts (one at a time); the last one
+//     delivers CallEnded.
 //   - leg closers (closeLegs), two, started by Run once the call has ended: close the
 //     caller and the model leg at the same time.
 //
-// Run joins the pumps, the collector and the watchdog, then the tool calls, MCP
-// approvals and the idle goodbye (only those it has just joined start them), then
-// the dispatcher; closeLegs joins the leg closers.
+// Run joins the pumps, the collector and the watchdog's last tick, then the tool
+// calls, MCP approvals and the idle goodbye (only those it has just joined start
+// them), then the dispatchers (the queue is closed first, so none starts after);
+// closeLegs joins the leg closers. A call's goroutines between events are thus the
+// two pumps and the one running Run.
 package session

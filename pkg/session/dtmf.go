@@ -8,6 +8,21 @@ import (
 	"github.com/callagent/callagent/pkg/realtime"
 )
 
+// queueDigit hands a key press to the DTMF collector, starting it at the first one;
+// false when too many wait (the caller pump's only goroutine may call it).
+func (s *Session) queueDigit(d string) bool {
+	s.dtmfOnce.Do(func() {
+		s.dtmfc = make(chan string, 64)
+		s.dtmfDone.Go(s.dtmfLoop)
+	})
+	select {
+	case s.dtmfc <- d:
+		return true
+	default:
+		return false
+	}
+}
+
 // dtmfLoop collects key presses and delivers them to the model as one short text
 // message after DTMFDebounce of quiet, or at once on '#'.
 func (s *Session) dtmfLoop() {

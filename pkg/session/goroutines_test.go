@@ -12,9 +12,10 @@ import (
 )
 
 // The package documentation is the one list of a call's goroutines. This test reads
-// the package's source and fails when a goroutine is started (a go statement or a
-// call of a method named Go, as on a sync.WaitGroup or an errgroup.Group) that the
-// list does not name, or when the list names one that is no longer started.
+// the package's source and fails when a goroutine is started (a go statement, a call
+// of a method named Go, as on a sync.WaitGroup or an errgroup.Group, or a
+// time.AfterFunc) that the list does not name, or when the list names one that is no
+// longer started.
 func TestPackageDocListsEveryGoroutine(t *testing.T) {
 	entries, err := os.ReadDir(".")
 	if err != nil {
@@ -48,6 +49,10 @@ func TestPackageDocListsEveryGoroutine(t *testing.T) {
 				case *ast.CallExpr:
 					if sel, ok := n.Fun.(*ast.SelectorExpr); ok && sel.Sel.Name == "Go" && len(n.Args) == 1 {
 						target = n.Args[0]
+					}
+					// time.AfterFunc runs its function on a goroutine of its own.
+					if sel, ok := n.Fun.(*ast.SelectorExpr); ok && sel.Sel.Name == "AfterFunc" && len(n.Args) == 2 {
+						target = n.Args[1]
 					}
 				}
 				if target != nil {

@@ -186,15 +186,17 @@ type Options struct {
 	// Recorder, when set, receives the call's audio for a recording.
 	Recorder Recorder
 
-	// OnEvent receives every event, in order, on a goroutine of the session's. It must
-	// not block for long: events that do not fit the buffer are dropped and counted.
+	// OnEvent receives every event, in order, on a goroutine of the session's (one at
+	// a time, not always the same). It must not block for long: events that do not
+	// fit the buffer are dropped and counted.
 	OnEvent func(callevent.Event)
 	// OnEnd, when set, is told why the call ends as soon as that is decided, before
 	// either leg is closed, on the goroutine that runs Run: whatever a peer does
 	// after it sees its leg close (Twilio asks the <Connect> action what to say next)
 	// can rely on it. It must be quick; CallEnded follows once the call is torn down.
 	OnEnd func(callevent.EndReason)
-	// EventBuffer is the event queue length (default 1024).
+	// EventBuffer is how many events may wait for OnEvent (default 1024); the queue
+	// holds only what waits, not a buffer of this size.
 	EventBuffer int
 	// Debug adds RawFrame events for every non-audio frame.
 	Debug bool

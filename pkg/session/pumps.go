@@ -41,9 +41,7 @@ func (s *Session) callerPump() {
 			s.touch(s.now())
 			s.idlePrompted.Store(false)
 			s.emit(callevent.DTMF{Header: s.hdr(), Digit: f.DTMF.Digit})
-			select {
-			case s.dtmfc <- f.DTMF.Digit:
-			default:
+			if !s.queueDigit(f.DTMF.Digit) {
 				if n, now := s.noteWarning(warnDTMF); n > 0 {
 					s.emitWarning(warnDTMF, n, now, fmt.Sprintf("dropped DTMF digit %q: too many queued", f.DTMF.Digit))
 				}

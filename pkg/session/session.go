@@ -22,7 +22,6 @@ type Session struct {
 	start  twiliotransport.Start
 	now    func() time.Time
 	began  time.Time
-	dtmfc  chan string   // caller pump → DTMF collector
 	endc   chan struct{} // closed by end
 	// ioCtx is used for every read and write on the legs. It is never cancelled: the
 	// session closes the legs itself, so a close is always deliberate (a graceful
@@ -83,6 +82,13 @@ type Session struct {
 	// Joins and once-only work.
 	tasks   sync.WaitGroup // tool calls, MCP approvals, the idle goodbye: started by the model pump and the watchdog only
 	endOnce sync.Once
+	wd      watchdogState
+
+	// The DTMF collector, started by the caller pump at the first key press: most
+	// calls have none, and then cost neither its goroutine nor its queue.
+	dtmfOnce sync.Once
+	dtmfc    chan string    // caller pump → DTMF collector; set in dtmfOnce
+	dtmfDone sync.WaitGroup // the collector
 }
 
 // New checks opts and returns a session ready to Run.
@@ -103,7 +109,6 @@ func New(opts Options) (*Session, error) {
 		now:         o.Now,
 		agent:       o.Agent,
 		answered:    map[string]bool{},
-		dtmfc:       make(chan string, 64),
 		respChanged: make(chan struct{}),
 		endc:        make(chan struct{}),
 		input:       inputQueue{limit: int(o.MaxBufferedAudio.Milliseconds()) * twiliotransport.BytesPerMs * 4 / 3},
@@ -142,7 +147,6 @@ func (s *Session) Run(ctx context.Context) callevent.CallEnded {
 	workCtx, cancelWork := context.WithCancel(ctx)
 	s.workCtx = workCtx
 
-	s.events.start()
 	if s.opts.Debug {
 		s.caller.SetTrace(s.traceTwilio)
 	}
@@ -157,8 +161,7 @@ func (s *Session) Run(ctx context.Context) callevent.CallEnded {
 	var wg sync.WaitGroup
 	wg.Go(s.callerPump)
 	wg.Go(s.modelTask)
-	wg.Go(s.dtmfLoop)
-	wg.Go(s.watchdog)
+	s.startWatchdog()
 
 	select {
 	case <-s.endc:
@@ -175,8 +178,11 @@ func (s *Session) Run(ctx context.Context) callevent.CallEnded {
 		s.opts.OnEnd(reason) // before the close that makes Twilio ask what next
 	}
 	cancelWork()
+	s.stopWatchdog()
 	s.closeLegs(reason, model)
 	wg.Wait()
+	s.dtmfDone.Wait() // only the caller pump starts it, and it has ended
+	s.waitWatchdog()
 	s.tasks.Wait()
 	s.emitStats() // whatever the watchdog had not reported
 	if model != nil {

@@ -3,14 +3,27 @@ package session
 import (
 	"context"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/callagent/callagent/pkg/callevent"
 )
 
-// watchdog ends a call whose caller leg went silent or that reached MaxDuration
-// (telling the agent to wrap up first), and reports media statistics.
-func (s *Session) watchdog() {
+// watchdogState runs the watchdog as a timer, not a parked goroutine: each tick runs
+// on the timer's own goroutine (time.AfterFunc) and arms the next, so a call costs
+// no goroutine stack between ticks. Ticks never overlap.
+type watchdogState struct {
+	mu       sync.Mutex
+	timer    *time.Timer
+	stopped  bool
+	running  sync.WaitGroup // the tick in flight, if any
+	interval time.Duration
+	wrapped  bool // owned by the ticks, one at a time
+	fine     bool
+}
+
+// startWatchdog arms the first tick.
+func (s *Session) startWatchdog() {
 	interval := statsInterval
 	if idle := s.opts.CallerIdleTimeout; idle > 0 && idle/4 < interval {
 		interval = max(idle/4, 10*time.Millisecond) // check often enough to end near the limit
@@ -21,52 +34,81 @@ func (s *Session) watchdog() {
 	if idle := s.opts.IdleTimeout; idle > 0 && idle/4 < interval {
 		interval = max(idle/4, 10*time.Millisecond)
 	}
-	tick := time.NewTicker(interval)
-	defer tick.Stop()
-	wrapped, fine := false, false
-	for {
-		select {
-		case <-s.workCtx.Done():
-			return
-		case <-tick.C:
-		}
-		if !fine && s.clock.suppressed.Load() && padTick < interval {
-			// The carrier suppresses silence: the pad needs a finer clock than the
-			// statistics. Other calls keep the slow tick (one wake-up a second).
-			fine = true
-			tick.Reset(padTick)
-		}
-		now := s.now()
-		s.padSilence(now)
-		if s.stats.due(now) {
-			s.emitStats()
-		}
-		s.flushWarnings(now, false)
-		s.pollLegUsage()
-		if idle := s.opts.CallerIdleTimeout; idle > 0 {
-			if s.stats.callerSilence(now) > idle {
-				s.end(callevent.EndCallerTimeout, fmt.Errorf("no frames from Twilio for %s", idle))
-				return
-			}
-		}
-		if limit := s.opts.MaxDuration; limit > 0 {
-			elapsed := now.Sub(s.began)
-			if elapsed >= limit {
-				s.end(callevent.EndMaxDuration, nil)
-				return
-			}
-			if !wrapped && elapsed >= limit-s.opts.WrapUpBefore && s.ready.Load() {
-				wrapped = true
-				if err := s.Instruct(s.opts.WrapUpMessage); err != nil {
-					s.end(callevent.EndModelDisconnected, err)
-					return
-				}
-			}
-		}
-		if !s.checkIdle(now) {
-			return
+	s.wd.interval = interval
+	s.armWatchdog()
+}
+
+// armWatchdog schedules the next tick unless the watchdog was stopped.
+func (s *Session) armWatchdog() {
+	s.wd.mu.Lock()
+	defer s.wd.mu.Unlock()
+	if s.wd.stopped {
+		return
+	}
+	s.wd.running.Add(1)
+	s.wd.timer = time.AfterFunc(s.wd.interval, s.watchdog)
+}
+
+// stopWatchdog cancels the next tick; a tick already running finishes (joined by
+// waitWatchdog) and arms nothing.
+func (s *Session) stopWatchdog() {
+	s.wd.mu.Lock()
+	defer s.wd.mu.Unlock()
+	s.wd.stopped = true
+	if s.wd.timer != nil && s.wd.timer.Stop() {
+		s.wd.running.Done() // it will not run
+	}
+}
+
+func (s *Session) waitWatchdog() { s.wd.running.Wait() }
+
+// watchdog is one tick: it ends a call whose caller leg went silent or that reached
+// MaxDuration (telling the agent to wrap up first), reports media statistics, and
+// arms the next tick unless the call is ending.
+func (s *Session) watchdog() {
+	defer s.wd.running.Done()
+	if s.workCtx.Err() != nil || !s.watchdogTick() {
+		return
+	}
+	s.armWatchdog()
+}
+
+// watchdogTick does a tick's work; false once the call is ending.
+func (s *Session) watchdogTick() bool {
+	if !s.wd.fine && s.clock.suppressed.Load() && padTick < s.wd.interval {
+		// The carrier suppresses silence: the pad needs a finer clock than the
+		// statistics. Other calls keep the slow tick (one wake-up a second).
+		s.wd.fine = true
+		s.wd.interval = padTick
+	}
+	now := s.now()
+	s.padSilence(now)
+	if s.stats.due(now) {
+		s.emitStats()
+	}
+	s.flushWarnings(now, false)
+	s.pollLegUsage()
+	if idle := s.opts.CallerIdleTimeout; idle > 0 {
+		if s.stats.callerSilence(now) > idle {
+			s.end(callevent.EndCallerTimeout, fmt.Errorf("no frames from Twilio for %s", idle))
+			return false
 		}
 	}
+	if limit := s.opts.MaxDuration; limit > 0 {
+		elapsed := now.Sub(s.began)
+		if elapsed >= limit {
+			s.end(callevent.EndMaxDuration, nil)
+			return false
+		}
+		if !s.wd.wrapped && elapsed >= limit-s.opts.WrapUpBefore && s.ready.Load() {
+			s.wd.wrapped = true
+			if err := s.Instruct(s.opts.WrapUpMessage); err != nil {
+				s.end(callevent.EndModelDisconnected, err)
+				return false
+			}
+		}
+	}
+	return s.checkIdle(now)
 }
 
 // checkIdle handles a silent line: after IdleTimeout without speech or agent audio
