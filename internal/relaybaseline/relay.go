@@ -76,8 +76,15 @@ type twilioMsg struct {
 }
 
 type openaiMsg struct {
-	Type  string `json:"type"`
-	Delta string `json:"delta,omitempty"`
+	Type     string `json:"type"`
+	Delta    string `json:"delta,omitempty"`
+	Response *struct {
+		Output []struct {
+			Type   string `json:"type"`
+			CallID string `json:"call_id"`
+			Name   string `json:"name"`
+		} `json:"output"`
+	} `json:"response,omitempty"`
 }
 
 func relay(ctx context.Context, twilio *websocket.Conn, o Options) {
@@ -116,6 +123,12 @@ func relay(ctx context.Context, twilio *websocket.Conn, o Options) {
 					"voice":  o.Voice,
 				},
 			},
+			// One tool, answered with a fixed result: the relay does the job a
+			// phone agent does (loadtest's model calls it), in the simplest way.
+			"tools": []map[string]any{{
+				"type": "function", "name": "weather", "description": "The weather in a city.",
+				"parameters": map[string]any{"type": "object", "properties": map[string]any{"city": map[string]any{"type": "string"}}},
+			}},
 		},
 	}
 	if err := wsjson.Write(ctx, openai, update); err != nil {
@@ -176,6 +189,28 @@ func relay(ctx context.Context, twilio *websocket.Conn, o Options) {
 			case "input_audio_buffer.speech_started":
 				if err := wsjson.Write(ctx, twilio, map[string]any{"event": "clear", "streamSid": streamSid}); err != nil {
 					return
+				}
+			case "response.done":
+				// A function call: its output, then a response to say it.
+				if m.Response == nil {
+					continue
+				}
+				called := false
+				for _, it := range m.Response.Output {
+					if it.Type != "function_call" {
+						continue
+					}
+					called = true
+					if err := wsjson.Write(ctx, openai, map[string]any{"type": "conversation.item.create", "item": map[string]any{
+						"type": "function_call_output", "call_id": it.CallID, "output": `{"temperature_c":18,"conditions":"clear"}`,
+					}}); err != nil {
+						return
+					}
+				}
+				if called {
+					if err := wsjson.Write(ctx, openai, map[string]any{"type": "response.create"}); err != nil {
+						return
+					}
 				}
 			}
 		}

@@ -74,6 +74,16 @@ func TestRelaysBothWays(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	// A tool call: the relay answers it and asks for the response that says it.
+	mc.Respond(ctx, realtimetest.ResponseSpec{Items: []realtimetest.ItemSpec{{FunctionCall: &realtimetest.FunctionCall{
+		CallID: "call_1", Name: "weather", Arguments: `{"city":"Paris"}`}}}})
+	if _, err := mc.WaitEvent(ctx, "response.create", 1); err != nil {
+		t.Fatal(err)
+	}
+	if out := mc.CreatedItems(); len(out) != 1 || out[0].CallID != "call_1" || out[0].Type != "function_call_output" {
+		t.Fatalf("items created: %+v, want the output of call_1", out)
+	}
+
 	if err := caller.Hangup(); err != nil {
 		t.Fatal(err)
 	}
