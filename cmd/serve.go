@@ -30,6 +30,7 @@ type serveOptions struct {
 	agentOverrides
 	listenLimits
 	startupChecks
+	warmOptions
 
 	// From the environment (or .env), never from flags: secrets stay out of argv.
 	AuthToken string
@@ -87,6 +88,7 @@ Logs are JSON lines on stdout (text on a terminal); /healthz and /readyz are ser
 	fl.IntVar(&opts.MaxCalls, "max-calls", 0, "concurrent calls accepted; more are answered busy (0: no limit)")
 	fl.DurationVar(&opts.DrainTimeout, "drain-timeout", defaultDrainTimeout, "on shutdown, how long calls in progress may go on")
 	opts.listenLimits.flags(fl)
+	opts.warmOptions.flags(fl)
 	opts.startupChecks.flags(fl)
 	fl.StringVar(&opts.LogFormat, "log-format", "auto", "json or text (auto: json unless stdout is a terminal)")
 	fl.StringVar(&opts.LogLevel, "log-level", "info", "debug, info, warn or error")
@@ -138,6 +140,9 @@ func (o *serveOptions) resolve(cmd *cobra.Command, env *Env) error {
 		}
 	}
 	if err := o.listenLimits.check(); err != nil {
+		return err
+	}
+	if err := o.warmOptions.check(); err != nil {
 		return err
 	}
 	// Checked here as well as by newLogger, so that a mistake is found with the
@@ -212,6 +217,7 @@ func serveRun(ctx context.Context, f *Factory, opts *serveOptions) error {
 		RecordPath:      recordPath(opts.RecordDir),
 	}
 	opts.listenLimits.apply(&scfg)
+	opts.warmOptions.apply(&scfg)
 	srv, err := server.New(scfg)
 	if err != nil {
 		if mln != nil {

@@ -135,6 +135,11 @@ func (s *Server) mediaStream(w http.ResponseWriter, r *http.Request) {
 				return nil, ctx.Err()
 			}
 		}
+		if s.warm != nil {
+			if leg := s.warm.take(); leg != nil {
+				return leg, nil
+			}
+		}
 		dctx, cancel := context.WithTimeout(ctx, dialTimeout)
 		defer cancel()
 		return s.cfg.Dial(dctx, callSID)

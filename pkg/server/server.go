@@ -108,6 +108,18 @@ type Config struct {
 	// started (default MaxCalls, or 100 without MaxCalls). A webhook over it is still
 	// answered; its stream dials the model when it starts.
 	MaxPredials int
+	// WarmSessions, when positive, keeps up to this many model sessions dialed
+	// ahead of demand on this instance (warm.go): a media stream takes one
+	// whichever instance answered its webhook, and the webhook dials nothing. Zero:
+	// the webhook pre-dials for its call (MaxPredials), which only helps when the
+	// stream reaches the same instance (one instance, or a tunnel).
+	WarmSessions int
+	// WarmMin is the fewest warm sessions kept while the instance is idle (default
+	// 1, at most WarmSessions).
+	WarmMin int
+	// WarmMaxAge recycles a warm session no stream took (default 2m): the model's
+	// session lifetime (60 minutes for Realtime) runs from the dial.
+	WarmMaxAge time.Duration
 	// ApologyMessage is said when a call ends because the model failed (default set;
 	// "-" for silence).
 	ApologyMessage string
@@ -220,6 +232,7 @@ type Server struct {
 	wg sync.WaitGroup // pre-dial goroutines and call handlers
 
 	connLimit *limitListener // Serve's, with MaxConns
+	warm      *warmPool      // nil unless WarmSessions > 0
 }
 
 // ErrNoAuthToken is returned by New without an auth token or InsecureSkipSignature.
@@ -290,6 +303,15 @@ func New(cfg Config) (*Server, error) {
 	}
 	if cfg.AuthToken != "" {
 		s.verify = newVerifier(pub, cfg.AuthToken)
+	}
+	if cfg.WarmSessions > 0 {
+		if s.cfg.WarmMin <= 0 {
+			s.cfg.WarmMin = 1
+		}
+		if s.cfg.WarmMaxAge <= 0 {
+			s.cfg.WarmMaxAge = defaultWarmMaxAge
+		}
+		s.warm = newWarmPool(s, reg)
 	}
 	return s, nil
 }
@@ -424,6 +446,9 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener, drainTimeout time.D
 		s.connLimit = newLimitListener(ln, s.cfg.MaxConns)
 		ln = s.connLimit
 	}
+	if s.warm != nil {
+		s.warm.start() // stopped by Drain
+	}
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
 	var serveErr error
@@ -468,6 +493,9 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener, drainTimeout time.D
 // stream is still taken, for up to the pre-dial window, and the call runs.
 func (s *Server) Drain(ctx context.Context) {
 	s.draining.Store(true)
+	if s.warm != nil {
+		s.warm.stop() // streams still to come dial their own
+	}
 wait:
 	for s.inFlight() > 0 {
 		select {

@@ -105,11 +105,15 @@ func (s *Server) admitWebhook(callSID string) webhookAdmission {
 	if s.verify != nil {
 		p.token = s.verify.streamToken(callSID, time.Now().Add(s.cfg.PredialTTL))
 	}
-	if s.predialing < s.cfg.MaxPredials {
+	switch {
+	case s.warm != nil:
+		// Nothing dialed here: the stream takes a warm session on whichever
+		// instance it reaches.
+	case s.predialing < s.cfg.MaxPredials:
 		p.pre = s.dialAhead(callSID)
 		s.predialing++
 		s.metrics.predialsOpen.Set(float64(s.predialing))
-	} else {
+	default:
 		s.metrics.predials.WithLabelValues("over_limit").Inc()
 	}
 	s.pending[callSID] = p

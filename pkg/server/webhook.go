@@ -58,6 +58,8 @@ func (s *Server) incomingCall(w http.ResponseWriter, r *http.Request) {
 		switch {
 		case adm.retry:
 			answer = "connect to the media stream (a retry: answered as before)"
+		case s.warm != nil:
+			answer = "connect to the media stream; it takes a warm model session when it starts"
 		case !adm.predialed:
 			answer = "connect to the media stream; the model is dialed when it starts (over the pre-dial bound)"
 		}

@@ -40,6 +40,11 @@ type Model struct {
 	AutoRespond func(c *ModelConn, req *realtime.ResponseCreate) ResponseSpec
 	// AcceptDelay delays the WebSocket handshake: a model that is slow to connect.
 	AcceptDelay time.Duration
+	// MaxSessionDuration is the session's lifetime from the connection, idle or not
+	// (default DefaultMaxSessionDuration, the API's 60 minutes): session.created
+	// gives it as expires_at, and at its end the socket closes with 1001 (going
+	// away) and the API's reason.
+	MaxSessionDuration time.Duration
 	// Unchecked marks the client events this model receives as deliberately invalid
 	// (a test of rejection): conformance recording (ConformanceDirEnv) skips them.
 	Unchecked bool
@@ -63,6 +68,9 @@ type Model struct {
 	recorder *eventrecord.Recorder // nil unless CALLAGENT_CONFORMANCE_DIR is set
 	models   openaimodels.Access
 }
+
+// DefaultMaxSessionDuration is the Realtime API's session lifetime.
+const DefaultMaxSessionDuration = 60 * time.Minute
 
 // AllowModels limits the models GET /v1/models/{model} finds for the key to ids;
 // others answer 404 model_not_found, like the API for a key without access. By
@@ -205,11 +213,26 @@ func (c *ModelConn) run() {
 	c.mu.Lock()
 	c.sess = defaultSession(fmt.Sprintf("sess_%d", c.ID))
 	c.sess["model"] = c.Request.URL.Query().Get("model")
+	life := c.m.MaxSessionDuration
+	if life <= 0 {
+		life = DefaultMaxSessionDuration
+	}
+	c.sess["expires_at"] = float64(time.Now().Add(life).Unix())
 	c.session = typed(c.sess)
 	created := clone(c.sess)
 	c.mu.Unlock()
 	c.sendObject(map[string]any{"type": realtime.TypeSessionCreated, "session": published(created)})
 	c.wg.Go(func() { c.readLoop(ctx) })
+	c.wg.Go(func() {
+		// The lifetime runs from the connection, whether the session was used or not.
+		t := time.NewTimer(life)
+		defer t.Stop()
+		select {
+		case <-t.C:
+			c.ws.Close(websocket.StatusGoingAway, fmt.Sprintf("Your session hit the maximum duration of %v minutes.", life.Minutes()))
+		case <-c.done:
+		}
+	})
 	c.wg.Go(func() {
 		// A script waiting for the client must not outlive the connection.
 		<-c.done

@@ -280,3 +280,19 @@ func TestModelDiscardAudioCountsWithoutKeeping(t *testing.T) {
 		t.Fatalf("%d ms counted and %d bytes kept; want 75 ms and none", ms, len(in))
 	}
 }
+
+// The session's lifetime runs from the connection, used or idle: session.created
+// says when it ends (expires_at), and then the socket closes with 1001.
+func TestModelSessionLifetimeRunsWhileIdle(t *testing.T) {
+	start := time.Now()
+	conn, _ := modelPair(t, &Model{MaxSessionDuration: 200 * time.Millisecond})
+	created := next(t, conn, realtime.TypeSessionCreated).(*realtime.SessionCreated)
+	if exp := time.Unix(created.Session.ExpiresAt, 0); exp.Before(start.Add(-time.Second)) || exp.After(start.Add(2*time.Second)) {
+		t.Errorf("expires_at %v, connected at %v", exp, start)
+	}
+	_, err := conn.ReadEvent(ctxT(t))
+	var ce *realtime.CloseError
+	if !errors.As(err, &ce) || ce.Code != int(websocket.StatusGoingAway) || !strings.Contains(ce.Reason, "maximum duration") {
+		t.Fatalf("an idle session past its lifetime: %v", err)
+	}
+}
