@@ -76,7 +76,8 @@ func newWarmPool(s *Server, reg prometheus.Registerer) *warmPool {
 			Help: "Model sessions dialed ahead of demand, waiting for a media stream (bounded by --warm-sessions)."}),
 		outcomes: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "callagent_warm_sessions_total",
 			Help: "Warm model sessions by outcome (taken by a stream; missed: a stream found none and dialed; " +
-				"recycled: closed unused at --warm-max-age; failed: the dial failed; closed: unused at shutdown)."}, []string{"outcome"}),
+				"recycled: closed unused at --warm-max-age; failed: the dial failed; dead: the model or the network closed it while it waited; " +
+				"closed: unused at shutdown)."}, []string{"outcome"}),
 	}
 	reg.MustRegister(p.idleGauge, p.outcomes)
 	return p
@@ -118,6 +119,11 @@ func (p *warmPool) take() session.ModelLeg {
 		w := p.idle[0]
 		p.idle = p.idle[1:]
 		p.idleGauge.Set(float64(len(p.idle)))
+		if wl, ok := w.leg.(*watchedLeg); ok && !wl.take() {
+			p.outcomes.WithLabelValues("dead").Inc()
+			p.closeLeg(w.leg)
+			continue
+		}
 		if now.Sub(w.at) < p.maxAge {
 			p.outcomes.WithLabelValues("taken").Inc()
 			return w.leg
@@ -218,7 +224,7 @@ func (p *warmPool) dialOne() {
 	default:
 		p.backoff, p.retryAt = 0, time.Time{}
 		p.dialTime = (3*p.dialTime + took) / 4
-		p.idle = append(p.idle, warmLeg{leg: leg, at: time.Now()})
+		p.idle = append(p.idle, warmLeg{leg: p.watchLeg(leg), at: time.Now()})
 		p.idleGauge.Set(float64(len(p.idle)))
 	}
 	p.mu.Unlock()

@@ -66,6 +66,9 @@ func TestFaultStreamOnAnotherInstanceDialsOnce(t *testing.T) {
 	// and the connection A's webhook used is closed at the end.
 	a := newTestServer(t, warm(dialsA))
 	waitWarm(a)
+	// The model twin starts a connection's goroutines just after the client's dial
+	// returned: take A's connection from the twin, so they run before B's snapshot.
+	a.modelConn(ctx)
 	b := newTestServer(t, warm(dialsB))
 	defer a.client.CloseIdleConnections()
 	waitWarm(b)
@@ -94,5 +97,53 @@ func TestFaultStreamOnAnotherInstanceDialsOnce(t *testing.T) {
 	}
 	if m := b.metricsText(t); !strings.Contains(m, `callagent_warm_sessions_total{outcome="taken"} 1`) {
 		t.Errorf("the stream did not take a warm session:\n%s", grep(m, "warm"))
+	}
+}
+
+// A warm connection the peer closes while it waits (its lifetime, a proxy that
+// drops idle WebSockets, the network) must not be handed to a call: the call would
+// fail on its first update and the caller hear the apology. The pool notices the
+// close (it reads the waiting connection), drops it and dials another; the call
+// runs on a live one. What the API sent while the connection waited
+// (session.created) still reaches the call.
+func TestFaultWarmSessionClosedWhileWaitingIsNotTaken(t *testing.T) {
+	ctx := ctxFor(t)
+	ts := newTestServer(t, func(c *Config) { c.WarmSessions = 1; c.WarmMin = 1 })
+	first := ts.modelConn(ctx) // the pool's first warm session
+	for ts.srv.warmIdle() == 0 {
+		select {
+		case <-ctx.Done():
+			t.Fatal("no warm session")
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
+	first.Drop() // closed while it waits, as a proxy drops an idle WebSocket
+	second := ts.modelConn(ctx)
+	for !strings.Contains(ts.metricsText(t), `callagent_warm_sessions_total{outcome="dead"} 1`) || ts.srv.warmIdle() == 0 {
+		select {
+		case <-ctx.Done():
+			t.Fatalf("the dead warm session was not replaced:\n%s", grep(ts.metricsText(t), "warm"))
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
+
+	if _, body := ts.webhook("CAwarmdead", nil); parseTwiML(t, body).Connect == nil {
+		t.Fatalf("webhook not answered with a stream: %s", body)
+	}
+	c, err := twiliotest.DialCaller(ctx, ts.callerOptions("CAwarmdead", -1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.Say(bytes.Repeat([]byte{1}, 320))
+	if err := second.WaitAudio(ctx, 320); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := second.WaitEvent(ctx, "session.update", 1); err != nil {
+		t.Fatal(err)
+	}
+	c.Hangup()
+	if e := ts.waitEnded(ctx, "CAwarmdead"); e.Reason != callevent.EndCallerHangup {
+		t.Errorf("ended %s, want caller_hangup: the call ran on the dead warm session", e.Reason)
 	}
 }
