@@ -91,6 +91,18 @@ func Prune(dir string, maxAge time.Duration, maxBytes int64, now time.Time) (int
 		}
 		total -= f.size
 		removed++
+		// Files kept beside a call's log belong to it (the inspector's replays,
+		// CALLSID.replays.json) and go with it.
+		dir, name := filepath.Split(f.path)
+		prefix := strings.TrimSuffix(name, ".jsonl") + "."
+		entries, _ := os.ReadDir(dir)
+		for _, e := range entries {
+			if n := e.Name(); strings.HasPrefix(n, prefix) && !strings.HasSuffix(n, ".jsonl") && !e.IsDir() {
+				if err := os.Remove(filepath.Join(dir, n)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+					errs = append(errs, err)
+				}
+			}
+		}
 	}
 	keep := all[:0]
 	for _, f := range all {

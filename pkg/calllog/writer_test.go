@@ -158,6 +158,11 @@ func TestPrune(t *testing.T) {
 	big1 := mk("2026-11-20", "CAbig1", 600, 3*24*time.Hour)
 	big2 := mk("2026-11-21", "CAbig2", 600, 2*24*time.Hour)
 	recent := mk("2026-11-23", "CAnow", 600, 10*time.Second)
+	// What is kept beside a call's log (the inspector's replays) goes with it; a
+	// call whose SID starts like another's keeps its own.
+	replays := filepath.Join(dir, "2026-11-01", "CAold.replays.json")
+	os.WriteFile(replays, []byte("[]"), 0o600)
+	other := mk("2026-11-01", "CAold2", 1, time.Minute)
 	n, err := calllog.Prune(dir, 14*24*time.Hour, 1000, t0)
 	if err != nil || n != 3 {
 		t.Fatalf("pruned %d, %v", n, err)
@@ -170,6 +175,14 @@ func TestPrune(t *testing.T) {
 	if _, err := os.Stat(recent); err != nil {
 		t.Errorf("a call in progress was removed: %v", err)
 	}
+	if _, err := os.Stat(replays); !errors.Is(err, os.ErrNotExist) {
+		t.Error("the replays of a pruned call were kept")
+	}
+	if _, err := os.Stat(other); err != nil {
+		t.Errorf("another call's log went with CAold's: %v", err)
+	}
+	os.Remove(other)
+	calllog.Prune(dir, 14*24*time.Hour, 1000, t0)
 	if _, err := os.Stat(filepath.Join(dir, "2026-11-01")); !errors.Is(err, os.ErrNotExist) {
 		t.Error("empty date directory kept")
 	}
