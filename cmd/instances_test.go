@@ -55,9 +55,13 @@ func TestFaultManyInstancesDialOnce(t *testing.T) {
 	// with the argv a user types (the same flag parsing, serveRun, Server,
 	// listener, metrics registry and warm pool per instance; only the process
 	// boundary is shared). CALLAGENT_INSTANCES_BINARY=1 builds the binary and runs
-	// three processes instead (a cold build takes minutes on a loaded machine).
+	// three processes instead (a cold build takes minutes on a loaded machine);
+	// CALLAGENT_INSTANCES_BINARY=/path/to/callagent runs that binary (.ci/run builds
+	// it once, before the tests).
 	bin := ""
-	if os.Getenv("CALLAGENT_INSTANCES_BINARY") == "1" {
+	if b := os.Getenv("CALLAGENT_INSTANCES_BINARY"); b != "" && b != "1" {
+		bin = b
+	} else if b == "1" {
 		bin = filepath.Join(dir, "callagent")
 		build := exec.Command("go", "build", "-o", bin, "..")
 		if out, err := build.CombinedOutput(); err != nil {
