@@ -27,6 +27,9 @@ type CallerLeg interface {
 	// it decodes to; sent false means it was refused as a late delta of an
 	// interrupted response.
 	SendAudio(ctx context.Context, responseID, itemID string, payload []byte) (n int, sent bool, err error)
+	// EndAudio follows the last chunk of an item's or a response's audio: the stream
+	// confirms playback only every so much audio, and at the end of a run.
+	EndAudio(ctx context.Context) error
 	// Interrupt stops agent audio and reports what the caller heard; responseID is the
 	// response in progress, whose further audio must be refused.
 	Interrupt(ctx context.Context, responseID string) (twiliotransport.Interruption, error)
