@@ -15,8 +15,8 @@ const BytesPerMs = 8
 
 // Playback tracks what the caller has heard of the audio sent to Twilio.
 //
-// A mark follows the chunk of agent audio that completes MarkInterval of audio since
-// the last mark, and the last chunk of a run of audio (Flush): a mark per chunk would
+// A mark follows the first chunk of each item, a chunk that completes MarkInterval of
+// audio since the last mark, and the last chunk of a run of audio (Flush): a mark per chunk would
 // cost two more messages per 20 ms delta. A mark is named after its generation, its
 // item and the item's byte offset at the end of the chunk. Twilio echoes a mark when
 // the audio before it has played, so an echo pins the playback position at that
@@ -126,8 +126,10 @@ func NewPlayback(now func() time.Time) *Playback {
 const MarkInterval = 100 * BytesPerMs
 
 // Enqueue records n bytes of audio for item of response about to be sent, and
-// returns the mark that goes after it; m.Due reports whether it must be sent now
-// (MarkInterval of audio since the last mark). ok is false when the response's audio
+// returns the mark that goes after it; m.Due reports whether it must be sent now:
+// the first chunk of an item (its echo times the answer's playout, and a new item
+// often follows a queue that ran dry) and a chunk that completes MarkInterval of audio
+// since the last mark. ok is false when the response's audio
 // was cleared: the chunk is a late delta of a cancelled response and must not be sent.
 func (p *Playback) Enqueue(responseID, itemID string, n int) (m MarkRef, ok bool) {
 	p.mu.Lock()
@@ -147,9 +149,11 @@ func (p *Playback) Enqueue(responseID, itemID string, n int) (m MarkRef, ok bool
 	}
 	p.schedEnd = p.schedEnd.Add(time.Duration(n) * time.Millisecond / BytesPerMs)
 	var s *span
+	first := false
 	if k := len(p.items); k > 0 && p.items[k-1].itemID == itemID {
 		s = &p.items[k-1]
 	} else {
+		first = true
 		p.items = append(p.items, span{itemID: itemID, responseID: responseID, start: p.sent, end: p.sent})
 		s = &p.items[len(p.items)-1]
 		if !contains(p.live, responseID) {
@@ -160,7 +164,7 @@ func (p *Playback) Enqueue(responseID, itemID string, n int) (m MarkRef, ok bool
 	s.end = p.sent
 	p.busy()
 	m = MarkRef{Gen: p.gen, ItemID: itemID, Offset: s.end - s.start}
-	if p.sent-p.marked >= MarkInterval {
+	if first || p.sent-p.marked >= MarkInterval {
 		m.Due = true
 		p.mark()
 	}
