@@ -164,6 +164,7 @@ type Options struct {
 	Model string
 	// Prices prices the call's usage (pricing.Defaults, with the configuration's
 	// overrides); nil or a table without Model: usage is reported, its cost unknown.
+	// The session only reads it: one table may serve every call.
 	Prices pricing.Table
 	// MaxCost ends the call once its cost passes this many dollars (0: no limit):
 	// the agent is told to wrap up (MaxCostMessage, a default when empty), its
