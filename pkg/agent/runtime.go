@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/callagent/callagent/internal/redact"
+	"github.com/callagent/callagent/pkg/pricing"
 	"github.com/callagent/callagent/pkg/realtime"
 	"github.com/callagent/callagent/pkg/session"
 )
@@ -50,6 +51,7 @@ type Runtime struct {
 	agents   map[string]session.Agent // built once; tools are stateless
 	approver session.Approver
 	secrets  *redact.Secrets // the configuration's and RuntimeOptions.Secrets
+	prices   pricing.Table   // built once and shared by every call (read only): a copy per call was ~2 KB
 }
 
 // NewRuntime builds the agents of cfg (which must have passed Load or Validate).
@@ -61,7 +63,7 @@ func NewRuntime(cfg *Config, opts RuntimeOptions) (*Runtime, error) {
 	for _, t := range opts.Tools {
 		goTools[t.Spec().Name] = t
 	}
-	r := &Runtime{cfg: cfg, agents: map[string]session.Agent{},
+	r := &Runtime{cfg: cfg, agents: map[string]session.Agent{}, prices: cfg.Prices(),
 		secrets: redact.New(append(slices.Clone(cfg.secrets), opts.Secrets...)...)}
 	tools := map[string]session.Tool{}
 	hosted := map[string]realtime.Tool{}
@@ -153,7 +155,7 @@ func (r *Runtime) Setup(opts *session.Options) {
 	opts.ApprovalTimeout = r.cfg.Approval.Timeout.D()
 	opts.MaxDuration = r.cfg.MaxCallDuration.D()
 	opts.Model = r.cfg.Model
-	opts.Prices = r.cfg.Prices()
+	opts.Prices = r.prices
 	opts.MaxCost = r.cfg.MaxCost
 	opts.IdleTimeout = r.cfg.IdleTimeout.D()
 	if t := r.cfg.Tracing; t != nil {

@@ -3,7 +3,8 @@
 //
 // Caller audio is relayed as the base64 string Twilio sent, without decoding; audio
 // that arrives while the model is still connecting is queued (bounded) and delivered
-// in order. Agent audio goes back the same way, each chunk followed by a mark. When
+// in order. Agent audio goes back the same way, with a mark every 100 ms of it and at
+// the end of each item's audio (EndAudio). When
 // the caller barges in, Twilio's queue is cleared, the response is cancelled if the
 // server does not do it itself, and each item the caller did not hear in full is
 // truncated where they stopped hearing it (items queued behind it at 0), so the model

@@ -22,6 +22,7 @@ func (nopCaller) SendAudio(_ context.Context, _, _ string, p []byte) (int, bool,
 func (nopCaller) Interrupt(context.Context, string) (twiliotransport.Interruption, error) {
 	return twiliotransport.Interruption{}, nil
 }
+func (nopCaller) EndAudio(context.Context) error     { return nil }
 func (nopCaller) WaitPlayed(context.Context) error   { return nil }
 func (nopCaller) SetTrace(twiliotransport.TraceFunc) {}
 func (nopCaller) Close() error                       { return nil }

@@ -40,18 +40,22 @@ type audioAnchors struct {
 	ring [64]audioAnchor // 64 frames: over a second of 20 ms frames, more than the VAD's silence
 	next int
 	n    int
-	pos  int64 // bytes relayed so far
+	pos  int64     // bytes relayed so far
+	base time.Time // the first entry's time: entries keep theirs as an offset, half the size
 }
 
 type audioAnchor struct {
-	pos int64     // bytes relayed after this piece
-	at  time.Time // when the end of this piece was real
+	pos int64         // bytes relayed after this piece
+	at  time.Duration // when the end of this piece was real, after base
 }
 
 // add records n bytes relayed whose end was real at at.
 func (a *audioAnchors) add(n int64, at time.Time) {
 	a.pos += n
-	a.ring[a.next] = audioAnchor{pos: a.pos, at: at}
+	if a.base.IsZero() {
+		a.base = at
+	}
+	a.ring[a.next] = audioAnchor{pos: a.pos, at: at.Sub(a.base)}
 	a.next = (a.next + 1) % len(a.ring)
 	a.n = min(a.n+1, len(a.ring))
 }
@@ -65,7 +69,7 @@ func (a *audioAnchors) wallAt(pos int64) (time.Time, bool) {
 	}
 	newest := a.ring[(a.next+len(a.ring)-1)%len(a.ring)]
 	if pos >= newest.pos {
-		return newest.at, true // the model counts no more than was relayed
+		return a.base.Add(newest.at), true // the model counts no more than was relayed
 	}
 	hold := newest
 	for i := 1; i < a.n; i++ {
@@ -75,7 +79,7 @@ func (a *audioAnchors) wallAt(pos int64) (time.Time, bool) {
 		}
 		hold = e
 	}
-	return hold.at.Add(-time.Duration(hold.pos-pos) * time.Millisecond / twiliotransport.BytesPerMs), true
+	return a.base.Add(hold.at - time.Duration(hold.pos-pos)*time.Millisecond/twiliotransport.BytesPerMs), true
 }
 
 // turnParts holds the points of the turn in progress.

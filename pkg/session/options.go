@@ -27,6 +27,9 @@ type CallerLeg interface {
 	// it decodes to; sent false means it was refused as a late delta of an
 	// interrupted response.
 	SendAudio(ctx context.Context, responseID, itemID string, payload []byte) (n int, sent bool, err error)
+	// EndAudio follows the last chunk of an item's or a response's audio: the stream
+	// confirms playback only every so much audio, and at the end of a run.
+	EndAudio(ctx context.Context) error
 	// Interrupt stops agent audio and reports what the caller heard; responseID is the
 	// response in progress, whose further audio must be refused.
 	Interrupt(ctx context.Context, responseID string) (twiliotransport.Interruption, error)
@@ -161,6 +164,7 @@ type Options struct {
 	Model string
 	// Prices prices the call's usage (pricing.Defaults, with the configuration's
 	// overrides); nil or a table without Model: usage is reported, its cost unknown.
+	// The session only reads it: one table may serve every call.
 	Prices pricing.Table
 	// MaxCost ends the call once its cost passes this many dollars (0: no limit):
 	// the agent is told to wrap up (MaxCostMessage, a default when empty), its

@@ -206,7 +206,10 @@ func (s *Session) handleModelEvent(ev realtime.ServerEvent) {
 		s.respChange()
 		s.mu.Unlock()
 		s.noteResponseCreated()
+	case *realtime.ResponseOutputAudioDone:
+		s.endAgentAudio()
 	case *realtime.ResponseDone:
+		s.endAgentAudio() // a response cut short may have no output_audio.done
 		s.responseDone(e)
 	case *realtime.ResponseOutputItemDone:
 		s.outputItemDone(e)
@@ -278,6 +281,14 @@ func (s *Session) relayAgentAudio(e *realtime.ResponseOutputAudioDelta) {
 			// the time a person took to approve a tool meanwhile, and its parts.
 			s.emit(s.turnLatency(e.ResponseID, e.ItemID, int64(n), received, s.now()))
 		}
+	}
+}
+
+// endAgentAudio marks the end of a run of agent audio, so that Twilio confirms when
+// its last chunk has played (marks otherwise follow only every 100 ms of audio).
+func (s *Session) endAgentAudio() {
+	if err := s.caller.EndAudio(s.ioCtx); err != nil {
+		s.end(callevent.EndCallerDisconnected, err)
 	}
 }
 

@@ -15,7 +15,9 @@ const BytesPerMs = 8
 
 // Playback tracks what the caller has heard of the audio sent to Twilio.
 //
-// Every chunk of agent audio is followed by a mark named after its generation, its
+// A mark follows the first chunk of each item, a chunk that completes MarkInterval of
+// audio since the last mark, and the last chunk of a run of audio (Flush): a mark per chunk would
+// cost two more messages per 20 ms delta. A mark is named after its generation, its
 // item and the item's byte offset at the end of the chunk. Twilio echoes a mark when
 // the audio before it has played, so an echo pins the playback position at that
 // moment; between echoes the position advances at 8 bytes/ms, never past what was
@@ -33,9 +35,10 @@ type Playback struct {
 	mu  sync.Mutex
 	now func() time.Time
 
-	gen   uint32
-	sent  int64 // bytes sent in this generation
-	acked int64 // position of the last echoed mark of this generation
+	gen    uint32
+	sent   int64 // bytes sent in this generation
+	marked int64 // position of the last mark of this generation
+	acked  int64 // position of the last echoed mark of this generation
 	// The position was anchorPos at anchorAt: set by a mark echo, or when audio is sent
 	// to a queue that had run dry.
 	anchorPos int64
@@ -118,9 +121,16 @@ func NewPlayback(now func() time.Time) *Playback {
 	return &Playback{now: now}
 }
 
+// MarkInterval is the audio between two marks (100 ms): an echo at least this often
+// keeps the playback estimate pinned while costing a fifth of a mark per 20 ms delta.
+const MarkInterval = 100 * BytesPerMs
+
 // Enqueue records n bytes of audio for item of response about to be sent, and
-// returns the mark that must follow it. ok is false when the response's audio was
-// cleared: the chunk is a late delta of a cancelled response and must not be sent.
+// returns the mark that goes after it; m.Due reports whether it must be sent now:
+// the first chunk of an item (its echo times the answer's playout, and a new item
+// often follows a queue that ran dry) and a chunk that completes MarkInterval of audio
+// since the last mark. ok is false when the response's audio
+// was cleared: the chunk is a late delta of a cancelled response and must not be sent.
 func (p *Playback) Enqueue(responseID, itemID string, n int) (m MarkRef, ok bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -139,9 +149,11 @@ func (p *Playback) Enqueue(responseID, itemID string, n int) (m MarkRef, ok bool
 	}
 	p.schedEnd = p.schedEnd.Add(time.Duration(n) * time.Millisecond / BytesPerMs)
 	var s *span
+	first := false
 	if k := len(p.items); k > 0 && p.items[k-1].itemID == itemID {
 		s = &p.items[k-1]
 	} else {
+		first = true
 		p.items = append(p.items, span{itemID: itemID, responseID: responseID, start: p.sent, end: p.sent})
 		s = &p.items[len(p.items)-1]
 		if !contains(p.live, responseID) {
@@ -150,11 +162,37 @@ func (p *Playback) Enqueue(responseID, itemID string, n int) (m MarkRef, ok bool
 	}
 	p.sent += int64(n)
 	s.end = p.sent
+	p.busy()
+	m = MarkRef{Gen: p.gen, ItemID: itemID, Offset: s.end - s.start}
+	if first || p.sent-p.marked >= MarkInterval {
+		m.Due = true
+		p.mark()
+	}
+	return m, true
+}
+
+// Flush returns the mark of the audio sent since the last mark, for the end of a run
+// of audio (an item's or a response's last delta, or before waiting for playback):
+// without it the last echo, which WaitPlayed needs, would never come. ok is false
+// when every byte sent is already followed by a mark.
+func (p *Playback) Flush() (m MarkRef, ok bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.marked == p.sent || len(p.items) == 0 {
+		return MarkRef{}, false
+	}
+	s := p.items[len(p.items)-1]
+	p.mark()
+	return MarkRef{Gen: p.gen, ItemID: s.itemID, Offset: s.end - s.start, Due: true}, true
+}
+
+// mark notes that a mark follows everything sent, to compare its echo with the send
+// schedule. Caller holds p.mu.
+func (p *Playback) mark() {
+	p.marked = p.sent
 	p.pend[p.pendNext] = pendingMark{pos: p.sent, finish: p.schedEnd}
 	p.pendNext = (p.pendNext + 1) % len(p.pend)
 	p.pendN = min(p.pendN+1, len(p.pend))
-	p.busy()
-	return MarkRef{Gen: p.gen, ItemID: itemID, Offset: s.end - s.start}, true
 }
 
 // Ack handles the echo of a mark name. It reports whether the echo counted: echoes
@@ -266,7 +304,7 @@ func (p *Playback) Interrupt(responseID string) Interruption {
 		p.markStale(responseID)
 	}
 	p.gen++
-	p.sent, p.acked, p.anchorPos, p.anchorAt = 0, 0, 0, time.Time{}
+	p.sent, p.marked, p.acked, p.anchorPos, p.anchorAt = 0, 0, 0, 0, time.Time{}
 	p.schedEnd, p.pendN, p.runPos, p.runAt = time.Time{}, 0, 0, time.Time{}
 	p.items, p.live = p.items[:0], p.live[:0]
 	p.drained()
@@ -297,8 +335,9 @@ func (p *Playback) drained() {
 	}
 }
 
-// WaitPlayed waits until every chunk sent has been confirmed played by its mark's
-// echo (or cleared): before hanging up after a goodbye, say.
+// WaitPlayed waits until every chunk sent has been confirmed played by a mark's
+// echo (or cleared): before hanging up after a goodbye, say. The last chunk must be
+// followed by a mark (Flush), or the wait lasts until a clear or ctx ends.
 func (p *Playback) WaitPlayed(ctx context.Context) error {
 	p.mu.Lock()
 	if p.sent == p.acked {
@@ -376,6 +415,9 @@ type MarkRef struct {
 	Gen    uint32
 	ItemID string
 	Offset int64
+	// Due is set when the mark must be sent after its chunk; Enqueue returns the
+	// others only to name the position.
+	Due bool
 }
 
 // appendMarkName appends "gen:item:offset", with the item escaped for a JSON string.

@@ -213,7 +213,7 @@ func TestPruneKeepsListShort(t *testing.T) {
 }
 
 func TestMarkNames(t *testing.T) {
-	for _, r := range []MarkRef{{0, "item_1", 160}, {4294967295, "a:b:c", 0}, {3, `q"\`, 99}} {
+	for _, r := range []MarkRef{{Gen: 0, ItemID: "item_1", Offset: 160}, {Gen: 4294967295, ItemID: "a:b:c"}, {Gen: 3, ItemID: `q"\`, Offset: 99}} {
 		name := markName(r)
 		// The name is written already escaped for JSON; decode it as Twilio would echo it.
 		got, ok := parseMarkName(unescape(t, name))

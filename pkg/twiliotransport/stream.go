@@ -201,9 +201,10 @@ func (s *Stream) checkMedia(m *Media) error {
 	return nil
 }
 
-// SendAudio sends a chunk of agent audio (base64 μ-law, passed through) followed by
-// its mark, and returns n, the number of bytes of audio the chunk decodes to (it is
-// measured to place the mark anyway). It returns sent false without sending when the
+// SendAudio sends a chunk of agent audio (base64 μ-law, passed through), followed by
+// a mark when MarkInterval of audio has been sent since the last one, and returns n,
+// the number of bytes of audio the chunk decodes to (it is measured to place the mark
+// anyway). The last chunk of a run of audio needs EndAudio after it. It returns sent false without sending when the
 // chunk belongs to a response whose audio was interrupted: a late delta of a
 // cancelled response.
 func (s *Stream) SendAudio(ctx context.Context, responseID, itemID string, payload []byte) (n int, sent bool, err error) {
@@ -220,13 +221,34 @@ func (s *Stream) SendAudio(ctx context.Context, responseID, itemID string, paylo
 	if err := s.conn.Write(ctx, func(dst []byte) []byte { return appendMedia(dst, s.sid, payload) }); err != nil {
 		return n, false, fmt.Errorf("send media: %w", closeError(err))
 	}
-	err = s.conn.Write(ctx, func(dst []byte) []byte {
+	if !ref.Due {
+		return n, true, nil
+	}
+	return n, true, s.sendMark(ctx, ref)
+}
+
+// sendMark sends the mark ref. Caller holds s.sendMu.
+func (s *Stream) sendMark(ctx context.Context, ref MarkRef) error {
+	err := s.conn.Write(ctx, func(dst []byte) []byte {
 		return s.traced(EventMark, appendMark(dst, s.sid, ref.Gen, ref.ItemID, ref.Offset))
 	})
 	if err != nil {
-		return n, true, fmt.Errorf("send mark: %w", closeError(err))
+		return fmt.Errorf("send mark: %w", closeError(err))
 	}
-	return n, true, nil
+	return nil
+}
+
+// EndAudio ends a run of agent audio (an item's or a response's last delta was
+// sent): it sends the mark of the audio sent since the last one, if any, so that
+// Twilio confirms when the last of it has played.
+func (s *Stream) EndAudio(ctx context.Context) error {
+	s.sendMu.Lock()
+	defer s.sendMu.Unlock()
+	ref, ok := s.pb.Flush()
+	if !ok {
+		return nil
+	}
+	return s.sendMark(ctx, ref)
 }
 
 // Interrupt cuts agent audio off: it ends the playback generation (refusing further
@@ -257,8 +279,14 @@ func (s *Stream) traced(event string, frame []byte) []byte {
 	return frame
 }
 
-// WaitPlayed waits until all agent audio sent has been confirmed played by Twilio.
-func (s *Stream) WaitPlayed(ctx context.Context) error { return s.pb.WaitPlayed(ctx) }
+// WaitPlayed waits until all agent audio sent has been confirmed played by Twilio,
+// first marking the end of the audio sent (EndAudio) so that the confirmation comes.
+func (s *Stream) WaitPlayed(ctx context.Context) error {
+	if err := s.EndAudio(ctx); err != nil {
+		return err
+	}
+	return s.pb.WaitPlayed(ctx)
+}
 
 // Close closes the stream's WebSocket normally, which ends the <Connect> and lets
 // Twilio continue with the TwiML after it (or hang up).
