@@ -152,3 +152,52 @@ func TestTimelineSkipsFramesLikeTheSummary(t *testing.T) {
 		t.Errorf("transcript %+v", tl.Transcript)
 	}
 }
+
+// reset empties the cache: a test that times a cold opening after a warm one.
+func (c *timelineCache) reset() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.entries, c.next = [8]timelineEntry{}, 0
+}
+
+func (c *peaksCache) reset() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.entries, c.next = [8]peaksEntry{}, 0
+}
+
+// Reading the list computes its newest ended calls ahead (timeline, and the
+// peaks the call page asks for), in the background, so that a click on one is
+// answered from the cache.
+func TestListComputesNewestCallsAhead(t *testing.T) {
+	s := start(t, nil)
+	ResetCaches()
+	wav := filepath.Join(s.h.opts.RecordDir, sidTool+".wav")
+	logPath, err := calllog.Find(s.h.opts.LogDir, sidTool)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := s.get(t, "/api/calls", s.token, nil)
+	if b := body(t, res); res.StatusCode != 200 {
+		t.Fatalf("list: %d %s", res.StatusCode, b)
+	}
+	lfi, err := os.Stat(logPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wfi, err := os.Stat(wav)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		_, _, tlOK := timelines.get(keyOf(logPath, lfi))
+		_, pkOK := peakCache.get(peaksKey{keyOf(wav, wfi), pagePeaks})
+		if tlOK && pkOK && !s.h.Warming() {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after the list: timeline cached %v, page's peaks cached %v", tlOK, pkOK)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}

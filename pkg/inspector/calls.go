@@ -172,6 +172,7 @@ func (h *Handler) listCalls(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	h.writeJSON(w, map[string]any{"calls": calls})
+	h.prewarm(newestEnded(calls, prewarmCalls))
 }
 
 // summaryCache keeps the summary of each call log by its size and time: the

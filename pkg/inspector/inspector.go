@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/callagent/callagent/pkg/calllog"
@@ -62,8 +63,9 @@ type Handler struct {
 	// lastUpdate is when PublishEvent last sent each call's update.
 	lastUpdate map[string]time.Time
 
-	replaying sync.Mutex // held while a replay runs (TryLock: a second one is refused)
-	keepMu    sync.Mutex // held while a replay is kept
+	warming   atomic.Bool // a prewarm is at work (prewarm.go)
+	replaying sync.Mutex  // held while a replay runs (TryLock: a second one is refused)
+	keepMu    sync.Mutex  // held while a replay is kept
 }
 
 // Errors of New.

@@ -2,6 +2,7 @@ package inspector
 
 import (
 	"encoding/binary"
+	"errors"
 	"net/http"
 	"os"
 	"strconv"
@@ -50,39 +51,45 @@ func (h *Handler) peaks(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	pk, status, err := h.peaksOf(sid, n)
+	if err != nil {
+		writeError(w, status, err.Error())
+		return
+	}
+	h.writeJSON(w, pk)
+}
+
+// peaksOf returns the peaks of sid's recording in n buckets, from the cache when
+// the file has not changed, with the HTTP status of a failure.
+func (h *Handler) peaksOf(sid string, n int) (Peaks, int, error) {
 	p := h.recording(sid)
 	if p == "" {
-		writeError(w, http.StatusNotFound, "no recording of "+sid)
-		return
+		return Peaks{}, http.StatusNotFound, errors.New("no recording of " + sid)
 	}
 	fi, err := os.Stat(p)
 	if err != nil {
-		writeError(w, http.StatusNotFound, "no recording of "+sid)
-		return
+		return Peaks{}, http.StatusNotFound, errors.New("no recording of " + sid)
 	}
 	key := peaksKey{keyOf(p, fi), n}
 	if pk, ok := peakCache.get(key); ok {
-		h.writeJSON(w, pk)
-		return
+		return pk, 0, nil
 	}
 	data, err := os.ReadFile(p)
 	if err != nil {
-		writeError(w, http.StatusNotFound, "no recording of "+sid)
-		return
+		return Peaks{}, http.StatusNotFound, errors.New("no recording of " + sid)
 	}
 	pk, ok := peaksPCM16(data, n)
 	if !ok { // not the recorder's 16-bit PCM: decoded in full
 		rate, chans, err := audio.ReadWAVChannels(data)
 		if err != nil {
-			writeError(w, http.StatusInternalServerError, "reading the recording: "+err.Error())
-			return
+			return Peaks{}, http.StatusInternalServerError, errors.New("reading the recording: " + err.Error())
 		}
 		pk = computePeaks(rate, chans, n)
 	}
 	if int64(len(data)) == fi.Size() { // what was read is the version stat saw
 		peakCache.put(key, pk)
 	}
-	h.writeJSON(w, pk)
+	return pk, 0, nil
 }
 
 // peaksCache keeps the peaks of the last recordings drawn, by file version and

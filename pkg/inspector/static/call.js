@@ -225,7 +225,7 @@
   // call's length is known: 4000 buckets, which the canvas stretches over the
   // track (a 10-minute call's is 24 000 px wide). null when there is no
   // recording.
-  const peaksWanted = 4000;
+  const peaksWanted = 4000; // pagePeaks in prewarm.go: the list computes these ahead
   const peaksReq = getJSON(api + "/peaks?n=" + peaksWanted).catch(function () { return null; });
 
   async function waveforms() {
