@@ -1,7 +1,6 @@
 package inspector_test
 
 import (
-	"context"
 	"net"
 	"net/http/httptest"
 	"os"
@@ -36,13 +35,7 @@ func bound() time.Duration {
 // logged, first opening and reload, and the page is saved as
 // inspector-call-10min.png.
 func TestBrowserOpensATenMinuteCall(t *testing.T) {
-	bin := findChromium()
-	if bin == "" {
-		if os.Getenv("CALLAGENT_REQUIRE_BROWSER") != "" {
-			t.Fatal("CALLAGENT_REQUIRE_BROWSER is set but no Chromium was found (chromium, chromium-browser, google-chrome on the PATH, or CALLAGENT_CHROMIUM): apt-get install chromium")
-		}
-		t.Skip("no Chromium on the PATH (apt-get install chromium, or set CALLAGENT_CHROMIUM); CALLAGENT_REQUIRE_BROWSER=1 makes this a failure")
-	}
+	bin := chromium(t)
 	logDir, recDir := t.TempDir(), t.TempDir()
 	sid, _, lines := inspector.WriteLongCall(t, logDir, recDir, 600_000)
 
@@ -62,17 +55,8 @@ func TestBrowserOpensATenMinuteCall(t *testing.T) {
 	srv.Start()
 	defer srv.Close()
 
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	actx, acancel := chromedp.NewExecAllocator(ctx,
-		chromedp.ExecPath(bin), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun,
-		chromedp.UserDataDir(t.TempDir()), chromedp.WindowSize(1280, 800),
-		chromedp.Flag("disable-quic", true), chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true), chromedp.Flag("disable-sync", true),
-		chromedp.Flag("disable-dev-shm-usage", true), chromedp.Flag("mute-audio", true))
-	defer acancel()
-	bctx, bcancel := chromedp.NewContext(actx)
-	defer bcancel()
+	bctx, stop := startBrowser(t, bin)
+	defer stop()
 
 	// The token's cookie, from a small file (not the list: reading the list
 	// computes its newest calls ahead, and the first opening below is the cold one).

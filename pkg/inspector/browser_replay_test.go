@@ -10,7 +10,6 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/chromedp/chromedp"
 
@@ -47,13 +46,7 @@ func copyTree(t *testing.T, src, dst string) {
 // replay is in the call's past replays. Screenshots: inspector-replay.png,
 // inspector-replay-phone.png.
 func TestFaultBrowserReplayShowsWhatChanged(t *testing.T) {
-	bin := findChromium()
-	if bin == "" {
-		if os.Getenv("CALLAGENT_REQUIRE_BROWSER") != "" {
-			t.Fatal("CALLAGENT_REQUIRE_BROWSER is set but no Chromium was found (chromium, chromium-browser, google-chrome on the PATH, or CALLAGENT_CHROMIUM): apt-get install chromium")
-		}
-		t.Skip("no Chromium on the PATH (apt-get install chromium, or set CALLAGENT_CHROMIUM); CALLAGENT_REQUIRE_BROWSER=1 makes this a failure")
-	}
+	bin := chromium(t)
 	shared, recDir, res := recordOfflineCall(t)
 	logDir := t.TempDir()
 	copyTree(t, shared, logDir)
@@ -90,37 +83,11 @@ func TestFaultBrowserReplayShowsWhatChanged(t *testing.T) {
 	srv.Start()
 	defer srv.Close()
 
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	actx, acancel := chromedp.NewExecAllocator(ctx,
-		chromedp.ExecPath(bin), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun,
-		chromedp.UserDataDir(t.TempDir()), chromedp.WindowSize(1280, 800),
-		chromedp.Flag("disable-quic", true), chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true), chromedp.Flag("disable-sync", true),
-		chromedp.Flag("disable-dev-shm-usage", true), chromedp.Flag("mute-audio", true))
-	defer acancel()
-	bctx, bcancel := chromedp.NewContext(actx)
-	defer bcancel()
+	bctx, stop := startBrowser(t, bin)
+	defer stop()
 	dir := artifactsDir(t)
-	shot := func(name string) {
-		t.Helper()
-		png, err := chromedp.Run(bctx, chromedp.FullScreenshot(100))
-		if err != nil {
-			t.Fatalf("screenshot %s: %v", name, err)
-		}
-		p := filepath.Join(dir, name)
-		if err := os.WriteFile(p, png, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		t.Logf("screenshot: %s (%d KB)", p, len(png)/1024)
-	}
-	waitFor := func(what, cond string) {
-		t.Helper()
-		js := `new Promise(function (ok) { (function poll() { if (` + cond + `) ok(true); else setTimeout(poll, 50); })(); })`
-		if _, err := chromedp.Run(bctx, chromedp.Evaluate[bool](js, chromedp.EvalAwaitPromise)); err != nil {
-			t.Fatalf("waiting for %s: %v", what, err)
-		}
-	}
+	shot := func(name string) { t.Helper(); screenshot(t, bctx, dir, name) }
+	waitFor := func(what, cond string) { t.Helper(); waitInPage(t, bctx, what, cond) }
 	text := func(sel string) string {
 		t.Helper()
 		s, err := chromedp.Run(bctx, chromedp.Evaluate[string](`Array.from(document.querySelectorAll(`+jsString(sel)+`)).map(function (e) { return e.textContent; }).join("\n")`))

@@ -59,13 +59,7 @@ func artifactsDir(t *testing.T) string {
 // the list fits 1280 px and the call page does not scroll sideways at phone
 // width (390 px).
 func TestFaultBrowserShowsTheCall(t *testing.T) {
-	bin := findChromium()
-	if bin == "" {
-		if os.Getenv("CALLAGENT_REQUIRE_BROWSER") != "" {
-			t.Fatal("CALLAGENT_REQUIRE_BROWSER is set but no Chromium was found (chromium, chromium-browser, google-chrome on the PATH, or CALLAGENT_CHROMIUM): apt-get install chromium")
-		}
-		t.Skip("no Chromium on the PATH (apt-get install chromium, or set CALLAGENT_CHROMIUM); CALLAGENT_REQUIRE_BROWSER=1 makes this a failure")
-	}
+	bin := chromium(t)
 	logDir, recDir, res := recordOfflineCall(t)
 	wav, err := os.ReadFile(filepath.Join(recDir, res.CallSID+".wav"))
 	if err != nil {
@@ -93,39 +87,11 @@ func TestFaultBrowserShowsTheCall(t *testing.T) {
 	srv.Start()
 	defer srv.Close() // after the browser is gone: its event stream is closed by then
 
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	actx, acancel := chromedp.NewExecAllocator(ctx,
-		chromedp.ExecPath(bin), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun,
-		chromedp.UserDataDir(t.TempDir()), chromedp.WindowSize(1280, 800),
-		chromedp.Flag("disable-quic", true), chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true), chromedp.Flag("disable-sync", true),
-		chromedp.Flag("disable-dev-shm-usage", true), chromedp.Flag("mute-audio", true),
-		chromedp.Flag("autoplay-policy", "no-user-gesture-required"))
-	defer acancel()
-	bctx, bcancel := chromedp.NewContext(actx)
-	defer bcancel()
+	bctx, stop := startBrowser(t, bin, chromedp.Flag("autoplay-policy", "no-user-gesture-required"))
+	defer stop()
 	dir := artifactsDir(t)
-	shot := func(name string) {
-		t.Helper()
-		png, err := chromedp.Run(bctx, chromedp.FullScreenshot(100))
-		if err != nil {
-			t.Fatalf("screenshot %s: %v", name, err)
-		}
-		p := filepath.Join(dir, name)
-		if err := os.WriteFile(p, png, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		t.Logf("screenshot: %s (%d KB)", p, len(png)/1024)
-	}
-	// waitFor polls a condition in the page, bounded by the context.
-	waitFor := func(what, cond string) {
-		t.Helper()
-		js := `new Promise(function (ok) { (function poll() { if (` + cond + `) ok(true); else setTimeout(poll, 50); })(); })`
-		if _, err := chromedp.Run(bctx, chromedp.Evaluate[bool](js, chromedp.EvalAwaitPromise)); err != nil {
-			t.Fatalf("waiting for %s: %v", what, err)
-		}
-	}
+	shot := func(name string) { t.Helper(); screenshot(t, bctx, dir, name) }
+	waitFor := func(what, cond string) { t.Helper(); waitInPage(t, bctx, what, cond) }
 
 	// The list, opened with the token as the banner prints it.
 	if err := chromedp.Do(bctx, chromedp.Navigate(srv.URL+"/?token="+token)); err != nil {
@@ -233,4 +199,59 @@ func TestFaultBrowserShowsTheCall(t *testing.T) {
 		t.Errorf("at 390 px the call page is %d px wide (%v)", width, err)
 	}
 	shot("inspector-call-phone.png")
+}
+
+// chromium returns the browser the tests drive; without one the test is skipped,
+// or fails when CALLAGENT_REQUIRE_BROWSER is set (CI).
+func chromium(t *testing.T) string {
+	t.Helper()
+	bin := findChromium()
+	if bin == "" {
+		if os.Getenv("CALLAGENT_REQUIRE_BROWSER") != "" {
+			t.Fatal("CALLAGENT_REQUIRE_BROWSER is set but no Chromium was found (chromium, chromium-browser, google-chrome on the PATH, or CALLAGENT_CHROMIUM): apt-get install chromium")
+		}
+		t.Skip("no Chromium on the PATH (apt-get install chromium, or set CALLAGENT_CHROMIUM); CALLAGENT_REQUIRE_BROWSER=1 makes this a failure")
+	}
+	return bin
+}
+
+// startBrowser starts headless Chromium (1280×800, nothing fetched but the
+// test's pages) and returns a tab's context, bounded by a minute, and the stop
+// that ends the browser: deferred before the inspector's server closes, so no
+// request of the page is left open.
+func startBrowser(t *testing.T, bin string, extra ...chromedp.ExecAllocatorOption) (context.Context, func()) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	opts := append([]chromedp.ExecAllocatorOption{
+		chromedp.ExecPath(bin), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun,
+		chromedp.UserDataDir(t.TempDir()), chromedp.WindowSize(1280, 800),
+		chromedp.Flag("disable-quic", true), chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true), chromedp.Flag("disable-sync", true),
+		chromedp.Flag("disable-dev-shm-usage", true), chromedp.Flag("mute-audio", true)}, extra...)
+	actx, acancel := chromedp.NewExecAllocator(ctx, opts...)
+	bctx, bcancel := chromedp.NewContext(actx)
+	return bctx, func() { bcancel(); acancel(); cancel() }
+}
+
+// screenshot saves the whole page as dir/name.
+func screenshot(t *testing.T, bctx context.Context, dir, name string) {
+	t.Helper()
+	png, err := chromedp.Run(bctx, chromedp.FullScreenshot(100))
+	if err != nil {
+		t.Fatalf("screenshot %s: %v", name, err)
+	}
+	p := filepath.Join(dir, name)
+	if err := os.WriteFile(p, png, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("screenshot: %s (%d KB)", p, len(png)/1024)
+}
+
+// waitInPage polls a condition in the page, bounded by the context.
+func waitInPage(t *testing.T, bctx context.Context, what, cond string) {
+	t.Helper()
+	js := `new Promise(function (ok) { (function poll() { if (` + cond + `) ok(true); else setTimeout(poll, 50); })(); })`
+	if _, err := chromedp.Run(bctx, chromedp.Evaluate[bool](js, chromedp.EvalAwaitPromise)); err != nil {
+		t.Fatalf("waiting for %s: %v", what, err)
+	}
 }
