@@ -83,12 +83,6 @@ func (w *watchedLeg) take() bool {
 	return true
 }
 
-func (w *watchedLeg) isDead() bool {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.dead
-}
-
 // ReadEvent returns what the watch kept, then its read in flight, then reads the
 // connection.
 func (w *watchedLeg) ReadEvent(ctx context.Context) (realtime.ServerEvent, error) {
