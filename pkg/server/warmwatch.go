@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"errors"
 	"sync"
 
 	"github.com/callagent/callagent/pkg/realtime"
@@ -58,14 +59,16 @@ func watch(conn *realtime.Conn, spawn func(func()), onDead func(*watchedLeg)) *w
 				w.inflight <- readResult{ev, err}
 				return
 			}
-			if err != nil || len(w.kept) == maxKept {
+			var de *realtime.DecodeError
+			skipped := errors.As(err, &de) // an event it could not decode: the call's to skip and count
+			if (err != nil && !skipped) || len(w.kept) == maxKept {
 				// Dead, or talking when it should wait: nobody will take it.
 				w.dead = true
 				w.mu.Unlock()
 				onDead(w)
 				return
 			}
-			w.kept = append(w.kept, readResult{ev, nil})
+			w.kept = append(w.kept, readResult{ev, err})
 			w.mu.Unlock()
 		}
 	})
