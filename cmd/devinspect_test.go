@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io/fs"
 	"net"
 	"net/http"
@@ -176,7 +177,7 @@ func TestDevInspectorOff(t *testing.T) {
 	leakcheck.Check(t)
 	ln, err := listenInspector(context.Background(), "")
 	if err != nil {
-		t.Skipf("no free port near 4040 on this machine: %v", err)
+		t.Skipf("no free port from %d on this machine: %v", inspectFirstPort, err)
 	}
 	free := ln.Addr().String()
 	ln.Close()
@@ -203,7 +204,7 @@ func TestFaultDevInspectorPortsTaken(t *testing.T) {
 	}
 	h := newDevHarness(t)
 	h.start()
-	h.waitErr("no call inspector: no free port from 4040 to 4089")
+	h.waitErr(fmt.Sprintf("no call inspector: no free port from %d to %d", inspectFirstPort, inspectFirstPort+inspectPorts-1))
 	if strings.Contains(h.errOut.String(), "  Inspect ") {
 		t.Errorf("an Inspect row without an inspector:\n%s", h.errOut.String())
 	}

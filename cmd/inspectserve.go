@@ -17,11 +17,11 @@ import (
 // address check, and the server with its token and bounded shutdown.
 
 // inspectPorts are the ports the inspector tries, from the first, when no
-// address is given.
-const (
-	inspectFirstPort = 4040
-	inspectPorts     = 50
-)
+// address is given. (A variable for the tests, which move it off 4040: a dev
+// running on the machine, or another test process, must not change a result.)
+var inspectFirstPort = 4040
+
+const inspectPorts = 50
 
 // inspectShutdown bounds the inspector's shutdown: its events streams end with
 // its context, so only a request in flight can take this long.

@@ -26,6 +26,9 @@ func TestMain(m *testing.M) {
 		os.Unsetenv(k)
 	}
 	os.Setenv("HOME", home)
+	// The inspector's ports, off 4040–4089 (a dev running here) and apart for each
+	// test process: 20000 + a block of 50 chosen by the process ID.
+	inspectFirstPort = 20000 + os.Getpid()%400*inspectPorts
 	guard := loopbackOnly(http.DefaultTransport.(*http.Transport))
 	code := m.Run()
 	os.RemoveAll(home)
