@@ -24,14 +24,42 @@ import (
 type Conn struct {
 	ws *websocket.Conn
 
-	rbuf bytes.Buffer // owned by the single reading goroutine
+	rbuf   bytes.Buffer // owned by the single reading goroutine
+	rsmall int          // messages in a row far smaller than rbuf (see keepCap)
 
-	wmu  sync.Mutex
-	wbuf []byte
+	wmu    sync.Mutex
+	wbuf   []byte
+	wsmall int
 
 	bmu   sync.Mutex // guards the bindings; held only for a pointer compare per message
 	rbind binding
 	wbind binding
+}
+
+// A message far larger than the usual ones (a session.updated that echoes long
+// instructions, the session.update that states them) grows a buffer that every later
+// message, 20 ms of audio, would keep for the rest of the call: tens of KiB per call
+// for nothing. A buffer larger than keepCap is let go after shrinkAfter messages in a
+// row that each used less than a quarter of it; the next message then allocates one
+// its own size. A few allocations once per large message, none per frame.
+const (
+	keepCap     = 16 << 10
+	shrinkAfter = 64
+)
+
+// oversized counts a message of n bytes against a buffer of capacity c, and reports
+// whether the buffer should go.
+func oversized(small *int, n, c int) bool {
+	if c <= keepCap || n >= c/4 {
+		*small = 0
+		return false
+	}
+	*small++
+	if *small < shrinkAfter {
+		return false
+	}
+	*small = 0
+	return true
 }
 
 // binding remembers the context a direction was last bound to.
@@ -84,6 +112,9 @@ func (c *Conn) Read(ctx context.Context) ([]byte, error) {
 	if err != nil {
 		return nil, c.ctxErr(ctx, err)
 	}
+	if oversized(&c.rsmall, c.rbuf.Len(), c.rbuf.Cap()) {
+		c.rbuf = bytes.Buffer{}
+	}
 	c.rbuf.Reset()
 	if _, err := c.rbuf.ReadFrom(r); err != nil {
 		return nil, c.ctxErr(ctx, err)
@@ -101,7 +132,11 @@ func (c *Conn) Write(ctx context.Context, build func(dst []byte) []byte) error {
 		return err
 	}
 	c.wbuf = build(c.wbuf[:0])
-	if err := c.ws.Write(context.Background(), websocket.MessageText, c.wbuf); err != nil {
+	err := c.ws.Write(context.Background(), websocket.MessageText, c.wbuf)
+	if oversized(&c.wsmall, len(c.wbuf), cap(c.wbuf)) {
+		c.wbuf = nil
+	}
+	if err != nil {
 		return c.ctxErr(ctx, err)
 	}
 	return nil
