@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/callagent/callagent/pkg/agent"
 	"github.com/callagent/callagent/pkg/server"
 	"github.com/callagent/callagent/pkg/session"
 	"github.com/callagent/callagent/pkg/tunnel"
@@ -218,6 +219,14 @@ func serveRun(ctx context.Context, f *Factory, opts *serveOptions) error {
 	}
 	opts.listenLimits.apply(&scfg)
 	opts.warmOptions.apply(&scfg)
+	if scfg.WarmSessions > 0 && agent.LiveModel(cfg.Model) {
+		// A warm Realtime connection is read while it waits, so one closed meanwhile
+		// is never handed to a call; a GPT-Live connection cannot be watched before
+		// its session starts, and how long the API keeps one unstarted is not
+		// known: each call dials its own (the webhook's pre-dial), as before.
+		log.Info("warm sessions are for the Realtime engine: with GPT-Live each call dials its model when its webhook is answered", "model", cfg.Model)
+		scfg.WarmSessions = 0
+	}
 	srv, err := server.New(scfg)
 	if err != nil {
 		if mln != nil {

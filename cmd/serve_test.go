@@ -21,6 +21,7 @@ import (
 
 	"github.com/callagent/callagent/internal/leakcheck"
 	"github.com/callagent/callagent/internal/syncbuf"
+	"github.com/callagent/callagent/pkg/live/livetest"
 	"github.com/callagent/callagent/pkg/realtime/realtimetest"
 	"github.com/callagent/callagent/pkg/server"
 )
@@ -219,4 +220,46 @@ func signForTest(token, u string, form url.Values) string {
 	mac := hmac.New(sha1.New, []byte(token))
 	mac.Write([]byte(b.String()))
 	return base64.StdEncoding.EncodeToString(mac.Sum(nil))
+}
+
+// With a GPT-Live model serve keeps no warm sessions: a Live connection cannot be
+// watched before its session starts (a warm one closed while waiting would be
+// handed to a call), so each call dials its own, and serve says so.
+func TestServeLiveKeepsNoWarmSessions(t *testing.T) {
+	leakcheck.Check(t)
+	model := &livetest.Model{APIKey: "sk-test"}
+	modelSrv := httptest.NewServer(model)
+	defer modelSrv.Close()
+	defer model.Close()
+
+	f, _, errOut := testFactory()
+	out := &syncbuf.Buffer{}
+	f.IO.Out = out
+	opts := &serveOptions{Addr: "127.0.0.1:0", PublicURL: "https://calls.example.com", agentOverrides: agentOverrides{Model: "gpt-live-1", modelSet: true},
+		DrainTimeout: time.Second, LogFormat: "auto", LogLevel: "info", AuthToken: "tok",
+		warmOptions:   warmOptions{WarmSessions: 4, WarmMaxAge: time.Minute},
+		commonOptions: commonOptions{APIKey: "sk-test", BaseURL: modelSrv.URL + "/v1", callLog: callLogOptions{Dir: t.TempDir()}}}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- serveRun(ctx, f, opts) }()
+	for !strings.Contains(out.String(), "callagent serving") {
+		select {
+		case err := <-done:
+			t.Fatalf("serve ended: %v\n%s", err, errOut)
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
+	if !strings.Contains(out.String(), "warm sessions are for the Realtime engine") {
+		t.Errorf("serve did not say it keeps no warm sessions for GPT-Live:\n%s", out.String())
+	}
+	// A pool dials at once when serve starts; give it time to show itself.
+	select {
+	case <-model.Accepted():
+		t.Error("serve dialed a GPT-Live session with no call")
+	case <-time.After(300 * time.Millisecond):
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
 }

@@ -22,8 +22,10 @@ import (
 // A warm connection has received nothing from callagent: the call's session sends
 // its first session.update (which states the whole session) when it takes it, so
 // no call's settings can reach another call. The session sends that update
-// without waiting for the answer, so configuring ahead would save no time; GPT-Live
-// connections start their session (session.start) at that first update too.
+// without waiting for the answer, so configuring ahead would save no time. A
+// Realtime connection is watched while it waits (warmwatch.go); a GPT-Live one
+// cannot be before its session.start, so serve keeps no warm sessions for Live
+// models (cmd) and a non-Realtime leg given here is pooled unwatched.
 //
 // The Realtime API's session lifetime (60 minutes) runs from the connection, idle
 // or not: a warm connection is recycled after WarmMaxAge, so a call that takes
