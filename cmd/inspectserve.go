@@ -138,6 +138,7 @@ func (s *inspectorServer) close() error {
 		err = fmt.Errorf("inspector shutdown: %w", err)
 	}
 	s.wg.Wait()
+	s.h.Wait()
 	if !errors.Is(s.err, http.ErrServerClosed) {
 		err = fmt.Errorf("inspector: %w", s.err)
 	}

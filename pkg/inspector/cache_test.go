@@ -189,15 +189,10 @@ func TestListComputesNewestCallsAhead(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for deadline := time.Now().Add(10 * time.Second); ; {
-		_, _, tlOK := timelines.get(keyOf(logPath, lfi))
-		_, pkOK := peakCache.get(peaksKey{keyOf(wav, wfi), pagePeaks})
-		if tlOK && pkOK && !s.h.Warming() {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("after the list: timeline cached %v, page's peaks cached %v", tlOK, pkOK)
-		}
-		time.Sleep(5 * time.Millisecond)
+	s.h.Wait()
+	_, _, tlOK := timelines.get(keyOf(logPath, lfi))
+	_, pkOK := peakCache.get(peaksKey{keyOf(wav, wfi), pagePeaks})
+	if !tlOK || !pkOK {
+		t.Fatalf("after the list: timeline cached %v, page's peaks cached %v", tlOK, pkOK)
 	}
 }

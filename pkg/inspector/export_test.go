@@ -6,6 +6,3 @@ func ResetCaches() {
 	timelines.reset()
 	peakCache.reset()
 }
-
-// Warming reports whether the list's prewarm is at work.
-func (h *Handler) Warming() bool { return h.warming.Load() }

@@ -63,9 +63,10 @@ type Handler struct {
 	// lastUpdate is when PublishEvent last sent each call's update.
 	lastUpdate map[string]time.Time
 
-	warming   atomic.Bool // a prewarm is at work (prewarm.go)
-	replaying sync.Mutex  // held while a replay runs (TryLock: a second one is refused)
-	keepMu    sync.Mutex  // held while a replay is kept
+	warming   atomic.Bool    // a prewarm is at work (prewarm.go)
+	bg        sync.WaitGroup // the prewarm's goroutine: Wait joins it
+	replaying sync.Mutex     // held while a replay runs (TryLock: a second one is refused)
+	keepMu    sync.Mutex     // held while a replay is kept
 }
 
 // Errors of New.

@@ -24,7 +24,7 @@ func (h *Handler) prewarm(sids []string) {
 	if len(sids) == 0 || !h.warming.CompareAndSwap(false, true) {
 		return
 	}
-	go func() {
+	h.bg.Go(func() {
 		defer h.warming.Store(false)
 		for _, sid := range sids {
 			if path, err := calllog.Find(h.opts.LogDir, sid); err == nil {
@@ -32,8 +32,13 @@ func (h *Handler) prewarm(sids []string) {
 			}
 			_, _, _ = h.peaksOf(sid, pagePeaks) // no recording: nothing to warm
 		}
-	}()
+	})
 }
+
+// Wait waits for the work the handler does in the background (the list's prewarm:
+// a few files read, so it ends by itself, soon). The server that serves the
+// handler calls it once its requests are over.
+func (h *Handler) Wait() { h.bg.Wait() }
 
 // newestEnded returns the SIDs of the first n ended calls of a list (newest first).
 func newestEnded(calls []Call, n int) []string {
