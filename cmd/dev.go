@@ -45,6 +45,7 @@ type devOptions struct {
 	commonOptions
 	agentOverrides
 	startupChecks
+	sipOptions // devsip.go
 
 	// From the environment (or .env): secrets never come from flags.
 	AuthToken       string // TWILIO_AUTH_TOKEN: checks webhook signatures
@@ -121,6 +122,7 @@ DEBUG (DEBUG=callagent:* shows every debug event), and CALLAGENT_<FLAG> for any 
 	fl.StringVar(&opts.InspectAddr, "inspect-addr", "auto", "where the call inspector listens: auto (127.0.0.1, the first free port from 4040), a loopback host:port, or off")
 	fl.DurationVar(&opts.NgrokTimeout, "ngrok-timeout", tunnel.DefaultNgrokTimeout, "give up opening the ngrok tunnel after this long")
 	opts.startupChecks.flags(fl)
+	opts.sipOptions.flags(fl)
 	flagEnvHelp(fl)
 	return c
 }
@@ -164,6 +166,9 @@ func (o *devOptions) resolve(cmd *cobra.Command, env *Env) error {
 		return err
 	}
 	if err := o.checkInspectAddr(); err != nil {
+		return err
+	}
+	if err := o.sipOptions.resolve(env); err != nil {
 		return err
 	}
 	return o.missingSettings(env) // all at once
@@ -214,6 +219,8 @@ type devSession struct {
 
 	tracer      *telemetry.Tracer // nil: traces off (no OTEL_* endpoint)
 	stopTracing func()            // exports the last spans, bounded
+
+	sip *devSIP // dev --sip: what it created (devsip.go)
 }
 
 func newDevSession(f *Factory, o *devOptions) *devSession {
@@ -274,6 +281,9 @@ func (d *devSession) start(ctx context.Context) error {
 	}
 	if o.NoProvision {
 		return nil
+	}
+	if o.SIP {
+		return d.startSIP(ctx)
 	}
 	// Marked as this dev's: another callagent, on any machine, recognises it.
 	d.hook = d.prov.Mark(d.webhook())
@@ -399,6 +409,9 @@ func (d *devSession) stop(ctx context.Context, startErr error) error {
 			errs = append(errs, err)
 		}
 	}
+	if err := d.stopSIP(ctx); err != nil {
+		errs = append(errs, err)
+	}
 	d.stopServing()
 	if err := <-d.served; err != nil {
 		errs = append(errs, err)
@@ -429,7 +442,7 @@ func (d *devSession) findNumber(ctx context.Context) error {
 		if err != nil {
 			return "", chooseNumber(err, "--number")
 		}
-		if err := n.Pointable(d.o.TakeOver); err != nil {
+		if err := d.pointable(ctx, n); err != nil {
 			return "", err
 		}
 		d.number = n

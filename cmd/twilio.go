@@ -18,7 +18,8 @@ func twilioCredentials(env *Env) twiliorest.Credentials {
 // newTwilioREST builds the Twilio REST client from the environment: credentials and
 // CALLAGENT_TWILIO_API_URL. Its errors say what to set or fix.
 func newTwilioREST(env *Env) (*twiliorest.Client, error) {
-	return twiliorest.New(twiliorest.Options{Credentials: twilioCredentials(env), BaseURL: env.Get("CALLAGENT_TWILIO_API_URL")})
+	return twiliorest.New(twiliorest.Options{Credentials: twilioCredentials(env), BaseURL: env.Get("CALLAGENT_TWILIO_API_URL"),
+		TrunkingBaseURL: env.Get("CALLAGENT_TWILIO_TRUNKING_URL")})
 }
 
 // chooseNumber turns Find's "several numbers" into a usage error naming the flag

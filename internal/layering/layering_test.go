@@ -34,6 +34,7 @@ const module = "github.com/callagent/callagent"
 var floors = map[string]int{
 	"pkg/callevent": 1, "pkg/realtime": 1, "pkg/twiliotransport": 1, "pkg/audio": 1,
 	"pkg/tunnel": 1, "pkg/twiliorest": 1, "pkg/live": 1, "pkg/pricing": 1,
+	"pkg/openaiwebhook": 1, "pkg/openaiwebhook/openaiwebhooktest": 2,
 	"pkg/session": 2, "pkg/calllog": 2, "pkg/provision": 2, "pkg/livebridge": 2, "pkg/telemetry": 2,
 	"pkg/realtime/realtimetest": 2, "pkg/live/livetest": 2, "pkg/twiliotransport/twiliotest": 2, "pkg/twiliorest/twiliorestest": 2,
 	"pkg/agent": 3, "pkg/server": 3, "pkg/session/sessiontest": 3, "pkg/inspector": 3, "pkg/loadtest": 3,
@@ -42,7 +43,8 @@ var floors = map[string]int{
 
 // twins are the simulated peers: they may not link the session they are used to
 // test, or a test of the session would be checking the session against itself.
-var twins = []string{"pkg/realtime/realtimetest", "pkg/live/livetest", "pkg/twiliotransport/twiliotest", "pkg/twiliorest/twiliorestest"}
+var twins = []string{"pkg/realtime/realtimetest", "pkg/live/livetest", "pkg/twiliotransport/twiliotest", "pkg/twiliorest/twiliorestest",
+	"pkg/openaiwebhook/openaiwebhooktest"}
 
 // notLinked are modules a package must not depend on, even indirectly, with why.
 var notLinked = map[string]map[string]string{

@@ -260,6 +260,8 @@ type saved struct {
 	// from; Number then holds that URL (the other dev restores from it), or the
 	// one given with PointOptions.RestoreURL.
 	TookOverFrom string `json:"took_over_from,omitempty"`
+	// SIP is set for a number PointSIP put on callagent's SIP trunk (sip.go).
+	SIP *sipSaved `json:"sip,omitempty"`
 }
 
 // PointOptions say what Point may take over.
@@ -413,6 +415,9 @@ func (p *Provisioner) Restore(ctx context.Context, sid string) (Restored, error)
 func (p *Provisioner) restore(ctx context.Context, st saved) (Restored, error) {
 	if err := ctx.Err(); err != nil {
 		return Restored{}, err
+	}
+	if st.SIP != nil {
+		return p.restoreSIP(ctx, st, false)
 	}
 	// Checked once: a restore that has begun is not left between its look and its
 	// update (twilio-go cannot cancel a request in flight anyway).

@@ -23,6 +23,7 @@ import (
 
 	twclient "github.com/twilio/twilio-go/client"
 	openapi "github.com/twilio/twilio-go/rest/api/v2010"
+	trunking "github.com/twilio/twilio-go/rest/trunking/v1"
 
 	"github.com/callagent/callagent/internal/retry"
 )
@@ -69,6 +70,9 @@ type Options struct {
 	Credentials
 	// BaseURL replaces https://api.twilio.com (CALLAGENT_TWILIO_API_URL).
 	BaseURL string
+	// TrunkingBaseURL replaces https://trunking.twilio.com, the Elastic SIP
+	// Trunking API's host (CALLAGENT_TWILIO_TRUNKING_URL).
+	TrunkingBaseURL string
 	// HTTPClient sends the requests (default: 10 s timeout, no redirects).
 	HTTPClient *http.Client
 	// Retry bounds the retries after HTTP 429 or 5xx of the requests that are safe
@@ -79,6 +83,7 @@ type Options struct {
 // Client speaks Twilio's REST API for one account. It is safe for concurrent use.
 type Client struct {
 	api     *openapi.ApiService
+	trunk   *trunking.ApiService
 	account string
 	retry   retry.Policy
 }
@@ -97,16 +102,26 @@ func New(opts Options) (*Client, error) {
 		Transport: hc.Transport, Timeout: hc.Timeout, Jar: hc.Jar,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}
-	if opts.BaseURL != "" {
-		base, err := url.Parse(opts.BaseURL)
-		if err != nil || base.Host == "" || (base.Scheme != "http" && base.Scheme != "https") {
-			return nil, fmt.Errorf("the Twilio API URL %q (CALLAGENT_TWILIO_API_URL): want http(s)://host", opts.BaseURL)
+	hosts := map[string]*url.URL{}
+	for _, b := range []struct{ host, base, name string }{
+		{"api.twilio.com", opts.BaseURL, "the Twilio API URL %q (CALLAGENT_TWILIO_API_URL): want http(s)://host"},
+		{"trunking.twilio.com", opts.TrunkingBaseURL, "the Twilio trunking API URL %q (CALLAGENT_TWILIO_TRUNKING_URL): want http(s)://host"},
+	} {
+		if b.base == "" {
+			continue
 		}
+		base, err := url.Parse(b.base)
+		if err != nil || base.Host == "" || (base.Scheme != "http" && base.Scheme != "https") {
+			return nil, fmt.Errorf(b.name, b.base)
+		}
+		hosts[b.host] = base
+	}
+	if len(hosts) > 0 {
 		next := hc.Transport
 		if next == nil {
 			next = http.DefaultTransport
 		}
-		hc.Transport = rebase{base: base, next: next}
+		hc.Transport = rebase{hosts: hosts, next: next}
 	}
 	user, pass := opts.AccountSID, opts.AuthToken
 	if opts.APIKey != "" {
@@ -114,23 +129,30 @@ func New(opts Options) (*Client, error) {
 	}
 	c := &twclient.Client{Credentials: twclient.NewCredentials(user, pass), HTTPClient: hc}
 	c.SetAccountSid(opts.AccountSID)
-	return &Client{api: openapi.NewApiServiceWithClient(c), account: opts.AccountSID, retry: opts.Retry}, nil
+	return &Client{api: openapi.NewApiServiceWithClient(c), trunk: trunking.NewApiServiceWithClient(c), account: opts.AccountSID, retry: opts.Retry}, nil
 }
 
 // AccountSID is the account the client acts for.
 func (c *Client) AccountSID() string { return c.account }
 
-// rebase sends requests to another scheme and host, keeping path and query.
+// rebase sends the requests for a Twilio host to another scheme and host (its
+// base URL), keeping path and query; each API has its own host (api.twilio.com,
+// trunking.twilio.com), so each has its own override, and a host without one is
+// left alone.
 type rebase struct {
-	base *url.URL
-	next http.RoundTripper
+	hosts map[string]*url.URL
+	next  http.RoundTripper
 }
 
 func (r rebase) RoundTrip(req *http.Request) (*http.Response, error) {
+	base, ok := r.hosts[req.URL.Host]
+	if !ok {
+		return r.next.RoundTrip(req)
+	}
 	out := req.Clone(req.Context())
-	out.URL.Scheme = r.base.Scheme
-	out.URL.Host = r.base.Host
-	out.URL.Path = strings.TrimSuffix(r.base.Path, "/") + req.URL.Path
-	out.Host = r.base.Host
+	out.URL.Scheme = base.Scheme
+	out.URL.Host = base.Host
+	out.URL.Path = strings.TrimSuffix(base.Path, "/") + req.URL.Path
+	out.Host = base.Host
 	return r.next.RoundTrip(out)
 }

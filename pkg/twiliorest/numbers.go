@@ -40,6 +40,10 @@ type VoiceUpdate struct {
 	FallbackURL    *string
 	FallbackMethod *string
 	ApplicationSID *string
+	// TrunkSID attaches the number to that SIP trunk ("" takes it off the one it
+	// is on). Twilio clears the TwiML App of a number put on a trunk, and the
+	// trunk of a number given a TwiML App.
+	TrunkSID *string
 }
 
 // ListNumbers returns the account's phone numbers (the first 100).
@@ -83,7 +87,7 @@ func (c *Client) UpdateNumber(ctx context.Context, sid string, u VoiceUpdate) (N
 		return Number{}, err
 	}
 	params := &openapi.UpdateIncomingPhoneNumberParams{VoiceUrl: u.URL, VoiceMethod: u.Method,
-		VoiceFallbackUrl: u.FallbackURL, VoiceFallbackMethod: u.FallbackMethod, VoiceApplicationSid: u.ApplicationSID}
+		VoiceFallbackUrl: u.FallbackURL, VoiceFallbackMethod: u.FallbackMethod, VoiceApplicationSid: u.ApplicationSID, TrunkSid: u.TrunkSID}
 	var n *openapi.ApiV2010IncomingPhoneNumber
 	if e := c.do(ctx, "UpdateNumber", idempotent, func() (err error) {
 		n, err = c.api.UpdateIncomingPhoneNumber(sid, params)

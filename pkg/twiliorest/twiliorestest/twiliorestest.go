@@ -43,6 +43,7 @@ type API struct {
 	heldCh   chan struct{}     // closed and replaced each time a request is held
 	numbers  []*PhoneNumber
 	callSeq  int
+	trunking trunkState // trunking.go
 }
 
 // PhoneNumber is a number of the fake account, as the IncomingPhoneNumbers resource
@@ -182,7 +183,11 @@ func (a *API) ApplyLate(ctx context.Context) int {
 		a.mu.Unlock()
 		if len(held) > 0 {
 			for _, r := range held {
-				a.serve(discardWriter{header: http.Header{}}, r)
+				serve := a.serve
+				if strings.HasPrefix(r.URL.Path, "/v1/") {
+					serve = a.serveTrunking
+				}
+				serve(discardWriter{header: http.Header{}}, r)
 			}
 			return len(held)
 		}
@@ -201,7 +206,11 @@ func (a *API) Requests() []Request {
 	return append([]Request(nil), a.requests...)
 }
 
-func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) { a.front(w, r, a.serve) }
+
+// front records, authenticates and applies the failures asked for, then has
+// serve carry out the request.
+func (a *API) front(w http.ResponseWriter, r *http.Request, serve func(http.ResponseWriter, *http.Request)) {
 	_ = r.ParseForm()
 	a.mu.Lock()
 	a.requests = append(a.requests, Request{At: time.Now(), Method: r.Method, Path: r.URL.Path, Form: r.PostForm})
@@ -262,11 +271,11 @@ func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if lost != 0 {
-		a.serve(discardWriter{header: http.Header{}}, r)
+		serve(discardWriter{header: http.Header{}}, r)
 		apiError(w, lost, 20500, "Bad Gateway")
 		return
 	}
-	a.serve(w, r)
+	serve(w, r)
 }
 
 type discardWriter struct{ header http.Header }
@@ -349,6 +358,21 @@ func (a *API) number(w http.ResponseWriter, r *http.Request, sid string) {
 			if vals, ok := r.PostForm[field]; ok {
 				*dst = vals[0]
 			}
+		}
+		// A number has a trunk or a TwiML App, never both: setting one clears the
+		// other (Twilio's IncomingPhoneNumber TrunkSid).
+		if vals, ok := r.PostForm["TrunkSid"]; ok {
+			if vals[0] != "" && a.trunking.trunks[vals[0]] == nil {
+				a.mu.Unlock()
+				apiError(w, http.StatusNotFound, 20404, "The requested resource /Trunks/"+vals[0]+" was not found")
+				return
+			}
+			n.TrunkSID = vals[0]
+			if n.TrunkSID != "" {
+				n.VoiceApplicationSID = ""
+			}
+		} else if r.PostForm.Get("VoiceApplicationSid") != "" {
+			n.TrunkSID = ""
 		}
 	}
 	cur := *n

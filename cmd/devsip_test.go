@@ -1,0 +1,47 @@
+package cmd
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestDevSIPOptions(t *testing.T) {
+	base := map[string]string{"OPENAI_API_KEY": "k", "NGROK_AUTHTOKEN": "n", "TWILIO_ACCOUNT_SID": devAccount, "TWILIO_AUTH_TOKEN": devToken}
+	env := func(kv ...string) map[string]string {
+		m := map[string]string{}
+		for k, v := range base {
+			m[k] = v
+		}
+		for i := 0; i < len(kv); i += 2 {
+			m[kv[i]] = kv[i+1]
+		}
+		return m
+	}
+	o, err := parseDev(t, env("OPENAI_PROJECT_ID", "proj_abc", "OPENAI_WEBHOOK_SECRET", "whsec_x"), "--sip", "--sip-region", "eu")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := o.uri(); got != "sip:proj_abc@sip-eu.api.openai.com;transport=tls" {
+		t.Errorf("uri %s", got)
+	}
+	d := &devSession{o: o}
+	if d.sipWebhookSecret() != "whsec_x" {
+		t.Error("OPENAI_WEBHOOK_SECRET is not the secret without an endpoint of dev's")
+	}
+	if o, err := parseDev(t, env(), "--sip", "--openai-project", "proj_flag"); err != nil || o.uri() != "sip:proj_flag@sip.api.openai.com;transport=tls" {
+		t.Errorf("flag: %v", err)
+	}
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--sip"}, "OPENAI_PROJECT_ID"},
+		{[]string{"--sip", "--openai-project", "abc"}, "starts with proj_"},
+		{[]string{"--sip", "--openai-project", "proj_a@evil;x"}, "starts with proj_"},
+		{[]string{"--sip", "--openai-project", "proj_a", "--sip-region", "us"}, "eu or in"},
+	} {
+		if _, err := parseDev(t, env(), c.args...); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%v: %v", c.args, err)
+		}
+	}
+}
