@@ -20,6 +20,11 @@ import (
 // per event.
 const DirEnv = "CALLAGENT_CONFORMANCE_DIR"
 
+// SIPPrefix names the record files of the SIP side, which both twins and the
+// webhook-endpoints fake share (sip-PID.jsonl): webhooks sent and call-control and
+// endpoint requests received, each recorded with its kind in place of a direction.
+const SIPPrefix = "sip"
+
 // FromEnv returns the process's recorder for the file prefix ("live-events"), nil
 // when DirEnv is unset. Call it when the first twin starts, not at init: go test
 // then knows the tests read the variable, and a new directory is a new run, not a
@@ -118,6 +123,7 @@ var enumKeys = map[string]bool{
 	"type": true, "status": true, "role": true, "object": true, "reason": true, "eagerness": true,
 	"tool_choice": true, "require_approval": true, "modalities": true, "output_modalities": true,
 	"target": true, "effort": true, "summary": true, "verbosity": true, "service_tier": true,
+	"event_types": true, // a webhook endpoint's subscriptions: OpenAI's types list the events it accepts
 }
 
 // shape appends one path per member of v (arrays merged, as "[]"), with the JSON

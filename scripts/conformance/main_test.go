@@ -15,11 +15,11 @@ func TestRejections(t *testing.T) {
 	recs := []record{{Dir: "server", typ: "session.created"}, {Dir: "client", typ: "conversation.item.create"},
 		{Dir: "client", typ: "session.start", api: "live"}}
 	_, lines := generate(recs)
-	out := `generated/events.ts(6,111): error TS2353: Object literal may only specify known properties, and '"id"' does not exist in type 'RealtimeSessionCreateRequest'.
-generated/events.ts(7,111): error TS2353: Object literal may only specify known properties, and '"id"' does not exist in type '{ type?: "realtime" | undefined; }'.
-generated/events.ts(9,95): error TS2322: Type '{ approve: true; type: "mcp_approval_response"; }' is not assignable to type 'ConversationItem'.
+	out := `generated/events.ts(9,111): error TS2353: Object literal may only specify known properties, and '"id"' does not exist in type 'RealtimeSessionCreateRequest'.
+generated/events.ts(10,111): error TS2353: Object literal may only specify known properties, and '"id"' does not exist in type '{ type?: "realtime" | undefined; }'.
+generated/events.ts(12,95): error TS2322: Type '{ approve: true; type: "mcp_approval_response"; }' is not assignable to type 'ConversationItem'.
   Property 'id' is missing in type '{ approve: true; type: "mcp_approval_response"; }' but required in type 'RealtimeMcpApprovalResponse'.
-generated/events.ts(12,60): error TS2353: Object literal may only specify known properties, and '"voice"' does not exist in type 'SessionConfig'.
+generated/events.ts(15,60): error TS2353: Object literal may only specify known properties, and '"voice"' does not exist in type 'SessionConfig'.
 `
 	got, err := rejections([]byte(out), lines)
 	if err != nil {
@@ -59,5 +59,28 @@ func TestFaultNoLiveRecordsFails(t *testing.T) {
 	err := run([]string{"-records", dir, "-project", t.TempDir()}, io.Discard)
 	if err == nil || !strings.Contains(err.Error(), "no live events recorded") {
 		t.Fatalf("got %v", err)
+	}
+}
+
+// TestFaultNoSIPRecordsFails: a run whose tests recorded no SIP body (no webhook
+// sent by a twin, no call accepted) fails instead of checking nothing; and a kind
+// of body the program does not know is typed never, so tsc rejects it.
+func TestFaultNoSIPRecordsFails(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "events-1.jsonl"),
+		[]byte(`{"dir":"client","shape":"client session.update","event":{"type":"session.update","session":{"type":"realtime"}}}`+"\n"), 0o644)
+	os.WriteFile(filepath.Join(dir, "live-events-1.jsonl"),
+		[]byte(`{"dir":"client","shape":"client session.start","event":{"type":"session.start"}}`+"\n"), 0o644)
+	err := run([]string{"-records", dir, "-project", t.TempDir()}, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "no sip events recorded") {
+		t.Fatalf("got %v", err)
+	}
+	ts, _ := generate([]record{{Dir: "realtime.calls.accept", api: "sip"}, {Dir: "realtime.calls.smile", api: "sip"},
+		{Dir: "webhook", typ: "realtime.call.incoming", api: "sip"}})
+	for _, want := range []string{"sip_realtime_calls_accept000: CallAcceptParams", "sip_realtime_calls_smile001: never",
+		`sip_webhook002: Extract<UnwrapWebhookEvent, { type: "realtime.call.incoming" }>`} {
+		if !strings.Contains(string(ts), want) {
+			t.Errorf("generated no %q in\n%s", want, ts)
+		}
 	}
 }

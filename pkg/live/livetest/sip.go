@@ -39,6 +39,7 @@ import (
 
 	"github.com/coder/websocket"
 
+	"github.com/callagent/callagent/internal/eventrecord"
 	"github.com/callagent/callagent/internal/statewait"
 	"github.com/callagent/callagent/pkg/live"
 	"github.com/callagent/callagent/pkg/sipcall"
@@ -171,6 +172,7 @@ func (m *Model) RingSIP(ctx context.Context, o SIPRing) (*SIPCall, error) {
 	if err != nil {
 		return call, err
 	}
+	m.recordSIP("webhook", body)
 	return call, deliver(ctx, o, call.webhookID, body, call.Ringing, call.delivered)
 }
 
@@ -498,6 +500,7 @@ func (c *SIPCall) accept(w http.ResponseWriter, req map[string]any) {
 	}
 	c.mu.Unlock()
 	c.changes.Notify()
+	c.m.recordSIPRequest("live.sessions.accept", req)
 	w.WriteHeader(http.StatusOK)
 }
 
@@ -525,6 +528,7 @@ func (c *SIPCall) reject(w http.ResponseWriter, req map[string]any) {
 	c.rejected = int(f)
 	c.mu.Unlock()
 	c.end(SIPRinging, SIPRejected, true, "")
+	c.m.recordSIPRequest("live.sessions.reject", req)
 	w.WriteHeader(http.StatusOK)
 }
 
@@ -550,6 +554,7 @@ func (c *SIPCall) refer(w http.ResponseWriter, req map[string]any) {
 	c.referredTo = target
 	c.mu.Unlock()
 	c.end(SIPAccepted, SIPReferred, true, live.ClosedRemoteHangup)
+	c.m.recordSIPRequest("live.sessions.refer", req)
 	w.WriteHeader(http.StatusOK)
 }
 
@@ -595,3 +600,24 @@ func (m *Model) attach(w http.ResponseWriter, r *http.Request, call *SIPCall) {
 // AttachedTo is the session_id of the SIP call an attached socket observes, ""
 // for an ordinary connection.
 func (c *ModelConn) AttachedTo() string { return c.attached }
+
+// recordSIP hands a body of the SIP side to the conformance recorder
+// (internal/eventrecord, files sip-PID.jsonl): a webhook the twin sent, or a
+// call-control request it accepted. kind names its TypeScript type for
+// scripts/conformance ("webhook": by its type; "live.sessions.accept":
+// SessionAcceptParams, …). A Model marked Unchecked records nothing.
+func (m *Model) recordSIP(kind string, body []byte) {
+	if m.Unchecked {
+		return
+	}
+	if r := eventrecord.FromEnv(eventrecord.SIPPrefix); r != nil {
+		r.Record(kind, body)
+	}
+}
+
+// recordSIPRequest is recordSIP of a request body already decoded.
+func (m *Model) recordSIPRequest(kind string, req map[string]any) {
+	if body, err := json.Marshal(req); err == nil {
+		m.recordSIP(kind, body)
+	}
+}

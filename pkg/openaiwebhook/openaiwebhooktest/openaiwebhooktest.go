@@ -18,6 +18,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/callagent/callagent/internal/eventrecord"
 )
 
 // EventTypes are the event types the fake accepts: those of the API reference,
@@ -173,9 +175,11 @@ func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if len(data) > 0 {
 			first, last = data[0].ID, data[len(data)-1].ID
 		}
-		writeJSON(w, map[string]any{"object": "list", "data": data, "first_id": first, "last_id": last, "has_more": false})
+		list := map[string]any{"object": "list", "data": data, "first_id": first, "last_id": last, "has_more": false}
+		record("webhook_endpoints.list", list)
+		writeJSON(w, list)
 	case rest == "" && r.Method == http.MethodPost:
-		a.create(w, body)
+		a.create(w, body, raw)
 	case strings.HasPrefix(rest, "/") && r.Method == http.MethodDelete:
 		id := rest[1:]
 		i := slices.IndexFunc(a.endpoints, func(e *Endpoint) bool { return e.ID == id })
@@ -190,7 +194,7 @@ func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-func (a *API) create(w http.ResponseWriter, body map[string]any) {
+func (a *API) create(w http.ResponseWriter, body map[string]any, raw json.RawMessage) {
 	for k := range body {
 		if k != "name" && k != "url" && k != "event_types" {
 			apiError(w, http.StatusBadRequest, "invalid_request_error", k, "unknown_parameter", "Unknown parameter: '"+k+"'.")
@@ -233,5 +237,23 @@ func (a *API) create(w http.ResponseWriter, body map[string]any) {
 	a.endpoints = append(a.endpoints, e)
 	out := map[string]any{"id": e.ID, "object": e.Object, "name": e.Name, "url": e.URL, "event_types": e.EventTypes,
 		"created_at": e.CreatedAt, "signing_secret": e.Secret, "signing_secret_hint": e.Hint}
+	if rec := eventrecord.FromEnv(eventrecord.SIPPrefix); rec != nil {
+		rec.Record("webhook_endpoints.create", raw)
+		record("webhook_endpoints.created", map[string]any{"id": e.ID, "object": e.Object, "name": e.Name, "url": e.URL,
+			"event_types": e.EventTypes, "created_at": e.CreatedAt, "signing_secret": "whsec_recorded", "signing_secret_hint": e.Hint})
+	}
 	writeJSON(w, out)
+}
+
+// record hands an answer of the fake to the conformance recorder
+// (internal/eventrecord, sip-PID.jsonl), kind naming its TypeScript type for
+// scripts/conformance. A secret is never recorded: the caller replaces it.
+func record(kind string, v any) {
+	rec := eventrecord.FromEnv(eventrecord.SIPPrefix)
+	if rec == nil {
+		return
+	}
+	if body, err := json.Marshal(v); err == nil {
+		rec.Record(kind, body)
+	}
 }

@@ -54,6 +54,7 @@ import (
 
 	"github.com/coder/websocket"
 
+	"github.com/callagent/callagent/internal/eventrecord"
 	"github.com/callagent/callagent/internal/statewait"
 	"github.com/callagent/callagent/pkg/sipcall"
 )
@@ -194,6 +195,7 @@ func (m *Model) RingSIP(ctx context.Context, o SIPRing) (*SIPCall, error) {
 	if err != nil {
 		return call, err
 	}
+	m.recordSIP("webhook", body)
 	return call, deliver(ctx, o, call.webhookID, body, call.Ringing, call.delivered)
 }
 
@@ -507,6 +509,7 @@ func (c *SIPCall) accept(w http.ResponseWriter, body []byte) {
 	}
 	c.mu.Unlock()
 	c.changes.Notify()
+	c.m.recordSIP("realtime.calls.accept", body)
 	w.WriteHeader(http.StatusOK) // no body (calls.ts: APIPromise<void>)
 }
 
@@ -543,6 +546,9 @@ func (c *SIPCall) reject(w http.ResponseWriter, body []byte) {
 	c.rejected = status
 	c.mu.Unlock()
 	c.end(SIPRinging, SIPRejected, true)
+	if len(bytes.TrimSpace(body)) > 0 {
+		c.m.recordSIP("realtime.calls.reject", body)
+	}
 	w.WriteHeader(http.StatusOK)
 }
 
@@ -582,6 +588,7 @@ func (c *SIPCall) refer(w http.ResponseWriter, body []byte) {
 	// The REFER takes the caller elsewhere: OpenAI leaves the call and its session
 	// ends (the call "stays on the original audio path" only when the REFER fails).
 	c.end(SIPAccepted, SIPReferred, true)
+	c.m.recordSIP("realtime.calls.refer", body)
 	w.WriteHeader(http.StatusOK)
 }
 
@@ -646,3 +653,17 @@ func (c *ModelConn) CallerSays(text string, ms int) {
 
 // SIPCallID is the call_id of a sideband connection, "" for an ordinary one.
 func (c *ModelConn) SIPCallID() string { return c.sipCall }
+
+// recordSIP hands a body of the SIP side to the conformance recorder
+// (internal/eventrecord, files sip-PID.jsonl): a webhook the twin sent, or a
+// call-control request it accepted. kind names its TypeScript type for
+// scripts/conformance ("webhook": by its type; "realtime.calls.accept":
+// CallAcceptParams, …). A Model marked Unchecked records nothing.
+func (m *Model) recordSIP(kind string, body []byte) {
+	if m.Unchecked {
+		return
+	}
+	if r := eventrecord.FromEnv(eventrecord.SIPPrefix); r != nil {
+		r.Record(kind, body)
+	}
+}
