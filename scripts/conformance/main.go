@@ -4,7 +4,9 @@
 // The twins record each distinct shape of client event they receive and server
 // event they send when CALLAGENT_CONFORMANCE_DIR is set: the Realtime twin
 // (pkg/realtime/realtimetest) in events-PID.jsonl, the Live twin (pkg/live/livetest)
-// in live-events-PID.jsonl. This program turns those records into
+// in live-events-PID.jsonl; both, and the webhook-endpoints fake, record the SIP side's
+// bodies in sip-PID.jsonl (webhooks sent, typed by their type from UnwrapWebhookEvent;
+// call-control and endpoint requests accepted, typed by their kind: sipTypes). This program turns those records into
 // conformance/generated/events.ts, one object literal per shape typed
 // RealtimeClientEvent or RealtimeServerEvent from openai/resources/realtime/realtime,
 // or ClientEvent or ServerEvent from openai/resources/live/live, of the pinned
