@@ -28,8 +28,8 @@ func maskedFrame(payload string) []byte {
 }
 
 // A client that writes its first frames in the same packet as the upgrade request
-// leaves them in net/http's buffer: the smaller buffers the stream is given instead
-// must carry them over, or the stream never sees its start.
+// leaves them in net/http's read buffer: with the smaller writer the stream is given,
+// the stream must still see them, its start first.
 func TestAcceptKeepsFramesSentWithTheUpgrade(t *testing.T) {
 	got := make(chan *Stream, 1)
 	errc := make(chan error, 1)
