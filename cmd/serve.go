@@ -185,6 +185,7 @@ func serveRun(ctx context.Context, f *Factory, opts *serveOptions) error {
 	if w := toolchainWarning(); w != "" {
 		log.Warn(w)
 	}
+	tuneServeGC(f.Env) // servegc.go
 	if cfg.NeedsAsk() && cfg.Approval.Webhook == "" {
 		log.Warn("tools that need approval will be denied: set approval.webhook in the configuration (or approval.policy)")
 	}

@@ -110,13 +110,28 @@ func Dial(ctx context.Context, opts DialOptions) (*Conn, error) {
 	if err != nil {
 		return nil, err
 	}
+	client := opts.HTTPClient
+	if client == nil {
+		client = dialClient
+	}
 	ws, f := openaiws.Dial(ctx, u, openaiws.DialOptions{APIKey: opts.APIKey, Header: opts.Header,
-		HTTPClient: opts.HTTPClient, Retry: opts.Retry.Handshake})
+		HTTPClient: client, Retry: opts.Retry.Handshake})
 	if f != nil {
 		return nil, &DialError{URL: f.URL, StatusCode: f.StatusCode, Message: f.Message, Err: f.Err}
 	}
 	return NewConn(ws, opts.ReadLimit), nil
 }
+
+// dialClient makes the handshakes when DialOptions.HTTPClient is nil: http.DefaultClient's
+// transport, with a small read buffer. After the upgrade the WebSocket library reads
+// through the transport's buffer with its own 4 KiB one, so the transport's default
+// 4 KiB would only sit there for the whole call (a read as large as the buffer
+// bypasses it); 512 bytes still read the handshake's response in a few reads.
+var dialClient = func() *http.Client {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.ReadBufferSize = 512
+	return &http.Client{Transport: t}
+}()
 
 // NewConn wraps an accepted or dialed WebSocket (for servers and tests).
 func NewConn(ws *websocket.Conn, readLimit int64) *Conn {

@@ -79,7 +79,12 @@ func (s *Server) mediaStream(w http.ResponseWriter, r *http.Request) {
 		s.reject(w, "draining", http.StatusServiceUnavailable, "shutting down")
 		return
 	}
-	defer s.wg.Done()
+	handedOff := false
+	defer func() {
+		if !handedOff {
+			s.wg.Done()
+		}
+	}()
 	stream, err := twiliotransport.Accept(w, r, twiliotransport.StreamOptions{StartTimeout: s.cfg.StreamStartTimeout})
 	if err != nil {
 		s.warnRefused("media stream did not start", "error", err, "remote", r.RemoteAddr)
@@ -179,16 +184,37 @@ func (s *Server) mediaStream(w http.ResponseWriter, r *http.Request) {
 		s.abandon(stream, pre)
 		return
 	}
-	ended := sess.Run(context.Background())
-	if rec != nil {
-		rec.Finish(ended.Time)
-		if err := writeRecording(path, rec); err != nil {
-			s.log.Warn("could not save the call recording", "call_sid", callSID, "path", path, "error", err)
+	// The call runs on a goroutine of its own and the handler returns: net/http's
+	// connection state, the handler's frames (setup is deep) and its stack are let
+	// go for the call's duration; the stream was hijacked, so returning closes
+	// nothing. The goroutine inherits the handler's place in s.wg.
+	handedOff = true
+	c := &runningCall{sess: sess, callSID: callSID, rec: rec, path: path}
+	go s.runCall(c)
+}
+
+// runningCall is what a call's goroutine needs once its handler has returned.
+type runningCall struct {
+	sess    *session.Session
+	callSID string
+	rec     *audio.Recording
+	path    string
+}
+
+// runCall runs a call to its end (on a goroutine of its own, counted in s.wg by the
+// handler that started it), then saves its recording and forgets it.
+func (s *Server) runCall(c *runningCall) {
+	defer s.wg.Done()
+	ended := c.sess.Run(context.Background())
+	if c.rec != nil {
+		c.rec.Finish(ended.Time)
+		if err := writeRecording(c.path, c.rec); err != nil {
+			s.log.Warn("could not save the call recording", "call_sid", c.callSID, "path", c.path, "error", err)
 		} else {
-			s.log.Info("call recorded", "call_sid", callSID, "path", path)
+			s.log.Info("call recorded", "call_sid", c.callSID, "path", c.path)
 		}
 	}
-	s.unregister(callSID, ended.Reason)
+	s.unregister(c.callSID, ended.Reason)
 }
 
 // writeRecording writes the WAV next to path and renames it, so a reader never sees

@@ -36,10 +36,12 @@
 // function it runs, or, for a closure, the function that starts it. All are joined
 // before Run returns.
 //
-//   - caller pump (callerPump), started by Run: reads the caller leg; relays caller
-//     audio to the model (into the input queue while the model connects); hands key
-//     presses to the DTMF collector. Ends on a stop, or when the leg fails or is
-//     closed.
+// The caller pump, callerPump, is not started: Run runs it on its own goroutine (one
+// stack less per call). It reads the caller leg; relays caller audio to the model
+// (into the input queue while the model connects); hands key presses to the DTMF
+// collector. It ends on a stop, or when the leg fails or is closed; every way out of
+// it ends the call.
+//
 //   - model task (modelTask), started by Run: dials (or claims) the model, sends
 //     session.update (the whole session, audio/pcmu both ways), delivers the queued
 //     caller input, asks for the greeting, then reads the model: relays agent audio
@@ -73,12 +75,18 @@
 //     queue (an event that does not fit is dropped and counted). Ends as soon as
 //     nothing is pending, so it runs only in bursts (one at a time); the last one
 //     delivers CallEnded.
-//   - leg closers (closeLegs), two, started by Run once the call has ended: close the
-//     caller and the model leg at the same time.
+//   - teardown (teardown), started by Run on a context.AfterFunc of the call's end,
+//     so it exists only once the call has ended: marks the session ending, calls
+//     OnEnd, cancels the work context, stops the watchdog and closes the legs
+//     (closeLegs), which unblocks the pumps.
+//   - cancel watcher (end), a context.AfterFunc of Run's context: ends the call
+//     (cancelled) when that context is cancelled first; no goroutine until then.
+//   - leg closers (closeLegs), two, started by the teardown: close the caller and
+//     the model leg at the same time.
 //
 // Run joins the pumps, the collector and the watchdog's last tick, then the tool
 // calls, MCP approvals and the idle goodbye (only those it has just joined start
 // them), then the dispatchers (the queue is closed first, so none starts after);
 // closeLegs joins the leg closers. A call's goroutines between events are thus the
-// two pumps and the one running Run.
+// two pumps, the caller pump being the one running Run.
 package session

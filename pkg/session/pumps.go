@@ -71,17 +71,28 @@ func (s *Session) relayCallerAudio(payload []byte) {
 // modelTask dials the model, configures it, delivers queued caller input, then runs
 // the model pump.
 func (s *Session) modelTask() {
+	// The pump runs below a small frame, not below connectModel's: its goroutine,
+	// parked in a read most of the call, then needs little enough stack for the
+	// garbage collector to shrink it (8 KiB a call instead of 16).
+	if leg := s.connectModel(); leg != nil {
+		s.modelPump(leg)
+	}
+}
+
+// connectModel dials the model, configures it, delivers queued caller input and asks
+// for the greeting. It returns the leg, or nil when the call ended.
+func (s *Session) connectModel() ModelLeg {
 	t0 := s.now()
 	leg, err := s.opts.Dial(s.workCtx)
 	if err != nil {
 		s.end(callevent.EndModelDialFailed, err)
-		return
+		return nil
 	}
 	s.mu.Lock()
 	if s.ending {
 		s.mu.Unlock()
 		_ = leg.CloseNow()
-		return
+		return nil
 	}
 	s.model = leg
 	cfg, version := s.update(&s.agent), s.agentVersion
@@ -91,11 +102,11 @@ func (s *Session) modelTask() {
 	}
 	if err := leg.Send(s.ioCtx, &realtime.SessionUpdate{Session: cfg}); err != nil {
 		s.end(callevent.EndModelDisconnected, err)
-		return
+		return nil
 	}
 	if err := s.flushQueued(leg); err != nil {
 		s.end(callevent.EndModelDisconnected, err)
-		return
+		return nil
 	}
 	buffered, dropped := s.input.counts()
 	s.mu.Lock()
@@ -107,7 +118,7 @@ func (s *Session) modelTask() {
 	if changed { // SetAgent ran while we connected and could not send it
 		if err := leg.Send(s.ioCtx, &realtime.SessionUpdate{Session: cfg}); err != nil {
 			s.end(callevent.EndModelDisconnected, err)
-			return
+			return nil
 		}
 	}
 	s.emit(callevent.ModelConnected{Header: s.hdr(), DialTime: s.now().Sub(t0), BufferedFrames: buffered, DroppedFrames: dropped})
@@ -117,10 +128,10 @@ func (s *Session) modelTask() {
 	if s.opts.Greeting != "" {
 		if err := s.greet(leg); err != nil {
 			s.end(callevent.EndModelDisconnected, err)
-			return
+			return nil
 		}
 	}
-	s.modelPump(leg)
+	return leg
 }
 
 // flushQueued sends the caller input that arrived before the model was ready, in

@@ -22,12 +22,15 @@ type Session struct {
 	start  twiliotransport.Start
 	now    func() time.Time
 	began  time.Time
-	endc   chan struct{} // closed by end
+	endc   <-chan struct{} // closed by end (endCtx's Done)
+	endCtx context.Context // cancelled by end: starts the teardown (Run)
+	endNow context.CancelFunc
 	// ioCtx is used for every read and write on the legs. It is never cancelled: the
 	// session closes the legs itself, so a close is always deliberate (a graceful
 	// close frame where possible) and no per-frame context work is needed.
-	ioCtx   context.Context
-	workCtx context.Context // tools, approvals and the dial; cancelled at the end
+	ioCtx      context.Context
+	workCtx    context.Context // tools, approvals and the dial; cancelled at the end
+	cancelWork context.CancelFunc
 
 	// Set once by the model task, under mu, before it opens the input queue and
 	// before ready is stored true; whoever has seen either reads model freely.
@@ -110,10 +113,11 @@ func New(opts Options) (*Session, error) {
 		agent:       o.Agent,
 		answered:    map[string]bool{},
 		respChanged: make(chan struct{}),
-		endc:        make(chan struct{}),
 		input:       inputQueue{limit: int(o.MaxBufferedAudio.Milliseconds()) * twiliotransport.BytesPerMs * 4 / 3},
 		events:      newEventQueue(o.OnEvent, o.EventBuffer),
 	}
+	s.endCtx, s.endNow = context.WithCancel(context.Background())
+	s.endc = s.endCtx.Done()
 	return s, nil
 }
 
@@ -129,7 +133,7 @@ func (s *Session) end(reason callevent.EndReason, err error) {
 		s.mu.Lock()
 		s.endReason, s.endErr = reason, err
 		s.mu.Unlock()
-		close(s.endc)
+		s.endNow()
 	})
 }
 
@@ -144,8 +148,7 @@ func (s *Session) Run(ctx context.Context) callevent.CallEnded {
 	s.stats.begin(s.began)
 	s.lastActivity.Store(s.began.UnixNano())
 	s.ioCtx = context.WithoutCancel(ctx)
-	workCtx, cancelWork := context.WithCancel(ctx)
-	s.workCtx = workCtx
+	s.workCtx, s.cancelWork = context.WithCancel(ctx)
 
 	if s.opts.Debug {
 		s.caller.SetTrace(s.traceTwilio)
@@ -158,28 +161,23 @@ func (s *Session) Run(ctx context.Context) callevent.CallEnded {
 	s.mu.Unlock()
 	s.emit(cfg)
 
+	// The caller pump runs on this goroutine (one stack less per call); the
+	// teardown that unblocks it runs on a goroutine of its own, started only when
+	// the call ends (context.AfterFunc), so nothing waits between frames but the
+	// two pumps.
 	var wg sync.WaitGroup
-	wg.Go(s.callerPump)
 	wg.Go(s.modelTask)
 	s.startWatchdog()
-
-	select {
-	case <-s.endc:
-	case <-ctx.Done():
-		s.end(callevent.EndCancelled, context.Cause(ctx))
-	}
-
+	stopCancel := context.AfterFunc(ctx, func() { s.end(callevent.EndCancelled, context.Cause(ctx)) })
+	var torn sync.WaitGroup
+	torn.Add(1)
+	context.AfterFunc(s.endCtx, func() { s.teardown(&torn) })
+	s.callerPump() // returns once the call has ended: every way out of it ends it
+	torn.Wait()
+	stopCancel()
 	s.mu.Lock()
-	s.ending = true
-	reason, endErr := s.endReason, s.endErr
-	model := s.model
+	reason, endErr, model := s.endReason, s.endErr, s.model
 	s.mu.Unlock()
-	if s.opts.OnEnd != nil {
-		s.opts.OnEnd(reason) // before the close that makes Twilio ask what next
-	}
-	cancelWork()
-	s.stopWatchdog()
-	s.closeLegs(reason, model)
 	wg.Wait()
 	s.dtmfDone.Wait() // only the caller pump starts it, and it has ended
 	s.waitWatchdog()
@@ -198,6 +196,24 @@ func (s *Session) Run(ctx context.Context) callevent.CallEnded {
 	// after the end emits nothing.
 	s.events.finish(append(s.flushWarnings(s.now(), true), ended)...)
 	return ended
+}
+
+// teardown runs once the call has ended: it marks the session ending, tells
+// OnEnd, cancels the work context, stops the watchdog and closes both legs, which
+// unblocks the pumps.
+func (s *Session) teardown(done *sync.WaitGroup) {
+	defer done.Done()
+	s.mu.Lock()
+	s.ending = true
+	reason := s.endReason
+	model := s.model
+	s.mu.Unlock()
+	if s.opts.OnEnd != nil {
+		s.opts.OnEnd(reason) // before the close that makes Twilio ask what next
+	}
+	s.cancelWork()
+	s.stopWatchdog()
+	s.closeLegs(reason, model)
 }
 
 // closeLegs closes both legs at once: gracefully where the peer is still there, at

@@ -66,7 +66,7 @@ func Accept(w http.ResponseWriter, r *http.Request, opts StreamOptions) (*Stream
 		ao = *opts.AcceptOptions
 	}
 	ao.CompressionMode = websocket.CompressionDisabled
-	ws, err := websocket.Accept(w, r, &ao)
+	ws, err := websocket.Accept(smallBuffers{w}, r, &ao)
 	if err != nil {
 		return nil, fmt.Errorf("accept twilio stream: %w", err)
 	}
