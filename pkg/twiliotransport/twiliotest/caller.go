@@ -393,6 +393,16 @@ func (c *Caller) receiveLocked(audio []byte, now time.Time) {
 	c.runs[len(c.runs)-1].end = c.queuedEnd
 }
 
+// SetPlayDelay changes the phone leg's delay (PlayDelay) for audio that arrives from
+// now on after the queue ran dry: a network path that got slower, a jitter buffer
+// that grew. Audio already playing keeps its timing; marks are still echoed only
+// once the audio before them has played.
+func (c *Caller) SetPlayDelay(d time.Duration) {
+	c.mu.Lock()
+	c.opts.PlayDelay = d
+	c.mu.Unlock()
+}
+
 // clear drops queued audio and echoes every pending mark at once.
 func (c *Caller) clear() {
 	now := time.Now()
