@@ -54,3 +54,42 @@ func TestFaultLateAnswerNotClaimedHeard(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// Within an answer sent at the pace it plays (a shallow queue), audio held up on the
+// way (Stall) lets the caller's queue run dry: playback stops where no echo shows it,
+// and the clock alone claimed up to the next mark heard (MarkInterval, 100 ms: the
+// load test's +100 ms at 100 calls on a loaded machine). Each chunk sent to a
+// shallow queue is now marked: the claim stays within a chunk of what was played.
+func TestFaultStalledAnswerNotClaimedHeard(t *testing.T) {
+	leakcheck.Check(t)
+	s, c := twinStream(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	delta := []byte(base64.StdEncoding.EncodeToString(make([]byte, twiliotest.FrameBytes))) // 20 ms
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	send := func(n int) {
+		for range n {
+			<-tick.C
+			if _, _, err := s.SendAudio(ctx, "r1", "i1", delta); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	send(12)
+	c.Stall(400 * time.Millisecond)
+	send(12) // 240 ms, held up on the way: the caller's queue runs dry
+	in, err := s.Interrupt(ctx, "r1")
+	if err != nil || len(in.Items) != 1 {
+		t.Fatalf("Interrupt = %+v, %v", in, err)
+	}
+	played := c.PlayedAt(in.At)
+	heard := in.Items[0].HeardBytes
+	if heard > played+21*twiliotransport.BytesPerMs {
+		t.Fatalf("heard %d ms of the stalled answer, the twin had played %d ms: want at most 20 ms over",
+			heard/twiliotransport.BytesPerMs, played/twiliotransport.BytesPerMs)
+	}
+	if err := c.WaitClears(ctx, 1); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -138,7 +138,14 @@ func (p *Playback) Enqueue(responseID, itemID string, n int) (m MarkRef, ok bool
 		return MarkRef{}, false
 	}
 	now := p.now()
-	dry := p.scheduledAt(now) >= p.sent
+	at := p.scheduledAt(now)
+	dry := at >= p.sent
+	// A shallow queue (less than MarkInterval ahead of the caller) can run dry at
+	// the next late chunk, and the caller's playback then stalls where no echo
+	// shows it: each chunk sent to it is marked, so an unechoed mark is never more
+	// than a chunk ahead. Audio sent well ahead (a model answering faster than real
+	// time) keeps one mark per MarkInterval.
+	shallow := p.sent-at < MarkInterval
 	if dry {
 		// Twilio's queue has run dry: this audio starts playing once it has crossed
 		// the phone leg.
@@ -165,7 +172,7 @@ func (p *Playback) Enqueue(responseID, itemID string, n int) (m MarkRef, ok bool
 	s.end = p.sent
 	p.busy()
 	m = MarkRef{Gen: p.gen, ItemID: itemID, Offset: s.end - s.start}
-	if first || dry || p.sent-p.marked >= MarkInterval {
+	if first || shallow || p.sent-p.marked >= MarkInterval {
 		m.Due = true
 		p.mark()
 	}
