@@ -90,13 +90,21 @@ func (v Voice) Speak(text string) []byte {
 func Transcribe(ulaw []byte) (text string, ok bool) {
 	var parts []string
 	for _, c := range codecs {
+		// The marker is found from its first sound on: its envelope starts with
+		// silent samples, and silence is what a carrier that suppresses it may leave
+		// out (a caller's first frame that would hold only those samples is not
+		// sent, and callagent fills no silence before a stream's first frame).
 		start := c.waves[markStart]
+		lead := 0
+		for lead < len(start) && start[lead] == audio.MulawSilence {
+			lead++
+		}
 		for rest := ulaw; ; {
-			i := bytes.Index(rest, start)
+			i := bytes.Index(rest, start[lead:])
 			if i < 0 {
 				break
 			}
-			rest = rest[i+len(start):]
+			rest = rest[i+len(start)-lead:]
 			var sb strings.Builder
 			for len(rest) >= charSamples {
 				b, known := c.index[string(rest[:charSamples])]

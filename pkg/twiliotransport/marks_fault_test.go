@@ -60,7 +60,7 @@ func twinStream(t *testing.T) (*twiliotransport.Stream, *twiliotest.Caller) {
 
 // Agent audio comes from the model in 20 ms deltas (faster than real time). A mark
 // after each one cost two more messages per delta (the mark and its echo); marks now
-// follow every 100 ms of audio and the end of a run, and the playback estimate, the
+// follow every 100 ms of audio once the queue is deeper than that, and the end of a run, and the playback estimate, the
 // truncation it gives and WaitPlayed stay right against the twin, which echoes a mark
 // only once the audio before it has played.
 func TestFaultMarksEvery100msOfAudio(t *testing.T) {
@@ -88,10 +88,11 @@ func TestFaultMarksEvery100msOfAudio(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	// The first chunk (its echo times the answer's playout), then every 100 ms of
-	// audio (960, 1760, ... 7360), then the end.
-	if echoed := c.Echoed(); len(echoed) != 11 || echoed[0] != "0:i1:160" || echoed[1] != "0:i1:960" {
-		t.Fatalf("marks echoed for %d deltas = %d %q, want 11 (the first chunk, every 100 ms of audio, the end 0:i1:7520)", deltas, len(echoed), echoed)
+	// Each chunk while less than 100 ms is queued ahead of the caller (the first
+	// five: a shallow queue stalls where no echo shows it), then every 100 ms of
+	// audio (1600, 2400, ... 7200), then the end.
+	if echoed := c.Echoed(); len(echoed) != 14 || echoed[0] != "0:i1:160" || echoed[4] != "0:i1:800" || echoed[5] != "0:i1:1600" {
+		t.Fatalf("marks echoed for %d deltas = %d %q, want 14 (the first five chunks, every 100 ms of audio, the end 0:i1:7520)", deltas, len(echoed), echoed)
 	}
 
 	// A second answer, interrupted half-way: what Playback says was heard is what the

@@ -138,7 +138,15 @@ func (p *Playback) Enqueue(responseID, itemID string, n int) (m MarkRef, ok bool
 		return MarkRef{}, false
 	}
 	now := p.now()
-	if p.positionAt(now) >= p.sent {
+	at := p.scheduledAt(now)
+	dry := at >= p.sent
+	// A shallow queue (less than MarkInterval ahead of the caller) can run dry at
+	// the next late chunk, and the caller's playback then stalls where no echo
+	// shows it: each chunk sent to it is marked, so an unechoed mark is never more
+	// than a chunk ahead. Audio sent well ahead (a model answering faster than real
+	// time) keeps one mark per MarkInterval.
+	shallow := p.sent-at < MarkInterval
+	if dry {
 		// Twilio's queue has run dry: this audio starts playing once it has crossed
 		// the phone leg.
 		p.anchorPos, p.anchorAt = p.sent, now.Add(p.delay())
@@ -164,7 +172,7 @@ func (p *Playback) Enqueue(responseID, itemID string, n int) (m MarkRef, ok bool
 	s.end = p.sent
 	p.busy()
 	m = MarkRef{Gen: p.gen, ItemID: itemID, Offset: s.end - s.start}
-	if first || p.sent-p.marked >= MarkInterval {
+	if first || shallow || p.sent-p.marked >= MarkInterval {
 		m.Due = true
 		p.mark()
 	}
@@ -220,6 +228,7 @@ func (p *Playback) Ack(name string) bool {
 		p.learn(pos, now)
 		p.acked = pos
 		p.anchorPos, p.anchorAt = pos, now
+		p.forgetEchoed()
 		p.prune()
 		if p.acked == p.sent {
 			p.drained()
@@ -241,8 +250,34 @@ func (p *Playback) prune() {
 	}
 }
 
-// positionAt estimates the playback position at t. Caller holds p.mu.
+// positionAt estimates the playback position at t: never past the first mark whose
+// echo has not come. Twilio echoes a mark once the audio before it has played, so
+// until then the caller may not have heard past it: audio that reached the phone leg
+// late (a network hiccup, a loaded peer) starts or resumes later than the send
+// schedule and the learnt delay say, and the clock alone would claim it heard. The
+// first chunk of each item and of each run after the queue ran dry is followed by
+// a mark, so such a claim is bounded by one chunk at a run's start and by
+// MarkInterval within a run. Caller holds p.mu.
 func (p *Playback) positionAt(t time.Time) int64 {
+	pos := p.scheduledAt(t)
+	if p.pendN > 0 {
+		pos = min(pos, max(p.pend[(p.pendNext-p.pendN+len(p.pend))%len(p.pend)].pos, p.acked))
+	}
+	return pos
+}
+
+// forgetEchoed drops the pending marks an echo has passed (an echo whose mark had
+// left the ring leaves older ones). Caller holds p.mu.
+func (p *Playback) forgetEchoed() {
+	for p.pendN > 0 && p.pend[(p.pendNext-p.pendN+len(p.pend))%len(p.pend)].pos <= p.acked {
+		p.pendN--
+	}
+}
+
+// scheduledAt estimates the playback position at t from the last echo (or the
+// start of the run) and the send schedule, as if the audio had reached the phone
+// leg on time. Caller holds p.mu.
+func (p *Playback) scheduledAt(t time.Time) int64 {
 	pos := p.anchorPos
 	if d := t.Sub(p.anchorAt); !p.anchorAt.IsZero() && d > 0 {
 		// Microseconds, so the estimate is not quantized to whole milliseconds.

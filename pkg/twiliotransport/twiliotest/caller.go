@@ -104,6 +104,7 @@ type Caller struct {
 	action        *ActionResult // what the <Connect> action answered (PlaceCall with FollowAction)
 	done          chan struct{}
 	wake          chan struct{}
+	stall         time.Duration // Stall: how long the next message read waits
 }
 
 // run is a stretch of continuous playback: from position base at time start,
@@ -342,6 +343,17 @@ func (c *Caller) readLoop() {
 			c.mu.Unlock()
 			return
 		}
+		c.mu.Lock()
+		stall := c.stall
+		c.stall = 0
+		c.mu.Unlock()
+		if stall > 0 {
+			// The message, and those behind it, were held up on the way.
+			select {
+			case <-time.After(stall):
+			case <-c.ctx.Done():
+			}
+		}
 		f, err := twiliotransport.DecodeFrame(data)
 		if err != nil {
 			continue
@@ -391,6 +403,26 @@ func (c *Caller) receiveLocked(audio []byte, now time.Time) {
 	}
 	c.queuedEnd += int64(len(audio))
 	c.runs[len(c.runs)-1].end = c.queuedEnd
+}
+
+// SetPlayDelay changes the phone leg's delay (PlayDelay) for audio that arrives from
+// now on after the queue ran dry: a network path that got slower, a jitter buffer
+// that grew. Audio already playing keeps its timing; marks are still echoed only
+// once the audio before them has played.
+func (c *Caller) SetPlayDelay(d time.Duration) {
+	c.mu.Lock()
+	c.opts.PlayDelay = d
+	c.mu.Unlock()
+}
+
+// Stall holds up the next message from the bridge, and those behind it, for d: a
+// network hiccup on the phone leg, or a loaded peer reading late. Audio that arrives
+// after the queue ran dry starts playing after the leg's delay, so the caller's
+// playback stalls too.
+func (c *Caller) Stall(d time.Duration) {
+	c.mu.Lock()
+	c.stall = d
+	c.mu.Unlock()
 }
 
 // clear drops queued audio and echoes every pending mark at once.
