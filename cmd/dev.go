@@ -214,6 +214,9 @@ type devSession struct {
 
 	tracer      *telemetry.Tracer // nil: traces off (no OTEL_* endpoint)
 	stopTracing func()            // exports the last spans, bounded
+
+	sip            bool // transport sip, fixed at start (devsipserve.go)
+	sipProvisioned bool // devSIPProvision ran: stop restores
 }
 
 func newDevSession(f *Factory, o *devOptions) *devSession {
@@ -242,6 +245,7 @@ func (d *devSession) start(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	d.sip = loaded.cfg.SIP()
 	if err := d.startupChecks(ctx, loaded.cfg); err != nil { // doctor_startup.go; --skip-checks
 		return err
 	}
@@ -254,11 +258,13 @@ func (d *devSession) start(ctx context.Context) error {
 	d.calls = o.openCallRecord(d.f.Env, loaded.cfg, false, func(err error) { d.steps.note(st.Error.Render("!"), err.Error()) })
 	// Every call is recorded (replayable with simulate --from-call): a directory
 	// that cannot be written is found now, not after a call.
-	if o.RecordDir, err = o.recordings.open(o.RecordDir, d.f.Env, d.f.Now(), func(err error) { d.steps.note(st.Error.Render("!"), err.Error()) }); err != nil {
+	if d.sip {
+		d.noteSIP(loaded.cfg) // devsipserve.go: nothing to record
+	} else if o.RecordDir, err = o.recordings.open(o.RecordDir, d.f.Env, d.f.Now(), func(err error) { d.steps.note(st.Error.Render("!"), err.Error()) }); err != nil {
 		return err
 	}
 	d.startInspector(ctx) // devinspect.go
-	if !o.NoProvision {
+	if !o.NoProvision && !d.sip {
 		if err := d.findNumber(ctx); err != nil {
 			return err
 		}
@@ -271,6 +277,9 @@ func (d *devSession) start(ctx context.Context) error {
 	}
 	if o.PublicURL != "" {
 		d.checkReachable(ctx, d.srv.PublicURL())
+	}
+	if d.sip {
+		return d.startSIP(ctx) // devsipserve.go
 	}
 	if o.NoProvision {
 		return nil
@@ -345,6 +354,7 @@ func (d *devSession) startServer(ctx context.Context) error {
 		Redactor:    d.calls.red,
 		OnEvent:     traced(d.tracer, d.inspected(d.calls.onEvent(out.event))),
 		RecordPath:  o.recordings.recordPathPruning(o.RecordDir, d.f.Now),
+		SIP:         d.sipServerConfig(), // nil unless transport sip
 	})
 	if err != nil {
 		d.tun.Close()
@@ -358,7 +368,12 @@ func (d *devSession) startServer(ctx context.Context) error {
 }
 
 // webhook is the server's webhook URL; the number's voice URL is it marked (d.hook).
-func (d *devSession) webhook() string { return d.srv.PublicURL() + server.PathIncomingCall }
+func (d *devSession) webhook() string {
+	if d.sip {
+		return d.srv.PublicURL() + server.PathSIPWebhook
+	}
+	return d.srv.PublicURL() + server.PathIncomingCall
+}
 
 // serve prints the banner and reloads the configuration when it changes, until
 // ctx ends (the signal) or the server stops on its own.
@@ -398,6 +413,9 @@ func (d *devSession) stop(ctx context.Context, startErr error) error {
 		if err := d.restore(ctx); err != nil {
 			errs = append(errs, err)
 		}
+	}
+	if err := d.stopSIP(ctx); err != nil { // devsipserve.go
+		errs = append(errs, err)
 	}
 	d.stopServing()
 	if err := <-d.served; err != nil {
@@ -608,9 +626,12 @@ func (d *devSession) banner(webhook string) {
 	row := func(k, v string) string { return "  " + d.st.Dim.Render(fmt.Sprintf("%-9s", k)) + " " + v + "\n" }
 	var b strings.Builder
 	b.WriteString("\n")
-	if d.o.NoProvision {
+	switch {
+	case d.sip:
+		b.WriteString(d.st.OK.Render("Ready.") + " " + d.sipReadyLine() + "\n") // devsipserve.go
+	case d.o.NoProvision:
 		b.WriteString(d.st.OK.Render("Ready.") + " Set your number's voice webhook to the URL below (POST).\n")
-	} else {
+	default:
 		b.WriteString(d.st.OK.Render("Ready.") + " Call " + d.st.Caller.Render(sanitize(d.number.PhoneNumber)) + "\n")
 	}
 	b.WriteString(row("Agent", agentLine))
@@ -630,7 +651,7 @@ func (d *devSession) banner(webhook string) {
 	if d.calls.log != nil {
 		b.WriteString(row("Logs", "callagent logs -f"+d.st.Dim.Render(" in another terminal; callagent logs lists past calls")))
 	}
-	if d.o.NoProvision {
+	if d.o.NoProvision || d.sip && !d.sipProvisioning() {
 		b.WriteString("  " + d.st.Dim.Render("Ctrl-C stops.") + "\n\n")
 	} else {
 		b.WriteString("  " + d.st.Dim.Render("Ctrl-C stops and puts the number back.") + "\n\n")

@@ -83,7 +83,7 @@ func (s *agentSource) build(data []byte) (*loadedAgents, error) {
 		cfg, from = c, s.path
 	}
 	s.over.applyTo(cfg)
-	if s.over.modelSet {
+	if s.over.modelSet || s.over.SIP {
 		// The options of callagent.yaml that depend on the model, checked again.
 		if err := cfg.CheckModel(); err != nil {
 			return nil, &UsageError{Err: fmt.Errorf("with --model %s: %w", cfg.Model, err)}

@@ -33,7 +33,7 @@ const module = "github.com/callagent/callagent"
 //	4  a whole offline call
 var floors = map[string]int{
 	"pkg/callevent": 1, "pkg/realtime": 1, "pkg/twiliotransport": 1, "pkg/audio": 1,
-	"pkg/tunnel": 1, "pkg/twiliorest": 1, "pkg/live": 1, "pkg/pricing": 1,
+	"pkg/tunnel": 1, "pkg/twiliorest": 1, "pkg/live": 1, "pkg/pricing": 1, "pkg/sipcall": 1,
 	"pkg/session": 2, "pkg/calllog": 2, "pkg/provision": 2, "pkg/livebridge": 2, "pkg/telemetry": 2,
 	"pkg/realtime/realtimetest": 2, "pkg/live/livetest": 2, "pkg/twiliotransport/twiliotest": 2, "pkg/twiliorest/twiliorestest": 2,
 	"pkg/agent": 3, "pkg/server": 3, "pkg/session/sessiontest": 3, "pkg/inspector": 3, "pkg/loadtest": 3,

@@ -49,6 +49,10 @@ type SIPConfig struct {
 	Sideband DialFunc
 	// ControlTimeout bounds each call-control request (default 10s).
 	ControlTimeout time.Duration
+	// SecretLater lets Secret be empty: it is given with SetWebhookSecret once
+	// known (dev creates the webhook endpoint for its tunnel after its server
+	// runs). Until then every webhook is answered 503, which OpenAI retries.
+	SecretLater bool
 }
 
 // ErrNoWebhookSecret is returned by New for SIP without a webhook secret.
@@ -64,7 +68,7 @@ const sipSeenKept = 4096
 // checkSIP completes cfg.SIP in New.
 func checkSIP(cfg *Config) error {
 	c := cfg.SIP
-	if c.Secret == "" {
+	if c.Secret == "" && !c.SecretLater {
 		return ErrNoWebhookSecret
 	}
 	if c.Control == nil || c.Sideband == nil {
@@ -81,6 +85,19 @@ func checkSIP(cfg *Config) error {
 	}
 	cfg.WarmSessions = 0 // a sideband is opened for its call, by its id
 	return nil
+}
+
+// SetWebhookSecret sets the SIP webhook's signing secret (SIPConfig.SecretLater).
+func (s *Server) SetWebhookSecret(secret string) {
+	s.mu.Lock()
+	s.cfg.SIP.Secret = secret
+	s.mu.Unlock()
+}
+
+func (s *Server) webhookSecret() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.cfg.SIP.Secret
 }
 
 // sipSeen remembers the webhook ids and call ids taken, oldest forgotten first.
@@ -137,7 +154,12 @@ func (s *Server) sipWebhook(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	_ = http.NewResponseController(w).SetReadDeadline(time.Time{})
-	if err := sipcall.Verify(sc.Secret, r.Header, body, s.now()); err != nil {
+	secret := s.webhookSecret()
+	if secret == "" {
+		s.reject(w, "draining", http.StatusServiceUnavailable, "not ready for calls yet")
+		return
+	}
+	if err := sipcall.Verify(secret, r.Header, body, s.now()); err != nil {
 		// Neither the signature nor the secret is logged: the error names which check failed.
 		s.warnRefused("request refused: OpenAI webhook signature", "path", r.URL.Path, "remote", r.RemoteAddr, "error", err,
 			"hint", "check OPENAI_WEBHOOK_SECRET (the webhook endpoint's signing secret) and the server's clock")

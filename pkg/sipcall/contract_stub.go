@@ -8,12 +8,16 @@
 package sipcall
 
 import (
+	"bytes"
+	"context"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -146,4 +150,70 @@ func ParseIncoming(body []byte) (Incoming, error) {
 		}
 	}
 	return in, nil
+}
+
+// Client is OpenAI's call-control REST API (stand-in: see the file's comment).
+type Client struct {
+	base, key string
+	hc        *http.Client
+}
+
+// NewClient returns a Client of the API at baseURL.
+func NewClient(baseURL, apiKey string, hc *http.Client) *Client {
+	if baseURL == "" {
+		baseURL = "https://api.openai.com/v1"
+	}
+	if hc == nil {
+		hc = http.DefaultClient
+	}
+	return &Client{base: strings.TrimRight(baseURL, "/"), key: apiKey, hc: hc}
+}
+
+func (c *Client) post(ctx context.Context, e Engine, id, op string, body any) error {
+	path := "/realtime/calls/" + url.PathEscape(id) + "/" + op
+	if e == EngineLive {
+		path = "/live/sessions/" + url.PathEscape(id) + "/" + op
+	}
+	b, err := json.Marshal(body)
+	if err != nil {
+		return err
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.base+path, bytes.NewReader(b))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Authorization", "Bearer "+c.key)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := c.hc.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode/100 != 2 {
+		return fmt.Errorf("sipcall: %s: HTTP %d", op, resp.StatusCode)
+	}
+	return nil
+}
+
+// Accept accepts a call with its session.
+func (c *Client) Accept(ctx context.Context, e Engine, id string, session any) error {
+	if e == EngineLive {
+		return c.post(ctx, e, id, "accept", map[string]any{"session": session})
+	}
+	return c.post(ctx, e, id, "accept", session)
+}
+
+// Reject rejects a call with a SIP status.
+func (c *Client) Reject(ctx context.Context, e Engine, id string, sipStatus int) error {
+	return c.post(ctx, e, id, "reject", map[string]int{"status_code": sipStatus})
+}
+
+// Refer transfers a call.
+func (c *Client) Refer(ctx context.Context, e Engine, id, targetURI string) error {
+	return c.post(ctx, e, id, "refer", map[string]string{"target_uri": targetURI})
+}
+
+// Hangup ends a call.
+func (c *Client) Hangup(ctx context.Context, e Engine, id string) error {
+	return c.post(ctx, e, id, "hangup", struct{}{})
 }
