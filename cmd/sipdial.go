@@ -2,13 +2,17 @@ package cmd
 
 import (
 	"context"
-	"errors"
 
 	"github.com/callagent/callagent/pkg/realtime"
 	"github.com/callagent/callagent/pkg/session"
 )
 
-// dialSideband opens the sideband WebSocket of the SIP call callID.
+// dialSideband opens the sideband WebSocket of the accepted SIP call callID.
 func dialSideband(ctx context.Context, opts realtime.DialOptions, callID string) (session.ModelLeg, error) {
-	return nil, errors.New("the sideband dial needs pkg/realtime's DialOptions.CallID (branch i19-proto)")
+	opts.CallID = callID
+	conn, err := realtime.Dial(ctx, opts)
+	if err != nil {
+		return nil, err // not conn: a typed nil would look like a leg
+	}
+	return conn, nil
 }

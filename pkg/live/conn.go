@@ -39,6 +39,11 @@ type DialOptions struct {
 	// Retry bounds the handshakes retried after HTTP 429 or 5xx, following
 	// Retry-After, within ctx's deadline.
 	Retry retry.Policy
+	// AttachSessionID, when set, attaches a sideband to the session of an accepted
+	// SIP call instead of opening a new one: BASE/live/sessions/{id}/attach
+	// (AttachURL). The session has started: send no session.start, and no audio
+	// (the SIP leg carries it).
+	AttachSessionID string
 }
 
 // URL returns the Live WebSocket URL for an API base URL.
@@ -89,6 +94,9 @@ func Dial(ctx context.Context, opts DialOptions) (*Conn, error) {
 		return nil, ErrNoAPIKey
 	}
 	u, err := URL(opts.BaseURL)
+	if opts.AttachSessionID != "" {
+		u, err = AttachURL(opts.BaseURL, opts.AttachSessionID)
+	}
 	if err != nil {
 		return nil, err
 	}

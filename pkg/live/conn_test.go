@@ -368,3 +368,15 @@ func BenchmarkReadAudioDelta(b *testing.B) {
 		}
 	}
 }
+
+func TestAttachURL(t *testing.T) {
+	u, err := live.AttachURL("https://api.openai.com/v1", "live_123")
+	if err != nil || u != "wss://api.openai.com/v1/live/sessions/live_123/attach" {
+		t.Fatalf("AttachURL = %q, %v", u, err)
+	}
+	for _, bad := range []string{"", "..", "a/b", "live_1?x=1"} {
+		if _, err := live.AttachURL("https://api.openai.com/v1", bad); err == nil {
+			t.Errorf("AttachURL(%q) accepted", bad)
+		}
+	}
+}

@@ -42,6 +42,9 @@ type DialOptions struct {
 	// Retry bounds the handshakes retried after HTTP 429 or 5xx (nothing was opened,
 	// so a retry is safe), following Retry-After, within ctx's deadline.
 	Retry retry.Policy
+	// CallID, when set, dials the sideband of an accepted SIP call instead of a new
+	// session: BASE/realtime?call_id=ID, no model (SidebandURL). Model is ignored.
+	CallID string
 }
 
 // URL returns the Realtime WebSocket URL for an API base URL and a model.
@@ -101,6 +104,9 @@ func Dial(ctx context.Context, opts DialOptions) (*Conn, error) {
 		return nil, ErrNoAPIKey
 	}
 	u, err := URL(opts.BaseURL, opts.Model)
+	if opts.CallID != "" {
+		u, err = SidebandURL(opts.BaseURL, opts.CallID)
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -453,3 +453,19 @@ func TestSendGivesEveryEventAnID(t *testing.T) {
 		t.Fatalf("session.update %s", raws[2])
 	}
 }
+
+func TestSidebandURL(t *testing.T) {
+	u, err := SidebandURL("https://api.openai.com/v1", "rtc_u7_DfK6YZ")
+	if err != nil || u != "wss://api.openai.com/v1/realtime?call_id=rtc_u7_DfK6YZ" {
+		t.Fatalf("SidebandURL = %q, %v", u, err)
+	}
+	u, err = SidebandURL("http://127.0.0.1:9/v1/", "rtc_1")
+	if err != nil || u != "ws://127.0.0.1:9/v1/realtime?call_id=rtc_1" {
+		t.Fatalf("SidebandURL = %q, %v", u, err)
+	}
+	for _, bad := range []string{"", "rtc_1&model=x", "a/b"} {
+		if _, err := SidebandURL("https://api.openai.com/v1", bad); err == nil {
+			t.Errorf("SidebandURL(%q) accepted", bad)
+		}
+	}
+}

@@ -47,6 +47,8 @@ type Model struct {
 	// Unchecked marks the client events this model receives as deliberately invalid:
 	// conformance recording skips them.
 	Unchecked bool
+	// SIP configures SIP calls (sip.go: RingSIP, the call-control routes, attach).
+	SIP SIPConfig
 
 	once     sync.Once
 	accepted chan *ModelConn
@@ -56,6 +58,7 @@ type Model struct {
 	seq      atomic.Int64
 	recorder *eventrecord.Recorder
 	models   openaimodels.Access
+	sip      sipState
 }
 
 // AllowModels limits the models GET /v1/models/{model} finds for the key to ids
@@ -87,6 +90,7 @@ func (m *Model) Close() {
 	}
 	m.mu.Unlock()
 	m.wg.Wait()
+	m.sip.closers.Wait()
 }
 
 func httpError(w http.ResponseWriter, status int, code, param, msg string) {
@@ -101,6 +105,9 @@ func httpError(w http.ResponseWriter, status int, code, param, msg string) {
 func (m *Model) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	m.init()
 	if m.models.Serve(w, r, m.APIKey) { // GET /v1/models/{model}
+		return
+	}
+	if m.serveSIP(w, r) { // /v1/live/sessions/{id}/{accept,reject,refer,hangup,attach} (sip.go)
 		return
 	}
 	if m.APIKey != "" && r.Header.Get("Authorization") != "Bearer "+m.APIKey {
@@ -169,6 +176,7 @@ type ModelConn struct {
 	closed     bool
 	closeErr   error
 	done       chan struct{}
+	attached   string // the SIP call an attached socket observes (sip.go), set before run
 }
 
 func newModelConn(m *Model, ws *websocket.Conn, r *http.Request, id int64) *ModelConn {
@@ -180,9 +188,11 @@ func (c *ModelConn) run() {
 	defer cancel()
 	startedCh := make(chan struct{})
 	c.wg.Go(func() { c.readLoop(ctx, startedCh) })
-	select {
-	case <-startedCh:
-	case <-c.done:
+	if !c.Started() { // an attached socket (sip.go) starts started
+		select {
+		case <-startedCh:
+		case <-c.done:
+		}
 	}
 	if c.Started() {
 		if c.m.Script != nil {
@@ -248,7 +258,11 @@ func (c *ModelConn) handleFrame(data []byte, dec *live.Decoder, started chan str
 		c.sendError(*perr, id)
 		return !c.Started()
 	}
-	if a, ok := ev.(*live.InputAudioAppend); ok && c.Started() {
+	if a, ok := ev.(*live.InputAudioAppend); ok && c.attached != "" {
+		// sip.go: the SIP leg carries the caller's audio, not the sideband.
+		c.sendError(paramError{"invalid_request", "type", "Send input audio over the primary connection: this socket is attached to a SIP call."}, a.EventID)
+		return false
+	} else if ok && c.Started() {
 		c.hear(a.Audio)
 		c.record(data)
 		return false
@@ -307,6 +321,9 @@ func (c *ModelConn) start(e *live.SessionStart, id string) {
 	cfg := e.Session
 	res := live.SessionResource{ID: fmt.Sprintf("sess_live_%d", c.ID), ExpiresAt: time.Now().Add(time.Hour).Unix(),
 		Model: cfg.Model, Status: "active", Delegation: cfg.Delegation, Store: new(bool)}
+	if c.attached != "" { // sip.go: the session of a SIP call has its session_id
+		res.ID = c.attached
+	}
 	if cfg.Store != nil {
 		res.Store = cfg.Store
 	}

@@ -58,6 +58,9 @@ type Model struct {
 	// empty; the counts, speech offsets and usage are unchanged): for a load
 	// generator whose calls would otherwise hold every byte of every call.
 	DiscardAudio bool
+	// SIP configures SIP calls (sip.go: RingSIP, the call-control routes, the
+	// sideband).
+	SIP SIPConfig
 
 	once     sync.Once
 	accepted chan *ModelConn
@@ -67,6 +70,7 @@ type Model struct {
 	seq      atomic.Int64
 	recorder *eventrecord.Recorder // nil unless CALLAGENT_CONFORMANCE_DIR is set
 	models   openaimodels.Access
+	sip      sipState
 }
 
 // DefaultMaxSessionDuration is the Realtime API's session lifetime.
@@ -100,6 +104,7 @@ func (m *Model) Close() {
 	}
 	m.mu.Unlock()
 	m.wg.Wait()
+	m.sip.closers.Wait()
 }
 
 // ServeHTTP accepts a Realtime WebSocket, and answers GET /v1/models/{model}
@@ -109,13 +114,24 @@ func (m *Model) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if m.models.Serve(w, r, m.APIKey) { // GET /v1/models/{model}
 		return
 	}
+	if m.serveCalls(w, r) { // POST /v1/realtime/calls/{call_id}/{op} (sip.go)
+		return
+	}
 	if m.APIKey != "" && r.Header.Get("Authorization") != "Bearer "+m.APIKey {
 		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(http.StatusUnauthorized)
 		fmt.Fprint(w, `{"error":{"type":"invalid_request_error","code":"invalid_api_key","message":"Incorrect API key provided."}}`)
 		return
 	}
-	if !strings.HasSuffix(r.URL.Path, "/realtime") || r.URL.Query().Get("model") == "" {
+	if !strings.HasSuffix(r.URL.Path, "/realtime") {
+		http.Error(w, "expected /realtime?model=", http.StatusNotFound)
+		return
+	}
+	if id := r.URL.Query().Get("call_id"); id != "" {
+		if !m.sidebandAllowed(w, id) { // the sideband of a SIP call (sip.go)
+			return
+		}
+	} else if r.URL.Query().Get("model") == "" {
 		http.Error(w, "expected /realtime?model=", http.StatusNotFound)
 		return
 	}
@@ -191,6 +207,7 @@ type ModelConn struct {
 	closeErr   error
 	counter    int
 	done       chan struct{}
+	sipCall    string // the SIP call of a sideband (sip.go), set before the reader starts
 }
 
 type itemAudio struct {
@@ -218,9 +235,16 @@ func (c *ModelConn) run() {
 		life = DefaultMaxSessionDuration
 	}
 	c.sess["expires_at"] = float64(time.Now().Add(life).Unix())
+	sipErr := error(nil)
+	if id := c.Request.URL.Query().Get("call_id"); id != "" {
+		sipErr = c.m.sidebandSession(c, id) // the session is the accepted one
+	}
 	c.session = typed(c.sess)
 	created := clone(c.sess)
 	c.mu.Unlock()
+	if sipErr != nil { // the call ended between the handshake and now
+		c.ws.Close(websocket.StatusNormalClosure, "call ended")
+	}
 	c.sendObject(map[string]any{"type": realtime.TypeSessionCreated, "session": published(created)})
 	c.wg.Go(func() { c.readLoop(ctx) })
 	c.wg.Go(func() {
@@ -304,6 +328,10 @@ func (c *ModelConn) readLoop(ctx context.Context) {
 func (c *ModelConn) handle(ctx context.Context, ev realtime.ClientEvent) {
 	switch e := ev.(type) {
 	case *realtime.InputAudioBufferAppend:
+		if c.sipCall != "" { // sip.go: the SIP leg carries the audio
+			c.sendError(paramError{"invalid_request", "type", "Audio cannot be appended on the sideband of a SIP call: its audio travels over SIP."}, e.EventID)
+			return
+		}
 		b, err := base64.StdEncoding.DecodeString(string(e.Audio))
 		if err != nil {
 			c.sendError(paramError{"invalid_value", "audio", "Invalid 'audio'. Expected base64-encoded audio."}, e.EventID)

@@ -240,8 +240,10 @@ func (c *ModelConn) streamAudio(respID, itemID string, index int, it ItemSpec, c
 		if c.m.OnDelta != nil {
 			c.m.OnDelta(c, itemID, it.Audio[off:end])
 		}
-		c.Send(&realtime.ResponseOutputAudioDelta{ResponseID: respID, ItemID: itemID, OutputIndex: index,
-			Delta: realtime.Audio(base64.StdEncoding.EncodeToString(it.Audio[off:end]))})
+		if c.sipCall == "" { // a SIP call's audio goes over SIP, never its sideband (sip.go)
+			c.Send(&realtime.ResponseOutputAudioDelta{ResponseID: respID, ItemID: itemID, OutputIndex: index,
+				Delta: realtime.Audio(base64.StdEncoding.EncodeToString(it.Audio[off:end]))})
+		}
 		if k < len(words) && words[k] != "" {
 			said += words[k]
 			c.Send(&realtime.ResponseOutputAudioTranscriptDelta{ResponseID: respID, ItemID: itemID, OutputIndex: index, Delta: words[k]})

@@ -1,0 +1,597 @@
+package livetest
+
+// The GPT-Live side of a SIP call, on the same server as /v1/live/sessions: the
+// call-control routes POST /v1/live/sessions/{session_id}/{accept,reject,refer,
+// hangup}, the sideband GET /v1/live/sessions/{session_id}/attach of an accepted
+// call, and RingSIP, which announces a call with a signed live.transport.incoming
+// webhook (or the deprecated live.call.incoming) as OpenAI does.
+//
+// Where each behaviour comes from:
+//   - Routes and bodies: the voice-sip guide and the openai package's
+//     resources/live/sessions.d.ts (accept {session: {type "live", model, audio
+//     {output {voice}}, delegation, input, instructions, safety_identifier, store,
+//     triggers}}: "SIP media format is negotiated; omit audio.format"; reject
+//     {status_code} required, 300–699; refer {target_uri}; hangup; all void).
+//   - The webhook: resources/webhooks/webhooks.d.ts (live.transport.incoming with
+//     data.type "sip", data.session_id live_…, sip_headers; live.call.incoming
+//     deprecated, no data.type), the voice-sip guide's example body.
+//   - The attached socket: resources/live/sideband (the URL …/attach; its client
+//     events exclude session.start and input audio, its server events include the
+//     model's output audio): the twin answers a session.start or an audio append
+//     with an error event, and sends the session's events, audio included.
+//     Whether attaching sends session.started is not documented; session.started
+//     is among the sideband's server events, and the twin sends it on attach.
+//   - The error of an unknown or ended session: not documented for Live; the twin
+//     answers 404 with code session_not_found (sipcall.APIError.CallGone covers
+//     both engines by the status). Ring timeout, a second accept, refer of a
+//     ringing call: as realtimetest's sip.go (undocumented, the twin's choices).
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"github.com/callagent/callagent/internal/statewait"
+	"github.com/callagent/callagent/pkg/live"
+	"github.com/callagent/callagent/pkg/sipcall"
+)
+
+// DefaultRingTimeout is how long a SIP call rings waiting for its accept (as
+// realtimetest's: SIP's INVITE timeout, rounded).
+const DefaultRingTimeout = 30 * time.Second
+
+// WebhookUserAgent is the user-agent of OpenAI's webhook requests.
+const WebhookUserAgent = "OpenAI/1.0 (+https://platform.openai.com/docs/webhooks)"
+
+// CodeSessionNotFound is the twin's error code for an unknown or ended session.
+const CodeSessionNotFound = "session_not_found"
+
+// SIPConfig configures the twin's SIP calls (Model.SIP).
+type SIPConfig struct {
+	RingTimeout time.Duration // default DefaultRingTimeout
+}
+
+// SIP call states.
+const (
+	SIPRinging  = "ringing"
+	SIPAccepted = "accepted"
+	SIPRejected = "rejected"
+	SIPMissed   = "missed"
+	SIPReferred = "referred"
+	SIPEnded    = "ended"
+)
+
+type sipState struct {
+	mu      sync.Mutex
+	calls   map[string]*SIPCall
+	seq     int
+	closers sync.WaitGroup
+}
+
+// SIPRing is a phone call arriving at OpenAI over SIP for GPT-Live.
+type SIPRing struct {
+	WebhookURL, Secret string
+	From, To           string
+	Headers            []sipcall.Header
+	SessionID          string // default live_… generated
+	// Deprecated sends live.call.incoming (no data.type) instead of
+	// live.transport.incoming: a subscription made before the rename.
+	Deprecated                    bool
+	BadSignature, Unsigned, Stale bool
+	Attempts                      int           // default 3
+	RetryDelay                    time.Duration // default 100 ms, doubled per retry
+	HTTPClient                    *http.Client
+}
+
+// Delivery is one attempt to deliver the webhook.
+type Delivery struct {
+	Status int
+	Err    error
+}
+
+// SIPCall is a SIP call on the twin.
+type SIPCall struct {
+	m         *Model
+	id        string
+	webhookID string
+
+	changes    statewait.Changes
+	mu         sync.Mutex
+	state      string
+	session    json.RawMessage // the accept's session object
+	rejected   int
+	referredTo string
+	hungUp     bool
+	sidebands  []*ModelConn
+	deliveries []Delivery
+	ring       *time.Timer
+	done       chan struct{}
+}
+
+func (m *Model) sipCalls() *sipState {
+	m.init()
+	m.sip.mu.Lock()
+	if m.sip.calls == nil {
+		m.sip.calls = map[string]*SIPCall{}
+	}
+	m.sip.mu.Unlock()
+	return &m.sip
+}
+
+// RingSIP places a call and posts its webhook, signed as o asks, retried while
+// not answered 2xx (o.Attempts, while the call rings). It returns the call and,
+// when no delivery was answered 2xx, why.
+func (m *Model) RingSIP(ctx context.Context, o SIPRing) (*SIPCall, error) {
+	st := m.sipCalls()
+	st.mu.Lock()
+	st.seq++
+	id := o.SessionID
+	if id == "" {
+		id = fmt.Sprintf("live_twin%d", st.seq)
+	}
+	if _, dup := st.calls[id]; dup {
+		st.mu.Unlock()
+		return nil, fmt.Errorf("livetest: session %s exists", id)
+	}
+	call := &SIPCall{m: m, id: id, webhookID: "wh_twin_" + id, state: SIPRinging, done: make(chan struct{})}
+	st.calls[id] = call
+	st.mu.Unlock()
+	ring := m.SIP.RingTimeout
+	if ring <= 0 {
+		ring = DefaultRingTimeout
+	}
+	call.mu.Lock()
+	call.ring = time.AfterFunc(ring, func() { call.end(SIPRinging, SIPMissed, false, "") })
+	call.mu.Unlock()
+	from, to := o.From, o.To
+	if from == "" {
+		from = "sip:+14155550123@sip.example.com"
+	}
+	if to == "" {
+		to = "sip:+18005550100@sip.example.com"
+	}
+	headers := append([]sipcall.Header{{Name: "From", Value: from}, {Name: "To", Value: to},
+		{Name: "Call-ID", Value: id + "@twin.invalid"}}, o.Headers...)
+	data := map[string]any{"type": "sip", "session_id": id, "sip_headers": headers, "sip_media_security": "srtp"}
+	typ := sipcall.TypeLiveTransportIncoming
+	if o.Deprecated {
+		typ = sipcall.TypeLiveCallIncoming
+		delete(data, "type")
+	}
+	body, err := json.Marshal(map[string]any{"object": "event", "id": "evt_twin_" + id, "type": typ,
+		"created_at": time.Now().Unix(), "data": data})
+	if err != nil {
+		return call, err
+	}
+	return call, deliver(ctx, o, call.webhookID, body, call.Ringing, call.delivered)
+}
+
+// deliver posts a webhook body like OpenAI (realtimetest has the same loop; twins
+// on one floor do not import each other): one webhook-id, a fresh timestamp and
+// signature per attempt, until a 2xx, the attempts are used, more() is false or
+// ctx ends.
+func deliver(ctx context.Context, o SIPRing, webhookID string, body []byte, more func() bool, record func(Delivery)) error {
+	hc := o.HTTPClient
+	if hc == nil {
+		hc = http.DefaultClient
+	}
+	attempts := o.Attempts
+	if attempts <= 0 {
+		attempts = 3
+	}
+	wait := o.RetryDelay
+	if wait <= 0 {
+		wait = 100 * time.Millisecond
+	}
+	var last error
+	for try := 1; try <= attempts; try++ {
+		if try > 1 {
+			t := time.NewTimer(wait)
+			select {
+			case <-ctx.Done():
+				t.Stop()
+				return ctx.Err()
+			case <-t.C:
+			}
+			wait *= 2
+			if !more() {
+				return fmt.Errorf("webhook not delivered before the call stopped ringing: %w", last)
+			}
+		}
+		req, err := http.NewRequestWithContext(ctx, http.MethodPost, o.WebhookURL, bytes.NewReader(body))
+		if err != nil {
+			return err
+		}
+		req.Header.Set("User-Agent", WebhookUserAgent)
+		req.Header.Set("Content-Type", "application/json")
+		if !o.Unsigned {
+			secret, ts := o.Secret, time.Now()
+			if o.BadSignature {
+				secret = "whsec_Zm9yZ2VkLWJ5LWEtc3RyYW5nZXI="
+			}
+			if o.Stale {
+				ts = ts.Add(-2 * sipcall.Tolerance)
+			}
+			h, err := sipcall.Sign(secret, webhookID, ts, body)
+			if err != nil {
+				return fmt.Errorf("livetest: sign the webhook: %w", err)
+			}
+			for k, v := range h {
+				req.Header[k] = v
+			}
+		}
+		resp, err := hc.Do(req)
+		if err != nil {
+			record(Delivery{Err: err})
+			last = err
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			continue
+		}
+		io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<16))
+		resp.Body.Close()
+		record(Delivery{Status: resp.StatusCode})
+		if resp.StatusCode >= 200 && resp.StatusCode <= 299 {
+			return nil
+		}
+		last = fmt.Errorf("webhook answered HTTP %d", resp.StatusCode)
+	}
+	return fmt.Errorf("webhook not delivered after %d attempts: %w", attempts, last)
+}
+
+func (c *SIPCall) delivered(d Delivery) {
+	c.mu.Lock()
+	c.deliveries = append(c.deliveries, d)
+	c.mu.Unlock()
+	c.changes.Notify()
+}
+
+// ID is the call's session_id.
+func (c *SIPCall) ID() string { return c.id }
+
+// WebhookID is the webhook-id of the call's deliveries.
+func (c *SIPCall) WebhookID() string { return c.webhookID }
+
+// State is the call's state (SIPRinging, ...).
+func (c *SIPCall) State() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.state
+}
+
+// Ringing reports whether the call waits for an accept.
+func (c *SIPCall) Ringing() bool { return c.State() == SIPRinging }
+
+// Deliveries are the webhook's delivery attempts so far.
+func (c *SIPCall) Deliveries() []Delivery {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]Delivery(nil), c.deliveries...)
+}
+
+// Accepted waits until the call stops ringing and returns the accepted session
+// object (the accept's "session").
+func (c *SIPCall) Accepted(ctx context.Context) (json.RawMessage, error) {
+	if err := c.changes.Wait(ctx, "sip call", "the call answered", func() bool { return !c.Ringing() }); err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.session == nil {
+		return nil, fmt.Errorf("call %s was not accepted: %s", c.id, c.state)
+	}
+	return append(json.RawMessage(nil), c.session...), nil
+}
+
+// Rejected returns the SIP status the app rejected the call with.
+func (c *SIPCall) Rejected() (status int, ok bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.rejected, c.state == SIPRejected
+}
+
+// Sideband waits for the app's attached socket and returns the first.
+func (c *SIPCall) Sideband(ctx context.Context) (*ModelConn, error) {
+	var mc *ModelConn
+	err := c.changes.Wait(ctx, "sip call", "the attached sideband", func() bool {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		if len(c.sidebands) > 0 {
+			mc = c.sidebands[0]
+			return true
+		}
+		return false
+	})
+	return mc, err
+}
+
+// ReferredTo is the target_uri of the app's refer, or "".
+func (c *SIPCall) ReferredTo() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.referredTo
+}
+
+// HungUp reports whether the app hung the call up.
+func (c *SIPCall) HungUp() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.hungUp
+}
+
+// CallerHangup ends the call from the phone: the sidebands get session.closed
+// (remote_hangup) and close.
+func (c *SIPCall) CallerHangup() { c.end("", SIPEnded, false, live.ClosedRemoteHangup) }
+
+// Done is closed when the call is over.
+func (c *SIPCall) Done() <-chan struct{} { return c.done }
+
+// end moves a live call (from "" any) to state to; its attached sockets get
+// session.closed with reason (when not "") and close.
+func (c *SIPCall) end(from, to string, byApp bool, reason string) bool {
+	c.mu.Lock()
+	if c.state != SIPRinging && c.state != SIPAccepted || from != "" && c.state != from {
+		c.mu.Unlock()
+		return false
+	}
+	c.state = to
+	if byApp && to == SIPEnded {
+		c.hungUp = true
+	}
+	if c.ring != nil {
+		c.ring.Stop()
+	}
+	conns := append([]*ModelConn(nil), c.sidebands...)
+	close(c.done)
+	c.mu.Unlock()
+	for _, mc := range conns {
+		// Not on this goroutine: the closing handshake waits for the app, which may
+		// be waiting for the request that ended the call.
+		c.m.sip.closers.Go(func() {
+			if reason != "" {
+				mc.EndSession(reason)
+			} else {
+				mc.ws.Close(websocket.StatusNormalClosure, "call ended")
+			}
+		})
+	}
+	c.changes.Notify()
+	return true
+}
+
+func sessionNotFound(w http.ResponseWriter, id string) {
+	httpError(w, http.StatusNotFound, CodeSessionNotFound, "", fmt.Sprintf("Session with id '%s' not found.", id))
+}
+
+// acceptSession is SessionAcceptParams.Session (openai resources/live/sessions.d.ts).
+var acceptSession = object(fields{of: map[string]check{
+	"type":         str("live"),
+	"model":        liveModel,
+	"instructions": nullable(str()),
+	// No format: SIP negotiates the media format ("omit audio.format").
+	"audio":             object(fields{of: map[string]check{"output": object(fields{of: map[string]check{"voice": voice}})}}),
+	"delegation":        nullable(delegation(true)),
+	"input":             array(128, byType(map[string]*fields{"message": nil})),
+	"safety_identifier": nullable(str()),
+	"store":             boolean,
+	"triggers":          array(16, freeObject),
+}, required: []string{"type", "model"}})
+
+// serveSIP answers the SIP routes under /live/sessions/{id}/; false for others.
+func (m *Model) serveSIP(w http.ResponseWriter, r *http.Request) bool {
+	_, rest, ok := strings.Cut(r.URL.Path, "/live/sessions/")
+	if !ok {
+		return false
+	}
+	if m.APIKey != "" && r.Header.Get("Authorization") != "Bearer "+m.APIKey {
+		httpError(w, http.StatusUnauthorized, "invalid_api_key", "", "Incorrect API key provided.")
+		return true
+	}
+	id, op, ok := strings.Cut(rest, "/")
+	if !ok || id == "" || strings.Contains(op, "/") {
+		httpError(w, http.StatusNotFound, "not_found", "", "Unknown route.")
+		return true
+	}
+	st := m.sipCalls()
+	st.mu.Lock()
+	call := st.calls[id]
+	st.mu.Unlock()
+	if op == "attach" {
+		if call == nil || call.State() != SIPAccepted {
+			sessionNotFound(w, id)
+			return true
+		}
+		m.attach(w, r, call)
+		return true
+	}
+	if r.Method != http.MethodPost {
+		httpError(w, http.StatusMethodNotAllowed, "method_not_allowed", "", "Only POST is allowed.")
+		return true
+	}
+	body, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
+	if err != nil {
+		return true
+	}
+	if call == nil || !call.live() {
+		sessionNotFound(w, id)
+		return true
+	}
+	var req map[string]any
+	if op != "hangup" || len(bytes.TrimSpace(body)) > 0 {
+		if err := json.Unmarshal(body, &req); err != nil || req == nil {
+			httpError(w, http.StatusBadRequest, "invalid_json", "", "We could not parse the JSON body of your request.")
+			return true
+		}
+	}
+	switch op {
+	case "accept":
+		call.accept(w, req)
+	case "reject":
+		call.reject(w, req)
+	case "refer":
+		call.refer(w, req)
+	case "hangup":
+		if len(req) > 0 {
+			httpError(w, http.StatusBadRequest, "unknown_parameter", "", "hangup takes no parameters.")
+			return true
+		}
+		if !call.end("", SIPEnded, true, live.ClosedRequested) {
+			sessionNotFound(w, id)
+		}
+	default:
+		httpError(w, http.StatusNotFound, "not_found", "", fmt.Sprintf("Unknown session operation '%s'.", op))
+	}
+	return true
+}
+
+func (c *SIPCall) live() bool {
+	s := c.State()
+	return s == SIPRinging || s == SIPAccepted
+}
+
+func onlyMembers(w http.ResponseWriter, req map[string]any, names ...string) bool {
+	for k := range req {
+		found := false
+		for _, n := range names {
+			found = found || k == n
+		}
+		if !found {
+			httpError(w, http.StatusBadRequest, "unknown_parameter", k, fmt.Sprintf("Unknown parameter: '%s'.", k))
+			return false
+		}
+	}
+	return true
+}
+
+func (c *SIPCall) accept(w http.ResponseWriter, req map[string]any) {
+	if !onlyMembers(w, req, "session") {
+		return
+	}
+	sess, ok := req["session"]
+	if !ok {
+		httpError(w, http.StatusBadRequest, "missing_required_parameter", "session", "Missing required parameter: 'session'.")
+		return
+	}
+	if perr := acceptSession("session", sess); perr != nil {
+		httpError(w, http.StatusBadRequest, perr.code, perr.param, perr.msg)
+		return
+	}
+	raw, _ := json.Marshal(sess)
+	c.mu.Lock()
+	if c.state != SIPRinging {
+		c.mu.Unlock()
+		httpError(w, http.StatusBadRequest, "call_not_ringing", "", "The call has already been accepted.")
+		return
+	}
+	c.state, c.session = SIPAccepted, raw
+	if c.ring != nil {
+		c.ring.Stop()
+	}
+	c.mu.Unlock()
+	c.changes.Notify()
+	w.WriteHeader(http.StatusOK)
+}
+
+func (c *SIPCall) reject(w http.ResponseWriter, req map[string]any) {
+	if !onlyMembers(w, req, "status_code") {
+		return
+	}
+	v, ok := req["status_code"]
+	if !ok {
+		// Required for Live (sessions.d.ts), unlike Realtime's default 603.
+		httpError(w, http.StatusBadRequest, "missing_required_parameter", "status_code", "Missing required parameter: 'status_code'.")
+		return
+	}
+	f, ok := v.(float64)
+	if !ok || f != float64(int(f)) || f < 300 || f > 699 {
+		httpError(w, http.StatusBadRequest, "invalid_value", "status_code", "Invalid 'status_code': expected a SIP status between 300 and 699.")
+		return
+	}
+	c.mu.Lock()
+	if c.state != SIPRinging {
+		c.mu.Unlock()
+		httpError(w, http.StatusBadRequest, "call_not_ringing", "", "Only a ringing call can be rejected; hang up an accepted call.")
+		return
+	}
+	c.rejected = int(f)
+	c.mu.Unlock()
+	c.end(SIPRinging, SIPRejected, true, "")
+	w.WriteHeader(http.StatusOK)
+}
+
+func (c *SIPCall) refer(w http.ResponseWriter, req map[string]any) {
+	if !onlyMembers(w, req, "target_uri") {
+		return
+	}
+	target, _ := req["target_uri"].(string)
+	if target == "" {
+		httpError(w, http.StatusBadRequest, "missing_required_parameter", "target_uri", "Missing required parameter: 'target_uri'.")
+		return
+	}
+	if !strings.HasPrefix(target, "tel:") && !strings.HasPrefix(target, "sip:") && !strings.HasPrefix(target, "sips:") {
+		httpError(w, http.StatusBadRequest, "invalid_value", "target_uri", "Invalid 'target_uri': expected a tel: or sip: URI.")
+		return
+	}
+	c.mu.Lock()
+	if c.state != SIPAccepted {
+		c.mu.Unlock()
+		httpError(w, http.StatusBadRequest, "call_not_active", "", "Only an accepted call can be referred.")
+		return
+	}
+	c.referredTo = target
+	c.mu.Unlock()
+	c.end(SIPAccepted, SIPReferred, true, live.ClosedRemoteHangup)
+	w.WriteHeader(http.StatusOK)
+}
+
+// attach serves the sideband of an accepted call: a ModelConn already started
+// with the accepted session, which sends session.started and then runs like any.
+func (m *Model) attach(w http.ResponseWriter, r *http.Request, call *SIPCall) {
+	ws, err := websocket.Accept(w, r, nil)
+	if err != nil {
+		return
+	}
+	ws.SetReadLimit(live.DefaultReadLimit)
+	m.wg.Add(1)
+	defer m.wg.Done()
+	c := newModelConn(m, ws, r, m.seq.Add(1))
+	c.attached = call.id
+	var start live.SessionStart
+	call.mu.Lock()
+	_ = json.Unmarshal(call.session, &start.Session)
+	ended := call.state != SIPAccepted
+	if !ended {
+		call.sidebands = append(call.sidebands, c)
+	}
+	call.mu.Unlock()
+	call.changes.Notify()
+	m.mu.Lock()
+	m.conns[c] = true
+	m.mu.Unlock()
+	defer func() {
+		m.mu.Lock()
+		delete(m.conns, c)
+		m.mu.Unlock()
+	}()
+	c.start(&start, "")
+	c.mu.Lock()
+	c.received = nil // the app sent no session.start
+	c.mu.Unlock()
+	if ended {
+		c.ws.Close(websocket.StatusNormalClosure, "call ended")
+	}
+	c.run()
+}
+
+// AttachedTo is the session_id of the SIP call an attached socket observes, ""
+// for an ordinary connection.
+func (c *ModelConn) AttachedTo() string { return c.attached }

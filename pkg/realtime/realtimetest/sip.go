@@ -1,0 +1,648 @@
+package realtimetest
+
+// The OpenAI side of a SIP call, on the same server as the Realtime WebSocket:
+// the call-control routes POST /v1/realtime/calls/{call_id}/{accept,reject,refer,
+// hangup}, the sideband socket /v1/realtime?call_id=ID of an accepted call, and
+// RingSIP, which announces a call to the application with a signed
+// realtime.call.incoming webhook as OpenAI does.
+//
+// Where each behaviour comes from:
+//   - Routes, bodies, 200 with no body: the realtime-sip guide, openai-node
+//     resources/realtime/calls.ts (accept/hangup/refer/reject return void; reject's
+//     status_code defaults to 603), the community report of refer answering
+//     "HTTP/1.1 200 OK, content-length: 0".
+//   - The accept body is the session itself (CallAcceptParams: type "realtime"
+//     required); an accept missing session.type failed with "Missing required
+//     parameter: 'session.type'" (community thread "Realtime API SIP inbound calls
+//     failing", May 2026: the real API answered 200 and failed the call later; the
+//     twin refuses at once, with session.update's checks, which is stricter).
+//   - An unknown or ended call: 404 call_id_not_found (the same thread: the
+//     sideband of a failed call answered 404 call_id_not_found; the community
+//     thread on the accept of an expired call taking ~5 s to answer 404
+//     call_id_not_found).
+//   - The sideband URL ?call_id= (realtime-sip guide, realtime-server-controls).
+//   - Audio never crosses the sideband: the SIP leg carries it. A sideband sees
+//     no response.output_audio.delta (community: "response.output_audio.delta does
+//     not ever get sent via webrtc or websocket [sideband]", while
+//     response.output_audio.done and the transcripts arrive). What the API does
+//     with an input_audio_buffer.append on a SIP call's sideband is not
+//     documented: the twin answers an invalid_request_error and drops the audio,
+//     so a control plane that tries to relay audio fails its tests.
+//   - Webhook headers and user-agent: the realtime-sip guide's example request;
+//     the signature: Standard Webhooks (pkg/sipcall). Retries: OpenAI retries a
+//     delivery not answered 2xx with exponential backoff (webhooks guide, up to 72
+//     hours); a ringing call is not worth more than its ring time, so the twin
+//     stops at SIPRing.Attempts or when the call stops ringing.
+//   - Ring timeout: not documented. DefaultRingTimeout is SIP's INVITE transaction
+//     timeout (RFC 3261 Timer B, 64×T1 = 32 s), rounded: a call not accepted by
+//     then is gone (accept → 404).
+//   - Accept twice, refer or hangup of a call not in progress: not documented;
+//     the twin refuses them (400 invalid_request_error, code call_not_ringing /
+//     call_not_active) and names that choice here.
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"github.com/callagent/callagent/internal/statewait"
+	"github.com/callagent/callagent/pkg/sipcall"
+)
+
+// DefaultRingTimeout is how long a SIP call rings waiting for its accept.
+const DefaultRingTimeout = 30 * time.Second
+
+// WebhookUserAgent is the user-agent of OpenAI's webhook requests.
+const WebhookUserAgent = "OpenAI/1.0 (+https://platform.openai.com/docs/webhooks)"
+
+// SIPConfig configures the twin's SIP calls (Model.SIP).
+type SIPConfig struct {
+	// RingTimeout is how long a call rings unanswered before it is gone (default
+	// DefaultRingTimeout).
+	RingTimeout time.Duration
+}
+
+// SIP call states.
+const (
+	SIPRinging  = "ringing"
+	SIPAccepted = "accepted"
+	SIPRejected = "rejected"
+	SIPMissed   = "missed"   // rang out
+	SIPReferred = "referred" // transferred away by a refer
+	SIPEnded    = "ended"    // hung up (by the app or the caller)
+)
+
+type sipState struct {
+	mu      sync.Mutex
+	calls   map[string]*SIPCall
+	seq     int
+	closers sync.WaitGroup // sideband closes in flight (Model.Close waits)
+}
+
+// SIPRing is a phone call arriving at OpenAI over SIP.
+type SIPRing struct {
+	// WebhookURL and Secret are the project's webhook endpoint and its signing
+	// secret (whsec_…).
+	WebhookURL, Secret string
+	// From and To become the INVITE's From and To headers (default a US number
+	// each); Headers are more of them (X-… headers a trunk adds).
+	From, To string
+	Headers  []sipcall.Header
+	// CallID is the call's id (default rtc_… generated).
+	CallID string
+	// BadSignature signs with another key; Unsigned sends no signature headers:
+	// what a forged webhook looks like.
+	BadSignature, Unsigned bool
+	// Stale signs with a timestamp outside the tolerance (a replay).
+	Stale bool
+	// Attempts bounds the deliveries of the webhook (default 3: the first and two
+	// retries); RetryDelay is the wait before the first retry, doubled after
+	// (default 100 ms; OpenAI's are longer).
+	Attempts   int
+	RetryDelay time.Duration
+	// HTTPClient delivers the webhook (default http.DefaultClient).
+	HTTPClient *http.Client
+}
+
+// Delivery is one attempt to deliver the webhook.
+type Delivery struct {
+	Status int   // HTTP status, 0 when none came
+	Err    error // transport error
+}
+
+// SIPCall is a SIP call on the twin. Its methods are safe from any goroutine.
+type SIPCall struct {
+	m         *Model
+	id        string
+	webhookID string
+
+	changes    statewait.Changes
+	mu         sync.Mutex
+	state      string
+	session    json.RawMessage
+	rejected   int
+	referredTo string
+	hungUp     bool
+	sidebands  []*ModelConn
+	deliveries []Delivery
+	ring       *time.Timer
+	done       chan struct{}
+}
+
+func (m *Model) sipCalls() *sipState {
+	m.init()
+	m.sip.mu.Lock()
+	if m.sip.calls == nil {
+		m.sip.calls = map[string]*SIPCall{}
+	}
+	m.sip.mu.Unlock()
+	return &m.sip
+}
+
+// RingSIP places a call: it rings, and OpenAI's realtime.call.incoming webhook is
+// posted to o.WebhookURL, signed (or not, as o asks), retried while the answer is
+// not 2xx, up to o.Attempts and while the call rings. It returns the call and,
+// when no delivery was answered 2xx, an error saying why. The call stays ringing
+// until the app accepts or rejects it or the ring timeout passes.
+func (m *Model) RingSIP(ctx context.Context, o SIPRing) (*SIPCall, error) {
+	st := m.sipCalls()
+	st.mu.Lock()
+	st.seq++
+	n := st.seq
+	id := o.CallID
+	if id == "" {
+		id = fmt.Sprintf("rtc_twin%d_%d", m.seq.Load(), n)
+	}
+	if _, dup := st.calls[id]; dup {
+		st.mu.Unlock()
+		return nil, fmt.Errorf("realtimetest: call %s exists", id)
+	}
+	call := &SIPCall{m: m, id: id, webhookID: fmt.Sprintf("wh_twin_%s", id), state: SIPRinging, done: make(chan struct{})}
+	st.calls[id] = call
+	st.mu.Unlock()
+	ring := m.SIP.RingTimeout
+	if ring <= 0 {
+		ring = DefaultRingTimeout
+	}
+	call.mu.Lock()
+	call.ring = time.AfterFunc(ring, func() { call.end(SIPRinging, SIPMissed, false) })
+	call.mu.Unlock()
+
+	from, to := o.From, o.To
+	if from == "" {
+		from = "sip:+14155550123@sip.example.com"
+	}
+	if to == "" {
+		to = "sip:+18005550100@sip.example.com"
+	}
+	headers := append([]sipcall.Header{{Name: "From", Value: from}, {Name: "To", Value: to},
+		{Name: "Call-ID", Value: fmt.Sprintf("%s@twin.invalid", id)}}, o.Headers...)
+	body, err := json.Marshal(map[string]any{
+		"object": "event", "id": fmt.Sprintf("evt_twin_%s", id), "type": sipcall.TypeRealtimeCallIncoming,
+		"created_at": time.Now().Unix(),
+		"data":       map[string]any{"call_id": id, "sip_headers": headers},
+	})
+	if err != nil {
+		return call, err
+	}
+	return call, deliver(ctx, o, call.webhookID, body, call.Ringing, call.delivered)
+}
+
+// deliver posts a webhook body like OpenAI: the same webhook-id on every attempt,
+// a fresh timestamp and signature each time ("webhook-timestamp: timestamp of
+// delivery attempt", realtime-sip guide), until a 2xx, the attempts are used,
+// more() turns false or ctx ends. livetest has the same loop (twins on one floor
+// do not import each other).
+func deliver(ctx context.Context, o SIPRing, webhookID string, body []byte, more func() bool, record func(Delivery)) error {
+	hc := o.HTTPClient
+	if hc == nil {
+		hc = http.DefaultClient
+	}
+	attempts := o.Attempts
+	if attempts <= 0 {
+		attempts = 3
+	}
+	wait := o.RetryDelay
+	if wait <= 0 {
+		wait = 100 * time.Millisecond
+	}
+	var last error
+	for try := 1; try <= attempts; try++ {
+		if try > 1 {
+			t := time.NewTimer(wait)
+			select {
+			case <-ctx.Done():
+				t.Stop()
+				return ctx.Err()
+			case <-t.C:
+			}
+			wait *= 2
+			if !more() {
+				return fmt.Errorf("webhook not delivered before the call stopped ringing: %w", last)
+			}
+		}
+		req, err := http.NewRequestWithContext(ctx, http.MethodPost, o.WebhookURL, bytes.NewReader(body))
+		if err != nil {
+			return err
+		}
+		req.Header.Set("User-Agent", WebhookUserAgent)
+		req.Header.Set("Content-Type", "application/json")
+		if !o.Unsigned {
+			secret, ts := o.Secret, time.Now()
+			if o.BadSignature {
+				secret = "whsec_" + "Zm9yZ2VkLWJ5LWEtc3RyYW5nZXI=" // "forged-by-a-stranger"
+			}
+			if o.Stale {
+				ts = ts.Add(-2 * sipcall.Tolerance)
+			}
+			h, err := sipcall.Sign(secret, webhookID, ts, body)
+			if err != nil {
+				return fmt.Errorf("realtimetest: sign the webhook: %w", err)
+			}
+			for k, v := range h {
+				req.Header[k] = v
+			}
+		}
+		resp, err := hc.Do(req)
+		if err != nil {
+			record(Delivery{Err: err})
+			last = err
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			continue
+		}
+		io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<16))
+		resp.Body.Close()
+		record(Delivery{Status: resp.StatusCode})
+		if resp.StatusCode >= 200 && resp.StatusCode <= 299 {
+			return nil
+		}
+		last = fmt.Errorf("webhook answered HTTP %d", resp.StatusCode)
+	}
+	return fmt.Errorf("webhook not delivered after %d attempts: %w", attempts, last)
+}
+
+func (c *SIPCall) delivered(d Delivery) {
+	c.mu.Lock()
+	c.deliveries = append(c.deliveries, d)
+	c.mu.Unlock()
+	c.changes.Notify()
+}
+
+// ID is the call's call_id.
+func (c *SIPCall) ID() string { return c.id }
+
+// WebhookID is the webhook-id of the call's webhook deliveries.
+func (c *SIPCall) WebhookID() string { return c.webhookID }
+
+// State is the call's state: SIPRinging, SIPAccepted, SIPRejected, SIPMissed,
+// SIPReferred or SIPEnded.
+func (c *SIPCall) State() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.state
+}
+
+// Ringing reports whether the call still waits for an accept.
+func (c *SIPCall) Ringing() bool { return c.State() == SIPRinging }
+
+// Deliveries are the webhook's delivery attempts so far.
+func (c *SIPCall) Deliveries() []Delivery {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]Delivery(nil), c.deliveries...)
+}
+
+// Accepted waits until the call stops ringing and returns the accepted session
+// (the accept's body); an error when it was rejected or rang out.
+func (c *SIPCall) Accepted(ctx context.Context) (json.RawMessage, error) {
+	if err := c.changes.Wait(ctx, "sip call", "the call answered", func() bool { return !c.Ringing() }); err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.session == nil {
+		return nil, fmt.Errorf("call %s was not accepted: %s", c.id, c.state)
+	}
+	return append(json.RawMessage(nil), c.session...), nil
+}
+
+// Rejected returns the SIP status the app rejected the call with.
+func (c *SIPCall) Rejected() (status int, ok bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.rejected, c.state == SIPRejected
+}
+
+// Sideband waits for the app's sideband connection to the call and returns the
+// first; it is a ModelConn like any, scripted as usual.
+func (c *SIPCall) Sideband(ctx context.Context) (*ModelConn, error) {
+	var mc *ModelConn
+	err := c.changes.Wait(ctx, "sip call", "the sideband", func() bool {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		if len(c.sidebands) > 0 {
+			mc = c.sidebands[0]
+			return true
+		}
+		return false
+	})
+	return mc, err
+}
+
+// ReferredTo is the target_uri of the app's refer, or "".
+func (c *SIPCall) ReferredTo() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.referredTo
+}
+
+// HungUp reports whether the app hung the call up.
+func (c *SIPCall) HungUp() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.hungUp
+}
+
+// CallerHangup ends the call from the phone's side: the sidebands close.
+func (c *SIPCall) CallerHangup() { c.end("", SIPEnded, false) }
+
+// Done is closed when the call is over (rejected, rang out, referred, hung up).
+func (c *SIPCall) Done() <-chan struct{} { return c.done }
+
+// end moves the call from state from ("" any live state) to to, closes its
+// sidebands and Done. It reports whether it did.
+func (c *SIPCall) end(from, to string, byApp bool) bool {
+	c.mu.Lock()
+	if c.state != SIPRinging && c.state != SIPAccepted || from != "" && c.state != from {
+		c.mu.Unlock()
+		return false
+	}
+	c.state = to
+	if byApp && to == SIPEnded {
+		c.hungUp = true
+	}
+	if c.ring != nil {
+		c.ring.Stop()
+	}
+	conns := append([]*ModelConn(nil), c.sidebands...)
+	close(c.done)
+	c.mu.Unlock()
+	for _, mc := range conns {
+		// The call is over: the session ends and its socket with it. The closing
+		// handshake waits for the app, which may be waiting for the request that
+		// ended the call: not on this goroutine.
+		c.m.sip.closers.Go(func() { mc.ws.Close(websocket.StatusNormalClosure, "call ended") })
+	}
+	c.changes.Notify()
+	return true
+}
+
+// apiError writes OpenAI's error shape.
+func apiError(w http.ResponseWriter, status int, code, param, msg string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	var p any
+	if param != "" {
+		p = param
+	}
+	b, _ := json.Marshal(map[string]any{"error": map[string]any{"message": msg, "type": "invalid_request_error", "code": code, "param": p}})
+	w.Write(b)
+}
+
+func callNotFound(w http.ResponseWriter, id string) {
+	apiError(w, http.StatusNotFound, sipcall.CodeCallNotFound, "", fmt.Sprintf("Call with id '%s' not found.", id))
+}
+
+// serveCalls answers POST /v1/realtime/calls/{call_id}/{op}; false when the
+// request is not for those routes.
+func (m *Model) serveCalls(w http.ResponseWriter, r *http.Request) bool {
+	_, rest, ok := strings.Cut(r.URL.Path, "/realtime/calls/")
+	if !ok {
+		return false
+	}
+	if m.APIKey != "" && r.Header.Get("Authorization") != "Bearer "+m.APIKey {
+		apiError(w, http.StatusUnauthorized, "invalid_api_key", "", "Incorrect API key provided.")
+		return true
+	}
+	id, op, ok := strings.Cut(rest, "/")
+	if !ok || id == "" || strings.Contains(op, "/") {
+		apiError(w, http.StatusNotFound, "not_found", "", "Unknown route.")
+		return true
+	}
+	if r.Method != http.MethodPost {
+		apiError(w, http.StatusMethodNotAllowed, "method_not_allowed", "", "Only POST is allowed.")
+		return true
+	}
+	body, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
+	if err != nil {
+		return true
+	}
+	st := m.sipCalls()
+	st.mu.Lock()
+	call := st.calls[id]
+	st.mu.Unlock()
+	if call == nil {
+		callNotFound(w, id)
+		return true
+	}
+	switch op {
+	case "accept":
+		call.accept(w, body)
+	case "reject":
+		call.reject(w, body)
+	case "refer":
+		call.refer(w, body)
+	case "hangup":
+		if len(bytes.TrimSpace(body)) > 0 && string(bytes.TrimSpace(body)) != "{}" {
+			apiError(w, http.StatusBadRequest, "unknown_parameter", "", "hangup takes no parameters.")
+			return true
+		}
+		if !call.end("", SIPEnded, true) {
+			callNotFound(w, id)
+			return true
+		}
+	default:
+		apiError(w, http.StatusNotFound, "not_found", "", fmt.Sprintf("Unknown call operation '%s'.", op))
+		return true
+	}
+	return true
+}
+
+// gone answers for a call that is over: 404, as for an unknown id.
+func (c *SIPCall) gone(w http.ResponseWriter) bool {
+	s := c.State()
+	if s == SIPRinging || s == SIPAccepted {
+		return false
+	}
+	callNotFound(w, c.id)
+	return true
+}
+
+func (c *SIPCall) accept(w http.ResponseWriter, body []byte) {
+	if c.gone(w) {
+		return
+	}
+	var sess map[string]any
+	if err := json.Unmarshal(body, &sess); err != nil || sess == nil {
+		apiError(w, http.StatusBadRequest, "invalid_json", "", "We could not parse the JSON body of your request.")
+		return
+	}
+	if _, ok := sess["type"]; !ok {
+		apiError(w, http.StatusBadRequest, "missing_required_parameter", "session.type", "Missing required parameter: 'session.type'.")
+		return
+	}
+	if perr := sessionUpdate("session", sess); perr != nil {
+		apiError(w, http.StatusBadRequest, perr.code, perr.param, perr.msg)
+		return
+	}
+	model, _ := sess["model"].(string)
+	if model == "" {
+		model = defaultSession("")["model"].(string)
+	}
+	if perr := modelChecks(model, sess); perr != nil {
+		apiError(w, http.StatusBadRequest, perr.code, perr.param, perr.msg)
+		return
+	}
+	c.mu.Lock()
+	if c.state != SIPRinging {
+		c.mu.Unlock()
+		apiError(w, http.StatusBadRequest, "call_not_ringing", "", "The call has already been accepted.")
+		return
+	}
+	c.state = SIPAccepted
+	c.session = append(json.RawMessage(nil), body...)
+	if c.ring != nil {
+		c.ring.Stop()
+	}
+	c.mu.Unlock()
+	c.changes.Notify()
+	w.WriteHeader(http.StatusOK) // no body (calls.ts: APIPromise<void>)
+}
+
+func (c *SIPCall) reject(w http.ResponseWriter, body []byte) {
+	if c.gone(w) {
+		return
+	}
+	status := sipcall.DeclineStatus
+	if len(bytes.TrimSpace(body)) > 0 {
+		var req map[string]any
+		if err := json.Unmarshal(body, &req); err != nil {
+			apiError(w, http.StatusBadRequest, "invalid_json", "", "We could not parse the JSON body of your request.")
+			return
+		}
+		for k, v := range req {
+			if k != "status_code" {
+				apiError(w, http.StatusBadRequest, "unknown_parameter", k, fmt.Sprintf("Unknown parameter: '%s'.", k))
+				return
+			}
+			f, ok := v.(float64)
+			if !ok || f != float64(int(f)) || f < 300 || f > 699 {
+				apiError(w, http.StatusBadRequest, "invalid_value", "status_code", "Invalid 'status_code': expected a SIP status between 300 and 699.")
+				return
+			}
+			status = int(f)
+		}
+	}
+	c.mu.Lock()
+	if c.state != SIPRinging {
+		c.mu.Unlock()
+		apiError(w, http.StatusBadRequest, "call_not_ringing", "", "Only a ringing call can be rejected; hang up an accepted call.")
+		return
+	}
+	c.rejected = status
+	c.mu.Unlock()
+	c.end(SIPRinging, SIPRejected, true)
+	w.WriteHeader(http.StatusOK)
+}
+
+func (c *SIPCall) refer(w http.ResponseWriter, body []byte) {
+	if c.gone(w) {
+		return
+	}
+	var req map[string]any
+	if err := json.Unmarshal(body, &req); err != nil {
+		apiError(w, http.StatusBadRequest, "invalid_json", "", "We could not parse the JSON body of your request.")
+		return
+	}
+	for k := range req {
+		if k != "target_uri" {
+			apiError(w, http.StatusBadRequest, "unknown_parameter", k, fmt.Sprintf("Unknown parameter: '%s'.", k))
+			return
+		}
+	}
+	target, _ := req["target_uri"].(string)
+	if target == "" {
+		apiError(w, http.StatusBadRequest, "missing_required_parameter", "target_uri", "Missing required parameter: 'target_uri'.")
+		return
+	}
+	if !strings.HasPrefix(target, "tel:") && !strings.HasPrefix(target, "sip:") && !strings.HasPrefix(target, "sips:") {
+		// calls.d.ts: "Supports values like tel:+14155550123 or sip:agent@example.com".
+		apiError(w, http.StatusBadRequest, "invalid_value", "target_uri", "Invalid 'target_uri': expected a tel: or sip: URI.")
+		return
+	}
+	c.mu.Lock()
+	if c.state != SIPAccepted {
+		c.mu.Unlock()
+		apiError(w, http.StatusBadRequest, "call_not_active", "", "Only an accepted call can be referred.")
+		return
+	}
+	c.referredTo = target
+	c.mu.Unlock()
+	// The REFER takes the caller elsewhere: OpenAI leaves the call and its session
+	// ends (the call "stays on the original audio path" only when the REFER fails).
+	c.end(SIPAccepted, SIPReferred, true)
+	w.WriteHeader(http.StatusOK)
+}
+
+// sidebandAllowed answers the handshake of a sideband for a call that is not
+// accepted (404 call_id_not_found) and reports whether it may go on.
+func (m *Model) sidebandAllowed(w http.ResponseWriter, id string) bool {
+	st := m.sipCalls()
+	st.mu.Lock()
+	call := st.calls[id]
+	st.mu.Unlock()
+	if call == nil || call.State() != SIPAccepted {
+		callNotFound(w, id)
+		return false
+	}
+	return true
+}
+
+// sidebandSession makes a new sideband connection's session the accepted one and
+// ties the connection to its call. Called by ModelConn.run before session.created.
+func (m *Model) sidebandSession(c *ModelConn, id string) error {
+	st := m.sipCalls()
+	st.mu.Lock()
+	call := st.calls[id]
+	st.mu.Unlock()
+	if call == nil {
+		return errors.New("no such call")
+	}
+	call.mu.Lock()
+	defer call.mu.Unlock()
+	if call.state != SIPAccepted {
+		return fmt.Errorf("call %s is %s", id, call.state)
+	}
+	var sess map[string]any
+	if err := json.Unmarshal(call.session, &sess); err != nil {
+		return err
+	}
+	next := clone(c.sess)
+	merge(next, sess, "session")
+	if next["model"] == "" || next["model"] == nil {
+		next["model"] = defaultSession("")["model"]
+	}
+	c.sess = next
+	c.sipCall = id
+	call.sidebands = append(call.sidebands, c)
+	call.changes.Notify()
+	return nil
+}
+
+// CallerSays simulates the caller speaking on the SIP leg: speech started, ms of
+// audio, speech stopped with its transcript. The audio itself never reaches the
+// sideband; only the events do. ms 0 counts 60 ms per character.
+func (c *ModelConn) CallerSays(text string, ms int) {
+	if ms <= 0 {
+		ms = 60 * max(1, len(text))
+	}
+	c.SpeechStarted()
+	c.mu.Lock()
+	c.audioBytes += ms * 8 // the SIP leg's audio, on the model's clock
+	c.mu.Unlock()
+	c.SpeechStopped(text)
+}
+
+// SIPCallID is the call_id of a sideband connection, "" for an ordinary one.
+func (c *ModelConn) SIPCallID() string { return c.sipCall }
