@@ -3,6 +3,8 @@ package agent
 import (
 	"context"
 	"strings"
+
+	"github.com/callagent/callagent/pkg/session"
 )
 
 // Transports (Config.Transport).
@@ -60,4 +62,13 @@ func (c *Config) SIPNotes() []string {
 		}
 	}
 	return notes
+}
+
+// endingByRequest tells a SIP call that the hang-up or transfer about to be
+// requested will close its sideband (session.Session.EndingByRequest): the call
+// then ends with the tool's reason, not as the caller's hang-up.
+func endingByRequest(call session.Call) {
+	if e, ok := call.(interface{ EndingByRequest() }); ok {
+		e.EndingByRequest()
+	}
 }

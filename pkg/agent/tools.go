@@ -190,6 +190,7 @@ func hangUpTool(spec *ToolSpec, calls CallController) session.Tool {
 		cancel()
 		var err error
 		if calls != nil {
+			endingByRequest(call)
 			err = calls.Hangup(ctx, call.CallSID())
 		}
 		// Closing the stream ends the call too (the <Connect> action answers Hangup), so
@@ -240,6 +241,7 @@ func transferTool(spec *ToolSpec, calls CallController) session.Tool {
 			wctx, cancel := context.WithTimeout(ctx, playedLimit)
 			_ = call.WaitPlayed(wctx)
 			cancel()
+			endingByRequest(call)
 			if err := ref.Refer(ctx, call.CallSID(), ReferTarget(number)); err != nil {
 				return "", fmt.Errorf("the transfer failed: %w", err)
 			}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/callagent/callagent/pkg/callevent"
@@ -143,6 +144,7 @@ func (v *sipSeen) forget(ids ...string) {
 // more), reject it when the server cannot take it, else accept it with the
 // agent's session and run it.
 func (s *Server) sipWebhook(w http.ResponseWriter, r *http.Request) {
+	start := s.now()
 	sc := s.cfg.SIP
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.cfg.MaxWebhookBody))
 	if tooBig := (*http.MaxBytesError)(nil); errors.As(err, &tooBig) {
@@ -194,14 +196,51 @@ func (s *Server) sipWebhook(w http.ResponseWriter, r *http.Request) {
 		}
 		s.warnRefused("SIP call rejected: "+refusals[why], "call_id", in.ID, "sip_status", status)
 		s.rejectSIP(r.Context(), in, status)
+		s.sipRequestEvent(w, r, in, fmt.Sprintf("reject (SIP %d: %s)", status, refusals[why]), start)
 		w.WriteHeader(http.StatusOK)
 		return
 	}
-	if code, msg := s.acceptSIP(r.Context(), in); code != http.StatusOK {
+	if code, msg := s.acceptSIP(r.Context(), in, func(answer string) { s.sipRequestEvent(w, r, in, answer, start) }); code != http.StatusOK {
 		http.Error(w, msg, code)
 		return
 	}
 	w.WriteHeader(http.StatusOK)
+}
+
+// sipRequestEvent is the call's event of its webhook, as a Twilio webhook's is:
+// what callagent answered, in a few words.
+func (s *Server) sipRequestEvent(w http.ResponseWriter, r *http.Request, in sipcall.Incoming, answer string, start time.Time) {
+	reportedAsEvent(w)
+	now := s.now()
+	s.emit(callevent.HTTPRequest{Header: callevent.Header{Time: now, CallSID: in.ID}, Method: r.Method, Path: r.URL.Path,
+		Status: http.StatusOK, Answer: answer, Duration: now.Sub(start), From: sipUser(in.From), To: sipUser(in.To)})
+}
+
+// sipUser is the user part of a SIP From or To header's URI, the caller's or
+// called number as a Twilio webhook gives it ("+14155550123" of
+// "Ada" <sip:+14155550123@pstn.twilio.com>;tag=1): the call's {{call.from}} and
+// {{call.to}}, and what the terminal and logs show. A value without one is
+// returned as it is (SipFrom and SipTo keep the headers whole).
+func sipUser(v string) string {
+	i := strings.Index(v, "sip:")
+	n := 4
+	if j := strings.Index(v, "sips:"); j >= 0 && (i < 0 || j < i) {
+		i, n = j, 5
+	}
+	if j := strings.Index(v, "tel:"); i < 0 && j >= 0 {
+		i, n = j, 4
+	}
+	if i < 0 {
+		return v
+	}
+	u := v[i+n:]
+	if k := strings.IndexAny(u, "@;>?"); k >= 0 {
+		u = u[:k]
+	}
+	if u == "" {
+		return v
+	}
+	return u
 }
 
 // admitSIP takes a place for the call, once per webhook id and call id. It
@@ -243,10 +282,12 @@ func (s *Server) rejectSIP(ctx context.Context, in sipcall.Incoming, status int)
 
 // acceptSIP sets up the call's session, accepts the call with it and runs it. It
 // returns the webhook's answer: 200, or an error status that makes OpenAI retry.
-func (s *Server) acceptSIP(ctx context.Context, in sipcall.Incoming) (int, string) {
+func (s *Server) acceptSIP(ctx context.Context, in sipcall.Incoming, answered func(string)) (int, string) {
 	sc := s.cfg.SIP
-	info := CallInfo{CallSID: in.ID, From: in.From, To: in.To, Parameters: map[string]string{"From": in.From, "To": in.To}}
-	leg := session.NewSIPCall(in.ID, in.From, in.To, nil)
+	from, to := sipUser(in.From), sipUser(in.To)
+	params := map[string]string{"From": from, "To": to, "SipFrom": in.From, "SipTo": in.To}
+	info := CallInfo{CallSID: in.ID, From: from, To: to, Parameters: params}
+	leg := session.NewSIPCall(in.ID, from, to, params)
 	opts := session.Options{}
 	if s.cfg.Session != nil {
 		if err := s.cfg.Session(info, &opts); err != nil {
@@ -284,6 +325,7 @@ func (s *Server) acceptSIP(ctx context.Context, in sipcall.Incoming) (int, strin
 		s.hangupSIP(in)
 		return http.StatusOK, ""
 	}
+	answered("accept")
 	s.wg.Go(func() {
 		ended := sess.Run(context.Background())
 		switch ended.Reason {

@@ -199,7 +199,7 @@ func TestSIPCallAcceptedAndRunOverTheSideband(t *testing.T) {
 	if err := json.Unmarshal(raw, &acc); err != nil {
 		t.Fatalf("accepted session %s: %v", raw, err)
 	}
-	if acc.Type != "realtime" || acc.Model != "gpt-realtime" || acc.Instructions != `SIP agent for "Ada" <sip:+15550001111@example.com>` ||
+	if acc.Type != "realtime" || acc.Model != "gpt-realtime" || acc.Instructions != "SIP agent for +15550001111" ||
 		acc.Audio == nil || acc.Audio.Output.Voice.String != "marin" || len(acc.Tools) != 1 || acc.Tools[0].Name != "lookup" {
 		t.Fatalf("accepted session: %s", raw)
 	}
@@ -423,5 +423,20 @@ func TestSIPNeedsTheWebhookSecret(t *testing.T) {
 		Sideband: func(context.Context, string) (session.ModelLeg, error) { return nil, net.ErrClosed }}})
 	if !errors.Is(err, ErrNoWebhookSecret) {
 		t.Fatalf("New without a secret: %v", err)
+	}
+}
+
+func TestSIPUser(t *testing.T) {
+	for in, want := range map[string]string{
+		`"Ada" <sip:+15550001111@example.com>;tag=abc`: "+15550001111",
+		"sip:+14155550100@sip.api.openai.com":          "+14155550100",
+		"<sips:alice@example.com>":                     "alice",
+		"tel:+14155550100":                             "+14155550100",
+		"anonymous":                                    "anonymous",
+		"sip:@x":                                       "sip:@x",
+	} {
+		if got := sipUser(in); got != want {
+			t.Errorf("sipUser(%q) = %q, want %q", in, got, want)
+		}
 	}
 }

@@ -53,6 +53,7 @@ type SIPCall struct {
 	mu      sync.Mutex
 	playing bool          // output_audio_buffer.started, not yet stopped or cleared
 	played  chan struct{} // closed and replaced when playing turns false
+	ending  bool          // a hang-up or transfer of ours is under way (Session.EndingByRequest)
 }
 
 // NewSIPCall returns the caller leg of the SIP call id (the OpenAI call id, which
@@ -153,8 +154,27 @@ func (c *SIPCall) push(f twiliotransport.Frame) {
 	}
 }
 
+// endingGrace is how long a sideband closed while a hang-up or transfer of ours is
+// under way waits for the tool to end the call with its own reason.
+const endingGrace = 5 * time.Second
+
 // hangup tells the caller pump the call is over (the sideband closed normally).
+// When a hang-up or transfer of ours closed it, the tool ends the call with its
+// reason (agent_hangup, transferred) as soon as its request returns: that is
+// waited for, bounded, so the call is not taken for the caller's hang-up.
 func (c *SIPCall) hangup() {
+	c.mu.Lock()
+	ending := c.ending
+	c.mu.Unlock()
+	if ending {
+		t := time.NewTimer(endingGrace)
+		defer t.Stop()
+		select {
+		case <-c.closed:
+			return
+		case <-t.C:
+		}
+	}
 	c.stop.Do(func() {
 		select {
 		case c.frames <- &twiliotransport.Stop{}:
@@ -289,6 +309,18 @@ func withoutFormats(cfg realtime.SessionConfig) realtime.SessionConfig {
 	}
 	cfg.Audio = &a
 	return cfg
+}
+
+// EndingByRequest says a request of ours that ends the call (a hang-up or a
+// transfer through the call-control API) is about to be sent: on a SIP call the
+// sideband then closes as it does when the caller hangs up, and the call must end
+// with the request's reason instead. A no-op on other calls.
+func (s *Session) EndingByRequest() {
+	if c, ok := s.caller.(*SIPCall); ok {
+		c.mu.Lock()
+		c.ending = true
+		c.mu.Unlock()
+	}
 }
 
 // SIPSession is the session a SIP call is accepted with: what the first
