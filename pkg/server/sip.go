@@ -317,7 +317,21 @@ func (s *Server) acceptSIP(ctx context.Context, in sipcall.Incoming, answered fu
 	cancel()
 	if err != nil {
 		s.unadmitSIP(in)
-		s.log.Warn("accepting the SIP call failed", "call_id", in.ID, "error", err)
+		var apiErr *sipcall.APIError
+		switch {
+		case errors.As(err, &apiErr) && apiErr.CallGone():
+			// Rang out, hung up, or accepted by another instance whose answer
+			// OpenAI did not get: nothing for a retry to do.
+			s.log.Warn("the SIP call is gone: not accepted", "call_id", in.ID, "error", err)
+			return http.StatusOK, ""
+		case errors.As(err, &apiErr) && apiErr.Status >= 400 && apiErr.Status < 500 && apiErr.Status != http.StatusTooManyRequests:
+			// Refused for good (the session, or a call no longer ringing): a retry
+			// would be refused the same way. The caller is not left ringing.
+			s.log.Error("OpenAI refused to accept the SIP call", "call_id", in.ID, "error", err)
+			s.rejectSIP(ctx, in, sipUnavailable)
+			return http.StatusOK, ""
+		}
+		s.log.Warn("accepting the SIP call failed; OpenAI retries the webhook", "call_id", in.ID, "error", err)
 		return http.StatusBadGateway, "the call could not be accepted"
 	}
 	if why := s.register(in.ID, sess); why != "" {

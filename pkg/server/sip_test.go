@@ -440,3 +440,33 @@ func TestSIPUser(t *testing.T) {
 		}
 	}
 }
+
+// An accept OpenAI refuses is not retried: a call gone is left alone, a call
+// refused for good is rejected (not left ringing).
+func TestSIPAcceptRefused(t *testing.T) {
+	ts := newSIPTestServer(t, nil)
+	for id, c := range map[string]struct {
+		err    *sipcall.APIError
+		reject int
+	}{
+		"rtc_gone":    {&sipcall.APIError{Op: "accept", Status: 404, Code: sipcall.CodeCallNotFound}, 0},
+		"rtc_refused": {&sipcall.APIError{Op: "accept", Status: 400, Code: "unknown_parameter"}, sipUnavailable},
+	} {
+		ts.control.mu.Lock()
+		ts.control.acceptErr = c.err
+		ts.control.mu.Unlock()
+		body := incomingBody(id)
+		if code := ts.postSIP(body, signed(t, testWebhookSecret, "wh_"+id, body)); code != http.StatusOK {
+			t.Errorf("%s: answered %d, want 200 (nothing to retry)", id, code)
+		}
+		ts.control.mu.Lock()
+		got := ts.control.rejected[id]
+		ts.control.mu.Unlock()
+		if got != c.reject {
+			t.Errorf("%s: rejected with %d, want %d", id, got, c.reject)
+		}
+	}
+	if ts.srv.ActiveCalls() != 0 || ts.srv.inFlight() != 0 {
+		t.Fatalf("places held after refused accepts: %d active, %d in flight", ts.srv.ActiveCalls(), ts.srv.inFlight())
+	}
+}

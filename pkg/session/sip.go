@@ -190,7 +190,7 @@ func (c *SIPCall) Dial(d ModelDialer) ModelDialer {
 		if err != nil {
 			return nil, err
 		}
-		return &sipModel{ModelLeg: leg, call: c, audio: map[string]bool{}}, nil
+		return &sipModel{ModelLeg: leg, call: c, audio: map[string]bool{}, readEnd: make(chan struct{})}, nil
 	}
 }
 
@@ -209,7 +209,15 @@ type sipModel struct {
 	updated bool                 // the first session.update was dropped
 	pending realtime.ServerEvent // returned by the next ReadEvent
 	audio   map[string]bool      // items whose audio (real or stood for) the session has seen
+
+	readEnd   chan struct{} // closed when the sideband's reading ended
+	endOnce   sync.Once
+	normalEnd bool // set before readEnd is closed: the sideband was closed normally (the call ended)
 }
+
+// sendCloseWait bounds how long a failed send waits to learn whether the sideband
+// was closed normally at the same moment (the caller hung up while we wrote).
+const sendCloseWait = time.Second
 
 // ReadEvent returns the sideband's next event for the session. When the sideband
 // closes normally (the call ended) the caller leg reports a hang-up and this waits
@@ -223,7 +231,12 @@ func (m *sipModel) ReadEvent(ctx context.Context) (realtime.ServerEvent, error) 
 		ev, err := m.ModelLeg.ReadEvent(ctx)
 		if err != nil {
 			var ce *realtime.CloseError
-			if errors.As(err, &ce) && ce.Normal() {
+			normal := errors.As(err, &ce) && ce.Normal()
+			m.endOnce.Do(func() {
+				m.normalEnd = normal
+				close(m.readEnd)
+			})
+			if normal {
 				m.call.hangup()
 				<-m.call.closed
 			}
@@ -283,7 +296,24 @@ func (m *sipModel) Send(ctx context.Context, ev realtime.ClientEvent) error {
 		u2.Session = withoutFormats(u.Session)
 		ev = &u2
 	}
-	return m.ModelLeg.Send(ctx, ev)
+	err := m.ModelLeg.Send(ctx, ev)
+	if err != nil && m.endedNormally() {
+		return nil // the call ended (the caller hung up) as we wrote: the hang-up ends it, not this
+	}
+	return err
+}
+
+// endedNormally waits, bounded, for the sideband's reading to end and reports
+// whether the sideband was closed normally.
+func (m *sipModel) endedNormally() bool {
+	t := time.NewTimer(sendCloseWait)
+	defer t.Stop()
+	select {
+	case <-m.readEnd:
+		return m.normalEnd
+	case <-t.C:
+		return false
+	}
 }
 
 // AppendAudio refuses: no audio crosses callagent on a SIP call.
