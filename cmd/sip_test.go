@@ -79,13 +79,15 @@ func (h *devHarness) ring(ctx context.Context, o realtimetest.SIPRing) *realtime
 // converse is one conversation, the same over SIP and Media Streams: the caller
 // asks, the model calls the weather tool, the session asks for the answer
 // (AutoRespond gives it) and the terminal shows it.
-func converse(ctx context.Context, h *devHarness, c *realtimetest.ModelConn) {
+func converse(ctx context.Context, h *devHarness, c *realtimetest.ModelConn, greeting bool) {
 	h.t.Helper()
-	if _, err := c.WaitEvent(ctx, realtime.TypeResponseCreate, 1); err != nil { // the greeting
-		h.t.Fatal(err)
-	}
-	if err := c.WaitFor(ctx, "the greeting's end", func() bool { return !c.Active() }); err != nil {
-		h.t.Fatal(err)
+	if greeting {
+		if _, err := c.WaitEvent(ctx, realtime.TypeResponseCreate, 1); err != nil {
+			h.t.Fatal(err)
+		}
+		if err := c.WaitFor(ctx, "the greeting's end", func() bool { return !c.Active() }); err != nil {
+			h.t.Fatal(err)
+		}
 	}
 	c.CallerSays("What is the weather in Paris?", 0)
 	c.Respond(ctx, realtimetest.ResponseSpec{Items: []realtimetest.ItemSpec{{FunctionCall: &realtimetest.FunctionCall{Name: "weather", Arguments: `{"city":"Paris"}`}}}})
@@ -125,7 +127,7 @@ func TestSIPCallEndToEnd(t *testing.T) {
 		t.Fatal(err)
 	}
 	<-conns
-	converse(ctx, h, sb)
+	converse(ctx, h, sb, true)
 	sb.Respond(ctx, realtimetest.ResponseSpec{Items: []realtimetest.ItemSpec{{FunctionCall: &realtimetest.FunctionCall{Name: "transfer", Arguments: `{}`}}}})
 	select {
 	case <-call.Done():
@@ -240,10 +242,15 @@ func TestSIPCallRendersLikeMediaStreams(t *testing.T) {
 	defer cancel()
 
 	ms, msConns, path := sipHarness(t)
+	// No greeting: its response and the caller's first words race on the twin,
+	// on either transport, and a barge-in may or may not be shown.
+	if err := os.WriteFile(path, []byte(strings.Replace(sipConfig, "    greeting: Greet the caller.\n", "", 1)), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	ms.start("--config", path)
 	caller := ms.place(ctx, "CA00000000000000000000000000000042")
 	mc := <-msConns
-	converse(ctx, ms, mc)
+	converse(ctx, ms, mc, false)
 	caller.Hangup()
 	caller.Close()
 	ms.waitOut("call ended")
@@ -253,14 +260,14 @@ func TestSIPCallRendersLikeMediaStreams(t *testing.T) {
 	sip.start("--sip", "--no-provision", "--config", path)
 	call := sip.ring(ctx, realtimetest.SIPRing{})
 	sc := <-sipConns
-	converse(ctx, sip, sc)
+	converse(ctx, sip, sc, false)
 	call.CallerHangup()
 	sip.waitOut("call ended")
 	sip.stop()
 
 	msLines, sipLines := renderedKinds(ms.out.String()), renderedKinds(sip.out.String())
 	if !slices.Equal(msLines, sipLines) {
-		t.Errorf("the terminal differs:\nMedia Streams:\n%s\nSIP:\n%s\n(raw SIP output:\n%s)", strings.Join(msLines, "\n"), strings.Join(sipLines, "\n"), sip.out.String())
+		t.Errorf("the terminal differs:\nMedia Streams:\n%q\nSIP:\n%q\n(raw SIP output:\n%s)", msLines, sipLines, sip.out.String())
 	}
 	msTypes := logTypes(t, filepath.Join(ms.env["CALLAGENT_STATE_DIR"], "calls"), "CA00000000000000000000000000000042")
 	sipTypes := logTypes(t, filepath.Join(sip.env["CALLAGENT_STATE_DIR"], "calls"), call.ID())
@@ -281,7 +288,11 @@ func renderedKinds(out string) []string {
 	for _, l := range strings.Split(strings.TrimSpace(out), "\n") {
 		l = callIDs.ReplaceAllString(timeOfLine.ReplaceAllString(l, ""), "ID")
 		l = numbers.ReplaceAllString(l, "N")
-		if strings.TrimSpace(l) != "" {
+		// Caller frames exist on Media Streams only.
+		l = strings.Replace(l, ", Ncaller frames held meanwhile", "", 1)
+		// Usage arrives with each response and each transcription, in an order
+		// neither transport fixes: its lines are left out.
+		if t := strings.TrimSpace(l); t != "" && !strings.HasPrefix(t, "· cost") {
 			lines = append(lines, l)
 		}
 	}
@@ -290,8 +301,10 @@ func renderedKinds(out string) []string {
 
 // eventKinds are the event types logged, each once, sorted: the order of
 // concurrent events (a transcript and a turn's latency) is not the transports'.
+// turn.playout (Twilio's echo of the answer's first frame, when it comes before
+// the hang-up) has no SIP counterpart: the audio is OpenAI's (docs/CONFIG.md).
 func eventKinds(types []string) []string {
-	out := slices.Clone(types)
+	out := slices.DeleteFunc(slices.Clone(types), func(t string) bool { return t == "turn.playout" })
 	slices.Sort(out)
 	return slices.Compact(out)
 }
