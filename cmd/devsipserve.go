@@ -33,7 +33,7 @@ func (d *devSession) sipServerConfig() *server.SIPConfig {
 	if !d.sip {
 		return nil
 	}
-	c := d.o.commonOptions.sipServerConfig(d.f.Env, d.f.Build.Version, d.f.Env.Get(envWebhookSecret))
+	c := d.o.commonOptions.sipServerConfig(d.f.Build.Version, d.f.Env.Get(envWebhookSecret))
 	c.SecretLater = d.sipProvisioning()
 	return c
 }

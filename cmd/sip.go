@@ -61,13 +61,17 @@ func (s sipCalls) Refer(ctx context.Context, callID, targetURI string) error {
 	return s.c.Refer(ctx, sipcall.EngineRealtime, callID, targetURI)
 }
 
-// sipControl is OpenAI's call-control API with the environment's key and base URL.
+// sipControl is OpenAI's call-control API with the environment's key and base URL
+// (the agents' hang-up and transfer).
 func sipControl(env *Env) *sipcall.Client {
-	base := env.Get("OPENAI_BASE_URL")
+	return newSIPControl(env.Get("OPENAI_BASE_URL"), env.Get("OPENAI_API_KEY"))
+}
+
+func newSIPControl(base, key string) *sipcall.Client {
 	if base == "" {
 		base = realtime.DefaultBaseURL
 	}
-	return sipcall.NewClient(base, env.Get("OPENAI_API_KEY"), &http.Client{})
+	return sipcall.NewClient(base, key, &http.Client{})
 }
 
 // sidebandDialer opens a SIP call's sideband by its call id.
@@ -80,8 +84,8 @@ func (c *commonOptions) sidebandDialer(version string) server.DialFunc {
 
 // sipServerConfig is the server's SIP configuration for serve and dev; secret is
 // the webhook endpoint's signing secret.
-func (c *commonOptions) sipServerConfig(env *Env, version, secret string) *server.SIPConfig {
-	return &server.SIPConfig{Secret: secret, Engine: sipcall.EngineRealtime, Control: sipControl(env), Sideband: c.sidebandDialer(version)}
+func (c *commonOptions) sipServerConfig(version, secret string) *server.SIPConfig {
+	return &server.SIPConfig{Secret: secret, Engine: sipcall.EngineRealtime, Control: newSIPControl(c.BaseURL, c.APIKey), Sideband: c.sidebandDialer(version)}
 }
 
 // sipMissing is what transport sip cannot start without.

@@ -1,8 +1,12 @@
 package cmd
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -12,6 +16,7 @@ import (
 	"time"
 
 	"github.com/callagent/callagent/internal/leakcheck"
+	"github.com/callagent/callagent/internal/syncbuf"
 	"github.com/callagent/callagent/pkg/callevent"
 	"github.com/callagent/callagent/pkg/calllog"
 	"github.com/callagent/callagent/pkg/realtime"
@@ -307,4 +312,124 @@ func eventKinds(types []string) []string {
 	out := slices.DeleteFunc(slices.Clone(types), func(t string) bool { return t == "turn.playout" })
 	slices.Sort(out)
 	return slices.Compact(out)
+}
+
+// serve --sip: the webhook is served at /openai-webhook, a call is accepted and
+// run on its sideband, and neither secret reaches the log.
+func TestServeSIP(t *testing.T) {
+	leakcheck.Check(t)
+	model := &realtimetest.Model{APIKey: "sk-test"}
+	modelSrv := httptest.NewServer(model)
+	defer modelSrv.Close()
+	defer model.Close()
+	f, _, errOut := testFactory()
+	out := &syncbuf.Buffer{}
+	f.IO.Out = out
+	opts := &serveOptions{Addr: "127.0.0.1:0", PublicURL: "https://calls.example.com", agentOverrides: agentOverrides{Model: "gpt-realtime", SIP: true},
+		DrainTimeout: time.Second, LogFormat: "json", LogLevel: "info", WebhookSecret: sipSecret,
+		commonOptions: commonOptions{APIKey: "sk-test", BaseURL: modelSrv.URL + "/v1", callLog: callLogOptions{Dir: t.TempDir()}}}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- serveRun(ctx, f, opts) }()
+	addr := ""
+	for addr == "" {
+		select {
+		case err := <-done:
+			t.Fatalf("serve ended: %v\n%s", err, errOut)
+		case <-time.After(5 * time.Millisecond):
+		}
+		sc := bufio.NewScanner(strings.NewReader(out.String()))
+		for sc.Scan() {
+			var line map[string]any
+			if json.Unmarshal(sc.Bytes(), &line) == nil && line["msg"] == "callagent serving" {
+				addr, _ = line["listen"].(string)
+				if line["openai_webhook"] != "https://calls.example.com/openai-webhook" || line["transport"] != "sip" {
+					t.Errorf("logged %v", line)
+				}
+			}
+		}
+	}
+	rctx, rcancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer rcancel()
+	hc := &http.Client{Transport: &http.Transport{}}
+	defer hc.CloseIdleConnections()
+	call, err := model.RingSIP(rctx, realtimetest.SIPRing{WebhookURL: "http://" + addr + "/openai-webhook", Secret: sipSecret, HTTPClient: hc})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := call.Sideband(rctx); err != nil {
+		t.Fatal(err)
+	}
+	call.CallerHangup()
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(out.String(), `"call.ended"`) {
+		if time.Now().After(deadline) {
+			t.Fatalf("no call.ended in the log:\n%s", out.String())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), call.ID()) {
+		t.Errorf("the call's id is not in the log:\n%s", out.String())
+	}
+	if strings.Contains(out.String(), "sk-test") || strings.Contains(out.String(), sipSecret) {
+		t.Fatal("a secret reached the log")
+	}
+}
+
+func TestSIPOptions(t *testing.T) {
+	env := map[string]string{"OPENAI_API_KEY": "sk-test", "CALLAGENT_PUBLIC_URL": "https://calls.example.com"}
+	// Without TWILIO_AUTH_TOKEN, and without the webhook secret: the secret is missing.
+	_, err := parseServe(t, env, "", "--sip")
+	if err == nil || !strings.Contains(err.Error(), "OPENAI_WEBHOOK_SECRET") || strings.Contains(err.Error(), "TWILIO_AUTH_TOKEN") {
+		t.Fatalf("serve --sip without the secret: %v", err)
+	}
+	env["OPENAI_WEBHOOK_SECRET"] = sipSecret
+	o, err := parseServe(t, env, "", "--sip")
+	if err != nil || !o.SIP || o.WebhookSecret != sipSecret {
+		t.Fatalf("serve --sip: %+v, %v", o, err)
+	}
+	if _, err := parseServe(t, env, "", "--sip", "--record-dir", t.TempDir()); err == nil || !strings.Contains(err.Error(), "--record-dir") {
+		t.Fatalf("serve --sip --record-dir: %v", err)
+	}
+	// transport: sip in the file is --sip.
+	path := filepath.Join(t.TempDir(), "callagent.yaml")
+	os.WriteFile(path, []byte("transport: sip\n"+sipConfig), 0o644)
+	if o, err := parseServe(t, env, "", "--config", path); err != nil || !o.SIP {
+		t.Fatalf("serve with transport: sip: %+v, %v", o, err)
+	}
+}
+
+// config validate: what has no effect over SIP is a note; GPT-Live over SIP is
+// refused.
+func TestSIPConfigValidate(t *testing.T) {
+	inDir(t, func(dir string) {
+		cfg := "transport: sip\naudio_format: pcma\n" + strings.Replace(sipConfig, `      to: "+14155550199"`, "      to: \"+14155550199\"\n      announcement: Connecting you now.", 1)
+		os.WriteFile("callagent.yaml", []byte(cfg), 0o644)
+		stdout, stderr, code := execute("config", "validate")
+		if code != ExitOK || !strings.Contains(stdout, "is valid") {
+			t.Fatalf("validate: exit %d\n%s%s", code, stdout, stderr)
+		}
+		for _, want := range []string{"calls are not recorded", "audio_format has no effect over SIP", "transfer.announcement has no effect over SIP"} {
+			if !strings.Contains(stderr, want) {
+				t.Errorf("no note %q:\n%s", want, stderr)
+			}
+		}
+		for file, want := range map[string]string{
+			"transport: sip\nmodel: gpt-live-1\n" + sipConfig: "callagent.yaml:1:12: transport sip with gpt-live-1: callagent controls SIP calls of the Realtime engine only",
+			"transport: carrier-pigeon\n" + sipConfig:          `callagent.yaml:1:12: transport "carrier-pigeon": use media_streams`,
+		} {
+			os.WriteFile("callagent.yaml", []byte(file), 0o644)
+			f, _, _ := testFactory()
+			root := NewRootCmd(f)
+			root.SetArgs([]string{"config", "validate"})
+			err := root.ExecuteContext(context.Background())
+			if ExitCode(context.Background(), err) != ExitUsage || !strings.Contains(fmt.Sprint(err), want) {
+				t.Errorf("want %q, got %v", want, err)
+			}
+		}
+	})
 }
