@@ -420,7 +420,7 @@ func TestSIPConfigValidate(t *testing.T) {
 		}
 		for file, want := range map[string]string{
 			"transport: sip\nmodel: gpt-live-1\n" + sipConfig: "callagent.yaml:1:12: transport sip with gpt-live-1: callagent controls SIP calls of the Realtime engine only",
-			"transport: carrier-pigeon\n" + sipConfig:          `callagent.yaml:1:12: transport "carrier-pigeon": use media_streams`,
+			"transport: carrier-pigeon\n" + sipConfig:         `callagent.yaml:1:12: transport "carrier-pigeon": use media_streams`,
 		} {
 			os.WriteFile("callagent.yaml", []byte(file), 0o644)
 			f, _, _ := testFactory()
