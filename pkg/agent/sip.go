@@ -65,10 +65,10 @@ func (c *Config) SIPNotes() []string {
 }
 
 // endingByRequest tells a SIP call that the hang-up or transfer about to be
-// requested will close its sideband (session.Session.EndingByRequest): the call
+// requested will close its sideband (on), or failed (off) (session.Session.EndingByRequest): the call
 // then ends with the tool's reason, not as the caller's hang-up.
-func endingByRequest(call session.Call) {
-	if e, ok := call.(interface{ EndingByRequest() }); ok {
-		e.EndingByRequest()
+func endingByRequest(call session.Call, on bool) {
+	if e, ok := call.(interface{ EndingByRequest(bool) }); ok {
+		e.EndingByRequest(on)
 	}
 }

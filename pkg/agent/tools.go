@@ -190,7 +190,7 @@ func hangUpTool(spec *ToolSpec, calls CallController) session.Tool {
 		cancel()
 		var err error
 		if calls != nil {
-			endingByRequest(call)
+			endingByRequest(call, true)
 			err = calls.Hangup(ctx, call.CallSID())
 		}
 		// Closing the stream ends the call too (the <Connect> action answers Hangup), so
@@ -241,8 +241,9 @@ func transferTool(spec *ToolSpec, calls CallController) session.Tool {
 			wctx, cancel := context.WithTimeout(ctx, playedLimit)
 			_ = call.WaitPlayed(wctx)
 			cancel()
-			endingByRequest(call)
+			endingByRequest(call, true)
 			if err := ref.Refer(ctx, call.CallSID(), ReferTarget(number)); err != nil {
+				endingByRequest(call, false) // the call goes on: a hang-up is the caller's again
 				return "", fmt.Errorf("the transfer failed: %w", err)
 			}
 			call.End(callevent.EndTransferred, nil)

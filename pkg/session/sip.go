@@ -342,13 +342,13 @@ func withoutFormats(cfg realtime.SessionConfig) realtime.SessionConfig {
 }
 
 // EndingByRequest says a request of ours that ends the call (a hang-up or a
-// transfer through the call-control API) is about to be sent: on a SIP call the
-// sideband then closes as it does when the caller hangs up, and the call must end
-// with the request's reason instead. A no-op on other calls.
-func (s *Session) EndingByRequest() {
+// transfer through the call-control API) is about to be sent (on true), or failed
+// (false): on a SIP call the sideband closes as it does when the caller hangs up,
+// and the call must end with the request's reason instead. A no-op on other calls.
+func (s *Session) EndingByRequest(on bool) {
 	if c, ok := s.caller.(*SIPCall); ok {
 		c.mu.Lock()
-		c.ending = true
+		c.ending = on
 		c.mu.Unlock()
 	}
 }
