@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -432,4 +433,60 @@ func TestSIPConfigValidate(t *testing.T) {
 			}
 		}
 	})
+}
+
+// dev --sip with provisioning (the hook cmd/devsip.go fills): it runs once the
+// server is on the tunnel, with the webhook URL; the secret it returns verifies
+// the webhooks; stop restores, also after a provisioning that failed.
+func TestDevSIPProvisionHook(t *testing.T) {
+	leakcheck.Check(t)
+	const provisioned = "whsec_cHJvdmlzaW9uZWQtc2VjcmV0LTAxMjM0NTY3ODk="
+	var hooked string
+	restored := 0
+	fail := false
+	devSIPProvision = func(_ context.Context, _ *devSession, webhookURL string) (string, error) {
+		hooked = webhookURL
+		if fail {
+			return "", errors.New("the trunk could not be created")
+		}
+		return provisioned, nil
+	}
+	devSIPRestore = func(context.Context, *devSession) error { restored++; return nil }
+	t.Cleanup(func() { devSIPProvision, devSIPRestore = nil, nil })
+
+	h, conns, path := sipHarness(t)
+	delete(h.env, "OPENAI_WEBHOOK_SECRET") // the provisioning gives it
+	h.start("--sip", "--config", path)
+	if hooked != "http://"+h.addr+"/openai-webhook" {
+		t.Fatalf("provisioned for %q", hooked)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	call := h.ring(ctx, realtimetest.SIPRing{Secret: provisioned})
+	if _, err := call.Sideband(ctx); err != nil {
+		t.Fatal(err)
+	}
+	<-conns
+	call.CallerHangup()
+	h.waitOut("call ended")
+	h.stop()
+	if restored != 1 {
+		t.Fatalf("restored %d times", restored)
+	}
+
+	fail = true
+	h2, _, _ := sipHarness(t)
+	delete(h2.env, "OPENAI_WEBHOOK_SECRET")
+	h2.launch("--sip", "--config", path)
+	select {
+	case err := <-h2.done:
+		if err == nil || !strings.Contains(err.Error(), "the trunk could not be created") {
+			t.Fatalf("dev returned %v", err)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("dev did not fail")
+	}
+	if restored != 2 {
+		t.Fatalf("a failed provisioning was not restored (%d)", restored)
+	}
 }
