@@ -490,3 +490,14 @@ func TestDevSIPProvisionHook(t *testing.T) {
 		t.Fatalf("a failed provisioning was not restored (%d)", restored)
 	}
 }
+
+// A reload cannot switch dev between Media Streams and SIP: the server, the
+// tunnel and the number were set up for the transport it started with.
+func TestDevReloadKeepsTheTransport(t *testing.T) {
+	leakcheck.Check(t)
+	h, _, path := sipHarness(t)
+	h.start("--config", path)
+	os.WriteFile(path, []byte("transport: sip\n"+sipConfig), 0o644)
+	h.waitErr("transport changed")
+	h.stop()
+}
