@@ -168,7 +168,7 @@ func (o *devOptions) resolve(cmd *cobra.Command, env *Env) error {
 	if err := o.checkInspectAddr(); err != nil {
 		return err
 	}
-	if err := o.sipOptions.resolve(env); err != nil {
+	if err := o.sipOptions.resolve(cmd, env, o.SIP, o.NoProvision); err != nil {
 		return err
 	}
 	return o.missingSettings(env) // all at once
@@ -220,7 +220,8 @@ type devSession struct {
 	tracer      *telemetry.Tracer // nil: traces off (no OTEL_* endpoint)
 	stopTracing func()            // exports the last spans, bounded
 
-	sip *devSIP // dev --sip: what it created (devsip.go)
+	sip     bool    // transport sip, fixed at start (devsipserve.go)
+	sipProv *devSIP // dev --sip: the webhook endpoint it created (devsip.go)
 }
 
 func newDevSession(f *Factory, o *devOptions) *devSession {
@@ -249,6 +250,7 @@ func (d *devSession) start(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	d.sip = loaded.cfg.SIP()
 	if err := d.startupChecks(ctx, loaded.cfg); err != nil { // doctor_startup.go; --skip-checks
 		return err
 	}
@@ -261,7 +263,9 @@ func (d *devSession) start(ctx context.Context) error {
 	d.calls = o.openCallRecord(d.f.Env, loaded.cfg, false, func(err error) { d.steps.note(st.Error.Render("!"), err.Error()) })
 	// Every call is recorded (replayable with simulate --from-call): a directory
 	// that cannot be written is found now, not after a call.
-	if o.RecordDir, err = o.recordings.open(o.RecordDir, d.f.Env, d.f.Now(), func(err error) { d.steps.note(st.Error.Render("!"), err.Error()) }); err != nil {
+	if d.sip {
+		d.noteSIP(loaded.cfg) // devsipserve.go: nothing to record
+	} else if o.RecordDir, err = o.recordings.open(o.RecordDir, d.f.Env, d.f.Now(), func(err error) { d.steps.note(st.Error.Render("!"), err.Error()) }); err != nil {
 		return err
 	}
 	d.startInspector(ctx) // devinspect.go
@@ -279,11 +283,11 @@ func (d *devSession) start(ctx context.Context) error {
 	if o.PublicURL != "" {
 		d.checkReachable(ctx, d.srv.PublicURL())
 	}
+	if d.sip {
+		return d.startSIP(ctx) // devsipserve.go: the webhook endpoint, then the number on the SIP trunk
+	}
 	if o.NoProvision {
 		return nil
-	}
-	if o.SIP {
-		return d.startSIP(ctx)
 	}
 	// Marked as this dev's: another callagent, on any machine, recognises it.
 	d.hook = d.prov.Mark(d.webhook())
@@ -355,6 +359,7 @@ func (d *devSession) startServer(ctx context.Context) error {
 		Redactor:    d.calls.red,
 		OnEvent:     traced(d.tracer, d.inspected(d.calls.onEvent(out.event))),
 		RecordPath:  o.recordings.recordPathPruning(o.RecordDir, d.f.Now),
+		SIP:         d.sipServerConfig(), // nil unless transport sip
 	})
 	if err != nil {
 		d.tun.Close()
@@ -368,7 +373,12 @@ func (d *devSession) startServer(ctx context.Context) error {
 }
 
 // webhook is the server's webhook URL; the number's voice URL is it marked (d.hook).
-func (d *devSession) webhook() string { return d.srv.PublicURL() + server.PathIncomingCall }
+func (d *devSession) webhook() string {
+	if d.sip {
+		return d.srv.PublicURL() + server.PathSIPWebhook
+	}
+	return d.srv.PublicURL() + server.PathIncomingCall
+}
 
 // serve prints the banner and reloads the configuration when it changes, until
 // ctx ends (the signal) or the server stops on its own.
@@ -409,7 +419,7 @@ func (d *devSession) stop(ctx context.Context, startErr error) error {
 			errs = append(errs, err)
 		}
 	}
-	if err := d.stopSIP(ctx); err != nil {
+	if err := d.stopSIP(ctx); err != nil { // devsipserve.go: after the number is back
 		errs = append(errs, err)
 	}
 	d.stopServing()
@@ -621,9 +631,12 @@ func (d *devSession) banner(webhook string) {
 	row := func(k, v string) string { return "  " + d.st.Dim.Render(fmt.Sprintf("%-9s", k)) + " " + v + "\n" }
 	var b strings.Builder
 	b.WriteString("\n")
-	if d.o.NoProvision {
+	switch {
+	case d.sip:
+		b.WriteString(d.st.OK.Render("Ready.") + " " + d.sipReadyLine() + "\n") // devsipserve.go
+	case d.o.NoProvision:
 		b.WriteString(d.st.OK.Render("Ready.") + " Set your number's voice webhook to the URL below (POST).\n")
-	} else {
+	default:
 		b.WriteString(d.st.OK.Render("Ready.") + " Call " + d.st.Caller.Render(sanitize(d.number.PhoneNumber)) + "\n")
 	}
 	b.WriteString(row("Agent", agentLine))
@@ -643,7 +656,7 @@ func (d *devSession) banner(webhook string) {
 	if d.calls.log != nil {
 		b.WriteString(row("Logs", "callagent logs -f"+d.st.Dim.Render(" in another terminal; callagent logs lists past calls")))
 	}
-	if d.o.NoProvision {
+	if d.o.NoProvision || d.sip && !d.sipProvisioning() {
 		b.WriteString("  " + d.st.Dim.Render("Ctrl-C stops.") + "\n\n")
 	} else {
 		b.WriteString("  " + d.st.Dim.Render("Ctrl-C stops and puts the number back.") + "\n\n")
