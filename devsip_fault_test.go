@@ -311,3 +311,40 @@ func TestFaultDevSIPWholePath(t *testing.T) {
 		t.Fatal("the signing secret was printed")
 	}
 }
+
+// dev --sip with OPENAI_WEBHOOK_SECRET: the webhook endpoint is the user's, none
+// is created; the number still goes on the trunk, and the webhooks signed with
+// that secret are accepted.
+func TestDevSIPOwnWebhookEndpoint(t *testing.T) {
+	const secret = "whsec_c2lwLXRlc3Qtc2VjcmV0LTAxMjM0NTY3ODlhYmNkZWY="
+	model := &realtimetest.Model{APIKey: "sk-test"}
+	e := newSIPEnvOn(t, model)
+	e.extra = append(e.extra, "OPENAI_WEBHOOK_SECRET="+secret)
+	addr := freeAddr(t)
+	p := e.run("dev", "--sip", "--public-url", "https://"+addr, "--addr", addr)
+	p.waitFor(p.stderr, "Ready.", 20*time.Second)
+	if !strings.Contains(p.stderr.String(), "your own webhook endpoint is used (none is created)") {
+		t.Errorf("stderr:\n%s", p.stderr.String())
+	}
+	if eps, reqs := e.hooks.Endpoints(), e.hooks.Requests(); len(eps) != 0 || len(reqs) != 0 {
+		t.Fatalf("the webhook endpoints API was used: %+v %+v", eps, reqs)
+	}
+	if n := e.api.Number("PN1"); n.TrunkSID == "" {
+		t.Fatalf("number not on a trunk: %+v", n)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	call, err := model.RingSIP(ctx, realtimetest.SIPRing{WebhookURL: "http://" + addr + "/openai-webhook", Secret: secret})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := call.Accepted(ctx); err != nil {
+		t.Fatalf("not accepted: %v\n%s", err, p.stderr.String())
+	}
+	call.CallerHangup()
+	p.cmd.Process.Signal(os.Interrupt)
+	if code := p.exit(30 * time.Second); code != 0 {
+		t.Fatalf("exit %d\n%s", code, p.stderr.String())
+	}
+	e.checkSIPRestored()
+}
