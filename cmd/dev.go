@@ -79,6 +79,12 @@ was killed — on its next start. The voice URL dev sets is marked (?callagent_d
 number another dev holds, on any machine, is not touched without --take-over (on a
 terminal, dev asks).
 
+With --sip (or transport: sip in callagent.yaml) the calls come over SIP: OpenAI answers
+them and callagent controls them from OpenAI's signed webhook. dev creates an OpenAI webhook
+endpoint for the tunnel (its signing secret kept in memory; with OPENAI_WEBHOOK_SECRET, your
+own endpoint is used) and puts the number on callagent's Twilio SIP trunk to the project's SIP
+endpoint (--openai-project), and puts both back on exit (docs/SIP.md).
+
 Saving callagent.yaml reloads it: the next call gets the new agents.
 
 The banner's Inspect URL opens the call inspector in a browser, live: calls appear in its
@@ -86,12 +92,14 @@ list as they happen (--inspect-addr chooses where it listens, on this machine on
 
 Environment (or .env): OPENAI_API_KEY, TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN (or
 TWILIO_API_KEY and TWILIO_API_SECRET, with TWILIO_AUTH_TOKEN for signatures), NGROK_AUTHTOKEN,
-DEBUG (DEBUG=callagent:* shows every debug event), and CALLAGENT_<FLAG> for any flag.`,
+with --sip OPENAI_PROJECT_ID and (optional) OPENAI_WEBHOOK_SECRET, DEBUG (DEBUG=callagent:*
+shows every debug event), and CALLAGENT_<FLAG> for any flag.`,
 		Example: `  callagent dev                                   # the account's only number, through ngrok
   callagent dev --number +14155550100 --debug twilio,realtime
   callagent dev --domain agent.ngrok.app          # a domain reserved in ngrok
   callagent dev --public-url https://agent.example.com --addr 127.0.0.1:5050   # your own tunnel
-  callagent dev --json | jq 'select(.type == "tool.call")'`,
+  callagent dev --json | jq 'select(.type == "tool.call")'
+  callagent dev --sip --openai-project proj_abc123   # over SIP: OpenAI answers, dev controls the calls`,
 		Args: usageArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := opts.resolve(cmd, f.Env); err != nil {

@@ -32,6 +32,10 @@ type sipOptions struct {
 }
 
 func (s *sipOptions) flags(fl *pflag.FlagSet) {
+	// --sip is agentOverrides' (serve's too); dev sets the path up itself.
+	fl.Lookup("sip").Usage = "transport sip: OpenAI answers calls over a SIP trunk and callagent controls them from its signed webhook; " +
+		"dev creates the webhook endpoint and puts the number on callagent's SIP trunk, all put back on exit\n" +
+		"(the same as transport: sip in callagent.yaml; --no-provision: set them yourself, with " + envWebhookSecret + ")"
 	fl.StringVar(&s.OpenAIProject, "openai-project", "", "with --sip: the OpenAI project id (proj_…) whose SIP endpoint takes the calls (default $OPENAI_PROJECT_ID)")
 	fl.StringVar(&s.SIPRegion, "sip-region", "", "with --sip: OpenAI's regional SIP endpoint, eu or in (GPT-Live; default the global one)")
 }
