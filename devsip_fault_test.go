@@ -312,16 +312,19 @@ func TestFaultDevSIPWholePath(t *testing.T) {
 	}
 }
 
-// dev --sip with OPENAI_WEBHOOK_SECRET: the webhook endpoint is the user's, none
-// is created; the number still goes on the trunk, and the webhooks signed with
-// that secret are accepted.
+// dev with transport: sip in callagent.yaml (no --sip) and OPENAI_WEBHOOK_SECRET:
+// the webhook endpoint is the user's, none is created; the number still goes on
+// the trunk, and the webhooks signed with that secret are accepted.
 func TestDevSIPOwnWebhookEndpoint(t *testing.T) {
 	const secret = "whsec_c2lwLXRlc3Qtc2VjcmV0LTAxMjM0NTY3ODlhYmNkZWY="
 	model := &realtimetest.Model{APIKey: "sk-test"}
 	e := newSIPEnvOn(t, model)
 	e.extra = append(e.extra, "OPENAI_WEBHOOK_SECRET="+secret)
+	if err := os.WriteFile(filepath.Join(e.dir, "callagent.yaml"), []byte("transport: sip\n"+sipWholePathConfig), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	addr := freeAddr(t)
-	p := e.run("dev", "--sip", "--public-url", "https://"+addr, "--addr", addr)
+	p := e.run("dev", "--public-url", "https://"+addr, "--addr", addr)
 	p.waitFor(p.stderr, "Ready.", 20*time.Second)
 	if !strings.Contains(p.stderr.String(), "your own webhook endpoint is used (none is created)") {
 		t.Errorf("stderr:\n%s", p.stderr.String())
