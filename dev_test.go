@@ -450,7 +450,7 @@ func (e *devEnv) ngrokEdge(token, use string) *ngroktest.Edge {
 	e.t.Cleanup(edge.Close)
 	ca := filepath.Join(e.t.TempDir(), "ca.pem")
 	os.WriteFile(ca, edge.CAPEM, 0o600)
-	e.extra = []string{"NGROK_AUTHTOKEN=" + use, "CALLAGENT_NGROK_CONNECT_URL=" + edge.Addr, "CALLAGENT_NGROK_CA=" + ca}
+	e.extra = append(e.extra, "NGROK_AUTHTOKEN="+use, "CALLAGENT_NGROK_CONNECT_URL="+edge.Addr, "CALLAGENT_NGROK_CA="+ca)
 	return edge
 }
 

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -11,8 +12,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/callagent/callagent/internal/ngroktest"
 	"github.com/callagent/callagent/pkg/offlinecall"
 	"github.com/callagent/callagent/pkg/openaiwebhook/openaiwebhooktest"
+	"github.com/callagent/callagent/pkg/realtime"
+	"github.com/callagent/callagent/pkg/realtime/realtimetest"
 	"github.com/callagent/callagent/pkg/twiliorest/twiliorestest"
 )
 
@@ -28,11 +32,17 @@ type sipEnv struct {
 
 func newSIPEnv(t *testing.T) *sipEnv {
 	t.Helper()
+	return newSIPEnvOn(t, (&offlinecall.Brain{}).Model())
+}
+
+// newSIPEnvOn is newSIPEnv with the Realtime twin model as OpenAI's API.
+func newSIPEnvOn(t *testing.T, model *realtimetest.Model) *sipEnv {
+	t.Helper()
 	e := &sipEnv{devEnv: newDevEnv(t), hooks: &openaiwebhooktest.API{APIKey: "sk-test"}}
 	trk := httptest.NewServer(e.api.Trunking())
 	t.Cleanup(trk.Close)
-	// The model and the webhook endpoints API share OpenAI's base URL.
-	model := (&offlinecall.Brain{}).Model()
+	// The model (with OpenAI's call-control API) and the webhook endpoints API
+	// share OpenAI's base URL.
 	mux := http.NewServeMux()
 	mux.Handle("/v1/webhook_endpoints", e.hooks)
 	mux.Handle("/v1/webhook_endpoints/", e.hooks)
@@ -210,4 +220,134 @@ func TestDevSIPWebhookByHand(t *testing.T) {
 	if after := e.snapshot(); !reflect.DeepEqual(after, before) {
 		t.Fatalf("account changed:\nbefore %+v\nafter  %+v", before, after)
 	}
+}
+
+const sipWholePathConfig = `agents:
+  - name: front
+    instructions: You answer the phone for Acme.
+    voice: cedar
+    tools: [weather]
+tools:
+  - builtin: weather
+`
+
+// dev --sip on every fake at once (issue 19): the real ngrok client against the
+// fake edge, the webhook endpoint created through OpenAI's API, callagent's SIP
+// trunk and the number on it; the Realtime twin rings a call whose webhook comes
+// through the tunnel signed with the secret the endpoint got at its creation;
+// callagent verifies it and accepts the call, a tool runs over the sideband, the
+// caller hangs up; Ctrl-C puts everything back.
+func TestFaultDevSIPWholePath(t *testing.T) {
+	conns := make(chan *realtimetest.ModelConn, 4)
+	model := &realtimetest.Model{APIKey: "sk-test", Script: func(ctx context.Context, c *realtimetest.ModelConn) error {
+		conns <- c
+		<-ctx.Done()
+		return nil
+	}}
+	// After the weather tool's output the session asks for the answer.
+	model.AutoRespond = func(c *realtimetest.ModelConn, _ *realtime.ResponseCreate) realtimetest.ResponseSpec {
+		for _, it := range c.CreatedItems() {
+			if it.Type == realtime.ItemFunctionCallOutput && strings.Contains(it.Output, "Paris") {
+				return realtimetest.ResponseSpec{Items: []realtimetest.ItemSpec{{Transcript: "It is sunny in Paris."}}}
+			}
+		}
+		return realtimetest.ResponseSpec{}
+	}
+	e := newSIPEnvOn(t, model)
+	edge := e.ngrokEdge("ngrok-token-0123456789", "ngrok-token-0123456789")
+	if err := os.WriteFile(filepath.Join(e.dir, "callagent.yaml"), []byte(sipWholePathConfig), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	p := e.run("dev", "--sip", "--domain", "agent.ngrok.test")
+	p.waitFor(p.stderr, "Ready.", 30*time.Second)
+	e.checkSIPUp()
+	ep := e.hooks.Endpoints()[0]
+	const hook = "https://agent.ngrok.test/openai-webhook"
+	if ep.URL != hook || ep.Secret == "" {
+		t.Fatalf("webhook endpoint %s (secret set: %v)", ep.URL, ep.Secret != "")
+	}
+	for _, want := range []string{"Ready. Call +14155550100", "Webhook   " + hook} {
+		if !strings.Contains(p.stderr.String(), want) {
+			t.Errorf("the banner lacks %q:\n%s", want, p.stderr.String())
+		}
+	}
+
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	call, err := model.RingSIP(ctx, realtimetest.SIPRing{WebhookURL: ngroktest.PlainURL(hook), Secret: ep.Secret,
+		From: "sip:+15550100001@pstn.twilio.com", To: "sip:+14155550100@sip.api.openai.com", HTTPClient: edge.HTTPClient()})
+	if err != nil {
+		t.Fatalf("ring: %v\n%s", err, p.stderr.String())
+	}
+	if _, err := call.Accepted(ctx); err != nil {
+		t.Fatalf("the call was not accepted: %v (deliveries %+v)\n%s", err, call.Deliveries(), p.stderr.String())
+	}
+	sb, err := call.Sideband(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	<-conns
+	sb.CallerSays("What is the weather in Paris?", 0)
+	sb.Respond(ctx, realtimetest.ResponseSpec{Items: []realtimetest.ItemSpec{{FunctionCall: &realtimetest.FunctionCall{Name: "weather", Arguments: `{"city":"Paris"}`}}}})
+	p.waitFor(p.stdout, "It is sunny in Paris.", 20*time.Second)
+	call.CallerHangup()
+	p.waitFor(p.stdout, "the caller hung up", 20*time.Second)
+
+	p.cmd.Process.Signal(os.Interrupt)
+	if code := p.exit(30 * time.Second); code != 0 {
+		t.Fatalf("exit %d\n%s", code, p.stderr.String())
+	}
+	e.checkSIPRestored() // the number as it was, off the trunk; no endpoint; no state
+	if edge.Sessions() != 0 {
+		t.Error("the ngrok session is still open")
+	}
+	out := p.stdout.String() + p.stderr.String()
+	for _, want := range []string{"What is the weather in Paris?", "weather", "Webhook endpoint " + ep.ID + " deleted", "+14155550100 goes to GET https://demo.twilio.com/welcome/voice/ again"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("the output lacks %q:\nstdout:\n%s\nstderr:\n%s", want, p.stdout.String(), p.stderr.String())
+		}
+	}
+	if strings.Contains(out, ep.Secret) {
+		t.Fatal("the signing secret was printed")
+	}
+}
+
+// dev with transport: sip in callagent.yaml (no --sip) and OPENAI_WEBHOOK_SECRET:
+// the webhook endpoint is the user's, none is created; the number still goes on
+// the trunk, and the webhooks signed with that secret are accepted.
+func TestDevSIPOwnWebhookEndpoint(t *testing.T) {
+	const secret = "whsec_c2lwLXRlc3Qtc2VjcmV0LTAxMjM0NTY3ODlhYmNkZWY="
+	model := &realtimetest.Model{APIKey: "sk-test"}
+	e := newSIPEnvOn(t, model)
+	e.extra = append(e.extra, "OPENAI_WEBHOOK_SECRET="+secret)
+	if err := os.WriteFile(filepath.Join(e.dir, "callagent.yaml"), []byte("transport: sip\n"+sipWholePathConfig), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	addr := freeAddr(t)
+	p := e.run("dev", "--public-url", "https://"+addr, "--addr", addr)
+	p.waitFor(p.stderr, "Ready.", 20*time.Second)
+	if !strings.Contains(p.stderr.String(), "your own webhook endpoint is used (none is created)") {
+		t.Errorf("stderr:\n%s", p.stderr.String())
+	}
+	if eps, reqs := e.hooks.Endpoints(), e.hooks.Requests(); len(eps) != 0 || len(reqs) != 0 {
+		t.Fatalf("the webhook endpoints API was used: %+v %+v", eps, reqs)
+	}
+	if n := e.api.Number("PN1"); n.TrunkSID == "" {
+		t.Fatalf("number not on a trunk: %+v", n)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	call, err := model.RingSIP(ctx, realtimetest.SIPRing{WebhookURL: "http://" + addr + "/openai-webhook", Secret: secret})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := call.Accepted(ctx); err != nil {
+		t.Fatalf("not accepted: %v\n%s", err, p.stderr.String())
+	}
+	call.CallerHangup()
+	p.cmd.Process.Signal(os.Interrupt)
+	if code := p.exit(30 * time.Second); code != 0 {
+		t.Fatalf("exit %d\n%s", code, p.stderr.String())
+	}
+	e.checkSIPRestored()
 }

@@ -57,12 +57,16 @@ func newRuntime(cfg *agent.Config, env *Env, approver session.Approver, tr *tele
 	for _, name := range secretVariables {
 		opts.Secrets = append(opts.Secrets, env.Get(name))
 	}
-	cc, err := callControl(env, tr)
-	if err != nil {
-		return nil, err
-	}
-	if cc != nil {
-		opts.Calls = cc
+	if cfg.SIP() {
+		opts.Calls = sipCalls{sipControl(env)} // hang-up and transfer by the OpenAI call id
+	} else {
+		cc, err := callControl(env, tr)
+		if err != nil {
+			return nil, err
+		}
+		if cc != nil {
+			opts.Calls = cc
+		}
 	}
 	rt, err := agent.NewRuntime(cfg, opts)
 	if err != nil {
@@ -77,6 +81,8 @@ type agentOverrides struct {
 	Model           string
 	Voice           string
 	MaxCallDuration time.Duration
+	// SIP is --sip, or transport: sip in the configuration file (resolve reads it).
+	SIP bool
 
 	modelSet, voiceSet bool // given on the command line or in the environment
 }
@@ -85,11 +91,16 @@ func (a *agentOverrides) flags(fl *pflag.FlagSet) {
 	fl.StringVar(&a.Model, "model", "", "the model, by name: gpt-realtime, gpt-live-1, … (default: the configuration's, else "+realtime.DefaultModel+")")
 	fl.StringVar(&a.Voice, "voice", "", "the agents' voice (default: the configuration's, else "+agent.DefaultVoice+")")
 	fl.DurationVar(&a.MaxCallDuration, "max-call-duration", 0, "end calls after this long, after telling the agent to wrap up (0: the configuration's)")
+	fl.BoolVar(&a.SIP, "sip", false, sipFlagUsage)
 }
 
 // resolve notes which overrides were given; call it after applyEnv.
 func (a *agentOverrides) resolve(cmd *cobra.Command) error {
 	a.modelSet, a.voiceSet = cmd.Flags().Changed("model"), cmd.Flags().Changed("voice")
+	if !a.SIP {
+		path, _ := cmd.Flags().GetString("config")
+		a.SIP = configTransport(path) == agent.TransportSIP
+	}
 	if a.MaxCallDuration < 0 {
 		return usageErrorf("--max-call-duration cannot be negative")
 	}
@@ -112,5 +123,8 @@ func (a *agentOverrides) applyTo(cfg *agent.Config) {
 	}
 	if a.MaxCallDuration > 0 {
 		cfg.MaxCallDuration = agent.Duration(a.MaxCallDuration)
+	}
+	if a.SIP {
+		cfg.Transport = agent.TransportSIP
 	}
 }

@@ -59,7 +59,7 @@ func (c *callLogOptions) open(env *Env, red *calllog.Redactor, omitText bool, on
 }
 
 // secretVariables hold values that must never be logged.
-var secretVariables = []string{"OPENAI_API_KEY", "TWILIO_AUTH_TOKEN", "TWILIO_API_SECRET", "NGROK_AUTHTOKEN"}
+var secretVariables = []string{"OPENAI_API_KEY", "TWILIO_AUTH_TOKEN", "TWILIO_API_SECRET", "NGROK_AUTHTOKEN", envWebhookSecret}
 
 // newRedactor knows the secrets of the environment and of the agent configuration
 // (the ${VAR} values of tool headers and authorizations).

@@ -108,6 +108,7 @@ func validateRun(f *Factory, opts *validateOptions) error {
 		v.Notes = append(v.Notes, "some tools need approval and approval.policy is ask: `callagent dev` asks you; "+
 			"`callagent serve` denies them unless approval.webhook is set")
 	}
+	v.Notes = append(v.Notes, cfg.SIPNotes()...) // what has no effect over SIP
 	if opts.JSON {
 		v.Valid, v.Model = true, cfg.Model
 		for _, a := range cfg.Agents {

@@ -79,6 +79,12 @@ was killed — on its next start. The voice URL dev sets is marked (?callagent_d
 number another dev holds, on any machine, is not touched without --take-over (on a
 terminal, dev asks).
 
+With --sip (or transport: sip in callagent.yaml) the calls come over SIP: OpenAI answers
+them and callagent controls them from OpenAI's signed webhook. dev creates an OpenAI webhook
+endpoint for the tunnel (its signing secret kept in memory; with OPENAI_WEBHOOK_SECRET, your
+own endpoint is used) and puts the number on callagent's Twilio SIP trunk to the project's SIP
+endpoint (--openai-project), and puts both back on exit (docs/SIP.md).
+
 Saving callagent.yaml reloads it: the next call gets the new agents.
 
 The banner's Inspect URL opens the call inspector in a browser, live: calls appear in its
@@ -86,12 +92,14 @@ list as they happen (--inspect-addr chooses where it listens, on this machine on
 
 Environment (or .env): OPENAI_API_KEY, TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN (or
 TWILIO_API_KEY and TWILIO_API_SECRET, with TWILIO_AUTH_TOKEN for signatures), NGROK_AUTHTOKEN,
-DEBUG (DEBUG=callagent:* shows every debug event), and CALLAGENT_<FLAG> for any flag.`,
+with --sip OPENAI_PROJECT_ID and (optional) OPENAI_WEBHOOK_SECRET, DEBUG (DEBUG=callagent:*
+shows every debug event), and CALLAGENT_<FLAG> for any flag.`,
 		Example: `  callagent dev                                   # the account's only number, through ngrok
   callagent dev --number +14155550100 --debug twilio,realtime
   callagent dev --domain agent.ngrok.app          # a domain reserved in ngrok
   callagent dev --public-url https://agent.example.com --addr 127.0.0.1:5050   # your own tunnel
-  callagent dev --json | jq 'select(.type == "tool.call")'`,
+  callagent dev --json | jq 'select(.type == "tool.call")'
+  callagent dev --sip --openai-project proj_abc123   # over SIP: OpenAI answers, dev controls the calls`,
 		Args: usageArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := opts.resolve(cmd, f.Env); err != nil {
@@ -168,7 +176,7 @@ func (o *devOptions) resolve(cmd *cobra.Command, env *Env) error {
 	if err := o.checkInspectAddr(); err != nil {
 		return err
 	}
-	if err := o.sipOptions.resolve(env); err != nil {
+	if err := o.sipOptions.resolve(cmd, env, o.SIP, o.NoProvision); err != nil {
 		return err
 	}
 	return o.missingSettings(env) // all at once
@@ -220,7 +228,8 @@ type devSession struct {
 	tracer      *telemetry.Tracer // nil: traces off (no OTEL_* endpoint)
 	stopTracing func()            // exports the last spans, bounded
 
-	sip *devSIP // dev --sip: what it created (devsip.go)
+	sip     bool    // transport sip, fixed at start (devsipserve.go)
+	sipProv *devSIP // dev --sip: the webhook endpoint it created (devsip.go)
 }
 
 func newDevSession(f *Factory, o *devOptions) *devSession {
@@ -249,6 +258,7 @@ func (d *devSession) start(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	d.sip = loaded.cfg.SIP()
 	if err := d.startupChecks(ctx, loaded.cfg); err != nil { // doctor_startup.go; --skip-checks
 		return err
 	}
@@ -261,7 +271,9 @@ func (d *devSession) start(ctx context.Context) error {
 	d.calls = o.openCallRecord(d.f.Env, loaded.cfg, false, func(err error) { d.steps.note(st.Error.Render("!"), err.Error()) })
 	// Every call is recorded (replayable with simulate --from-call): a directory
 	// that cannot be written is found now, not after a call.
-	if o.RecordDir, err = o.recordings.open(o.RecordDir, d.f.Env, d.f.Now(), func(err error) { d.steps.note(st.Error.Render("!"), err.Error()) }); err != nil {
+	if d.sip {
+		d.noteSIP(loaded.cfg) // devsipserve.go: nothing to record
+	} else if o.RecordDir, err = o.recordings.open(o.RecordDir, d.f.Env, d.f.Now(), func(err error) { d.steps.note(st.Error.Render("!"), err.Error()) }); err != nil {
 		return err
 	}
 	d.startInspector(ctx) // devinspect.go
@@ -279,11 +291,11 @@ func (d *devSession) start(ctx context.Context) error {
 	if o.PublicURL != "" {
 		d.checkReachable(ctx, d.srv.PublicURL())
 	}
+	if d.sip {
+		return d.startSIP(ctx) // devsipserve.go: the webhook endpoint, then the number on the SIP trunk
+	}
 	if o.NoProvision {
 		return nil
-	}
-	if o.SIP {
-		return d.startSIP(ctx)
 	}
 	// Marked as this dev's: another callagent, on any machine, recognises it.
 	d.hook = d.prov.Mark(d.webhook())
@@ -355,6 +367,7 @@ func (d *devSession) startServer(ctx context.Context) error {
 		Redactor:    d.calls.red,
 		OnEvent:     traced(d.tracer, d.inspected(d.calls.onEvent(out.event))),
 		RecordPath:  o.recordings.recordPathPruning(o.RecordDir, d.f.Now),
+		SIP:         d.sipServerConfig(), // nil unless transport sip
 	})
 	if err != nil {
 		d.tun.Close()
@@ -368,7 +381,12 @@ func (d *devSession) startServer(ctx context.Context) error {
 }
 
 // webhook is the server's webhook URL; the number's voice URL is it marked (d.hook).
-func (d *devSession) webhook() string { return d.srv.PublicURL() + server.PathIncomingCall }
+func (d *devSession) webhook() string {
+	if d.sip {
+		return d.srv.PublicURL() + server.PathSIPWebhook
+	}
+	return d.srv.PublicURL() + server.PathIncomingCall
+}
 
 // serve prints the banner and reloads the configuration when it changes, until
 // ctx ends (the signal) or the server stops on its own.
@@ -409,7 +427,7 @@ func (d *devSession) stop(ctx context.Context, startErr error) error {
 			errs = append(errs, err)
 		}
 	}
-	if err := d.stopSIP(ctx); err != nil {
+	if err := d.stopSIP(ctx); err != nil { // devsipserve.go: after the number is back
 		errs = append(errs, err)
 	}
 	d.stopServing()
@@ -621,9 +639,12 @@ func (d *devSession) banner(webhook string) {
 	row := func(k, v string) string { return "  " + d.st.Dim.Render(fmt.Sprintf("%-9s", k)) + " " + v + "\n" }
 	var b strings.Builder
 	b.WriteString("\n")
-	if d.o.NoProvision {
+	switch {
+	case d.sip:
+		b.WriteString(d.st.OK.Render("Ready.") + " " + d.sipReadyLine() + "\n") // devsipserve.go
+	case d.o.NoProvision:
 		b.WriteString(d.st.OK.Render("Ready.") + " Set your number's voice webhook to the URL below (POST).\n")
-	} else {
+	default:
 		b.WriteString(d.st.OK.Render("Ready.") + " Call " + d.st.Caller.Render(sanitize(d.number.PhoneNumber)) + "\n")
 	}
 	b.WriteString(row("Agent", agentLine))
@@ -643,7 +664,7 @@ func (d *devSession) banner(webhook string) {
 	if d.calls.log != nil {
 		b.WriteString(row("Logs", "callagent logs -f"+d.st.Dim.Render(" in another terminal; callagent logs lists past calls")))
 	}
-	if d.o.NoProvision {
+	if d.o.NoProvision || d.sip && !d.sipProvisioning() {
 		b.WriteString("  " + d.st.Dim.Render("Ctrl-C stops.") + "\n\n")
 	} else {
 		b.WriteString("  " + d.st.Dim.Render("Ctrl-C stops and puts the number back.") + "\n\n")

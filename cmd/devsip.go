@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"strings"
 
+	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
 	"github.com/callagent/callagent/pkg/agent"
@@ -19,35 +20,46 @@ import (
 // endpoint for the project; and their undoing on exit. The control plane (the
 // webhook handler, accept, sideband) is the server's.
 
-// sipWebhookPath is where the server takes OpenAI's incoming-call webhooks.
-const sipWebhookPath = "/openai-webhook"
-
 // heldWebhook is the state directory's kind for a webhook endpoint dev created.
 const heldWebhook = "openai-webhook"
 
-// sipOptions are dev's SIP settings.
+// sipOptions are dev's SIP provisioning settings; --sip itself is agentOverrides'
+// (serve has it too, and transport: sip in callagent.yaml turns it on).
 type sipOptions struct {
-	SIP           bool
 	OpenAIProject string // --openai-project, OPENAI_PROJECT_ID
 	SIPRegion     string // --sip-region: "" (global), eu, in
 	WebhookSecret string // OPENAI_WEBHOOK_SECRET: an endpoint the user made; none is created
 }
 
 func (s *sipOptions) flags(fl *pflag.FlagSet) {
-	fl.BoolVar(&s.SIP, "sip", false, "take calls over SIP: the number goes on callagent's Twilio SIP trunk to OpenAI, and callagent controls the calls through OpenAI's webhooks (all put back on exit)")
+	// --sip is agentOverrides' (serve's too); dev sets the path up itself.
+	fl.Lookup("sip").Usage = "transport sip: OpenAI answers calls over a SIP trunk and callagent controls them from its signed webhook; " +
+		"dev creates the webhook endpoint and puts the number on callagent's SIP trunk, all put back on exit\n" +
+		"(the same as transport: sip in callagent.yaml; --no-provision: set them yourself, with " + envWebhookSecret + ")"
 	fl.StringVar(&s.OpenAIProject, "openai-project", "", "with --sip: the OpenAI project id (proj_…) whose SIP endpoint takes the calls (default $OPENAI_PROJECT_ID)")
 	fl.StringVar(&s.SIPRegion, "sip-region", "", "with --sip: OpenAI's regional SIP endpoint, eu or in (GPT-Live; default the global one)")
 }
 
-func (s *sipOptions) resolve(env *Env) error {
+// resolve checks the SIP settings; sip is --sip or transport: sip, noProvision
+// --no-provision (the trunk is then the user's: no project id is needed).
+func (s *sipOptions) resolve(cmd *cobra.Command, env *Env, sip, noProvision bool) error {
+	if !sip {
+		for _, name := range []string{"openai-project", "sip-region"} {
+			// Given on the command line (a CALLAGENT_* variable may be left in .env).
+			if cmd.Flags().Changed(name) && env.Get(envName(name)) == "" {
+				return usageErrorf("--%s is for dev --sip (or transport: sip in callagent.yaml)", name)
+			}
+		}
+		s.OpenAIProject, s.SIPRegion = "", ""
+		return nil
+	}
 	if s.OpenAIProject == "" {
 		s.OpenAIProject = env.Get("OPENAI_PROJECT_ID")
 	}
-	s.WebhookSecret = env.Get("OPENAI_WEBHOOK_SECRET")
-	if !s.SIP {
-		return nil
-	}
+	s.WebhookSecret = env.Get(envWebhookSecret)
 	switch {
+	case s.OpenAIProject == "" && noProvision:
+		return nil
 	case s.OpenAIProject == "":
 		return usageErrorf("--sip needs the OpenAI project id (proj_…, on https://platform.openai.com/settings/organization/general under the project): --openai-project or OPENAI_PROJECT_ID")
 	case !strings.HasPrefix(s.OpenAIProject, "proj_") || strings.ContainsAny(s.OpenAIProject, "@;: /"):
@@ -84,7 +96,7 @@ func sipEvents(model string) []string {
 
 // pointable says why the number cannot take dev's calls.
 func (d *devSession) pointable(ctx context.Context, n provision.Number) error {
-	if d.o.SIP {
+	if d.sip {
 		return d.prov.SIPPointable(ctx, n, d.o.TakeOver)
 	}
 	return n.Pointable(d.o.TakeOver)
@@ -93,35 +105,36 @@ func (d *devSession) pointable(ctx context.Context, n provision.Number) error {
 // sipWebhookSecret is the signing secret of the webhooks dev --sip receives: the
 // endpoint's it created, or OPENAI_WEBHOOK_SECRET's.
 func (d *devSession) sipWebhookSecret() string {
-	if d.sip != nil && d.sip.secret.Reveal() != "" {
-		return d.sip.secret.Reveal()
+	if d.sipProv != nil && d.sipProv.secret.Reveal() != "" {
+		return d.sipProv.secret.Reveal()
 	}
 	return d.o.WebhookSecret
 }
 
-// startSIP creates the webhook endpoint (or uses the user's), then puts the number
-// on callagent's trunk. A failure undoes what startSIP did.
-func (d *devSession) startSIP(ctx context.Context) error {
+// provisionSIP creates the webhook endpoint (or uses the user's), then puts the
+// number on callagent's trunk. A failure undoes what provisionSIP did. The server
+// runs already, on the tunnel whose URL the endpoint gets.
+func (d *devSession) provisionSIP(ctx context.Context) error {
 	o := d.o
 	s := &devSIP{}
-	d.sip = s
-	d.hook = d.srv.PublicURL() + sipWebhookPath
+	d.sipProv = s
+	hook := d.webhook()
 	events := sipEvents(d.agents.current().cfg.Model)
 	if o.WebhookSecret != "" {
 		d.steps.note(d.st.Dim.Render("·"), fmt.Sprintf("OPENAI_WEBHOOK_SECRET is set: your own webhook endpoint is used (none is created); "+
-			"it must send %s to %s", strings.Join(events, ", "), d.hook))
+			"it must send %s to %s", strings.Join(events, ", "), hook))
 	} else {
 		var err error
 		if s.hooks, err = openaiwebhook.New(openaiwebhook.Options{BaseURL: o.BaseURL, APIKey: o.APIKey}); err != nil {
 			return &UsageError{Err: err}
 		}
 		d.deleteAbandonedEndpoints(ctx)
-		err = d.steps.run("Creating an OpenAI webhook endpoint for "+d.hook, func() (string, error) {
+		err = d.steps.run("Creating an OpenAI webhook endpoint for "+hook, func() (string, error) {
 			host := "dev"
-			if u, err := url.Parse(d.hook); err == nil {
+			if u, err := url.Parse(hook); err == nil {
 				host = u.Host
 			}
-			ep, secret, err := s.hooks.Create(ctx, "callagent dev "+host, d.hook, events)
+			ep, secret, err := s.hooks.Create(ctx, "callagent dev "+host, hook, events)
 			if err != nil {
 				return "", err
 			}
@@ -129,12 +142,12 @@ func (d *devSession) startSIP(ctx context.Context) error {
 			if err := d.prov.Hold(heldWebhook, ep.ID); err != nil {
 				d.steps.note(d.st.Error.Render("!"), fmt.Sprintf("the webhook endpoint %s could not be recorded in the state directory (%v): if dev is killed, delete it in the project's settings", ep.ID, err))
 			}
-			return fmt.Sprintf("Webhook endpoint %s: %s → %s (its signing secret is kept in memory only)", ep.ID, strings.Join(events, ", "), d.hook), nil
+			return fmt.Sprintf("Webhook endpoint %s: %s → %s (its signing secret is kept in memory only)", ep.ID, strings.Join(events, ", "), hook), nil
 		})
 		if err != nil {
 			var e *openaiwebhook.Error
 			if errors.As(err, &e) && e.Denied() {
-				return fmt.Errorf("%w\n%s", err, manualWebhookHelp(d.hook, events))
+				return fmt.Errorf("%w\n%s", err, manualWebhookHelp(hook, events))
 			}
 			return err
 		}
@@ -158,16 +171,9 @@ func (d *devSession) startSIP(ctx context.Context) error {
 	return err
 }
 
-// stopSIP deletes the webhook endpoint dev created (after the number is back).
-func (d *devSession) stopSIP(ctx context.Context) error {
-	if d.sip == nil || d.sip.endpoint == "" {
-		return nil
-	}
-	return d.deleteEndpoint(ctx)
-}
-
+// deleteEndpoint deletes the webhook endpoint dev created, if it did.
 func (d *devSession) deleteEndpoint(ctx context.Context) error {
-	s := d.sip
+	s := d.sipProv
 	if s == nil || s.endpoint == "" {
 		return nil
 	}
@@ -191,7 +197,7 @@ func (d *devSession) deleteAbandonedEndpoints(ctx context.Context) {
 		d.steps.note(d.st.Error.Render("!"), err.Error())
 	}
 	for _, id := range ids {
-		if err := d.sip.hooks.Delete(ctx, id); err != nil {
+		if err := d.sipProv.hooks.Delete(ctx, id); err != nil {
 			d.steps.note(d.st.Error.Render("!"), fmt.Sprintf("the webhook endpoint %s of a dev that did not stop cleanly could not be deleted: %v", id, err))
 			continue
 		}

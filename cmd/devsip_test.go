@@ -39,6 +39,8 @@ func TestDevSIPOptions(t *testing.T) {
 		{[]string{"--sip", "--openai-project", "abc"}, "starts with proj_"},
 		{[]string{"--sip", "--openai-project", "proj_a@evil;x"}, "starts with proj_"},
 		{[]string{"--sip", "--openai-project", "proj_a", "--sip-region", "us"}, "eu or in"},
+		{[]string{"--openai-project", "proj_a"}, "--openai-project is for dev --sip"},
+		{[]string{"--sip-region", "eu"}, "--sip-region is for dev --sip"},
 	} {
 		if _, err := parseDev(t, env(), c.args...); err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%v: %v", c.args, err)

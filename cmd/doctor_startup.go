@@ -95,7 +95,7 @@ func (d *devSession) startupChecks(ctx context.Context, cfg *agent.Config) error
 	}
 	var twilio *twiliorest.Credentials
 	title := "Checking the OpenAI key"
-	if !d.o.NoProvision {
+	if !d.o.NoProvision && (!d.sip || d.sipProvisioning()) {
 		creds := twilioCredentials(d.f.Env)
 		twilio = &creds
 		title += " and the Twilio credentials"
@@ -152,6 +152,12 @@ func (o *devOptions) missingSettings(env *Env) error {
 	}
 	signatures := !o.InsecureSkipSignature
 	switch {
+	case o.SIP && o.NoProvision: // the webhook endpoint is the user's: its secret
+		missing = append(missing, sipMissing(env.Get(envWebhookSecret))...)
+	case o.SIP: // no Twilio webhook to check: the webhooks are OpenAI's, signed with the endpoint's secret
+		for _, m := range twilioMissing(twilioCredentials(env), false) {
+			missing = append(missing, m+" (dev --sip puts your number on callagent's SIP trunk through Twilio's REST API; or pass --no-provision)")
+		}
 	case !o.NoProvision:
 		for _, m := range twilioMissing(twilioCredentials(env), signatures) {
 			missing = append(missing, m+" (dev points your number at this machine through Twilio's REST API; or pass --no-provision)")
@@ -174,7 +180,10 @@ func (o *serveOptions) missingSettings() error {
 	if o.PublicURL == "" {
 		missing = append(missing, "--public-url is not set: give the https URL Twilio reaches this server at (or set CALLAGENT_PUBLIC_URL)")
 	}
-	if o.AuthToken == "" && !o.InsecureSkipSignature {
+	switch {
+	case o.SIP:
+		missing = append(missing, sipMissing(o.WebhookSecret)...)
+	case o.AuthToken == "" && !o.InsecureSkipSignature:
 		missing = append(missing, "TWILIO_AUTH_TOKEN is not set: serve checks with it that requests come from Twilio (export it or put it in .env)")
 	}
 	return missingError(missing)

@@ -37,6 +37,9 @@ type agentSource struct {
 
 	cur  atomic.Pointer[loadedAgents]
 	hash [32]byte // of the content loaded; zero when none
+
+	sip    bool // the transport of the first load: a reload cannot change it
+	loaded bool
 }
 
 func newAgentSource(path string, env *Env, over agentOverrides, approver session.Approver) *agentSource {
@@ -63,6 +66,7 @@ func (s *agentSource) load() (*loadedAgents, error) {
 	if err != nil {
 		return nil, err
 	}
+	s.sip, s.loaded = la.cfg.SIP(), true
 	s.cur.Store(la)
 	if data != nil {
 		s.hash = sha256.Sum256(data)
@@ -83,11 +87,14 @@ func (s *agentSource) build(data []byte) (*loadedAgents, error) {
 		cfg, from = c, s.path
 	}
 	s.over.applyTo(cfg)
-	if s.over.modelSet {
+	if s.over.modelSet || s.over.SIP {
 		// The options of callagent.yaml that depend on the model, checked again.
 		if err := cfg.CheckModel(); err != nil {
 			return nil, &UsageError{Err: fmt.Errorf("with --model %s: %w", cfg.Model, err)}
 		}
+	}
+	if s.loaded && cfg.SIP() != s.sip {
+		return nil, &UsageError{Err: fmt.Errorf("%s: transport changed: the server runs with the transport it started with; restart to switch", s.path)}
 	}
 	rt, err := newRuntime(cfg, s.env, s.approver, s.tracer)
 	if err != nil {

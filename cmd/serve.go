@@ -34,7 +34,8 @@ type serveOptions struct {
 	warmOptions
 
 	// From the environment (or .env), never from flags: secrets stay out of argv.
-	AuthToken string
+	AuthToken     string
+	WebhookSecret string // OPENAI_WEBHOOK_SECRET, for transport sip
 }
 
 const defaultDrainTimeout = 30 * time.Second
@@ -120,6 +121,10 @@ func (o *serveOptions) resolve(cmd *cobra.Command, env *Env) error {
 		return err
 	}
 	o.AuthToken = env.Get("TWILIO_AUTH_TOKEN")
+	o.WebhookSecret = env.Get(envWebhookSecret)
+	if o.SIP && o.RecordDir != "" {
+		return sipRecordError()
+	}
 	var err error
 	if o.PublicURL != "" {
 		if o.PublicURL, err = parsePublicURL(o.PublicURL, o.InsecureHTTPPublicURL); err != nil {
@@ -220,6 +225,12 @@ func serveRun(ctx context.Context, f *Factory, opts *serveOptions) error {
 	}
 	opts.listenLimits.apply(&scfg)
 	opts.warmOptions.apply(&scfg)
+	if cfg.SIP() {
+		scfg.SIP = opts.sipServerConfig(f.Build.Version, opts.WebhookSecret)
+		for _, n := range cfg.SIPNotes() {
+			log.Info(n)
+		}
+	}
 	if scfg.WarmSessions > 0 && agent.LiveModel(cfg.Model) {
 		// A warm Realtime connection is read while it waits, so one closed meanwhile
 		// is never handed to a call; a GPT-Live connection cannot be watched before
@@ -235,7 +246,7 @@ func serveRun(ctx context.Context, f *Factory, opts *serveOptions) error {
 		}
 		return &UsageError{Err: err}
 	}
-	if opts.InsecureSkipSignature {
+	if opts.InsecureSkipSignature && !cfg.SIP() {
 		fmt.Fprintln(f.IO.ErrOut, "WARNING: --insecure-skip-signature: requests are NOT checked against X-Twilio-Signature.\n"+
 			"Anyone who finds this URL can place calls that spend your OpenAI credits. Never use this in production.")
 		log.Warn("signature checks are disabled (--insecure-skip-signature)")
@@ -254,9 +265,13 @@ func serveRun(ctx context.Context, f *Factory, opts *serveOptions) error {
 	case opts.MetricsAddr == metricsOff:
 		metrics = "off"
 	}
-	log.Info("callagent serving", "version", f.Build.Version, "listen", ln.Addr().String(), "metrics", metrics,
-		"voice_webhook", srv.PublicURL()+server.PathIncomingCall, "model", cfg.Model, "agents", cfg.Summary(),
-		"max_calls", opts.MaxCalls, "signatures", !opts.InsecureSkipSignature)
+	hook := []any{"voice_webhook", srv.PublicURL() + server.PathIncomingCall}
+	if cfg.SIP() {
+		hook = []any{"transport", agent.TransportSIP, "openai_webhook", srv.PublicURL() + server.PathSIPWebhook}
+	}
+	log.Info("callagent serving", append(append([]any{"version", f.Build.Version, "listen", ln.Addr().String(), "metrics", metrics},
+		hook...), "model", cfg.Model, "agents", cfg.Summary(),
+		"max_calls", opts.MaxCalls, "signatures", !opts.InsecureSkipSignature || cfg.SIP())...)
 	return srv.Serve(ctx, ln, opts.DrainTimeout)
 }
 

@@ -41,8 +41,14 @@ type Config struct {
 	// Truncation is what the model drops when the conversation outgrows its context.
 	Truncation *Truncation `yaml:"truncation"`
 	// AudioFormat is the audio between callagent and the model: pcmu, always, on
-	// Twilio Media Streams (μ-law only); pcma is refused until a SIP transport.
+	// Twilio Media Streams (μ-law only); over SIP the trunk and OpenAI negotiate
+	// the codec, and audio_format has no effect.
 	AudioFormat string `yaml:"audio_format"`
+	// Transport is how calls reach the model: "media_streams" (the default:
+	// Twilio streams the call's audio through callagent) or "sip" (OpenAI answers
+	// the phone over a SIP trunk; callagent accepts the call and controls it over
+	// the sideband, see sip.go).
+	Transport string `yaml:"transport"`
 	// Live configures the GPT-Live engine (gpt-live-* models only).
 	Live *Live `yaml:"live"`
 

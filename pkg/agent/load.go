@@ -177,9 +177,21 @@ func LiveModel(model string) bool { return strings.HasPrefix(model, "gpt-live-")
 // API would refuse the whole session.update, and the call with it.
 func (v *validator) checkModelOptions() {
 	c := v.cfg
+	switch c.Transport {
+	case "", TransportMediaStreams, TransportSIP:
+	default:
+		v.issue(&c.Transport, "transport %q: use %s (Twilio Media Streams, the default) or %s (OpenAI answers over a SIP trunk)",
+			c.Transport, TransportMediaStreams, TransportSIP)
+	}
+	if c.SIP() {
+		v.checkSIP()
+	}
 	switch c.AudioFormat {
 	case "", "pcmu":
 	case "pcma":
+		if c.SIP() {
+			break // the trunk's codec: a note of SIPNotes
+		}
 		v.issue(&c.AudioFormat, "audio_format pcma: Twilio Media Streams carry G.711 μ-law only, which callagent relays to the model "+
 			"untouched as audio/pcmu; A-law is for a SIP transport, which callagent does not have yet: remove audio_format")
 	default:

@@ -190,6 +190,7 @@ func hangUpTool(spec *ToolSpec, calls CallController) session.Tool {
 		cancel()
 		var err error
 		if calls != nil {
+			endingByRequest(call, true)
 			err = calls.Hangup(ctx, call.CallSID())
 		}
 		// Closing the stream ends the call too (the <Connect> action answers Hangup), so
@@ -236,6 +237,18 @@ func transferTool(spec *ToolSpec, calls CallController) session.Tool {
 			}
 			number, name = n, a.Target
 		}
+		if ref, ok := calls.(Referrer); ok { // a SIP call: a REFER, no TwiML (sip.go)
+			wctx, cancel := context.WithTimeout(ctx, playedLimit)
+			_ = call.WaitPlayed(wctx)
+			cancel()
+			endingByRequest(call, true)
+			if err := ref.Refer(ctx, call.CallSID(), ReferTarget(number)); err != nil {
+				endingByRequest(call, false) // the call goes on: a hang-up is the caller's again
+				return "", fmt.Errorf("the transfer failed: %w", err)
+			}
+			call.End(callevent.EndTransferred, nil)
+			return transferred(name), nil
+		}
 		verbs := []twiml.Element{}
 		if tr.Announcement != "" {
 			verbs = append(verbs, twiml.VoiceSay{Message: tr.Announcement})
@@ -252,11 +265,16 @@ func transferTool(spec *ToolSpec, calls CallController) session.Tool {
 			return "", fmt.Errorf("the transfer failed: %w", err)
 		}
 		call.End(callevent.EndTransferred, nil)
-		if name != "" {
-			return "The caller was transferred to " + name + ".", nil
-		}
-		return "The caller was transferred.", nil
+		return transferred(name), nil
 	})
+}
+
+// transferred is the transfer tool's result.
+func transferred(name string) string {
+	if name != "" {
+		return "The caller was transferred to " + name + "."
+	}
+	return "The caller was transferred."
 }
 
 // weatherTool is the demo tool of the default agent: made-up but stable weather, so

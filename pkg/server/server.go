@@ -181,6 +181,11 @@ type Config struct {
 	// included (default DefaultMaxConns of the process's open-file limit; negative:
 	// none). Over it new connections wait in the kernel's backlog.
 	MaxConns int
+
+	// SIP, when set, makes the server the control plane of calls OpenAI answers
+	// over SIP (sip.go) instead of Twilio Media Streams: AuthToken and Dial are
+	// not needed, and the Twilio routes are not served.
+	SIP *SIPConfig
 }
 
 const (
@@ -233,6 +238,8 @@ type Server struct {
 
 	connLimit *limitListener // Serve's, with MaxConns
 	warm      *warmPool      // nil unless WarmSessions > 0
+
+	sipSeen sipSeen // under mu: SIP webhooks and calls taken (sip.go)
 }
 
 // ErrNoAuthToken is returned by New without an auth token or InsecureSkipSignature.
@@ -241,6 +248,13 @@ var ErrNoAuthToken = errors.New("TWILIO_AUTH_TOKEN is not set: without it anyone
 
 // New checks cfg and returns a Server.
 func New(cfg Config) (*Server, error) {
+	if cfg.SIP != nil {
+		sc := *cfg.SIP
+		cfg.SIP = &sc
+		if err := checkSIP(&cfg); err != nil {
+			return nil, err
+		}
+	}
 	if cfg.Dial == nil {
 		return nil, errors.New("server: Config.Dial is required")
 	}
@@ -248,7 +262,7 @@ func New(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	if cfg.AuthToken == "" && !cfg.InsecureSkipSignature {
+	if cfg.AuthToken == "" && !cfg.InsecureSkipSignature && cfg.SIP == nil {
 		return nil, ErrNoAuthToken
 	}
 	if cfg.PredialTTL <= 0 {
@@ -337,13 +351,17 @@ func (s *Server) PublicURL() string { return s.public.String() }
 // Handler returns the server's routes.
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET "+PathIncomingCall, s.incomingCall)
-	mux.HandleFunc("POST "+PathIncomingCall, s.incomingCall)
-	mux.HandleFunc("GET "+PathStreamEnded, s.streamEnded)
-	mux.HandleFunc("POST "+PathStreamEnded, s.streamEnded)
-	mux.HandleFunc("GET "+PathStreamStatus, s.streamStatus)
-	mux.HandleFunc("POST "+PathStreamStatus, s.streamStatus)
-	mux.HandleFunc("GET "+PathMediaStream, s.mediaStream)
+	if s.cfg.SIP != nil {
+		mux.HandleFunc("POST "+PathSIPWebhook, s.sipWebhook) // sip.go: no Twilio route
+	} else {
+		mux.HandleFunc("GET "+PathIncomingCall, s.incomingCall)
+		mux.HandleFunc("POST "+PathIncomingCall, s.incomingCall)
+		mux.HandleFunc("GET "+PathStreamEnded, s.streamEnded)
+		mux.HandleFunc("POST "+PathStreamEnded, s.streamEnded)
+		mux.HandleFunc("GET "+PathStreamStatus, s.streamStatus)
+		mux.HandleFunc("POST "+PathStreamStatus, s.streamStatus)
+		mux.HandleFunc("GET "+PathMediaStream, s.mediaStream)
+	}
 	mux.HandleFunc("GET "+PathHealth, func(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprintln(w, "ok")
 	})

@@ -206,6 +206,12 @@ type Options struct {
 	Debug bool
 	// Now is the clock (default time.Now).
 	Now func() time.Time
+
+	// SIP runs a call OpenAI answered over SIP (sip.go): Caller is a *SIPCall and
+	// Dial its Dial. The audio formats are the trunk's, so the server's session is
+	// not held to audio/pcmu, and there are no caller frames whose silence could
+	// end the call (CallerIdleTimeout is off).
+	SIP bool
 }
 
 const (
@@ -247,6 +253,9 @@ func (o *Options) withDefaults() (Options, error) {
 	}
 	if c.CallerIdleTimeout == 0 {
 		c.CallerIdleTimeout = defaultCallerIdle
+	}
+	if c.SIP {
+		c.CallerIdleTimeout = -1
 	}
 	if c.EventBuffer <= 0 {
 		c.EventBuffer = defaultEventBuffer

@@ -132,13 +132,13 @@ func usage(u *realtime.Usage) *callevent.Usage {
 // who cancels a response on barge-in, and anything but audio/pcmu both ways ends the
 // call, since the caller would hear noise.
 func (s *Session) sessionUpdated(e *realtime.SessionUpdated) {
-	if err := checkPCMU(e.Session); err != nil {
+	if err := checkPCMU(e.Session); err != nil && !s.opts.SIP {
 		s.end(callevent.EndModelRejected, err)
 		return
 	}
 	s.serverNoInterrupt = !serverInterrupts(e.Session)
 	s.parts.silence = turnSilence(e.Session)
-	if e.Session.Audio.Output != nil {
+	if e.Session.Audio != nil && e.Session.Audio.Output != nil { // a SIP session may state no audio
 		s.serverVoice = confirmedVoice(e.Session.Audio.Output.Voice)
 	}
 }
