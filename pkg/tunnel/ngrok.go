@@ -189,6 +189,7 @@ type ngrokTunnel struct {
 	mu      sync.Mutex
 	up      bool // connected once: later drops are reported, not fatal
 	down    bool
+	closing bool // Close was called: the session's end is ours, not a lost connection
 	lastErr error
 	once    sync.Once
 }
@@ -200,6 +201,9 @@ func (t *ngrokTunnel) URL() string               { return strings.TrimSuffix(t.l
 func (t *ngrokTunnel) Close() error {
 	var err error
 	t.once.Do(func() {
+		t.mu.Lock()
+		t.closing = true
+		t.mu.Unlock()
 		err = t.ln.Close()
 		t.shutdown()
 	})
@@ -219,6 +223,10 @@ func (t *ngrokTunnel) event(ev ngrok.Event) {
 			return
 		}
 		t.mu.Lock()
+		if t.closing {
+			t.mu.Unlock()
+			return
+		}
 		t.lastErr = e.Error
 		up, wasDown := t.up, t.down
 		t.down = true

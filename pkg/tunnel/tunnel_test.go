@@ -280,3 +280,29 @@ func TestFaultNgrokBadConnectURLRefusedAtOnce(t *testing.T) {
 		}
 	}
 }
+
+// TestFaultCloseIsNotALostConnection: closing the tunnel ends its session, and
+// that is no lost connection to report (dev printed "ngrok connection lost
+// (context canceled): reconnecting" on every exit). leakcheck waits for the
+// agent's goroutines, so an event the close caused has been handled by then.
+func TestFaultCloseIsNotALostConnection(t *testing.T) {
+	statuses := make(chan tunnel.Status, 10)
+	t.Cleanup(func() {
+		select {
+		case s := <-statuses:
+			t.Errorf("closing the tunnel reported %+v", s)
+		default:
+		}
+	})
+	leakcheck.Check(t)
+	edge := startEdge(t)
+	o := edgeOptions(edge)
+	o.OnStatus = func(s tunnel.Status) { statuses <- s }
+	tun, err := tunnel.Ngrok(context.Background(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := tun.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
