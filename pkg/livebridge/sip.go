@@ -1,0 +1,91 @@
+package livebridge
+
+import (
+	"context"
+	"errors"
+	"strings"
+
+	"github.com/callagent/callagent/pkg/live"
+	"github.com/callagent/callagent/pkg/realtime"
+)
+
+// A GPT-Live SIP call (issue 19) is one OpenAI answers itself: the trunk carries
+// the audio to Live and back, callagent accepts the call with the session
+// (AcceptSession) and runs it over the session's attach socket (Attach), a leg in
+// SIP mode:
+//
+//   - the session has started with the accept: no session.start is sent (the
+//     attach socket refuses one), and a later session.update (a handoff) is
+//     translated as on a Media Streams call;
+//   - no audio is relayed either way: AppendAudio refuses, and the audio the
+//     attach socket reflects (the caller's as session.input_audio.append, 24 kHz
+//     PCM16, and the model's session.output_audio.delta) is not passed on. The
+//     first output delta of a turn is reported as an empty
+//     response.output_audio.delta (the answer's audio has begun: the session counts
+//     the turn and its latency there);
+//   - barge-in is OpenAI's: the leg runs no detector and never reports
+//     speech_started, so the session neither clears nor truncates anything;
+//   - session.closed ends the leg as the call's end: close_requested (our hang-up)
+//     and remote_hangup (the caller's, or a transfer) as a normal close, which the
+//     SIP caller leg (session.SIPCall) reads as the call being over.
+
+// SIPAccept is the session a GPT-Live SIP call is accepted with: the body's
+// "session" of POST /live/sessions/{id}/accept (openai resources/live/sessions.d.ts:
+// type "live", model, instructions, audio.output.voice, delegation; no
+// audio.format, which SIP negotiates).
+type SIPAccept struct {
+	Type string `json:"type"` // "live"
+	live.SessionConfig
+}
+
+// AcceptSession is the Live session for the agent's session cfg (what its first
+// session.update states; session.Session.SIPSession): the same translation as a
+// Media Streams call's session.start, without the audio format. cfg.Model, when a
+// gpt-live-* model, overrides opts.Model.
+func AcceptSession(cfg realtime.SessionConfig, opts Options) (SIPAccept, error) {
+	opts = withDefaults(opts)
+	if cfg.Model != "" {
+		opts.Model = cfg.Model
+	}
+	sc, err := startConfig(&cfg, opts)
+	if err != nil {
+		return SIPAccept{}, err
+	}
+	return SIPAccept{Type: "live", SessionConfig: sc}, nil
+}
+
+// Attach opens the attach socket of the accepted SIP call sessionID (its
+// session_id) and returns it as a leg in SIP mode. accepted is the agent's
+// session the call was accepted with (its instructions: the greeting's
+// response.create is told as what follows them).
+func Attach(ctx context.Context, opts Options, sessionID string, accepted realtime.SessionConfig) (*Leg, error) {
+	opts.Dial.AttachSessionID = sessionID
+	conn, err := live.Dial(ctx, opts.Dial)
+	if err != nil {
+		return nil, err
+	}
+	if accepted.Model != "" {
+		opts.Model = accepted.Model
+	}
+	l := New(conn, opts)
+	l.sip = true
+	l.started, l.instr = true, accepted.Instructions
+	l.startReader()
+	return l, nil
+}
+
+// ErrSIPAudio is AppendAudio on a SIP leg: the audio never crosses callagent.
+var ErrSIPAudio = errors.New("livebridge: a SIP call carries no audio through callagent")
+
+// sipClosed is the error that ends a SIP leg at session.closed: the call is over.
+func sipClosed(reason string) error {
+	switch reason {
+	case live.ClosedRequested, live.ClosedRemoteHangup:
+		return &realtime.CloseError{Code: 1000, Reason: "live session closed: " + reason}
+	}
+	return &realtime.CloseError{Code: 1011, Reason: "live session closed: " + reason}
+}
+
+// IsModel reports whether model is a GPT-Live model (gpt-live-*), whose calls run
+// through this package.
+func IsModel(model string) bool { return strings.HasPrefix(model, "gpt-live-") }
