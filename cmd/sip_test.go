@@ -134,6 +134,15 @@ func TestSIPCallEndToEnd(t *testing.T) {
 	}
 	<-conns
 	converse(ctx, h, sb, true)
+	// A key press: the sideband's input_audio_buffer.dtmf_event_received reaches
+	// the model as a Twilio key press does.
+	if err := sb.PressDTMF("5"); err != nil {
+		t.Fatal(err)
+	}
+	h.waitOut("pressed 5")
+	if _, err := sb.WaitEvent(ctx, realtime.TypeConversationItemCreate, 2); err != nil {
+		t.Fatal(err)
+	}
 	sb.Respond(ctx, realtimetest.ResponseSpec{Items: []realtimetest.ItemSpec{{FunctionCall: &realtimetest.FunctionCall{Name: "transfer", Arguments: `{}`}}}})
 	select {
 	case <-call.Done():
