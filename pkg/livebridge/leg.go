@@ -65,6 +65,12 @@ type Leg struct {
 	wg     sync.WaitGroup
 
 	sip bool // a SIP call's attach socket (sip.go); set before the reader starts
+	// SIP playback (sip.go), under mu: the rate of the output audio, when what was
+	// sent so far ends playing, whether output_audio_buffer.started was reported.
+	sipRate    int
+	sipUntil   time.Time
+	sipPlaying bool
+	sipTimer   *time.Timer
 
 	mu       sync.Mutex
 	started  bool // session.start sent
@@ -224,6 +230,9 @@ func (l *Leg) stop() {
 	if l.timer != nil {
 		l.timer.Stop()
 	}
+	if l.sipTimer != nil {
+		l.sipTimer.Stop()
+	}
 	l.mu.Unlock()
 }
 
@@ -349,6 +358,9 @@ func (l *Leg) translate(ev live.ServerEvent) bool {
 	now := time.Now()
 	switch e := ev.(type) {
 	case *live.SessionStarted:
+		if l.sip {
+			l.sipFormat(&e.Session)
+		}
 		l.push(&realtime.SessionUpdated{EventID: e.EventID, Session: l.resolved(&e.Session)})
 	case *live.SessionUpdated:
 		l.push(&realtime.SessionUpdated{EventID: e.EventID, Session: l.resolved(&e.Session)})
@@ -361,6 +373,7 @@ func (l *Leg) translate(ev live.ServerEvent) bool {
 				l.turn.audio = true
 				l.push(&realtime.ResponseOutputAudioDelta{ResponseID: l.turn.respID, ItemID: l.turn.itemID})
 			}
+			l.sipPlayed(now, base64.StdEncoding.DecodedLen(len(e.Delta)))
 			return false
 		}
 		l.openTurn(now)

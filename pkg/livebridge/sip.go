@@ -2,8 +2,10 @@ package livebridge
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"strings"
+	"time"
 
 	"github.com/callagent/callagent/pkg/live"
 	"github.com/callagent/callagent/pkg/realtime"
@@ -23,6 +25,12 @@ import (
 //     first output delta of a turn is reported as an empty
 //     response.output_audio.delta (the answer's audio has begun: the session counts
 //     the turn and its latency there);
+//   - the agent's audio has played (hang_up and transfer wait for it) when as
+//     much time as its audio lasts has passed since it began (nothing on the attach
+//     socket reports playback): the leg reports output_audio_buffer.started at the
+//     first output delta and output_audio_buffer.stopped when the audio sent so far
+//     has lasted, at the rate session.started states (24 kHz PCM16 when it states
+//     none, the attach socket's reflected audio's);
 //   - barge-in is OpenAI's: the leg runs no detector and never reports
 //     speech_started, so the session neither clears nor truncates anything;
 //   - session.closed ends the leg as the call's end: close_requested (our hang-up)
@@ -89,3 +97,65 @@ func sipClosed(reason string) error {
 // IsModel reports whether model is a GPT-Live model (gpt-live-*), whose calls run
 // through this package.
 func IsModel(model string) bool { return strings.HasPrefix(model, "gpt-live-") }
+
+// sipFormat takes the output audio's rate in bytes per millisecond from the
+// session. Caller holds l.mu.
+func (l *Leg) sipFormat(s *live.SessionResource) {
+	l.sipRate = 48 // 24 kHz PCM16
+	if s.Audio == nil || s.Audio.Format == nil || s.Audio.Format.Rate <= 0 {
+		return
+	}
+	switch f := s.Audio.Format; f.Type {
+	case live.FormatPCM:
+		l.sipRate = f.Rate * 2 / 1000
+	case live.FormatPCMU, live.FormatPCMA:
+		l.sipRate = f.Rate / 1000
+	}
+}
+
+// sipPlayed notes n bytes of output audio played to the caller from now on, and
+// reports output_audio_buffer.started when none was playing. Caller holds l.mu.
+func (l *Leg) sipPlayed(now time.Time, n int) {
+	rate := l.sipRate
+	if rate <= 0 {
+		rate = 48 // no session.started yet: the attach socket's 24 kHz PCM16
+	}
+	if l.sipUntil.Before(now) {
+		l.sipUntil = now
+	}
+	l.sipUntil = l.sipUntil.Add(time.Duration(n) * time.Millisecond / time.Duration(rate))
+	if !l.sipPlaying {
+		l.sipPlaying = true
+		l.push(&realtime.UnknownEvent{Type: typeOutputStarted, Raw: json.RawMessage(`{"type":"` + typeOutputStarted + `"}`)})
+	}
+	if l.sipTimer == nil {
+		l.sipTimer = time.AfterFunc(l.sipUntil.Sub(now), l.sipDrained)
+	} else {
+		l.sipTimer.Reset(l.sipUntil.Sub(now))
+	}
+}
+
+// sipDrained reports output_audio_buffer.stopped once the audio sent has played.
+func (l *Leg) sipDrained() {
+	l.mu.Lock()
+	now := time.Now()
+	if !l.sipPlaying || l.closed {
+		l.mu.Unlock()
+		return
+	}
+	if now.Before(l.sipUntil) {
+		l.sipTimer.Reset(l.sipUntil.Sub(now))
+		l.mu.Unlock()
+		return
+	}
+	l.sipPlaying = false
+	l.push(&realtime.UnknownEvent{Type: typeOutputStopped, Raw: json.RawMessage(`{"type":"` + typeOutputStopped + `"}`)})
+	l.mu.Unlock()
+	l.signal()
+}
+
+// The Realtime sideband's playback events (session.SIPCall reads them).
+const (
+	typeOutputStarted = "output_audio_buffer.started"
+	typeOutputStopped = "output_audio_buffer.stopped"
+)
