@@ -107,6 +107,14 @@ func TestSIPLiveCallEndToEnd(t *testing.T) {
 		t.Fatal(err)
 	}
 	h.waitOut("It is sunny in Paris.")
+	// A key press on the attach socket reaches the model as silent context.
+	if err := sb.PressDTMF("5"); err != nil {
+		t.Fatal(err)
+	}
+	h.waitOut("pressed 5")
+	if _, err := sb.WaitEvent(ctx, live.TypeThinkingAppend, 1); err != nil {
+		t.Fatal(err)
+	}
 	if err := sb.SendUsage(30); err != nil {
 		t.Fatal(err)
 	}

@@ -423,6 +423,12 @@ func (l *Leg) translate(ev live.ServerEvent) bool {
 		}
 		l.push(&realtime.ErrorEvent{EventID: e.EventID, Error: realtime.ErrorInfo{Type: e.Error.Type, Code: e.Error.Code,
 			Message: e.Error.Message, Param: e.Error.Param, EventID: id}})
+	case *live.UnknownEvent:
+		if l.sip && e.Type == typeLiveDTMF {
+			// A key press, as the Realtime sideband reports one (session.SIPCall
+			// reads its "event": the digit).
+			l.push(&realtime.UnknownEvent{Type: typeDTMF, Raw: e.Raw})
+		}
 	case *live.SessionClosed:
 		l.setSeconds(e.Usage.Seconds)
 		l.endTurn(false)

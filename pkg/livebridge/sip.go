@@ -31,6 +31,8 @@ import (
 //     first output delta and output_audio_buffer.stopped when the audio sent so far
 //     has lasted, at the rate session.started states (24 kHz PCM16 when it states
 //     none, the attach socket's reflected audio's);
+//   - the caller's key presses (transport.dtmf.received) are reported as the
+//     Realtime sideband's input_audio_buffer.dtmf_event_received;
 //   - barge-in is OpenAI's: the leg runs no detector and never reports
 //     speech_started, so the session neither clears nor truncates anything;
 //   - session.closed ends the leg as the call's end: close_requested (our hang-up)
@@ -154,8 +156,13 @@ func (l *Leg) sipDrained() {
 	l.signal()
 }
 
-// The Realtime sideband's playback events (session.SIPCall reads them).
+// The Realtime sideband's playback and key press events (session.SIPCall reads
+// them), and Live's key press on the attach socket ({"type":
+// "transport.dtmf.received", "event": digit}: delivered only to sideband
+// observers).
 const (
+	typeDTMF          = "input_audio_buffer.dtmf_event_received"
+	typeLiveDTMF      = "transport.dtmf.received"
 	typeOutputStarted = "output_audio_buffer.started"
 	typeOutputStopped = "output_audio_buffer.stopped"
 )
