@@ -58,7 +58,7 @@ func newRuntime(cfg *agent.Config, env *Env, approver session.Approver, tr *tele
 		opts.Secrets = append(opts.Secrets, env.Get(name))
 	}
 	if cfg.SIP() {
-		opts.Calls = sipCalls{sipControl(env)} // hang-up and transfer by the OpenAI call id
+		opts.Calls = newSIPCalls(sipControl(env), cfg) // hang-up and transfer by the OpenAI call id
 	} else {
 		cc, err := callControl(env, tr)
 		if err != nil {

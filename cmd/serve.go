@@ -226,7 +226,7 @@ func serveRun(ctx context.Context, f *Factory, opts *serveOptions) error {
 	opts.listenLimits.apply(&scfg)
 	opts.warmOptions.apply(&scfg)
 	if cfg.SIP() {
-		scfg.SIP = opts.sipServerConfig(f.Build.Version, opts.WebhookSecret)
+		scfg.SIP = opts.sipServerConfigFor(cfg, f.Build.Version, opts.WebhookSecret)
 		for _, n := range cfg.SIPNotes() {
 			log.Info(n)
 		}

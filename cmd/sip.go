@@ -9,6 +9,8 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/callagent/callagent/pkg/agent"
+	"github.com/callagent/callagent/pkg/live"
+	"github.com/callagent/callagent/pkg/livebridge"
 	"github.com/callagent/callagent/pkg/realtime"
 	"github.com/callagent/callagent/pkg/server"
 	"github.com/callagent/callagent/pkg/session"
@@ -47,10 +49,21 @@ func configTransport(path string) string {
 
 // sipCalls is hang-up and transfer of SIP calls for the agents' built-in tools:
 // the call-control API by the OpenAI call id, a transfer as a SIP REFER.
-type sipCalls struct{ c server.CallControl }
+type sipCalls struct {
+	c      server.CallControl
+	engine sipcall.Engine // the agents' model's: the call's
+}
+
+// newSIPCalls is the hang-up and transfer of cfg's calls.
+func newSIPCalls(c server.CallControl, cfg *agent.Config) sipCalls {
+	if agent.LiveModel(cfg.Model) {
+		return sipCalls{c, sipcall.EngineLive}
+	}
+	return sipCalls{c, sipcall.EngineRealtime}
+}
 
 func (s sipCalls) Hangup(ctx context.Context, callID string) error {
-	return s.c.Hangup(ctx, sipcall.EngineRealtime, callID)
+	return s.c.Hangup(ctx, s.engine, callID)
 }
 
 func (s sipCalls) Redirect(context.Context, string, string) error {
@@ -58,7 +71,7 @@ func (s sipCalls) Redirect(context.Context, string, string) error {
 }
 
 func (s sipCalls) Refer(ctx context.Context, callID, targetURI string) error {
-	return s.c.Refer(ctx, sipcall.EngineRealtime, callID, targetURI)
+	return s.c.Refer(ctx, s.engine, callID, targetURI)
 }
 
 // sipControl is OpenAI's call-control API with the environment's key and base URL
@@ -83,9 +96,26 @@ func (c *commonOptions) sidebandDialer(version string) server.DialFunc {
 }
 
 // sipServerConfig is the server's SIP configuration for serve and dev; secret is
-// the webhook endpoint's signing secret.
+// the webhook endpoint's signing secret. Each call runs on its agent's engine: a
+// Realtime model's calls over the sideband, a gpt-live-* model's over the Live
+// session's attach socket, with the default backend model (sipServerConfigFor
+// takes the configuration's).
 func (c *commonOptions) sipServerConfig(version, secret string) *server.SIPConfig {
-	return &server.SIPConfig{Secret: secret, Engine: sipcall.EngineRealtime, Control: newSIPControl(c.BaseURL, c.APIKey), Sideband: c.sidebandDialer(version)}
+	return c.sipServerConfigFor(nil, version, secret)
+}
+
+// sipServerConfigFor is sipServerConfig with cfg's GPT-Live options (the
+// delegation's backend model, the acknowledgement delay); cfg may be nil.
+func (c *commonOptions) sipServerConfigFor(cfg *agent.Config, version, secret string) *server.SIPConfig {
+	d := c.dialOptions("", version)
+	lo := livebridge.Options{Dial: live.DialOptions{BaseURL: d.BaseURL, APIKey: d.APIKey, Header: d.Header, HTTPClient: d.HTTPClient, Retry: d.Retry}}
+	if cfg != nil {
+		lo.BackendModel = cfg.LiveBackendModel()
+		if cfg.Live != nil {
+			lo.AcknowledgementDelayMs = cfg.Live.AcknowledgementDelayMs
+		}
+	}
+	return &server.SIPConfig{Secret: secret, Control: newSIPControl(c.BaseURL, c.APIKey), Sideband: c.sidebandDialer(version), Live: &lo}
 }
 
 // sipMissing is what transport sip cannot start without.

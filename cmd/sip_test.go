@@ -133,6 +133,15 @@ func TestSIPCallEndToEnd(t *testing.T) {
 	}
 	<-conns
 	converse(ctx, h, sb, true)
+	// A key press: the sideband's input_audio_buffer.dtmf_event_received reaches
+	// the model as a Twilio key press does.
+	if err := sb.PressDTMF("5"); err != nil {
+		t.Fatal(err)
+	}
+	h.waitOut("pressed 5")
+	if _, err := sb.WaitEvent(ctx, realtime.TypeConversationItemCreate, 2); err != nil {
+		t.Fatal(err)
+	}
 	sb.Respond(ctx, realtimetest.ResponseSpec{Items: []realtimetest.ItemSpec{{FunctionCall: &realtimetest.FunctionCall{Name: "transfer", Arguments: `{}`}}}})
 	select {
 	case <-call.Done():
@@ -403,8 +412,8 @@ func TestSIPOptions(t *testing.T) {
 	}
 }
 
-// config validate: what has no effect over SIP is a note; GPT-Live over SIP is
-// refused.
+// config validate: what has no effect over SIP is a note, GPT-Live's differences
+// too; an unknown transport is refused.
 func TestSIPConfigValidate(t *testing.T) {
 	inDir(t, func(dir string) {
 		cfg := "transport: sip\naudio_format: pcma\n" + strings.Replace(sipConfig, `      to: "+14155550199"`, "      to: \"+14155550199\"\n      announcement: Connecting you now.", 1)
@@ -418,9 +427,13 @@ func TestSIPConfigValidate(t *testing.T) {
 				t.Errorf("no note %q:\n%s", want, stderr)
 			}
 		}
+		os.WriteFile("callagent.yaml", []byte("transport: sip\nmodel: gpt-live-1\n"+sipConfig), 0o644)
+		stdout, stderr, code = execute("config", "validate")
+		if code != ExitOK || !strings.Contains(stdout, "is valid") || !strings.Contains(stderr, "GPT-Live over SIP: barge-in is OpenAI's") {
+			t.Fatalf("validate GPT-Live over SIP: exit %d\n%s%s", code, stdout, stderr)
+		}
 		for file, want := range map[string]string{
-			"transport: sip\nmodel: gpt-live-1\n" + sipConfig: "callagent.yaml:1:12: transport sip with gpt-live-1: callagent controls SIP calls of the Realtime engine only",
-			"transport: carrier-pigeon\n" + sipConfig:         `callagent.yaml:1:12: transport "carrier-pigeon": use media_streams`,
+			"transport: carrier-pigeon\n" + sipConfig: `callagent.yaml:1:12: transport "carrier-pigeon": use media_streams`,
 		} {
 			os.WriteFile("callagent.yaml", []byte(file), 0o644)
 			f, _, _ := testFactory()

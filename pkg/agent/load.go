@@ -183,9 +183,6 @@ func (v *validator) checkModelOptions() {
 		v.issue(&c.Transport, "transport %q: use %s (Twilio Media Streams, the default) or %s (OpenAI answers over a SIP trunk)",
 			c.Transport, TransportMediaStreams, TransportSIP)
 	}
-	if c.SIP() {
-		v.checkSIP()
-	}
 	switch c.AudioFormat {
 	case "", "pcmu":
 	case "pcma":

@@ -33,15 +33,6 @@ func ReferTarget(number string) string {
 	return "tel:" + number
 }
 
-// checkSIP refuses what cannot work over SIP.
-func (v *validator) checkSIP() {
-	c := v.cfg
-	if LiveModel(c.Model) {
-		v.issue(&c.Transport, "transport sip with %s: callagent controls SIP calls of the Realtime engine only for now "+
-			"(a gpt-realtime model); GPT-Live over SIP is not built yet: use a Realtime model or transport media_streams", c.Model)
-	}
-}
-
 // SIPNotes says which options of the configuration have no effect over SIP, or
 // work differently: config validate prints them, dev and serve log them.
 func (c *Config) SIPNotes() []string {
@@ -51,6 +42,10 @@ func (c *Config) SIPNotes() []string {
 	notes := []string{
 		"transport sip: OpenAI answers the phone and plays the audio; callagent never has it, so calls are not recorded " +
 			"(dev's recordings, serve's --record-dir) and the inspector has no audio of them",
+	}
+	if LiveModel(c.Model) {
+		notes = append(notes, "GPT-Live over SIP: barge-in is OpenAI's (callagent detects no speech and truncates nothing), and the voice "+
+			"and the first agent's instructions are fixed when the call is accepted (a handoff appends the new agent's instructions, as on Media Streams)")
 	}
 	if c.AudioFormat != "" {
 		notes = append(notes, "audio_format has no effect over SIP: the trunk and OpenAI negotiate the codec")

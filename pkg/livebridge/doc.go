@@ -69,6 +69,9 @@
 // agent audio is still playing and the model is not streaming counts as the caller
 // speaking too.
 //
+// A SIP call (sip.go) runs over the Live session's attach socket instead: no audio
+// is relayed and no speech is detected (see sip.go).
+//
 // # Goroutines
 //
 // A Leg runs one goroutine, the reader (readLoop), started by the first

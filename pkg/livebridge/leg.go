@@ -64,6 +64,14 @@ type Leg struct {
 	once   sync.Once
 	wg     sync.WaitGroup
 
+	sip bool // a SIP call's attach socket (sip.go); set before the reader starts
+	// SIP playback (sip.go), under mu: the rate of the output audio, when what was
+	// sent so far ends playing, whether output_audio_buffer.started was reported.
+	sipRate    int
+	sipUntil   time.Time
+	sipPlaying bool
+	sipTimer   *time.Timer
+
 	mu       sync.Mutex
 	started  bool // session.start sent
 	closed   bool // Close or CloseNow ran: no reader may start
@@ -100,6 +108,7 @@ type turnState struct {
 	text      strings.Builder
 	lastOut   time.Time
 	cancelled bool
+	audio     bool // SIP: the turn's audio was reported
 }
 
 // Dial connects to GPT-Live. The session starts with the first session.update the
@@ -114,6 +123,12 @@ func Dial(ctx context.Context, opts Options) (*Leg, error) {
 
 // New wraps a connection whose session has not started.
 func New(conn *live.Conn, opts Options) *Leg {
+	opts = withDefaults(opts)
+	return &Leg{conn: conn, opts: opts, wake: make(chan struct{}, 1), resume: make(chan struct{}, 1),
+		done: make(chan struct{}), exited: make(chan struct{}), vad: newVAD(), queue: make([]realtime.ServerEvent, 0, 64)}
+}
+
+func withDefaults(opts Options) Options {
 	if opts.Model == "" {
 		opts.Model = live.DefaultModel
 	}
@@ -126,8 +141,7 @@ func New(conn *live.Conn, opts Options) *Leg {
 	if opts.CloseWait <= 0 {
 		opts.CloseWait = DefaultCloseWait
 	}
-	return &Leg{conn: conn, opts: opts, wake: make(chan struct{}, 1), resume: make(chan struct{}, 1),
-		done: make(chan struct{}), exited: make(chan struct{}), vad: newVAD(), queue: make([]realtime.ServerEvent, 0, 64)}
+	return opts
 }
 
 // SetTrace installs a frame observer; it sees the Realtime events the session
@@ -215,6 +229,9 @@ func (l *Leg) stop() {
 	l.mu.Lock()
 	if l.timer != nil {
 		l.timer.Stop()
+	}
+	if l.sipTimer != nil {
+		l.sipTimer.Stop()
 	}
 	l.mu.Unlock()
 }
@@ -313,6 +330,10 @@ func (l *Leg) readLoop() {
 			}
 		}
 		if closed, ok := ev.(*live.SessionClosed); ok {
+			if l.sip {
+				l.fail(sipClosed(closed.Reason))
+				return
+			}
 			l.fail(fmt.Errorf("live session closed: %s", closed.Reason))
 			return
 		}
@@ -337,10 +358,24 @@ func (l *Leg) translate(ev live.ServerEvent) bool {
 	now := time.Now()
 	switch e := ev.(type) {
 	case *live.SessionStarted:
+		if l.sip {
+			l.sipFormat(&e.Session)
+		}
 		l.push(&realtime.SessionUpdated{EventID: e.EventID, Session: l.resolved(&e.Session)})
 	case *live.SessionUpdated:
 		l.push(&realtime.SessionUpdated{EventID: e.EventID, Session: l.resolved(&e.Session)})
 	case *live.OutputAudioDelta:
+		if l.sip {
+			// OpenAI plays it to the caller: only its beginning is reported.
+			first := !l.turn.open || !l.turn.audio
+			l.openTurn(now)
+			if first {
+				l.turn.audio = true
+				l.push(&realtime.ResponseOutputAudioDelta{ResponseID: l.turn.respID, ItemID: l.turn.itemID})
+			}
+			l.sipPlayed(now, base64.StdEncoding.DecodedLen(len(e.Delta)))
+			return false
+		}
 		l.openTurn(now)
 		l.audioEv = realtime.ResponseOutputAudioDelta{ResponseID: l.turn.respID, ItemID: l.turn.itemID, Delta: realtime.Audio(e.Delta)}
 		l.push(&l.audioEv)
@@ -388,6 +423,12 @@ func (l *Leg) translate(ev live.ServerEvent) bool {
 		}
 		l.push(&realtime.ErrorEvent{EventID: e.EventID, Error: realtime.ErrorInfo{Type: e.Error.Type, Code: e.Error.Code,
 			Message: e.Error.Message, Param: e.Error.Param, EventID: id}})
+	case *live.UnknownEvent:
+		if l.sip && e.Type == typeLiveDTMF {
+			// A key press, as the Realtime sideband reports one (session.SIPCall
+			// reads its "event": the digit).
+			l.push(&realtime.UnknownEvent{Type: typeDTMF, Raw: e.Raw})
+		}
 	case *live.SessionClosed:
 		l.setSeconds(e.Usage.Seconds)
 		l.endTurn(false)
@@ -467,7 +508,7 @@ func (l *Leg) openTurn(now time.Time) {
 	l.flushInput()
 	l.turns++
 	n := l.nextID()
-	l.turn.open, l.turn.cancelled = true, false
+	l.turn.open, l.turn.cancelled, l.turn.audio = true, false, false
 	l.turn.respID, l.turn.itemID = "resp_live_"+n, "item_live_"+n
 	l.turn.text.Reset()
 	l.push(&realtime.ResponseCreated{Response: realtime.Response{ID: l.turn.respID, Object: "realtime.response", Status: realtime.StatusInProgress}})
@@ -543,6 +584,9 @@ func (l *Leg) speechStarted() {
 // AppendAudio sends caller audio (base64 μ-law) to Live and runs the barge-in
 // detector on it. It does not allocate.
 func (l *Leg) AppendAudio(ctx context.Context, b64 []byte) error {
+	if l.sip {
+		return ErrSIPAudio
+	}
 	l.hear(b64)
 	return l.conn.AppendAudio(ctx, b64)
 }

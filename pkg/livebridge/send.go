@@ -63,16 +63,15 @@ func (l *Leg) sessionUpdate(ctx context.Context, cfg *realtime.SessionConfig) er
 	l.mu.Unlock()
 	id := l.id(realtime.TypeSessionUpdate)
 	if first {
-		resp.Model = l.opts.BackendModel
-		start := &live.SessionStart{EventID: id, Session: live.SessionConfig{
-			Model:        l.opts.Model,
-			Instructions: cfg.Instructions,
-			Audio:        &live.AudioConfig{Format: &live.PCMU8000},
-			Delegation:   &live.Delegation{Type: live.DelegateResponses, AcknowledgementDelayMs: l.opts.AcknowledgementDelayMs, Responses: resp},
-		}}
-		if v, ok := liveVoice(cfg); ok {
-			start.Session.Audio.Output = &live.AudioOutput{Voice: &v}
+		sc, err := startConfig(cfg, l.opts)
+		if err != nil {
+			return err
 		}
+		if sc.Audio == nil {
+			sc.Audio = &live.AudioConfig{}
+		}
+		sc.Audio.Format = &live.PCMU8000
+		start := &live.SessionStart{EventID: id, Session: sc}
 		// The reader starts first: once session.start is on the wire the session
 		// exists (and bills), so a Close racing this send must see it running and
 		// end it with session.close for its final usage.
@@ -95,6 +94,27 @@ func (l *Leg) sessionUpdate(ctx context.Context, cfg *realtime.SessionConfig) er
 	}
 	return l.conn.Send(ctx, &live.SessionUpdate{EventID: id, Session: live.SessionUpdateConfig{
 		Delegation: &live.Delegation{Type: live.DelegateResponses, AcknowledgementDelayMs: l.opts.AcknowledgementDelayMs, Responses: resp}}})
+}
+
+// startConfig is Live's session for the agent's session cfg, without an audio
+// format: the model, the agent's instructions and voice, and Responses
+// delegation to the backend model with the agent's tools.
+func startConfig(cfg *realtime.SessionConfig, opts Options) (live.SessionConfig, error) {
+	tools, err := backendTools(cfg.Tools)
+	if err != nil {
+		return live.SessionConfig{}, err
+	}
+	resp := &live.ResponsesDelegation{Model: opts.BackendModel, Instructions: backendInstructions(cfg.Instructions), Tools: tools,
+		ToolChoice: cfg.ToolChoice.String, ParallelToolCalls: cfg.ParallelToolCalls}
+	if cfg.Reasoning != nil {
+		resp.Reasoning = &live.Reasoning{Effort: cfg.Reasoning.Effort}
+	}
+	sc := live.SessionConfig{Model: opts.Model, Instructions: cfg.Instructions,
+		Delegation: &live.Delegation{Type: live.DelegateResponses, AcknowledgementDelayMs: opts.AcknowledgementDelayMs, Responses: resp}}
+	if v, ok := liveVoice(cfg); ok {
+		sc.Audio = &live.AudioConfig{Output: &live.AudioOutput{Voice: &v}}
+	}
+	return sc, nil
 }
 
 // backendInstructions tells the Responses backend its part of the call.

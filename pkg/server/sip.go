@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/callagent/callagent/pkg/callevent"
+	"github.com/callagent/callagent/pkg/livebridge"
+	"github.com/callagent/callagent/pkg/realtime"
 	"github.com/callagent/callagent/pkg/session"
 	"github.com/callagent/callagent/pkg/sipcall"
 )
@@ -41,13 +43,21 @@ type SIPConfig struct {
 	// a webhook it does not sign is refused and no call is accepted. Required.
 	Secret string
 	// Engine is the engine calls run on; a webhook for the other engine is
-	// answered 200 and left alone (another handler may take that call).
+	// answered 200 and left alone (another handler may take that call). Empty:
+	// each call's engine is its agent's model's (a gpt-live-* model: GPT-Live),
+	// or Realtime without Live.
 	Engine sipcall.Engine
 	// Control accepts, rejects, transfers and hangs up calls. Required.
 	Control CallControl
-	// Sideband opens a call's sideband WebSocket by its call id: the call's model
-	// leg. Required.
+	// Sideband opens a Realtime call's sideband WebSocket by its call id: the
+	// call's model leg. Required.
 	Sideband DialFunc
+	// Live runs GPT-Live calls: how to reach Live (Dial: the key, base URL) and
+	// the delegation's backend model and acknowledgement delay; the model is the
+	// agent's. A call is accepted with the agent's session translated for Live
+	// (livebridge.AcceptSession) and run over its attach socket
+	// (livebridge.Attach). nil: Live calls are left alone.
+	Live *livebridge.Options
 	// ControlTimeout bounds each call-control request (default 10s).
 	ControlTimeout time.Duration
 	// SecretLater lets Secret be empty: it is given with SetWebhookSecret once
@@ -75,7 +85,7 @@ func checkSIP(cfg *Config) error {
 	if c.Control == nil || c.Sideband == nil {
 		return errors.New("server: SIPConfig.Control and SIPConfig.Sideband are required")
 	}
-	if c.Engine == "" {
+	if c.Engine == "" && c.Live == nil {
 		c.Engine = sipcall.EngineRealtime
 	}
 	if c.ControlTimeout <= 0 {
@@ -178,7 +188,7 @@ func (s *Server) sipWebhook(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	in.WebhookID = r.Header.Get("webhook-id")
-	if in.Engine != sc.Engine {
+	if sc.Engine != "" && in.Engine != sc.Engine || in.Engine == sipcall.EngineLive && sc.Live == nil {
 		s.log.Info("incoming call for another engine left alone", "call_id", in.ID, "engine", string(in.Engine), "serving", string(sc.Engine))
 		w.WriteHeader(http.StatusOK)
 		return
@@ -297,9 +307,24 @@ func (s *Server) acceptSIP(ctx context.Context, in sipcall.Incoming, answered fu
 			return http.StatusOK, ""
 		}
 	}
+	if engine := engineOf(opts.Model); engine != in.Engine {
+		// The agent's model runs on the other engine: the call cannot be its.
+		s.log.Info("incoming call for another engine left alone", "call_id", in.ID, "engine", string(in.Engine),
+			"model", opts.Model, "serving", string(engine))
+		s.unadmitSIP(in)
+		return http.StatusOK, ""
+	}
+	var accepted realtime.SessionConfig // the agent's session, set before the session runs
 	sideband := func(ctx context.Context) (session.ModelLeg, error) {
 		dctx, cancel := context.WithTimeout(ctx, dialTimeout)
 		defer cancel()
+		if in.Engine == sipcall.EngineLive {
+			leg, err := livebridge.Attach(dctx, *sc.Live, in.ID, accepted)
+			if err != nil {
+				return nil, err // not leg: a typed nil would look like a leg
+			}
+			return leg, nil
+		}
 		return sc.Sideband(dctx, in.ID)
 	}
 	opts.Caller, opts.Dial, opts.OnEvent, opts.SIP = leg, leg.Dial(sideband), s.emit, true
@@ -312,8 +337,18 @@ func (s *Server) acceptSIP(ctx context.Context, in sipcall.Incoming, answered fu
 		s.rejectSIP(ctx, in, sipUnavailable)
 		return http.StatusOK, ""
 	}
+	accepted = sess.SIPSession()
+	var body any = accepted
+	if in.Engine == sipcall.EngineLive {
+		if body, err = livebridge.AcceptSession(accepted, *sc.Live); err != nil {
+			s.log.Error("setting up the call", "call_id", in.ID, "error", err)
+			s.unadmitSIP(in)
+			s.rejectSIP(ctx, in, sipUnavailable)
+			return http.StatusOK, ""
+		}
+	}
 	actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), sc.ControlTimeout)
-	err = sc.Control.Accept(actx, in.Engine, in.ID, sess.SIPSession())
+	err = sc.Control.Accept(actx, in.Engine, in.ID, body)
 	cancel()
 	if err != nil {
 		s.unadmitSIP(in)
@@ -351,6 +386,14 @@ func (s *Server) acceptSIP(ctx context.Context, in sipcall.Incoming, answered fu
 		s.unregister(in.ID, ended.Reason)
 	})
 	return http.StatusOK, ""
+}
+
+// engineOf is the engine of the agent's model.
+func engineOf(model string) sipcall.Engine {
+	if livebridge.IsModel(model) {
+		return sipcall.EngineLive
+	}
+	return sipcall.EngineRealtime
 }
 
 func (s *Server) hangupSIP(in sipcall.Incoming) {

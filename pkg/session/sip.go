@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/callagent/callagent/pkg/pricing"
 	"github.com/callagent/callagent/pkg/realtime"
 	"github.com/callagent/callagent/pkg/twiliotransport"
 )
@@ -190,9 +191,22 @@ func (c *SIPCall) Dial(d ModelDialer) ModelDialer {
 		if err != nil {
 			return nil, err
 		}
-		return &sipModel{ModelLeg: leg, call: c, audio: map[string]bool{}, readEnd: make(chan struct{})}, nil
+		m := &sipModel{ModelLeg: leg, call: c, audio: map[string]bool{}, readEnd: make(chan struct{})}
+		if ul, ok := leg.(UsageLeg); ok {
+			return &sipUsageModel{sipModel: m, usage: ul}, nil // GPT-Live's attach socket counts its own usage
+		}
+		return m, nil
 	}
 }
+
+// sipUsageModel is the sideband of a leg that counts its own usage (GPT-Live).
+type sipUsageModel struct {
+	*sipModel
+	usage UsageLeg
+}
+
+// Usage is the leg's.
+func (m *sipUsageModel) Usage() pricing.LegUsage { return m.usage.Usage() }
 
 // Sideband events the realtime package does not type (SIP and WebRTC only).
 const (

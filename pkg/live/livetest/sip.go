@@ -30,6 +30,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -620,4 +621,25 @@ func (m *Model) recordSIPRequest(kind string, req map[string]any) {
 	if body, err := json.Marshal(req); err == nil {
 		m.recordSIP(kind, body)
 	}
+}
+
+// TypeDTMFReceived is the attach socket's key press event: "A SIP DTMF keypress
+// received from the caller. Delivered only to sideband observers." {type
+// "transport.dtmf.received", event_id, event: the digit or signal} (the Live API
+// reference's LiveServerEventLiveTransportDtmfReceived, as Azure's ai-projects
+// types publish it).
+const TypeDTMFReceived = "transport.dtmf.received"
+
+// PressDTMF simulates the caller pressing a key on the SIP leg: the attach socket
+// gets transport.dtmf.received. Only an attached socket observes key presses;
+// digit is one of 0–9, *, #, A–D.
+func (c *ModelConn) PressDTMF(digit string) error {
+	if c.attached == "" {
+		return errors.New("livetest: DTMF events are delivered to the attach socket of a SIP call only")
+	}
+	if len(digit) != 1 || !strings.Contains("0123456789*#ABCD", digit) {
+		return fmt.Errorf("livetest: %q is not a DTMF key", digit)
+	}
+	b, _ := json.Marshal(map[string]string{"type": TypeDTMFReceived, "event_id": "", "event": digit})
+	return c.write(c.withEventID(b))
 }

@@ -208,6 +208,7 @@ type ModelConn struct {
 	counter    int
 	done       chan struct{}
 	sipCall    string // the SIP call of a sideband (sip.go), set before the reader starts
+	play       sipPlayback
 }
 
 type itemAudio struct {
@@ -542,6 +543,9 @@ func (c *ModelConn) SpeechStarted() {
 	c.Send(&realtime.InputAudioBufferSpeechStarted{AudioStartMs: ms, ItemID: item})
 	if interrupt {
 		c.cancelActive("turn_detected")
+		if c.sipCall != "" {
+			c.sipInterrupted() // OpenAI stops playing to the caller (sip.go)
+		}
 	}
 }
 

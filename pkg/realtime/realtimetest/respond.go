@@ -211,6 +211,9 @@ func (c *ModelConn) stream(ctx context.Context, r *response, reply *Reply, spec 
 	if reason != clientGone {
 		c.Send(&realtime.ResponseDone{Response: realtime.Response{ID: r.id, Object: "realtime.response", Status: status,
 			StatusDetails: details, Output: output, Usage: usage}})
+		if c.sipCall != "" {
+			c.sipResponseDone(r.id) // output_audio_buffer.stopped once played
+		}
 	}
 	close(r.done)
 	c.notify()
@@ -243,6 +246,8 @@ func (c *ModelConn) streamAudio(respID, itemID string, index int, it ItemSpec, c
 		if c.sipCall == "" { // a SIP call's audio goes over SIP, never its sideband (sip.go)
 			c.Send(&realtime.ResponseOutputAudioDelta{ResponseID: respID, ItemID: itemID, OutputIndex: index,
 				Delta: realtime.Audio(base64.StdEncoding.EncodeToString(it.Audio[off:end]))})
+		} else {
+			c.sipAudio(respID, end-off) // output_audio_buffer.started at the first
 		}
 		if k < len(words) && words[k] != "" {
 			said += words[k]

@@ -667,3 +667,119 @@ func (m *Model) recordSIP(kind string, body []byte) {
 		r.Record(kind, body)
 	}
 }
+
+// SIP-only server events of the sideband. Their facts are the API reference's
+// (openai-openapi RealtimeServerEvent*, "WebRTC/SIP Only"):
+//   - output_audio_buffer.started {event_id, response_id}: "emitted when the server
+//     begins streaming audio to the client ... after an audio content part has
+//     been added (response.content_part.added) to the response";
+//   - output_audio_buffer.stopped {event_id, response_id}: "emitted when the output
+//     audio buffer has been completely drained on the server, and no more audio is
+//     forthcoming ... after the full response data has been sent (response.done)":
+//     the twin plays the audio at real time (G.711: 8 bytes a millisecond, what the
+//     trunk negotiates) and sends it once the last of it has played;
+//   - output_audio_buffer.cleared {event_id, response_id}: "emitted when the output
+//     audio buffer is cleared ... in VAD mode when the user has interrupted
+//     (input_audio_buffer.speech_started)": the twin sends it after a speech_started
+//     that interrupts (turn detection with interrupt_response) while audio plays;
+//   - input_audio_buffer.dtmf_event_received {event, received_at}: "SIP Only:
+//     returned when a DTMF event is received ... event is the keypad that the user
+//     pressed (0–9, *, #, A–D), received_at the UTC Unix timestamp" (PressDTMF).
+const (
+	typeOutputStarted = "output_audio_buffer.started"
+	typeOutputStopped = "output_audio_buffer.stopped"
+	typeOutputCleared = "output_audio_buffer.cleared"
+	typeDTMF          = "input_audio_buffer.dtmf_event_received"
+)
+
+// sipPlayback is what a sideband's call is playing to the caller. Guarded by
+// ModelConn.mu.
+type sipPlayback struct {
+	resp  string    // the response whose audio plays, "" when none
+	until time.Time // when what was sent so far ends playing
+}
+
+// sipAudio notes a chunk of n bytes of respID's audio sent to the caller over
+// SIP, and reports output_audio_buffer.started at the response's first.
+func (c *ModelConn) sipAudio(respID string, n int) {
+	now := time.Now()
+	c.mu.Lock()
+	started := c.play.resp != respID
+	if started || c.play.until.Before(now) {
+		c.play.until = now
+	}
+	c.play.resp = respID
+	c.play.until = c.play.until.Add(time.Duration(n) * time.Millisecond / 8)
+	c.mu.Unlock()
+	if started {
+		c.sendOutputBuffer(typeOutputStarted, respID)
+	}
+}
+
+// sipResponseDone sends output_audio_buffer.stopped once respID's audio has played
+// (after its response.done), unless it was cleared or followed meanwhile.
+func (c *ModelConn) sipResponseDone(respID string) {
+	c.mu.Lock()
+	playing, wait := c.play.resp == respID, time.Until(c.play.until)
+	c.mu.Unlock()
+	if !playing {
+		return
+	}
+	c.wg.Go(func() {
+		t := time.NewTimer(max(wait, 0))
+		defer t.Stop()
+		select {
+		case <-t.C:
+		case <-c.done:
+			return
+		}
+		c.mu.Lock()
+		still := c.play.resp == respID && !time.Now().Before(c.play.until)
+		if still {
+			c.play.resp = ""
+		}
+		c.mu.Unlock()
+		if still {
+			c.sendOutputBuffer(typeOutputStopped, respID)
+		}
+	})
+}
+
+// sipInterrupted clears the audio playing when the caller interrupts.
+func (c *ModelConn) sipInterrupted() {
+	c.mu.Lock()
+	resp := c.play.resp
+	c.play.resp = ""
+	c.mu.Unlock()
+	if resp != "" {
+		c.sendOutputBuffer(typeOutputCleared, resp)
+	}
+}
+
+func (c *ModelConn) sendOutputBuffer(typ, respID string) {
+	b, _ := json.Marshal(map[string]string{"type": typ, "event_id": c.nextID("event"), "response_id": respID})
+	_ = c.write(b) // recorded for the conformance check, like every event the API sends
+}
+
+// PlayingAudio reports whether the caller is hearing a response's audio over SIP
+// (between output_audio_buffer.started and stopped or cleared).
+func (c *ModelConn) PlayingAudio() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.play.resp != ""
+}
+
+// PressDTMF simulates the caller pressing a key on the SIP leg: the sideband gets
+// input_audio_buffer.dtmf_event_received. Only a SIP call's sideband has key
+// presses; digit is one of 0–9, *, #, A–D.
+func (c *ModelConn) PressDTMF(digit string) error {
+	if c.sipCall == "" {
+		return errors.New("realtimetest: DTMF events are sent on the sideband of a SIP call only")
+	}
+	if len(digit) != 1 || !strings.Contains("0123456789*#ABCD", digit) {
+		return fmt.Errorf("realtimetest: %q is not a DTMF key", digit)
+	}
+	// No event_id: the API reference's event has none (InputAudioBufferDtmfEventReceivedEvent).
+	b, _ := json.Marshal(map[string]any{"type": typeDTMF, "event": digit, "received_at": time.Now().Unix()})
+	return c.write(b)
+}
