@@ -26,7 +26,9 @@ func (d *devSession) sipServerConfig() *server.SIPConfig {
 	if !d.sip {
 		return nil
 	}
-	c := d.o.commonOptions.sipServerConfig(d.f.Build.Version, d.o.WebhookSecret)
+	// The configuration dev started with: its GPT-Live options (backend model,
+	// acknowledgement delay) hold for the run, as the transport does.
+	c := d.o.commonOptions.sipServerConfigFor(d.agents.current().cfg, d.f.Build.Version, d.o.WebhookSecret)
 	c.SecretLater = c.Secret == "" && d.sipProvisioning()
 	return c
 }

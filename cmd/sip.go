@@ -95,17 +95,11 @@ func (c *commonOptions) sidebandDialer(version string) server.DialFunc {
 	}
 }
 
-// sipServerConfig is the server's SIP configuration for serve and dev; secret is
+// sipServerConfigFor is the server's SIP configuration for serve and dev; secret is
 // the webhook endpoint's signing secret. Each call runs on its agent's engine: a
 // Realtime model's calls over the sideband, a gpt-live-* model's over the Live
-// session's attach socket, with the default backend model (sipServerConfigFor
-// takes the configuration's).
-func (c *commonOptions) sipServerConfig(version, secret string) *server.SIPConfig {
-	return c.sipServerConfigFor(nil, version, secret)
-}
-
-// sipServerConfigFor is sipServerConfig with cfg's GPT-Live options (the
-// delegation's backend model, the acknowledgement delay); cfg may be nil.
+// session's attach socket, with cfg's GPT-Live options (the delegation's backend
+// model, the acknowledgement delay); cfg may be nil (the defaults).
 func (c *commonOptions) sipServerConfigFor(cfg *agent.Config, version, secret string) *server.SIPConfig {
 	d := c.dialOptions("", version)
 	lo := livebridge.Options{Dial: live.DialOptions{BaseURL: d.BaseURL, APIKey: d.APIKey, Header: d.Header, HTTPClient: d.HTTPClient, Retry: d.Retry}}
