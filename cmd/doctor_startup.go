@@ -177,7 +177,11 @@ func (o *serveOptions) missingSettings() error {
 	if err := o.requireAPIKey(); err != nil {
 		missing = append(missing, err.Error())
 	}
-	if o.PublicURL == "" {
+	switch {
+	case o.PublicURL == "" && o.SIP:
+		missing = append(missing, "--public-url is not set: give the https URL OpenAI's incoming-call webhooks reach this server at "+
+			"(the endpoint is PUBLIC_URL/openai-webhook; or set CALLAGENT_PUBLIC_URL)")
+	case o.PublicURL == "":
 		missing = append(missing, "--public-url is not set: give the https URL Twilio reaches this server at (or set CALLAGENT_PUBLIC_URL)")
 	}
 	switch {

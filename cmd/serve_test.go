@@ -122,7 +122,9 @@ func TestServeConfigErrors(t *testing.T) {
 		want   string
 	}{
 		{"no key", map[string]string{"CALLAGENT_PUBLIC_URL": "https://x.example"}, "", nil, "OPENAI_API_KEY is not set: export it or put it in .env"},
-		{"no public URL", map[string]string{"OPENAI_API_KEY": "k"}, "", nil, "--public-url is not set"},
+		{"no public URL", map[string]string{"OPENAI_API_KEY": "k"}, "", nil, "--public-url is not set: give the https URL Twilio reaches"},
+		{"no public URL over SIP", map[string]string{"OPENAI_API_KEY": "k", "OPENAI_WEBHOOK_SECRET": "whsec_dGVzdA=="}, "", []string{"--sip"},
+			"--public-url is not set: give the https URL OpenAI's incoming-call webhooks reach this server at (the endpoint is PUBLIC_URL/openai-webhook"},
 		{"bad env value", map[string]string{"OPENAI_API_KEY": "k", "CALLAGENT_PUBLIC_URL": "https://x", "CALLAGENT_MAX_CALLS": "many"}, "", nil,
 			`CALLAGENT_MAX_CALLS="many"`},
 		{"bad .env", map[string]string{}, "TWILIO_AUTH_TOKEN=tok-secret-123\nOPENAI_API_KEY='sk-unterminated-secret\nX=1\n", nil, ".env:2: this line cannot be read"},
