@@ -355,6 +355,19 @@ func withoutFormats(cfg realtime.SessionConfig) realtime.SessionConfig {
 	return cfg
 }
 
+// acceptConfig is the first session as the accept states it: without audio formats,
+// and without the nulls that turn transcription and noise reduction off — a new
+// session starts with both off, and the accept's published type (CallAcceptParams in
+// the openai package) does not allow null there, unlike session.update's docs. A null
+// turn_detection stays: the default is server VAD.
+func acceptConfig(cfg realtime.SessionConfig) realtime.SessionConfig {
+	cfg = withoutFormats(cfg) // a copy of Audio and Input
+	if cfg.Audio != nil && cfg.Audio.Input != nil {
+		cfg.Audio.Input.Off &^= realtime.OffTranscription | realtime.OffNoiseReduction
+	}
+	return cfg
+}
+
 // EndingByRequest says a request of ours that ends the call (a hang-up or a
 // transfer through the call-control API) is about to be sent (on true), or failed
 // (false): on a SIP call the sideband closes as it does when the caller hangs up,
@@ -375,7 +388,7 @@ func (s *Session) SIPSession() realtime.SessionConfig {
 	s.mu.Lock()
 	cfg := s.update(&s.agent)
 	s.mu.Unlock()
-	cfg = withoutFormats(cfg)
+	cfg = acceptConfig(cfg)
 	cfg.Model = s.opts.Model
 	return cfg
 }

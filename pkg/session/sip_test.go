@@ -2,6 +2,7 @@ package session
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"testing"
 	"time"
@@ -152,5 +153,39 @@ func TestSIPCallEndingByRequest(t *testing.T) {
 	<-read
 	if f := <-frame; f != nil {
 		t.Fatalf("frame %T after the close", f)
+	}
+}
+
+// TestFaultAcceptStatesNoNulls: the accept creates the session, whose transcription
+// and noise reduction start off; stating them off with null is what a session.update
+// does, and CallAcceptParams (openai package) does not allow it — the conformance
+// check rejected the accept of an agent without them. turn_detection's null stays:
+// the default is server VAD. Formats go; the agent's own config is not changed.
+func TestFaultAcceptStatesNoNulls(t *testing.T) {
+	cfg := (&Agent{Instructions: "hi"}).sessionConfig()
+	cfg.Audio.Input.Transcription, cfg.Audio.Input.NoiseReduction, cfg.Audio.Input.TurnDetection = nil, nil, nil
+	cfg.Audio.Input.Off = realtime.OffTranscription | realtime.OffNoiseReduction | realtime.OffTurnDetection
+	b, err := json.Marshal(acceptConfig(cfg))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got struct {
+		Audio struct {
+			Input map[string]json.RawMessage `json:"input"`
+		} `json:"audio"`
+	}
+	if err := json.Unmarshal(b, &got); err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []string{"transcription", "noise_reduction", "format"} {
+		if v, ok := got.Audio.Input[k]; ok {
+			t.Errorf("the accept states %s: %s", k, v)
+		}
+	}
+	if v := string(got.Audio.Input["turn_detection"]); v != "null" {
+		t.Errorf("turn_detection %q, want null (off, unlike the default)", v)
+	}
+	if cfg.Audio.Input.Off&realtime.OffNoiseReduction == 0 || cfg.Audio.Input.Format == nil {
+		t.Error("the agent's config was changed")
 	}
 }
