@@ -246,7 +246,20 @@ func (m *Model) autoRespond(c *realtimetest.ModelConn, _ *realtime.ResponseCreat
 }
 
 // answer builds the next response: the answer's length of marked agent frames,
-// streamed in real time.
+// streamed the way the Realtime API streams audio: faster than real time.
+//
+// OpenAI says so itself: the conversation.item.truncate reference explains that
+// "the server will produce audio faster than realtime", and the Realtime overview
+// that "faster-than-realtime audio ensures stable playback". Users see it as a whole
+// answer delivered long before it has played (community.openai.com threads "Realtime
+// API is extremely fast", /t/970088, and "How to determine if a response audio has
+// finished", /t/1358787: the server "may have sent you 10 seconds of audio and sent
+// the .done"), and reviewers of Twilio bridges as "seconds of buffered audio" at a
+// barge-in (twilio/twilio-agent-connect-python#118). No source measures the rate or
+// the size of a delta, so the figures here are the conservative side of that: a lead
+// of answerLead sent at once, then twice real time (answerSpeedup), in deltas of one
+// 20 ms frame, the smallest a telephony peer plays (the largest number of deltas,
+// so the most work per second of audio for the relay under test).
 func (mc *modelConn) answer() realtimetest.ResponseSpec {
 	mc.mu.Lock()
 	cl := mc.call
@@ -261,5 +274,11 @@ func (mc *modelConn) answer() realtimetest.ResponseSpec {
 			turn: turn, index: uint16(i), last: i == n-1})
 	}
 	return realtimetest.ResponseSpec{Items: []realtimetest.ItemSpec{{Audio: audio, Transcript: "load test answer"}},
-		ChunkBytes: frameBytes, Pace: 20 * time.Millisecond}
+		ChunkBytes: frameBytes, Pace: 20 * time.Millisecond / answerSpeedup, LeadBytes: int(answerLead / time.Millisecond * 8)}
 }
+
+// How the model twin streams an answer (see answer).
+const (
+	answerLead    = 200 * time.Millisecond // sent at once when the answer starts
+	answerSpeedup = 2                      // then this many times real time
+)

@@ -17,6 +17,10 @@ type ResponseSpec struct {
 	// Pace is the wait between deltas (default 0: as fast as the socket takes them).
 	// Real-time is ChunkBytes/8 ms.
 	Pace time.Duration
+	// LeadBytes of each item's audio are sent without waiting, before Pace applies:
+	// the burst a real server sends at the start of a response, its lead over real
+	// time (default 0).
+	LeadBytes int
 	// LateDeltas are sent after a cancel, before the response stops: the deltas a real
 	// server has in flight when the caller barges in.
 	LateDeltas int
@@ -185,7 +189,7 @@ func (c *ModelConn) stream(ctx context.Context, r *response, reply *Reply, spec 
 			c.outputItemDone(r.id, i, item)
 			output = append(output, item)
 		default:
-			item, _ := c.streamAudio(r.id, itemID, i, it, chunk, spec.Pace, check)
+			item, _ := c.streamAudio(r.id, itemID, i, it, chunk, spec.Pace, spec.LeadBytes, check)
 			output = append(output, item)
 		}
 		if cancelled {
@@ -220,7 +224,7 @@ func (c *ModelConn) stream(ctx context.Context, r *response, reply *Reply, spec 
 }
 
 // streamAudio sends one audio item in chunks with a proportional transcript.
-func (c *ModelConn) streamAudio(respID, itemID string, index int, it ItemSpec, chunk int, pace time.Duration, stop func() bool) (realtime.Item, bool) {
+func (c *ModelConn) streamAudio(respID, itemID string, index int, it ItemSpec, chunk int, pace time.Duration, lead int, stop func() bool) (realtime.Item, bool) {
 	item := realtime.Item{ID: itemID, Type: realtime.ItemMessage, Object: "realtime.item", Role: "assistant", Status: realtime.StatusInProgress, Content: []realtime.ContentPart{}}
 	c.outputItemAdded(respID, index, item)
 	c.Send(&realtime.ResponseContentPartAdded{ResponseID: respID, ItemID: itemID, OutputIndex: index, Part: realtime.ContentPart{Type: "audio"}}) // content_part.added says "audio" (OpenAI's types), the item's content "output_audio"
@@ -253,7 +257,7 @@ func (c *ModelConn) streamAudio(respID, itemID string, index int, it ItemSpec, c
 			said += words[k]
 			c.Send(&realtime.ResponseOutputAudioTranscriptDelta{ResponseID: respID, ItemID: itemID, OutputIndex: index, Delta: words[k]})
 		}
-		if pace > 0 {
+		if pace > 0 && end > lead {
 			time.Sleep(pace)
 		}
 	}
