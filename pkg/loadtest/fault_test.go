@@ -114,3 +114,21 @@ func TestFaultLoadReportsRefusedCalls(t *testing.T) {
 		t.Errorf("refused calls measured: %+v %+v", tr.CallerToModel, tr.CallerFrames)
 	}
 }
+
+// The model twin answered at exactly real time, one 20 ms delta every 20 ms; the
+// Realtime API produces audio faster than real time (model.go's answer cites the
+// sources), and a relay must be measured against that. The answer's stream now
+// takes well under its playing time, after a lead sent at once.
+func TestFaultModelTwinFasterThanRealTime(t *testing.T) {
+	audio := make([]byte, 100*frameBytes) // 2 s
+	spec := streamed(audio)
+	deltas := (len(audio) + spec.ChunkBytes - 1) / spec.ChunkBytes
+	paced := deltas - spec.LeadBytes/spec.ChunkBytes
+	took := time.Duration(max(paced, 0)) * spec.Pace
+	if playing := time.Duration(len(audio)/8) * time.Millisecond; took > playing*3/5 {
+		t.Fatalf("the twin streams %v of audio over %v: not faster than real time", playing, took)
+	}
+	if spec.LeadBytes < 100*8 {
+		t.Fatalf("the twin sends %d bytes at the start of an answer: want a lead of at least 100 ms", spec.LeadBytes)
+	}
+}

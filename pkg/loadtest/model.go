@@ -273,6 +273,11 @@ func (mc *modelConn) answer() realtimetest.ResponseSpec {
 		putFrame(audio[i*frameBytes:], frameID{dir: dirAgent, target: cl.target, call: cl.index, serial: serial + uint32(i),
 			turn: turn, index: uint16(i), last: i == n-1})
 	}
+	return streamed(audio)
+}
+
+// streamed is the response that says audio the way the API would (see answer).
+func streamed(audio []byte) realtimetest.ResponseSpec {
 	return realtimetest.ResponseSpec{Items: []realtimetest.ItemSpec{{Audio: audio, Transcript: "load test answer"}},
 		ChunkBytes: frameBytes, Pace: 20 * time.Millisecond / answerSpeedup, LeadBytes: int(answerLead / time.Millisecond * 8)}
 }
