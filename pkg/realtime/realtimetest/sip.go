@@ -63,7 +63,7 @@ import (
 const DefaultRingTimeout = 30 * time.Second
 
 // WebhookUserAgent is the user-agent of OpenAI's webhook requests.
-const WebhookUserAgent = "OpenAI/1.0 (+https://platform.openai.com/docs/webhooks)"
+const WebhookUserAgent = sipcall.WebhookUserAgent
 
 // SIPConfig configures the twin's SIP calls (Model.SIP).
 type SIPConfig struct {
@@ -115,9 +115,12 @@ type SIPRing struct {
 }
 
 // Delivery is one attempt to deliver the webhook.
-type Delivery struct {
-	Status int   // HTTP status, 0 when none came
-	Err    error // transport error
+type Delivery = sipcall.Delivery
+
+// deliverOptions are the ring's delivery options.
+func (o SIPRing) deliverOptions() sipcall.DeliverOptions {
+	return sipcall.DeliverOptions{URL: o.WebhookURL, Secret: o.Secret, BadSignature: o.BadSignature, Unsigned: o.Unsigned,
+		Stale: o.Stale, Attempts: o.Attempts, RetryDelay: o.RetryDelay, HTTPClient: o.HTTPClient}
 }
 
 // SIPCall is a SIP call on the twin. Its methods are safe from any goroutine.
@@ -196,82 +199,7 @@ func (m *Model) RingSIP(ctx context.Context, o SIPRing) (*SIPCall, error) {
 		return call, err
 	}
 	m.recordSIP("webhook", body)
-	return call, deliver(ctx, o, call.webhookID, body, call.Ringing, call.delivered)
-}
-
-// deliver posts a webhook body like OpenAI: the same webhook-id on every attempt,
-// a fresh timestamp and signature each time ("webhook-timestamp: timestamp of
-// delivery attempt", realtime-sip guide), until a 2xx, the attempts are used,
-// more() turns false or ctx ends. livetest has the same loop (twins on one floor
-// do not import each other).
-func deliver(ctx context.Context, o SIPRing, webhookID string, body []byte, more func() bool, record func(Delivery)) error {
-	hc := o.HTTPClient
-	if hc == nil {
-		hc = http.DefaultClient
-	}
-	attempts := o.Attempts
-	if attempts <= 0 {
-		attempts = 3
-	}
-	wait := o.RetryDelay
-	if wait <= 0 {
-		wait = 100 * time.Millisecond
-	}
-	var last error
-	for try := 1; try <= attempts; try++ {
-		if try > 1 {
-			t := time.NewTimer(wait)
-			select {
-			case <-ctx.Done():
-				t.Stop()
-				return ctx.Err()
-			case <-t.C:
-			}
-			wait *= 2
-			if !more() {
-				return fmt.Errorf("webhook not delivered before the call stopped ringing: %w", last)
-			}
-		}
-		req, err := http.NewRequestWithContext(ctx, http.MethodPost, o.WebhookURL, bytes.NewReader(body))
-		if err != nil {
-			return err
-		}
-		req.Header.Set("User-Agent", WebhookUserAgent)
-		req.Header.Set("Content-Type", "application/json")
-		if !o.Unsigned {
-			secret, ts := o.Secret, time.Now()
-			if o.BadSignature {
-				secret = "whsec_" + "Zm9yZ2VkLWJ5LWEtc3RyYW5nZXI=" // "forged-by-a-stranger"
-			}
-			if o.Stale {
-				ts = ts.Add(-2 * sipcall.Tolerance)
-			}
-			h, err := sipcall.Sign(secret, webhookID, ts, body)
-			if err != nil {
-				return fmt.Errorf("realtimetest: sign the webhook: %w", err)
-			}
-			for k, v := range h {
-				req.Header[k] = v
-			}
-		}
-		resp, err := hc.Do(req)
-		if err != nil {
-			record(Delivery{Err: err})
-			last = err
-			if ctx.Err() != nil {
-				return ctx.Err()
-			}
-			continue
-		}
-		io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<16))
-		resp.Body.Close()
-		record(Delivery{Status: resp.StatusCode})
-		if resp.StatusCode >= 200 && resp.StatusCode <= 299 {
-			return nil
-		}
-		last = fmt.Errorf("webhook answered HTTP %d", resp.StatusCode)
-	}
-	return fmt.Errorf("webhook not delivered after %d attempts: %w", attempts, last)
+	return call, sipcall.Deliver(ctx, o.deliverOptions(), call.webhookID, body, call.Ringing, call.delivered)
 }
 
 func (c *SIPCall) delivered(d Delivery) {
