@@ -229,9 +229,14 @@ func (s *Server) sipRequestEvent(w http.ResponseWriter, r *http.Request, in sipc
 // sipUser is the user part of a SIP From or To header's URI, the caller's or
 // called number as a Twilio webhook gives it ("+14155550123" of
 // "Ada" <sip:+14155550123@pstn.twilio.com>;tag=1): the call's {{call.from}} and
-// {{call.to}}, and what the terminal and logs show. A value without one is
-// returned as it is (SipFrom and SipTo keep the headers whole).
+// {{call.to}}, and what the terminal and logs show. A value without a URI is
+// taken as it is ("anonymous"). SIP headers are the caller's to write (OpenAI:
+// "untrusted caller metadata"), and these values reach the model's instructions
+// and tools' requests: one that is not a plain user part (sipUserChars, at most
+// 64 bytes: a number, a SIP user name) is "". SipFrom and SipTo keep the headers
+// whole, for an agent that asks for them.
 func sipUser(v string) string {
+	u := v
 	i := strings.Index(v, "sip:")
 	n := 4
 	if j := strings.Index(v, "sips:"); j >= 0 && (i < 0 || j < i) {
@@ -240,18 +245,21 @@ func sipUser(v string) string {
 	if j := strings.Index(v, "tel:"); i < 0 && j >= 0 {
 		i, n = j, 4
 	}
-	if i < 0 {
-		return v
+	if i >= 0 {
+		u = v[i+n:]
+		if k := strings.IndexAny(u, "@;>?"); k >= 0 {
+			u = u[:k]
+		}
 	}
-	u := v[i+n:]
-	if k := strings.IndexAny(u, "@;>?"); k >= 0 {
-		u = u[:k]
-	}
-	if u == "" {
-		return v
+	if u == "" || len(u) > 64 || strings.Trim(u, sipUserChars) != "" {
+		return ""
 	}
 	return u
 }
+
+// sipUserChars are the characters of a user part sipUser keeps: digits, letters
+// and what numbers and SIP user names use (+ * # . _ -).
+const sipUserChars = "0123456789+*#._-abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
 
 // admitSIP takes a place for the call, once per webhook id and call id. It
 // returns why not ("duplicate", "draining", "busy") or "".
