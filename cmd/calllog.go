@@ -69,8 +69,11 @@ func newRedactor(env *Env, cfg *agent.Config) *calllog.Redactor {
 	return r
 }
 
-func updateRedactor(r *calllog.Redactor, env *Env, cfg *agent.Config) {
-	var secrets []string
+// updateRedactor sets r's secrets: the environment's, the agents', and extra ones
+// the process holds itself (the signing secret of the webhook endpoint dev --sip
+// created, which is in no environment).
+func updateRedactor(r *calllog.Redactor, env *Env, cfg *agent.Config, extra ...string) {
+	secrets := append([]string(nil), extra...)
 	for _, name := range secretVariables {
 		secrets = append(secrets, env.Get(name))
 	}

@@ -673,7 +673,7 @@ func (d *devSession) banner(webhook string) {
 }
 
 func (d *devSession) reloaded(la *loadedAgents) {
-	updateRedactor(d.calls.red, d.f.Env, la.cfg)
+	updateRedactor(d.calls.red, d.f.Env, la.cfg, d.heldSecrets()...)
 	d.steps.note(d.st.OK.Render("↻"), fmt.Sprintf("%s reloaded: %s; the next call gets it", la.from, la.cfg.Contents()))
 }
 

@@ -105,8 +105,8 @@ func (d *devSession) pointable(ctx context.Context, n provision.Number) error {
 // sipWebhookSecret is the signing secret of the webhooks dev --sip receives: the
 // endpoint's it created, or OPENAI_WEBHOOK_SECRET's.
 func (d *devSession) sipWebhookSecret() string {
-	if d.sipProv != nil && d.sipProv.secret.Reveal() != "" {
-		return d.sipProv.secret.Reveal()
+	if held := d.heldSecrets(); len(held) > 0 {
+		return held[0]
 	}
 	return d.o.WebhookSecret
 }

@@ -1,8 +1,13 @@
 package cmd
 
 import (
+	"context"
+	"net/http/httptest"
 	"strings"
 	"testing"
+
+	"github.com/callagent/callagent/pkg/openaiwebhook"
+	"github.com/callagent/callagent/pkg/openaiwebhook/openaiwebhooktest"
 )
 
 func TestDevSIPOptions(t *testing.T) {
@@ -45,5 +50,33 @@ func TestDevSIPOptions(t *testing.T) {
 		if _, err := parseDev(t, env(), c.args...); err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%v: %v", c.args, err)
 		}
+	}
+}
+
+// TestFaultCreatedWebhookSecretRedacted: the signing secret of the endpoint dev
+// --sip created is in no environment, so the call logs' and the terminal's
+// redactor learns it from dev itself, and keeps it across a reload of the agents.
+func TestFaultCreatedWebhookSecretRedacted(t *testing.T) {
+	fake := &openaiwebhooktest.API{APIKey: "sk-test"}
+	srv := httptest.NewServer(fake)
+	defer srv.Close()
+	hooks, err := openaiwebhook.New(openaiwebhook.Options{BaseURL: srv.URL + "/v1", APIKey: "sk-test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, secret, err := hooks.Create(context.Background(), "callagent dev", "https://x.ngrok.app/openai-webhook", []string{"realtime.call.incoming"})
+	if err != nil || secret.Reveal() == "" {
+		t.Fatalf("create: %v", err)
+	}
+	f, _, _ := testFactory()
+	d := &devSession{sipProv: &devSIP{secret: secret}}
+	red := newRedactor(f.Env, nil)
+	updateRedactor(red, f.Env, nil, d.heldSecrets()...) // what startSIP and a reload do
+	line := []byte(`{"msg":"echo ` + secret.Reveal() + `"}`)
+	if out := string(red.Redact(line)); strings.Contains(out, secret.Reveal()) {
+		t.Fatal("the created secret is not redacted") // the line is not printed: it holds the secret
+	}
+	if d.sipWebhookSecret() != secret.Reveal() {
+		t.Error("the server would not verify with the created endpoint's secret")
 	}
 }

@@ -43,7 +43,18 @@ func (d *devSession) startSIP(ctx context.Context) error {
 	if err := d.provisionSIP(ctx); err != nil { // devsip.go
 		return err
 	}
+	// The endpoint's secret is in no environment: the call logs and the terminal learn it here.
+	updateRedactor(d.calls.red, d.f.Env, d.agents.current().cfg, d.heldSecrets()...)
 	d.srv.SetWebhookSecret(d.sipWebhookSecret())
+	return nil
+}
+
+// heldSecrets are the secrets dev holds that no environment names: the signing
+// secret of the webhook endpoint dev --sip created.
+func (d *devSession) heldSecrets() []string {
+	if d.sipProv != nil && d.sipProv.secret.Reveal() != "" {
+		return []string{d.sipProv.secret.Reveal()}
+	}
 	return nil
 }
 
