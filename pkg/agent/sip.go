@@ -2,9 +2,9 @@ package agent
 
 import (
 	"context"
-	"strings"
 
 	"github.com/callagent/callagent/pkg/session"
+	"github.com/callagent/callagent/pkg/sipcall"
 )
 
 // Transports (Config.Transport).
@@ -27,7 +27,7 @@ type Referrer interface {
 // ReferTarget is the REFER target of a transfer number: tel:NUMBER for an E.164
 // number, a sip: or tel: URI as it is.
 func ReferTarget(number string) string {
-	if strings.HasPrefix(number, "sip:") || strings.HasPrefix(number, "sips:") || strings.HasPrefix(number, "tel:") {
+	if sipcall.IsReferTarget(number) {
 		return number
 	}
 	return "tel:" + number

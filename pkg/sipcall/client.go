@@ -93,7 +93,7 @@ func (c *Client) Reject(ctx context.Context, e Engine, id string, sipStatus int)
 // sip:…@…), body {"target_uri": …}. The API answers 200 once the REFER is relayed to
 // the trunk; the call then leaves OpenAI.
 func (c *Client) Refer(ctx context.Context, e Engine, id, targetURI string) error {
-	if !strings.HasPrefix(targetURI, "tel:") && !strings.HasPrefix(targetURI, "sip:") && !strings.HasPrefix(targetURI, "sips:") {
+	if !IsReferTarget(targetURI) {
 		return fmt.Errorf("refer call: target %q is not a tel: or sip: URI", printable(targetURI))
 	}
 	return c.do(ctx, e, id, "refer", map[string]string{"target_uri": targetURI}, false)
@@ -188,4 +188,11 @@ func scalar(v any) string {
 		b, _ := json.Marshal(v)
 		return string(b)
 	}
+}
+
+// IsReferTarget reports whether uri is what a REFER may name: a tel: or sip:
+// (sips:) URI ("Supports values like tel:+14155550123 or sip:agent@example.com",
+// the openai package's calls.d.ts). The client and both twins check with it.
+func IsReferTarget(uri string) bool {
+	return strings.HasPrefix(uri, "tel:") || strings.HasPrefix(uri, "sip:") || strings.HasPrefix(uri, "sips:")
 }

@@ -471,7 +471,7 @@ func (c *SIPCall) refer(w http.ResponseWriter, req map[string]any) {
 		httpError(w, http.StatusBadRequest, "missing_required_parameter", "target_uri", "Missing required parameter: 'target_uri'.")
 		return
 	}
-	if !strings.HasPrefix(target, "tel:") && !strings.HasPrefix(target, "sip:") && !strings.HasPrefix(target, "sips:") {
+	if !sipcall.IsReferTarget(target) {
 		httpError(w, http.StatusBadRequest, "invalid_value", "target_uri", "Invalid 'target_uri': expected a tel: or sip: URI.")
 		return
 	}

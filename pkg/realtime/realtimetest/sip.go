@@ -500,7 +500,7 @@ func (c *SIPCall) refer(w http.ResponseWriter, body []byte) {
 		apiError(w, http.StatusBadRequest, "missing_required_parameter", "target_uri", "Missing required parameter: 'target_uri'.")
 		return
 	}
-	if !strings.HasPrefix(target, "tel:") && !strings.HasPrefix(target, "sip:") && !strings.HasPrefix(target, "sips:") {
+	if !sipcall.IsReferTarget(target) {
 		// calls.d.ts: "Supports values like tel:+14155550123 or sip:agent@example.com".
 		apiError(w, http.StatusBadRequest, "invalid_value", "target_uri", "Invalid 'target_uri': expected a tel: or sip: URI.")
 		return
