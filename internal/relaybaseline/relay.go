@@ -38,6 +38,10 @@ type Options struct {
 
 // Handler returns the relay's routes: POST /incoming-call and GET /media-stream.
 func Handler(o Options) http.Handler {
+	return handler(o, relay)
+}
+
+func handler(o Options, relay func(context.Context, *websocket.Conn, Options)) http.Handler {
 	if o.Model == "" {
 		o.Model = "gpt-realtime"
 	}
@@ -87,23 +91,20 @@ type openaiMsg struct {
 	} `json:"response,omitempty"`
 }
 
-func relay(ctx context.Context, twilio *websocket.Conn, o Options) {
-	ctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	defer cancel()
-
+// open dials the model, sends the session, and waits for Twilio's start: the streamSid.
+func open(ctx context.Context, twilio *websocket.Conn, o Options) (openai *websocket.Conn, streamSid string, ok bool) {
 	u, err := url.Parse(strings.TrimSuffix(o.OpenAIBaseURL, "/") + "/realtime")
 	if err != nil {
-		return
+		return nil, "", false
 	}
 	u.Scheme = strings.Replace(u.Scheme, "http", "ws", 1)
 	u.RawQuery = url.Values{"model": {o.Model}}.Encode()
-	openai, _, err := websocket.Dial(ctx, u.String(), &websocket.DialOptions{
+	openai, _, err = websocket.Dial(ctx, u.String(), &websocket.DialOptions{
 		HTTPHeader: http.Header{"Authorization": {"Bearer " + o.APIKey}},
 	})
 	if err != nil {
-		return
+		return nil, "", false
 	}
-	defer openai.CloseNow()
 	openai.SetReadLimit(1 << 20)
 
 	update := map[string]any{
@@ -132,20 +133,32 @@ func relay(ctx context.Context, twilio *websocket.Conn, o Options) {
 		},
 	}
 	if err := wsjson.Write(ctx, openai, update); err != nil {
-		return
+		openai.CloseNow()
+		return nil, "", false
 	}
 
 	// Twilio sends connected, then start with the stream's SID.
-	var streamSid string
 	for streamSid == "" {
 		var m twilioMsg
 		if err := wsjson.Read(ctx, twilio, &m); err != nil {
-			return
+			openai.CloseNow()
+			return nil, "", false
 		}
 		if m.Event == "start" && m.Start != nil {
 			streamSid = m.Start.StreamSid
 		}
 	}
+	return openai, streamSid, true
+}
+
+func relay(ctx context.Context, twilio *websocket.Conn, o Options) {
+	ctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancel()
+	openai, streamSid, ok := open(ctx, twilio, o)
+	if !ok {
+		return
+	}
+	defer openai.CloseNow()
 
 	done := make(chan struct{}, 2)
 	// Twilio → OpenAI.
@@ -191,26 +204,8 @@ func relay(ctx context.Context, twilio *websocket.Conn, o Options) {
 					return
 				}
 			case "response.done":
-				// A function call: its output, then a response to say it.
-				if m.Response == nil {
-					continue
-				}
-				called := false
-				for _, it := range m.Response.Output {
-					if it.Type != "function_call" {
-						continue
-					}
-					called = true
-					if err := wsjson.Write(ctx, openai, map[string]any{"type": "conversation.item.create", "item": map[string]any{
-						"type": "function_call_output", "call_id": it.CallID, "output": `{"temperature_c":18,"conditions":"clear"}`,
-					}}); err != nil {
-						return
-					}
-				}
-				if called {
-					if err := wsjson.Write(ctx, openai, map[string]any{"type": "response.create"}); err != nil {
-						return
-					}
+				if !answerTools(ctx, openai, m) {
+					return
 				}
 			}
 		}
@@ -220,4 +215,28 @@ func relay(ctx context.Context, twilio *websocket.Conn, o Options) {
 	<-done
 	openai.Close(websocket.StatusNormalClosure, "")
 	twilio.Close(websocket.StatusNormalClosure, "")
+}
+
+// answerTools answers a response's function calls with a fixed result, then asks for a
+// response to say it. It reports whether the writes went through.
+func answerTools(ctx context.Context, openai *websocket.Conn, m openaiMsg) bool {
+	if m.Response == nil {
+		return true
+	}
+	called := false
+	for _, it := range m.Response.Output {
+		if it.Type != "function_call" {
+			continue
+		}
+		called = true
+		if err := wsjson.Write(ctx, openai, map[string]any{"type": "conversation.item.create", "item": map[string]any{
+			"type": "function_call_output", "call_id": it.CallID, "output": `{"temperature_c":18,"conditions":"clear"}`,
+		}}); err != nil {
+			return false
+		}
+	}
+	if called {
+		return wsjson.Write(ctx, openai, map[string]any{"type": "response.create"}) == nil
+	}
+	return true
 }

@@ -3,6 +3,7 @@ package relaybaseline_test
 import (
 	"bytes"
 	"context"
+	"net/http"
 	"net/http/httptest"
 	"testing"
 	"time"
@@ -16,6 +17,15 @@ import (
 // The baseline relays audio both ways between the twins, clears Twilio's queue when
 // the model hears speech, and closes the model socket when the caller hangs up.
 func TestRelaysBothWays(t *testing.T) {
+	testRelaysBothWays(t, relaybaseline.Handler)
+}
+
+// The floor relay does the same job with a byte search per frame.
+func TestFloorRelaysBothWays(t *testing.T) {
+	testRelaysBothWays(t, relaybaseline.FloorHandler)
+}
+
+func testRelaysBothWays(t *testing.T, handler func(relaybaseline.Options) http.Handler) {
 	leakcheck.Check(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
@@ -25,7 +35,7 @@ func TestRelaysBothWays(t *testing.T) {
 	defer ms.Close()
 	defer model.Close()
 	relay := httptest.NewServer(nil)
-	relay.Config.Handler = relaybaseline.Handler(relaybaseline.Options{
+	relay.Config.Handler = handler(relaybaseline.Options{
 		OpenAIBaseURL: ms.URL + "/v1", APIKey: "sk-test", PublicURL: relay.URL,
 	})
 	defer relay.Close()

@@ -24,11 +24,16 @@ func main() {
 	base := flag.String("openai-base-url", "https://api.openai.com/v1", "OpenAI API base URL")
 	public := flag.String("public-url", "", "URL Twilio reaches the relay at (default wss://Host)")
 	model := flag.String("model", "gpt-realtime", "Realtime model")
+	floor := flag.Bool("floor", false, "run the floor relay: the least work per frame a Go relay can do (a byte search, no JSON)")
 	flag.Parse()
+	handler := relaybaseline.Handler
+	if *floor {
+		handler = relaybaseline.FloorHandler
+	}
 	srv := &http.Server{
 		Addr:              *addr,
 		ReadHeaderTimeout: 10 * time.Second,
-		Handler: relaybaseline.Handler(relaybaseline.Options{
+		Handler: handler(relaybaseline.Options{
 			OpenAIBaseURL: *base, APIKey: os.Getenv("OPENAI_API_KEY"), Model: *model, PublicURL: *public,
 		}),
 	}
