@@ -38,6 +38,12 @@ type Options struct {
 	// that comes after (Twilio asks what to do once the stream is over) reopens
 	// the same file in append mode, which is closed again once written.
 	IdleClose time.Duration
+	// FlushEvery is how often queued lines are written (default DefaultFlushEvery):
+	// a line reaches its file within it, and a crash loses at most that much. Lines
+	// are taken from the queue in batches rather than one wake-up each, and a call's
+	// lines of one batch go to its file in one write: at a few lines a second per
+	// call, each line would otherwise cost the process a wake-up and a write.
+	FlushEvery time.Duration
 	// Now is the clock (default time.Now).
 	Now func() time.Time
 }
@@ -48,6 +54,8 @@ const (
 	DefaultMaxBytes = 512 << 20
 	// DefaultIdleClose is Options.IdleClose's default.
 	DefaultIdleClose = time.Minute
+	// DefaultFlushEvery is Options.FlushEvery's default.
+	DefaultFlushEvery = time.Second
 )
 
 type entry struct {
@@ -58,11 +66,13 @@ type entry struct {
 }
 
 // Writer writes each call's events to its own file. Event never blocks: lines go
-// through a bounded queue to one writer goroutine, which flushes whenever the
-// queue is empty, so `callagent logs -f` sees lines as they happen.
+// through a bounded queue to one writer goroutine, which takes them every
+// FlushEvery (sooner when the queue is half full, and at Close), so `callagent logs
+// -f` sees a line within FlushEvery of its event.
 type Writer struct {
 	opts    Options
 	queue   chan entry
+	wake    chan struct{} // the queue is half full, or closed: take it now
 	done    chan struct{}
 	dropped atomic.Int64
 
@@ -75,7 +85,7 @@ type Writer struct {
 	failing bool
 }
 
-// callFile is a call's open file. Lines wait in buf until the queue is empty; buf
+// callFile is a call's open file. Lines wait in buf until the batch is taken; buf
 // grows with what a burst needs (a few lines), not a fixed buffer per call.
 type callFile struct {
 	f     *os.File
@@ -110,7 +120,10 @@ func NewWriter(opts Options) *Writer {
 	if opts.IdleClose <= 0 {
 		opts.IdleClose = DefaultIdleClose
 	}
-	w := &Writer{opts: opts, queue: make(chan entry, opts.Queue), done: make(chan struct{}),
+	if opts.FlushEvery <= 0 {
+		opts.FlushEvery = DefaultFlushEvery
+	}
+	w := &Writer{opts: opts, queue: make(chan entry, opts.Queue), wake: make(chan struct{}, 1), done: make(chan struct{}),
 		files: map[string]*callFile{}, recent: map[string]closedFile{}}
 	if _, err := Prune(opts.Dir, opts.MaxAge, opts.MaxBytes, opts.Now()); err != nil {
 		// A directory that cannot be read is reported by the first write.
@@ -147,6 +160,9 @@ func (w *Writer) send(e entry) {
 	if !w.closed {
 		select {
 		case w.queue <- e:
+			if len(w.queue) >= cap(w.queue)/2 {
+				w.poke()
+			}
 		default:
 			first = w.dropped.Add(1) == 1
 		}
@@ -166,10 +182,19 @@ func (w *Writer) Close() error {
 	if !w.closed {
 		w.closed = true
 		close(w.queue)
+		w.poke()
 	}
 	w.mu.Unlock()
 	<-w.done
 	return nil
+}
+
+// poke asks the writer goroutine to take the queue now.
+func (w *Writer) poke() {
+	select {
+	case w.wake <- struct{}{}:
+	default:
+	}
 }
 
 func (w *Writer) run() {
@@ -178,24 +203,40 @@ func (w *Writer) run() {
 	defer prune.Stop()
 	idle := time.NewTicker(w.opts.IdleClose / 2)
 	defer idle.Stop()
+	tick := time.NewTicker(w.opts.FlushEvery)
+	defer tick.Stop()
 	for {
 		select {
-		case e, ok := <-w.queue:
-			if !ok {
-				for sid := range w.files {
-					w.closeFile(sid)
-				}
-				return
-			}
-			w.write(e)
-			if len(w.queue) == 0 {
-				w.flush()
-			}
+		case <-w.wake:
+		case <-tick.C:
 		case <-prune.C:
 			w.flush()
 			Prune(w.opts.Dir, w.opts.MaxAge, w.opts.MaxBytes, w.opts.Now())
 		case now := <-idle.C:
 			w.closeIdle(now)
+		}
+		if !w.take() {
+			for sid := range w.files {
+				w.closeFile(sid)
+			}
+			return
+		}
+	}
+}
+
+// take writes what is queued, then flushes. It reports false once the queue is
+// closed and empty.
+func (w *Writer) take() bool {
+	for {
+		select {
+		case e, ok := <-w.queue:
+			if !ok {
+				return false
+			}
+			w.write(e)
+		default:
+			w.flush()
+			return true
 		}
 	}
 }

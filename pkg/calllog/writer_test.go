@@ -382,3 +382,54 @@ func TestWriterClosesIdleFiles(t *testing.T) {
 		t.Errorf("CA0007's file:\n%s", data)
 	}
 }
+
+// Lines are taken in batches, not one wake-up each: every FlushEvery, at once when
+// the queue is half full, and at Close. A follower sees a line within FlushEvery.
+func TestWriterTakesLinesInBatches(t *testing.T) {
+	leakcheck.Check(t)
+	lines := func(dir, sid string) int {
+		files, _ := filepath.Glob(filepath.Join(dir, "*", sid+".jsonl"))
+		if len(files) == 0 {
+			return 0
+		}
+		data, _ := os.ReadFile(files[0])
+		return strings.Count(string(data), "\n")
+	}
+	waitLines := func(dir, sid string, n int) {
+		t.Helper()
+		deadline := time.Now().Add(10 * time.Second)
+		for lines(dir, sid) < n && time.Now().Before(deadline) {
+			time.Sleep(5 * time.Millisecond)
+		}
+		if got := lines(dir, sid); got != n {
+			t.Fatalf("%s: %d lines, want %d", sid, got, n)
+		}
+	}
+	ev := func(sid string, i int) callevent.Event {
+		return callevent.HTTPRequest{Header: callevent.Header{Time: t0, CallSID: sid}, Path: fmt.Sprintf("/p%d", i)}
+	}
+
+	// A short FlushEvery: a line reaches its file without Close.
+	dir := t.TempDir()
+	w := calllog.NewWriter(calllog.Options{Dir: dir, FlushEvery: 10 * time.Millisecond})
+	w.Event(ev("CAtick", 0))
+	waitLines(dir, "CAtick", 1)
+	w.Close()
+
+	// A FlushEvery longer than the test: a half-full queue is taken at once, and
+	// Close takes the rest.
+	dir = t.TempDir()
+	w = calllog.NewWriter(calllog.Options{Dir: dir, FlushEvery: time.Hour, Queue: 8})
+	for i := range 4 {
+		w.Event(ev("CAhalf", i))
+	}
+	waitLines(dir, "CAhalf", 4)
+	w.Event(ev("CAhalf", 4))
+	w.Close()
+	if got := lines(dir, "CAhalf"); got != 5 {
+		t.Fatalf("after Close: %d lines, want 5", got)
+	}
+	if d := w.Dropped(); d != 0 {
+		t.Fatalf("%d lines dropped", d)
+	}
+}
