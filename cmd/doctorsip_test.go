@@ -108,20 +108,20 @@ func TestDoctorSIPAllGreen(t *testing.T) {
 	}
 }
 
-// TestFaultDoctorSIPSilent: doctor had no SIP checks; a configuration with
-// transport: sip whose webhook endpoint, secret and trunk are all wrong passed
-// every check. Each is now a problem with its fix.
+// TestFaultDoctorSIPSilent: doctor had no SIP checks; with transport: sip, a key
+// of another project (whose webhook endpoints these are not), no signing secret
+// and a number on no SIP trunk passed every check, and no call would have come.
+// Each is now a problem with its fix.
 func TestFaultDoctorSIPSilent(t *testing.T) {
 	h := newSIPDoctor(t)
 	delete(h.env, "OPENAI_WEBHOOK_SECRET")
-	h.hooks.Add(openaiwebhooktest.Endpoint{Name: "old", URL: "https://old.example.com/openai-webhook", EventTypes: []string{"realtime.call.incoming"}})
-	h.hooks.APIKey = "sk-proj-another-project-0123456789" // the endpoint is the other project's
-	h.origin(twiliorestest.OriginationURL{FriendlyName: "PBX", SIPURL: "sip:pbx.example.com", Enabled: true, Priority: 10, Weight: 10})
+	h.hooks.APIKey = "sk-proj-another-project-0123456789"
+	h.number.TrunkSID = ""
 	got, _, err := h.run("--config", "testdata/doctor-sip.yaml")
 	if !errors.Is(err, errChecksFailed) {
 		t.Fatalf("doctor passed a broken SIP set-up: %v", err)
 	}
-	for id, v := range map[string]verdict{checkSIPWebhooks: verdictFail, checkSIPEndpoint: verdictFail, checkSIPTrunk: verdictFail} {
+	for id, v := range map[string]verdict{checkSIPWebhooks: verdictFail, checkSIPEndpoint: verdictFail, checkNumber: verdictWarn} {
 		if c := got[id]; c.Verdict != v || c.Fix == "" {
 			t.Errorf("%s: %+v, want %s with a fix", id, c, v)
 		}
@@ -129,8 +129,8 @@ func TestFaultDoctorSIPSilent(t *testing.T) {
 	if d := got[checkSIPEndpoint].Detail; !strings.Contains(d, "OPENAI_WEBHOOK_SECRET is not set") {
 		t.Errorf("endpoint: %s", d)
 	}
-	if d := got[checkSIPTrunk].Detail; !strings.Contains(d, "sip:pbx.example.com, not to OpenAI") {
-		t.Errorf("trunk: %s", d)
+	if d := got[checkNumber].Detail; !strings.Contains(d, "is on no SIP trunk") {
+		t.Errorf("number: %s", d)
 	}
 }
 
