@@ -132,6 +132,9 @@ func sipWebhookChecks(ctx context.Context, hc *http.Client, base, key, publicURL
 func sipEndpointSkipped(publicURL, secret string, t sipTarget, why string) checkResult {
 	const title = "OpenAI webhook endpoint"
 	if !t.serve {
+		if r, bad := sipSecretProblem(secret, "your tunnel's "+server.PathSIPWebhook); secret != "" && bad {
+			return r // dev --sip verifies with it: an endpoint of the user's
+		}
 		return skipped(checkSIPEndpoint, title, "dev --sip creates one for its tunnel (or uses yours, with "+envWebhookSecret+
 			"); give --public-url to check serve's")
 	}
@@ -366,7 +369,7 @@ func (t twilioCheck) trunkOrigination(ctx context.Context, rest *twiliorest.Clie
 	}
 	switch {
 	case unknownProject != nil:
-		return problem(checkSIPTrunk, title, verdictWarn, fmt.Sprintf("%s sends its calls to %s; without OPENAI_PROJECT_ID its project cannot be checked", tr.SID, unknownProject.SIPURL),
+		return problem(checkSIPTrunk, title, verdictWarn, fmt.Sprintf("%s sends its calls to %s; without a valid OPENAI_PROJECT_ID its project cannot be checked", tr.SID, unknownProject.SIPURL),
 			"Set OPENAI_PROJECT_ID (the project of OPENAI_API_KEY, on "+openAIProjectSettings+") and run doctor again.")
 	case otherProject != nil:
 		return problem(checkSIPTrunk, title, verdictFail, fmt.Sprintf("%s sends its calls to %s: another project than %s, whose key answers them", tr.SID, otherProject.SIPURL, t.sip.project), set)

@@ -230,6 +230,8 @@ func TestDoctorSIPDev(t *testing.T) {
 			id: checkSIPWebhooks, v: verdictFail, fix: "OPENAI_WEBHOOK_SECRET"},
 		{name: "key cannot, with an endpoint of the user's", setup: func(h *sipDoctor) { h.hooks.Forbid = true },
 			id: checkSIPWebhooks, v: verdictWarn, fix: "the calls do not need it"},
+		{name: "malformed secret of the user's endpoint", setup: func(h *sipDoctor) { h.env["OPENAI_WEBHOOK_SECRET"] = "whsec_%%%" },
+			id: checkSIPEndpoint, v: verdictFail, fix: "into OPENAI_WEBHOOK_SECRET"},
 		{name: "number on the user's trunk", setup: func(h *sipDoctor) { h.origin() },
 			id: checkNumber, v: verdictWarn, fix: "--take-over"},
 	} {
