@@ -25,10 +25,16 @@ type doctorOptions struct {
 	commonOptions
 	agentOverrides
 
+	// Transport sip (--sip, or transport: sip in the configuration).
+	OpenAIProject string // --openai-project, OPENAI_PROJECT_ID
+	SIPRegion     string // --sip-region
+
 	// From the environment (or .env).
-	Twilio     twiliorest.Credentials
-	TwilioBase string
-	NgrokToken string
+	Twilio        twiliorest.Credentials
+	TwilioBase    string
+	TrunkingBase  string // CALLAGENT_TWILIO_TRUNKING_URL
+	NgrokToken    string
+	WebhookSecret string // OPENAI_WEBHOOK_SECRET
 }
 
 const defaultDoctorTimeout = 10 * time.Second
@@ -50,11 +56,22 @@ func newDoctorCmd(f *Factory, runF func(context.Context, *doctorOptions) error) 
                       URL Twilio will sign, to compare with the number's voice URL
   clock               this machine's clock against Twilio's and OpenAI's
 
+With --sip (or transport: sip in callagent.yaml), also:
+
+  openai_project           OPENAI_PROJECT_ID (or --openai-project) is set and a project id
+  openai_webhooks          the key may manage the project's webhook endpoints
+  openai_webhook_endpoint  with --public-url (serve): an endpoint sends the engine's
+                           incoming-call event to PUBLIC_URL/openai-webhook, and
+                           OPENAI_WEBHOOK_SECRET is set and its signing secret
+  sip_trunk                with --public-url and Twilio credentials: the number's SIP trunk
+                           sends its calls to sip:PROJECT@sip.api.openai.com;transport=tls
+
 Each check is ok, warn, fail or skipped (with why). Nothing is changed anywhere: the requests
 only read, concurrently, each bounded by --timeout. Exit status 1 when a check fails (warnings
 do not fail). dev and serve run the key checks at start too (--skip-checks skips them).`,
 		Example: `  callagent doctor
   callagent doctor --public-url https://calls.example.com     # before callagent serve
+  callagent doctor --sip --public-url https://calls.example.com   # before callagent serve --sip
   callagent doctor --json | jq -r '.checks[] | select(.verdict != "ok") | .fix'`,
 		Args: usageArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -75,6 +92,9 @@ do not fail). dev and serve run the key checks at start too (--skip-checks skips
 	// Of the flags dev and serve share, those that change what a call needs.
 	fl.StringVar(&opts.ConfigPath, "config", "", defaultConfigUsage)
 	fl.StringVar(&opts.Model, "model", "", "check access to this model (default: the configuration's)")
+	fl.BoolVar(&opts.SIP, "sip", false, "check transport sip's set-up: the project, the webhook endpoint and the SIP trunk (default: transport: in callagent.yaml)")
+	fl.StringVar(&opts.OpenAIProject, "openai-project", "", "with --sip: the OpenAI project id (proj_…) the trunk must send calls to (default $OPENAI_PROJECT_ID)")
+	fl.StringVar(&opts.SIPRegion, "sip-region", "", "with --sip: OpenAI's regional SIP endpoint the trunk must use, eu or in (default: any)")
 	flagEnvHelp(fl)
 	return c
 }
@@ -96,11 +116,28 @@ func (o *doctorOptions) resolve(cmd *cobra.Command, env *Env) error {
 	}
 	o.Twilio, o.TwilioBase = twilioCredentials(env), env.Get("CALLAGENT_TWILIO_API_URL")
 	o.NgrokToken = env.Get("NGROK_AUTHTOKEN")
+	o.TrunkingBase = env.Get("CALLAGENT_TWILIO_TRUNKING_URL")
+	if !o.SIP {
+		for _, name := range []string{"openai-project", "sip-region"} {
+			if cmd.Flags().Changed(name) {
+				return usageErrorf("--%s is for --sip (or transport: sip in callagent.yaml)", name)
+			}
+		}
+		return nil
+	}
+	if o.OpenAIProject == "" {
+		o.OpenAIProject = env.Get("OPENAI_PROJECT_ID")
+	}
+	if o.SIPRegion != "" && o.SIPRegion != "eu" && o.SIPRegion != "in" {
+		return usageErrorf("--sip-region %q: eu or in (or none, the global endpoint)", o.SIPRegion)
+	}
+	o.WebhookSecret = env.Get(envWebhookSecret)
 	return nil
 }
 
 // doctorReport is what --json prints: every check in order, ok when none failed,
-// and the URL Twilio signs when a public URL was given.
+// and, when a public URL was given, the URL Twilio signs (over SIP: the URL
+// OpenAI's webhooks reach).
 type doctorReport struct {
 	OK         bool          `json:"ok"`
 	Checks     []checkResult `json:"checks"`
@@ -146,32 +183,46 @@ func runDoctorChecks(ctx context.Context, f *Factory, o *doctorOptions) doctorRe
 
 	// The configuration first (local, fast): it names the models.
 	var models []string
+	events := sipEvents("")
 	configRes := okResult(checkConfig, "Configuration", "")
 	if la, err := newAgentSource(o.ConfigPath, f.Env, o.agentOverrides, nil).load(); err != nil {
 		configRes = problem(checkConfig, "Configuration", verdictFail, err.Error(),
 			"Fix what it names (callagent config validate lists every problem as file:line).")
 	} else {
 		models = configModels(la.cfg)
+		events = sipEvents(la.cfg.Model)
 		configRes.Detail = la.from + ": " + la.cfg.Contents() + " · model " + la.cfg.Model
 	}
 
-	var keyRes, modelRes, twilioRes, numberRes, publicRes checkResult
+	var keyRes, modelRes, twilioRes, numberRes, trunkRes, publicRes, hooksRes, endpointRes checkResult
+	var sip *sipTarget
+	if o.SIP {
+		sip = &sipTarget{project: o.OpenAIProject, region: o.SIPRegion, serve: webhookFor(o.PublicURL) != ""}
+	}
 	var wg sync.WaitGroup
 	wg.Go(func() { keyRes, modelRes = checkOpenAI(ctx, client("OpenAI"), o.BaseURL, o.APIKey, models) })
 	// The number's check compares its voice URL with the URL Twilio signs, which
 	// needs no request to know.
 	webhook := webhookFor(o.PublicURL)
-	wg.Go(func() {
-		twilioRes, numberRes = twilioCheck{creds: o.Twilio, baseURL: o.TwilioBase, hc: client("Twilio"), number: o.Number,
-			stateDir: func() (string, error) { return provision.StateDir(f.Env.Get) }, webhookURL: webhook}.run(ctx)
-	})
-	wg.Go(func() { publicRes, _ = publicURLCheck(ctx, client("the public URL"), o.PublicURL) })
+	tc := twilioCheck{creds: o.Twilio, baseURL: o.TwilioBase, trunkingBase: o.TrunkingBase, hc: client("Twilio"), number: o.Number,
+		stateDir: func() (string, error) { return provision.StateDir(f.Env.Get) }, webhookURL: webhook, sip: sip}
+	if sip != nil {
+		tc.webhookURL, webhook = "", webhookForSIP(o.PublicURL)
+		wg.Go(func() {
+			hooksRes, endpointRes = sipWebhookChecks(ctx, client("OpenAI"), o.BaseURL, o.APIKey, o.PublicURL, o.WebhookSecret, events, *sip)
+		})
+	}
+	wg.Go(func() { twilioRes, numberRes, trunkRes = tc.run(ctx) })
+	wg.Go(func() { publicRes, _ = publicURLCheck(ctx, client("the public URL"), o.PublicURL, sip != nil) })
 	wg.Wait()
 
 	rep := doctorReport{OK: true, WebhookURL: webhook, Checks: []checkResult{
 		configRes, keyRes, modelRes, twilioRes, numberRes, ngrokCheck(o.NgrokToken, o.PublicURL), publicRes,
-		clockCheck(onlyServices(clock.all())),
 	}}
+	if sip != nil {
+		rep.Checks = append(rep.Checks, sipProjectCheck(*sip), hooksRes, endpointRes, trunkRes)
+	}
+	rep.Checks = append(rep.Checks, clockCheck(onlyServices(clock.all())))
 	for _, c := range rep.Checks {
 		if c.Verdict == verdictFail {
 			rep.OK = false

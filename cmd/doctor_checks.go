@@ -353,26 +353,53 @@ func twilioMissing(c twiliorest.Credentials, signatures bool) []string {
 // twilioCheck proves the credentials by fetching the account, then finds the
 // number dev would use and says where its calls go.
 type twilioCheck struct {
-	creds      twiliorest.Credentials
-	baseURL    string // CALLAGENT_TWILIO_API_URL
-	hc         *http.Client
-	number     string // --number, or "" for the account's only number
-	stateDir   func() (string, error)
-	webhookURL string // PUBLIC/incoming-call when a public URL is known
+	creds        twiliorest.Credentials
+	baseURL      string // CALLAGENT_TWILIO_API_URL
+	trunkingBase string // CALLAGENT_TWILIO_TRUNKING_URL
+	hc           *http.Client
+	number       string // --number, or "" for the account's only number
+	stateDir     func() (string, error)
+	webhookURL   string     // PUBLIC/incoming-call when a public URL is known (Media Streams)
+	sip          *sipTarget // transport sip: the number goes to a SIP trunk (doctorsip.go)
 }
 
-func (t twilioCheck) run(ctx context.Context) (creds, number checkResult) {
+// run returns the credentials' and the number's checks and, over SIP, the
+// number's trunk's (zero otherwise).
+func (t twilioCheck) run(ctx context.Context) (creds, number, trunk checkResult) {
 	creds, rest, why := t.fetchAccount(ctx)
-	if rest == nil {
-		return creds, skipped(checkNumber, "Phone number", why)
+	if t.sip != nil {
+		trunk = skipped(checkSIPTrunk, "SIP trunk", why)
 	}
-	return creds, t.numberCheck(ctx, rest)
+	if rest == nil {
+		return creds, skipped(checkNumber, "Phone number", why), trunk
+	}
+	p, n, res, ok := t.findNumber(ctx, rest)
+	switch {
+	case !ok && t.sip != nil:
+		return creds, res, skipped(checkSIPTrunk, "SIP trunk", "no number to look at")
+	case !ok:
+		return creds, res, trunk
+	case t.sip != nil:
+		number, trunk = t.sipNumber(ctx, rest, p, n)
+		return creds, number, trunk
+	}
+	return creds, t.whereItGoes(p, n), trunk
 }
 
 // fetchAccount proves the credentials. It returns the client when they work, or
 // why the number cannot be looked up.
 func (t twilioCheck) fetchAccount(ctx context.Context) (checkResult, *twiliorest.Client, string) {
 	const title = "Twilio credentials"
+	if missing := twilioMissing(t.creds, false); t.sip != nil && t.sip.serve && len(missing) > 0 {
+		// serve --sip makes no Twilio request: the credentials only let doctor
+		// look at the number's trunk.
+		if t.creds == (twiliorest.Credentials{}) {
+			return skipped(checkTwilio, title, "no Twilio credentials: serve --sip needs none (set TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN for doctor to check the number's SIP trunk)"),
+				nil, "no Twilio credentials to look it up with"
+		}
+		return problem(checkTwilio, title, verdictWarn, strings.Join(missing, "; "),
+			"Set them for doctor to check the number's SIP trunk (serve --sip itself needs none)."), nil, "incomplete Twilio credentials"
+	}
 	if t.webhookURL != "" && t.creds.AccountSID == "" && t.creds.AuthToken != "" && t.creds.APIKey == "" {
 		// serve needs only the auth token (signatures); without the SID it cannot be tried.
 		return problem(checkTwilio, title, verdictWarn, "TWILIO_ACCOUNT_SID is not set: TWILIO_AUTH_TOKEN cannot be tried, nor the number looked up",
@@ -382,9 +409,9 @@ func (t twilioCheck) fetchAccount(ctx context.Context) (checkResult, *twiliorest
 		return problem(checkTwilio, title, verdictFail, strings.Join(missing, "; "),
 			"Export them or put them in .env (dev needs them to point your number; serve only to hang up and transfer)."), nil, "no Twilio credentials"
 	}
-	rest, err := twiliorest.New(twiliorest.Options{Credentials: t.creds, BaseURL: t.baseURL, HTTPClient: t.hc, Retry: retry.Policy{Attempts: 1}})
+	rest, err := twiliorest.New(twiliorest.Options{Credentials: t.creds, BaseURL: t.baseURL, TrunkingBaseURL: t.trunkingBase, HTTPClient: t.hc, Retry: retry.Policy{Attempts: 1}})
 	if err != nil {
-		return problem(checkTwilio, title, verdictFail, err.Error(), "Fix CALLAGENT_TWILIO_API_URL, or unset it for https://api.twilio.com."), nil, "no Twilio client"
+		return problem(checkTwilio, title, verdictFail, err.Error(), "Fix CALLAGENT_TWILIO_API_URL (or CALLAGENT_TWILIO_TRUNKING_URL), or unset it for Twilio's."), nil, "no Twilio client"
 	}
 	acct, err := rest.FetchAccount(ctx)
 	var te *twiliorest.Error
@@ -410,29 +437,31 @@ func (t twilioCheck) fetchAccount(ctx context.Context) (checkResult, *twiliorest
 	return okResult(checkTwilio, title, detail), rest, ""
 }
 
-func (t twilioCheck) numberCheck(ctx context.Context, rest *twiliorest.Client) checkResult {
+// findNumber finds the number dev would use; when it cannot, ok is false and res
+// says why.
+func (t twilioCheck) findNumber(ctx context.Context, rest *twiliorest.Client) (p *provision.Provisioner, n provision.Number, res checkResult, ok bool) {
 	const title = "Phone number"
 	dir, err := t.stateDir()
 	if err != nil {
-		return problem(checkNumber, title, verdictWarn, err.Error(), "Set CALLAGENT_STATE_DIR to a directory of your own.")
+		return nil, n, problem(checkNumber, title, verdictWarn, err.Error(), "Set CALLAGENT_STATE_DIR to a directory of your own."), false
 	}
-	p, err := provision.New(rest, provision.Options{StateDir: dir})
+	p, err = provision.New(rest, provision.Options{StateDir: dir})
 	if err != nil {
-		return problem(checkNumber, title, verdictWarn, err.Error(), "Set CALLAGENT_STATE_DIR to a directory of your own.")
+		return nil, n, problem(checkNumber, title, verdictWarn, err.Error(), "Set CALLAGENT_STATE_DIR to a directory of your own."), false
 	}
-	n, err := p.Find(ctx, t.number)
+	n, err = p.Find(ctx, t.number)
 	var several *provision.SeveralNumbersError
 	switch {
 	case errors.As(err, &several):
-		return problem(checkNumber, title, verdictWarn, err.Error(),
-			"Choose one with --number +1… (or CALLAGENT_NUMBER in .env): dev asks for it too.")
+		return nil, n, problem(checkNumber, title, verdictWarn, err.Error(),
+			"Choose one with --number +1… (or CALLAGENT_NUMBER in .env): dev asks for it too."), false
 	case err != nil && strings.Contains(err.Error(), "no phone numbers"):
-		return problem(checkNumber, title, verdictFail, "the Twilio account has no phone numbers",
-			"Buy one in the Twilio console (Phone Numbers › Buy a number).")
+		return nil, n, problem(checkNumber, title, verdictFail, "the Twilio account has no phone numbers",
+			"Buy one in the Twilio console (Phone Numbers › Buy a number)."), false
 	case err != nil:
-		return problem(checkNumber, title, verdictFail, err.Error(), "Give one of the account's numbers with --number (callagent numbers lists them).")
+		return nil, n, problem(checkNumber, title, verdictFail, err.Error(), "Give one of the account's numbers with --number (callagent numbers lists them)."), false
 	}
-	return t.whereItGoes(p, n)
+	return p, n, checkResult{}, true
 }
 
 // whereItGoes judges where n's calls go: nowhere, to a TwiML App or a trunk, to a
@@ -501,7 +530,8 @@ func ngrokCheck(token, publicURL string) checkResult {
 
 // publicURLCheck checks the public URL serve (or dev --public-url) is reached at:
 // https, and answering /healthz. It returns the URL Twilio will sign, or "".
-func publicURLCheck(ctx context.Context, hc *http.Client, raw string) (checkResult, string) {
+// With sip the webhook is OpenAI's, at /openai-webhook.
+func publicURLCheck(ctx context.Context, hc *http.Client, raw string, sip bool) (checkResult, string) {
 	const title = "Public URL"
 	if raw == "" {
 		return skipped(checkPublicURL, title, "no --public-url or CALLAGENT_PUBLIC_URL: dev's ngrok tunnel gives one (serve needs one)"), ""
@@ -510,7 +540,10 @@ func publicURLCheck(ctx context.Context, hc *http.Client, raw string) (checkResu
 	if err != nil {
 		return problem(checkPublicURL, title, verdictFail, err.Error(), "Give the https URL of your tunnel or proxy, like https://agent.example.com."), ""
 	}
-	webhook := webhookFor(pub)
+	webhook, signs := webhookFor(pub), "Twilio will sign "
+	if sip {
+		webhook, signs = webhookForSIP(pub), "OpenAI's webhooks go to "
+	}
 	if strings.HasPrefix(pub, "http://") {
 		return problem(checkPublicURL, title, verdictFail, pub+" is http: "+publicurl.ReasonHTTP,
 			"Use the https URL of the same tunnel or proxy (https://"+strings.TrimPrefix(pub, "http://")+" if it serves TLS)."), webhook
@@ -521,7 +554,7 @@ func publicURLCheck(ctx context.Context, hc *http.Client, raw string) (checkResu
 		if resp, err = hc.Do(req); err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
-				return okResult(checkPublicURL, title, pub+server.PathHealth+" answered; Twilio will sign "+webhook), webhook
+				return okResult(checkPublicURL, title, pub+server.PathHealth+" answered; "+signs+webhook), webhook
 			}
 			err = fmt.Errorf("HTTP %d", resp.StatusCode)
 		}
@@ -530,7 +563,7 @@ func publicURLCheck(ctx context.Context, hc *http.Client, raw string) (checkResu
 	if errors.As(err, &ue) {
 		err = ue.Err
 	}
-	return problem(checkPublicURL, title, verdictWarn, fmt.Sprintf("%s%s did not answer (%v); Twilio will sign %s", pub, server.PathHealth, err, webhook),
+	return problem(checkPublicURL, title, verdictWarn, fmt.Sprintf("%s%s did not answer (%v); %s%s", pub, server.PathHealth, err, signs, webhook),
 		"Start callagent serve (or dev --public-url) and make the tunnel or proxy forward to its --addr."), webhook
 }
 

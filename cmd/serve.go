@@ -209,6 +209,7 @@ func serveRun(ctx context.Context, f *Factory, opts *serveOptions) error {
 		InsecureSkipSignature: opts.InsecureSkipSignature,
 		InsecureHTTPPublicURL: opts.InsecureHTTPPublicURL,
 		Dial:                  opts.dialer(cfg, f.Build.Version),
+		LiveDial:              agent.LiveModel(cfg.Model), // the dialer's engine: no warm sessions for GPT-Live
 		Session: func(call server.CallInfo, so *session.Options) error {
 			loaded.rt.Setup(so)
 			so.Debug = frames
@@ -230,14 +231,6 @@ func serveRun(ctx context.Context, f *Factory, opts *serveOptions) error {
 		for _, n := range cfg.SIPNotes() {
 			log.Info(n)
 		}
-	}
-	if scfg.WarmSessions > 0 && agent.LiveModel(cfg.Model) {
-		// A warm Realtime connection is read while it waits, so one closed meanwhile
-		// is never handed to a call; a GPT-Live connection cannot be watched before
-		// its session starts, and how long the API keeps one unstarted is not
-		// known: each call dials its own (the webhook's pre-dial), as before.
-		log.Info("warm sessions are for the Realtime engine: with GPT-Live each call dials its model when its webhook is answered", "model", cfg.Model)
-		scfg.WarmSessions = 0
 	}
 	srv, err := server.New(scfg)
 	if err != nil {

@@ -37,6 +37,10 @@ type Endpoint struct {
 	Name       string   `json:"name"`
 	URL        string   `json:"url"`
 	EventTypes []string `json:"event_types"`
+	// SecretHint is the API's masked form of the signing secret (null for
+	// some endpoints): enough to tell a secret that is not this endpoint's,
+	// never the secret.
+	SecretHint string `json:"signing_secret_hint"`
 }
 
 // Secret is an endpoint's signing secret (whsec_…). Its String and GoString hide

@@ -120,6 +120,10 @@ type Config struct {
 	// WarmMaxAge recycles a warm session no stream took (default 2m): the model's
 	// session lifetime (60 minutes for Realtime) runs from the dial.
 	WarmMaxAge time.Duration
+	// LiveDial says Dial opens GPT-Live legs (LiveDialer's). Warm sessions do
+	// not apply to them (warm.go): WarmSessions is then ignored, and each call
+	// dials its own model session when its webhook is answered.
+	LiveDial bool
 	// ApologyMessage is said when a call ends because the model failed (default set;
 	// "-" for silence).
 	ApologyMessage string
@@ -248,6 +252,7 @@ var ErrNoAuthToken = errors.New("TWILIO_AUTH_TOKEN is not set: without it anyone
 
 // New checks cfg and returns a Server.
 func New(cfg Config) (*Server, error) {
+	warmOnlyRealtime(&cfg)
 	if cfg.SIP != nil {
 		sc := *cfg.SIP
 		cfg.SIP = &sc

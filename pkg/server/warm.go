@@ -24,8 +24,9 @@ import (
 // no call's settings can reach another call. The session sends that update
 // without waiting for the answer, so configuring ahead would save no time. A
 // Realtime connection is watched while it waits (warmwatch.go); a GPT-Live one
-// cannot be before its session.start, so serve keeps no warm sessions for Live
-// models (cmd) and a non-Realtime leg given here is pooled unwatched.
+// cannot be before its session.start, so the pool is not kept for Live dials
+// (Config.LiveDial: warmOnlyRealtime) and a non-Realtime leg given here
+// otherwise is pooled unwatched.
 //
 // The Realtime API's session lifetime (60 minutes) runs from the connection, idle
 // or not: a warm connection is recycled after WarmMaxAge, so a call that takes
@@ -42,6 +43,21 @@ const (
 	warmTick          = time.Second
 	warmBackoffMax    = 30 * time.Second
 )
+
+// warmOnlyRealtime turns warm sessions off for GPT-Live dials, saying so. A warm
+// Realtime connection is read while it waits, so one closed meanwhile is never
+// handed to a call; a GPT-Live connection cannot be watched before its session
+// starts, and how long the API keeps one unstarted is not known: each call dials
+// its own (the webhook's pre-dial).
+func warmOnlyRealtime(cfg *Config) {
+	if cfg.WarmSessions <= 0 || !cfg.LiveDial {
+		return
+	}
+	if cfg.Logger != nil {
+		cfg.Logger.Info("warm sessions are for the Realtime engine: with GPT-Live each call dials its model when its webhook is answered")
+	}
+	cfg.WarmSessions = 0
+}
 
 type warmLeg struct {
 	leg session.ModelLeg

@@ -3,12 +3,14 @@ package server
 import (
 	"bytes"
 	"context"
+	"log/slog"
 	"strings"
 	"sync"
 	"testing"
 
 	"time"
 
+	"github.com/callagent/callagent/internal/syncbuf"
 	"github.com/callagent/callagent/pkg/callevent"
 	"github.com/callagent/callagent/pkg/session"
 	"github.com/callagent/callagent/pkg/twiliotransport/twiliotest"
@@ -145,5 +147,47 @@ func TestFaultWarmSessionClosedWhileWaitingIsNotTaken(t *testing.T) {
 	c.Hangup()
 	if e := ts.waitEnded(ctx, "CAwarmdead"); e.Reason != callevent.EndCallerHangup {
 		t.Errorf("ended %s, want caller_hangup: the call ran on the dead warm session", e.Reason)
+	}
+}
+
+// Warm sessions apply to Realtime dials only: a GPT-Live connection cannot be
+// watched while it waits (a warm one closed meanwhile would be handed to a call),
+// so with Config.LiveDial the pool is not kept and says so, and the webhook
+// pre-dials for its call as without warm sessions. The same settings with a
+// Realtime dial keep the pool. (serve used to decide this itself, by the model.)
+func TestWarmSessionsOnlyForRealtimeDials(t *testing.T) {
+	for _, live := range []bool{false, true} {
+		t.Run(map[bool]string{false: "realtime", true: "live"}[live], func(t *testing.T) {
+			dials := &dialCounter{byCall: map[string]int{}}
+			logs := &syncbuf.Buffer{}
+			ts := newTestServer(t, func(c *Config) {
+				c.WarmSessions, c.LiveDial, c.Logger = 2, live, slog.New(slog.NewTextHandler(logs, nil))
+				dials.wrap(c)
+			})
+			if kept := ts.srv.warm != nil; kept == live {
+				t.Fatalf("LiveDial %v: warm pool kept %v", live, kept)
+			}
+			if said := strings.Contains(logs.String(), "warm sessions are for the Realtime engine"); said != live {
+				t.Errorf("LiveDial %v: said %v:\n%s", live, said, logs.String())
+			}
+			if !live {
+				return
+			}
+			ctx := ctxFor(t)
+			if _, body := ts.webhook("CAlive", nil); parseTwiML(t, body).Connect == nil {
+				t.Fatalf("webhook not answered with a stream: %s", body)
+			}
+			for dials.of("CAlive") == 0 {
+				select {
+				case <-ctx.Done():
+					t.Fatal("the webhook did not pre-dial its call")
+				case <-time.After(5 * time.Millisecond):
+				}
+			}
+			ts.modelConn(ctx) // the pre-dialed session
+			if n := dials.of(""); n != 0 {
+				t.Errorf("%d warm sessions dialed for GPT-Live", n)
+			}
+		})
 	}
 }
