@@ -457,3 +457,36 @@ func TestDevReloadKeepsTheTransport(t *testing.T) {
 	h.waitErr("transport changed")
 	h.stop()
 }
+
+// A guardrail trip over SIP: OpenAI holds the audio it generated for the phone
+// (its output audio buffer), so cancelling the answer is not enough; the session
+// clears that buffer (output_audio_buffer.clear on the sideband) and the caller
+// hears no more of the answer.
+func TestFaultSIPGuardrailClearsBufferedAudio(t *testing.T) {
+	leakcheck.Check(t)
+	h, conns, path := sipHarness(t)
+	cfg := strings.Replace(sipConfig, "    greeting: Greet the caller.\n", "    guardrails:\n      deny_phrases: [account number]\n", 1)
+	if err := os.WriteFile(path, []byte(cfg), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	h.start("--sip", "--no-provision", "--config", path)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	call := h.ring(ctx, realtimetest.SIPRing{})
+	sb := <-conns
+	sb.CallerSays("What is my account?", 0)
+	// Ten seconds of audio, five of them sent at once: OpenAI plays them to the
+	// phone whatever happens to the response.
+	sb.Respond(ctx, realtimetest.ResponseSpec{Items: []realtimetest.ItemSpec{{Transcript: "Your account number is 1234 5678.",
+		Audio: silence(80000)}}, ChunkBytes: 40000, Pace: time.Second})
+	h.waitOut("account number")
+	if _, err := sb.WaitEvent(ctx, realtime.TypeOutputAudioBufferClear, 1); err != nil {
+		t.Fatalf("the audio buffered for the phone was not cleared: %v", err)
+	}
+	if err := sb.WaitFor(ctx, "the audio cleared", func() bool { return !sb.PlayingAudio() }); err != nil {
+		t.Fatal(err)
+	}
+	call.CallerHangup()
+	h.waitOut("call ended")
+	h.stop()
+}

@@ -35,6 +35,11 @@ import (
 //     as they do from Twilio;
 //   - the agent's audio has played when the sideband reports
 //     output_audio_buffer.stopped (hang_up and transfer wait for it);
+//   - OpenAI holds the audio not yet played (its output audio buffer): a
+//     cut-off of ours (a guardrail trip, a barge-in the server does not
+//     interrupt) sends output_audio_buffer.clear while it plays, after the
+//     response.cancel when one goes (the API's order: cancel the generation,
+//     then drop what it buffered), so the caller does not hear the rest;
 //   - the call ends when the sideband closes (closed normally: the caller hung up)
 //     or callagent hangs it up.
 //
@@ -55,6 +60,8 @@ type SIPCall struct {
 	playing bool          // output_audio_buffer.started, not yet stopped or cleared
 	played  chan struct{} // closed and replaced when playing turns false
 	ending  bool          // a hang-up or transfer of ours is under way (Session.EndingByRequest)
+	model   *sipModel     // the sideband (set by Dial): where output_audio_buffer.clear goes
+	clear   bool          // a cut-off waits for its response.cancel to clear the audio
 }
 
 // NewSIPCall returns the caller leg of the SIP call id (the OpenAI call id, which
@@ -99,10 +106,32 @@ func (c *SIPCall) SendAudio(_ context.Context, _, _ string, payload []byte) (int
 // EndAudio does nothing: there is no playback to confirm.
 func (c *SIPCall) EndAudio(context.Context) error { return nil }
 
-// Interrupt reports nothing to truncate: OpenAI stops its own audio on barge-in
-// and truncates the item at what was played.
-func (c *SIPCall) Interrupt(context.Context, string) (twiliotransport.Interruption, error) {
-	return twiliotransport.Interruption{At: time.Now()}, nil
+// Interrupt reports nothing to truncate: OpenAI truncates the item at what was
+// played. Audio OpenAI still plays is cleared (output_audio_buffer.clear): at
+// once when no response is generating (responseID ""), else right after the
+// session's response.cancel (sipModel.Send), which the API wants first. A
+// barge-in the server interrupts itself sends no cancel: the server's
+// output_audio_buffer.cleared then drops the waiting clear.
+func (c *SIPCall) Interrupt(ctx context.Context, responseID string) (twiliotransport.Interruption, error) {
+	in := twiliotransport.Interruption{At: time.Now()}
+	c.mu.Lock()
+	now := c.playing && responseID == "" && c.model != nil
+	c.clear = c.playing && responseID != ""
+	model := c.model
+	c.mu.Unlock()
+	if now {
+		return in, model.Send(ctx, &realtime.OutputAudioBufferClear{})
+	}
+	return in, nil
+}
+
+// takeClear reports whether a cut-off waits for its clear, and forgets it.
+func (c *SIPCall) takeClear() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	w := c.clear && c.playing
+	c.clear = false
+	return w
 }
 
 // WaitPlayed waits until OpenAI reports its output audio buffer drained (at once
@@ -142,6 +171,7 @@ func (c *SIPCall) setPlaying(on bool) {
 	if c.playing && !on {
 		close(c.played)
 		c.played = make(chan struct{})
+		c.clear = false // nothing left to clear
 	}
 	c.playing = on
 }
@@ -192,6 +222,9 @@ func (c *SIPCall) Dial(d ModelDialer) ModelDialer {
 			return nil, err
 		}
 		m := &sipModel{ModelLeg: leg, call: c, audio: map[string]bool{}, readEnd: make(chan struct{})}
+		c.mu.Lock()
+		c.model = m
+		c.mu.Unlock()
 		if ul, ok := leg.(UsageLeg); ok {
 			return &sipUsageModel{sipModel: m, usage: ul}, nil // GPT-Live's attach socket counts its own usage
 		}
@@ -311,6 +344,9 @@ func (m *sipModel) Send(ctx context.Context, ev realtime.ClientEvent) error {
 		ev = &u2
 	}
 	err := m.ModelLeg.Send(ctx, ev)
+	if _, cancel := ev.(*realtime.ResponseCancel); cancel && err == nil && m.call.takeClear() {
+		err = m.ModelLeg.Send(ctx, &realtime.OutputAudioBufferClear{})
+	}
 	if err != nil && m.endedNormally() {
 		return nil // the call ended (the caller hung up) as we wrote: the hang-up ends it, not this
 	}

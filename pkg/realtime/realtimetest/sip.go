@@ -56,6 +56,7 @@ import (
 
 	"github.com/callagent/callagent/internal/eventrecord"
 	"github.com/callagent/callagent/internal/statewait"
+	"github.com/callagent/callagent/pkg/realtime"
 	"github.com/callagent/callagent/pkg/sipcall"
 )
 
@@ -610,6 +611,15 @@ func (m *Model) recordSIP(kind string, body []byte) {
 //     audio buffer is cleared ... in VAD mode when the user has interrupted
 //     (input_audio_buffer.speech_started)": the twin sends it after a speech_started
 //     that interrupts (turn detection with interrupt_response) while audio plays;
+//   - the client's output_audio_buffer.clear {event_id}: "WebRTC/SIP Only: Emit to
+//     cut off the current audio response ... emit a output_audio_buffer.cleared
+//     event. This event should be preceded by a response.cancel" (openai
+//     OutputAudioBufferClearEvent): the twin stops the playing audio and sends
+//     cleared; a response.cancel alone does not (the audio already generated plays
+//     out, then stopped), and a response still generating starts playing again.
+//     On a WebSocket that is not a SIP call's sideband the twin answers an
+//     invalid_request_error (the API's wording is not published); with nothing
+//     playing it answers nothing (undocumented: no response_id to report);
 //   - input_audio_buffer.dtmf_event_received {event, received_at}: "SIP Only:
 //     returned when a DTMF event is received ... event is the keypad that the user
 //     pressed (0–9, *, #, A–D), received_at the UTC Unix timestamp" (PressDTMF).
@@ -682,6 +692,16 @@ func (c *ModelConn) sipInterrupted() {
 	if resp != "" {
 		c.sendOutputBuffer(typeOutputCleared, resp)
 	}
+}
+
+// clearOutput answers output_audio_buffer.clear: the audio playing to the
+// caller stops (output_audio_buffer.cleared). Refused off a SIP call.
+func (c *ModelConn) clearOutput(e *realtime.OutputAudioBufferClear) {
+	if c.sipCall == "" {
+		c.sendError(paramError{"invalid_request", "type", "output_audio_buffer.clear is only supported for WebRTC and SIP sessions."}, e.EventID)
+		return
+	}
+	c.sipInterrupted()
 }
 
 func (c *ModelConn) sendOutputBuffer(typ, respID string) {
