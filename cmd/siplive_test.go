@@ -92,7 +92,9 @@ func TestSIPLiveCallEndToEnd(t *testing.T) {
 	if _, err := sb.WaitEvent(ctx, live.TypeInstructionsAppend, 1); err != nil {
 		t.Fatal(err)
 	}
-	if err := sb.Hear("What is the weather in Paris?"); err != nil {
+	// The caller's audio, reflected on the attach socket, then its transcript:
+	// callagent passes on the words, never the audio.
+	if err := sb.CallerSays("What is the weather in Paris?", 0); err != nil {
 		t.Fatal(err)
 	}
 	d, err := sb.Delegate("weather", `{"city":"Paris"}`)

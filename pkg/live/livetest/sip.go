@@ -21,6 +21,16 @@ package livetest
 //     with an error event, and sends the session's events, audio included.
 //     Whether attaching sends session.started is not documented; session.started
 //     is among the sideband's server events, and the twin sends it on attach.
+//   - What the attach socket reflects (sideband ConnectServerEvent): the caller's
+//     audio "received from the primary transport", as session.input_audio.append
+//     {type, audio: mono PCM16LE at 24 kHz}, no event_id (CallerSays); the
+//     model's audio as session.output_audio.delta with start_ms and end_ms,
+//     "required on reflected sideband events" (Say). How the reflected caller
+//     audio is chunked is not published: the twin sends 20 ms a event, a SIP
+//     trunk's RTP packet time. Nothing on the socket says when the caller stopped
+//     speaking (no speech_started or speech_stopped exists for Live): the
+//     caller's words arrive as session.input_transcript.delta, stamped on the
+//     session timeline.
 //   - The error of an unknown or ended session: not documented for Live; the twin
 //     answers 404 with code session_not_found (sipcall.APIError.CallGone covers
 //     both engines by the status). Ring timeout, a second accept, refer of a
@@ -29,6 +39,7 @@ package livetest
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -571,4 +582,67 @@ func (c *ModelConn) PressDTMF(digit string) error {
 	}
 	b, _ := json.Marshal(map[string]string{"type": TypeDTMFReceived, "event_id": "", "event": digit})
 	return c.write(c.withEventID(b))
+}
+
+// reflectChunk is the caller audio of one reflected session.input_audio.append:
+// 20 ms of 24 kHz PCM16 (the API's chunking is not published; 20 ms is a SIP
+// trunk's RTP packet time).
+const reflectChunk = 20 * 48
+
+// CallerSays simulates the caller speaking on the SIP leg, as an attached socket
+// sees it: ms of the caller's audio reflected (session.input_audio.append, 24 kHz
+// PCM16, a quiet tone), then its transcript (session.input_transcript.delta
+// spanning that audio on the session timeline). The model stops speaking (Say: it
+// owns barge-in). ms 0 counts 60 ms per character.
+func (c *ModelConn) CallerSays(text string, ms int) error {
+	if c.attached == "" {
+		return errors.New("livetest: CallerSays speaks on a SIP call: use an attached socket (on a primary one, send the audio)")
+	}
+	if ms <= 0 {
+		ms = 60 * max(1, len(text))
+	}
+	start := c.timeline()
+	c.mu.Lock()
+	c.speaking = true
+	c.speeches++
+	c.mu.Unlock()
+	defer func() {
+		c.mu.Lock()
+		c.speaking = false
+		c.mu.Unlock()
+		c.notify()
+	}()
+	pcm := make([]byte, reflectChunk)
+	for i := 0; i+1 < len(pcm); i += 2 {
+		v := int16(800) // a square wave at 1.2 kHz: speech-loud, not silence
+		if (i/2)/10%2 == 1 {
+			v = -v
+		}
+		pcm[i], pcm[i+1] = byte(v), byte(uint16(v)>>8)
+	}
+	frame, _ := json.Marshal(map[string]string{"type": live.TypeInputAudioAppend, "audio": base64.StdEncoding.EncodeToString(pcm)})
+	for sent := 0; sent < ms; sent += reflectChunk / 48 {
+		if err := c.write(frame); err != nil {
+			return err
+		}
+		c.mu.Lock()
+		c.reflected += reflectChunk / 48
+		c.mu.Unlock()
+	}
+	return c.Send(&live.InputTranscriptDelta{Delta: text, StartMs: start, EndMs: c.timeline()})
+}
+
+// sendOutputAudio sends a chunk of the model's speech spanning start to end on
+// the session timeline: stamped on an attached socket, as the sideband reflects
+// it; plain on the primary one.
+func (c *ModelConn) sendOutputAudio(part []byte, start, end int64) error {
+	delta := base64.StdEncoding.AppendEncode(nil, part)
+	if c.attached == "" {
+		return c.Send(&live.OutputAudioDelta{Delta: live.Audio(delta)})
+	}
+	b, err := json.Marshal(map[string]any{"type": live.TypeOutputAudioDelta, "delta": string(delta), "start_ms": start, "end_ms": end})
+	if err != nil {
+		return err
+	}
+	return c.write(b)
 }
