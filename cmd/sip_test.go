@@ -164,28 +164,48 @@ func TestSIPCallEndToEnd(t *testing.T) {
 	<-conns
 	sb2.Respond(ctx, realtimetest.ResponseSpec{Items: []realtimetest.ItemSpec{{Transcript: "Goodbye!", Audio: silence(800)},
 		{FunctionCall: &realtimetest.FunctionCall{Name: "hang_up", Arguments: `{}`}}}})
+	h.agentHungUp(ctx, second)
+	h.showsAndLogs(call.ID(), []string{"What is the weather in Paris?", "It is sunny in Paris.", "weather", "Goodbye!"},
+		[]string{"debug.http", "call.started", "call.config", "caller.transcript", "tool.call", "tool.result", "agent.transcript", "turn.latency", "call.ended"})
+}
+
+// sipTwinCall is a SIP call on either OpenAI twin.
+type sipTwinCall interface {
+	Done() <-chan struct{}
+	HungUp() bool
+	State() string
+}
+
+// agentHungUp waits until the agent's hang-up has ended call through the API and
+// dev has said so, then stops dev.
+func (h *devHarness) agentHungUp(ctx context.Context, call sipTwinCall) {
+	h.t.Helper()
 	select {
-	case <-second.Done():
+	case <-call.Done():
 	case <-ctx.Done():
-		t.Fatal("the agent's hang-up did not end the call")
+		h.t.Fatal("the agent's hang-up did not end the call")
 	}
-	if !second.HungUp() {
-		t.Fatalf("call %s, not hung up by the app", second.State())
+	if !call.HungUp() {
+		h.t.Fatalf("call %s, not hung up by the app", call.State())
 	}
 	h.waitOut("the agent hung up")
 	h.stop()
+}
 
+// showsAndLogs checks that the terminal showed each of shown and that the log of
+// call id has each event type of logged.
+func (h *devHarness) showsAndLogs(id string, shown, logged []string) {
+	h.t.Helper()
 	out := h.out.String()
-	for _, want := range []string{"What is the weather in Paris?", "It is sunny in Paris.", "weather", "Goodbye!"} {
+	for _, want := range shown {
 		if !strings.Contains(out, want) {
-			t.Errorf("the terminal does not show %q:\n%s", want, out)
+			h.t.Errorf("the terminal does not show %q:\n%s", want, out)
 		}
 	}
-	dir := filepath.Join(h.env["CALLAGENT_STATE_DIR"], "calls")
-	types := logTypes(t, dir, call.ID())
-	for _, want := range []string{"debug.http", "call.started", "call.config", "caller.transcript", "tool.call", "tool.result", "agent.transcript", "turn.latency", "call.ended"} {
+	types := logTypes(h.t, filepath.Join(h.env["CALLAGENT_STATE_DIR"], "calls"), id)
+	for _, want := range logged {
 		if !slices.Contains(types, want) {
-			t.Errorf("the call log has no %s: %v", want, types)
+			h.t.Errorf("the call log has no %s: %v", want, types)
 		}
 	}
 }
