@@ -56,12 +56,14 @@ type SIPCall struct {
 	once   sync.Once
 	stop   sync.Once
 
-	mu      sync.Mutex
-	playing bool          // output_audio_buffer.started, not yet stopped or cleared
-	played  chan struct{} // closed and replaced when playing turns false
-	ending  bool          // a hang-up or transfer of ours is under way (Session.EndingByRequest)
-	model   *sipModel     // the sideband (set by Dial): where output_audio_buffer.clear goes
-	clear   bool          // a cut-off waits for its response.cancel to clear the audio
+	mu           sync.Mutex
+	playing      bool          // output_audio_buffer.started, not yet stopped or cleared
+	played       chan struct{} // closed and replaced when playing turns false
+	ending       bool          // a hang-up or transfer of ours is under way (Session.EndingByRequest)
+	model        *sipModel     // the sideband (set by Dial): where output_audio_buffer.clear goes
+	clear        bool          // a cut-off waits for its response.cancel to clear the audio
+	bargeIn      bool          // the event the session handles is speech_started
+	serverClears bool          // the session's turn detection interrupts: OpenAI clears on barge-in
 }
 
 // NewSIPCall returns the caller leg of the SIP call id (the OpenAI call id, which
@@ -110,12 +112,12 @@ func (c *SIPCall) EndAudio(context.Context) error { return nil }
 // played. Audio OpenAI still plays is cleared (output_audio_buffer.clear): at
 // once when no response is generating (responseID ""), else right after the
 // session's response.cancel (sipModel.Send), which the API wants first. A
-// barge-in the server interrupts itself sends no cancel: the server's
-// output_audio_buffer.cleared then drops the waiting clear.
+// barge-in the server interrupts is the server's to clear (it does, and says
+// output_audio_buffer.cleared): none is sent for it.
 func (c *SIPCall) Interrupt(ctx context.Context, responseID string) (twiliotransport.Interruption, error) {
 	in := twiliotransport.Interruption{At: time.Now()}
 	c.mu.Lock()
-	now := c.playing && responseID == "" && c.model != nil
+	now := c.playing && responseID == "" && c.model != nil && !(c.bargeIn && c.serverClears)
 	c.clear = c.playing && responseID != ""
 	model := c.model
 	c.mu.Unlock()
@@ -268,8 +270,27 @@ const sendCloseWait = time.Second
 
 // ReadEvent returns the sideband's next event for the session. When the sideband
 // closes normally (the call ended) the caller leg reports a hang-up and this waits
-// for the session to close it, so the call ends as the caller's.
+// for the session to close it, so the call ends as the caller's. What the session
+// is about to handle tells the caller leg whether a cut-off is a barge-in the
+// server clears itself (Interrupt).
 func (m *sipModel) ReadEvent(ctx context.Context) (realtime.ServerEvent, error) {
+	ev, err := m.readEvent(ctx)
+	c := m.call
+	c.mu.Lock()
+	_, c.bargeIn = ev.(*realtime.InputAudioBufferSpeechStarted)
+	switch e := ev.(type) {
+	case *realtime.SessionCreated:
+		if a := e.Session.Audio; a != nil && a.Input != nil {
+			c.serverClears = serverInterrupts(e.Session)
+		}
+	case *realtime.SessionUpdated:
+		c.serverClears = serverInterrupts(e.Session)
+	}
+	c.mu.Unlock()
+	return ev, err
+}
+
+func (m *sipModel) readEvent(ctx context.Context) (realtime.ServerEvent, error) {
 	if ev := m.pending; ev != nil {
 		m.pending = nil
 		return ev, nil

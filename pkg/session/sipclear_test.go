@@ -32,19 +32,40 @@ func TestSIPCutOffClearsOpenAIsAudio(t *testing.T) {
 		name    string
 		playing bool
 		resp    string
-		cleared bool // the server's output_audio_buffer.cleared came before the cancel
+		cleared bool  // the server's output_audio_buffer.cleared came before the cancel
+		bargeIn bool  // the cut-off is the caller's speech_started
+		vad     *bool // the session's turn detection: interrupt_response (nil: no turn detection)
 		want    string
 	}{
-		{"done answer playing", true, "", false, "[output_audio_buffer.clear response.cancel]"},
-		{"answer generating", true, "resp_1", false, "[response.cancel output_audio_buffer.clear]"},
-		{"server cleared it", true, "resp_1", true, "[response.cancel]"},
-		{"nothing playing", false, "", false, "[response.cancel]"},
+		{"done answer playing", true, "", false, false, nil, "[output_audio_buffer.clear response.cancel]"},
+		{"answer generating", true, "resp_1", false, false, nil, "[response.cancel output_audio_buffer.clear]"},
+		{"server cleared it", true, "resp_1", true, false, nil, "[response.cancel]"},
+		{"nothing playing", false, "", false, false, nil, "[response.cancel]"},
+		// A barge-in on a session whose turn detection interrupts: OpenAI clears.
+		{"barge-in the server interrupts", true, "", false, true, ptr(true), "[response.cancel]"},
+		// interrupt_response false: the server leaves the audio playing.
+		{"barge-in the server lets play", true, "", false, true, ptr(false), "[output_audio_buffer.clear response.cancel]"},
+		{"guardrail, server interrupts", true, "", false, false, ptr(true), "[output_audio_buffer.clear response.cancel]"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			call, inner, leg := sipLeg(t)
 			defer call.Close()
+			if tc.vad != nil {
+				td := &realtime.TurnDetection{Type: "server_vad", InterruptResponse: tc.vad}
+				inner.events <- &realtime.SessionUpdated{Session: realtime.SessionConfig{Audio: &realtime.AudioConfig{Input: &realtime.AudioInput{TurnDetection: td}}}}
+				if _, err := leg.ReadEvent(ctx); err != nil {
+					t.Fatal(err)
+				}
+			}
 			if tc.playing {
 				read(leg, inner, typeOutputStarted)
+			}
+			if tc.bargeIn {
+				// The session handles the caller's speech_started: a barge-in.
+				inner.events <- &realtime.InputAudioBufferSpeechStarted{ItemID: "item_in"}
+				if ev, err := leg.ReadEvent(ctx); err != nil || ev.EventType() != realtime.TypeInputAudioBufferSpeechStarted {
+					t.Fatalf("read %v, %v", ev, err)
+				}
 			}
 			if _, err := call.Interrupt(ctx, tc.resp); err != nil {
 				t.Fatal(err)
@@ -61,3 +82,5 @@ func TestSIPCutOffClearsOpenAIsAudio(t *testing.T) {
 		})
 	}
 }
+
+func ptr[T any](v T) *T { return &v }
