@@ -164,28 +164,48 @@ func TestSIPCallEndToEnd(t *testing.T) {
 	<-conns
 	sb2.Respond(ctx, realtimetest.ResponseSpec{Items: []realtimetest.ItemSpec{{Transcript: "Goodbye!", Audio: silence(800)},
 		{FunctionCall: &realtimetest.FunctionCall{Name: "hang_up", Arguments: `{}`}}}})
+	h.agentHungUp(ctx, second)
+	h.showsAndLogs(call.ID(), []string{"What is the weather in Paris?", "It is sunny in Paris.", "weather", "Goodbye!"},
+		[]string{"debug.http", "call.started", "call.config", "caller.transcript", "tool.call", "tool.result", "agent.transcript", "turn.latency", "call.ended"})
+}
+
+// sipTwinCall is a SIP call on either OpenAI twin.
+type sipTwinCall interface {
+	Done() <-chan struct{}
+	HungUp() bool
+	State() string
+}
+
+// agentHungUp waits until the agent's hang-up has ended call through the API and
+// dev has said so, then stops dev.
+func (h *devHarness) agentHungUp(ctx context.Context, call sipTwinCall) {
+	h.t.Helper()
 	select {
-	case <-second.Done():
+	case <-call.Done():
 	case <-ctx.Done():
-		t.Fatal("the agent's hang-up did not end the call")
+		h.t.Fatal("the agent's hang-up did not end the call")
 	}
-	if !second.HungUp() {
-		t.Fatalf("call %s, not hung up by the app", second.State())
+	if !call.HungUp() {
+		h.t.Fatalf("call %s, not hung up by the app", call.State())
 	}
 	h.waitOut("the agent hung up")
 	h.stop()
+}
 
+// showsAndLogs checks that the terminal showed each of shown and that the log of
+// call id has each event type of logged.
+func (h *devHarness) showsAndLogs(id string, shown, logged []string) {
+	h.t.Helper()
 	out := h.out.String()
-	for _, want := range []string{"What is the weather in Paris?", "It is sunny in Paris.", "weather", "Goodbye!"} {
+	for _, want := range shown {
 		if !strings.Contains(out, want) {
-			t.Errorf("the terminal does not show %q:\n%s", want, out)
+			h.t.Errorf("the terminal does not show %q:\n%s", want, out)
 		}
 	}
-	dir := filepath.Join(h.env["CALLAGENT_STATE_DIR"], "calls")
-	types := logTypes(t, dir, call.ID())
-	for _, want := range []string{"debug.http", "call.started", "call.config", "caller.transcript", "tool.call", "tool.result", "agent.transcript", "turn.latency", "call.ended"} {
+	types := logTypes(h.t, filepath.Join(h.env["CALLAGENT_STATE_DIR"], "calls"), id)
+	for _, want := range logged {
 		if !slices.Contains(types, want) {
-			t.Errorf("the call log has no %s: %v", want, types)
+			h.t.Errorf("the call log has no %s: %v", want, types)
 		}
 	}
 }
@@ -455,5 +475,38 @@ func TestDevReloadKeepsTheTransport(t *testing.T) {
 	h.start("--config", path)
 	os.WriteFile(path, []byte("transport: sip\n"+sipConfig), 0o644)
 	h.waitErr("transport changed")
+	h.stop()
+}
+
+// A guardrail trip over SIP: OpenAI holds the audio it generated for the phone
+// (its output audio buffer), so cancelling the answer is not enough; the session
+// clears that buffer (output_audio_buffer.clear on the sideband) and the caller
+// hears no more of the answer.
+func TestFaultSIPGuardrailClearsBufferedAudio(t *testing.T) {
+	leakcheck.Check(t)
+	h, conns, path := sipHarness(t)
+	cfg := strings.Replace(sipConfig, "    greeting: Greet the caller.\n", "    guardrails:\n      deny_phrases: [account number]\n", 1)
+	if err := os.WriteFile(path, []byte(cfg), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	h.start("--sip", "--no-provision", "--config", path)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	call := h.ring(ctx, realtimetest.SIPRing{})
+	sb := <-conns
+	sb.CallerSays("What is my account?", 0)
+	// Ten seconds of audio, five of them sent at once: OpenAI plays them to the
+	// phone whatever happens to the response.
+	sb.Respond(ctx, realtimetest.ResponseSpec{Items: []realtimetest.ItemSpec{{Transcript: "Your account number is 1234 5678.",
+		Audio: silence(80000)}}, ChunkBytes: 40000, Pace: time.Second})
+	h.waitOut("account number")
+	if _, err := sb.WaitEvent(ctx, realtime.TypeOutputAudioBufferClear, 1); err != nil {
+		t.Fatalf("the audio buffered for the phone was not cleared: %v", err)
+	}
+	if err := sb.WaitFor(ctx, "the audio cleared", func() bool { return !sb.PlayingAudio() }); err != nil {
+		t.Fatal(err)
+	}
+	call.CallerHangup()
+	h.waitOut("call ended")
 	h.stop()
 }

@@ -34,6 +34,10 @@ func (l *Leg) Send(ctx context.Context, ev realtime.ClientEvent) error {
 		return nil // Live remembers what it said: it cannot be told otherwise
 	case *realtime.InputAudioBufferAppend:
 		return l.AppendAudio(ctx, e.Audio)
+	case *realtime.OutputAudioBufferClear:
+		if l.sip {
+			return nil // sip.go: the attach socket cannot cut the line's audio
+		}
 	}
 	return fmt.Errorf("%w: %s", ErrUnsupported, ev.EventType())
 }

@@ -35,6 +35,11 @@ import (
 //     Realtime sideband's input_audio_buffer.dtmf_event_received;
 //   - barge-in is OpenAI's: the leg runs no detector and never reports
 //     speech_started, so the session neither clears nor truncates anything;
+//   - nothing cuts off the audio OpenAI plays to the caller: the attach socket
+//     takes no response.cancel and no output_audio_buffer.clear (its client
+//     events: openai resources/live/sideband ConnectClientEvent), so the
+//     output_audio_buffer.clear the session sends at a guardrail trip is accepted
+//     and dropped, and the answer plays out to its end;
 //   - session.closed ends the leg as the call's end: close_requested (our hang-up)
 //     and remote_hangup (the caller's, or a transfer) as a normal close, which the
 //     SIP caller leg (session.SIPCall) reads as the call being over.

@@ -68,6 +68,11 @@ func TestSIPAttachLeg(t *testing.T) {
 	if err := leg.AppendAudio(ctx, []byte("/w==")); !errors.Is(err, livebridge.ErrSIPAudio) {
 		t.Fatalf("audio append: %v", err)
 	}
+	// A guardrail trip's clear: the attach socket has no such event (the twin
+	// would answer it with an error), so the leg takes it and sends nothing.
+	if err := leg.Send(ctx, &realtime.OutputAudioBufferClear{}); err != nil {
+		t.Fatalf("output_audio_buffer.clear on a SIP leg: %v", err)
+	}
 
 	if _, err := mc.Say(ctx, livetest.Speech{Text: "Hello there.", Audio: make([]byte, 960), Chunk: 160}); err != nil {
 		t.Fatal(err)
@@ -105,6 +110,10 @@ func TestSIPAttachLeg(t *testing.T) {
 			}
 			break
 		}
+	}
+
+	if errs := mc.ErrorsSent(); len(errs) > 0 {
+		t.Fatalf("the attach socket refused %+v", errs)
 	}
 
 	call.CallerHangup()

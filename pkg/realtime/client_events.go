@@ -22,6 +22,9 @@ const (
 	TypeConversationItemDelete   = "conversation.item.delete"
 	TypeResponseCreate           = "response.create"
 	TypeResponseCancel           = "response.cancel"
+	// TypeOutputAudioBufferClear is WebRTC/SIP only: on a SIP call's sideband it
+	// drops the audio OpenAI holds for the caller.
+	TypeOutputAudioBufferClear = "output_audio_buffer.clear"
 )
 
 // SessionUpdate changes the session configuration.
@@ -81,6 +84,15 @@ type ResponseCancel struct {
 	ResponseID string `json:"response_id,omitempty"`
 }
 
+// OutputAudioBufferClear cuts off the audio OpenAI is playing to a WebRTC or SIP
+// caller (its output audio buffer); the server answers output_audio_buffer.cleared.
+// It should follow a response.cancel, which stops the generation (openai
+// resources/realtime OutputAudioBufferClearEvent). Refused on a plain WebSocket
+// session, whose client plays the audio itself.
+type OutputAudioBufferClear struct {
+	EventID string `json:"event_id,omitempty"`
+}
+
 func (*SessionUpdate) EventType() string            { return TypeSessionUpdate }
 func (*InputAudioBufferAppend) EventType() string   { return TypeInputAudioBufferAppend }
 func (*InputAudioBufferCommit) EventType() string   { return TypeInputAudioBufferCommit }
@@ -90,6 +102,7 @@ func (*ConversationItemTruncate) EventType() string { return TypeConversationIte
 func (*ConversationItemDelete) EventType() string   { return TypeConversationItemDelete }
 func (*ResponseCreate) EventType() string           { return TypeResponseCreate }
 func (*ResponseCancel) EventType() string           { return TypeResponseCancel }
+func (*OutputAudioBufferClear) EventType() string   { return TypeOutputAudioBufferClear }
 
 func (*SessionUpdate) clientEvent()            {}
 func (*InputAudioBufferAppend) clientEvent()   {}
@@ -100,6 +113,7 @@ func (*ConversationItemTruncate) clientEvent() {}
 func (*ConversationItemDelete) clientEvent()   {}
 func (*ResponseCreate) clientEvent()           {}
 func (*ResponseCancel) clientEvent()           {}
+func (*OutputAudioBufferClear) clientEvent()   {}
 
 // clientEventTypes maps each client event type to a constructor, for decoding.
 var clientEventTypes = map[string]func() ClientEvent{
@@ -112,4 +126,5 @@ var clientEventTypes = map[string]func() ClientEvent{
 	TypeConversationItemDelete:   func() ClientEvent { return new(ConversationItemDelete) },
 	TypeResponseCreate:           func() ClientEvent { return new(ResponseCreate) },
 	TypeResponseCancel:           func() ClientEvent { return new(ResponseCancel) },
+	TypeOutputAudioBufferClear:   func() ClientEvent { return new(OutputAudioBufferClear) },
 }

@@ -35,6 +35,11 @@ import (
 //     as they do from Twilio;
 //   - the agent's audio has played when the sideband reports
 //     output_audio_buffer.stopped (hang_up and transfer wait for it);
+//   - OpenAI holds the audio not yet played (its output audio buffer): a
+//     cut-off of ours (a guardrail trip, a barge-in the server does not
+//     interrupt) sends output_audio_buffer.clear while it plays, after the
+//     response.cancel when one goes (the API's order: cancel the generation,
+//     then drop what it buffered), so the caller does not hear the rest;
 //   - the call ends when the sideband closes (closed normally: the caller hung up)
 //     or callagent hangs it up.
 //
@@ -51,10 +56,14 @@ type SIPCall struct {
 	once   sync.Once
 	stop   sync.Once
 
-	mu      sync.Mutex
-	playing bool          // output_audio_buffer.started, not yet stopped or cleared
-	played  chan struct{} // closed and replaced when playing turns false
-	ending  bool          // a hang-up or transfer of ours is under way (Session.EndingByRequest)
+	mu           sync.Mutex
+	playing      bool          // output_audio_buffer.started, not yet stopped or cleared
+	played       chan struct{} // closed and replaced when playing turns false
+	ending       bool          // a hang-up or transfer of ours is under way (Session.EndingByRequest)
+	model        *sipModel     // the sideband (set by Dial): where output_audio_buffer.clear goes
+	clear        bool          // a cut-off waits for its response.cancel to clear the audio
+	bargeIn      bool          // the event the session handles is speech_started
+	serverClears bool          // the session's turn detection interrupts: OpenAI clears on barge-in
 }
 
 // NewSIPCall returns the caller leg of the SIP call id (the OpenAI call id, which
@@ -99,10 +108,32 @@ func (c *SIPCall) SendAudio(_ context.Context, _, _ string, payload []byte) (int
 // EndAudio does nothing: there is no playback to confirm.
 func (c *SIPCall) EndAudio(context.Context) error { return nil }
 
-// Interrupt reports nothing to truncate: OpenAI stops its own audio on barge-in
-// and truncates the item at what was played.
-func (c *SIPCall) Interrupt(context.Context, string) (twiliotransport.Interruption, error) {
-	return twiliotransport.Interruption{At: time.Now()}, nil
+// Interrupt reports nothing to truncate: OpenAI truncates the item at what was
+// played. Audio OpenAI still plays is cleared (output_audio_buffer.clear): at
+// once when no response is generating (responseID ""), else right after the
+// session's response.cancel (sipModel.Send), which the API wants first. A
+// barge-in the server interrupts is the server's to clear (it does, and says
+// output_audio_buffer.cleared): none is sent for it.
+func (c *SIPCall) Interrupt(ctx context.Context, responseID string) (twiliotransport.Interruption, error) {
+	in := twiliotransport.Interruption{At: time.Now()}
+	c.mu.Lock()
+	now := c.playing && responseID == "" && c.model != nil && !(c.bargeIn && c.serverClears)
+	c.clear = c.playing && responseID != ""
+	model := c.model
+	c.mu.Unlock()
+	if now {
+		return in, model.Send(ctx, &realtime.OutputAudioBufferClear{})
+	}
+	return in, nil
+}
+
+// takeClear reports whether a cut-off waits for its clear, and forgets it.
+func (c *SIPCall) takeClear() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	w := c.clear && c.playing
+	c.clear = false
+	return w
 }
 
 // WaitPlayed waits until OpenAI reports its output audio buffer drained (at once
@@ -142,6 +173,7 @@ func (c *SIPCall) setPlaying(on bool) {
 	if c.playing && !on {
 		close(c.played)
 		c.played = make(chan struct{})
+		c.clear = false // nothing left to clear
 	}
 	c.playing = on
 }
@@ -192,6 +224,9 @@ func (c *SIPCall) Dial(d ModelDialer) ModelDialer {
 			return nil, err
 		}
 		m := &sipModel{ModelLeg: leg, call: c, audio: map[string]bool{}, readEnd: make(chan struct{})}
+		c.mu.Lock()
+		c.model = m
+		c.mu.Unlock()
 		if ul, ok := leg.(UsageLeg); ok {
 			return &sipUsageModel{sipModel: m, usage: ul}, nil // GPT-Live's attach socket counts its own usage
 		}
@@ -235,8 +270,27 @@ const sendCloseWait = time.Second
 
 // ReadEvent returns the sideband's next event for the session. When the sideband
 // closes normally (the call ended) the caller leg reports a hang-up and this waits
-// for the session to close it, so the call ends as the caller's.
+// for the session to close it, so the call ends as the caller's. What the session
+// is about to handle tells the caller leg whether a cut-off is a barge-in the
+// server clears itself (Interrupt).
 func (m *sipModel) ReadEvent(ctx context.Context) (realtime.ServerEvent, error) {
+	ev, err := m.readEvent(ctx)
+	c := m.call
+	c.mu.Lock()
+	_, c.bargeIn = ev.(*realtime.InputAudioBufferSpeechStarted)
+	switch e := ev.(type) {
+	case *realtime.SessionCreated:
+		if a := e.Session.Audio; a != nil && a.Input != nil {
+			c.serverClears = serverInterrupts(e.Session)
+		}
+	case *realtime.SessionUpdated:
+		c.serverClears = serverInterrupts(e.Session)
+	}
+	c.mu.Unlock()
+	return ev, err
+}
+
+func (m *sipModel) readEvent(ctx context.Context) (realtime.ServerEvent, error) {
 	if ev := m.pending; ev != nil {
 		m.pending = nil
 		return ev, nil
@@ -311,6 +365,9 @@ func (m *sipModel) Send(ctx context.Context, ev realtime.ClientEvent) error {
 		ev = &u2
 	}
 	err := m.ModelLeg.Send(ctx, ev)
+	if _, cancel := ev.(*realtime.ResponseCancel); cancel && err == nil && m.call.takeClear() {
+		err = m.ModelLeg.Send(ctx, &realtime.OutputAudioBufferClear{})
+	}
 	if err != nil && m.endedNormally() {
 		return nil // the call ended (the caller hung up) as we wrote: the hang-up ends it, not this
 	}

@@ -177,6 +177,7 @@ type ModelConn struct {
 	closeErr   error
 	done       chan struct{}
 	attached   string // the SIP call an attached socket observes (sip.go), set before run
+	reflected  int64  // ms of the SIP leg's caller audio reflected on an attached socket (sip.go)
 }
 
 func newModelConn(m *Model, ws *websocket.Conn, r *http.Request, id int64) *ModelConn {
@@ -593,12 +594,13 @@ func (c *ModelConn) bytesPerMs() int {
 	return 8
 }
 
-// timeline is the session timeline in ms: the caller audio heard so far.
+// timeline is the session timeline in ms: the caller audio heard so far (from
+// the app, or over SIP).
 func (c *ModelConn) timeline() int64 {
 	n := c.bytesPerMs()
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return int64(len(c.audio) / n)
+	return int64(len(c.audio)/n) + c.reflected
 }
 
 func (c *ModelConn) sessionSeconds() float64 {

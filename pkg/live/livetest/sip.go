@@ -21,6 +21,16 @@ package livetest
 //     with an error event, and sends the session's events, audio included.
 //     Whether attaching sends session.started is not documented; session.started
 //     is among the sideband's server events, and the twin sends it on attach.
+//   - What the attach socket reflects (sideband ConnectServerEvent): the caller's
+//     audio "received from the primary transport", as session.input_audio.append
+//     {type, audio: mono PCM16LE at 24 kHz}, no event_id (CallerSays); the
+//     model's audio as session.output_audio.delta with start_ms and end_ms,
+//     "required on reflected sideband events" (Say). How the reflected caller
+//     audio is chunked is not published: the twin sends 20 ms a event, a SIP
+//     trunk's RTP packet time. Nothing on the socket says when the caller stopped
+//     speaking (no speech_started or speech_stopped exists for Live): the
+//     caller's words arrive as session.input_transcript.delta, stamped on the
+//     session timeline.
 //   - The error of an unknown or ended session: not documented for Live; the twin
 //     answers 404 with code session_not_found (sipcall.APIError.CallGone covers
 //     both engines by the status). Ring timeout, a second accept, refer of a
@@ -29,6 +39,7 @@ package livetest
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -41,6 +52,7 @@ import (
 	"github.com/coder/websocket"
 
 	"github.com/callagent/callagent/internal/eventrecord"
+	"github.com/callagent/callagent/internal/siptwin"
 	"github.com/callagent/callagent/internal/statewait"
 	"github.com/callagent/callagent/pkg/live"
 	"github.com/callagent/callagent/pkg/sipcall"
@@ -63,12 +75,12 @@ type SIPConfig struct {
 
 // SIP call states.
 const (
-	SIPRinging  = "ringing"
-	SIPAccepted = "accepted"
-	SIPRejected = "rejected"
-	SIPMissed   = "missed"
-	SIPReferred = "referred"
-	SIPEnded    = "ended"
+	SIPRinging  = siptwin.Ringing
+	SIPAccepted = siptwin.Accepted
+	SIPRejected = siptwin.Rejected
+	SIPMissed   = siptwin.Missed
+	SIPReferred = siptwin.Referred
+	SIPEnded    = siptwin.Ended
 )
 
 type sipState struct {
@@ -102,23 +114,11 @@ func (o SIPRing) deliverOptions() sipcall.DeliverOptions {
 		Stale: o.Stale, Attempts: o.Attempts, RetryDelay: o.RetryDelay, HTTPClient: o.HTTPClient}
 }
 
-// SIPCall is a SIP call on the twin.
+// SIPCall is a SIP call on the twin: its state, what the app did to it and the
+// webhook's deliveries (internal/siptwin's methods, shared with realtimetest's).
 type SIPCall struct {
-	m         *Model
-	id        string
-	webhookID string
-
-	changes    statewait.Changes
-	mu         sync.Mutex
-	state      string
-	session    json.RawMessage // the accept's session object
-	rejected   int
-	referredTo string
-	hungUp     bool
-	sidebands  []*ModelConn
-	deliveries []Delivery
-	ring       *time.Timer
-	done       chan struct{}
+	*siptwin.Call[*ModelConn, Delivery]
+	m *Model
 }
 
 func (m *Model) sipCalls() *sipState {
@@ -146,16 +146,14 @@ func (m *Model) RingSIP(ctx context.Context, o SIPRing) (*SIPCall, error) {
 		st.mu.Unlock()
 		return nil, fmt.Errorf("livetest: session %s exists", id)
 	}
-	call := &SIPCall{m: m, id: id, webhookID: "wh_twin_" + id, state: SIPRinging, done: make(chan struct{})}
+	call := &SIPCall{Call: siptwin.New[*ModelConn, Delivery](id, "wh_twin_"+id, new(statewait.Changes), &st.closers), m: m}
 	st.calls[id] = call
 	st.mu.Unlock()
 	ring := m.SIP.RingTimeout
 	if ring <= 0 {
 		ring = DefaultRingTimeout
 	}
-	call.mu.Lock()
-	call.ring = time.AfterFunc(ring, func() { call.end(SIPRinging, SIPMissed, false, "") })
-	call.mu.Unlock()
+	call.RingFor(ring, func() { call.End(SIPRinging, SIPMissed, false, endSession("")) })
 	from, to := o.From, o.To
 	if from == "" {
 		from = "sip:+14155550123@sip.example.com"
@@ -177,127 +175,23 @@ func (m *Model) RingSIP(ctx context.Context, o SIPRing) (*SIPCall, error) {
 		return call, err
 	}
 	m.recordSIP("webhook", body)
-	return call, sipcall.Deliver(ctx, o.deliverOptions(), call.webhookID, body, call.Ringing, call.delivered)
-}
-
-func (c *SIPCall) delivered(d Delivery) {
-	c.mu.Lock()
-	c.deliveries = append(c.deliveries, d)
-	c.mu.Unlock()
-	c.changes.Notify()
-}
-
-// ID is the call's session_id.
-func (c *SIPCall) ID() string { return c.id }
-
-// WebhookID is the webhook-id of the call's deliveries.
-func (c *SIPCall) WebhookID() string { return c.webhookID }
-
-// State is the call's state (SIPRinging, ...).
-func (c *SIPCall) State() string {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.state
-}
-
-// Ringing reports whether the call waits for an accept.
-func (c *SIPCall) Ringing() bool { return c.State() == SIPRinging }
-
-// Deliveries are the webhook's delivery attempts so far.
-func (c *SIPCall) Deliveries() []Delivery {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return append([]Delivery(nil), c.deliveries...)
-}
-
-// Accepted waits until the call stops ringing and returns the accepted session
-// object (the accept's "session").
-func (c *SIPCall) Accepted(ctx context.Context) (json.RawMessage, error) {
-	if err := c.changes.Wait(ctx, "sip call", "the call answered", func() bool { return !c.Ringing() }); err != nil {
-		return nil, err
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.session == nil {
-		return nil, fmt.Errorf("call %s was not accepted: %s", c.id, c.state)
-	}
-	return append(json.RawMessage(nil), c.session...), nil
-}
-
-// Rejected returns the SIP status the app rejected the call with.
-func (c *SIPCall) Rejected() (status int, ok bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.rejected, c.state == SIPRejected
-}
-
-// Sideband waits for the app's attached socket and returns the first.
-func (c *SIPCall) Sideband(ctx context.Context) (*ModelConn, error) {
-	var mc *ModelConn
-	err := c.changes.Wait(ctx, "sip call", "the attached sideband", func() bool {
-		c.mu.Lock()
-		defer c.mu.Unlock()
-		if len(c.sidebands) > 0 {
-			mc = c.sidebands[0]
-			return true
-		}
-		return false
-	})
-	return mc, err
-}
-
-// ReferredTo is the target_uri of the app's refer, or "".
-func (c *SIPCall) ReferredTo() string {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.referredTo
-}
-
-// HungUp reports whether the app hung the call up.
-func (c *SIPCall) HungUp() bool {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.hungUp
+	return call, sipcall.Deliver(ctx, o.deliverOptions(), call.WebhookID(), body, call.Ringing, call.Delivered)
 }
 
 // CallerHangup ends the call from the phone: the sidebands get session.closed
 // (remote_hangup) and close.
-func (c *SIPCall) CallerHangup() { c.end("", SIPEnded, false, live.ClosedRemoteHangup) }
+func (c *SIPCall) CallerHangup() { c.End("", SIPEnded, false, endSession(live.ClosedRemoteHangup)) }
 
-// Done is closed when the call is over.
-func (c *SIPCall) Done() <-chan struct{} { return c.done }
-
-// end moves a live call (from "" any) to state to; its attached sockets get
-// session.closed with reason (when not "") and close.
-func (c *SIPCall) end(from, to string, byApp bool, reason string) bool {
-	c.mu.Lock()
-	if c.state != SIPRinging && c.state != SIPAccepted || from != "" && c.state != from {
-		c.mu.Unlock()
-		return false
+// endSession closes an attached socket of a call that is over: with
+// session.closed and reason, or (reason "") just the socket.
+func endSession(reason string) func(*ModelConn) {
+	return func(mc *ModelConn) {
+		if reason != "" {
+			mc.EndSession(reason)
+		} else {
+			mc.ws.Close(websocket.StatusNormalClosure, "call ended")
+		}
 	}
-	c.state = to
-	if byApp && to == SIPEnded {
-		c.hungUp = true
-	}
-	if c.ring != nil {
-		c.ring.Stop()
-	}
-	conns := append([]*ModelConn(nil), c.sidebands...)
-	close(c.done)
-	c.mu.Unlock()
-	for _, mc := range conns {
-		// Not on this goroutine: the closing handshake waits for the app, which may
-		// be waiting for the request that ended the call.
-		c.m.sip.closers.Go(func() {
-			if reason != "" {
-				mc.EndSession(reason)
-			} else {
-				mc.ws.Close(websocket.StatusNormalClosure, "call ended")
-			}
-		})
-	}
-	c.changes.Notify()
-	return true
 }
 
 func sessionNotFound(w http.ResponseWriter, id string) {
@@ -353,7 +247,7 @@ func (m *Model) serveSIP(w http.ResponseWriter, r *http.Request) bool {
 	if err != nil {
 		return true
 	}
-	if call == nil || !call.live() {
+	if call == nil || !call.InProgress() {
 		sessionNotFound(w, id)
 		return true
 	}
@@ -376,18 +270,13 @@ func (m *Model) serveSIP(w http.ResponseWriter, r *http.Request) bool {
 			httpError(w, http.StatusBadRequest, "unknown_parameter", "", "hangup takes no parameters.")
 			return true
 		}
-		if !call.end("", SIPEnded, true, live.ClosedRequested) {
+		if !call.End("", SIPEnded, true, endSession(live.ClosedRequested)) {
 			sessionNotFound(w, id)
 		}
 	default:
 		httpError(w, http.StatusNotFound, "not_found", "", fmt.Sprintf("Unknown session operation '%s'.", op))
 	}
 	return true
-}
-
-func (c *SIPCall) live() bool {
-	s := c.State()
-	return s == SIPRinging || s == SIPAccepted
 }
 
 func onlyMembers(w http.ResponseWriter, req map[string]any, names ...string) bool {
@@ -418,18 +307,10 @@ func (c *SIPCall) accept(w http.ResponseWriter, req map[string]any) {
 		return
 	}
 	raw, _ := json.Marshal(sess)
-	c.mu.Lock()
-	if c.state != SIPRinging {
-		c.mu.Unlock()
+	if !c.Accept(raw) {
 		httpError(w, http.StatusBadRequest, "call_not_ringing", "", "The call has already been accepted.")
 		return
 	}
-	c.state, c.session = SIPAccepted, raw
-	if c.ring != nil {
-		c.ring.Stop()
-	}
-	c.mu.Unlock()
-	c.changes.Notify()
 	c.m.recordSIPRequest("live.sessions.accept", req)
 	w.WriteHeader(http.StatusOK)
 }
@@ -449,15 +330,10 @@ func (c *SIPCall) reject(w http.ResponseWriter, req map[string]any) {
 		httpError(w, http.StatusBadRequest, "invalid_value", "status_code", "Invalid 'status_code': expected a SIP status between 300 and 699.")
 		return
 	}
-	c.mu.Lock()
-	if c.state != SIPRinging {
-		c.mu.Unlock()
+	if !c.Reject(int(f), endSession("")) {
 		httpError(w, http.StatusBadRequest, "call_not_ringing", "", "Only a ringing call can be rejected; hang up an accepted call.")
 		return
 	}
-	c.rejected = int(f)
-	c.mu.Unlock()
-	c.end(SIPRinging, SIPRejected, true, "")
 	c.m.recordSIPRequest("live.sessions.reject", req)
 	w.WriteHeader(http.StatusOK)
 }
@@ -475,15 +351,10 @@ func (c *SIPCall) refer(w http.ResponseWriter, req map[string]any) {
 		httpError(w, http.StatusBadRequest, "invalid_value", "target_uri", "Invalid 'target_uri': expected a tel: or sip: URI.")
 		return
 	}
-	c.mu.Lock()
-	if c.state != SIPAccepted {
-		c.mu.Unlock()
+	if !c.Refer(target, endSession(live.ClosedRemoteHangup)) {
 		httpError(w, http.StatusBadRequest, "call_not_active", "", "Only an accepted call can be referred.")
 		return
 	}
-	c.referredTo = target
-	c.mu.Unlock()
-	c.end(SIPAccepted, SIPReferred, true, live.ClosedRemoteHangup)
 	c.m.recordSIPRequest("live.sessions.refer", req)
 	w.WriteHeader(http.StatusOK)
 }
@@ -499,16 +370,10 @@ func (m *Model) attach(w http.ResponseWriter, r *http.Request, call *SIPCall) {
 	m.wg.Add(1)
 	defer m.wg.Done()
 	c := newModelConn(m, ws, r, m.seq.Add(1))
-	c.attached = call.id
+	c.attached = call.ID()
 	var start live.SessionStart
-	call.mu.Lock()
-	_ = json.Unmarshal(call.session, &start.Session)
-	ended := call.state != SIPAccepted
-	if !ended {
-		call.sidebands = append(call.sidebands, c)
-	}
-	call.mu.Unlock()
-	call.changes.Notify()
+	_ = json.Unmarshal(call.Session(), &start.Session)
+	ended := call.Attach(c, nil) != nil // hung up meanwhile: the socket closes once started
 	m.mu.Lock()
 	m.conns[c] = true
 	m.mu.Unlock()
@@ -571,4 +436,67 @@ func (c *ModelConn) PressDTMF(digit string) error {
 	}
 	b, _ := json.Marshal(map[string]string{"type": TypeDTMFReceived, "event_id": "", "event": digit})
 	return c.write(c.withEventID(b))
+}
+
+// reflectChunk is the caller audio of one reflected session.input_audio.append:
+// 20 ms of 24 kHz PCM16 (the API's chunking is not published; 20 ms is a SIP
+// trunk's RTP packet time).
+const reflectChunk = 20 * 48
+
+// CallerSays simulates the caller speaking on the SIP leg, as an attached socket
+// sees it: ms of the caller's audio reflected (session.input_audio.append, 24 kHz
+// PCM16, a quiet tone), then its transcript (session.input_transcript.delta
+// spanning that audio on the session timeline). The model stops speaking (Say: it
+// owns barge-in). ms 0 counts 60 ms per character.
+func (c *ModelConn) CallerSays(text string, ms int) error {
+	if c.attached == "" {
+		return errors.New("livetest: CallerSays speaks on a SIP call: use an attached socket (on a primary one, send the audio)")
+	}
+	if ms <= 0 {
+		ms = 60 * max(1, len(text))
+	}
+	start := c.timeline()
+	c.mu.Lock()
+	c.speaking = true
+	c.speeches++
+	c.mu.Unlock()
+	defer func() {
+		c.mu.Lock()
+		c.speaking = false
+		c.mu.Unlock()
+		c.notify()
+	}()
+	pcm := make([]byte, reflectChunk)
+	for i := 0; i+1 < len(pcm); i += 2 {
+		v := int16(800) // a square wave at 1.2 kHz: speech-loud, not silence
+		if (i/2)/10%2 == 1 {
+			v = -v
+		}
+		pcm[i], pcm[i+1] = byte(v), byte(uint16(v)>>8)
+	}
+	frame, _ := json.Marshal(map[string]string{"type": live.TypeInputAudioAppend, "audio": base64.StdEncoding.EncodeToString(pcm)})
+	for sent := 0; sent < ms; sent += reflectChunk / 48 {
+		if err := c.write(frame); err != nil {
+			return err
+		}
+		c.mu.Lock()
+		c.reflected += reflectChunk / 48
+		c.mu.Unlock()
+	}
+	return c.Send(&live.InputTranscriptDelta{Delta: text, StartMs: start, EndMs: c.timeline()})
+}
+
+// sendOutputAudio sends a chunk of the model's speech spanning start to end on
+// the session timeline: stamped on an attached socket, as the sideband reflects
+// it; plain on the primary one.
+func (c *ModelConn) sendOutputAudio(part []byte, start, end int64) error {
+	delta := base64.StdEncoding.AppendEncode(nil, part)
+	if c.attached == "" {
+		return c.Send(&live.OutputAudioDelta{Delta: live.Audio(delta)})
+	}
+	b, err := json.Marshal(map[string]any{"type": live.TypeOutputAudioDelta, "delta": string(delta), "start_ms": start, "end_ms": end})
+	if err != nil {
+		return err
+	}
+	return c.write(b)
 }

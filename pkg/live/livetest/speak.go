@@ -2,7 +2,6 @@ package livetest
 
 import (
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -105,13 +104,15 @@ func (c *ModelConn) Say(ctx context.Context, s Speech) (Said, error) {
 		}
 		if i*chunk < len(s.Audio) {
 			part := s.Audio[i*chunk : min((i+1)*chunk, len(s.Audio))]
-			if err := c.Send(&live.OutputAudioDelta{Delta: live.Audio(base64.StdEncoding.AppendEncode(nil, part))}); err != nil {
+			c.mu.Lock()
+			start := c.outMs
+			c.outMs += int64(len(part)) / bpm
+			end := c.outMs
+			c.mu.Unlock()
+			if err := c.sendOutputAudio(part, start, end); err != nil {
 				return said, err
 			}
 			said.Bytes += len(part)
-			c.mu.Lock()
-			c.outMs += int64(len(part)) / bpm
-			c.mu.Unlock()
 		}
 		if tick != nil {
 			select {

@@ -378,6 +378,8 @@ func (c *ModelConn) handle(ctx context.Context, ev realtime.ClientEvent) {
 		if !c.cancelActive("client_cancelled") {
 			c.sendError(paramError{"response_cancel_not_active", "", "Cancellation failed: no active response found."}, e.EventID)
 		}
+	case *realtime.OutputAudioBufferClear:
+		c.clearOutput(e) // sip.go
 	}
 	c.notify()
 }

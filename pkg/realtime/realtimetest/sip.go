@@ -55,7 +55,9 @@ import (
 	"github.com/coder/websocket"
 
 	"github.com/callagent/callagent/internal/eventrecord"
+	"github.com/callagent/callagent/internal/siptwin"
 	"github.com/callagent/callagent/internal/statewait"
+	"github.com/callagent/callagent/pkg/realtime"
 	"github.com/callagent/callagent/pkg/sipcall"
 )
 
@@ -74,12 +76,12 @@ type SIPConfig struct {
 
 // SIP call states.
 const (
-	SIPRinging  = "ringing"
-	SIPAccepted = "accepted"
-	SIPRejected = "rejected"
-	SIPMissed   = "missed"   // rang out
-	SIPReferred = "referred" // transferred away by a refer
-	SIPEnded    = "ended"    // hung up (by the app or the caller)
+	SIPRinging  = siptwin.Ringing
+	SIPAccepted = siptwin.Accepted
+	SIPRejected = siptwin.Rejected
+	SIPMissed   = siptwin.Missed   // rang out
+	SIPReferred = siptwin.Referred // transferred away by a refer
+	SIPEnded    = siptwin.Ended    // hung up (by the app or the caller)
 )
 
 type sipState struct {
@@ -123,23 +125,12 @@ func (o SIPRing) deliverOptions() sipcall.DeliverOptions {
 		Stale: o.Stale, Attempts: o.Attempts, RetryDelay: o.RetryDelay, HTTPClient: o.HTTPClient}
 }
 
-// SIPCall is a SIP call on the twin. Its methods are safe from any goroutine.
+// SIPCall is a SIP call on the twin: its state, what the app did to it and the
+// webhook's deliveries (internal/siptwin's methods, shared with livetest's).
+// Its methods are safe from any goroutine.
 type SIPCall struct {
-	m         *Model
-	id        string
-	webhookID string
-
-	changes    statewait.Changes
-	mu         sync.Mutex
-	state      string
-	session    json.RawMessage
-	rejected   int
-	referredTo string
-	hungUp     bool
-	sidebands  []*ModelConn
-	deliveries []Delivery
-	ring       *time.Timer
-	done       chan struct{}
+	*siptwin.Call[*ModelConn, Delivery]
+	m *Model
 }
 
 func (m *Model) sipCalls() *sipState {
@@ -170,16 +161,14 @@ func (m *Model) RingSIP(ctx context.Context, o SIPRing) (*SIPCall, error) {
 		st.mu.Unlock()
 		return nil, fmt.Errorf("realtimetest: call %s exists", id)
 	}
-	call := &SIPCall{m: m, id: id, webhookID: fmt.Sprintf("wh_twin_%s", id), state: SIPRinging, done: make(chan struct{})}
+	call := &SIPCall{Call: siptwin.New[*ModelConn, Delivery](id, fmt.Sprintf("wh_twin_%s", id), new(statewait.Changes), &st.closers), m: m}
 	st.calls[id] = call
 	st.mu.Unlock()
 	ring := m.SIP.RingTimeout
 	if ring <= 0 {
 		ring = DefaultRingTimeout
 	}
-	call.mu.Lock()
-	call.ring = time.AfterFunc(ring, func() { call.end(SIPRinging, SIPMissed, false) })
-	call.mu.Unlock()
+	call.RingFor(ring, func() { call.End(SIPRinging, SIPMissed, false, closeSideband) })
 
 	from, to := o.From, o.To
 	if from == "" {
@@ -199,124 +188,15 @@ func (m *Model) RingSIP(ctx context.Context, o SIPRing) (*SIPCall, error) {
 		return call, err
 	}
 	m.recordSIP("webhook", body)
-	return call, sipcall.Deliver(ctx, o.deliverOptions(), call.webhookID, body, call.Ringing, call.delivered)
-}
-
-func (c *SIPCall) delivered(d Delivery) {
-	c.mu.Lock()
-	c.deliveries = append(c.deliveries, d)
-	c.mu.Unlock()
-	c.changes.Notify()
-}
-
-// ID is the call's call_id.
-func (c *SIPCall) ID() string { return c.id }
-
-// WebhookID is the webhook-id of the call's webhook deliveries.
-func (c *SIPCall) WebhookID() string { return c.webhookID }
-
-// State is the call's state: SIPRinging, SIPAccepted, SIPRejected, SIPMissed,
-// SIPReferred or SIPEnded.
-func (c *SIPCall) State() string {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.state
-}
-
-// Ringing reports whether the call still waits for an accept.
-func (c *SIPCall) Ringing() bool { return c.State() == SIPRinging }
-
-// Deliveries are the webhook's delivery attempts so far.
-func (c *SIPCall) Deliveries() []Delivery {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return append([]Delivery(nil), c.deliveries...)
-}
-
-// Accepted waits until the call stops ringing and returns the accepted session
-// (the accept's body); an error when it was rejected or rang out.
-func (c *SIPCall) Accepted(ctx context.Context) (json.RawMessage, error) {
-	if err := c.changes.Wait(ctx, "sip call", "the call answered", func() bool { return !c.Ringing() }); err != nil {
-		return nil, err
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.session == nil {
-		return nil, fmt.Errorf("call %s was not accepted: %s", c.id, c.state)
-	}
-	return append(json.RawMessage(nil), c.session...), nil
-}
-
-// Rejected returns the SIP status the app rejected the call with.
-func (c *SIPCall) Rejected() (status int, ok bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.rejected, c.state == SIPRejected
-}
-
-// Sideband waits for the app's sideband connection to the call and returns the
-// first; it is a ModelConn like any, scripted as usual.
-func (c *SIPCall) Sideband(ctx context.Context) (*ModelConn, error) {
-	var mc *ModelConn
-	err := c.changes.Wait(ctx, "sip call", "the sideband", func() bool {
-		c.mu.Lock()
-		defer c.mu.Unlock()
-		if len(c.sidebands) > 0 {
-			mc = c.sidebands[0]
-			return true
-		}
-		return false
-	})
-	return mc, err
-}
-
-// ReferredTo is the target_uri of the app's refer, or "".
-func (c *SIPCall) ReferredTo() string {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.referredTo
-}
-
-// HungUp reports whether the app hung the call up.
-func (c *SIPCall) HungUp() bool {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.hungUp
+	return call, sipcall.Deliver(ctx, o.deliverOptions(), call.WebhookID(), body, call.Ringing, call.Delivered)
 }
 
 // CallerHangup ends the call from the phone's side: the sidebands close.
-func (c *SIPCall) CallerHangup() { c.end("", SIPEnded, false) }
+func (c *SIPCall) CallerHangup() { c.End("", SIPEnded, false, closeSideband) }
 
-// Done is closed when the call is over (rejected, rang out, referred, hung up).
-func (c *SIPCall) Done() <-chan struct{} { return c.done }
-
-// end moves the call from state from ("" any live state) to to, closes its
-// sidebands and Done. It reports whether it did.
-func (c *SIPCall) end(from, to string, byApp bool) bool {
-	c.mu.Lock()
-	if c.state != SIPRinging && c.state != SIPAccepted || from != "" && c.state != from {
-		c.mu.Unlock()
-		return false
-	}
-	c.state = to
-	if byApp && to == SIPEnded {
-		c.hungUp = true
-	}
-	if c.ring != nil {
-		c.ring.Stop()
-	}
-	conns := append([]*ModelConn(nil), c.sidebands...)
-	close(c.done)
-	c.mu.Unlock()
-	for _, mc := range conns {
-		// The call is over: the session ends and its socket with it. The closing
-		// handshake waits for the app, which may be waiting for the request that
-		// ended the call: not on this goroutine.
-		c.m.sip.closers.Go(func() { mc.ws.Close(websocket.StatusNormalClosure, "call ended") })
-	}
-	c.changes.Notify()
-	return true
-}
+// closeSideband closes a sideband of a call that is over: the session ends and its
+// socket with it.
+func closeSideband(mc *ModelConn) { mc.ws.Close(websocket.StatusNormalClosure, "call ended") }
 
 // apiError writes OpenAI's error shape.
 func apiError(w http.ResponseWriter, status int, code, param, msg string) {
@@ -378,7 +258,7 @@ func (m *Model) serveCalls(w http.ResponseWriter, r *http.Request) bool {
 			apiError(w, http.StatusBadRequest, "unknown_parameter", "", "hangup takes no parameters.")
 			return true
 		}
-		if !call.end("", SIPEnded, true) {
+		if !call.End("", SIPEnded, true, closeSideband) {
 			callNotFound(w, id)
 			return true
 		}
@@ -391,11 +271,10 @@ func (m *Model) serveCalls(w http.ResponseWriter, r *http.Request) bool {
 
 // gone answers for a call that is over: 404, as for an unknown id.
 func (c *SIPCall) gone(w http.ResponseWriter) bool {
-	s := c.State()
-	if s == SIPRinging || s == SIPAccepted {
+	if c.InProgress() {
 		return false
 	}
-	callNotFound(w, c.id)
+	callNotFound(w, c.ID())
 	return true
 }
 
@@ -424,19 +303,10 @@ func (c *SIPCall) accept(w http.ResponseWriter, body []byte) {
 		apiError(w, http.StatusBadRequest, perr.code, perr.param, perr.msg)
 		return
 	}
-	c.mu.Lock()
-	if c.state != SIPRinging {
-		c.mu.Unlock()
+	if !c.Accept(body) {
 		apiError(w, http.StatusBadRequest, "call_not_ringing", "", "The call has already been accepted.")
 		return
 	}
-	c.state = SIPAccepted
-	c.session = append(json.RawMessage(nil), body...)
-	if c.ring != nil {
-		c.ring.Stop()
-	}
-	c.mu.Unlock()
-	c.changes.Notify()
 	c.m.recordSIP("realtime.calls.accept", body)
 	w.WriteHeader(http.StatusOK) // no body (calls.ts: APIPromise<void>)
 }
@@ -465,15 +335,10 @@ func (c *SIPCall) reject(w http.ResponseWriter, body []byte) {
 			status = int(f)
 		}
 	}
-	c.mu.Lock()
-	if c.state != SIPRinging {
-		c.mu.Unlock()
+	if !c.Reject(status, closeSideband) {
 		apiError(w, http.StatusBadRequest, "call_not_ringing", "", "Only a ringing call can be rejected; hang up an accepted call.")
 		return
 	}
-	c.rejected = status
-	c.mu.Unlock()
-	c.end(SIPRinging, SIPRejected, true)
 	if len(bytes.TrimSpace(body)) > 0 {
 		c.m.recordSIP("realtime.calls.reject", body)
 	}
@@ -505,17 +370,12 @@ func (c *SIPCall) refer(w http.ResponseWriter, body []byte) {
 		apiError(w, http.StatusBadRequest, "invalid_value", "target_uri", "Invalid 'target_uri': expected a tel: or sip: URI.")
 		return
 	}
-	c.mu.Lock()
-	if c.state != SIPAccepted {
-		c.mu.Unlock()
+	// The REFER takes the caller elsewhere: OpenAI leaves the call and its session
+	// ends (the call "stays on the original audio path" only when the REFER fails).
+	if !c.Refer(target, closeSideband) {
 		apiError(w, http.StatusBadRequest, "call_not_active", "", "Only an accepted call can be referred.")
 		return
 	}
-	c.referredTo = target
-	c.mu.Unlock()
-	// The REFER takes the caller elsewhere: OpenAI leaves the call and its session
-	// ends (the call "stays on the original audio path" only when the REFER fails).
-	c.end(SIPAccepted, SIPReferred, true)
 	c.m.recordSIP("realtime.calls.refer", body)
 	w.WriteHeader(http.StatusOK)
 }
@@ -544,25 +404,20 @@ func (m *Model) sidebandSession(c *ModelConn, id string) error {
 	if call == nil {
 		return errors.New("no such call")
 	}
-	call.mu.Lock()
-	defer call.mu.Unlock()
-	if call.state != SIPAccepted {
-		return fmt.Errorf("call %s is %s", id, call.state)
-	}
-	var sess map[string]any
-	if err := json.Unmarshal(call.session, &sess); err != nil {
-		return err
-	}
-	next := clone(c.sess)
-	merge(next, sess, "session")
-	if next["model"] == "" || next["model"] == nil {
-		next["model"] = defaultSession("")["model"]
-	}
-	c.sess = next
-	c.sipCall = id
-	call.sidebands = append(call.sidebands, c)
-	call.changes.Notify()
-	return nil
+	return call.Attach(c, func(session json.RawMessage) error {
+		var sess map[string]any
+		if err := json.Unmarshal(session, &sess); err != nil {
+			return err
+		}
+		next := clone(c.sess)
+		merge(next, sess, "session")
+		if next["model"] == "" || next["model"] == nil {
+			next["model"] = defaultSession("")["model"]
+		}
+		c.sess = next
+		c.sipCall = id
+		return nil
+	})
 }
 
 // CallerSays simulates the caller speaking on the SIP leg: speech started, ms of
@@ -610,6 +465,15 @@ func (m *Model) recordSIP(kind string, body []byte) {
 //     audio buffer is cleared ... in VAD mode when the user has interrupted
 //     (input_audio_buffer.speech_started)": the twin sends it after a speech_started
 //     that interrupts (turn detection with interrupt_response) while audio plays;
+//   - the client's output_audio_buffer.clear {event_id}: "WebRTC/SIP Only: Emit to
+//     cut off the current audio response ... emit a output_audio_buffer.cleared
+//     event. This event should be preceded by a response.cancel" (openai
+//     OutputAudioBufferClearEvent): the twin stops the playing audio and sends
+//     cleared; a response.cancel alone does not (the audio already generated plays
+//     out, then stopped), and a response still generating starts playing again.
+//     On a WebSocket that is not a SIP call's sideband the twin answers an
+//     invalid_request_error (the API's wording is not published); with nothing
+//     playing it answers nothing (undocumented: no response_id to report);
 //   - input_audio_buffer.dtmf_event_received {event, received_at}: "SIP Only:
 //     returned when a DTMF event is received ... event is the keypad that the user
 //     pressed (0–9, *, #, A–D), received_at the UTC Unix timestamp" (PressDTMF).
@@ -682,6 +546,16 @@ func (c *ModelConn) sipInterrupted() {
 	if resp != "" {
 		c.sendOutputBuffer(typeOutputCleared, resp)
 	}
+}
+
+// clearOutput answers output_audio_buffer.clear: the audio playing to the
+// caller stops (output_audio_buffer.cleared). Refused off a SIP call.
+func (c *ModelConn) clearOutput(e *realtime.OutputAudioBufferClear) {
+	if c.sipCall == "" {
+		c.sendError(paramError{"invalid_request", "type", "output_audio_buffer.clear is only supported for WebRTC and SIP sessions."}, e.EventID)
+		return
+	}
+	c.sipInterrupted()
 }
 
 func (c *ModelConn) sendOutputBuffer(typ, respID string) {

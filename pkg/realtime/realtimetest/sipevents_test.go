@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"testing"
+	"time"
 
 	"github.com/callagent/callagent/pkg/realtime"
 	"github.com/callagent/callagent/pkg/sipcall"
@@ -113,5 +114,42 @@ func TestPressDTMFNeedsASIPCall(t *testing.T) {
 	_, mc := modelPair(t, &Model{})
 	if err := mc.PressDTMF("1"); err == nil {
 		t.Fatal("a DTMF event on an ordinary connection")
+	}
+}
+
+// OpenAI holds a SIP call's output audio: a response.cancel stops the generation,
+// not the audio already buffered for the caller, which plays on until the app
+// sends output_audio_buffer.clear (answered output_audio_buffer.cleared). A plain
+// WebSocket session has no such buffer: the clear is refused there.
+func TestSIPOutputPlaysUntilCleared(t *testing.T) {
+	ctx, conn, mc := sideband(t)
+	// Ten seconds of audio, five of them sent at once: the response is still
+	// generating the rest when it is cancelled.
+	mc.Respond(ctx, ResponseSpec{Items: []ItemSpec{{Audio: make([]byte, 80000), Transcript: "A long answer."}}, ChunkBytes: 40000, Pace: time.Second})
+	typesUntil(t, ctx, conn, typeOutputStarted)
+	if err := conn.Send(ctx, &realtime.ResponseCancel{}); err != nil {
+		t.Fatal(err)
+	}
+	typesUntil(t, ctx, conn, realtime.TypeResponseDone)
+	if !mc.PlayingAudio() {
+		t.Fatal("a response.cancel stopped the audio already buffered for the caller")
+	}
+	if err := conn.Send(ctx, &realtime.OutputAudioBufferClear{EventID: "clear_1"}); err != nil {
+		t.Fatal(err)
+	}
+	types := typesUntil(t, ctx, conn, typeOutputCleared)
+	if index(types, typeOutputStopped) >= 0 || mc.PlayingAudio() {
+		t.Fatalf("events %v, playing %v", types, mc.PlayingAudio())
+	}
+}
+
+func TestOutputAudioBufferClearNeedsASIPCall(t *testing.T) {
+	conn, _ := modelPair(t, &Model{})
+	if err := conn.Send(ctxT(t), &realtime.OutputAudioBufferClear{EventID: "clear_1"}); err != nil {
+		t.Fatal(err)
+	}
+	e := next(t, conn, realtime.TypeError).(*realtime.ErrorEvent)
+	if e.Error.EventID != "clear_1" || e.Error.Type != "invalid_request_error" {
+		t.Fatalf("error %+v", e.Error)
 	}
 }
