@@ -15,9 +15,6 @@ import (
 // tolerance bounds the learnt-delay check below (TestBargeInBeforeFirstEcho).
 const tolerance = 20 * time.Millisecond
 
-// markBytes is the audio between two of the bridge's marks (100 ms).
-const markBytes = 800
-
 // waitPlayed waits until the caller has played n bytes of agent audio.
 func waitPlayed(ctx context.Context, t *testing.T, c *twiliotest.Caller, n int64) {
 	t.Helper()
@@ -30,23 +27,36 @@ func waitPlayed(ctx context.Context, t *testing.T, c *twiliotest.Caller, n int64
 	}
 }
 
+// echoesRead returns the position of the last mark the caller echoed once the
+// bridge has provably read that echo: the caller sends a frame after it, and the
+// model receives the frame (the bridge reads the caller's messages in order).
+func echoesRead(ctx context.Context, t *testing.T, c *twiliotest.Caller, mc *realtimetest.ModelConn) int64 {
+	t.Helper()
+	pos := c.EchoedThrough()
+	n := len(mc.AudioIn())
+	c.Say(make([]byte, twiliotest.FrameBytes))
+	if err := mc.WaitAudio(ctx, n+twiliotest.FrameBytes); err != nil {
+		t.Fatal(err)
+	}
+	return pos
+}
+
 // checkTruncation holds a truncation point between two audio positions of the item
-// (bytes from its start), taken on the caller's side so that no wall-clock
+// (bytes from its start), both taken on the caller's side, so that no wall-clock
 // tolerance is needed and a loaded machine cannot break it:
+//   - lo, the last mark the bridge had read the echo of before the barge-in: it
+//     knows the caller heard that much;
 //   - hi, what the caller had played when the clear arrived: the bridge measured
 //     before it sent the clear, so a truncation past hi claims audio the caller
-//     never heard (the API rejects it, PROTOCOL 5);
-//   - lo, what the caller had played when the barge-in was sent, less one mark
-//     interval: the bridge learns the position from the marks Twilio echoes, so
-//     it may be one echo behind, never more than that before the barge-in.
+//     never heard (the API rejects it, PROTOCOL 5).
 //
-// That the estimate is not quantized to marks is TestHeardBetweenMarks' job, on
-// an injected clock.
+// How close to hi the estimate is (not quantized to marks) depends on how late the
+// echoes are read: TestHeardBetweenMarks holds it on an injected clock.
 func checkTruncation(t *testing.T, tr callevent.Truncation, lo, hi int64) {
 	t.Helper()
 	at := int64(tr.AudioEndMs) * 8
-	if at < lo-markBytes || at > hi {
-		t.Errorf("item %s truncated at %d ms; the caller had played %d ms at the barge-in and %d ms at the clear",
+	if at < lo || at > hi {
+		t.Errorf("item %s truncated at %d ms; the bridge knew of %d ms heard, the caller had played %d ms at the clear",
 			tr.ItemID, tr.AudioEndMs, lo/8, hi/8)
 	}
 	if tr.AudioEndMs > tr.SentMs {
@@ -78,7 +88,7 @@ func TestBargeInWhileGenerating(t *testing.T) {
 		ChunkBytes: 800, Pace: 80 * time.Millisecond, LateDeltas: 3,
 	})
 	waitPlayed(ctx, t, c, 4800+250) // ~631 ms: between two marks
-	lo := c.PlayedAt(time.Now())
+	lo := echoesRead(ctx, t, c, mc)
 	mc.SpeechStarted() // the server cancels the response itself
 
 	in := waitEvent[callevent.Interruption](ctx, t, rec, 1)
@@ -118,7 +128,7 @@ func TestBargeInAfterGenerationFinished(t *testing.T) {
 	reply.Wait(ctx)
 	waitEvent[callevent.ResponseDone](ctx, t, rec, 1)
 	waitPlayed(ctx, t, c, 4000+330)
-	lo := c.PlayedAt(time.Now())
+	lo := echoesRead(ctx, t, c, mc)
 	mc.SpeechStarted()
 
 	in := waitEvent[callevent.Interruption](ctx, t, rec, 1)
@@ -146,7 +156,7 @@ func TestQueuedItemsTruncatedToZeroAndStaleMarksIgnored(t *testing.T) {
 	}, ChunkBytes: 800})
 	reply.Wait(ctx)
 	waitPlayed(ctx, t, c, 2400+100)
-	lo := c.PlayedAt(time.Now())
+	lo := echoesRead(ctx, t, c, mc)
 	mc.SpeechStarted()
 	in := waitEvent[callevent.Interruption](ctx, t, rec, 1)
 	if len(in.Truncations) != 2 {
@@ -164,7 +174,7 @@ func TestQueuedItemsTruncatedToZeroAndStaleMarksIgnored(t *testing.T) {
 	start := c.PlayedAt(time.Now())
 	mc.Respond(ctx, realtimetest.ResponseSpec{Items: []realtimetest.ItemSpec{{Audio: noise(5, 8000), Transcript: "Again"}}, ChunkBytes: 800}).Wait(ctx)
 	waitPlayed(ctx, t, c, start+3200)
-	lo = c.PlayedAt(time.Now()) - start
+	lo = echoesRead(ctx, t, c, mc) - start
 	mc.SpeechStarted()
 	in2 := waitEvent[callevent.Interruption](ctx, t, rec, 2)
 	if len(in2.Truncations) != 1 {
@@ -191,7 +201,7 @@ func TestBargeInCancelsWhenServerDoesNot(t *testing.T) {
 	ctx, c, mc, rec := tc.Ctx, tc.Caller, tc.Model, tc.Rec
 	reply := mc.Respond(ctx, realtimetest.ResponseSpec{Items: []realtimetest.ItemSpec{{Audio: noise(6, 16000)}}, ChunkBytes: 800, Pace: 80 * time.Millisecond})
 	waitPlayed(ctx, t, c, 2000)
-	lo := c.PlayedAt(time.Now())
+	lo := echoesRead(ctx, t, c, mc)
 	mc.SpeechStarted()
 	in := waitEvent[callevent.Interruption](ctx, t, rec, 1)
 	if !in.Cancelled || !in.Cleared {
