@@ -80,7 +80,7 @@ func TestFaultScenarioDirectoryJUnit(t *testing.T) {
 	}
 	if !strings.Contains(errOut, fmt.Sprintf("simulating %d scenarios", n)) || strings.Count(errOut, "✓ goodbye") != n-1 ||
 		!strings.Contains(errOut, `✗ weather <&> "quoted": expected a call to tool "weather"`) {
-		t.Fatalf("stderr:\n%s", errOut)
+		t.Fatalf("stderr:\n%s\nstdout:\n%s", errOut, out)
 	}
 	data, rerr := os.ReadFile(filepath.Join(dir, "out/results.xml"))
 	if rerr != nil {

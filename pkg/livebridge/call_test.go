@@ -545,7 +545,13 @@ func TestLiveTranscriptBargeIn(t *testing.T) {
 	if err := c.Caller.WaitReceived(c.ctx, len(speech)); err != nil {
 		t.Fatal(err)
 	}
-	c.waitFor("the turn's end", func() bool { return len(eventsOf[callevent.ResponseDone](c)) == 1 })
+	// The model has stopped once no output came for the turn gap (60 ms here); the
+	// turn stays open while its 3 s of audio play. Waiting is the scenario's
+	// premise, not an assertion: any wait well inside the 3 s will do.
+	time.Sleep(4 * 60 * time.Millisecond)
+	if n := len(eventsOf[callevent.ResponseDone](c)); n != 0 {
+		t.Fatalf("%d responses done while the answer's audio still plays", n)
+	}
 	if err := mc.Hear("Stop, please."); err != nil {
 		t.Fatal(err)
 	}
@@ -554,4 +560,37 @@ func TestLiveTranscriptBargeIn(t *testing.T) {
 	}
 	c.Caller.Hangup()
 	c.Ended()
+}
+
+// A stall of the model's stream longer than the turn gap but shorter than the
+// audio already queued at Twilio (the network, a loaded machine) is not the end of
+// the answer: the caller hears one turn, so the session sees one response with the
+// whole transcript. Live has no end-of-turn event; the leg waits for the audio to
+// play before it takes a pause for one.
+func TestFaultLiveStallDoesNotSplitTurn(t *testing.T) {
+	c := startCall(t, callConfig{})
+	mc := c.Model
+	half := bytes.Repeat([]byte{0x55, 0xd5}, 4000) // 1 s of audio
+	if _, err := mc.Say(c.ctx, livetest.Speech{Text: "The weather in", Audio: half, Chunk: 800}); err != nil {
+		t.Fatal(err)
+	}
+	// The stall is the scenario: four turn gaps (60 ms here) with no output, well
+	// inside the second of audio queued.
+	time.Sleep(4 * 60 * time.Millisecond)
+	if _, err := mc.Say(c.ctx, livetest.Speech{Text: " Oslo is sunny.", Audio: half, Chunk: 800}); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Caller.WaitReceived(c.ctx, 2*len(half)); err != nil {
+		t.Fatal(err)
+	}
+	c.waitFor("the turn's end", func() bool { return len(eventsOf[callevent.ResponseDone](c)) >= 1 })
+	c.Caller.Hangup()
+	c.Ended()
+	var texts []string
+	for _, e := range eventsOf[callevent.AgentTranscript](c) {
+		texts = append(texts, e.Text)
+	}
+	if n := len(eventsOf[callevent.ResponseDone](c)); n != 1 || len(texts) != 1 || texts[0] != "The weather in Oslo is sunny." {
+		t.Fatalf("%d responses, transcripts %q: one answer split by a stall", n, texts)
+	}
 }

@@ -38,7 +38,10 @@
 //     synthesized response: response.created and response.output_item.added before
 //     its first delta, response.output_audio.delta and
 //     response.output_audio_transcript.delta as it comes, and, once no delta came
-//     for Options.TurnGap, the transcript's done, the item's done and response.done.
+//     for Options.TurnGap and the audio sent has played (Live has no end-of-turn
+//     event; a stall shorter than the audio queued at Twilio does not split an
+//     answer), the transcript's done, the item's done and response.done. The
+//     caller speaking after the model stopped ends the turn at once.
 //   - Caller transcript deltas are conversation.item.input_audio_transcription.delta;
 //     the item is completed when the agent next speaks or delegates.
 //   - A delegation whose backend function call is complete (response.event carrying

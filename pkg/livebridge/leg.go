@@ -38,8 +38,8 @@ type Options struct {
 	// AcknowledgementDelayMs, when set, is how long the model waits before it
 	// acknowledges a delegated task aloud.
 	AcknowledgementDelayMs *int
-	// TurnGap is how long without output ends a turn of the agent's speech
-	// (default DefaultTurnGap).
+	// TurnGap is how long without output ends a turn of the agent's speech, once
+	// the audio sent has played (default DefaultTurnGap).
 	TurnGap time.Duration
 	// CloseWait bounds how long Close waits for session.closed (the final usage)
 	// after session.close before it closes the socket anyway (default
@@ -396,6 +396,7 @@ func (l *Leg) translate(ev live.ServerEvent) bool {
 		l.inText.WriteString(e.Delta)
 		l.push(&realtime.InputAudioTranscriptionDelta{EventID: e.EventID, ItemID: l.inItem, Delta: e.Delta})
 		if !l.said && !l.streaming(now) && l.playEnd.After(now) {
+			l.endTurn(false) // the model had stopped: its turn is over
 			l.speechStarted()
 		}
 	case *live.SessionUsageUpdated:
@@ -487,7 +488,8 @@ func (l *Leg) resolved(s *live.SessionResource) realtime.SessionConfig {
 
 func (l *Leg) nextID() string { return strconv.FormatUint(l.ids.Add(1), 10) }
 
-// streaming reports whether the model sent output within the turn gap. Caller
+// streaming reports whether the model sent output within the turn gap (its turn
+// may still be open while the audio it sent plays: see gap). Caller
 // holds l.mu.
 func (l *Leg) streaming(now time.Time) bool {
 	return l.turn.open && now.Sub(l.turn.lastOut) < l.opts.TurnGap
@@ -516,7 +518,16 @@ func (l *Leg) openTurn(now time.Time) {
 		Object: "realtime.item", Status: realtime.StatusInProgress, Role: "assistant"}})
 }
 
-// gap runs TurnGap after the last output: the turn is over.
+// gap runs TurnGap after the last output: the model stopped. The turn is over
+// then if the caller is barging in; otherwise once the audio sent so far has
+// played too (the timer is set again for then).
+//
+// Live has no end-of-turn event: a pause in the model's output is the only sign.
+// Waiting for the audio to play as well is what makes that sign robust: Live (and
+// its twin) send audio at least as fast as it plays, so a stall of the stream (the
+// network, a loaded machine) shorter than the audio already queued at Twilio is
+// not taken for the end of the answer, and the caller hears one turn as one
+// response. A stall longer than that is a pause the caller hears.
 func (l *Leg) gap() {
 	l.mu.Lock()
 	now := time.Now()
@@ -524,12 +535,20 @@ func (l *Leg) gap() {
 		l.mu.Unlock()
 		return
 	}
-	if l.deferred && l.vad.speaking && l.playEnd.After(now) {
+	switch {
+	case l.deferred && l.vad.speaking && l.playEnd.After(now):
 		// The model stopped while the caller speaks: a barge-in it owns; what it had
 		// sent may still be playing at Twilio.
 		l.speechStarted()
 		l.endTurn(true)
-	} else {
+	case l.playEnd.After(now):
+		// Still playing: the turn ends when it has played, unless output resumes
+		// (openTurn resets the timer) or the caller speaks (hear ends it).
+		l.deferred = false
+		l.timer.Reset(l.playEnd.Sub(now))
+		l.mu.Unlock()
+		return
+	default:
 		l.endTurn(false)
 	}
 	l.deferred = false
@@ -608,6 +627,7 @@ func (l *Leg) hear(b64 []byte) {
 		case started && l.streaming(now):
 			l.deferred = true // the model decides: see gap
 		case started:
+			l.endTurn(false) // the model had stopped (see gap): its turn is over
 			l.speechStarted()
 			queued = true
 		case stopped:

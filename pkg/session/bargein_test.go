@@ -12,7 +12,7 @@ import (
 	"github.com/callagent/callagent/pkg/twiliotransport/twiliotest"
 )
 
-// tolerance is how far a truncation may be from what the fake caller actually played.
+// tolerance bounds the learnt-delay check below (TestBargeInBeforeFirstEcho).
 const tolerance = 20 * time.Millisecond
 
 // waitPlayed waits until the caller has played n bytes of agent audio.
@@ -27,17 +27,51 @@ func waitPlayed(ctx context.Context, t *testing.T, c *twiliotest.Caller, n int64
 	}
 }
 
-// checkTruncation holds a truncation point to what the caller had played at the moment
-// the bridge measured it (played counts from the start of the item).
-func checkTruncation(t *testing.T, tr callevent.Truncation, played int64) {
+// echoesRead returns the position of the last mark the caller echoed once the
+// bridge has provably read that echo: the caller sends a frame after it, and the
+// model receives the frame (the bridge reads the caller's messages in order).
+func echoesRead(ctx context.Context, t *testing.T, c *twiliotest.Caller, mc *realtimetest.ModelConn) int64 {
 	t.Helper()
-	diff := time.Duration(tr.AudioEndMs)*time.Millisecond - time.Duration(played)*time.Millisecond/8
-	if diff < -tolerance || diff > tolerance {
-		t.Errorf("item %s truncated at %d ms; the caller had played %d ms", tr.ItemID, tr.AudioEndMs, played/8)
+	pos := c.EchoedThrough()
+	n := len(mc.AudioIn())
+	c.Say(make([]byte, twiliotest.FrameBytes))
+	if err := mc.WaitAudio(ctx, n+twiliotest.FrameBytes); err != nil {
+		t.Fatal(err)
+	}
+	return pos
+}
+
+// checkTruncation holds a truncation point between two audio positions of the item
+// (bytes from its start), both taken on the caller's side, so that no wall-clock
+// tolerance is needed and a loaded machine cannot break it:
+//   - lo, the last mark the bridge had read the echo of before the barge-in: it
+//     knows the caller heard that much;
+//   - hi, what the caller had played when the clear arrived: the bridge measured
+//     before it sent the clear, so a truncation past hi claims audio the caller
+//     never heard (the API rejects it, PROTOCOL 5).
+//
+// How close to hi the estimate is (not quantized to marks) depends on how late the
+// echoes are read: TestHeardBetweenMarks holds it on an injected clock.
+func checkTruncation(t *testing.T, tr callevent.Truncation, lo, hi int64) {
+	t.Helper()
+	at := int64(tr.AudioEndMs) * 8
+	if at < lo || at > hi {
+		t.Errorf("item %s truncated at %d ms; the bridge knew of %d ms heard, the caller had played %d ms at the clear",
+			tr.ItemID, tr.AudioEndMs, lo/8, hi/8)
 	}
 	if tr.AudioEndMs > tr.SentMs {
 		t.Errorf("item %s truncated at %d ms, past the %d ms sent", tr.ItemID, tr.AudioEndMs, tr.SentMs)
 	}
+}
+
+// clearedAt waits for the n-th clear and returns what the caller had played when
+// it arrived.
+func clearedAt(ctx context.Context, t *testing.T, c *twiliotest.Caller, n int) int64 {
+	t.Helper()
+	if err := c.WaitClears(ctx, n); err != nil {
+		t.Fatal(err)
+	}
+	return c.Clears()[n-1].Played
 }
 
 // Barge-in while the model is still generating: clear, truncate where the caller
@@ -54,19 +88,17 @@ func TestBargeInWhileGenerating(t *testing.T) {
 		ChunkBytes: 800, Pace: 80 * time.Millisecond, LateDeltas: 3,
 	})
 	waitPlayed(ctx, t, c, 4800+250) // ~631 ms: between two marks
-	mc.SpeechStarted()              // the server cancels the response itself
+	lo := echoesRead(ctx, t, c, mc)
+	mc.SpeechStarted() // the server cancels the response itself
 
 	in := waitEvent[callevent.Interruption](ctx, t, rec, 1)
 	if !in.Cleared || in.Cancelled || in.ResponseID != reply.ID || len(in.Truncations) != 1 {
 		t.Fatalf("interruption %+v", in)
 	}
-	checkTruncation(t, in.Truncations[0], c.PlayedAt(in.Time))
+	checkTruncation(t, in.Truncations[0], lo, clearedAt(ctx, t, c, 1))
 	reply.Wait(ctx)
 	if reply.Status != realtime.StatusCancelled {
 		t.Fatalf("response %s", reply.Status)
-	}
-	if err := c.WaitClears(ctx, 1); err != nil {
-		t.Fatal(err)
 	}
 	// The late deltas were not sent after the clear: the caller received exactly what
 	// had been sent when the bridge interrupted.
@@ -96,16 +128,14 @@ func TestBargeInAfterGenerationFinished(t *testing.T) {
 	reply.Wait(ctx)
 	waitEvent[callevent.ResponseDone](ctx, t, rec, 1)
 	waitPlayed(ctx, t, c, 4000+330)
+	lo := echoesRead(ctx, t, c, mc)
 	mc.SpeechStarted()
 
 	in := waitEvent[callevent.Interruption](ctx, t, rec, 1)
 	if !in.Cleared || in.Cancelled || in.ResponseID != "" || len(in.Truncations) != 1 {
 		t.Fatalf("interruption %+v", in)
 	}
-	checkTruncation(t, in.Truncations[0], c.PlayedAt(in.Time))
-	if err := c.WaitClears(ctx, 1); err != nil {
-		t.Fatal("no clear after generation finished:", err)
-	}
+	checkTruncation(t, in.Truncations[0], lo, clearedAt(ctx, t, c, 1))
 	if n := len(mc.Received(realtime.TypeResponseCancel)); n != 0 {
 		t.Errorf("sent %d response.cancel with no active response", n)
 	}
@@ -126,12 +156,13 @@ func TestQueuedItemsTruncatedToZeroAndStaleMarksIgnored(t *testing.T) {
 	}, ChunkBytes: 800})
 	reply.Wait(ctx)
 	waitPlayed(ctx, t, c, 2400+100)
+	lo := echoesRead(ctx, t, c, mc)
 	mc.SpeechStarted()
 	in := waitEvent[callevent.Interruption](ctx, t, rec, 1)
 	if len(in.Truncations) != 2 {
 		t.Fatalf("truncations %+v, want both items", in.Truncations)
 	}
-	checkTruncation(t, in.Truncations[0], c.PlayedAt(in.Time))
+	checkTruncation(t, in.Truncations[0], lo, clearedAt(ctx, t, c, 1))
 	if second := in.Truncations[1]; second.AudioEndMs != 0 || second.SentMs != 1000 {
 		t.Errorf("queued item truncated at %+v, want 0 of 1000 ms", second)
 	}
@@ -143,12 +174,13 @@ func TestQueuedItemsTruncatedToZeroAndStaleMarksIgnored(t *testing.T) {
 	start := c.PlayedAt(time.Now())
 	mc.Respond(ctx, realtimetest.ResponseSpec{Items: []realtimetest.ItemSpec{{Audio: noise(5, 8000), Transcript: "Again"}}, ChunkBytes: 800}).Wait(ctx)
 	waitPlayed(ctx, t, c, start+3200)
+	lo = echoesRead(ctx, t, c, mc) - start
 	mc.SpeechStarted()
 	in2 := waitEvent[callevent.Interruption](ctx, t, rec, 2)
 	if len(in2.Truncations) != 1 {
 		t.Fatalf("second interruption %+v", in2)
 	}
-	checkTruncation(t, in2.Truncations[0], c.PlayedAt(in2.Time)-start)
+	checkTruncation(t, in2.Truncations[0], lo, clearedAt(ctx, t, c, 2)-start)
 	noModelErrors(t, mc)
 	tc.Hangup()
 }
@@ -169,6 +201,7 @@ func TestBargeInCancelsWhenServerDoesNot(t *testing.T) {
 	ctx, c, mc, rec := tc.Ctx, tc.Caller, tc.Model, tc.Rec
 	reply := mc.Respond(ctx, realtimetest.ResponseSpec{Items: []realtimetest.ItemSpec{{Audio: noise(6, 16000)}}, ChunkBytes: 800, Pace: 80 * time.Millisecond})
 	waitPlayed(ctx, t, c, 2000)
+	lo := echoesRead(ctx, t, c, mc)
 	mc.SpeechStarted()
 	in := waitEvent[callevent.Interruption](ctx, t, rec, 1)
 	if !in.Cancelled || !in.Cleared {
@@ -178,7 +211,7 @@ func TestBargeInCancelsWhenServerDoesNot(t *testing.T) {
 	if reply.Status != realtime.StatusCancelled || len(mc.Received(realtime.TypeResponseCancel)) != 1 {
 		t.Fatalf("response %s after %d cancels", reply.Status, len(mc.Received(realtime.TypeResponseCancel)))
 	}
-	checkTruncation(t, in.Truncations[0], c.PlayedAt(in.Time))
+	checkTruncation(t, in.Truncations[0], lo, clearedAt(ctx, t, c, 1))
 	noModelErrors(t, mc)
 	tc.Hangup()
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -58,17 +59,56 @@ func TestIdleTimeout(t *testing.T) {
 	noModelErrors(t, tc.Model)
 }
 
-// Caller speech keeps an idle line alive.
+// fakeClock is a session clock (Options.Now) the test moves by hand.
+type fakeClock struct{ ns atomic.Int64 }
+
+func newFakeClock() *fakeClock {
+	c := &fakeClock{}
+	c.ns.Store(time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC).UnixNano())
+	return c
+}
+
+func (c *fakeClock) Now() time.Time          { return time.Unix(0, c.ns.Load()) }
+func (c *fakeClock) Advance(d time.Duration) { c.ns.Add(int64(d)) }
+
+// Caller speech keeps an idle line alive. The session's clock is injected: the
+// line is silent for 1.5 s of that clock between speeches (the limit is 2 s), for
+// 6 s in all, and the watchdog is seen to tick after each step (a media stats
+// report is due each second of the clock), so the check cannot pass because a
+// loaded machine kept the watchdog from looking, nor fail because it slept past a
+// limit. The prompt comes once the line stays silent past the limit.
 func TestIdleTimeoutResetBySpeech(t *testing.T) {
-	b := newBridge(t, bridgeConfig{Options: func(o *session.Options) { o.IdleTimeout = 400 * time.Millisecond }})
-	tc := b.Start(twiliotest.CallerOptions{})
-	for range 4 {
-		time.Sleep(200 * time.Millisecond)
+	clock := newFakeClock()
+	b := newBridge(t, bridgeConfig{Options: func(o *session.Options) {
+		o.IdleTimeout = 2 * time.Second
+		o.Now = clock.Now
+	}})
+	tc := b.Start(twiliotest.CallerOptions{FrameInterval: 20 * time.Millisecond, Continuous: true}) // frames to report
+	ctx, rec := tc.Ctx, tc.Rec
+	// No report is due while the clock stands still: the report after a step of a
+	// second or more is a tick that saw it.
+	step := func(d time.Duration) {
+		t.Helper()
+		n := len(eventsOf[callevent.MediaStats](rec))
+		clock.Advance(d)
+		waitEvent[callevent.MediaStats](ctx, t, rec, n+1)
+	}
+	for i := range 4 {
+		step(1500 * time.Millisecond)
+		if n := len(tc.Model.CreatedItems()); n != 0 {
+			t.Fatalf("%d idle prompts while the caller talked (after %d speeches)", n, i)
+		}
 		tc.Model.SpeechStarted()
 		tc.Model.SpeechStopped("")
+		waitEvent[callevent.SpeechStopped](ctx, t, rec, i+1)
 	}
+	step(1500 * time.Millisecond)
 	if n := len(tc.Model.CreatedItems()); n != 0 {
 		t.Fatalf("%d idle prompts while the caller talked", n)
+	}
+	step(time.Second) // 2.5 s of silence: past the limit
+	if err := tc.Model.WaitFor(ctx, "the idle prompt", func() bool { return len(tc.Model.CreatedItems()) == 1 }); err != nil {
+		t.Fatal(err)
 	}
 	tc.Hangup()
 }

@@ -2,10 +2,12 @@ package session
 
 import (
 	"bytes"
+	"encoding/base64"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/callagent/callagent/pkg/audio"
 	"github.com/callagent/callagent/pkg/twiliotransport"
 )
 
@@ -18,7 +20,9 @@ import (
 // guess made on the wall clock, and frames that are only late (a loaded machine, a
 // slow network) must never be covered by it, so it runs only on a call whose
 // timestamps have already shown a gap: a carrier that suppresses silence, and
-// waits longer (padHoldMax at most) each time real audio still came late into it. Calls
+// waits longer (padHoldMax at most) each time real audio still came late into it,
+// and the longest when the last frame was speech (a carrier stops sending after
+// the caller went quiet, so frames stopping mid-word are late ones). Calls
 // whose frames all come contiguously are never padded. (A call with suppression has
 // such a gap before the caller's first turn ends in practice: the silence while the
 // agent greets, or before the caller's first word, which makes the first frame start
@@ -73,7 +77,9 @@ type callerClock struct {
 
 	mu        sync.Mutex
 	tl        twiliotransport.Timeline
-	lastFrame time.Time     // when the last frame arrived
+	lastFrame time.Time          // when the last frame arrived
+	last      [lastFrameCap]byte // the start of the last frame's payload (base64)
+	lastN     int
 	hold      time.Duration // the pad's hold: padHold, doubled after each late frame a pad met (padHoldMax)
 	audio     audioAnchors  // the model's audio clock against the wall clock, for turn latency's endpointing
 }
@@ -85,6 +91,7 @@ func (s *Session) callerFrame(f *twiliotransport.Media, now time.Time) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.lastFrame = now
+	c.lastN = copy(c.last[:], f.Media.Payload)
 	r := c.tl.Frame(int64(f.Media.Timestamp), f.Size)
 	if r.Overlap && c.padHold() < padHoldMax {
 		c.hold = min(2*c.padHold(), padHoldMax)
@@ -113,11 +120,43 @@ func (s *Session) padSilence(now time.Time) {
 	if !c.suppressed.Load() || c.lastFrame.IsZero() {
 		return
 	}
-	want := (now.Sub(c.lastFrame) - c.padHold()).Milliseconds() - c.tl.Padded()
+	hold := c.padHold()
+	if c.lastLoud() {
+		// A carrier suppresses silence: it stops sending once the caller has gone
+		// quiet, so its last frame is quiet. Frames that stop in the middle of
+		// speech are late (a loaded machine, a slow network), and silence padded
+		// there would split the caller's words into two turns: wait the longest.
+		hold = padHoldMax
+	}
+	want := (now.Sub(c.lastFrame) - hold).Milliseconds() - c.tl.Padded()
 	if ms := c.tl.Pad(want, padLimitMs); ms > 0 {
 		s.relayCallerAudio(silence(ms))
 		c.audio.add(ms*twiliotransport.BytesPerMs, c.lastFrame.Add(time.Duration(c.tl.Padded())*time.Millisecond))
 	}
+}
+
+// lastFrameCap bounds the copy of the last frame kept for lastLoud: 20 ms of
+// μ-law in base64 (216 bytes) fits.
+const lastFrameCap = 256
+
+// loudRMS is the level (16-bit linear RMS) above which a frame is speech, as the
+// twins' voice activity detectors take it.
+const loudRMS = 400
+
+// lastLoud reports whether the last frame was speech (mu held). Only the pad asks,
+// on the watchdog's tick: the per-frame path only copies the payload.
+func (c *callerClock) lastLoud() bool {
+	var pcm [lastFrameCap / 4 * 3]byte
+	n, err := base64.StdEncoding.Decode(pcm[:], c.last[:c.lastN])
+	if err != nil || n == 0 {
+		return false
+	}
+	var sum float64
+	for _, b := range pcm[:n] {
+		v := float64(audio.MulawToLinear(b))
+		sum += v * v
+	}
+	return sum/float64(n) > loudRMS*loudRMS
 }
 
 // padHold is the pad's current hold (mu held).

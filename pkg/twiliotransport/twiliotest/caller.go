@@ -99,6 +99,7 @@ type Caller struct {
 	queuedEnd     int64 // stream position after everything received
 	clears        []ClearRecord
 	echoed        []string
+	echoedPos     int64 // the audio position of the last mark echoed as played
 	readErr       error
 	closed        bool
 	action        *ActionResult // what the <Connect> action answered (PlaceCall with FollowAction)
@@ -448,17 +449,29 @@ func (c *Caller) clear() {
 		c.opts.OnClear(rec)
 	}
 	for _, m := range marks {
-		c.echo(m)
+		c.echo(m, -1) // echoed, not played
 	}
 }
 
-func (c *Caller) echo(name string) {
+// echo sends a mark back; pos is where playback reached it (-1: echoed by a clear).
+func (c *Caller) echo(name string, pos int64) {
 	if c.write(&twiliotransport.Mark{SequenceNumber: c.nextSeq(), StreamSid: c.opts.StreamSID, Mark: twiliotransport.MarkInfo{Name: name}}) == nil {
 		c.mu.Lock()
 		c.echoed = append(c.echoed, name)
+		c.echoedPos = max(c.echoedPos, pos)
 		c.mu.Unlock()
 		c.notify()
 	}
+}
+
+// EchoedThrough returns the audio position (bytes of agent audio from the start of
+// the stream) of the last mark echoed because playback reached it. The echo was
+// written before anything the caller sends after this returns: once the bridge has
+// relayed such a frame, it has read the echo.
+func (c *Caller) EchoedThrough() int64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.echoedPos
 }
 
 // playLoop echoes marks when playback reaches them.
@@ -469,10 +482,10 @@ func (c *Caller) playLoop() {
 		now := time.Now()
 		c.mu.Lock()
 		played := c.playedLocked(now)
-		var due []string
+		var due []segment
 		for len(c.queue) > 0 && c.queue[0].pos <= played {
 			if c.queue[0].mark != "" {
-				due = append(due, c.queue[0].mark)
+				due = append(due, c.queue[0])
 			}
 			c.queue = c.queue[1:]
 		}
@@ -484,7 +497,7 @@ func (c *Caller) playLoop() {
 		}
 		c.mu.Unlock()
 		for _, m := range due {
-			c.echo(m)
+			c.echo(m.mark, m.pos)
 		}
 		if len(due) > 0 {
 			continue
