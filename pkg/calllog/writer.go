@@ -54,8 +54,11 @@ const (
 	DefaultMaxBytes = 512 << 20
 	// DefaultIdleClose is Options.IdleClose's default.
 	DefaultIdleClose = time.Minute
-	// DefaultFlushEvery is Options.FlushEvery's default.
-	DefaultFlushEvery = time.Second
+	// DefaultFlushEvery is Options.FlushEvery's default: the writer wakes four
+	// times a second, whatever the number of calls, and a call's lines wait at most
+	// that long (held longer, they would cost memory per call: a line is a few
+	// hundred bytes, a call writes a few a second).
+	DefaultFlushEvery = 250 * time.Millisecond
 )
 
 type entry struct {
@@ -97,8 +100,12 @@ type callFile struct {
 }
 
 // flushAt is how much a call's pending lines may hold before they are written
-// without waiting for the queue to empty.
+// without waiting for the batch to end.
 const flushAt = 16 << 10
+
+// keepBuf is the most of a call's line buffer kept between batches: a batch's
+// usual line or two; a burst's larger buffer is let go once written.
+const keepBuf = 1 << 10
 
 type closedFile struct {
 	path  string
@@ -331,6 +338,9 @@ func (w *Writer) flushFile(cf *callFile) {
 	}
 	_, err := cf.f.Write(cf.buf)
 	cf.buf = cf.buf[:0]
+	if cap(cf.buf) > keepBuf {
+		cf.buf = nil // a burst's buffer is not kept for the rest of the call
+	}
 	if err != nil {
 		w.fail(cf, err)
 		return
