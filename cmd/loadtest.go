@@ -304,6 +304,13 @@ func renderLoadReport(rep *loadtest.Report) string {
 		}
 		return fmt.Sprintf("%.2f s (%.1f s over %.1f call-min)", t.Process.CPUSecondsPerCallMin, t.Process.CPUSeconds, t.CallMinutes)
 	})
+	row("reads / writes / switches per call-s", func(t loadtest.TargetReport) string {
+		p := t.Process
+		if p == nil || p.ReadsPerCallSecond == 0 && p.SwitchesPerCallSecond == 0 {
+			return "-"
+		}
+		return fmt.Sprintf("%.0f / %.0f / %.0f", p.ReadsPerCallSecond, p.WritesPerCallSecond, p.SwitchesPerCallSecond)
+	})
 	row("load test CPU, load average", func(t loadtest.TargetReport) string {
 		return fmt.Sprintf("%.1f s, %.1f", t.GeneratorCPUSeconds, t.LoadAverage)
 	})

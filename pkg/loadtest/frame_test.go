@@ -79,6 +79,17 @@ func TestParseProc(t *testing.T) {
 	if _, err := parseRSS([]byte("Name: x\n")); err == nil {
 		t.Error("parseRSS without VmRSS: no error")
 	}
+	io := []byte("rchar: 100\nwchar: 50\nsyscr: 1234\nsyscw: 567\nread_bytes: 0\n")
+	if r, w := procField(io, "syscr:"), procField(io, "syscw:"); r != 1234 || w != 567 {
+		t.Errorf("syscr, syscw = %d, %d; want 1234, 567", r, w)
+	}
+	status := []byte("Name:\tcallagent\nvoluntary_ctxt_switches:\t42\nnonvoluntary_ctxt_switches:\t7\n")
+	if v, n := procField(status, "voluntary_ctxt_switches:"), procField(status, "nonvoluntary_ctxt_switches:"); v != 42 || n != 7 {
+		t.Errorf("context switches = %d, %d; want 42, 7", v, n)
+	}
+	if got := procField(status, "syscr:"); got != 0 {
+		t.Errorf("a missing field = %d, want 0", got)
+	}
 }
 
 func TestDist(t *testing.T) {

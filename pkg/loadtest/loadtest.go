@@ -312,6 +312,15 @@ type ProcessReport struct {
 	RSSPerCallKB         float64 `json:"rss_per_call_kb"`
 	CPUSeconds           float64 `json:"cpu_seconds"`
 	CPUSecondsPerCallMin float64 `json:"cpu_seconds_per_call_minute"`
+	// What the CPU time went on, per second of call (zero where /proc does not
+	// show it): read and write system calls (sockets, files), and context
+	// switches, each a thread that went to sleep or was preempted. These count the
+	// work a relay does per frame without the noise of CPU time on a shared
+	// machine: at this load a relay's CPU is mostly the kernel's and the
+	// scheduler's, once per system call and wake-up.
+	ReadsPerCallSecond    float64 `json:"reads_per_call_second,omitempty"`
+	WritesPerCallSecond   float64 `json:"writes_per_call_second,omitempty"`
+	SwitchesPerCallSecond float64 `json:"context_switches_per_call_second,omitempty"`
 }
 
 // TargetReport is what one target did under load.
@@ -423,6 +432,14 @@ func processReport(idle, peak, end procSample, peakCalls int64, callMinutes floa
 	}
 	if callMinutes > 0 {
 		p.CPUSecondsPerCallMin = round(p.CPUSeconds / callMinutes)
+		callSeconds := callMinutes * 60
+		if idle.haveIO && end.haveIO {
+			p.ReadsPerCallSecond = round(float64(end.reads-idle.reads) / callSeconds)
+			p.WritesPerCallSecond = round(float64(end.writes-idle.writes) / callSeconds)
+		}
+		if idle.haveSw && end.haveSw {
+			p.SwitchesPerCallSecond = round(float64(end.switches-idle.switches) / callSeconds)
+		}
 	}
 	return p
 }

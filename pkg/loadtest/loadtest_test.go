@@ -144,5 +144,7 @@ func TestLoadServe(t *testing.T) {
 	}
 	if p := tr.Process; p == nil || p.PeakCalls != int64(tr.Calls) || p.CPUSeconds <= 0 || p.PeakRSSKB <= 0 {
 		t.Errorf("process: %+v", p)
+	} else if _, err := os.Stat("/proc/self/io"); err == nil && (p.ReadsPerCallSecond <= 0 || p.WritesPerCallSecond <= 0 || p.SwitchesPerCallSecond <= 0) {
+		t.Errorf("process: %+v: no reads, writes or context switches counted", p)
 	}
 }

@@ -13,10 +13,15 @@ import (
 // architecture Go supports (the kernel fixes it for user space).
 const clockTicks = 100
 
-// procSample is a process's CPU time and resident memory at one moment.
+// procSample is a process's CPU time and resident memory at one moment, and the
+// work behind the CPU time: its read and write system calls and its threads'
+// context switches (zero where /proc does not show them).
 type procSample struct {
-	cpu   time.Duration // user + system
-	rssKB int64
+	cpu            time.Duration // user + system
+	rssKB          int64
+	reads, writes  int64 // /proc/PID/io syscr, syscw
+	switches       int64 // voluntary and involuntary, summed over /proc/PID/task/*
+	haveIO, haveSw bool
 }
 
 // readProc reads /proc/PID/stat (utime, stime) and /proc/PID/status (VmRSS).
@@ -37,7 +42,34 @@ func readProc(pid int) (procSample, error) {
 	if err != nil {
 		return procSample{}, fmt.Errorf("/proc/%d/status: %w", pid, err)
 	}
-	return procSample{cpu: cpu, rssKB: rss}, nil
+	ps := procSample{cpu: cpu, rssKB: rss}
+	// Reading another user's io needs ptrace access: without it the rows are left out.
+	if b, err := os.ReadFile(fmt.Sprintf("/proc/%d/io", pid)); err == nil {
+		ps.reads, ps.writes, ps.haveIO = procField(b, "syscr:"), procField(b, "syscw:"), true
+	}
+	if tasks, err := os.ReadDir(fmt.Sprintf("/proc/%d/task", pid)); err == nil {
+		for _, t := range tasks {
+			b, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%s/status", pid, t.Name()))
+			if err != nil {
+				continue // the thread exited meanwhile
+			}
+			ps.switches += procField(b, "voluntary_ctxt_switches:") + procField(b, "nonvoluntary_ctxt_switches:")
+			ps.haveSw = true
+		}
+	}
+	return ps, nil
+}
+
+// procField returns the number after name at the start of a line of a /proc file
+// ("syscr: 12"), or 0.
+func procField(b []byte, name string) int64 {
+	for line := range strings.SplitSeq(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, name); ok {
+			n, _ := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+			return n
+		}
+	}
+	return 0
 }
 
 // parseStat returns utime+stime from a /proc/PID/stat line. The command name (field
