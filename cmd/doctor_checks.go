@@ -569,12 +569,20 @@ func publicURLCheck(ctx context.Context, hc *http.Client, raw string, sip bool) 
 
 // webhookFor is the URL Twilio signs for calls to a server at the public URL raw,
 // or "" when raw is not a public URL.
-func webhookFor(raw string) string {
+func webhookFor(raw string) string { return publicPath(raw, server.PathIncomingCall) }
+
+// webhookForSIP is the URL OpenAI's webhooks reach a server at the public URL raw,
+// or "" when raw is not a public URL.
+func webhookForSIP(raw string) string { return publicPath(raw, server.PathSIPWebhook) }
+
+// publicPath is path on the server at the public URL raw, or "" when raw is not a
+// public URL.
+func publicPath(raw, path string) string {
 	pub, err := publicurl.ParseInsecureHTTP(raw)
 	if err != nil {
 		return ""
 	}
-	return pub + server.PathIncomingCall
+	return pub + path
 }
 
 // sanitizeURL is base without user info (a proxy's password).

@@ -240,16 +240,6 @@ func sameWebhookURL(a, b string) bool {
 	return norm(a) == norm(b)
 }
 
-// webhookForSIP is the URL OpenAI's webhooks reach a server at the public URL raw,
-// or "" when raw is not a public URL.
-func webhookForSIP(raw string) string {
-	pub, err := publicurl.ParseInsecureHTTP(raw)
-	if err != nil {
-		return ""
-	}
-	return pub + server.PathSIPWebhook
-}
-
 // httpBase is OPENAI_BASE_URL as an https URL (the Realtime dials accept wss://).
 func httpBase(base string) string {
 	if rest, ok := strings.CutPrefix(base, "wss://"); ok {

@@ -30,14 +30,7 @@ func FloorHandler(o Options) http.Handler {
 // floorRelay relays one call like relay, with the per-frame work cut to a byte search
 // and a copy. The setup (the session, the start event, a tool call) is rare and keeps
 // encoding/json.
-func floorRelay(ctx context.Context, twilio *websocket.Conn, o Options) {
-	ctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	defer cancel()
-	openai, streamSid, ok := open(ctx, twilio, o)
-	if !ok {
-		return
-	}
-	defer openai.CloseNow()
+func floorRelay(ctx context.Context, cancel context.CancelFunc, twilio, openai *websocket.Conn, streamSid string) {
 	// Per-frame reads and writes take a context that is never cancelled, so
 	// coder/websocket arms nothing for them; ending the call closes the sockets,
 	// which ends both loops.

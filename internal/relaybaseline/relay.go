@@ -41,7 +41,11 @@ func Handler(o Options) http.Handler {
 	return handler(o, relay)
 }
 
-func handler(o Options, relay func(context.Context, *websocket.Conn, Options)) http.Handler {
+// relayFunc relays one call's audio both ways until either side ends; cancel closes
+// both sockets.
+type relayFunc func(ctx context.Context, cancel context.CancelFunc, twilio, openai *websocket.Conn, streamSid string)
+
+func handler(o Options, relay relayFunc) http.Handler {
 	if o.Model == "" {
 		o.Model = "gpt-realtime"
 	}
@@ -63,7 +67,14 @@ func handler(o Options, relay func(context.Context, *websocket.Conn, Options)) h
 			return
 		}
 		defer twilio.CloseNow()
-		relay(r.Context(), twilio, o)
+		ctx, cancel := context.WithCancel(context.WithoutCancel(r.Context()))
+		defer cancel()
+		openai, streamSid, ok := open(ctx, twilio, o)
+		if !ok {
+			return
+		}
+		defer openai.CloseNow()
+		relay(ctx, cancel, twilio, openai, streamSid)
 	})
 	return mux
 }
@@ -151,15 +162,7 @@ func open(ctx context.Context, twilio *websocket.Conn, o Options) (openai *webso
 	return openai, streamSid, true
 }
 
-func relay(ctx context.Context, twilio *websocket.Conn, o Options) {
-	ctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	defer cancel()
-	openai, streamSid, ok := open(ctx, twilio, o)
-	if !ok {
-		return
-	}
-	defer openai.CloseNow()
-
+func relay(ctx context.Context, cancel context.CancelFunc, twilio, openai *websocket.Conn, streamSid string) {
 	done := make(chan struct{}, 2)
 	// Twilio → OpenAI.
 	go func() {
