@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/callagent/callagent/internal/publicurl"
@@ -310,6 +311,9 @@ func New(cfg Config) (*Server, error) {
 	reg := cfg.Registry
 	if reg == nil {
 		reg = prometheus.NewRegistry()
+		// Go's and the process's own (go_*, process_*): what an operator sizes an
+		// instance with beside the calls (resident memory, goroutines, GC).
+		reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	}
 	elog := cfg.EventLogger
 	if elog == nil {

@@ -355,7 +355,8 @@ func TestEndToEnd(t *testing.T) {
 		t.Fatalf("after a normal end: %+v", d)
 	}
 	m := ts.metricsText(t)
-	for _, want := range []string{`callagent_calls_total{reason="caller_hangup"} 1`, `callagent_predials_total{outcome="claimed"} 1`, "callagent_calls_active 0"} {
+	for _, want := range []string{`callagent_calls_total{reason="caller_hangup"} 1`, `callagent_predials_total{outcome="claimed"} 1`, "callagent_calls_active 0",
+		"go_goroutines ", "process_resident_memory_bytes "} { // and the runtime's own, to size an instance by
 		if !strings.Contains(m, want) {
 			t.Errorf("metrics lack %q", want)
 		}
