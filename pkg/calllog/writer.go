@@ -70,8 +70,9 @@ type entry struct {
 
 // Writer writes each call's events to its own file. Event never blocks: lines go
 // through a bounded queue to one writer goroutine, which takes them every
-// FlushEvery (sooner when the queue is half full, and at Close), so `callagent logs
-// -f` sees a line within FlushEvery of its event.
+// FlushEvery (at once when the queue is half full, when a call ends, and at Close),
+// so `callagent logs -f` sees a line within FlushEvery of its event, and a call
+// that ended is in its file when the terminal says so.
 type Writer struct {
 	opts    Options
 	queue   chan entry
@@ -167,8 +168,8 @@ func (w *Writer) send(e entry) {
 	if !w.closed {
 		select {
 		case w.queue <- e:
-			if len(w.queue) >= cap(w.queue)/2 {
-				w.poke()
+			if e.end || len(w.queue) >= cap(w.queue)/2 {
+				w.poke() // a call's end is in its file at once: `callagent logs` right after shows it ended
 			}
 		default:
 			first = w.dropped.Add(1) == 1

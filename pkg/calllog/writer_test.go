@@ -429,6 +429,15 @@ func TestWriterTakesLinesInBatches(t *testing.T) {
 	if got := lines(dir, "CAhalf"); got != 5 {
 		t.Fatalf("after Close: %d lines, want 5", got)
 	}
+
+	// A call's end is taken at once, with what came before it: `callagent logs`
+	// run when the terminal says the call ended finds it ended.
+	dir = t.TempDir()
+	w = calllog.NewWriter(calllog.Options{Dir: dir, FlushEvery: time.Hour, Queue: 64})
+	defer w.Close()
+	w.Event(ev("CAend", 0))
+	w.Event(callevent.CallEnded{Header: callevent.Header{Time: t0, CallSID: "CAend"}, Reason: callevent.EndCallerHangup})
+	waitLines(dir, "CAend", 2)
 	if d := w.Dropped(); d != 0 {
 		t.Fatalf("%d lines dropped", d)
 	}
