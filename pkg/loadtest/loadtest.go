@@ -438,7 +438,9 @@ func processReport(idle, peak, end procSample, peakCalls int64, callMinutes floa
 			p.WritesPerCallSecond = round(float64(end.writes-idle.writes) / callSeconds)
 		}
 		if idle.haveSw && end.haveSw {
-			p.SwitchesPerCallSecond = round(float64(end.switches-idle.switches) / callSeconds)
+			// Summed over the threads alive at each reading: one that exited meanwhile
+			// takes its count with it, so the difference is a floor, never below 0.
+			p.SwitchesPerCallSecond = round(float64(max(end.switches-idle.switches, 0)) / callSeconds)
 		}
 	}
 	return p
