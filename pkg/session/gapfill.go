@@ -91,7 +91,6 @@ func (s *Session) callerFrame(f *twiliotransport.Media, now time.Time) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.lastFrame = now
-	c.lastN = copy(c.last[:], f.Media.Payload)
 	r := c.tl.Frame(int64(f.Media.Timestamp), f.Size)
 	if r.Overlap && c.padHold() < padHoldMax {
 		c.hold = min(2*c.padHold(), padHoldMax)
@@ -99,6 +98,9 @@ func (s *Session) callerFrame(f *twiliotransport.Media, now time.Time) {
 	}
 	if r.Omitted && !c.suppressed.Load() {
 		c.suppressed.Store(true)
+	}
+	if c.suppressed.Load() {
+		c.lastN = copy(c.last[:], f.Media.Payload) // only the pad reads it (lastLoud)
 	}
 	if r.FillMs > 0 {
 		s.relayCallerAudio(silence(r.FillMs))
